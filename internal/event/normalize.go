@@ -1,0 +1,330 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxEventSize is the largest event, in bytes of its UTF-8 JSON, that is
+// accepted. It is the limit Segment documents (32 KB).
+const MaxEventSize = 32 * 1024
+
+// maxIDLen bounds the identifiers a client may send (messageId, userId, ...).
+const maxIDLen = 512
+
+// Envelope carries what the events of one request share: when it arrived,
+// from which source, and the batch-level fields that apply to every event.
+type Envelope struct {
+	ReceivedAt time.Time
+	SourceID   string
+	Channel    string
+	StoreID    string
+
+	// SentAt is the batch-level sentAt, used for events that carry none.
+	SentAt time.Time
+	// Context and Integrations are the batch-level objects merged into each
+	// event; the event's own keys win.
+	Context      map[string]json.RawMessage
+	Integrations map[string]json.RawMessage
+	// IP is the client's address, recorded as context.ip when the event
+	// does not carry one (as Segment does).
+	IP string
+
+	// NewMessageID fills in the messageId of an event that has none. It
+	// receives the event's raw JSON, so that a caller can derive a stable id
+	// (imports do, to make a re-run safe).
+	NewMessageID func(raw []byte) string
+}
+
+// wire is an event as clients send it.
+type wire struct {
+	Type              json.RawMessage `json:"type"`
+	MessageID         json.RawMessage `json:"messageId"`
+	Event             json.RawMessage `json:"event"`
+	Name              json.RawMessage `json:"name"`
+	Category          json.RawMessage `json:"category"`
+	UserID            json.RawMessage `json:"userId"`
+	AnonymousID       json.RawMessage `json:"anonymousId"`
+	GroupID           json.RawMessage `json:"groupId"`
+	PreviousID        json.RawMessage `json:"previousId"`
+	Properties        json.RawMessage `json:"properties"`
+	Traits            json.RawMessage `json:"traits"`
+	Context           json.RawMessage `json:"context"`
+	Integrations      json.RawMessage `json:"integrations"`
+	Timestamp         json.RawMessage `json:"timestamp"`
+	OriginalTimestamp json.RawMessage `json:"originalTimestamp"`
+	SentAt            json.RawMessage `json:"sentAt"`
+	Channel           json.RawMessage `json:"channel"`
+}
+
+type times struct{ timestamp, originalTimestamp, sentAt string }
+
+// Normalize decodes one event from raw, validates it and returns it in its
+// stored form. typ, when not empty, is the type implied by the endpoint
+// (/v1/track) and wins over the body's type.
+//
+// An event that cannot be stored returns a *ValidationError. A problem that
+// could be corrected (an unparseable timestamp, replaced by the receive time)
+// returns the event together with warnings.
+func (env *Envelope) Normalize(raw []byte, typ Type) (*Event, []*ValidationError, error) {
+	if len(raw) > MaxEventSize {
+		return nil, nil, &ValidationError{Code: CodeTooLarge, Reason: "event is " + strconv.Itoa(len(raw)) + " bytes, the limit is " + strconv.Itoa(MaxEventSize)}
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, nil, &ValidationError{Code: CodeNotObject, Reason: "event must be a JSON object"}
+	}
+	var w wire
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, nil, decodeError(err)
+	}
+	e := &Event{
+		ReceivedAt: env.ReceivedAt,
+		SourceID:   env.SourceID,
+		Channel:    env.Channel,
+		StoreID:    env.StoreID,
+	}
+	// The first error wins; later calls are no-ops.
+	var err error
+	get := func(field string, raw json.RawMessage) string {
+		if err != nil {
+			return ""
+		}
+		v, e := scalar(field, raw)
+		if e == nil && len(v) > maxIDLen {
+			e = &ValidationError{Code: CodeInvalidField, Field: field, Reason: "longer than " + strconv.Itoa(maxIDLen) + " bytes"}
+		}
+		err = e
+		return v
+	}
+	typeName := get("type", w.Type)
+	e.MessageID = get("messageId", w.MessageID)
+	e.Event, e.Name, e.Category = get("event", w.Event), get("name", w.Name), get("category", w.Category)
+	e.UserID, e.AnonymousID = get("userId", w.UserID), get("anonymousId", w.AnonymousID)
+	e.GroupID, e.PreviousID = get("groupId", w.GroupID), get("previousId", w.PreviousID)
+	ts := times{timestamp: get("timestamp", w.Timestamp), originalTimestamp: get("originalTimestamp", w.OriginalTimestamp), sentAt: get("sentAt", w.SentAt)}
+	clientChannel := get("channel", w.Channel)
+	if err != nil {
+		return nil, nil, err
+	}
+	if typ == "" {
+		if typeName == "" {
+			return nil, nil, &ValidationError{Code: CodeUnknownType, Field: "type", Reason: "type is missing"}
+		}
+		t, ok := ParseType(typeName)
+		if !ok {
+			return nil, nil, &ValidationError{Code: CodeUnknownType, Field: "type", Reason: "unknown type " + strconv.Quote(truncate(typeName, 64))}
+		}
+		typ = t
+	}
+	e.Type = typ
+
+	if err := e.checkIdentity(); err != nil {
+		return nil, nil, err
+	}
+	if e.Properties, err = object("properties", w.Properties); err != nil {
+		return nil, nil, err
+	}
+	if e.Traits, err = object("traits", w.Traits); err != nil {
+		return nil, nil, err
+	}
+	if e.Context, err = object("context", w.Context); err != nil {
+		return nil, nil, err
+	}
+	if e.Integrations, err = object("integrations", w.Integrations); err != nil {
+		return nil, nil, err
+	}
+	if e.Context, err = env.mergeContext(e.Context, clientChannel); err != nil {
+		return nil, nil, err
+	}
+	if e.Integrations, err = env.mergeIntegrations(e.Integrations); err != nil {
+		return nil, nil, err
+	}
+
+	warnings := env.setTimes(e, ts)
+
+	if e.MessageID == "" {
+		if env.NewMessageID != nil {
+			e.MessageID = env.NewMessageID(raw)
+		} else {
+			e.MessageID = NewMessageID()
+		}
+	}
+	return e, warnings, nil
+}
+
+// checkIdentity applies the per-type rules of the Segment spec.
+func (e *Event) checkIdentity() error {
+	switch e.Type {
+	case Alias:
+		if e.PreviousID == "" {
+			return &ValidationError{Code: CodeMissingField, Field: "previousId", Reason: "alias needs previousId"}
+		}
+		if e.UserID == "" {
+			return &ValidationError{Code: CodeMissingField, Field: "userId", Reason: "alias needs userId"}
+		}
+		return nil
+	case Track:
+		if e.Event == "" {
+			return &ValidationError{Code: CodeMissingField, Field: "event", Reason: "track needs an event name"}
+		}
+	case Group:
+		if e.GroupID == "" {
+			return &ValidationError{Code: CodeMissingField, Field: "groupId", Reason: "group needs groupId"}
+		}
+	}
+	if e.UserID == "" && e.AnonymousID == "" {
+		return &ValidationError{Code: CodeMissingIdentity, Field: "userId", Reason: "neither userId nor anonymousId is set"}
+	}
+	return nil
+}
+
+// setTimes fills Timestamp, OriginalTimestamp and SentAt, correcting the
+// client's clock skew: timestamp = receivedAt - (sentAt - originalTimestamp).
+func (env *Envelope) setTimes(e *Event, w times) []*ValidationError {
+	var warnings []*ValidationError
+	parse := func(field string, s string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := ParseTimestamp(s)
+		if err != nil {
+			warnings = append(warnings, &ValidationError{Code: CodeInvalidTimestamp, Field: field,
+				Reason: strconv.Quote(truncate(s, 64)) + " is not an ISO-8601 date-time; " + field + " ignored"})
+		}
+		return t
+	}
+	orig := parse("timestamp", w.timestamp)
+	if orig.IsZero() && w.timestamp == "" {
+		// Some libraries (RudderStack's) name the client time originalTimestamp.
+		orig = parse("originalTimestamp", w.originalTimestamp)
+	}
+	sent := parse("sentAt", w.sentAt)
+	if sent.IsZero() {
+		sent = env.SentAt
+	}
+	e.OriginalTimestamp, e.SentAt = orig, sent
+	switch {
+	case orig.IsZero():
+		e.Timestamp = env.ReceivedAt
+	case sent.IsZero():
+		e.Timestamp = orig
+	default:
+		e.Timestamp = env.ReceivedAt.Add(-sent.Sub(orig))
+	}
+	return warnings
+}
+
+// mergeContext adds the batch-level context keys the event lacks, and
+// context.ip and context.channel when known and absent.
+func (env *Envelope) mergeContext(ctx json.RawMessage, clientChannel string) (json.RawMessage, error) {
+	extra := env.Context
+	if env.IP == "" && clientChannel == "" && len(extra) == 0 {
+		return ctx, nil
+	}
+	m, err := objectMap("context", ctx)
+	if err != nil {
+		return nil, err
+	}
+	changed := false
+	for k, v := range extra {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+			changed = true
+		}
+	}
+	if env.IP != "" {
+		if _, ok := m["ip"]; !ok {
+			m["ip"] = jsonString(env.IP)
+			changed = true
+		}
+	}
+	// Segment's top-level "channel" (server, browser, mobile) would clash
+	// with the Parcours channel of the source; it is kept in the context.
+	if clientChannel != "" {
+		if _, ok := m["channel"]; !ok {
+			m["channel"] = jsonString(clientChannel)
+			changed = true
+		}
+	}
+	if !changed {
+		return ctx, nil
+	}
+	return json.Marshal(m)
+}
+
+// mergeIntegrations adds batch-level integrations and spells the catch-all
+// key "All" whichever case the client used.
+func (env *Envelope) mergeIntegrations(in json.RawMessage) (json.RawMessage, error) {
+	if len(env.Integrations) == 0 && !bytes.Contains(in, []byte(`"all"`)) && !bytes.Contains(in, []byte(`"ALL"`)) {
+		return in, nil
+	}
+	m, err := objectMap("integrations", in)
+	if err != nil {
+		return nil, err
+	}
+	normalizeAll(m)
+	for k, v := range env.Integrations {
+		if k == "all" || k == "ALL" {
+			k = "All"
+		}
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return json.Marshal(m)
+}
+
+func normalizeAll(m map[string]json.RawMessage) {
+	for _, k := range []string{"all", "ALL"} {
+		if v, ok := m[k]; ok {
+			delete(m, k)
+			if _, ok := m["All"]; !ok {
+				m["All"] = v
+			}
+		}
+	}
+}
+
+// object checks that raw is a JSON object, or absent/null (returned as nil).
+func object(field string, raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, &ValidationError{Code: CodeInvalidField, Field: field, Reason: field + " must be a JSON object"}
+	}
+	return raw, nil
+}
+
+func objectMap(field string, raw json.RawMessage) (map[string]json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if len(raw) == 0 {
+		return m, nil
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, &ValidationError{Code: CodeInvalidField, Field: field, Reason: field + " must be a JSON object"}
+	}
+	return m, nil
+}
+
+func jsonString(s string) json.RawMessage {
+	return AppendString(nil, s)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,83 @@
+// Package source defines sources: the touchpoints (a web shop, an app, a
+// store's tills, the call center, a CRM export) that send events, each with
+// its own write key and channel.
+package source
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Channels are the touchpoint kinds a source can stand for.
+var Channels = []string{
+	"web", "ios", "android", "app", "pos", "call_center", "email", "sms",
+	"whatsapp", "push", "crm", "server", "other",
+}
+
+// Source is one touchpoint that sends events.
+type Source struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Channel  string    `json:"channel"`
+	WriteKey string    `json:"write_key"`
+	StoreID  string    `json:"store_id,omitempty"` // the physical store of a POS source
+	Created  time.Time `json:"created_at"`
+	Disabled time.Time `json:"disabled_at,omitzero"`
+}
+
+// Enabled reports whether the source's write key is accepted.
+func (s *Source) Enabled() bool { return s.Disabled.IsZero() }
+
+// ValidationError says which field of a source is wrong and why.
+type ValidationError struct {
+	Field, Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+// New checks name, channel and store id and returns a source with a fresh
+// id and write key.
+func New(name, channel, storeID string, now time.Time) (*Source, error) {
+	name, channel, storeID = strings.TrimSpace(name), strings.TrimSpace(channel), strings.TrimSpace(storeID)
+	switch {
+	case name == "":
+		return nil, &ValidationError{"name", "is required"}
+	case len(name) > 200:
+		return nil, &ValidationError{"name", "is longer than 200 characters"}
+	case !slices.Contains(Channels, channel):
+		return nil, &ValidationError{"channel", fmt.Sprintf("%q is not one of %s", channel, strings.Join(Channels, ", "))}
+	case channel == "pos" && storeID == "":
+		return nil, &ValidationError{"store_id", "a pos source needs the id of its store (--store-id)"}
+	}
+	return &Source{
+		ID:       NewID(),
+		Name:     name,
+		Channel:  channel,
+		WriteKey: NewWriteKey(),
+		StoreID:  storeID,
+		Created:  now.UTC(),
+	}, nil
+}
+
+var b32 = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a source id: "src_" and a time-ordered suffix.
+func NewID() string {
+	id := uuid.Must(uuid.NewV7())
+	return "src_" + b32.EncodeToString(id[:])
+}
+
+// NewWriteKey returns a random write key of 160 bits.
+func NewWriteKey() string {
+	var b [20]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return "wk_" + b32.EncodeToString(b[:])
+}

@@ -1,0 +1,53 @@
+-- Named queries of the SQLite engine. Times are unix microseconds.
+
+-- name: insert-dedup-key
+INSERT INTO dedup_keys (source_id, message_id, received_at) VALUES (?, ?, ?)
+ON CONFLICT DO NOTHING;
+
+-- name: insert-event
+INSERT INTO events (source_id, message_id, type, event, user_id, anonymous_id, ts, received_at, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: insert-rejection
+INSERT INTO rejections (source_id, received_at, message_id, idx, action, code, field, reason, payload)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: read-after
+SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?;
+
+-- name: last-seq
+SELECT COALESCE(MAX(seq), 0) FROM events;
+
+-- name: prune-dedup
+DELETE FROM dedup_keys WHERE received_at < ?;
+
+-- name: insert-source
+INSERT INTO sources (id, name, channel, write_key, store_id, created_at) VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: source-by-id-or-name
+SELECT id, name, channel, write_key, store_id, created_at, disabled_at FROM sources WHERE id = ? OR name = ?;
+
+-- name: source-by-write-key
+SELECT id, name, channel, write_key, store_id, created_at, disabled_at FROM sources WHERE write_key = ?;
+
+-- name: list-sources
+SELECT id, name, channel, write_key, store_id, created_at, disabled_at FROM sources ORDER BY created_at, id;
+
+-- name: disable-source
+UPDATE sources SET disabled_at = COALESCE(disabled_at, ?) WHERE id = ?;
+
+-- name: get-checkpoint
+SELECT seq FROM checkpoints WHERE consumer = ?;
+
+-- name: save-checkpoint
+INSERT INTO checkpoints (consumer, seq, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at;
+
+-- name: count-admin-keys
+SELECT COUNT(*) FROM admin_keys;
+
+-- name: insert-admin-key
+INSERT INTO admin_keys (hash, created_at) VALUES (?, ?);
+
+-- name: is-admin-key
+SELECT COUNT(*) FROM admin_keys WHERE hash = ?;

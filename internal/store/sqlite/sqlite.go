@@ -1,0 +1,184 @@
+// Package sqlite is the embedded store: one SQLite file in the data
+// directory, through the pure-Go modernc.org/sqlite driver.
+//
+// SQLite allows one writer at a time. The store keeps two pools on the same
+// file: a writer pool of exactly one connection, whose transactions begin
+// IMMEDIATE so that they never fail to upgrade a read lock, and a read pool
+// that serves queries concurrently thanks to WAL mode.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/store/sqlfile"
+)
+
+//go:embed migrations/*.sql queries.sql
+var files embed.FS
+
+var queries = func() sqlfile.Queries {
+	q, err := sqlfile.LoadQueries(files, "queries.sql")
+	if err != nil {
+		panic(err)
+	}
+	return q
+}()
+
+// FileName is the database file's name inside the data directory.
+const FileName = "parcours.db"
+
+// Store is the SQLite engine.
+type Store struct {
+	path string
+	w    *sql.DB // one connection: the single writer
+	r    *sql.DB // the read pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database in dataDir. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, dataDir string) (*Store, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("sqlite: create data directory: %w", err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	// busy_timeout is applied first by the driver: a connection must wait on
+	// a busy database before anything else (switching to WAL included) can
+	// need the lock. synchronous=FULL makes a commit durable when it returns;
+	// with group commit it costs almost nothing.
+	params := url.Values{
+		"_busy_timeout": {"10000"},
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {"FULL"},
+		"_foreign_keys": {"1"},
+	}
+	wparams := url.Values{"_txlock": {"immediate"}}
+	rparams := url.Values{"_query_only": {"1"}}
+	for k, v := range params {
+		wparams[k], rparams[k] = v, v
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+wparams.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+rparams.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0)*2)
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &Store{path: path, w: w, r: r}, nil
+}
+
+// Engine returns "sqlite".
+func (s *Store) Engine() string { return "sqlite" }
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping writer: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping readers: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	err1 := s.r.Close()
+	// A truncating checkpoint on close keeps the WAL file from lingering at
+	// its high-water mark between runs.
+	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	err2 := s.w.Close()
+	if err1 != nil {
+		return fmt.Errorf("sqlite: close: %w", err1)
+	}
+	if err2 != nil {
+		return fmt.Errorf("sqlite: close: %w", err2)
+	}
+	return nil
+}
+
+// Migrate applies the embedded migrations not applied yet, each in its own
+// transaction.
+func (s *Store) Migrate(ctx context.Context) error {
+	migrations, err := sqlfile.LoadMigrations(files, "migrations")
+	if err != nil {
+		return err
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for _, m := range migrations {
+		if err := s.apply(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) apply(ctx context.Context, m sqlfile.Migration) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.Version, m.Name, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migrate %s: %w", m.Name, err)
+	}
+	return nil
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
