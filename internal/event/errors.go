@@ -17,11 +17,12 @@ const (
 	CodeMissingField     = "missing_field"
 	CodeInvalidField     = "invalid_field"
 	CodeInvalidTimestamp = "invalid_timestamp"
+	CodeInvalidText      = "invalid_text"
 )
 
 // Codes lists every code, for pre-registering metrics.
 var Codes = []string{CodeNotObject, CodeInvalidJSON, CodeTooLarge, CodeUnknownType,
-	CodeMissingIdentity, CodeMissingField, CodeInvalidField, CodeInvalidTimestamp}
+	CodeMissingIdentity, CodeMissingField, CodeInvalidField, CodeInvalidTimestamp, CodeInvalidText}
 
 // ValidationError says why an event is invalid: which field and why.
 type ValidationError struct {

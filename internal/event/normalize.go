@@ -34,9 +34,10 @@ type Envelope struct {
 	IP string
 
 	// NewMessageID fills in the messageId of an event that has none. It
-	// receives the event's raw JSON, so that a caller can derive a stable id
-	// (imports do, to make a re-run safe).
-	NewMessageID func(raw []byte) string
+	// receives the event's position in the request, its raw JSON and the
+	// normalised event, so that a caller can derive a stable id (imports
+	// do, to make a re-run safe). Without it, ids are random.
+	NewMessageID func(index int, raw []byte, e *Event) string
 }
 
 // wire is an event as clients send it.
@@ -63,13 +64,13 @@ type wire struct {
 type times struct{ timestamp, originalTimestamp, sentAt string }
 
 // Normalize decodes one event from raw, validates it and returns it in its
-// stored form. typ, when not empty, is the type implied by the endpoint
+// stored form. index is the event's position in its request. typ, when not empty, is the type implied by the endpoint
 // (/v1/track) and wins over the body's type.
 //
 // An event that cannot be stored returns a *ValidationError. A problem that
 // could be corrected (an unparseable timestamp, replaced by the receive time)
 // returns the event together with warnings.
-func (env *Envelope) Normalize(raw []byte, typ Type) (*Event, []*ValidationError, error) {
+func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*ValidationError, error) {
 	if len(raw) > MaxEventSize {
 		return nil, nil, &ValidationError{Code: CodeTooLarge, Reason: "event is " + strconv.Itoa(len(raw)) + " bytes, the limit is " + strconv.Itoa(MaxEventSize)}
 	}
@@ -77,6 +78,7 @@ func (env *Envelope) Normalize(raw []byte, typ Type) (*Event, []*ValidationError
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, nil, &ValidationError{Code: CodeNotObject, Reason: "event must be a JSON object"}
 	}
+	raw, dirty := sanitize(raw)
 	var w wire
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, nil, decodeError(err)
@@ -145,10 +147,14 @@ func (env *Envelope) Normalize(raw []byte, typ Type) (*Event, []*ValidationError
 	}
 
 	warnings := env.setTimes(e, ts)
+	if dirty {
+		warnings = append(warnings, &ValidationError{Code: CodeInvalidText,
+			Reason: "invalid UTF-8 or \\u0000 replaced with U+FFFD"})
+	}
 
 	if e.MessageID == "" {
 		if env.NewMessageID != nil {
-			e.MessageID = env.NewMessageID(raw)
+			e.MessageID = env.NewMessageID(index, raw, e)
 		} else {
 			e.MessageID = NewMessageID()
 		}

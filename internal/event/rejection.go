@@ -1,6 +1,9 @@
 package event
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Actions taken on an event that failed validation.
 const (
@@ -35,12 +38,19 @@ func NewRejection(env *Envelope, index int, messageID, action string, err *Valid
 	return &Rejection{
 		SourceID:   env.SourceID,
 		ReceivedAt: env.ReceivedAt,
-		MessageID:  messageID,
+		MessageID:  cleanText(truncate(messageID, maxIDLen)),
 		Index:      index,
 		Action:     action,
 		Code:       err.Code,
 		Field:      err.Field,
-		Reason:     err.Reason,
-		Payload:    truncate(string(raw), MaxRejectionPayload),
+		Reason:     cleanText(err.Reason),
+		Payload:    cleanText(truncate(string(raw), MaxRejectionPayload)),
 	}
+}
+
+// cleanText makes client-supplied text storable in any text column: valid
+// UTF-8 and no NUL character.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }

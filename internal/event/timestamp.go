@@ -25,6 +25,10 @@ func ParseTimestamp(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	// Years outside 1-9999 once in UTC cannot be written back as RFC 3339.
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return time.Time{}, errBadTimestamp
+	}
 	return t.UTC(), nil
 }
 

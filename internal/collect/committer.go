@@ -1,0 +1,232 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+)
+
+// ErrOverloaded is returned when the commit queue is full: the caller should
+// retry later (the HTTP layer answers 503 with Retry-After).
+var ErrOverloaded = errors.New("collect: commit queue is full")
+
+// ErrClosed is returned after the committer has been closed.
+var ErrClosed = errors.New("collect: shutting down")
+
+// Appender stores a group of events and rejections atomically; store.EventLog
+// implements it.
+type Appender interface {
+	Append(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error
+}
+
+// Committer turns concurrent submissions into group commits: while one
+// transaction is being written, the next submissions queue up, and they are
+// all written by the next transaction. Each submitter waits for the commit
+// that holds its events, so an acknowledgement always means durable.
+type Committer struct {
+	app Appender
+	// OnCommit, if set, is called after each commit with the highest
+	// sequence number written.
+	onCommit func(lastSeq int64)
+	log      *slog.Logger
+
+	maxEvents int           // events per transaction
+	maxQueued int64         // events waiting, beyond which Submit refuses
+	wait      time.Duration // how long Submit waits for room in the queue
+
+	queue   chan *submission
+	queued  atomic.Int64
+	closing chan struct{}
+	once    sync.Once
+	done    chan struct{}
+
+	stats CommitStats
+}
+
+// CommitStats counts the committer's work, for metrics and benchmarks.
+type CommitStats struct {
+	Commits atomic.Int64
+	Events  atomic.Int64
+}
+
+type submission struct {
+	events  []*event.Event
+	rejects []*event.Rejection
+	err     chan error
+}
+
+// CommitterOptions tune a Committer. Zero values take the defaults.
+type CommitterOptions struct {
+	MaxEventsPerCommit int           // default 5,000
+	MaxQueuedEvents    int64         // default 200,000
+	QueueWait          time.Duration // default 250ms
+	OnCommit           func(lastSeq int64)
+	Logger             *slog.Logger
+}
+
+// NewCommitter returns a committer writing to app. Call Run to start it.
+func NewCommitter(app Appender, o CommitterOptions) *Committer {
+	c := &Committer{
+		app:       app,
+		onCommit:  o.OnCommit,
+		log:       o.Logger,
+		maxEvents: o.MaxEventsPerCommit,
+		maxQueued: o.MaxQueuedEvents,
+		wait:      o.QueueWait,
+		queue:     make(chan *submission, 4096),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	if c.maxEvents <= 0 {
+		c.maxEvents = 5000
+	}
+	if c.maxQueued <= 0 {
+		c.maxQueued = 200_000
+	}
+	if c.wait <= 0 {
+		c.wait = 250 * time.Millisecond
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c
+}
+
+// Stats returns the committer's counters.
+func (c *Committer) Stats() *CommitStats { return &c.stats }
+
+// Queued returns the number of events waiting to be committed.
+func (c *Committer) Queued() int64 { return c.queued.Load() }
+
+// Submit queues events and rejections for the next commit and waits until
+// they are durable. On return each event's Seq is set (0 for a duplicate).
+// If ctx ends first, Submit returns its error but the events may still be
+// committed: a client that retries is protected by dedup.
+func (c *Committer) Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error {
+	if len(events) == 0 && len(rejects) == 0 {
+		return nil
+	}
+	n := int64(len(events) + len(rejects))
+	// A submission larger than the whole queue is still let through when
+	// the queue is empty, or it could never be committed.
+	if q := c.queued.Add(n); q > c.maxQueued && q != n {
+		c.queued.Add(-n)
+		return ErrOverloaded
+	}
+	s := &submission{events: events, rejects: rejects, err: make(chan error, 1)}
+	select {
+	case <-c.closing:
+		c.queued.Add(-n)
+		return ErrClosed
+	default:
+	}
+	select {
+	case c.queue <- s:
+	default:
+		t := time.NewTimer(c.wait)
+		defer t.Stop()
+		select {
+		case c.queue <- s:
+		case <-t.C:
+			c.queued.Add(-n)
+			return ErrOverloaded
+		case <-c.closing:
+			c.queued.Add(-n)
+			return ErrClosed
+		case <-ctx.Done():
+			c.queued.Add(-n)
+			return ctx.Err()
+		}
+	}
+	select {
+	case err := <-s.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run commits until Close is called, then commits what is queued and
+// returns.
+func (c *Committer) Run() {
+	defer close(c.done)
+	for {
+		var first *submission
+		select {
+		case first = <-c.queue:
+		case <-c.closing:
+			// Drain: submissions already queued are committed.
+			for {
+				select {
+				case s := <-c.queue:
+					c.commit([]*submission{s})
+				default:
+					return
+				}
+			}
+		}
+		group := []*submission{first}
+		n := len(first.events)
+	more:
+		for n < c.maxEvents {
+			select {
+			case s := <-c.queue:
+				group = append(group, s)
+				n += len(s.events)
+			default:
+				break more
+			}
+		}
+		c.commit(group)
+	}
+}
+
+// Close stops accepting submissions and waits until the queued ones are
+// committed.
+func (c *Committer) Close() {
+	c.once.Do(func() { close(c.closing) })
+	<-c.done
+}
+
+func (c *Committer) commit(group []*submission) {
+	var events []*event.Event
+	var rejects []*event.Rejection
+	for _, s := range group {
+		events = append(events, s.events...)
+		rejects = append(rejects, s.rejects...)
+	}
+	// The commit itself is not cancelled by shutdown: its submitters are
+	// waiting for it.
+	err := c.app.Append(context.Background(), events, rejects)
+	if err != nil && len(group) > 1 {
+		// One submission must not fail the others: commit them one by one so
+		// that only the faulty one gets the error.
+		c.log.Warn("group commit failed; retrying its submissions one by one", "submissions", len(group), "err", err)
+		for _, s := range group {
+			c.commit([]*submission{s})
+		}
+		return
+	}
+	var last int64
+	if err == nil {
+		for _, e := range events {
+			last = max(last, e.Seq)
+		}
+		c.stats.Commits.Add(1)
+		c.stats.Events.Add(int64(len(events)))
+	}
+	// Readers of the log are woken before the submitters: the events are
+	// durable either way, and downstream latency is what the wake-up costs.
+	if last > 0 && c.onCommit != nil {
+		c.onCommit(last)
+	}
+	for _, s := range group {
+		c.queued.Add(-int64(len(s.events) + len(s.rejects)))
+		s.err <- err
+	}
+}

@@ -1,0 +1,128 @@
+package collect
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/parcours/parcours/internal/event"
+)
+
+func gz(t testing.TB, s string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.Bytes()
+}
+
+func TestReadBody(t *testing.T) {
+	const max = 1000
+	bomb := gz(t, strings.Repeat("a", 10*max))
+	cases := []struct {
+		name     string
+		body     []byte
+		encoding string
+		want     string
+		code     string
+	}{
+		{"plain", []byte(`{"a":1}`), "", `{"a":1}`, ""},
+		{"gzip header", gz(t, `{"a":1}`), "gzip", `{"a":1}`, ""},
+		{"gzip sniffed", gz(t, `{"a":1}`), "", `{"a":1}`, ""},
+		{"corrupt gzip", append(gz(t, `{"a":1}`)[:12], 0xff, 0xff), "gzip", "", CodeBadGzip},
+		{"not gzip at all", []byte(`{"a":1}`), "gzip", "", CodeBadGzip},
+		{"gzip bomb", bomb, "gzip", "", CodeBodyTooLarge},
+		{"too large", bytes.Repeat([]byte("a"), max+1), "", "", CodeBodyTooLarge},
+		{"brotli", []byte(`{}`), "br", "", CodeUnsupportedCode},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ReadBody(bytes.NewReader(c.body), c.encoding, max, new(bytes.Buffer))
+			var re *RequestError
+			switch {
+			case c.code == "" && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case c.code == "" && string(got) != c.want:
+				t.Fatalf("body %q, want %q", got, c.want)
+			case c.code != "" && (!errors.As(err, &re) || re.Code != c.code):
+				t.Fatalf("error %v, want code %s", err, c.code)
+			}
+		})
+	}
+}
+
+func TestDecode(t *testing.T) {
+	req, err := Decode([]byte("\xef\xbb\xbf "+`{"batch":[{"type":"track"},{"type":"page"}],"writeKey":"wk","sentAt":"2026-01-01T00:00:00Z",
+		"context":{"ip":"1.1.1.1"},"integrations":{"All":false}}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(req.Events) != 2 || req.WriteKey != "wk" || req.SentAt != "2026-01-01T00:00:00Z" ||
+		string(req.Context["ip"]) != `"1.1.1.1"` || string(req.Integrations["All"]) != "false" {
+		t.Fatalf("decoded %+v", req)
+	}
+	single, err := Decode([]byte(`{"userId":"u","event":"X","writeKey":"k"}`), event.Track)
+	if err != nil || len(single.Events) != 1 || single.WriteKey != "k" || single.Type != event.Track {
+		t.Fatalf("single = %+v, %v", single, err)
+	}
+	empty, err := Decode([]byte(`{"batch":[]}`), "")
+	if err != nil || len(empty.Events) != 0 {
+		t.Fatalf("empty batch = %+v, %v", empty, err)
+	}
+	for _, bad := range []string{``, `[]`, `"x"`, `{"batch":`, `{"batch":{}}`, `{"batch":[],"context":[1]}`, `nul`} {
+		if _, err := Decode([]byte(bad), ""); err == nil {
+			t.Errorf("Decode(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+// FuzzDecodeRequest feeds arbitrary bodies through everything a request
+// goes through before storage: decompression, decoding, per-event
+// validation. Nothing may panic, and every outcome must be one of: a
+// request error, or events and rejections that account for every element of
+// the batch.
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u"},{"type":"nope"}],"context":{"a":1},"sentAt":"2024-01-01T00:00:00Z"}`), false)
+	f.Add([]byte(`{"batch":[{"type":"identify","anonymousId":"a","traits":{"email":"x@y.z"}}],"integrations":{"all":true}}`), true)
+	f.Add([]byte("\xef\xbb\xbf{\"batch\":[]}"), false)
+	f.Fuzz(func(t *testing.T, body []byte, compress bool) {
+		if compress {
+			body = gz(t, string(body))
+		}
+		raw, err := ReadBody(bytes.NewReader(body), "", 1<<16, new(bytes.Buffer))
+		if err != nil {
+			var re *RequestError
+			if !errors.As(err, &re) {
+				t.Fatalf("ReadBody error of type %T: %v", err, err)
+			}
+			return
+		}
+		req, err := Decode(raw, "")
+		if err != nil {
+			var re *RequestError
+			if !errors.As(err, &re) {
+				t.Fatalf("Decode error of type %T: %v", err, err)
+			}
+			return
+		}
+		env := &event.Envelope{Context: req.Context, Integrations: req.Integrations, SourceID: "s", Channel: "web"}
+		events, rejects := Prepare(env, req.Events, "")
+		dropped := 0
+		for _, r := range rejects {
+			if r.Action == event.Dropped {
+				dropped++
+			}
+		}
+		if len(events)+dropped != len(req.Events) {
+			t.Fatalf("%d events in, %d stored + %d dropped out", len(req.Events), len(events), dropped)
+		}
+		for _, e := range events {
+			if !json.Valid(e.AppendJSON(nil)) {
+				t.Fatalf("invalid stored JSON: %s", e.AppendJSON(nil))
+			}
+		}
+	})
+}

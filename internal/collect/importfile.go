@@ -1,0 +1,233 @@
+package collect
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/source"
+)
+
+// ImportOptions configure an import.
+type ImportOptions struct {
+	Source *source.Source
+	// Format is "ndjson" (one Segment event per line) or "csv".
+	Format string
+	// Mapping turns CSV rows into events; required for CSV.
+	Mapping *Mapping
+	// BatchSize is how many lines are committed together; default 1,000.
+	BatchSize int
+	Clock     clock.Clock
+	// Rejects receives one JSON line per rejected or corrected line.
+	Rejects io.Writer
+	// Progress is called after each batch with the totals so far.
+	Progress func(ImportSummary)
+}
+
+// ImportSummary counts what an import did.
+type ImportSummary struct {
+	Lines      int `json:"lines"`
+	Stored     int `json:"stored"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+	Corrected  int `json:"corrected"`
+}
+
+// RejectLine is one line of a reject file.
+type RejectLine struct {
+	Line   int    `json:"line"`
+	Action string `json:"action"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+	Input  string `json:"input"`
+}
+
+// Import reads events from r and stores them through in, with the same
+// validation as the HTTP API. Events without a messageId get one derived
+// from their content (and, for events without a timestamp, their line
+// number), so that importing the same file again stores nothing twice.
+func Import(ctx context.Context, r io.Reader, in *Ingester, o ImportOptions) (ImportSummary, error) {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1000
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	var next func() (raw []byte, line int, err error)
+	switch o.Format {
+	case "ndjson":
+		next = ndjsonLines(r)
+	case "csv":
+		if o.Mapping == nil {
+			o.Mapping = &Mapping{}
+		}
+		var err error
+		if next, err = csvRows(r, o.Mapping); err != nil {
+			return ImportSummary{}, err
+		}
+	default:
+		return ImportSummary{}, fmt.Errorf("import: unknown format %q: use ndjson or csv", o.Format)
+	}
+
+	var sum ImportSummary
+	var raws []json.RawMessage
+	var lines []int
+	var badRows []*event.Rejection
+	flush := func() error {
+		if len(raws) == 0 && len(badRows) == 0 {
+			return nil
+		}
+		env := &event.Envelope{
+			ReceivedAt: o.Clock.Now(), SourceID: o.Source.ID, Channel: o.Source.Channel, StoreID: o.Source.StoreID,
+		}
+		env.NewMessageID = func(i int, raw []byte, e *event.Event) string {
+			return importMessageID(o.Source.ID, raw, e, lines[i])
+		}
+		events, rejects := Prepare(env, raws, "")
+		for _, rj := range rejects {
+			rj.Index = lines[rj.Index]
+		}
+		rejects = append(rejects, badRows...)
+		res, err := in.Submit(ctx, events, rejects)
+		if err != nil {
+			return err
+		}
+		sum.Stored += res.Stored
+		sum.Duplicates += res.Duplicates
+		for _, rj := range rejects {
+			if rj.Action == event.Dropped {
+				sum.Rejected++
+			} else {
+				sum.Corrected++
+			}
+			if o.Rejects != nil {
+				b, _ := json.Marshal(RejectLine{rj.Index, rj.Action, rj.Code, rj.Field, rj.Reason, rj.Payload})
+				if _, err := o.Rejects.Write(append(b, '\n')); err != nil {
+					return fmt.Errorf("import: write reject file: %w", err)
+				}
+			}
+		}
+		raws, lines, badRows = raws[:0], lines[:0], nil
+		if o.Progress != nil {
+			o.Progress(sum)
+		}
+		return nil
+	}
+	for {
+		raw, line, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var rowErr *rowError
+		switch {
+		case errors.As(err, &rowErr):
+			sum.Lines++
+			badRows = append(badRows, &event.Rejection{
+				SourceID: o.Source.ID, ReceivedAt: o.Clock.Now(), Index: line, Action: event.Dropped,
+				Code: event.CodeInvalidField, Reason: rowErr.Error(), Payload: rowErr.input,
+			})
+		case err != nil:
+			return sum, fmt.Errorf("import: line %d: %w", line, err)
+		default:
+			sum.Lines++
+			raws = append(raws, raw)
+			lines = append(lines, line)
+		}
+		if len(raws)+len(badRows) >= o.BatchSize {
+			if err := flush(); err != nil {
+				return sum, err
+			}
+		}
+	}
+	return sum, flush()
+}
+
+// importMessageID derives a stable id: from the content when the event has
+// its own timestamp (the same line is the same event), and from the content
+// and the line number otherwise (two identical lines may be two events).
+func importMessageID(sourceID string, raw []byte, e *event.Event, line int) string {
+	h := sha256.New()
+	h.Write([]byte(sourceID))
+	h.Write([]byte{0})
+	h.Write(raw)
+	if e.OriginalTimestamp.IsZero() {
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.Itoa(line)))
+	}
+	return "import-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// rowError is a line that could not be turned into an event at all.
+type rowError struct {
+	msg   string
+	input string
+}
+
+func (e *rowError) Error() string { return e.msg }
+
+func ndjsonLines(r io.Reader) func() ([]byte, int, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	line := 0
+	return func() ([]byte, int, error) {
+		for {
+			b, err := br.ReadBytes('\n')
+			if len(b) == 0 && err != nil {
+				return nil, line, err
+			}
+			line++
+			if line == 1 {
+				b = bytes.TrimPrefix(b, utf8BOM)
+			}
+			b = bytes.TrimSpace(b)
+			if len(b) == 0 {
+				continue // blank lines are not events
+			}
+			return b, line, nil
+		}
+	}
+}
+
+func csvRows(r io.Reader, m *Mapping) (func() ([]byte, int, error), error) {
+	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("import: read CSV header: %w", err)
+	}
+	if len(header) > 0 {
+		header[0] = string(bytes.TrimPrefix([]byte(header[0]), utf8BOM))
+	}
+	cols, err := m.compile(append([]string(nil), header...))
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return func() ([]byte, int, error) {
+		rec, err := cr.Read()
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, pe.Line, &rowError{msg: "CSV: " + pe.Err.Error()}
+			}
+			return nil, line, err
+		}
+		obj, err := m.row(cols, rec)
+		if err != nil {
+			return nil, line, &rowError{msg: err.Error(), input: fmt.Sprint(rec)}
+		}
+		b, err := json.Marshal(obj)
+		return b, line, err
+	}, nil
+}

@@ -1,0 +1,68 @@
+// Package config is the typed configuration shared by the commands. Every
+// setting comes, in this order of precedence, from a flag, a PARCOURS_*
+// environment variable, the config file (--config, YAML or JSON, keys named
+// like the flags), or its default.
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/alecthomas/kong"
+	"gopkg.in/yaml.v3"
+)
+
+// Globals are the settings every command accepts.
+type Globals struct {
+	Config   kong.ConfigFlag `help:"Config file (YAML or JSON) whose keys are flag names, e.g. 'addr: 0.0.0.0:8080'." env:"PARCOURS_CONFIG" placeholder:"FILE"`
+	DataDir  string          `help:"Data directory: the embedded database, the admin key." env:"PARCOURS_DATA_DIR" default:"./parcours-data" placeholder:"DIR"`
+	Database string          `help:"PostgreSQL URL (postgres://user@host/db). Empty: the embedded SQLite store in the data directory." env:"PARCOURS_DATABASE_URL" placeholder:"URL"`
+	JSON     bool            `help:"Print machine-readable JSON instead of text."`
+	LogLevel string          `help:"Log level: debug, info, warn, error." env:"PARCOURS_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
+	LogFormat string         `help:"Log format: text or json." env:"PARCOURS_LOG_FORMAT" default:"text" enum:"text,json"`
+}
+
+// Logger returns the logger the settings ask for, writing to w.
+func (g *Globals) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(g.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if g.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// FileLoader reads a YAML or JSON config file for kong, giving environment
+// variables precedence over the file.
+func FileLoader(r io.Reader) (kong.Resolver, error) {
+	var doc any
+	if err := yaml.NewDecoder(r).Decode(&doc); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	js, err := toJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	res, err := kong.JSON(strings.NewReader(js))
+	if err != nil {
+		return nil, err
+	}
+	return envFirst{res}, nil
+}
+
+// envFirst skips the file for a flag whose environment variable is set:
+// kong would otherwise let the file win over the environment.
+type envFirst struct{ kong.Resolver }
+
+func (r envFirst) Resolve(ctx *kong.Context, parent *kong.Path, flag *kong.Flag) (any, error) {
+	for _, env := range flag.Envs {
+		if _, ok := os.LookupEnv(env); ok {
+			return nil, nil
+		}
+	}
+	return r.Resolver.Resolve(ctx, parent, flag)
+}

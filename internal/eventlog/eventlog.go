@@ -1,0 +1,125 @@
+// Package eventlog is how downstream parts read the event log: in order,
+// from a checkpoint, waking up as soon as new events are committed.
+//
+//	c := eventlog.Consumer{Name: "identity", Log: st, Checkpoints: st, Notifier: n}
+//	err := c.Run(ctx, func(ctx context.Context, batch []*event.Event) error { ... })
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+)
+
+// Reader reads the log in order; store.EventLog implements it.
+type Reader interface {
+	ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error)
+}
+
+// Checkpoints keeps consumers' progress; store.Checkpoints implements it.
+type Checkpoints interface {
+	Checkpoint(ctx context.Context, consumer string) (int64, error)
+	SaveCheckpoint(ctx context.Context, consumer string, seq int64) error
+}
+
+// Notifier tells waiting readers that the log has grown. The committer of
+// this process publishes to it; events appended by other processes are seen
+// by the readers' periodic poll.
+type Notifier struct {
+	mu   sync.Mutex
+	last int64
+	ch   chan struct{} // closed and replaced on each publish
+}
+
+// NewNotifier returns a notifier.
+func NewNotifier() *Notifier { return &Notifier{ch: make(chan struct{})} }
+
+// Publish records that events up to seq are committed and wakes the
+// waiting readers.
+func (n *Notifier) Publish(seq int64) {
+	n.mu.Lock()
+	if seq > n.last {
+		n.last = seq
+		close(n.ch)
+		n.ch = make(chan struct{})
+	}
+	n.mu.Unlock()
+}
+
+// Wait returns when an event after seq has been published, when poll has
+// passed, or when ctx ends.
+func (n *Notifier) Wait(ctx context.Context, after int64, poll time.Duration) {
+	n.mu.Lock()
+	last, ch := n.last, n.ch
+	n.mu.Unlock()
+	if last > after {
+		return
+	}
+	t := time.NewTimer(poll)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// Handler processes one batch of events, in log order. It must be
+// idempotent: after a crash, the batch after the last checkpoint is handed
+// over again.
+type Handler func(ctx context.Context, batch []*event.Event) error
+
+// Consumer follows the log from its checkpoint.
+type Consumer struct {
+	Name        string
+	Log         Reader
+	Checkpoints Checkpoints
+	Notifier    *Notifier     // optional; without it the consumer polls
+	BatchSize   int           // default 1,000
+	Poll        time.Duration // how often to look for events from other processes; default 1s
+}
+
+// Run hands every event after the checkpoint to handle, saving the
+// checkpoint after each batch, until ctx ends. An error from handle stops
+// the consumer: the batch is not checkpointed and will be handed over again.
+func (c *Consumer) Run(ctx context.Context, handle Handler) error {
+	after, err := c.Checkpoints.Checkpoint(ctx, c.Name)
+	if err != nil {
+		return fmt.Errorf("eventlog: %s: %w", c.Name, err)
+	}
+	size, poll := c.BatchSize, c.Poll
+	if size <= 0 {
+		size = 1000
+	}
+	if poll <= 0 {
+		poll = time.Second
+	}
+	n := c.Notifier
+	if n == nil {
+		n = NewNotifier()
+	}
+	for ctx.Err() == nil {
+		batch, err := c.Log.ReadAfter(ctx, after, size)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return fmt.Errorf("eventlog: %s: read after %d: %w", c.Name, after, err)
+		}
+		if len(batch) == 0 {
+			n.Wait(ctx, after, poll)
+			continue
+		}
+		if err := handle(ctx, batch); err != nil {
+			return fmt.Errorf("eventlog: %s: events %d-%d: %w", c.Name, batch[0].Seq, batch[len(batch)-1].Seq, err)
+		}
+		after = batch[len(batch)-1].Seq
+		if err := c.Checkpoints.SaveCheckpoint(ctx, c.Name, after); err != nil {
+			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}

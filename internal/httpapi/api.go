@@ -1,0 +1,140 @@
+// Package httpapi is the management REST API under /api/v1. It requires an
+// admin key (Authorization: Bearer ...), maps domain errors to status codes
+// in one place, and pages lists with an opaque cursor.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/source"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// Store is what the API reads and writes.
+type Store interface {
+	store.Sources
+	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
+	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
+	IsAdminKey(ctx context.Context, hash string) (bool, error)
+}
+
+// KeyCache is told when a source changes, so that ingestion sees it at once.
+type KeyCache interface {
+	Forget(writeKey string)
+}
+
+// API serves /api/v1.
+type API struct {
+	store Store
+	keys  KeyCache
+	clock clock.Clock
+	log   *slog.Logger
+
+	mu     sync.Mutex
+	admins map[string]time.Time // hashes of admin keys seen valid, until when
+}
+
+// New returns the API. keys may be nil.
+func New(st Store, keys KeyCache, clk clock.Clock, log *slog.Logger) *API {
+	return &API{store: st, keys: keys, clock: clk, log: log, admins: map[string]time.Time{}}
+}
+
+// Handler returns the API's routes, all behind admin authentication.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/sources", a.listSources)
+	mux.HandleFunc("POST /api/v1/sources", a.createSource)
+	mux.HandleFunc("GET /api/v1/sources/{id}", a.getSource)
+	mux.HandleFunc("POST /api/v1/sources/{id}/disable", a.disableSource)
+	mux.HandleFunc("GET /api/v1/events", a.listEvents)
+	mux.HandleFunc("GET /api/v1/rejections", a.listRejections)
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
+	})
+	return a.authenticate(mux)
+}
+
+// HashKey returns the stored form of an admin key.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+func (a *API) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || key == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="parcours"`)
+			httpjson.Error(w, http.StatusUnauthorized, "unauthorized",
+				"send the admin key as 'Authorization: Bearer KEY'; serve wrote it to the admin-key file of the data directory", nil)
+			return
+		}
+		ok, err := a.isAdmin(r.Context(), HashKey(strings.TrimSpace(key)))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if !ok {
+			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "this is not an admin key", nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isAdmin checks a key hash, remembering valid ones for a minute.
+func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
+	now := a.clock.Now()
+	a.mu.Lock()
+	until, ok := a.admins[hash]
+	a.mu.Unlock()
+	if ok && now.Before(until) {
+		return true, nil
+	}
+	valid, err := a.store.IsAdminKey(ctx, hash)
+	if err != nil || !valid {
+		return false, err
+	}
+	a.mu.Lock()
+	a.admins[hash] = now.Add(time.Minute)
+	a.mu.Unlock()
+	return true, nil
+}
+
+// fail maps a domain error to its status code. It is the only place that
+// does.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var sve *source.ValidationError
+	var ie *inputError
+	switch {
+	case errors.As(err, &ie):
+		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ie.Error(), map[string]string{"field": ie.field})
+	case errors.As(err, &sve):
+		httpjson.Error(w, http.StatusBadRequest, "invalid_request", sve.Error(), map[string]string{"field": sve.Field})
+	case errors.Is(err, store.ErrNotFound):
+		httpjson.Error(w, http.StatusNotFound, "not_found", "not found", nil)
+	case errors.Is(err, store.ErrConflict):
+		httpjson.Error(w, http.StatusConflict, "conflict", "already exists", nil)
+	default:
+		a.log.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		httpjson.Error(w, http.StatusInternalServerError, "internal", "internal error; the server log has the details", nil)
+	}
+}
+
+// inputError is a bad query parameter or body field.
+type inputError struct {
+	field, reason string
+}
+
+func (e *inputError) Error() string { return e.field + ": " + e.reason }

@@ -1,0 +1,205 @@
+// Package server wires the parts into the one process that `parcours serve`
+// runs: the tracking API, the management API, health and metrics, and the
+// background work (group commit, dedup pruning).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/collect"
+	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/httpapi"
+	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// Options configure a Server. Zero values take the defaults.
+type Options struct {
+	// DedupWindow is how long (source, messageId) keys are remembered;
+	// default 7 days.
+	DedupWindow time.Duration
+	// DecodeOnly makes ingestion validate events and drop them instead of
+	// storing them: the floor that benchmarks compare the real path with.
+	DecodeOnly bool
+	Ingest     collect.HandlerOptions
+	Committer  collect.CommitterOptions
+	Clock      clock.Clock
+	Logger     *slog.Logger
+}
+
+// Server is a running Parcours.
+type Server struct {
+	st       store.Store
+	opts     Options
+	log      *slog.Logger
+	notifier *eventlog.Notifier
+	commit   *collect.Committer
+	keys     *collect.Keys
+	registry *prometheus.Registry
+	handler  http.Handler
+	ready    atomic.Bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// New assembles a server over st, which must be migrated.
+func New(st store.Store, o Options) *Server {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = 7 * 24 * time.Hour
+	}
+	s := &Server{st: st, opts: o, log: o.Logger, notifier: eventlog.NewNotifier(), stop: make(chan struct{})}
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	co := o.Committer
+	co.OnCommit = s.notifier.Publish
+	co.Logger = o.Logger
+	s.commit = collect.NewCommitter(st, co)
+	collect.CommitterMetrics(s.registry, s.commit)
+
+	var sink collect.Sink = s.commit
+	if o.DecodeOnly {
+		sink = collect.Discard{}
+	}
+	metrics := collect.NewMetrics(s.registry)
+	s.keys = collect.NewKeys(st, o.Clock, 5*time.Second)
+	ho := o.Ingest
+	ho.Logger = o.Logger
+	ingest := collect.NewHandler(s.keys, collect.NewIngester(sink, metrics, o.Logger), o.Clock, metrics, ho)
+	api := httpapi.New(st, s.keys, o.Clock, o.Logger).Handler()
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
+	})
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Ingestion paths never go through the mux: it answers unclean
+		// paths (//v1/track) with a redirect, and a redirected POST loses
+		// its events.
+		if strings.HasPrefix(path.Clean("/"+r.URL.Path), "/v1/") {
+			r.URL.Path = path.Clean("/" + r.URL.Path)
+			ingest.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return s
+}
+
+// Registry returns the server's Prometheus registry.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Notifier returns the notifier the committer publishes to.
+func (s *Server) Notifier() *eventlog.Notifier { return s.notifier }
+
+// Handler returns the HTTP handler of every endpoint.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start launches the background work. Stop it with Close.
+func (s *Server) Start() {
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.commit.Run() }()
+	go func() { defer s.wg.Done(); s.pruneDedup() }()
+	s.ready.Store(true)
+}
+
+// Close stops the background work. Submissions already queued are
+// committed (and acknowledged) before it returns.
+func (s *Server) Close() {
+	s.ready.Store(false)
+	close(s.stop)
+	s.commit.Close()
+	s.wg.Wait()
+}
+
+// Serve serves HTTP on l until ctx ends, then shuts down gracefully: it
+// stops accepting connections, lets requests in flight finish (within 10s),
+// and commits what they submitted.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if !s.ready.Load() {
+		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "starting or shutting down", nil)
+		return
+	}
+	if err := s.st.Ping(ctx); err != nil {
+		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "store: "+err.Error(), nil)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued()})
+}
+
+// pruneDedup forgets dedup keys older than the window, hourly.
+func (s *Server) pruneDedup() {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		n, err := s.st.PruneDedup(ctx, s.opts.Clock.Now().Add(-s.opts.DedupWindow))
+		cancel()
+		if err != nil {
+			s.log.Error("dedup: prune failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("dedup: pruned keys past the window", "keys", n, "window", s.opts.DedupWindow)
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
