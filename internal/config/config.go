@@ -17,12 +17,12 @@ import (
 
 // Globals are the settings every command accepts.
 type Globals struct {
-	Config   kong.ConfigFlag `help:"Config file (YAML or JSON) whose keys are flag names, e.g. 'addr: 0.0.0.0:8080'." env:"PARCOURS_CONFIG" placeholder:"FILE"`
-	DataDir  string          `help:"Data directory: the embedded database, the admin key." env:"PARCOURS_DATA_DIR" default:"./parcours-data" placeholder:"DIR"`
-	Database string          `help:"PostgreSQL URL (postgres://user@host/db). Empty: the embedded SQLite store in the data directory." env:"PARCOURS_DATABASE_URL" placeholder:"URL"`
-	JSON     bool            `help:"Print machine-readable JSON instead of text."`
-	LogLevel string          `help:"Log level: debug, info, warn, error." env:"PARCOURS_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
-	LogFormat string         `help:"Log format: text or json." env:"PARCOURS_LOG_FORMAT" default:"text" enum:"text,json"`
+	Config    kong.ConfigFlag `help:"Config file (YAML or JSON) whose keys are flag names, e.g. 'addr: 0.0.0.0:8080'." env:"PARCOURS_CONFIG" placeholder:"FILE"`
+	DataDir   string          `help:"Data directory: the embedded database, the admin key." env:"PARCOURS_DATA_DIR" default:"./parcours-data" placeholder:"DIR"`
+	Database  string          `help:"PostgreSQL URL (postgres://user@host/db). Empty: the embedded SQLite store in the data directory." env:"PARCOURS_DATABASE_URL" placeholder:"URL"`
+	JSON      bool            `help:"Print machine-readable JSON instead of text."`
+	LogLevel  string          `help:"Log level: debug, info, warn, error." env:"PARCOURS_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
+	LogFormat string          `help:"Log format: text or json." env:"PARCOURS_LOG_FORMAT" default:"text" enum:"text,json"`
 }
 
 // Logger returns the logger the settings ask for, writing to w.
