@@ -27,7 +27,7 @@ func (s *Store) CreateSource(ctx context.Context, src *source.Source) error {
 
 // Source finds a source by id or name.
 func (s *Store) Source(ctx context.Context, idOrName string) (*source.Source, error) {
-	return s.oneSource(ctx, queries.Get("source-by-id-or-name"), idOrName, idOrName)
+	return s.oneSource(ctx, queries.Get("source-by-id-or-name"), idOrName)
 }
 
 // SourceByWriteKey finds the source that owns key.

@@ -25,7 +25,9 @@ DELETE FROM dedup_keys WHERE received_at < ?;
 INSERT INTO sources (id, name, channel, write_key, store_id, created_at) VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: source-by-id-or-name
-SELECT id, name, channel, write_key, store_id, created_at, disabled_at FROM sources WHERE id = ? OR name = ?;
+-- An id wins over a name that happens to equal it.
+SELECT id, name, channel, write_key, store_id, created_at, disabled_at FROM sources WHERE id = ?1 OR name = ?1
+ORDER BY id = ?1 DESC LIMIT 1;
 
 -- name: source-by-write-key
 SELECT id, name, channel, write_key, store_id, created_at, disabled_at FROM sources WHERE write_key = ?;
