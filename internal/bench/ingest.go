@@ -73,7 +73,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 	if o.RunID == "" {
 		o.RunID = strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
-	tpl := newTemplate(o.Endpoint, o.BatchSize, o.EventSize, o.RunID)
+	tpl := NewTemplate(o.Endpoint, o.BatchSize, o.EventSize, o.RunID)
 	client := &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
@@ -95,7 +95,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 		requests atomic.Int64
 	)
 	send := func(due time.Time) {
-		body := tpl.render(counter.Add(1))
+		body := tpl.Render(counter.Add(1))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", auth)

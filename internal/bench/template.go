@@ -5,19 +5,19 @@ import (
 	"strings"
 )
 
-// template is a request body with holes for message ids: rendering a request
+// Template is a request body with holes for message ids: rendering a request
 // copies the bytes and writes a counter into each hole, so that generating
 // load costs next to nothing beside the server under test.
-type template struct {
+type Template struct {
 	body  []byte
 	holes []int // offsets of the counter digits, idDigits wide
 }
 
 const idDigits = 12
 
-// newTemplate builds a body of batchSize realistic track events of about
+// NewTemplate builds a body of batchSize realistic track events of about
 // eventSize bytes each ("batch"), or one event ("track").
-func newTemplate(endpoint string, batchSize, eventSize int, runID string) *template {
+func NewTemplate(endpoint string, batchSize, eventSize int, runID string) *Template {
 	if eventSize <= 0 {
 		eventSize = 600
 	}
@@ -45,11 +45,11 @@ func newTemplate(endpoint string, batchSize, eventSize int, runID string) *templ
 	if endpoint == "batch" {
 		b.WriteString(`],"sentAt":"2026-11-23T10:00:01.000Z"}`)
 	}
-	return &template{body: []byte(b.String()), holes: holes}
+	return &Template{body: []byte(b.String()), holes: holes}
 }
 
-// render returns a copy of the body with request number n in every hole.
-func (t *template) render(n int64) []byte {
+// Render returns a copy of the body with request number n in every hole.
+func (t *Template) Render(n int64) []byte {
 	out := make([]byte, len(t.body))
 	copy(out, t.body)
 	var digits [idDigits]byte

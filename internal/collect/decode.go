@@ -100,15 +100,6 @@ func tooLarge(max int64) error {
 	return &RequestError{CodeBodyTooLarge, fmt.Sprintf("body is larger than %d bytes once decompressed; send smaller batches", max)}
 }
 
-// envelopeWire is the request-level part of a body.
-type envelopeWire struct {
-	Batch        json.RawMessage `json:"batch"`
-	WriteKey     json.RawMessage `json:"writeKey"`
-	SentAt       json.RawMessage `json:"sentAt"`
-	Context      json.RawMessage `json:"context"`
-	Integrations json.RawMessage `json:"integrations"`
-}
-
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 // Decode parses a decompressed body. typ is the type implied by the
@@ -119,52 +110,61 @@ func Decode(body []byte, typ event.Type) (*Request, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return nil, &RequestError{CodeBadBody, "body must be a JSON object"}
 	}
-	var w envelopeWire
-	if err := json.Unmarshal(body, &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, &RequestError{CodeBadBody, fmt.Sprintf("%s: expected %s, got JSON %s", te.Field, te.Type, te.Value)}
-		}
-		return nil, &RequestError{CodeBadBody, "body is not valid JSON: " + err.Error()}
-	}
 	req := &Request{Type: typ}
-	req.WriteKey, _ = jsonString(w.WriteKey)
-	if typ == "" {
-		if err := decodeBatch(&w, req); err != nil {
-			return nil, err
-		}
-	} else {
+	if typ != "" {
 		// A single call: the body is the event, and its own sentAt,
 		// context and integrations are the event's.
+		if !json.Valid(body) {
+			return nil, &RequestError{CodeBadBody, "body is not valid JSON"}
+		}
+		var w struct {
+			WriteKey json.RawMessage `json:"writeKey"`
+		}
+		_ = json.Unmarshal(body, &w)
+		req.WriteKey, _ = jsonString(w.WriteKey)
 		req.Events = []json.RawMessage{body}
+		return req, nil
+	}
+	err := eachMember(body, func(key string, v []byte) error {
+		switch key {
+		case "batch":
+			if string(v) == "null" {
+				return nil
+			}
+			req.Events = req.Events[:0]
+			if err := eachElement(v, func(e []byte) { req.Events = append(req.Events, e) }); err != nil {
+				return fmt.Errorf("batch: %w (it must be an array of events)", err)
+			}
+		case "writeKey":
+			req.WriteKey, _ = jsonString(v)
+		case "sentAt":
+			req.SentAt, _ = jsonString(v)
+		case "context":
+			return decodeObject(key, v, &req.Context)
+		case "integrations":
+			return decodeObject(key, v, &req.Integrations)
+		default:
+			if !json.Valid(v) {
+				return fmt.Errorf("%s: invalid JSON", key)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &RequestError{CodeBadBody, "body is not a valid batch: " + err.Error()}
 	}
 	return req, nil
 }
 
-func decodeBatch(w *envelopeWire, req *Request) error {
-	if len(w.Batch) > 0 && string(w.Batch) != "null" {
-		if w.Batch[0] != '[' {
-			return &RequestError{CodeBadBody, "batch must be a JSON array of events"}
-		}
-		if err := json.Unmarshal(w.Batch, &req.Events); err != nil {
-			return &RequestError{CodeBadBody, "batch: " + err.Error()}
-		}
+func decodeObject(name string, v []byte, out *map[string]json.RawMessage) error {
+	if string(v) == "null" {
+		return nil
 	}
-	req.SentAt, _ = jsonString(w.SentAt)
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-		out  *map[string]json.RawMessage
-	}{{"context", w.Context, &req.Context}, {"integrations", w.Integrations, &req.Integrations}} {
-		if len(f.raw) == 0 || string(f.raw) == "null" {
-			continue
-		}
-		if f.raw[0] != '{' {
-			return &RequestError{CodeBadBody, f.name + " must be a JSON object"}
-		}
-		if err := json.Unmarshal(f.raw, f.out); err != nil {
-			return &RequestError{CodeBadBody, f.name + ": " + err.Error()}
-		}
+	if v[0] != '{' {
+		return errors.New(name + " must be a JSON object")
+	}
+	if err := json.Unmarshal(v, out); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -227,37 +228,76 @@ func (env *Envelope) setTimes(e *Event, w times) []*ValidationError {
 // mergeContext adds the batch-level context keys the event lacks, and
 // context.ip and context.channel when known and absent.
 func (env *Envelope) mergeContext(ctx json.RawMessage, clientChannel string) (json.RawMessage, error) {
-	extra := env.Context
-	if env.IP == "" && clientChannel == "" && len(extra) == 0 {
-		return ctx, nil
+	adds := make([]keyValue, 0, len(env.Context)+2)
+	for k, v := range env.Context {
+		adds = append(adds, keyValue{k, v})
 	}
-	m, err := objectMap("context", ctx)
+	if _, inBatch := env.Context["ip"]; env.IP != "" && !inBatch {
+		adds = append(adds, keyValue{"ip", jsonString(env.IP)})
+	}
+	// Segment's top-level "channel" (server, browser, mobile) would clash
+	// with the Parcours channel of the source; it is kept in the context.
+	if _, inBatch := env.Context["channel"]; clientChannel != "" && !inBatch {
+		adds = append(adds, keyValue{"channel", jsonString(clientChannel)})
+	}
+	return addMissingKeys("context", ctx, adds)
+}
+
+type keyValue struct {
+	key   string
+	value json.RawMessage
+}
+
+// addMissingKeys adds to the JSON object obj each key it does not have. This
+// runs for most events (context.ip), so when none of the keys occurs in obj
+// at all they are spliced in after the opening brace, without decoding obj.
+func addMissingKeys(field string, obj json.RawMessage, adds []keyValue) (json.RawMessage, error) {
+	if len(adds) == 0 {
+		return obj, nil
+	}
+	sort.Slice(adds, func(i, j int) bool { return adds[i].key < adds[j].key })
+	var quoted []byte
+	for _, a := range adds {
+		quoted = AppendString(quoted[:0], a.key)
+		if bytes.Contains(obj, quoted) {
+			return mergeDecoded(field, obj, adds)
+		}
+	}
+	out := make([]byte, 0, len(obj)+64)
+	out = append(out, '{')
+	for i, a := range adds {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = AppendString(out, a.key)
+		out = append(out, ':')
+		out = append(out, a.value...)
+	}
+	if len(obj) == 0 {
+		return append(out, '}'), nil
+	}
+	rest := bytes.TrimSpace(obj[1:]) // obj is an object: it starts with '{'
+	if len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, rest...), nil
+}
+
+// mergeDecoded is the slow path of addMissingKeys.
+func mergeDecoded(field string, obj json.RawMessage, adds []keyValue) (json.RawMessage, error) {
+	m, err := objectMap(field, obj)
 	if err != nil {
 		return nil, err
 	}
 	changed := false
-	for k, v := range extra {
-		if _, ok := m[k]; !ok {
-			m[k] = v
-			changed = true
-		}
-	}
-	if env.IP != "" {
-		if _, ok := m["ip"]; !ok {
-			m["ip"] = jsonString(env.IP)
-			changed = true
-		}
-	}
-	// Segment's top-level "channel" (server, browser, mobile) would clash
-	// with the Parcours channel of the source; it is kept in the context.
-	if clientChannel != "" {
-		if _, ok := m["channel"]; !ok {
-			m["channel"] = jsonString(clientChannel)
+	for _, a := range adds {
+		if _, ok := m[a.key]; !ok {
+			m[a.key] = a.value
 			changed = true
 		}
 	}
 	if !changed {
-		return ctx, nil
+		return obj, nil
 	}
 	return json.Marshal(m)
 }

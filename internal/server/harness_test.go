@@ -23,7 +23,7 @@ import (
 // harness is a running server on a fresh embedded store, with one web
 // source and the admin key.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	srv    *server.Server
 	http   *httptest.Server
@@ -35,7 +35,7 @@ type harness struct {
 
 var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-func newHarness(t *testing.T, opts ...func(*server.Options)) *harness {
+func newHarness(t testing.TB, opts ...func(*server.Options)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
