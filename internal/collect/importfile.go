@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
@@ -99,6 +101,7 @@ func Import(ctx context.Context, r io.Reader, in *Ingester, o ImportOptions) (Im
 			rj.Index = lines[rj.Index]
 		}
 		rejects = append(rejects, badRows...)
+		sort.SliceStable(rejects, func(i, j int) bool { return rejects[i].Index < rejects[j].Index })
 		res, err := in.Submit(ctx, events, rejects)
 		if err != nil {
 			return err
@@ -225,9 +228,18 @@ func csvRows(r io.Reader, m *Mapping) (func() ([]byte, int, error), error) {
 		}
 		obj, err := m.row(cols, rec)
 		if err != nil {
-			return nil, line, &rowError{msg: err.Error(), input: fmt.Sprint(rec)}
+			return nil, line, &rowError{msg: err.Error(), input: csvLine(rec)}
 		}
 		b, err := json.Marshal(obj)
 		return b, line, err
 	}, nil
+}
+
+// csvLine writes rec back as a CSV line, for the reject file.
+func csvLine(rec []string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(rec)
+	w.Flush()
+	return strings.TrimSuffix(b.String(), "\n")
 }

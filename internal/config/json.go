@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // toJSON converts a decoded YAML document to JSON text (YAML maps may have
@@ -11,7 +12,17 @@ func toJSON(doc any) (string, error) {
 	if doc == nil {
 		return "{}", nil
 	}
-	b, err := json.Marshal(stringKeys(doc))
+	doc = stringKeys(doc)
+	// Keys are written like flags (data-dir); kong looks them up as data_dir.
+	if m, ok := doc.(map[string]any); ok {
+		for k, v := range m {
+			if strings.Contains(k, "-") {
+				delete(m, k)
+				m[strings.ReplaceAll(k, "-", "_")] = v
+			}
+		}
+	}
+	b, err := json.Marshal(doc)
 	if err != nil {
 		return "", fmt.Errorf("config file: %w", err)
 	}

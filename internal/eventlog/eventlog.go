@@ -114,10 +114,15 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 			continue
 		}
 		if err := handle(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
 			return fmt.Errorf("eventlog: %s: events %d-%d: %w", c.Name, batch[0].Seq, batch[len(batch)-1].Seq, err)
 		}
 		after = batch[len(batch)-1].Seq
-		if err := c.Checkpoints.SaveCheckpoint(ctx, c.Name, after); err != nil {
+		// The batch is done: record it even if ctx ended meanwhile, so that
+		// a restart does not hand it over again.
+		if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, after); err != nil {
 			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
 		}
 	}

@@ -1,0 +1,109 @@
+package eventlog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/store/sqlite"
+	"github.com/parcours/parcours/internal/store/storetest"
+)
+
+func openStore(t *testing.T) store.Store {
+	s, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func appendN(t *testing.T, s store.Store, n *eventlog.Notifier, from, count int) {
+	var batch []*event.Event
+	for i := from; i < from+count; i++ {
+		batch = append(batch, storetest.Event("src", fmt.Sprint("m", i), "u", time.Now()))
+	}
+	if err := s.Append(context.Background(), batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	n.Publish(batch[len(batch)-1].Seq)
+}
+
+// TestConsumerFollowsAndResumes reads the log as it grows, stops, and
+// resumes from its checkpoint without missing or repeating an event.
+func TestConsumerFollowsAndResumes(t *testing.T) {
+	s := openStore(t)
+	n := eventlog.NewNotifier()
+	appendN(t, s, n, 0, 5)
+
+	seen := make(chan string, 100)
+	run := func(ctx context.Context) error {
+		c := &eventlog.Consumer{Name: "test", Log: s, Checkpoints: s, Notifier: n, BatchSize: 2, Poll: time.Hour}
+		return c.Run(ctx, func(_ context.Context, batch []*event.Event) error {
+			for _, e := range batch {
+				seen <- e.MessageID
+			}
+			return nil
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- run(ctx) }()
+	want := func(ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			select {
+			case got := <-seen:
+				if got != id {
+					t.Fatalf("got %s, want %s", got, id)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("timed out waiting for %s", id)
+			}
+		}
+	}
+	want("m0", "m1", "m2", "m3", "m4")
+	// The notifier wakes the consumer at once (the poll is an hour).
+	appendN(t, s, n, 5, 3)
+	want("m5", "m6", "m7")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if seq, _ := s.Checkpoint(context.Background(), "test"); seq != 8 {
+		t.Fatalf("checkpoint = %d, want 8", seq)
+	}
+	appendN(t, s, n, 8, 2)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- run(ctx) }()
+	want("m8", "m9")
+	select {
+	case extra := <-seen:
+		t.Fatalf("event %s handed over twice", extra)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestConsumerStopsOnHandlerError(t *testing.T) {
+	s := openStore(t)
+	n := eventlog.NewNotifier()
+	appendN(t, s, n, 0, 3)
+	boom := errors.New("boom")
+	c := &eventlog.Consumer{Name: "failing", Log: s, Checkpoints: s, Notifier: n}
+	err := c.Run(context.Background(), func(context.Context, []*event.Event) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want the handler's error", err)
+	}
+	if seq, _ := s.Checkpoint(context.Background(), "failing"); seq != 0 {
+		t.Fatalf("a failed batch was checkpointed at %d", seq)
+	}
+}
