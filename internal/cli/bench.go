@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parcours/parcours/internal/bench"
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/source"
+)
+
+type benchCmd struct {
+	Ingest benchIngestCmd `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
+}
+
+type benchIngestCmd struct {
+	URL         string        `help:"Server to load. Empty: start this binary's server on a temporary data directory, once in decode-only mode (the floor) and once for real, and compare."`
+	WriteKey    string        `help:"Write key to send with (with --url)."`
+	Endpoint    string        `help:"batch (--batch events per request) or track (one event per request)." enum:"batch,track" default:"batch"`
+	Batch       int           `help:"Events per batch request." default:"100"`
+	EventSize   int           `help:"Approximate bytes of JSON per event." default:"600"`
+	Concurrency int           `help:"Requests in flight." default:"16"`
+	Rate        int           `help:"Requests per second (open loop, latency measured from when each request was due). 0: as fast as possible."`
+	Duration    time.Duration `help:"Measured time of each run." default:"15s"`
+	Warmup      time.Duration `help:"Unmeasured time before each run." default:"3s"`
+	Runs        int           `help:"Runs of each mode; the summary reports medians." default:"3"`
+	Floor       bool          `help:"Also measure the decode-only floor (without --url)." default:"true" negatable:""`
+}
+
+type benchRun struct {
+	Mode string `json:"mode"`
+	bench.IngestResult
+}
+
+func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
+	opts := bench.IngestOptions{
+		URL: c.URL, WriteKey: c.WriteKey, Endpoint: c.Endpoint, BatchSize: c.Batch, EventSize: c.EventSize,
+		Concurrency: c.Concurrency, Rate: c.Rate, Duration: c.Duration, Warmup: c.Warmup,
+	}
+	modes := []string{"durable"}
+	if c.URL == "" && c.Floor {
+		modes = []string{"decode-only", "durable"}
+	}
+	if c.URL != "" {
+		modes = []string{"target"}
+	}
+	var runs []benchRun
+	for i := range max(c.Runs, 1) {
+		for _, mode := range modes {
+			o := opts
+			o.RunID = strconv.FormatInt(time.Now().UnixNano(), 36)
+			var stop func()
+			if c.URL == "" {
+				var err error
+				if o.URL, o.WriteKey, stop, err = startBenchServer(e, g, mode == "decode-only"); err != nil {
+					return err
+				}
+			}
+			if !g.JSON {
+				fmt.Fprintf(e.stderr, "run %d/%d %-11s %s x%d, %d in flight, %s ...\n", i+1, c.Runs, mode, c.Endpoint, o.BatchSize, c.Concurrency, c.Duration)
+			}
+			res, err := bench.Ingest(e.ctx, o)
+			if stop != nil {
+				stop()
+			}
+			if err != nil {
+				return err
+			}
+			runs = append(runs, benchRun{mode, res})
+		}
+	}
+	return c.report(g, e, runs, modes)
+}
+
+func (c *benchIngestCmd) report(g *config.Globals, e *env, runs []benchRun, modes []string) error {
+	median := map[string]benchRun{}
+	for _, mode := range modes {
+		var of []benchRun
+		for _, r := range runs {
+			if r.Mode == mode {
+				of = append(of, r)
+			}
+		}
+		sort.Slice(of, func(i, j int) bool { return of[i].EventsPerSec < of[j].EventsPerSec })
+		median[mode] = of[len(of)/2]
+	}
+	ratio := 0.0
+	if f, ok := median["decode-only"]; ok && f.EventsPerSec > 0 {
+		ratio = median["durable"].EventsPerSec / f.EventsPerSec
+	}
+	if g.JSON {
+		return printJSON(e.stdout, map[string]any{"runs": runs, "median": median, "durable_over_floor": ratio})
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "mode\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%v\t\n", r.Mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, errorsText(r.Errors))
+	}
+	for _, mode := range modes {
+		r := median[mode]
+		fmt.Fprintf(tw, "median %s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\t\n", mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max)
+	}
+	tw.Flush()
+	if ratio > 0 {
+		fmt.Fprintf(e.stdout, "durable / decode-only floor: %.0f%%\n", ratio*100)
+	}
+	return nil
+}
+
+func errorsText(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	return fmt.Sprint(m)
+}
+
+// startBenchServer starts `parcours serve` (this binary) on a free port and
+// a temporary data directory, with a fresh source, and waits until it is
+// ready. stop shuts it down and removes the directory.
+func startBenchServer(e *env, g *config.Globals, decodeOnly bool) (url, writeKey string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "parcours-bench-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	bg := &config.Globals{DataDir: dir, Database: g.Database}
+	st, err := openStore(e.ctx, bg)
+	if err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	src, _ := source.New("bench "+strconv.FormatInt(time.Now().UnixNano(), 36), "server", "", time.Now())
+	err = st.CreateSource(e.ctx, src)
+	st.Close()
+	if err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	args := []string{"serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn"}
+	if g.Database != "" {
+		args = append(args, "--database", g.Database)
+	}
+	if decodeOnly {
+		args = append(args, "--decode-only")
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stderr = e.stderr
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return "", "", nil, err
+	}
+	stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		cleanup()
+	}
+	url = "http://" + addr
+	if err := waitReady(e.ctx, url+"/readyz", 20*time.Second); err != nil {
+		stop()
+		return "", "", nil, err
+	}
+	return url, src.WriteKey, stop, nil
+}
+
+func waitReady(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return errors.New("bench: the server did not become ready within " + timeout.String())
+}

@@ -1,0 +1,183 @@
+// Package cli holds the parcours subcommands. cmd/parcours only calls Main.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/store/postgres"
+	"github.com/parcours/parcours/internal/store/sqlite"
+)
+
+// Version is set at build time with -ldflags "-X .../cli.Version=v1.2.3".
+var Version = ""
+
+// root is the command line.
+type root struct {
+	config.Globals
+
+	Serve   serveCmd   `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
+	Sources sourcesCmd `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
+	Import  importCmd  `cmd:"" help:"Import events from an NDJSON or CSV file, with the same validation and dedup as the API."`
+	Gen     genCmd     `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
+	Bench   benchCmd   `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
+	Migrate migrateCmd `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+// env is what commands receive besides the globals.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+type exitCode int
+
+// Main runs the command line args and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) (code int) {
+	var cli root
+	parser, err := kong.New(&cli,
+		kong.Name("parcours"),
+		kong.Description("Parcours: one customer profile and automated journeys across web, app, stores, email, SMS and push."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { panic(exitCode(c)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Configuration(config.FileLoader),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "parcours:", err)
+		return 2
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, ok := r.(exitCode)
+			if !ok {
+				panic(r)
+			}
+			code = int(c)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		parser.Errorf("%s", err)
+		fmt.Fprintln(stderr, "Run 'parcours --help' for usage.")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, log: cli.Logger(stderr)}
+	slog.SetDefault(e.log)
+	if err := kctx.Run(&cli.Globals, e); err != nil {
+		fmt.Fprintln(stderr, "parcours:", err)
+		return 1
+	}
+	return 0
+}
+
+// openStore opens the store the globals name and applies migrations.
+func openStore(ctx context.Context, g *config.Globals) (store.Store, error) {
+	var st store.Store
+	switch {
+	case g.Database == "":
+		s, err := sqlite.Open(ctx, g.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		st = s
+	case strings.HasPrefix(g.Database, "postgres://"), strings.HasPrefix(g.Database, "postgresql://"):
+		s, err := postgres.Open(ctx, g.Database)
+		if err != nil {
+			return nil, err
+		}
+		st = s
+	default:
+		return nil, errors.New("--database must be a postgres:// URL, or empty for the embedded store")
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// describeStore says where the data is, for people.
+func describeStore(g *config.Globals, st store.Store) string {
+	if s, ok := st.(*sqlite.Store); ok {
+		return "sqlite (" + s.Path() + ")"
+	}
+	return st.Engine() + " (" + redactURL(g.Database) + ")"
+}
+
+// redactURL hides the password of a database URL.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	cred, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	if user, _, hasPass := strings.Cut(cred, ":"); hasPass {
+		return scheme + "://" + user + ":****@" + host
+	}
+	return u
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(g *config.Globals, e *env) error {
+	v := version()
+	if g.JSON {
+		return printJSON(e.stdout, map[string]string{"version": v})
+	}
+	fmt.Fprintln(e.stdout, "parcours", v)
+	return nil
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+type migrateCmd struct{}
+
+func (migrateCmd) Run(g *config.Globals, e *env) error {
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if g.JSON {
+		return printJSON(e.stdout, map[string]string{"status": "migrated", "store": st.Engine()})
+	}
+	fmt.Fprintln(e.stdout, "schema up to date:", describeStore(g, st))
+	return nil
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"time"
+
+	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/collect"
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/server"
+)
+
+type serveCmd struct {
+	Addr        string        `help:"Address to listen on." env:"PARCOURS_ADDR" default:"127.0.0.1:8080"`
+	DedupWindow time.Duration `help:"How long a (source, messageId) is remembered to drop resent events." env:"PARCOURS_DEDUP_WINDOW" default:"168h"`
+	MaxBody     int64         `help:"Largest ingestion request body, in bytes once decompressed." env:"PARCOURS_MAX_BODY" default:"4194304"`
+	MaxInFlight int           `help:"Ingestion requests handled at once; more are answered 503 with Retry-After." env:"PARCOURS_MAX_IN_FLIGHT" default:"512"`
+	MaxQueued   int64         `help:"Events waiting for a commit beyond which ingestion answers 503 with Retry-After." env:"PARCOURS_MAX_QUEUED" default:"200000"`
+	TrustProxy  bool          `help:"Take the client address from X-Forwarded-For (only behind a proxy you run)." env:"PARCOURS_TRUST_PROXY"`
+	DecodeOnly  bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
+}
+
+func (c *serveCmd) Run(g *config.Globals, e *env) error {
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := server.EnsureAdminKey(e.ctx, st, g.DataDir, time.Now())
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
+	}
+	srv := server.New(st, server.Options{
+		DedupWindow: c.DedupWindow,
+		DecodeOnly:  c.DecodeOnly,
+		Ingest:      collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy},
+		Committer:   collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
+		Clock:       clock.System{},
+		Logger:      e.log,
+	})
+	srv.Start()
+	defer srv.Close()
+
+	url := "http://" + l.Addr().String()
+	fmt.Fprintf(e.stdout, "Parcours %s listening on %s\n", version(), url)
+	fmt.Fprintf(e.stdout, "  store:      %s\n", describeStore(g, st))
+	if key != "" {
+		fmt.Fprintf(e.stdout, "  admin key:  %s\n", key)
+		fmt.Fprintf(e.stdout, "              saved to %s; this is the only time it is printed\n", filepath.Join(g.DataDir, server.AdminKeyFile))
+	}
+	if c.DecodeOnly {
+		fmt.Fprintln(e.stdout, "  WARNING:    --decode-only: events are validated and DROPPED, nothing is stored")
+	}
+	fmt.Fprintf(e.stdout, "  next:       parcours sources create --name \"Web shop\" --channel web\n")
+	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
+	err = srv.Serve(e.ctx, l)
+	e.log.Info("stopped")
+	return err
+}
