@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -23,29 +22,35 @@ func (s *Store) Append(ctx context.Context, events []*event.Event, rejects []*ev
 		return fmt.Errorf("sqlite: append: %w", err)
 	}
 	defer tx.Rollback()
-	if err := appendTx(ctx, tx, events, rejects); err != nil {
+	if err := s.appendTx(ctx, tx, events, rejects); err != nil {
 		for _, e := range events {
 			e.Seq = 0
 		}
 		return fmt.Errorf("sqlite: append: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		for _, e := range events {
-			e.Seq = 0
-		}
-		return fmt.Errorf("sqlite: append: commit: %w", err)
-	}
 	var last int64
 	for _, e := range events {
 		last = max(last, e.Seq)
 	}
+	if err := tx.Commit(); err != nil {
+		for _, e := range events {
+			if e.Seq != 0 {
+				s.recent.remove([]int64{dedupHash(e.SourceID, e.MessageID)})
+			}
+			e.Seq = 0
+		}
+		return fmt.Errorf("sqlite: append: commit: %w", err)
+	}
+	s.recent.mu.Lock()
+	s.recent.known = max(s.recent.known, last)
+	s.recent.mu.Unlock()
 	s.indexer.append(last)
 	return nil
 }
 
-func appendTx(ctx context.Context, tx *sql.Tx, events []*event.Event, rejects []*event.Rejection) error {
+func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, events []*event.Event, rejects []*event.Rejection) error {
 	if len(events) > 0 {
-		if err := appendEvents(ctx, tx, events); err != nil {
+		if err := s.appendEvents(ctx, tx, events); err != nil {
 			return err
 		}
 	}
@@ -69,81 +74,60 @@ func appendTx(ctx context.Context, tx *sql.Tx, events []*event.Event, rejects []
 	return nil
 }
 
-// appendEvents writes each event whose dedup key is new. The dedup row is
-// written first, with the sequence number the event will get: when the
-// insert takes, the key was new (the common case, two statements); when the
-// hash is taken, the key is compared with the event the hash points to.
-func appendEvents(ctx context.Context, tx *sql.Tx, events []*event.Event) error {
+// appendEvents writes each event whose dedup key is new (see dedup.go).
+func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []*event.Event) (err error) {
 	var seq int64
 	if err := tx.QueryRowContext(ctx, queries.Get("max-seq")).Scan(&seq); err != nil {
 		return err
 	}
-	dedup, err := tx.PrepareContext(ctx, queries.Get("insert-dedup"))
+	if err := s.catchUp(ctx, tx, seq); err != nil {
+		return err
+	}
+	d, err := prepareDedup(ctx, tx)
 	if err != nil {
 		return err
 	}
-	defer dedup.Close()
+	defer d.close()
 	insert, err := tx.PrepareContext(ctx, queries.Get("insert-event"))
 	if err != nil {
 		return err
 	}
 	defer insert.Close()
+	// Keys put in the map are taken back if the transaction fails.
+	var added []int64
+	defer func() {
+		if err != nil {
+			s.recent.remove(added)
+		}
+	}()
 	var buf []byte
 	for _, e := range events {
 		e.Seq = 0
-		next := seq + 1
-		res, err := dedup.ExecContext(ctx, dedupHash(e.SourceID, e.MessageID), next)
+		h := dedupHash(e.SourceID, e.MessageID)
+		outcome, err := s.check(ctx, d, e, h)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			fresh, err := hashTaken(ctx, tx, e, next)
-			if err != nil {
-				return err
-			}
-			if !fresh {
-				continue // a duplicate
-			}
+		if outcome == duplicate {
+			continue
 		}
+		next := seq + 1
 		buf = e.AppendJSON(buf[:0])
 		if _, err := insert.ExecContext(ctx, next, e.SourceID, e.MessageID, string(e.Type), e.Event,
 			nullString(e.UserID), nullString(e.AnonymousID), micros(e.Timestamp), micros(e.ReceivedAt), buf); err != nil {
 			return err
 		}
+		if outcome == collision {
+			if _, err := tx.ExecContext(ctx, queries.Get("insert-dedup-collision"), e.SourceID, e.MessageID, next); err != nil {
+				return err
+			}
+		} else {
+			s.recent.put(h, next)
+			added = append(added, h)
+		}
 		seq, e.Seq = next, next
 	}
 	return nil
-}
-
-// hashTaken decides, for an event whose dedup hash is already held, whether
-// it is new (a hash collision, recorded by key) or a duplicate.
-func hashTaken(ctx context.Context, tx *sql.Tx, e *event.Event, seq int64) (fresh bool, err error) {
-	var src, msg string
-	err = tx.QueryRowContext(ctx, queries.Get("dedup-match"), dedupHash(e.SourceID, e.MessageID)).Scan(&src, &msg)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, err
-	}
-	if src == e.SourceID && msg == e.MessageID {
-		return false, nil
-	}
-	res, err := tx.ExecContext(ctx, queries.Get("insert-dedup-collision"), e.SourceID, e.MessageID, seq)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-// dedupHash is the 64-bit FNV-1a hash of a dedup key, as SQLite's signed
-// integer.
-func dedupHash(sourceID, messageID string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(sourceID))
-	h.Write([]byte{0})
-	h.Write([]byte(messageID))
-	return int64(h.Sum64())
 }
 
 // ReadAfter returns up to limit events after seq, in order.
@@ -225,6 +209,11 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 // is swept in slices of its hash space, each a short transaction, so that
 // ingestion is never held up for long.
 func (s *Store) PruneDedup(ctx context.Context, before time.Time) (int64, error) {
+	// Keys still in memory go to the table first, so that the table holds
+	// them all and the indexer never writes back a pruned key.
+	if err := s.Flush(ctx); err != nil {
+		return 0, err
+	}
 	cutoff, err := s.firstReceivedAt(ctx, micros(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune dedup keys: %w", err)

@@ -14,11 +14,12 @@ import (
 // indexerCheckpoint names the indexer's progress in the checkpoints table.
 const indexerCheckpoint = "sqlite:event_identifiers"
 
-// indexer maintains event_identifiers behind the ingest path: appends only
-// write the log, and the indexer adds (identifier hash, seq) rows in large
-// sorted batches, which touch far fewer pages than an index updated event by
+// indexer maintains the dedup table and event_identifiers behind the ingest
+// path: appends only write the log, and the indexer adds rows in large
+// sorted batches, which touch far fewer pages than indexes updated event by
 // event. Queries by identifier read the index up to its checkpoint and scan
-// the short unindexed tail beyond it, so they are always complete.
+// the short unindexed tail beyond it, and appends check the in-memory keys
+// of that tail (dedup.go), so both are always complete.
 type indexer struct {
 	s      *Store
 	wakeup chan struct{}
@@ -31,7 +32,7 @@ type indexer struct {
 }
 
 const (
-	indexBatch = 20_000
+	indexBatch = 5_000 // events per indexing transaction: short enough not to stall appends
 	// idleBefore is how long appends must pause before the indexer runs.
 	idleBefore = 200 * time.Millisecond
 	// maxBacklog is how far behind the indexer may fall before it runs
@@ -135,16 +136,17 @@ func (ix *indexer) run(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	type entry struct{ h, seq int64 }
-	var entries []entry
+	var entries, keys []entry
 	n, last := 0, after
 	for rows.Next() {
 		var seq int64
-		var user, anon string
-		if err := rows.Scan(&seq, &user, &anon); err != nil {
+		var src, msg, user, anon string
+		if err := rows.Scan(&seq, &src, &msg, &user, &anon); err != nil {
 			rows.Close()
 			return 0, err
 		}
 		n, last = n+1, seq
+		keys = append(keys, entry{dedupHash(src, msg), seq})
 		if user != "" {
 			entries = append(entries, entry{identifierHash(user), seq})
 		}
@@ -158,12 +160,14 @@ func (ix *indexer) run(ctx context.Context) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	sort.Slice(entries, func(i, j int) bool {
-		if entries[i].h != entries[j].h {
-			return entries[i].h < entries[j].h
-		}
-		return entries[i].seq < entries[j].seq
-	})
+	for _, list := range [][]entry{entries, keys} {
+		sort.Slice(list, func(i, j int) bool {
+			if list[i].h != list[j].h {
+				return list[i].h < list[j].h
+			}
+			return list[i].seq < list[j].seq
+		})
+	}
 	tx, err := ix.s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
@@ -179,13 +183,26 @@ func (ix *indexer) run(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, queries.Get("save-checkpoint"), indexerCheckpoint, last, time.Now().UnixMicro()); err != nil {
+	// A hash already in the table belongs to another key: that key's
+	// collision row was written with its event.
+	dedup, err := tx.PrepareContext(ctx, queries.Get("insert-dedup"))
+	if err != nil {
+		return 0, err
+	}
+	defer dedup.Close()
+	for _, k := range keys {
+		if _, err := dedup.ExecContext(ctx, k.h, k.seq); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, queries.Get("advance-checkpoint"), indexerCheckpoint, last, time.Now().UnixMicro()); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, err
 	}
 	ix.done = last
+	ix.s.recent.dropUpTo(last)
 	return n, nil
 }
 

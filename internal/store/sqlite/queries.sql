@@ -6,12 +6,20 @@ SELECT COALESCE(MAX(seq), 0) FROM events;
 -- name: insert-dedup
 INSERT INTO dedup (h, seq) VALUES (?, ?) ON CONFLICT DO NOTHING;
 
--- name: dedup-match
--- The key of the event a dedup hash points to.
-SELECT e.source_id, e.message_id FROM dedup d JOIN events e ON e.seq = d.seq WHERE d.h = ?;
+-- name: dedup-seq
+SELECT seq FROM dedup WHERE h = ?;
+
+-- name: event-key
+SELECT source_id, message_id FROM events WHERE seq = ?;
+
+-- name: dedup-collision
+SELECT 1 FROM dedup_collisions WHERE source_id = ? AND message_id = ?;
 
 -- name: insert-dedup-collision
 INSERT INTO dedup_collisions (source_id, message_id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
+
+-- name: event-keys-after
+SELECT seq, source_id, message_id FROM events WHERE seq > ? AND seq <= ? ORDER BY seq;
 
 -- name: insert-event
 INSERT INTO events (seq, source_id, message_id, type, event, user_id, anonymous_id, ts, received_at, body)
@@ -27,7 +35,13 @@ DELETE FROM dedup WHERE h >= ? AND h <= ? AND seq < ?;
 DELETE FROM dedup_collisions WHERE seq < ?;
 
 -- name: unindexed-events
-SELECT seq, COALESCE(user_id, ''), COALESCE(anonymous_id, '') FROM events WHERE seq > ? ORDER BY seq LIMIT ?;
+SELECT seq, source_id, message_id, COALESCE(user_id, ''), COALESCE(anonymous_id, '')
+FROM events WHERE seq > ? ORDER BY seq LIMIT ?;
+
+-- name: advance-checkpoint
+-- Several processes may index the same file: a checkpoint never goes back.
+INSERT INTO checkpoints (consumer, seq, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (consumer) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at;
 
 -- name: insert-event-identifier
 INSERT INTO event_identifiers (h, seq) VALUES (?, ?) ON CONFLICT DO NOTHING;

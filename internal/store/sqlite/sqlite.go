@@ -46,6 +46,7 @@ type Store struct {
 	r    *sql.DB // the read pool
 
 	indexer *indexer
+	recent  recentKeys // dedup keys not yet in the dedup table
 
 	stop chan struct{}  // closed by Close
 	bg   sync.WaitGroup // the background checkpointer and indexer
@@ -103,7 +104,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{path: path, w: w, r: r, stop: make(chan struct{})}
+	s := &Store{path: path, w: w, r: r, stop: make(chan struct{}), recent: recentKeys{m: map[int64]int64{}}}
 	s.indexer = newIndexer(s)
 	checkpointed, indexed := make(chan struct{}), make(chan struct{})
 	s.bg.Add(2)

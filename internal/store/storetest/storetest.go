@@ -160,23 +160,32 @@ func compareEvents(got, want *event.Event) string {
 
 func testDedup(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	a := Event("src_a", "m1", "u1", t0)
-	if err := s.Append(ctx, []*event.Event{a}, nil); err != nil {
-		t.Fatal(err)
+	// Once as appended, once after background indexes (if any) caught up.
+	for round, flush := range []bool{false, true} {
+		id := fmt.Sprint("m", round)
+		a := Event("src_a", id, "u1", t0)
+		if err := s.Append(ctx, []*event.Event{a}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := s.(Flusher); ok && flush {
+			if err := f.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		again := Event("src_a", id, "u1", t0)
+		other := Event("src_b", id, "u1", t0) // same id, other source: not a duplicate
+		if err := s.Append(ctx, []*event.Event{again, other}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if again.Seq != 0 {
+			t.Fatalf("flushed %v: resent event stored again with seq %d", flush, again.Seq)
+		}
+		if other.Seq == 0 {
+			t.Fatalf("flushed %v: same messageId from another source treated as a duplicate", flush)
+		}
 	}
-	again := Event("src_a", "m1", "u1", t0)
-	other := Event("src_b", "m1", "u1", t0) // same id, other source: not a duplicate
-	if err := s.Append(ctx, []*event.Event{again, other}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if again.Seq != 0 {
-		t.Fatalf("resent event stored again with seq %d", again.Seq)
-	}
-	if other.Seq == 0 {
-		t.Fatalf("same messageId from another source treated as a duplicate")
-	}
-	if got, _ := s.ReadAfter(ctx, 0, 10); len(got) != 2 {
-		t.Fatalf("log holds %d events, want 2", len(got))
+	if got, _ := s.ReadAfter(ctx, 0, 10); len(got) != 4 {
+		t.Fatalf("log holds %d events, want 4", len(got))
 	}
 }
 
