@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime/pprof"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/parcours/parcours/internal/clock"
