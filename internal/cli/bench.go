@@ -91,8 +91,7 @@ func (c *benchIngestCmd) report(g *config.Globals, e *env, runs []benchRun, mode
 				of = append(of, r)
 			}
 		}
-		sort.Slice(of, func(i, j int) bool { return of[i].EventsPerSec < of[j].EventsPerSec })
-		median[mode] = of[len(of)/2]
+		median[mode] = medianRun(mode, of)
 	}
 	ratio := 0.0
 	if f, ok := median["decode-only"]; ok && f.EventsPerSec > 0 {
@@ -112,9 +111,30 @@ func (c *benchIngestCmd) report(g *config.Globals, e *env, runs []benchRun, mode
 	}
 	tw.Flush()
 	if ratio > 0 {
-		fmt.Fprintf(e.stdout, "durable / decode-only floor: %.0f%%\n", ratio*100)
+		fmt.Fprintf(e.stdout, "durable / decode-only floor: %.0f%% (medians of %d runs)\n", ratio*100, len(runs)/len(modes))
 	}
 	return nil
+}
+
+// medianRun takes the median of each figure of runs separately.
+func medianRun(mode string, runs []benchRun) benchRun {
+	pick := func(f func(benchRun) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		sort.Float64s(v)
+		return v[len(v)/2]
+	}
+	m := benchRun{Mode: mode}
+	m.Endpoint = runs[0].Endpoint
+	m.EventsPerSec = pick(func(r benchRun) float64 { return r.EventsPerSec })
+	m.ReqPerSec = pick(func(r benchRun) float64 { return r.ReqPerSec })
+	m.P50 = bench.Millis(pick(func(r benchRun) float64 { return float64(r.P50) }))
+	m.P90 = bench.Millis(pick(func(r benchRun) float64 { return float64(r.P90) }))
+	m.P99 = bench.Millis(pick(func(r benchRun) float64 { return float64(r.P99) }))
+	m.Max = bench.Millis(pick(func(r benchRun) float64 { return float64(r.Max) }))
+	return m
 }
 
 func errorsText(m map[string]int) string {

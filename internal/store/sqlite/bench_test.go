@@ -15,7 +15,7 @@ import (
 // about 600 bytes, as the group committer makes them under load.
 func BenchmarkAppend(b *testing.B) {
 	s := open(b)
-	defer s.Close()
+
 	ctx := context.Background()
 	props := json.RawMessage(`{"product_id":"SKU-00042","sku":"SHOE-RUN-42","category":"shoes","name":"Trail runner","brand":"Parcours","price":89.9,"currency":"EUR","url":"https://shop.example/p/trail-runner"}`)
 	ctxJSON := json.RawMessage(`{"library":{"name":"bench","version":"1.0"},"page":{"path":"/p/trail-runner","referrer":"https://instagram.com/"},"userAgent":"Mozilla/5.0 (X11; Linux x86_64)","locale":"fr-FR","ip":"192.0.2.1"}`)

@@ -11,6 +11,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -48,8 +49,9 @@ type Store struct {
 	indexer *indexer
 	recent  recentKeys // dedup keys not yet in the dedup table
 
-	stop chan struct{}  // closed by Close
-	bg   sync.WaitGroup // the background checkpointer and indexer
+	stop      chan struct{} // closed by Close
+	closeOnce sync.Once
+	bg        sync.WaitGroup // the background checkpointer and indexer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -130,22 +132,23 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close stops the background work and closes both pools. Closing twice is
+// harmless.
 func (s *Store) Close() error {
-	close(s.stop)
-	s.bg.Wait()
-	err1 := s.r.Close()
-	// A truncating checkpoint on close keeps the WAL file from lingering at
-	// its high-water mark between runs.
-	_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	err2 := s.w.Close()
-	if err1 != nil {
-		return fmt.Errorf("sqlite: close: %w", err1)
-	}
-	if err2 != nil {
-		return fmt.Errorf("sqlite: close: %w", err2)
-	}
-	return nil
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.bg.Wait()
+		err1 := s.r.Close()
+		// A truncating checkpoint on close keeps the WAL file from
+		// lingering at its high-water mark between runs.
+		_, _ = s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		err2 := s.w.Close()
+		if err = errors.Join(err1, err2); err != nil {
+			err = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return err
 }
 
 // Migrate applies the embedded migrations not applied yet, each in its own
