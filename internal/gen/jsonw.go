@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"github.com/parcours/parcours/internal/event"
 	"strconv"
 	"time"
 )
@@ -89,32 +90,8 @@ func appendEuros(b []byte, cents int64) []byte {
 	return append(b, '.', byte('0'+c/10), byte('0'+c%10))
 }
 
-// appendString appends s as a JSON string. Only quotes, backslashes and
-// control characters need escaping; UTF-8 (accented names) passes through.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte { return event.AppendString(b, s) }
 
 // frag writes a fragment of object members ("a":1,"b":2) built elsewhere.
 func (w *jw) frag(s string) {

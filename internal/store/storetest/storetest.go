@@ -223,11 +223,11 @@ func testPruneDedup(t *testing.T, s store.Store) {
 	}
 }
 
-func testConcurrentAppends(t *testing.T, s store.Store) {
-	ctx := context.Background()
-	const writers, batches, size = 4, 10, 20
+// appendConcurrently appends writers x batches x size events from writers
+// goroutines and returns a channel closed when they are done.
+func appendConcurrently(t *testing.T, s store.Store, prefix string, writers, batches, size int) <-chan struct{} {
+	done := make(chan struct{})
 	var wg sync.WaitGroup
-	errs := make(chan error, writers)
 	for w := range writers {
 		wg.Add(1)
 		go func() {
@@ -235,21 +235,23 @@ func testConcurrentAppends(t *testing.T, s store.Store) {
 			for b := range batches {
 				var batch []*event.Event
 				for i := range size {
-					batch = append(batch, Event("s", fmt.Sprintf("w%d-b%d-%d", w, b, i), "u", t0))
+					batch = append(batch, Event("s", fmt.Sprintf("%s%d-%d-%d", prefix, w, b, i), "u", t0))
 				}
-				if err := s.Append(ctx, batch, nil); err != nil {
-					errs <- err
+				if err := s.Append(context.Background(), batch, nil); err != nil {
+					t.Error(err)
 					return
 				}
 			}
 		}()
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	all, err := s.ReadAfter(ctx, 0, writers*batches*size+10)
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+func testConcurrentAppends(t *testing.T, s store.Store) {
+	const writers, batches, size = 4, 10, 20
+	<-appendConcurrently(t, s, "w", writers, batches, size)
+	all, err := s.ReadAfter(context.Background(), 0, writers*batches*size+10)
 	if err != nil || len(all) != writers*batches*size {
 		t.Fatalf("ReadAfter = %d events, %v; want %d", len(all), err, writers*batches*size)
 	}
@@ -344,25 +346,7 @@ type Flusher interface {
 func testFollowerNeverSkips(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const writers, batches, size = 4, 25, 10
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				var batch []*event.Event
-				for i := range size {
-					batch = append(batch, Event("s", fmt.Sprintf("f%d-%d-%d", w, b, i), "u", t0))
-				}
-				if err := s.Append(ctx, batch, nil); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	go func() { wg.Wait(); close(done) }()
+	done := appendConcurrently(t, s, "f", writers, batches, size)
 	seen := map[string]bool{}
 	var last int64
 	for {
