@@ -1,0 +1,280 @@
+package profile
+
+import (
+	"cmp"
+	"encoding/json"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+)
+
+// Aggregates are the running state behind the computed traits. Every field
+// folds events commutatively (sums, counts, min/max, latest by event time),
+// so that arrival order and merges give the same result as one stream.
+type Aggregates struct {
+	FirstSeen time.Time      `json:"first_seen,omitzero"`
+	LastSeen  time.Time      `json:"last_seen,omitzero"`
+	Channels  map[string]int `json:"channels,omitempty"` // events per channel
+	Last      Stamped        `json:"last_channel,omitzero"`
+	// Engagement counts opens and clicks per channel (email, sms, push, ...).
+	Engagement  map[string]int `json:"engagement,omitempty"`
+	Orders      int            `json:"orders,omitempty"`
+	Revenue     int64          `json:"revenue_cents,omitempty"` // net of refunds; cents, so sums are exact in any order
+	LastOrderAt time.Time      `json:"last_order_at,omitzero"`
+	Viewed      Counts         `json:"viewed,omitempty"`  // "category:shoes", "brand:X"
+	Bought      Counts         `json:"bought,omitempty"`  // same, from orders
+	Cart        []CartLine     `json:"cart,omitempty"`    // adds and removes since the last order
+	Location    Location       `json:"location,omitzero"` // latest known
+}
+
+// Stamped is a value with the event time it was seen at.
+type Stamped struct {
+	Value string    `json:"value"`
+	At    time.Time `json:"at"`
+	Key   string    `json:"key"` // the event's message id, to break ties
+}
+
+func (s Stamped) newer(o Stamped) bool {
+	if !s.At.Equal(o.At) {
+		return s.At.After(o.At)
+	}
+	return s.Key > o.Key
+}
+
+// Counts counts named things.
+type Counts map[string]int
+
+// CartLine is one Product Added (positive quantity) or Product Removed
+// (negative) after the last order.
+type CartLine struct {
+	SKU      string    `json:"sku"`
+	Name     string    `json:"name,omitempty"`
+	Price    float64   `json:"price,omitempty"`
+	Quantity int       `json:"quantity"`
+	At       time.Time `json:"at"`
+	Key      string    `json:"key"`
+}
+
+// Location is a last known position.
+type Location struct {
+	Lat     float64   `json:"lat,omitempty"`
+	Lon     float64   `json:"lon,omitempty"`
+	City    string    `json:"city,omitempty"`
+	Country string    `json:"country,omitempty"`
+	At      time.Time `json:"at"`
+	Key     string    `json:"key"`
+}
+
+// maxCartLines bounds a cart: beyond it the oldest lines are dropped.
+const maxCartLines = 200
+
+func newAggregates() Aggregates {
+	a := Aggregates{}
+	a.init()
+	return a
+}
+
+func (a *Aggregates) init() {
+	if a.Channels == nil {
+		a.Channels = map[string]int{}
+	}
+	if a.Engagement == nil {
+		a.Engagement = map[string]int{}
+	}
+	if a.Viewed == nil {
+		a.Viewed = Counts{}
+	}
+	if a.Bought == nil {
+		a.Bought = Counts{}
+	}
+}
+
+// eventProps is what the computed traits read from an event's properties.
+type eventProps struct {
+	Revenue  *float64  `json:"revenue"`
+	Total    *float64  `json:"total"`
+	Category string    `json:"category"`
+	Brand    string    `json:"brand"`
+	SKU      string    `json:"sku"`
+	Product  string    `json:"product_id"`
+	Name     string    `json:"name"`
+	Price    float64   `json:"price"`
+	Quantity *int      `json:"quantity"`
+	Channel  string    `json:"channel"`
+	Products []product `json:"products"`
+}
+
+type product struct {
+	Category string `json:"category"`
+	Brand    string `json:"brand"`
+	Quantity int    `json:"quantity"`
+}
+
+type eventContext struct {
+	Location struct {
+		Latitude  float64 `json:"latitude"`
+		Longitude float64 `json:"longitude"`
+		City      string  `json:"city"`
+		Country   string  `json:"country"`
+	} `json:"location"`
+}
+
+// engagementChannel returns the channel an engagement event is about, or "".
+func engagementChannel(name string, props *eventProps) string {
+	lower := strings.ToLower(name)
+	if !strings.Contains(lower, "opened") && !strings.Contains(lower, "clicked") && !strings.Contains(lower, "replied") {
+		return ""
+	}
+	for _, ch := range []string{"email", "sms", "push", "whatsapp", "in-app"} {
+		if strings.HasPrefix(lower, ch+" ") {
+			return ch
+		}
+	}
+	return strings.ToLower(props.Channel)
+}
+
+// apply folds one event.
+func (a *Aggregates) apply(e *event.Event) {
+	if e.Channel == InternalChannel {
+		return
+	}
+	if a.FirstSeen.IsZero() || e.Timestamp.Before(a.FirstSeen) {
+		a.FirstSeen = e.Timestamp
+	}
+	if e.Timestamp.After(a.LastSeen) {
+		a.LastSeen = e.Timestamp
+	}
+	a.Channels[e.Channel]++
+	if s := (Stamped{e.Channel, e.Timestamp, e.MessageID}); s.newer(a.Last) {
+		a.Last = s
+	}
+	var props eventProps
+	if len(e.Properties) > 0 {
+		_ = json.Unmarshal(e.Properties, &props)
+	}
+	if ch := engagementChannel(e.Event, &props); ch != "" {
+		a.Engagement[ch]++
+	}
+	switch e.Event {
+	case "Order Completed":
+		a.Orders++
+		a.Revenue += cents(&props)
+		if e.Timestamp.After(a.LastOrderAt) {
+			a.LastOrderAt = e.Timestamp
+			a.clearCart()
+		}
+		for _, p := range props.Products {
+			a.Bought.add("category", p.Category)
+			a.Bought.add("brand", p.Brand)
+		}
+	case "Order Refunded":
+		a.Revenue -= cents(&props)
+	case "Product Viewed", "Product List Viewed", "Product Clicked":
+		a.Viewed.add("category", props.Category)
+		a.Viewed.add("brand", props.Brand)
+	case "Product Added", "Product Removed":
+		if e.Timestamp.After(a.LastOrderAt) {
+			q := 1
+			if props.Quantity != nil {
+				q = *props.Quantity
+			}
+			if e.Event == "Product Removed" {
+				q = -q
+			}
+			a.addCartLine(CartLine{SKU: cmp.Or(props.SKU, props.Product), Name: props.Name, Price: props.Price, Quantity: q, At: e.Timestamp, Key: e.MessageID})
+		}
+	}
+	var ctx eventContext
+	if len(e.Context) > 0 && json.Unmarshal(e.Context, &ctx) == nil {
+		l := ctx.Location
+		if l.Latitude != 0 || l.Longitude != 0 || l.City != "" {
+			loc := Location{Lat: l.Latitude, Lon: l.Longitude, City: l.City, Country: l.Country, At: e.Timestamp, Key: e.MessageID}
+			if a.Location.At.IsZero() || (Stamped{At: loc.At, Key: loc.Key}).newer(Stamped{At: a.Location.At, Key: a.Location.Key}) {
+				a.Location = loc
+			}
+		}
+	}
+}
+
+// cents is an order's amount in cents: its revenue, else its total.
+func cents(p *eventProps) int64 {
+	v := p.Revenue
+	if v == nil {
+		v = p.Total
+	}
+	if v == nil {
+		return 0
+	}
+	return int64(math.Round(*v * 100))
+}
+
+func (c Counts) add(kind, name string) {
+	if name != "" {
+		c[kind+":"+strings.ToLower(name)]++
+	}
+}
+
+func (a *Aggregates) addCartLine(l CartLine) {
+	if l.SKU == "" {
+		return
+	}
+	a.Cart = append(a.Cart, l)
+	if len(a.Cart) > maxCartLines {
+		oldest := 0
+		for i, c := range a.Cart {
+			if (Stamped{At: a.Cart[oldest].At, Key: a.Cart[oldest].Key}).newer(Stamped{At: c.At, Key: c.Key}) {
+				oldest = i
+			}
+		}
+		a.Cart = append(a.Cart[:oldest], a.Cart[oldest+1:]...)
+	}
+}
+
+// clearCart drops the lines up to the last order.
+func (a *Aggregates) clearCart() {
+	kept := a.Cart[:0]
+	for _, l := range a.Cart {
+		if l.At.After(a.LastOrderAt) {
+			kept = append(kept, l)
+		}
+	}
+	a.Cart = kept
+}
+
+// merge folds other into a.
+func (a *Aggregates) merge(o *Aggregates) {
+	if !o.FirstSeen.IsZero() && (a.FirstSeen.IsZero() || o.FirstSeen.Before(a.FirstSeen)) {
+		a.FirstSeen = o.FirstSeen
+	}
+	if o.LastSeen.After(a.LastSeen) {
+		a.LastSeen = o.LastSeen
+	}
+	addCounts(a.Channels, o.Channels)
+	if o.Last.newer(a.Last) {
+		a.Last = o.Last
+	}
+	addCounts(a.Engagement, o.Engagement)
+	a.Orders += o.Orders
+	a.Revenue += o.Revenue
+	if o.LastOrderAt.After(a.LastOrderAt) {
+		a.LastOrderAt = o.LastOrderAt
+	}
+	addCounts(a.Viewed, o.Viewed)
+	addCounts(a.Bought, o.Bought)
+	for _, l := range o.Cart {
+		a.addCartLine(l)
+	}
+	a.clearCart()
+	if !o.Location.At.IsZero() && (a.Location.At.IsZero() || (Stamped{At: o.Location.At, Key: o.Location.Key}).newer(Stamped{At: a.Location.At, Key: a.Location.Key})) {
+		a.Location = o.Location
+	}
+}
+
+func addCounts[M ~map[string]int](dst, src M) {
+	for k, v := range src {
+		dst[k] += v
+	}
+}
+

@@ -1,0 +1,204 @@
+package profile
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// InternalChannel is the channel of the events Parcours itself appends to
+// the log (Profile Merged, Traits Changed, ...). They appear on timelines
+// but do not count as customer activity.
+const InternalChannel = "internal"
+
+// Store is a physical store, for the nearest-store trait.
+type Store struct {
+	ID   string  `json:"id" yaml:"id"`
+	Name string  `json:"name" yaml:"name"`
+	Lat  float64 `json:"lat" yaml:"lat"`
+	Lon  float64 `json:"lon" yaml:"lon"`
+}
+
+// Env is what computed traits may need besides the profile: the time of
+// the read, the stores, the last RFM scoring.
+type Env struct {
+	Now    time.Time
+	Stores []Store
+	RFM    *RFM
+}
+
+// Definition is one computed trait.
+type Definition struct {
+	Name  string
+	Doc   string
+	Value func(p *Profile, env *Env) any // nil when unknown
+}
+
+// Definitions are the computed traits, in the order the API shows them. To
+// add one: fold what it needs in Aggregates.apply and Aggregates.merge,
+// then add a line here.
+var Definitions = []Definition{
+	{"first_seen", "time of the first event", func(p *Profile, _ *Env) any { return timeOrNil(p.Agg.FirstSeen) }},
+	{"last_seen", "time of the latest event", func(p *Profile, _ *Env) any { return timeOrNil(p.Agg.LastSeen) }},
+	{"channels_used", "channels the customer was seen on, most used first", func(p *Profile, _ *Env) any { return ranked(p.Agg.Channels, "", 0) }},
+	{"last_channel", "channel of the latest event", func(p *Profile, _ *Env) any { return strOrNil(p.Agg.Last.Value) }},
+	{"preferred_channel", "channel with the most opens and clicks, else the most used", func(p *Profile, _ *Env) any { return preferred(&p.Agg) }},
+	{"order_count", "orders completed", func(p *Profile, _ *Env) any { return p.Agg.Orders }},
+	{"lifetime_value", "revenue of all orders, net of refunds", func(p *Profile, _ *Env) any { return float64(p.Agg.Revenue) / 100 }},
+	{"average_order_value", "lifetime value / orders", func(p *Profile, _ *Env) any {
+		if p.Agg.Orders == 0 {
+			return nil
+		}
+		return math.Round(float64(p.Agg.Revenue)/float64(p.Agg.Orders)) / 100
+	}},
+	{"last_order_date", "time of the latest order", func(p *Profile, _ *Env) any { return timeOrNil(p.Agg.LastOrderAt) }},
+	{"days_since_last_purchase", "whole days since the latest order", func(p *Profile, env *Env) any {
+		if p.Agg.LastOrderAt.IsZero() {
+			return nil
+		}
+		return int(env.Now.Sub(p.Agg.LastOrderAt).Hours() / 24)
+	}},
+	{"rfm", "recency, frequency and monetary quintiles (1-5), from the last scoring", func(p *Profile, env *Env) any {
+		if env.RFM == nil {
+			return nil
+		}
+		if s, ok := env.RFM.Scores[p.ID]; ok {
+			return s
+		}
+		return nil
+	}},
+	{"top_categories_viewed", "three most viewed categories", func(p *Profile, _ *Env) any { return ranked(p.Agg.Viewed, "category:", 3) }},
+	{"top_brands_viewed", "three most viewed brands", func(p *Profile, _ *Env) any { return ranked(p.Agg.Viewed, "brand:", 3) }},
+	{"top_categories_bought", "three most bought categories", func(p *Profile, _ *Env) any { return ranked(p.Agg.Bought, "category:", 3) }},
+	{"top_brands_bought", "three most bought brands", func(p *Profile, _ *Env) any { return ranked(p.Agg.Bought, "brand:", 3) }},
+	{"current_cart", "products added since the last order and not removed", func(p *Profile, _ *Env) any { return cart(&p.Agg) }},
+	{"last_location", "latest known position (context.location)", func(p *Profile, _ *Env) any {
+		if p.Agg.Location.At.IsZero() {
+			return nil
+		}
+		return p.Agg.Location
+	}},
+	{"nearest_store", "the store closest to the last known position", func(p *Profile, env *Env) any { return nearest(&p.Agg.Location, env.Stores) }},
+}
+
+// Computed evaluates every definition for p.
+func Computed(p *Profile, env *Env) map[string]any {
+	out := make(map[string]any, len(Definitions))
+	for _, d := range Definitions {
+		out[d.Name] = d.Value(p, env)
+	}
+	return out
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func strOrNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// ranked returns the names under prefix, most counted first (ties by name),
+// at most n of them (all when n is 0).
+func ranked(c map[string]int, prefix string, n int) []string {
+	var names []string
+	for k := range c {
+		if strings.HasPrefix(k, prefix) {
+			names = append(names, k)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(cmp.Compare(c[b], c[a]), cmp.Compare(a, b))
+	})
+	if n > 0 && len(names) > n {
+		names = names[:n]
+	}
+	for i := range names {
+		names[i] = strings.TrimPrefix(names[i], prefix)
+	}
+	return names
+}
+
+func preferred(a *Aggregates) any {
+	if top := ranked(a.Engagement, "", 1); len(top) == 1 {
+		return top[0]
+	}
+	for _, ch := range ranked(a.Channels, "", 0) {
+		if ch != InternalChannel {
+			return ch
+		}
+	}
+	return nil
+}
+
+// CartItem is one product in a current cart.
+type CartItem struct {
+	SKU      string  `json:"sku"`
+	Name     string  `json:"name,omitempty"`
+	Price    float64 `json:"price,omitempty"`
+	Quantity int     `json:"quantity"`
+}
+
+func cart(a *Aggregates) []CartItem {
+	bySKU := map[string]*CartItem{}
+	var order []string
+	for _, l := range a.Cart {
+		it, ok := bySKU[l.SKU]
+		if !ok {
+			it = &CartItem{SKU: l.SKU}
+			bySKU[l.SKU] = it
+			order = append(order, l.SKU)
+		}
+		it.Quantity += l.Quantity
+		if l.Name != "" {
+			it.Name = l.Name
+		}
+		if l.Price != 0 {
+			it.Price = l.Price
+		}
+	}
+	slices.Sort(order)
+	items := []CartItem{}
+	for _, sku := range order {
+		if it := bySKU[sku]; it.Quantity > 0 {
+			items = append(items, *it)
+		}
+	}
+	return items
+}
+
+// NearestStore is a store and its distance.
+type NearestStore struct {
+	Store
+	DistanceKm float64 `json:"distance_km"`
+}
+
+func nearest(l *Location, stores []Store) any {
+	if l.At.IsZero() || (l.Lat == 0 && l.Lon == 0) || len(stores) == 0 {
+		return nil
+	}
+	best := NearestStore{DistanceKm: math.Inf(1)}
+	for _, s := range stores {
+		if d := DistanceKm(l.Lat, l.Lon, s.Lat, s.Lon); d < best.DistanceKm {
+			best = NearestStore{Store: s, DistanceKm: math.Round(d*10) / 10}
+		}
+	}
+	return best
+}
+
+// DistanceKm is the great-circle distance between two points.
+func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
+	const r = 6371.0
+	rad := math.Pi / 180
+	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * r * math.Asin(math.Sqrt(h))
+}

@@ -1,0 +1,146 @@
+package profile
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+)
+
+var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+// sample builds a varied stream for one customer.
+func sample(seed uint64, n int) []*event.Event {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	channels := []string{"web", "ios", "pos", "email", "sms"}
+	var out []*event.Event
+	for i := range n {
+		e := &event.Event{Seq: int64(i + 1), MessageID: fmt.Sprintf("m%03d", i), SourceID: "src",
+			Channel: channels[rng.IntN(len(channels))], UserID: "u",
+			// Several events share a timestamp, to exercise tie-breaking.
+			Timestamp: t0.Add(time.Duration(rng.IntN(n/2)) * time.Hour)}
+		switch rng.IntN(7) {
+		case 0:
+			e.Type = event.Identify
+			e.Traits = json.RawMessage(fmt.Sprintf(`{"city":"c%d","tier":%d,"email":"a@b.fr"}`, rng.IntN(4), rng.IntN(3)))
+		case 1:
+			e.Type, e.Event = event.Track, "Order Completed"
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"revenue":%d.%02d,"products":[{"category":"shoes","brand":"B%d"}]}`, rng.IntN(200), rng.IntN(100), rng.IntN(3)))
+		case 2:
+			e.Type, e.Event = event.Track, "Product Added"
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"sku":"S%d","price":9.5,"quantity":%d}`, rng.IntN(4), 1+rng.IntN(2)))
+		case 3:
+			e.Type, e.Event = event.Track, "Product Viewed"
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"category":"cat%d","brand":"b%d"}`, rng.IntN(5), rng.IntN(5)))
+		case 4:
+			e.Type, e.Event = event.Track, "Email Link Clicked"
+		case 5:
+			e.Type, e.Event = event.Track, "Store Visited"
+			e.Context = json.RawMessage(fmt.Sprintf(`{"location":{"latitude":45.7%d,"longitude":4.8%d,"city":"Lyon"}}`, rng.IntN(9), rng.IntN(9)))
+		default:
+			e.Type, e.Event = event.Track, "Product Removed"
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"sku":"S%d"}`, rng.IntN(4)))
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func build(events []*event.Event) *Profile {
+	p := New(1)
+	for _, e := range events {
+		p.Apply(e)
+	}
+	return p
+}
+
+func view(p *Profile) string {
+	env := &Env{Now: t0.Add(1000 * time.Hour), Stores: []Store{{ID: "lyon", Lat: 45.76, Lon: 4.83}, {ID: "paris", Lat: 48.85, Lon: 2.35}}}
+	traits := map[string]string{}
+	for k, t := range p.Traits {
+		traits[k] = string(t.Value) + "@" + t.MessageID
+	}
+	b, _ := json.Marshal(map[string]any{"traits": traits, "computed": Computed(p, env)})
+	return string(b)
+}
+
+// TestArrivalOrderDoesNotMatter shuffles the same events: the profile
+// (traits with their provenance, every computed trait) must not change.
+func TestArrivalOrderDoesNotMatter(t *testing.T) {
+	for seed := range uint64(30) {
+		events := sample(seed, 60)
+		want := view(build(events))
+		rng := rand.New(rand.NewPCG(seed, 99))
+		for range 10 {
+			shuffled := append([]*event.Event(nil), events...)
+			rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+			if got := view(build(shuffled)); got != want {
+				t.Fatalf("seed %d: order changed the profile\n got %s\nwant %s", seed, got, want)
+			}
+		}
+	}
+}
+
+// TestMergeEqualsOneStream: splitting a stream between two profiles and
+// merging them gives the profile of the whole stream.
+func TestMergeEqualsOneStream(t *testing.T) {
+	for seed := range uint64(30) {
+		events := sample(seed, 60)
+		want := view(build(events))
+		cut := int(seed) % len(events)
+		a, b := build(events[:cut]), build(events[cut:])
+		a.Merge(b)
+		if got := view(a); got != want {
+			t.Fatalf("seed %d: merge differs\n got %s\nwant %s", seed, got, want)
+		}
+	}
+}
+
+func TestComputedTraits(t *testing.T) {
+	day := func(d int) time.Time { return t0.Add(time.Duration(d) * 24 * time.Hour) }
+	evs := []*event.Event{
+		{Type: event.Track, Event: "Product Viewed", Channel: "web", Timestamp: day(0), MessageID: "1", Properties: json.RawMessage(`{"category":"Shoes","brand":"Nord"}`)},
+		{Type: event.Track, Event: "Product Added", Channel: "web", Timestamp: day(0), MessageID: "2", Properties: json.RawMessage(`{"sku":"SHOE-42","name":"Trail","price":89.9}`)},
+		{Type: event.Track, Event: "Order Completed", Channel: "pos", Timestamp: day(1), MessageID: "3", Properties: json.RawMessage(`{"total":89.9,"products":[{"category":"shoes","brand":"Nord"}]}`)},
+		{Type: event.Track, Event: "Product Added", Channel: "ios", Timestamp: day(2), MessageID: "4", Properties: json.RawMessage(`{"sku":"BAG-1","quantity":2,"price":40}`)},
+		{Type: event.Track, Event: "Order Completed", Channel: "web", Timestamp: day(0), MessageID: "5", Properties: json.RawMessage(`{"revenue":10.1}`)},
+		{Type: event.Track, Event: "SMS Link Clicked", Channel: "sms", Timestamp: day(3), MessageID: "6"},
+		{Type: event.Track, Event: "Order Refunded", Channel: "web", Timestamp: day(4), MessageID: "7", Properties: json.RawMessage(`{"total":10.1}`)},
+	}
+	p := build(evs)
+	got := Computed(p, &Env{Now: day(11)})
+	b, _ := json.Marshal(got)
+	want := `{"average_order_value":44.95,"channels_used":["web","ios","pos","sms"],"current_cart":[{"sku":"BAG-1","price":40,"quantity":2}],` +
+		`"days_since_last_purchase":10,"first_seen":"2026-11-01T10:00:00Z","last_channel":"web","last_location":null,` +
+		`"last_order_date":"2026-11-02T10:00:00Z","last_seen":"2026-11-05T10:00:00Z","lifetime_value":89.9,"nearest_store":null,` +
+		`"order_count":2,"preferred_channel":"sms","rfm":null,"top_brands_bought":["nord"],"top_brands_viewed":["nord"],` +
+		`"top_categories_bought":["shoes"],"top_categories_viewed":["shoes"]}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
+
+func TestScoreRFM(t *testing.T) {
+	var in []RFMInput
+	for i := range 10 {
+		in = append(in, RFMInput{Profile: int64(i + 1), LastOrderAt: t0.Add(time.Duration(i) * time.Hour), Orders: 1 + i/2, Revenue: int64(i * 1000)})
+	}
+	in = append(in, RFMInput{Profile: 99}) // never ordered
+	r := ScoreRFM(in, t0)
+	if _, ok := r.Scores[99]; ok || len(r.Scores) != 10 {
+		t.Fatalf("scores %v", r.Scores)
+	}
+	if s := r.Scores[10]; s.Score != "555" {
+		t.Fatalf("best customer %+v", s)
+	}
+	if s := r.Scores[1]; s.Score != "111" {
+		t.Fatalf("worst customer %+v", s)
+	}
+	// Profiles 3 and 4 order equally often: same frequency score.
+	if r.Scores[3].F != r.Scores[4].F {
+		t.Fatalf("ties scored apart: %+v %+v", r.Scores[3], r.Scores[4])
+	}
+}
