@@ -88,3 +88,83 @@ INSERT INTO admin_keys (hash, created_at) VALUES (?, ?);
 
 -- name: is-admin-key
 SELECT COUNT(*) FROM admin_keys WHERE hash = ?;
+
+-- Unify.
+
+-- name: holder
+SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?;
+
+-- name: profile-state
+SELECT id, merged_into, state FROM profiles WHERE id = ?;
+
+-- name: move-identifiers
+UPDATE identifiers SET profile_id = ? WHERE profile_id = ?;
+
+-- name: move-timeline
+INSERT INTO profile_events (profile_id, ts, seq)
+SELECT ?, ts, seq FROM profile_events WHERE profile_id = ? ON CONFLICT DO NOTHING;
+
+-- name: delete-timeline
+DELETE FROM profile_events WHERE profile_id = ?;
+
+-- name: mark-merged
+INSERT INTO profiles (id, merged_into, state, updated_at) VALUES (?, ?, NULL, ?)
+ON CONFLICT (id) DO UPDATE SET merged_into = excluded.merged_into, state = NULL, updated_at = excluded.updated_at;
+
+-- name: upsert-profile
+INSERT INTO profiles (id, merged_into, state, updated_at) VALUES (?, NULL, ?, ?)
+ON CONFLICT (id) DO UPDATE SET merged_into = NULL, state = excluded.state, updated_at = excluded.updated_at;
+
+-- name: upsert-identifier
+INSERT INTO identifiers (kind, value, profile_id) VALUES (?, ?, ?)
+ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id;
+
+-- name: insert-timeline
+INSERT INTO profile_events (profile_id, ts, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
+
+-- name: insert-merge
+INSERT INTO merges (at, event_seq, profile_id, merged_id, identifiers) VALUES (?, ?, ?, ?, ?);
+
+-- name: insert-refusal
+INSERT INTO identity_refusals (at, event_seq, profile_id, kind, value, holder, reason) VALUES (?, ?, ?, ?, ?, ?, ?);
+
+-- name: profile-seqs
+SELECT seq FROM profile_events WHERE profile_id = ? ORDER BY seq;
+
+-- name: merge-log
+SELECT id, at, event_seq, profile_id, merged_id, identifiers, undone_at FROM merges
+WHERE profile_id = ? OR merged_id = ? ORDER BY id;
+
+-- name: refusals
+SELECT id, at, event_seq, profile_id, kind, value, holder, reason FROM identity_refusals
+WHERE profile_id = ? ORDER BY id DESC LIMIT ?;
+
+-- name: forget-profile
+DELETE FROM profiles WHERE id = ?;
+
+-- name: forget-identifiers
+DELETE FROM identifiers WHERE profile_id = ?;
+
+-- name: undo-merges
+UPDATE merges SET undone_at = ? WHERE (profile_id = ? OR merged_id = ?) AND undone_at IS NULL;
+
+-- name: insert-exclusion
+INSERT INTO identity_exclusions (event_seq, kind, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING;
+
+-- name: exclusions
+SELECT event_seq, kind, value FROM identity_exclusions ORDER BY event_seq;
+
+-- name: live-profiles
+SELECT id, state FROM profiles WHERE merged_into IS NULL AND id > ? ORDER BY id LIMIT ?;
+
+-- name: profile-count
+SELECT COUNT(*) FROM profiles WHERE merged_into IS NULL;
+
+-- name: insert-rfm
+INSERT INTO rfm_scores (profile_id, r, f, m, score) VALUES (?, ?, ?, ?, ?);
+
+-- name: rfm-scores
+SELECT profile_id, r, f, m, score FROM rfm_scores;
+
+-- name: rfm-run
+SELECT at FROM rfm_runs WHERE id = 1;

@@ -24,3 +24,7 @@ func open(t testing.TB) store.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }
+
+func TestProfilesConformance(t *testing.T) {
+	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t).(*sqlite.Store) })
+}
