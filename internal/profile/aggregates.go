@@ -277,4 +277,3 @@ func addCounts[M ~map[string]int](dst, src M) {
 		dst[k] += v
 	}
 }
-

@@ -66,7 +66,7 @@ func quintiles(xs []RFMInput, compare func(a, b RFMInput) int) map[int64]int {
 		for j+1 < n && compare(sorted[j+1], sorted[i]) == 0 {
 			j++
 		}
-		score := 1 + j*5/n
+		score := 1 + ((j+1)*5-1)/n
 		for k := i; k <= j; k++ {
 			out[sorted[k].Profile] = score
 		}
