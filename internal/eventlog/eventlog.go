@@ -80,6 +80,9 @@ type Consumer struct {
 	Notifier    *Notifier     // optional; without it the consumer polls
 	BatchSize   int           // default 1,000
 	Poll        time.Duration // how often to look for events from other processes; default 1s
+	// HandlerCheckpoints says that the handler saves the checkpoint itself,
+	// in the same transaction as its work.
+	HandlerCheckpoints bool
 }
 
 // Run hands every event after the checkpoint to handle, saving the
@@ -122,6 +125,9 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 		after = batch[len(batch)-1].Seq
 		// The batch is done: record it even if ctx ended meanwhile, so that
 		// a restart does not hand it over again.
+		if c.HandlerCheckpoints {
+			continue
+		}
 		if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, after); err != nil {
 			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
 		}

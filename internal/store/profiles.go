@@ -48,6 +48,9 @@ type Profiles interface {
 	LoadRFM(ctx context.Context) (*profile.RFM, error)
 	// ProfileCount counts live profiles.
 	ProfileCount(ctx context.Context) (int64, error)
+	// ListProfiles returns up to limit live profiles with ids above after,
+	// by id.
+	ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error)
 }
 
 // UnifyBatch is everything one batch of events changed.

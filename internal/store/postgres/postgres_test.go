@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,11 +20,17 @@ import (
 	"github.com/parcours/parcours/internal/store/storetest"
 )
 
-func TestConformance(t *testing.T) { storetest.Run(t, open) }
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
+}
+
+func TestProfilesConformance(t *testing.T) {
+	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t) })
+}
 
 // open returns a migrated store on a schema of its own, dropped when t
 // ends, so that tests never see each other's rows.
-func open(t *testing.T) store.Store {
+func open(t testing.TB) *postgres.Store {
 	t.Helper()
 	dsn, _ := freshSchema(t)
 	s := connect(t, dsn)
@@ -36,7 +43,7 @@ func open(t *testing.T) store.Store {
 // freshSchema creates an empty schema, dropped when t ends, and returns a
 // connection string whose search_path points at it, and a connection for
 // checking what the store wrote.
-func freshSchema(t *testing.T) (dsn string, admin *pgx.Conn) {
+func freshSchema(t testing.TB) (dsn string, admin *pgx.Conn) {
 	t.Helper()
 	base := os.Getenv("PARCOURS_TEST_POSTGRES_URL")
 	if base == "" {
@@ -74,7 +81,7 @@ func freshSchema(t *testing.T) (dsn string, admin *pgx.Conn) {
 }
 
 // connect opens a store, closed when t ends, without migrating it.
-func connect(t *testing.T, dsn string) *postgres.Store {
+func connect(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), dsn)
 	if err != nil {
@@ -106,8 +113,12 @@ func TestMigrateConcurrently(t *testing.T) {
 	if err := admin.QueryRow(context.Background(), "SELECT COUNT(*) FROM schema_migrations").Scan(&applied); err != nil {
 		t.Fatal(err)
 	}
-	if applied != 1 {
-		t.Fatalf("schema_migrations holds %d rows, want 1", applied)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if applied != len(files) {
+		t.Fatalf("schema_migrations holds %d rows, want %d", applied, len(files))
 	}
 }
 

@@ -466,3 +466,27 @@ func (s *Store) ProfileCount(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// ListProfiles returns live profiles by id, after the given one.
+func (s *Store) ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error) {
+	rows, err := s.r.QueryContext(ctx, queries.Get("live-profiles"), after, store.ClampLimit(limit, 100, 10000))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list profiles: %w", err)
+	}
+	defer rows.Close()
+	var out []*profile.Profile
+	for rows.Next() {
+		var id int64
+		var state []byte
+		if err := rows.Scan(&id, &state); err != nil {
+			return nil, fmt.Errorf("sqlite: list profiles: %w", err)
+		}
+		p, err := profile.Unmarshal(state)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: profile %d: %w", id, err)
+		}
+		p.ID = id
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

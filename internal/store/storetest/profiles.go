@@ -108,6 +108,12 @@ func testApplyAndRead(t *testing.T, s ProfileStore) {
 	if n, _ := s.ProfileCount(ctx); n != 1 {
 		t.Fatalf("ProfileCount = %d", n)
 	}
+	if list, err := s.ListProfiles(ctx, 0, 10); err != nil || len(list) != 1 || list[0].ID != p.ID || len(list[0].Identifiers) != 2 {
+		t.Fatalf("ListProfiles = %v, %v", list, err)
+	}
+	if list, _ := s.ListProfiles(ctx, p.ID, 10); len(list) != 0 {
+		t.Fatalf("ListProfiles after the last = %v", list)
+	}
 }
 
 func testMergeMovesEverything(t *testing.T, s ProfileStore) {
