@@ -37,11 +37,15 @@ func BenchmarkApplyUnify(b *testing.B) {
 				batch.Links = append(batch.Links, store.Link{Identifier: id, Profile: p.ID})
 			}
 		}
+		// Profiles of the previous batch merge into this one's.
 		for i := range merged {
-			into, from := base+int64(i)+1, base+int64(profiles-i)
+			if n == 0 {
+				break
+			}
+			into, from := base+int64(i)+1, base-int64(i)
 			batch.Merged = append(batch.Merged, store.MergedProfile{ID: from, Into: into})
 			batch.Merges = append(batch.Merges, store.MergeRecord{At: at, EventSeq: base + 1, Profile: into, Merged: from,
-				Identifiers: batch.Profiles[profiles-i-1].Identifiers})
+				Identifiers: batch.Profiles[i].Identifiers})
 		}
 		for i := range events {
 			batch.Timeline = append(batch.Timeline, store.TimelineEntry{Profile: base + int64(i%profiles) + 1,
