@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -37,6 +38,21 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	release, err := lockDataDir(g.DataDir)
+	if errors.Is(err, errServing) {
+		return fmt.Errorf("%w: stop it first, or give this one another --data-dir", err)
+	} else if err != nil {
+		return err
+	}
+	defer release()
+	rules, err := g.Rules()
+	if err != nil {
+		return err
+	}
+	stores, err := g.PhysicalStores()
+	if err != nil {
+		return err
+	}
 	st, err := openStore(e.ctx, g)
 	if err != nil {
 		return err
@@ -57,6 +73,8 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		Committer:   collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
 		Clock:       clock.System{},
 		Logger:      e.log,
+		Rules:       rules,
+		Stores:      stores,
 	})
 	srv.Start()
 	defer srv.Close()

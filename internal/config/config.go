@@ -13,16 +13,21 @@ import (
 
 	"github.com/alecthomas/kong"
 	"gopkg.in/yaml.v3"
+
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
 )
 
 // Globals are the settings every command accepts.
 type Globals struct {
-	Config    kong.ConfigFlag `help:"Config file (YAML or JSON) whose keys are flag names, e.g. 'addr: 0.0.0.0:8080'." env:"PARCOURS_CONFIG" placeholder:"FILE"`
-	DataDir   string          `help:"Data directory: the embedded database, the admin key." env:"PARCOURS_DATA_DIR" default:"./parcours-data" placeholder:"DIR"`
-	Database  string          `help:"PostgreSQL URL (postgres://user@host/db). Empty: the embedded SQLite store in the data directory." env:"PARCOURS_DATABASE_URL" placeholder:"URL"`
-	JSON      bool            `help:"Print machine-readable JSON instead of text."`
-	LogLevel  string          `help:"Log level: debug, info, warn, error." env:"PARCOURS_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
-	LogFormat string          `help:"Log format: text or json." env:"PARCOURS_LOG_FORMAT" default:"text" enum:"text,json"`
+	Config        kong.ConfigFlag `help:"Config file (YAML or JSON) whose keys are flag names, e.g. 'addr: 0.0.0.0:8080'." env:"PARCOURS_CONFIG" placeholder:"FILE"`
+	DataDir       string          `help:"Data directory: the embedded database, the admin key." env:"PARCOURS_DATA_DIR" default:"./parcours-data" placeholder:"DIR"`
+	Database      string          `help:"PostgreSQL URL (postgres://user@host/db). Empty: the embedded SQLite store in the data directory." env:"PARCOURS_DATABASE_URL" placeholder:"URL"`
+	JSON          bool            `help:"Print machine-readable JSON instead of text."`
+	LogLevel      string          `help:"Log level: debug, info, warn, error." env:"PARCOURS_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
+	LogFormat     string          `help:"Log format: text or json." env:"PARCOURS_LOG_FORMAT" default:"text" enum:"text,json"`
+	IdentityRules string          `help:"Identity resolution rules (YAML): blocklist, limits per identifier kind, priority, caps. Default: the built-in rules (docs/identity.md)." env:"PARCOURS_IDENTITY_RULES" type:"existingfile" placeholder:"FILE"`
+	StoresFile    string          `help:"Physical stores (YAML list of id, name, lat, lon), for the nearest-store trait." env:"PARCOURS_STORES_FILE" type:"existingfile" placeholder:"FILE"`
 }
 
 // Logger returns the logger the settings ask for, writing to w.
@@ -65,4 +70,35 @@ func (r envFirst) Resolve(ctx *kong.Context, parent *kong.Path, flag *kong.Flag)
 		}
 	}
 	return r.Resolver.Resolve(ctx, parent, flag)
+}
+
+// Rules loads the identity rules the settings name.
+func (g *Globals) Rules() (*identity.Rules, error) {
+	if g.IdentityRules == "" {
+		return identity.DefaultRules(), nil
+	}
+	return identity.LoadRules(g.IdentityRules)
+}
+
+// PhysicalStores loads the stores file, if any.
+func (g *Globals) PhysicalStores() ([]profile.Store, error) {
+	if g.StoresFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(g.StoresFile)
+	if err != nil {
+		return nil, fmt.Errorf("stores: %w", err)
+	}
+	var list []profile.Store
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&list); err != nil {
+		return nil, fmt.Errorf("stores %s: %w", g.StoresFile, err)
+	}
+	for i, st := range list {
+		if st.ID == "" || st.Lat < -90 || st.Lat > 90 || st.Lon < -180 || st.Lon > 180 {
+			return nil, fmt.Errorf("stores %s: entry %d: needs an id and a valid lat/lon", g.StoresFile, i+1)
+		}
+	}
+	return list, nil
 }

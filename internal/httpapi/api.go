@@ -24,6 +24,7 @@ import (
 // Store is what the API reads and writes.
 type Store interface {
 	store.Sources
+	store.Profiles
 	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
 	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
 	IsAdminKey(ctx context.Context, hash string) (bool, error)
@@ -36,18 +37,19 @@ type KeyCache interface {
 
 // API serves /api/v1.
 type API struct {
-	store Store
-	keys  KeyCache
-	clock clock.Clock
-	log   *slog.Logger
+	store    Store
+	keys     KeyCache
+	profiles *Profiles
+	clock    clock.Clock
+	log      *slog.Logger
 
 	mu     sync.Mutex
 	admins map[string]time.Time // hashes of admin keys seen valid, until when
 }
 
 // New returns the API. keys may be nil.
-func New(st Store, keys KeyCache, clk clock.Clock, log *slog.Logger) *API {
-	return &API{store: st, keys: keys, clock: clk, log: log, admins: map[string]time.Time{}}
+func New(st Store, keys KeyCache, clk clock.Clock, log *slog.Logger, profiles *Profiles) *API {
+	return &API{store: st, keys: keys, profiles: profiles, clock: clk, log: log, admins: map[string]time.Time{}}
 }
 
 // Handler returns the API's routes, all behind admin authentication.
@@ -59,6 +61,11 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/sources/{id}/disable", a.disableSource)
 	mux.HandleFunc("GET /api/v1/events", a.listEvents)
 	mux.HandleFunc("GET /api/v1/rejections", a.listRejections)
+	mux.HandleFunc("GET /api/v1/profiles", a.findProfiles)
+	mux.HandleFunc("GET /api/v1/profiles/{id}", a.getProfile)
+	mux.HandleFunc("GET /api/v1/profiles/{id}/timeline", a.getTimeline)
+	mux.HandleFunc("GET /api/v1/profiles/{id}/merges", a.getMerges)
+	mux.HandleFunc("POST /api/v1/profiles/{id}/unmerge", a.unmerge)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})

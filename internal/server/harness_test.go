@@ -18,6 +18,7 @@ import (
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/sqlite"
+	"github.com/parcours/parcours/internal/unify"
 )
 
 // harness is a running server on a fresh embedded store, with one web
@@ -116,14 +117,20 @@ func (h *harness) api(path string) (int, map[string]any) {
 	return code, out
 }
 
-// events returns the whole log, oldest first.
+// events returns the events clients sent (not Parcours' own), oldest first.
 func (h *harness) events() []*event.Event {
 	h.t.Helper()
 	list, err := h.st.ReadAfter(context.Background(), 0, 100000)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return list
+	var out []*event.Event
+	for _, e := range list {
+		if e.SourceID != unify.SourceID {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (h *harness) messageIDs() []string {

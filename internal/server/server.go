@@ -25,7 +25,10 @@ import (
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/unify"
 )
 
 // Options configure a Server. Zero values take the defaults.
@@ -40,6 +43,12 @@ type Options struct {
 	Committer  collect.CommitterOptions
 	Clock      clock.Clock
 	Logger     *slog.Logger
+	// Rules are the identity resolution rules; nil: the defaults.
+	Rules *identity.Rules
+	// Stores are the physical stores (for the nearest-store trait).
+	Stores []profile.Store
+	// RFMEvery is how often RFM scores are recomputed; default 24h.
+	RFMEvery time.Duration
 }
 
 // Server is a running Parcours.
@@ -53,9 +62,11 @@ type Server struct {
 	registry *prometheus.Registry
 	handler  http.Handler
 	ready    atomic.Bool
+	unify    *unify.Stage
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // New assembles a server over st, which must be migrated.
@@ -88,7 +99,16 @@ func New(st store.Store, o Options) *Server {
 	ho := o.Ingest
 	ho.Logger = o.Logger
 	ingest := collect.NewHandler(s.keys, collect.NewIngester(sink, metrics, o.Logger), o.Clock, metrics, ho)
-	api := httpapi.New(st, s.keys, o.Clock, o.Logger).Handler()
+	if o.RFMEvery <= 0 {
+		o.RFMEvery = 24 * time.Hour
+		s.opts.RFMEvery = o.RFMEvery
+	}
+	s.unify = unify.NewStage(st, unify.Options{
+		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
+	})
+	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
+		Unify: s.unify, Stores: o.Stores,
+	}).Handler()
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
@@ -125,10 +145,56 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start launches the background work. Stop it with Close.
 func (s *Server) Start() {
-	s.wg.Add(2)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(4)
 	go func() { defer s.wg.Done(); s.commit.Run() }()
 	go func() { defer s.wg.Done(); s.pruneDedup() }()
+	go func() { defer s.wg.Done(); s.runUnify(ctx) }()
+	go func() { defer s.wg.Done(); s.scoreRFM(ctx) }()
 	s.ready.Store(true)
+}
+
+// Unify returns the unify stage.
+func (s *Server) Unify() *unify.Stage { return s.unify }
+
+// runUnify follows the log into profiles, restarting after a failure.
+func (s *Server) runUnify(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := s.unify.Run(ctx, s.notifier)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		s.log.Error("unify stopped; restarting in 5 seconds", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// scoreRFM recomputes RFM scores at start if there are none, then every
+// RFMEvery.
+func (s *Server) scoreRFM(ctx context.Context) {
+	first := time.Minute
+	if r := s.unify.RFM(); r != nil {
+		first = max(time.Minute, s.opts.RFMEvery-s.opts.Clock.Now().Sub(r.At))
+	}
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if r, err := s.unify.ScoreRFM(ctx); err != nil {
+			s.log.Error("rfm: scoring failed", "err", err)
+		} else {
+			s.log.Info("rfm: scored customers", "customers", len(r.Scores))
+		}
+		t.Reset(s.opts.RFMEvery)
+	}
 }
 
 // Close stops the background work. Submissions already queued are
@@ -136,6 +202,9 @@ func (s *Server) Start() {
 func (s *Server) Close() {
 	s.ready.Store(false)
 	close(s.stop)
+	if s.cancel != nil {
+		s.cancel()
+	}
 	s.commit.Close()
 	s.wg.Wait()
 }

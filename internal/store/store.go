@@ -70,6 +70,7 @@ type Store interface {
 	Sources
 	Checkpoints
 	AdminKeys
+	Profiles
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

@@ -4,12 +4,12 @@
 
 -- A profile's whole state (identifiers, traits with provenance, computed
 -- trait aggregates) is one JSON document, read and written whole by the
--- unify stage, a batch at a time. It is kept as bytea, not jsonb: the
--- document must come back byte for byte (jsonb would reformat trait values,
--- which are compared as strings, and refuses \u0000 in strings, which would
--- stop the consumer on one event), and it is never queried inside. A merged
--- profile keeps its row, with merged_into set and no state, so that its id
--- still leads somewhere.
+-- unify stage, a batch at a time, and never queried inside. It is bytea,
+-- not jsonb: it comes back byte for byte, as in SQLite (jsonb would
+-- re-space and reorder the trait values, which profile compares as
+-- strings), and writes do not pay for parsing. A merged profile keeps its
+-- row, with merged_into set and no state, so that its id still leads
+-- somewhere.
 CREATE TABLE profiles (
     id          bigint PRIMARY KEY,
     merged_into bigint,

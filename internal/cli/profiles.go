@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/server"
+	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/unify"
+)
+
+type profilesCmd struct {
+	Get      profilesGetCmd      `cmd:"" help:"Show a profile: identifiers, traits with where they came from, computed traits."`
+	Timeline profilesTimelineCmd `cmd:"" help:"Show a profile's events on every channel, newest first."`
+	Merges   profilesMergesCmd   `cmd:"" help:"Show a profile's merge log and the identifiers it was refused."`
+	Unmerge  profilesUnmergeCmd  `cmd:"" help:"Undo a wrong merge: the profile is rebuilt from the log without that link."`
+}
+
+// profileRef names a profile by id or by one of its identifiers.
+type profileRef struct {
+	Profile string `arg:"" help:"A profile id, or an identifier as kind:value (email:sophie@example.fr, phone:0612345678, user_id:42, external:crm:7)."`
+}
+
+// resolve finds the profile the reference names.
+func (r *profileRef) resolve(e *env, g *config.Globals, st store.Store) (*profile.Profile, error) {
+	if id, err := strconv.ParseInt(r.Profile, 10, 64); err == nil {
+		return st.Profile(e.ctx, id)
+	}
+	raw, ok := identity.ParseIdentifier(r.Profile)
+	if !ok {
+		return nil, fmt.Errorf("%q is neither a profile id nor kind:value", r.Profile)
+	}
+	rules, err := g.Rules()
+	if err != nil {
+		return nil, err
+	}
+	id, why := rules.Normalize(identity.Raw{Kind: raw.Kind, Value: raw.Value})
+	if why != "" {
+		return nil, fmt.Errorf("%s: %s", r.Profile, why)
+	}
+	holders, err := st.Holders(e.ctx, []identity.Identifier{id})
+	if err != nil {
+		return nil, err
+	}
+	if holders[id] == 0 {
+		return nil, fmt.Errorf("no profile holds %s: %w", id, store.ErrNotFound)
+	}
+	return st.Profile(e.ctx, holders[id])
+}
+
+type profilesGetCmd struct {
+	profileRef
+}
+
+func (c *profilesGetCmd) Run(g *config.Globals, e *env) error {
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := c.resolve(e, g, st)
+	if err != nil {
+		return err
+	}
+	stores, err := g.PhysicalStores()
+	if err != nil {
+		return err
+	}
+	rfm, err := st.LoadRFM(e.ctx)
+	if err != nil {
+		return err
+	}
+	computed := profile.Computed(p, &profile.Env{Now: time.Now(), Stores: stores, RFM: rfm})
+	if g.JSON {
+		return printJSON(e.stdout, map[string]any{"id": p.ID, "identifiers": p.Identifiers, "traits": p.Traits, "computed": computed, "merges": p.Merges})
+	}
+	fmt.Fprintf(e.stdout, "Profile %d", p.ID)
+	if p.Merges > 0 {
+		fmt.Fprintf(e.stdout, " (%d profiles merged in)", p.Merges)
+	}
+	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(e.stdout, "\nIdentifiers")
+	ids := slices.Clone(p.Identifiers)
+	sort.Slice(ids, func(i, j int) bool { return ids[i].String() < ids[j].String() })
+	for _, id := range ids {
+		fmt.Fprintf(e.stdout, "  %-18s %s\n", id.Kind, id.Value)
+	}
+	fmt.Fprintln(e.stdout, "\nTraits")
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, name := range sortedKeys(p.Traits) {
+		t := p.Traits[name]
+		fmt.Fprintf(tw, "  %s\t%s\t%s, %s\n", name, t.Value, t.At.Format(time.RFC3339), t.SourceID)
+	}
+	tw.Flush()
+	fmt.Fprintln(e.stdout, "\nComputed")
+	for _, d := range profile.Definitions {
+		v, _ := json.Marshal(computed[d.Name])
+		fmt.Fprintf(e.stdout, "  %-26s %s\n", d.Name, v)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+type profilesTimelineCmd struct {
+	profileRef
+	Limit int    `help:"Events to show." default:"50"`
+	Event string `help:"Only this track event name."`
+}
+
+func (c *profilesTimelineCmd) Run(g *config.Globals, e *env) error {
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := c.resolve(e, g, st)
+	if err != nil {
+		return err
+	}
+	events, err := st.Timeline(e.ctx, store.TimelineQuery{Profile: p.ID, Limit: c.Limit, Event: c.Event})
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, events)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tCHANNEL\tTYPE\tEVENT\tSEQ")
+	for _, ev := range events {
+		name := ev.Event
+		if name == "" {
+			name = ev.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", ev.Timestamp.Format("2006-01-02 15:04:05"), ev.Channel, ev.Type, name, ev.Seq)
+	}
+	return tw.Flush()
+}
+
+type profilesMergesCmd struct {
+	profileRef
+}
+
+func (c *profilesMergesCmd) Run(g *config.Globals, e *env) error {
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := c.resolve(e, g, st)
+	if err != nil {
+		return err
+	}
+	merges, err := st.MergeLog(e.ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	refusals, err := st.Refusals(e.ctx, p.ID, 100)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, map[string]any{"profile_id": p.ID, "merges": merges, "refusals": refusals})
+	}
+	printMerges(e.stdout, p.ID, merges, refusals)
+	return nil
+}
+
+func printMerges(w io.Writer, id int64, merges []store.MergeRecord, refusals []store.RefusalRecord) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Merges of profile %d (undo one with: parcours profiles unmerge %d --merge ID)\n", id, id)
+	fmt.Fprintln(tw, "ID\tAT\tEVENT\tPROFILE\tMERGED\tIDENTIFIERS\tUNDONE")
+	for _, m := range merges {
+		var ids []string
+		for _, x := range m.Identifiers {
+			ids = append(ids, x.String())
+		}
+		undone := "-"
+		if !m.UndoneAt.IsZero() {
+			undone = m.UndoneAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\n", m.ID, m.At.Format(time.RFC3339), m.EventSeq, m.Profile, m.Merged, strings.Join(ids, " "), undone)
+	}
+	tw.Flush()
+	if len(refusals) > 0 {
+		fmt.Fprintln(w, "\nIdentifiers not linked")
+		for _, r := range refusals {
+			fmt.Fprintf(w, "  event %d: %s (held by %d): %s\n", r.EventSeq, r.Identifier, r.Holder, r.Reason)
+		}
+	}
+}
+
+type profilesUnmergeCmd struct {
+	profileRef
+	Merge int64 `help:"The merge to undo, from 'parcours profiles merges'." required:""`
+}
+
+func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
+	release, err := lockDataDir(g.DataDir)
+	if errors.Is(err, errServing) {
+		return fmt.Errorf("%w: undo the merge through it: curl -X POST -H \"Authorization: Bearer $(cat %s/%s)\" "+
+			"http://127.0.0.1:8080/api/v1/profiles/%s/unmerge -d '{\"merge_id\":%d}'", err, g.DataDir, server.AdminKeyFile, c.Profile, c.Merge)
+	} else if err != nil {
+		return err
+	}
+	defer release()
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := c.resolve(e, g, st)
+	if err != nil {
+		return err
+	}
+	rules, err := g.Rules()
+	if err != nil {
+		return err
+	}
+	owners, err := unify.NewStage(st, unify.Options{Rules: rules, Logger: e.log}).Unmerge(e.ctx, p.ID, c.Merge)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, map[string]any{"profiles": owners})
+	}
+	fmt.Fprintf(e.stdout, "Merge %d undone: the events of profile %d now belong to profiles %v.\n", c.Merge, p.ID, owners)
+	return nil
+}
+
+type replayCmd struct{}
+
+func (c *replayCmd) Run(g *config.Globals, e *env) error {
+	release, err := lockDataDir(g.DataDir)
+	if errors.Is(err, errServing) {
+		return fmt.Errorf("%w: stop it before replaying (it would keep applying events meanwhile)", err)
+	} else if err != nil {
+		return err
+	}
+	defer release()
+	rules, err := g.Rules()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	last, err := st.LastSeq(e.ctx)
+	if err != nil {
+		return err
+	}
+	bar := progressbar.NewOptions64(last,
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetDescription("replaying"),
+		progressbar.OptionSetItsString("events"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetVisibility(!g.JSON && interactive(e.stderr)),
+	)
+	start := time.Now()
+	err = unify.Replay(e.ctx, st, unify.Options{Rules: rules, Logger: e.log}, func(done, _ int64) { bar.Set64(done) })
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	n, err := st.ProfileCount(e.ctx)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	if g.JSON {
+		return printJSON(e.stdout, map[string]any{"events": last, "profiles": n, "seconds": took.Seconds()})
+	}
+	fmt.Fprintf(e.stdout, "Replayed %d events into %d profiles in %s (%.0f events/s).\n", last, n, took.Round(time.Millisecond), float64(last)/took.Seconds())
+	return nil
+}

@@ -1,0 +1,301 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// Unifier is the unify stage, as the profile endpoints use it.
+type Unifier interface {
+	Unmerge(ctx context.Context, id, mergeID int64) ([]int64, error)
+	RFM() *profile.RFM
+}
+
+// Profiles gives the profile endpoints what they need besides the store.
+type Profiles struct {
+	Unify  Unifier
+	Rules  *identity.Rules // to normalise looked-up identifiers; nil: defaults
+	Stores []profile.Store
+}
+
+// profileView is a profile as the API shows it.
+type profileView struct {
+	ID          int64                    `json:"id"`
+	Identifiers []identity.Identifier    `json:"identifiers"`
+	Traits      map[string]profile.Trait `json:"traits"`
+	Computed    map[string]any           `json:"computed"`
+	Consent     map[string]any           `json:"consent"`
+	Merges      int                      `json:"merges"`
+}
+
+func (a *API) view(p *profile.Profile) profileView {
+	env := &profile.Env{Now: a.clock.Now(), Stores: a.profiles.Stores, RFM: a.profiles.Unify.RFM()}
+	return profileView{
+		ID: p.ID, Identifiers: p.Identifiers, Traits: p.Traits, Merges: p.Merges,
+		Computed: profile.Computed(p, env), Consent: consentFromTraits(p),
+	}
+}
+
+// consentFromTraits reports the opt-ins customers gave through traits
+// (emailOptIn, smsOptIn, pushOptIn, whatsappOptIn); unknown is null.
+func consentFromTraits(p *profile.Profile) map[string]any {
+	out := map[string]any{}
+	for _, ch := range []string{"email", "sms", "push", "whatsapp"} {
+		var v any
+		if t, ok := p.Traits[ch+"OptIn"]; ok {
+			var b bool
+			if json.Unmarshal(t.Value, &b) == nil {
+				v = b
+			}
+		}
+		out[ch] = v
+	}
+	return out
+}
+
+// lookupKinds are the query parameters that find a profile by identifier.
+var lookupKinds = []identity.Kind{identity.UserID, identity.AnonymousID, identity.Email, identity.Phone,
+	identity.LoyaltyID, identity.DeviceToken, identity.StoreCustomerID}
+
+// findProfiles serves GET /api/v1/profiles: by identifier
+// (?email=..., ?phone=..., any kind, or ?identifier=kind:value), or all
+// profiles by id, paged.
+func (a *API) findProfiles(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var raw *identity.Raw
+	for _, k := range lookupKinds {
+		if v := q.Get(string(k)); v != "" {
+			raw = &identity.Raw{Kind: k, Value: v}
+		}
+	}
+	if s := q.Get("identifier"); s != "" {
+		id, ok := identity.ParseIdentifier(s)
+		if !ok {
+			a.fail(w, r, &inputError{"identifier", "must be kind:value, e.g. email:sophie@example.fr or external:crm:42"})
+			return
+		}
+		raw = &identity.Raw{Kind: id.Kind, Value: id.Value}
+	}
+	if raw == nil {
+		a.listProfiles(w, r)
+		return
+	}
+	rules := a.profiles.Rules
+	if rules == nil {
+		rules = identity.DefaultRules()
+	}
+	id, why := rules.Normalize(*raw)
+	if why != "" {
+		a.fail(w, r, &inputError{string(raw.Kind), why})
+		return
+	}
+	holders, err := a.store.Holders(r.Context(), []identity.Identifier{id})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if holders[id] == 0 {
+		httpjson.Error(w, http.StatusNotFound, "not_found", "no profile holds "+id.String(), map[string]string{"identifier": id.String()})
+		return
+	}
+	p, err := a.store.Profile(r.Context(), holders[id])
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, a.view(p))
+}
+
+func (a *API) listProfiles(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	limit, err := limitParam(v)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := decodeCursor(v.Get("cursor"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.store.ListProfiles(r.Context(), c.After, limit)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	page := struct {
+		Profiles   []profileView `json:"profiles"`
+		NextCursor string        `json:"next_cursor,omitempty"`
+	}{Profiles: []profileView{}}
+	for _, p := range list {
+		page.Profiles = append(page.Profiles, a.view(p))
+	}
+	if len(list) == limit {
+		page.NextCursor = cursor{After: list[len(list)-1].ID}.encode()
+	}
+	httpjson.Write(w, http.StatusOK, page)
+}
+
+func profileID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &inputError{"id", "must be a profile id (a positive integer)"}
+	}
+	return id, nil
+}
+
+// getProfile serves GET /api/v1/profiles/{id}. A merged profile's id leads
+// to the profile it was merged into.
+func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
+	id, err := profileID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p, err := a.store.Profile(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, a.view(p))
+}
+
+// timelineCursor pages a timeline by (event time, seq).
+type timelineCursor struct {
+	At  int64 `json:"t"`
+	Seq int64 `json:"s"`
+}
+
+// getTimeline serves GET /api/v1/profiles/{id}/timeline: the customer's
+// events on every channel, newest first. Filters: type, event, channel,
+// source, since, until.
+func (a *API) getTimeline(w http.ResponseWriter, r *http.Request) {
+	id, err := profileID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p, err := a.store.Profile(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v := r.URL.Query()
+	q := store.TimelineQuery{Profile: p.ID, Event: v.Get("event"), Channel: v.Get("channel"), SourceID: v.Get("source")}
+	if t := v.Get("type"); t != "" {
+		typ, ok := event.ParseType(t)
+		if !ok {
+			a.fail(w, r, &inputError{"type", "must be one of identify, track, page, screen, group, alias"})
+			return
+		}
+		q.Type = typ
+	}
+	if q.Since, err = timeParam(v, "since"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if q.Until, err = timeParam(v, "until"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if q.Limit, err = limitParam(v); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if c := v.Get("cursor"); c != "" {
+		var tc timelineCursor
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || json.Unmarshal(b, &tc) != nil {
+			a.fail(w, r, &inputError{"cursor", "is not a cursor this API handed out"})
+			return
+		}
+		q.BeforeAt, q.BeforeSeq = time.UnixMicro(tc.At).UTC(), tc.Seq
+	}
+	events, err := a.store.Timeline(r.Context(), q)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	page := struct {
+		ProfileID  int64          `json:"profile_id"`
+		Events     []*event.Event `json:"events"`
+		NextCursor string         `json:"next_cursor,omitempty"`
+	}{ProfileID: p.ID, Events: events}
+	if page.Events == nil {
+		page.Events = []*event.Event{}
+	}
+	if len(events) == q.Limit {
+		last := events[len(events)-1]
+		b, _ := json.Marshal(timelineCursor{At: last.Timestamp.UnixMicro(), Seq: last.Seq})
+		page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+	}
+	httpjson.Write(w, http.StatusOK, page)
+}
+
+// getMerges serves GET /api/v1/profiles/{id}/merges: the merge log and the
+// identifiers the profile was refused.
+func (a *API) getMerges(w http.ResponseWriter, r *http.Request) {
+	id, err := profileID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p, err := a.store.Profile(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	merges, err := a.store.MergeLog(r.Context(), p.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	refusals, err := a.store.Refusals(r.Context(), p.ID, 100)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if merges == nil {
+		merges = []store.MergeRecord{}
+	}
+	if refusals == nil {
+		refusals = []store.RefusalRecord{}
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"profile_id": p.ID, "merges": merges, "refusals": refusals})
+}
+
+// unmerge serves POST /api/v1/profiles/{id}/unmerge {"merge_id": N}.
+func (a *API) unmerge(w http.ResponseWriter, r *http.Request) {
+	id, err := profileID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var req struct {
+		MergeID int64 `json:"merge_id"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.MergeID <= 0 {
+		a.fail(w, r, &inputError{"merge_id", "is required: the id of the merge to undo, from GET /api/v1/profiles/{id}/merges"})
+		return
+	}
+	profiles, err := a.profiles.Unify.Unmerge(r.Context(), id, req.MergeID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"profiles": profiles})
+}
