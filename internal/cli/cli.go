@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -28,6 +29,7 @@ var Version = ""
 // root is the command line.
 type root struct {
 	config.Globals
+	CPUProfile string `help:"Write a CPU profile of the command to this file (go tool pprof)." hidden:"" type:"path"`
 
 	Serve    serveCmd    `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
 	Sources  sourcesCmd  `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
@@ -85,6 +87,19 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	defer stop()
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr, log: cli.Logger(stderr)}
 	slog.SetDefault(e.log)
+	if cli.CPUProfile != "" {
+		f, err := os.Create(cli.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "parcours:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "parcours:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := kctx.Run(&cli.Globals, e); err != nil {
 		fmt.Fprintln(stderr, "parcours:", err)
 		return 1

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"time"
 
 	"github.com/parcours/parcours/internal/clock"
@@ -23,21 +21,9 @@ type serveCmd struct {
 	MaxQueued   int64         `help:"Events waiting for a commit beyond which ingestion answers 503 with Retry-After." env:"PARCOURS_MAX_QUEUED" default:"200000"`
 	TrustProxy  bool          `help:"Take the client address from X-Forwarded-For (only behind a proxy you run)." env:"PARCOURS_TRUST_PROXY"`
 	DecodeOnly  bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
-	CPUProfile  string        `help:"Write a CPU profile to this file until the server stops (go tool pprof)." hidden:"" type:"path"`
 }
 
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
-	if c.CPUProfile != "" {
-		f, err := os.Create(c.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	release, err := lockDataDir(g.DataDir)
 	if errors.Is(err, errServing) {
 		return fmt.Errorf("%w: stop it first, or give this one another --data-dir", err)

@@ -83,16 +83,59 @@ type Consumer struct {
 	// HandlerCheckpoints says that the handler saves the checkpoint itself,
 	// in the same transaction as its work.
 	HandlerCheckpoints bool
+	// Until, if set, stops the consumer once it has handled the log up to
+	// this seq (or found nothing more): a replay.
+	Until int64
 }
 
 // Run hands every event after the checkpoint to handle, saving the
-// checkpoint after each batch, until ctx ends. An error from handle stops
-// the consumer: the batch is not checkpointed and will be handed over again.
+// checkpoint after each batch, until ctx ends (or, with Until, once the
+// log is read up to it). An error from handle stops the consumer: the batch
+// is not checkpointed and will be handed over again.
+//
+// The next batch is read and decoded while the handler works on the
+// current one, so that reading and handling use two cores.
 func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 	after, err := c.Checkpoints.Checkpoint(ctx, c.Name)
 	if err != nil {
 		return fmt.Errorf("eventlog: %s: %w", c.Name, err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []*event.Event, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- c.read(ctx, after, batches)
+	}()
+	for batch := range batches {
+		if err := handle(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return fmt.Errorf("eventlog: %s: events %d-%d: %w", c.Name, batch[0].Seq, batch[len(batch)-1].Seq, err)
+		}
+		if c.HandlerCheckpoints {
+			continue
+		}
+		// The batch is done: record it even if ctx ended meanwhile, so that
+		// a restart does not hand it over again.
+		if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, batch[len(batch)-1].Seq); err != nil {
+			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
+		}
+	}
+	cancel()
+	for range batches { // let the reader finish
+	}
+	if err := <-readErr; err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// read sends the batches of the log after after to out, waiting for new
+// events when it is caught up.
+func (c *Consumer) read(ctx context.Context, after int64, out chan<- []*event.Event) error {
 	size, poll := c.BatchSize, c.Poll
 	if size <= 0 {
 		size = 1000
@@ -105,32 +148,29 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 		n = NewNotifier()
 	}
 	for ctx.Err() == nil {
+		if c.Until > 0 && after >= c.Until {
+			return nil
+		}
 		batch, err := c.Log.ReadAfter(ctx, after, size)
 		if err != nil {
 			if ctx.Err() != nil {
-				break
+				return nil
 			}
 			return fmt.Errorf("eventlog: %s: read after %d: %w", c.Name, after, err)
 		}
 		if len(batch) == 0 {
+			if c.Until > 0 {
+				return nil
+			}
 			n.Wait(ctx, after, poll)
 			continue
 		}
-		if err := handle(ctx, batch); err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			return fmt.Errorf("eventlog: %s: events %d-%d: %w", c.Name, batch[0].Seq, batch[len(batch)-1].Seq, err)
+		select {
+		case out <- batch:
+		case <-ctx.Done():
+			return nil
 		}
 		after = batch[len(batch)-1].Seq
-		// The batch is done: record it even if ctx ended meanwhile, so that
-		// a restart does not hand it over again.
-		if c.HandlerCheckpoints {
-			continue
-		}
-		if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, after); err != nil {
-			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
-		}
 	}
 	return nil
 }

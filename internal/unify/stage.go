@@ -180,22 +180,14 @@ func Replay(ctx context.Context, st Store, o Options, progress func(done, last i
 	if err != nil {
 		return err
 	}
-	var after int64
-	for after < last {
-		batch, err := st.ReadAfter(ctx, after, BatchSize)
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			break
-		}
+	c := &eventlog.Consumer{Name: Consumer, Log: st, Checkpoints: st, BatchSize: BatchSize, HandlerCheckpoints: true, Until: last}
+	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
 		if err := p.Process(ctx, batch); err != nil {
 			return err
 		}
-		after = batch[len(batch)-1].Seq
 		if progress != nil {
-			progress(after, last)
+			progress(batch[len(batch)-1].Seq, last)
 		}
-	}
-	return nil
+		return nil
+	})
 }
