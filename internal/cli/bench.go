@@ -17,10 +17,13 @@ import (
 	"github.com/parcours/parcours/internal/bench"
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/source"
+	"github.com/parcours/parcours/internal/store"
 )
 
 type benchCmd struct {
-	Ingest benchIngestCmd `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
+	Ingest   benchIngestCmd   `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
+	Unify    benchUnifyCmd    `cmd:"" help:"Send events at a fixed rate and report how long each takes to reach its profile."`
+	Profiles benchProfilesCmd `cmd:"" help:"Fill a store with profiles and report lookup latency by identifier and the server's memory."`
 }
 
 type benchIngestCmd struct {
@@ -59,19 +62,24 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 		for _, mode := range modes {
 			o := opts
 			o.RunID = strconv.FormatInt(time.Now().UnixNano(), 36)
-			var stop func()
+			var srv *benchServer
 			if c.URL == "" {
+				var args []string
+				if mode == "decode-only" {
+					args = []string{"--decode-only"}
+				}
 				var err error
-				if o.URL, o.WriteKey, stop, err = startBenchServer(e, g, mode == "decode-only"); err != nil {
+				if srv, err = startBenchServer(e, g, args, nil); err != nil {
 					return err
 				}
+				o.URL, o.WriteKey = srv.url, srv.writeKey
 			}
 			if !g.JSON {
 				fmt.Fprintf(e.stderr, "run %d/%d %-11s %s x%d, %d in flight, %s ...\n", i+1, c.Runs, mode, c.Endpoint, o.BatchSize, c.Concurrency, c.Duration)
 			}
 			res, err := bench.Ingest(e.ctx, o)
-			if stop != nil {
-				stop()
+			if srv != nil {
+				srv.stop()
 			}
 			if err != nil {
 				return err
@@ -144,64 +152,71 @@ func errorsText(m map[string]int) string {
 	return fmt.Sprint(m)
 }
 
+// benchServer is this binary's serve, started for a benchmark.
+type benchServer struct {
+	url      string
+	writeKey string
+	dataDir  string
+	cmd      *exec.Cmd
+}
+
+// stop shuts the server down and removes its data directory.
+func (b *benchServer) stop() {
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	b.cmd.Wait()
+	os.RemoveAll(b.dataDir)
+}
+
 // startBenchServer starts `parcours serve` (this binary) on a free port and
-// a temporary data directory, with a fresh source, and waits until it is
-// ready. stop shuts it down and removes the directory.
-func startBenchServer(e *env, g *config.Globals, decodeOnly bool) (url, writeKey string, stop func(), err error) {
+// a temporary data directory, with a fresh source, after prepare (if any)
+// has filled the store, and waits until it is ready.
+func startBenchServer(e *env, g *config.Globals, args []string, prepare func(store.Store) error) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "parcours-bench-")
 	if err != nil {
-		return "", "", nil, err
+		return nil, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
-	bg := &config.Globals{DataDir: dir, Database: g.Database}
-	st, err := openStore(e.ctx, bg)
+	fail := func(err error) (*benchServer, error) {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	st, err := openStore(e.ctx, &config.Globals{DataDir: dir, Database: g.Database})
 	if err != nil {
-		cleanup()
-		return "", "", nil, err
+		return fail(err)
 	}
 	src, _ := source.New("bench "+strconv.FormatInt(time.Now().UnixNano(), 36), "server", "", time.Now())
 	err = st.CreateSource(e.ctx, src)
+	if err == nil && prepare != nil {
+		err = prepare(st)
+	}
 	st.Close()
 	if err != nil {
-		cleanup()
-		return "", "", nil, err
+		return fail(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		cleanup()
-		return "", "", nil, err
+		return fail(err)
 	}
 	addr := l.Addr().String()
 	l.Close()
 	exe, err := os.Executable()
 	if err != nil {
-		cleanup()
-		return "", "", nil, err
+		return fail(err)
 	}
-	args := []string{"serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn"}
+	args = append([]string{"serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn"}, args...)
 	if g.Database != "" {
 		args = append(args, "--database", g.Database)
-	}
-	if decodeOnly {
-		args = append(args, "--decode-only")
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = e.stderr
 	if err := cmd.Start(); err != nil {
-		cleanup()
-		return "", "", nil, err
+		return fail(err)
 	}
-	stop = func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		cleanup()
+	b := &benchServer{url: "http://" + addr, writeKey: src.WriteKey, dataDir: dir, cmd: cmd}
+	if err := waitReady(e.ctx, b.url+"/readyz", 60*time.Second); err != nil {
+		b.stop()
+		return nil, err
 	}
-	url = "http://" + addr
-	if err := waitReady(e.ctx, url+"/readyz", 20*time.Second); err != nil {
-		stop()
-		return "", "", nil, err
-	}
-	return url, src.WriteKey, stop, nil
+	return b, nil
 }
 
 func waitReady(ctx context.Context, url string, timeout time.Duration) error {

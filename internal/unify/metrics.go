@@ -2,10 +2,13 @@ package unify
 
 import (
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -13,6 +16,7 @@ import (
 type Metrics struct {
 	events, batches, merges, unresolvedEvents prometheus.Counter
 	refusals, ignored                         *prometheus.CounterVec
+	lag                                       prometheus.Summary
 }
 
 // NewMetrics creates the unify metrics and registers them with reg.
@@ -32,17 +36,28 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "parcours_unify_identifiers_ignored_total",
 			Help: "Identifiers ignored as junk (blocklist, patterns, unparseable), by kind."}, []string{"kind"}),
 	}
-	reg.MustRegister(m.events, m.batches, m.merges, m.unresolvedEvents, m.refusals, m.ignored)
+	m.lag = prometheus.NewSummary(prometheus.SummaryOpts{
+		Name:       "parcours_unify_lag_seconds",
+		Help:       "Time from an event's receipt to its profile being updated (committed), over the last 10 minutes.",
+		Objectives: map[float64]float64{0.5: 0.01, 0.9: 0.01, 0.99: 0.001},
+		MaxAge:     10 * time.Minute,
+	})
+	reg.MustRegister(m.events, m.batches, m.merges, m.unresolvedEvents, m.refusals, m.ignored, m.lag)
 	return m
 }
 
-func (m *Metrics) batch(b *store.UnifyBatch, events int) {
+func (m *Metrics) batch(b *store.UnifyBatch, events []*event.Event, now time.Time) {
 	if m == nil {
 		return
 	}
-	m.events.Add(float64(events))
+	m.events.Add(float64(len(events)))
 	m.batches.Inc()
 	m.merges.Add(float64(len(b.Merged)))
+	for _, e := range events {
+		if e.Channel != profile.InternalChannel {
+			m.lag.Observe(now.Sub(e.ReceivedAt).Seconds())
+		}
+	}
 }
 
 func (m *Metrics) refused(reason string) {

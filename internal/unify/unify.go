@@ -66,8 +66,8 @@ type Processor struct {
 
 // Cache bounds: past them a cache is dropped and refilled from the store.
 const (
-	maxCachedHolders  = 1_000_000
-	maxCachedProfiles = 100_000
+	maxCachedHolders  = 500_000
+	maxCachedProfiles = 20_000
 )
 
 // NewProcessor returns a processor over st.
@@ -157,7 +157,7 @@ func (p *Processor) process(ctx context.Context, events []*event.Event) (*store.
 		p.Reset()
 		return nil, err
 	}
-	p.o.Metrics.batch(&w.batch, len(events))
+	p.o.Metrics.batch(&w.batch, events, p.o.Clock.Now())
 	p.trimCaches()
 	return &w.batch, nil
 }

@@ -20,19 +20,19 @@ func (s *Store) Holders(ctx context.Context, ids []identity.Identifier) (map[ide
 	if len(ids) == 0 {
 		return out, nil
 	}
-	conn, err := s.r.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: holders: %w", err)
+	q := s.r.QueryRowContext
+	if len(ids) > 4 {
+		// Many lookups (a unify batch) share one prepared statement.
+		stmt, err := s.r.PrepareContext(ctx, queries.Get("holder"))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: holders: %w", err)
+		}
+		defer stmt.Close()
+		q = func(ctx context.Context, _ string, args ...any) *sql.Row { return stmt.QueryRowContext(ctx, args...) }
 	}
-	defer conn.Close()
-	stmt, err := conn.PrepareContext(ctx, queries.Get("holder"))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: holders: %w", err)
-	}
-	defer stmt.Close()
 	for _, id := range ids {
 		var p int64
-		err := stmt.QueryRowContext(ctx, string(id.Kind), id.Value).Scan(&p)
+		err := q(ctx, queries.Get("holder"), string(id.Kind), id.Value).Scan(&p)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -50,18 +50,13 @@ func (s *Store) LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profi
 	if len(ids) == 0 {
 		return out, nil
 	}
-	conn, err := s.r.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: load profiles: %w", err)
-	}
-	defer conn.Close()
-	stmt, err := conn.PrepareContext(ctx, queries.Get("profile-state"))
+	stmt, err := s.r.PrepareContext(ctx, queries.Get("profile-state"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: load profiles: %w", err)
 	}
 	defer stmt.Close()
 	for _, id := range ids {
-		p, _, err := loadProfile(ctx, stmt, id)
+		p, _, err := loadProfile(ctx, stmt.QueryRowContext, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -75,12 +70,15 @@ func (s *Store) LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profi
 	return out, nil
 }
 
+// rowQuerier runs a one-row query: a *sql.DB or a prepared *sql.Stmt.
+type rowQuerier func(ctx context.Context, args ...any) *sql.Row
+
 // loadProfile reads one row: the live profile, or the id it was merged into.
-func loadProfile(ctx context.Context, stmt *sql.Stmt, id int64) (*profile.Profile, int64, error) {
+func loadProfile(ctx context.Context, q rowQuerier, id int64) (*profile.Profile, int64, error) {
 	var got int64
 	var into sql.NullInt64
 	var state []byte
-	err := stmt.QueryRowContext(ctx, id).Scan(&got, &into, &state)
+	err := q(ctx, id).Scan(&got, &into, &state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, fmt.Errorf("sqlite: profile %d: %w", id, store.ErrNotFound)
 	}
@@ -100,13 +98,11 @@ func loadProfile(ctx context.Context, stmt *sql.Stmt, id int64) (*profile.Profil
 
 // Profile returns a profile, following merges.
 func (s *Store) Profile(ctx context.Context, id int64) (*profile.Profile, error) {
-	stmt, err := s.r.PrepareContext(ctx, queries.Get("profile-state"))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: profile: %w", err)
+	q := func(ctx context.Context, args ...any) *sql.Row {
+		return s.r.QueryRowContext(ctx, queries.Get("profile-state"), args...)
 	}
-	defer stmt.Close()
 	for range 1000 { // merge chains are short; this bounds a corrupt cycle
-		p, into, err := loadProfile(ctx, stmt, id)
+		p, into, err := loadProfile(ctx, q, id)
 		if err != nil || p != nil {
 			return p, err
 		}
