@@ -69,10 +69,7 @@ var traitKeys = map[Kind][]string{
 // extractFields is what Extract reads beyond the top-level ids.
 type extractFields struct {
 	Traits     map[string]json.RawMessage `json:"traits"`
-	ExternalID []struct {
-		ID   json.RawMessage `json:"id"`
-		Type string          `json:"type"`
-	} `json:"externalIds"`
+	ExternalID json.RawMessage            `json:"externalIds"`
 	Device struct {
 		Token string `json:"token"`
 	} `json:"device"`
@@ -119,9 +116,9 @@ func Extract(e *event.Event) []Raw {
 		}
 	}
 	fromTraits(ctx.Traits)
-	for _, x := range ctx.ExternalID {
-		if t := strings.ToLower(strings.TrimSpace(x.Type)); t != "" {
-			add(Kind(ExternalPrefix+t), scalar(x.ID))
+	for t, id := range externalIDs(ctx.ExternalID) {
+		if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+			add(Kind(ExternalPrefix+t), id)
 		}
 	}
 	add(DeviceToken, ctx.Device.Token)
@@ -143,4 +140,31 @@ func scalar(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return ""
+}
+
+// externalIDs reads context.externalIds: Segment's list of
+// {"id", "type", "collection", "encoding"}, or an object of type to id (what
+// a CSV import mapping to context.externalIds.TYPE writes).
+func externalIDs(raw json.RawMessage) map[string]string {
+	out := map[string]string{}
+	if len(raw) == 0 {
+		return out
+	}
+	var list []struct {
+		ID   json.RawMessage `json:"id"`
+		Type string          `json:"type"`
+	}
+	if json.Unmarshal(raw, &list) == nil {
+		for _, x := range list {
+			out[x.Type] = scalar(x.ID)
+		}
+		return out
+	}
+	var byType map[string]json.RawMessage
+	if json.Unmarshal(raw, &byType) == nil {
+		for t, v := range byType {
+			out[t] = scalar(v)
+		}
+	}
+	return out
 }

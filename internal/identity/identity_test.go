@@ -96,6 +96,10 @@ func TestExtract(t *testing.T) {
 	if got := Extract(tr); len(got) != 1 {
 		t.Fatalf("track extracted %v", got)
 	}
+	obj := &event.Event{Type: event.Track, AnonymousID: "a", Context: json.RawMessage(`{"externalIds":{"crm":"C-1"}}`)}
+	if got := Extract(obj); len(got) != 2 || got[1].Kind != "external:crm" || got[1].Value != "C-1" {
+		t.Fatalf("externalIds as an object: %v", got)
+	}
 	al := &event.Event{Type: event.Alias, UserID: "u", PreviousID: "a-old"}
 	if got := Extract(al); len(got) != 2 || got[1].Value != "a-old" {
 		t.Fatalf("alias extracted %v", got)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
@@ -99,7 +101,12 @@ func (w *work) apply(ctx context.Context, e *event.Event, ids []identity.Identif
 			At: e.Timestamp, EventSeq: e.Seq, Profile: target.ID, Identifier: r.Identifier, Holder: r.Holder, Reason: r.Reason,
 		})
 		p.o.Metrics.refused(r.Reason)
-		p.log.Debug("identifier not linked", "event", e.Seq, "profile", target.ID, "kind", r.Identifier.Kind, "holder", r.Holder, "reason", r.Reason)
+		level := slog.LevelDebug
+		if strings.Contains(r.Reason, "cap") {
+			// A profile at a cap is what a merge storm looks like.
+			level = slog.LevelWarn
+		}
+		p.log.Log(ctx, level, "identifier not linked", "event", e.Seq, "profile", target.ID, "kind", r.Identifier.Kind, "holder", r.Holder, "reason", r.Reason)
 	}
 	if changed := target.Apply(e); len(changed) > 0 {
 		w.emitTraits(e, target, changed)
