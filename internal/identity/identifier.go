@@ -70,7 +70,7 @@ var traitKeys = map[Kind][]string{
 type extractFields struct {
 	Traits     map[string]json.RawMessage `json:"traits"`
 	ExternalID json.RawMessage            `json:"externalIds"`
-	Device struct {
+	Device     struct {
 		Token string `json:"token"`
 	} `json:"device"`
 }
