@@ -16,9 +16,9 @@ const lockName = "serve.lock"
 // errServing is returned when serve holds the lock.
 var errServing = errors.New("parcours serve is running on this data directory")
 
-// lockDataDir takes the data directory's lock, or returns errServing.
-// release frees it.
-func lockDataDir(dataDir string) (release func(), err error) {
+// lockDataDir takes the data directory's lock, or returns errServing
+// followed by advice on what to do instead. release frees it.
+func lockDataDir(dataDir, advice string) (release func(), err error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func lockDataDir(dataDir string) (release func(), err error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errServing
+			return nil, fmt.Errorf("%w: %s", errServing, advice)
 		}
 		return nil, fmt.Errorf("lock %s: %w", dataDir, err)
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -32,6 +31,20 @@ type profilesCmd struct {
 // profileRef names a profile by id or by one of its identifiers.
 type profileRef struct {
 	Profile string `arg:"" help:"A profile id, or an identifier as kind:value (email:sophie@example.fr, phone:0612345678, user_id:42, external:crm:7)."`
+}
+
+// open opens the store and finds the profile; the caller closes the store.
+func (r *profileRef) open(e *env, g *config.Globals) (store.Store, *profile.Profile, error) {
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := r.resolve(e, g, st)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, p, nil
 }
 
 // resolve finds the profile the reference names.
@@ -66,15 +79,11 @@ type profilesGetCmd struct {
 }
 
 func (c *profilesGetCmd) Run(g *config.Globals, e *env) error {
-	st, err := openStore(e.ctx, g)
+	st, p, err := c.open(e, g)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := c.resolve(e, g, st)
-	if err != nil {
-		return err
-	}
 	stores, err := g.PhysicalStores()
 	if err != nil {
 		return err
@@ -129,15 +138,11 @@ type profilesTimelineCmd struct {
 }
 
 func (c *profilesTimelineCmd) Run(g *config.Globals, e *env) error {
-	st, err := openStore(e.ctx, g)
+	st, p, err := c.open(e, g)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := c.resolve(e, g, st)
-	if err != nil {
-		return err
-	}
 	events, err := st.Timeline(e.ctx, store.TimelineQuery{Profile: p.ID, Limit: c.Limit, Event: c.Event})
 	if err != nil {
 		return err
@@ -162,15 +167,11 @@ type profilesMergesCmd struct {
 }
 
 func (c *profilesMergesCmd) Run(g *config.Globals, e *env) error {
-	st, err := openStore(e.ctx, g)
+	st, p, err := c.open(e, g)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := c.resolve(e, g, st)
-	if err != nil {
-		return err
-	}
 	merges, err := st.MergeLog(e.ctx, p.ID)
 	if err != nil {
 		return err
@@ -216,23 +217,18 @@ type profilesUnmergeCmd struct {
 }
 
 func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
-	release, err := lockDataDir(g.DataDir)
-	if errors.Is(err, errServing) {
-		return fmt.Errorf("%w: undo the merge through it: curl -X POST -H \"Authorization: Bearer $(cat %s/%s)\" "+
-			"http://127.0.0.1:8080/api/v1/profiles/%s/unmerge -d '{\"merge_id\":%d}'", err, g.DataDir, server.AdminKeyFile, c.Profile, c.Merge)
-	} else if err != nil {
+	advice := fmt.Sprintf("undo the merge through it: curl -X POST -H \"Authorization: Bearer $(cat %s/%s)\" "+
+		"http://127.0.0.1:8080/api/v1/profiles/%s/unmerge -d '{\"merge_id\":%d}'", g.DataDir, server.AdminKeyFile, c.Profile, c.Merge)
+	release, err := lockDataDir(g.DataDir, advice)
+	if err != nil {
 		return err
 	}
 	defer release()
-	st, err := openStore(e.ctx, g)
+	st, p, err := c.open(e, g)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	p, err := c.resolve(e, g, st)
-	if err != nil {
-		return err
-	}
 	rules, err := g.Rules()
 	if err != nil {
 		return err
@@ -251,10 +247,8 @@ func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
 type replayCmd struct{}
 
 func (c *replayCmd) Run(g *config.Globals, e *env) error {
-	release, err := lockDataDir(g.DataDir)
-	if errors.Is(err, errServing) {
-		return fmt.Errorf("%w: stop it before replaying (it would keep applying events meanwhile)", err)
-	} else if err != nil {
+	release, err := lockDataDir(g.DataDir, "stop it before replaying (it would keep applying events meanwhile)")
+	if err != nil {
 		return err
 	}
 	defer release()

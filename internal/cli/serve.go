@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -24,10 +23,8 @@ type serveCmd struct {
 }
 
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
-	release, err := lockDataDir(g.DataDir)
-	if errors.Is(err, errServing) {
-		return fmt.Errorf("%w: stop it first, or give this one another --data-dir", err)
-	} else if err != nil {
+	release, err := lockDataDir(g.DataDir, "stop it first, or give this one another --data-dir")
+	if err != nil {
 		return err
 	}
 	defer release()

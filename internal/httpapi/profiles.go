@@ -154,17 +154,27 @@ func profileID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
-// getProfile serves GET /api/v1/profiles/{id}. A merged profile's id leads
-// to the profile it was merged into.
-func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
+// pathProfile loads the profile the path names, following merges, or
+// writes the error.
+func (a *API) pathProfile(w http.ResponseWriter, r *http.Request) (*profile.Profile, bool) {
 	id, err := profileID(r)
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return nil, false
 	}
 	p, err := a.store.Profile(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
+		return nil, false
+	}
+	return p, true
+}
+
+// getProfile serves GET /api/v1/profiles/{id}. A merged profile's id leads
+// to the profile it was merged into.
+func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
+	p, ok := a.pathProfile(w, r)
+	if !ok {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, a.view(p))
@@ -180,18 +190,13 @@ type timelineCursor struct {
 // events on every channel, newest first. Filters: type, event, channel,
 // source, since, until.
 func (a *API) getTimeline(w http.ResponseWriter, r *http.Request) {
-	id, err := profileID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	p, err := a.store.Profile(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
+	p, ok := a.pathProfile(w, r)
+	if !ok {
 		return
 	}
 	v := r.URL.Query()
 	q := store.TimelineQuery{Profile: p.ID, Event: v.Get("event"), Channel: v.Get("channel"), SourceID: v.Get("source")}
+	var err error
 	if t := v.Get("type"); t != "" {
 		typ, ok := event.ParseType(t)
 		if !ok {
@@ -245,14 +250,8 @@ func (a *API) getTimeline(w http.ResponseWriter, r *http.Request) {
 // getMerges serves GET /api/v1/profiles/{id}/merges: the merge log and the
 // identifiers the profile was refused.
 func (a *API) getMerges(w http.ResponseWriter, r *http.Request) {
-	id, err := profileID(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	p, err := a.store.Profile(r.Context(), id)
-	if err != nil {
-		a.fail(w, r, err)
+	p, ok := a.pathProfile(w, r)
+	if !ok {
 		return
 	}
 	merges, err := a.store.MergeLog(r.Context(), p.ID)
