@@ -8,6 +8,7 @@
 package identity
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -96,9 +97,10 @@ func Extract(e *event.Event) []Raw {
 	if e.Type == event.Alias {
 		add(AnonymousID, e.PreviousID)
 	}
+	// Most contexts hold none of the fields identity reads: skip decoding.
 	var ctx extractFields
-	if len(e.Context) > 0 {
-		_ = json.Unmarshal(e.Context, &ctx)
+	if c := e.Context; bytes.Contains(c, []byte(`"traits"`)) || bytes.Contains(c, []byte(`"externalIds"`)) || bytes.Contains(c, []byte(`"token"`)) {
+		_ = json.Unmarshal(c, &ctx)
 	}
 	fromTraits := func(traits map[string]json.RawMessage) {
 		for kind, keys := range traitKeys {

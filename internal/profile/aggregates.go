@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"math"
@@ -67,8 +68,9 @@ type Location struct {
 	Key     string    `json:"key"`
 }
 
-// maxCartLines bounds a cart: beyond it the oldest lines are dropped.
-const maxCartLines = 200
+// maxCartLines bounds a cart: beyond it the oldest lines are dropped. The
+// profile is read and written whole, so a long cart costs on every event.
+const maxCartLines = 50
 
 func newAggregates() Aggregates {
 	a := Aggregates{}
@@ -121,12 +123,21 @@ type eventContext struct {
 	} `json:"location"`
 }
 
+// usesProperties lists the events whose properties computed traits read.
+var usesProperties = map[string]bool{
+	"Order Completed": true, "Order Refunded": true, "Product Viewed": true, "Product List Viewed": true,
+	"Product Clicked": true, "Product Added": true, "Product Removed": true,
+}
+
+// isEngagement reports whether an event is an open, a click or a reply.
+func isEngagement(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.Contains(lower, "opened") || strings.Contains(lower, "clicked") || strings.Contains(lower, "replied")
+}
+
 // engagementChannel returns the channel an engagement event is about, or "".
 func engagementChannel(name string, props *eventProps) string {
 	lower := strings.ToLower(name)
-	if !strings.Contains(lower, "opened") && !strings.Contains(lower, "clicked") && !strings.Contains(lower, "replied") {
-		return ""
-	}
 	for _, ch := range []string{"email", "sms", "push", "whatsapp", "in-app"} {
 		if strings.HasPrefix(lower, ch+" ") {
 			return ch
@@ -150,12 +161,17 @@ func (a *Aggregates) apply(e *event.Event) {
 	if s := (Stamped{e.Channel, e.Timestamp, e.MessageID}); s.newer(a.Last) {
 		a.Last = s
 	}
+	// Properties are decoded only for the events that use them: most events
+	// carry properties no computed trait reads.
 	var props eventProps
-	if len(e.Properties) > 0 {
+	engaged := isEngagement(e.Event)
+	if len(e.Properties) > 0 && (engaged || usesProperties[e.Event]) {
 		_ = json.Unmarshal(e.Properties, &props)
 	}
-	if ch := engagementChannel(e.Event, &props); ch != "" {
-		a.Engagement[ch]++
+	if engaged {
+		if ch := engagementChannel(e.Event, &props); ch != "" {
+			a.Engagement[ch]++
+		}
 	}
 	switch e.Event {
 	case "Order Completed":
@@ -187,7 +203,7 @@ func (a *Aggregates) apply(e *event.Event) {
 		}
 	}
 	var ctx eventContext
-	if len(e.Context) > 0 && json.Unmarshal(e.Context, &ctx) == nil {
+	if bytes.Contains(e.Context, []byte(`"location"`)) && json.Unmarshal(e.Context, &ctx) == nil {
 		l := ctx.Location
 		if l.Latitude != 0 || l.Longitude != 0 || l.City != "" {
 			loc := Location{Lat: l.Latitude, Lon: l.Longitude, City: l.City, Country: l.Country, At: e.Timestamp, Key: e.MessageID}

@@ -67,7 +67,7 @@ type Processor struct {
 // Cache bounds: past them a cache is dropped and refilled from the store.
 const (
 	maxCachedHolders  = 500_000
-	maxCachedProfiles = 20_000
+	maxCachedProfiles = 50_000
 )
 
 // NewProcessor returns a processor over st.
