@@ -71,6 +71,30 @@ func LoadQueries(fsys fs.FS, name string) (Queries, error) {
 	return q, nil
 }
 
+// LoadAllQueries reads every top-level .sql file of fsys (each part keeps
+// its queries in a file of its own: queries.sql, segments.sql, ...). A name
+// defined twice, in one file or across files, is an error.
+func LoadAllQueries(fsys fs.FS) (Queries, error) {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("sqlfile: %w", err)
+	}
+	all := Queries{}
+	for _, n := range names {
+		q, err := LoadQueries(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range q {
+			if _, dup := all[k]; dup {
+				return nil, fmt.Errorf("sqlfile: query %q is defined in %s and in another file", k, n)
+			}
+			all[k] = v
+		}
+	}
+	return all, nil
+}
+
 // Migration is one numbered schema change.
 type Migration struct {
 	Version int

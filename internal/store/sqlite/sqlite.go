@@ -26,11 +26,11 @@ import (
 	"github.com/parcours/parcours/internal/store/sqlfile"
 )
 
-//go:embed migrations/*.sql queries.sql
+//go:embed migrations/*.sql *.sql
 var files embed.FS
 
 var queries = func() sqlfile.Queries {
-	q, err := sqlfile.LoadQueries(files, "queries.sql")
+	q, err := sqlfile.LoadAllQueries(files)
 	if err != nil {
 		panic(err)
 	}
