@@ -46,6 +46,9 @@ type Committer struct {
 	done    chan struct{}
 
 	stats CommitStats
+	// busyUntil (unix nanoseconds) is set while commits run back to back
+	// with work waiting: see Busy.
+	busyUntil atomic.Int64
 }
 
 // CommitStats counts the committer's work, for metrics and benchmarks.
@@ -99,6 +102,16 @@ func NewCommitter(app Appender, o CommitterOptions) *Committer {
 
 // Stats returns the committer's counters.
 func (c *Committer) Stats() *CommitStats { return &c.stats }
+
+// busyBacklog is the number of events left waiting after a commit that marks
+// the committer busy: more than a trickle of single events.
+const busyBacklog = 500
+
+// Busy reports whether ingestion is saturated: a recent commit finished
+// with a backlog already waiting. Downstream stages (unify, segments) yield
+// to ingestion while it is busy, so that a burst is acknowledged first and
+// derived state catches up after it.
+func (c *Committer) Busy() bool { return time.Now().UnixNano() < c.busyUntil.Load() }
 
 // Queued returns the number of events waiting to be committed.
 func (c *Committer) Queued() int64 { return c.queued.Load() }
@@ -228,5 +241,8 @@ func (c *Committer) commit(group []*submission) {
 	for _, s := range group {
 		c.queued.Add(-int64(len(s.events) + len(s.rejects)))
 		s.err <- err
+	}
+	if c.queued.Load() > busyBacklog {
+		c.busyUntil.Store(time.Now().Add(250 * time.Millisecond).UnixNano())
 	}
 }

@@ -86,6 +86,35 @@ type Consumer struct {
 	// Until, if set, stops the consumer once it has handled the log up to
 	// this seq (or found nothing more): a replay.
 	Until int64
+	// Yield, if set, is asked before each batch; while it says true the
+	// consumer waits (at most MaxYield per batch), leaving the machine to
+	// a more urgent stage (ingestion during a burst).
+	Yield    func() bool
+	MaxYield time.Duration // default 1s
+}
+
+// yield waits while c.Yield says so, at most MaxYield.
+func (c *Consumer) yield(ctx context.Context) {
+	if c.Yield == nil {
+		return
+	}
+	limit := c.MaxYield
+	if limit <= 0 {
+		limit = time.Second
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for c.Yield() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // Run hands every event after the checkpoint to handle, saving the
@@ -109,6 +138,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 		readErr <- c.read(ctx, after, batches)
 	}()
 	for batch := range batches {
+		c.yield(ctx)
 		if err := handle(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				break

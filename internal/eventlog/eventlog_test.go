@@ -107,3 +107,27 @@ func TestConsumerStopsOnHandlerError(t *testing.T) {
 		t.Fatalf("a failed batch was checkpointed at %d", seq)
 	}
 }
+
+// TestConsumerYieldIsBounded: a consumer told to yield waits while told
+// so, but never more than MaxYield per batch, so it always makes progress.
+func TestConsumerYieldIsBounded(t *testing.T) {
+	s := openStore(t)
+	n := eventlog.NewNotifier()
+	appendN(t, s, n, 0, 4)
+	var asked int
+	c := &eventlog.Consumer{
+		Name: "yielding", Log: s, Checkpoints: s, Notifier: n, BatchSize: 2, Until: 4,
+		Yield: func() bool { asked++; return true }, MaxYield: 30 * time.Millisecond,
+	}
+	var handled int
+	err := c.Run(context.Background(), func(_ context.Context, batch []*event.Event) error {
+		handled += len(batch)
+		return nil
+	})
+	if err != nil || handled != 4 {
+		t.Fatalf("handled %d events (err %v), want 4", handled, err)
+	}
+	if asked < 2 {
+		t.Fatalf("Yield asked %d times, want at least once per batch", asked)
+	}
+}

@@ -105,6 +105,7 @@ func New(st store.Store, o Options) *Server {
 	}
 	s.unify = unify.NewStage(st, unify.Options{
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
+		Yield: s.commit.Busy,
 	})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,

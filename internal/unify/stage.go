@@ -42,6 +42,7 @@ func (s *Stage) Run(ctx context.Context, n *eventlog.Notifier) error {
 	c := &eventlog.Consumer{
 		Name: Consumer, Log: s.st, Checkpoints: s.st, Notifier: n,
 		BatchSize: BatchSize, Poll: time.Second, HandlerCheckpoints: true,
+		Yield: s.o.Yield,
 	}
 	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
 		s.mu.Lock()

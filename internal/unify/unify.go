@@ -48,6 +48,9 @@ type Options struct {
 	// Emit receives internal events; nil emits none (replay).
 	Emit    Sink
 	Metrics *Metrics
+	// Yield, if set, makes the live stage wait while it says true (see
+	// eventlog.Consumer.Yield): ingestion bursts come first.
+	Yield func() bool
 }
 
 // Processor applies batches of events to the profiles. It keeps caches of
