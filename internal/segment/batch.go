@@ -1,0 +1,222 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// pageSize is how many profiles a scan, a backfill or a tick handles at a
+// time; the live stage runs between two pages of a backfill.
+const pageSize = 500
+
+// FromTimeline computes a profile's facts from scratch: every event of its
+// timeline observed into an empty state.
+func (s *Stage) FromTimeline(ctx context.Context, set *Set, id int64, now time.Time) (*State, error) {
+	st := NewState()
+	q := store.TimelineQuery{Profile: id, Limit: 1000}
+	for {
+		events, err := s.st.Timeline(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("segment: timeline of %d: %w", id, err)
+		}
+		for _, e := range events {
+			set.Observe(st, e, now)
+		}
+		if len(events) < q.Limit {
+			break
+		}
+		last := events[len(events)-1]
+		q.BeforeAt, q.BeforeSeq = last.Timestamp, last.Seq
+	}
+	set.Prune(st, now)
+	return st, nil
+}
+
+// scan evaluates set over every live profile from scratch (facts from the
+// timelines, no stored state) and calls fn with each result.
+func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total int64), fn func(*profile.Profile, Result) error) error {
+	now := s.o.Clock.Now()
+	env := &profile.Env{Now: now, Stores: s.o.Stores, RFM: s.o.RFM()}
+	var done int64
+	for after := int64(0); ; {
+		page, err := s.st.ListProfiles(ctx, after, pageSize)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		for _, p := range page {
+			st, err := s.FromTimeline(ctx, set, p.ID, now)
+			if err != nil {
+				return err
+			}
+			if err := fn(p, set.Evaluate(Input{Profile: p, State: st, Env: env})); err != nil {
+				return err
+			}
+		}
+		after = page[len(page)-1].ID
+		done += int64(len(page))
+		if progress != nil {
+			progress(done, 0)
+		}
+	}
+}
+
+// BatchMembers evaluates the live segments from scratch over every
+// profile: what membership should be. Live membership must equal it.
+func (s *Stage) BatchMembers(ctx context.Context) (map[string][]int64, error) {
+	set := s.Set()
+	out := map[string][]int64{}
+	err := s.scan(ctx, set, nil, func(p *profile.Profile, res Result) error {
+		for seg, in := range res.Members {
+			if in {
+				out[seg] = append(out[seg], p.ID)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Backfill recomputes every profile's facts from its timeline and
+// evaluates every live segment, recording (and announcing) the changes.
+// It runs a page of profiles at a time, and the live stage runs between
+// pages: facts are keyed by event, so an event seen by both counts once.
+func (s *Stage) Backfill(ctx context.Context, progress func(done, total int64)) error {
+	var done int64
+	for after := int64(0); ; {
+		page, err := s.st.ListProfiles(ctx, after, pageSize)
+		if err != nil {
+			return err
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := s.backfillPage(ctx, page); err != nil {
+			return err
+		}
+		after = page[len(page)-1].ID
+		done += int64(len(page))
+		if progress != nil {
+			progress(done, 0)
+		}
+	}
+}
+
+func (s *Stage) backfillPage(ctx context.Context, page []*profile.Profile) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, len(page))
+	for i, p := range page {
+		ids[i] = p.ID
+	}
+	w, err := s.begin(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, p := range page {
+		if _, live := w.profiles[p.ID]; !live {
+			continue
+		}
+		fresh, err := s.FromTimeline(ctx, s.set, p.ID, w.now)
+		if err != nil {
+			return err
+		}
+		old := w.state(p.ID)
+		fresh.Members, fresh.Moves = old.Members, old.Moves
+		w.states[p.ID] = fresh
+		w.touch(p.ID, "backfill", time.Time{}).all = true
+	}
+	if err := w.evaluate(ctx); err != nil {
+		return err
+	}
+	return s.commit(ctx, w)
+}
+
+// Tick evaluates the profiles whose timers are due: those whose
+// memberships can change with time alone (a window passed, a birthday
+// came). It returns how many profiles it evaluated.
+func (s *Stage) Tick(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		now := s.o.Clock.Now()
+		due, err := s.st.DueSegmentTimers(ctx, now, pageSize)
+		if err != nil {
+			return total, err
+		}
+		if len(due) == 0 {
+			return total, nil
+		}
+		if err := s.tickPage(ctx, due); err != nil {
+			return total, err
+		}
+		total += len(due)
+		if len(due) < pageSize {
+			return total, nil
+		}
+	}
+}
+
+func (s *Stage) tickPage(ctx context.Context, due []int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, err := s.begin(ctx, due)
+	if err != nil {
+		return err
+	}
+	for _, id := range due {
+		if _, live := w.profiles[id]; !live {
+			w.batch.Timers[id] = time.Time{} // merged or gone
+			continue
+		}
+		w.touch(id, "time", time.Time{}).timed = true
+	}
+	if err := w.evaluate(ctx); err != nil {
+		return err
+	}
+	return s.commit(ctx, w)
+}
+
+// RunTimers fires due timers every interval until ctx ends.
+func (s *Stage) RunTimers(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("segment: timers failed", "err", err)
+		} else if n > 0 {
+			s.log.Debug("segment: timers fired", "profiles", n)
+		}
+	}
+}
+
+// Rebuild recomputes the given profiles' facts from their timelines and
+// evaluates them (after an unmerge moved events between profiles).
+func (s *Stage) Rebuild(ctx context.Context, ids []int64) error {
+	slices.Sort(ids)
+	page, err := s.st.LoadProfiles(ctx, ids)
+	if err != nil {
+		return err
+	}
+	list := make([]*profile.Profile, 0, len(page))
+	for _, id := range ids {
+		if p, ok := page[id]; ok {
+			list = append(list, p)
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return s.backfillPage(ctx, list)
+}

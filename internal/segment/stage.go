@@ -1,0 +1,490 @@
+package segment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// Consumer is the segment stage's checkpoint name.
+const Consumer = "segment"
+
+// UnifyConsumer is the unify stage's checkpoint: the segment stage never
+// reads past it, since it needs the profiles of the events it reads.
+const UnifyConsumer = "unify"
+
+// The events the stage emits.
+const (
+	EventEntered = "Segment Entered"
+	EventExited  = "Segment Exited"
+)
+
+// internalSource and internalChannel mark Parcours' own events.
+const internalSource = "src_parcours"
+
+// Store is what the segment stage reads and writes.
+type Store interface {
+	store.Segments
+	Holders(ctx context.Context, ids []identity.Identifier) (map[identity.Identifier]int64, error)
+	LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, error)
+	ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error)
+	Timeline(ctx context.Context, q store.TimelineQuery) ([]*event.Event, error)
+	ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error)
+	Checkpoint(ctx context.Context, consumer string) (int64, error)
+	SaveCheckpoint(ctx context.Context, consumer string, seq int64) error
+}
+
+// Sink receives the events the stage emits; collect.Committer is the real
+// one.
+type Sink interface {
+	Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error
+}
+
+// Options configure a Stage.
+type Options struct {
+	Clock  clock.Clock
+	Logger *slog.Logger
+	Rules  *identity.Rules
+	Stores []profile.Store
+	// RFM returns the last RFM scoring, for the rfm computed trait.
+	RFM func() *profile.RFM
+	// Emit receives Segment Entered/Exited; nil emits none.
+	Emit Sink
+	// Yield makes the stage wait while ingestion is saturated.
+	Yield   func() bool
+	Metrics *Metrics
+}
+
+// Stage keeps segment memberships up to date: it follows the event log
+// behind unify, and fires the timers of time-based conditions.
+type Stage struct {
+	st  Store
+	o   Options
+	log *slog.Logger
+
+	mu    sync.Mutex // held while a batch, a tick or a backfill runs
+	set   *Set
+	sizes map[string]int64
+	// Processed is published after each batch (tests and benchmarks wait
+	// on it).
+	Processed *eventlog.Notifier
+}
+
+// NewStage returns the stage over st; call Load before anything else.
+func NewStage(st Store, o Options) *Stage {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Rules == nil {
+		o.Rules = identity.DefaultRules()
+	}
+	if o.RFM == nil {
+		o.RFM = func() *profile.RFM { return nil }
+	}
+	empty, _ := NewSet(nil)
+	return &Stage{st: st, o: o, log: o.Logger, set: empty, sizes: map[string]int64{}, Processed: eventlog.NewNotifier()}
+}
+
+// Load reads the live definitions and the segments' sizes.
+func (s *Stage) Load(ctx context.Context) error {
+	recs, err := s.st.ListSegments(ctx)
+	if err != nil {
+		return err
+	}
+	var defs []*Definition
+	for _, r := range recs {
+		if r.Status == StatusArchived {
+			continue
+		}
+		d, err := decodeRecord(r)
+		if err != nil {
+			return err
+		}
+		defs = append(defs, d)
+	}
+	set, err := NewSet(defs)
+	if err != nil {
+		return err
+	}
+	sizes, err := s.st.SegmentSizes(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.set, s.sizes = set, sizes
+	s.mu.Unlock()
+	return nil
+}
+
+// Set returns the live segments.
+func (s *Stage) Set() *Set {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.set
+}
+
+// Run follows the log behind unify until ctx ends. unifyDone, if set, is
+// published by unify after each of its batches.
+func (s *Stage) Run(ctx context.Context, unifyDone *eventlog.Notifier) error {
+	c := &eventlog.Consumer{
+		Name: Consumer, Log: behind{s.st}, Checkpoints: s.st, Notifier: unifyDone,
+		BatchSize: 1000, Poll: time.Second, HandlerCheckpoints: true, Yield: s.o.Yield,
+	}
+	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
+		return s.Process(ctx, batch)
+	})
+}
+
+// behind reads the log only up to unify's checkpoint.
+type behind struct{ st Store }
+
+func (b behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	done, err := b.st.Checkpoint(ctx, UnifyConsumer)
+	if err != nil || done <= after {
+		return nil, err
+	}
+	events, err := b.st.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
+	for len(events) > 0 && events[len(events)-1].Seq > done {
+		events = events[:len(events)-1]
+	}
+	return events, err
+}
+
+// internalProps are the properties of unify's events the stage reads.
+type internalProps struct {
+	ProfileID       int64 `json:"profileId"`
+	MergedProfileID int64 `json:"mergedProfileId"`
+}
+
+// work is one batch in progress.
+type work struct {
+	s        *Stage
+	now      time.Time
+	states   map[int64]*State
+	profiles map[int64]*profile.Profile
+	// why accumulates, per profile, what changed: which segments to
+	// evaluate, and the reason to record.
+	why     map[int64]*touch
+	batch   store.SegmentBatch
+	emit    []*event.Event
+	deleted map[int64]bool
+}
+
+type touch struct {
+	anyEvent, traits, timed, all bool
+	events                       map[string]bool
+	reason                       string
+	at                           time.Time
+}
+
+func (t *touch) affects(c *compiled) bool {
+	if t.all || t.anyEvent && c.anyEvent || t.traits && c.traits || t.timed && c.timed {
+		return true
+	}
+	for e := range t.events {
+		if c.events[e] {
+			return true
+		}
+	}
+	return false
+}
+
+// Process applies a batch of events (already unified) to the segments.
+func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	start := time.Now()
+	owners, merges, err := s.resolve(ctx, batch)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(owners)+len(merges))
+	for _, o := range owners {
+		if o != 0 {
+			ids = append(ids, o)
+		}
+	}
+	for _, m := range merges {
+		ids = append(ids, m[0], m[1])
+	}
+	w, err := s.begin(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, e := range batch {
+		id := owners[i]
+		if m, ok := merges[i]; ok {
+			w.merge(m[0], m[1], e)
+			continue
+		}
+		if id == 0 || w.deleted[id] {
+			continue
+		}
+		st := w.state(id)
+		t := w.touch(id, "event "+strconv.FormatInt(e.Seq, 10), e.Timestamp)
+		if e.Channel == profile.InternalChannel {
+			t.traits = t.traits || e.Event == "Traits Changed"
+			continue
+		}
+		s.set.Observe(st, e, w.now)
+		t.anyEvent = true
+		t.traits = t.traits || e.Type == event.Identify
+		if e.Type == event.Track {
+			if t.events == nil {
+				t.events = map[string]bool{}
+			}
+			t.events[e.Event] = true
+		}
+	}
+	if err := w.evaluate(ctx); err != nil {
+		return err
+	}
+	w.batch.Consumer, w.batch.Checkpoint = Consumer, batch[len(batch)-1].Seq
+	if err := s.commit(ctx, w); err != nil {
+		return err
+	}
+	s.o.Metrics.batch(len(batch), time.Since(start), w.batch.Changes)
+	s.Processed.Publish(batch[len(batch)-1].Seq)
+	return nil
+}
+
+// resolve finds the profile of each event: internal events name it; the
+// others are found by their identifiers (unify has linked them). merges
+// maps the index of each Profile Merged event to (into, merged).
+func (s *Stage) resolve(ctx context.Context, batch []*event.Event) ([]int64, map[int][2]int64, error) {
+	owners := make([]int64, len(batch))
+	merges := map[int][2]int64{}
+	var all []identity.Identifier
+	ids := make([][]identity.Identifier, len(batch))
+	for i, e := range batch {
+		if e.Channel == profile.InternalChannel {
+			if e.Event == EventEntered || e.Event == EventExited {
+				continue
+			}
+			var p internalProps
+			if json.Unmarshal(e.Properties, &p) == nil {
+				owners[i] = p.ProfileID
+				if e.Event == "Profile Merged" && p.MergedProfileID != 0 {
+					merges[i] = [2]int64{p.ProfileID, p.MergedProfileID}
+				}
+			}
+			continue
+		}
+		for _, raw := range identity.Extract(e) {
+			if id, why := s.o.Rules.Normalize(raw); why == "" {
+				ids[i] = append(ids[i], id)
+			}
+		}
+		all = append(all, ids[i]...)
+	}
+	holders, err := s.st.Holders(ctx, all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("segment: resolve profiles: %w", err)
+	}
+	for i := range batch {
+		for _, id := range ids[i] {
+			if h := holders[id]; h != 0 {
+				owners[i] = h
+				break
+			}
+		}
+	}
+	return owners, merges, nil
+}
+
+// begin loads the profiles and states a batch needs.
+func (s *Stage) begin(ctx context.Context, ids []int64) (*work, error) {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	profiles, err := s.st.LoadProfiles(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("segment: load profiles: %w", err)
+	}
+	raw, err := s.st.SegmentStates(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	w := &work{s: s, now: s.o.Clock.Now(), states: map[int64]*State{}, profiles: profiles,
+		why: map[int64]*touch{}, deleted: map[int64]bool{}}
+	w.batch.States = map[int64][]byte{}
+	w.batch.Timers = map[int64]time.Time{}
+	w.batch.At = w.now
+	for id, b := range raw {
+		st := NewState()
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, fmt.Errorf("segment: state of profile %d: %w", id, err)
+		}
+		w.states[id] = st
+	}
+	return w, nil
+}
+
+func (w *work) state(id int64) *State {
+	st, ok := w.states[id]
+	if !ok {
+		st = NewState()
+		w.states[id] = st
+	}
+	return st
+}
+
+func (w *work) touch(id int64, reason string, at time.Time) *touch {
+	t, ok := w.why[id]
+	if !ok {
+		t = &touch{}
+		w.why[id] = t
+	}
+	t.reason, t.at = reason, at
+	return t
+}
+
+// merge folds the state of merged into into. The merged profile leaves its
+// segments without an announcement: the customer did not leave them, they
+// are evaluated again as the surviving profile.
+func (w *work) merge(into, merged int64, e *event.Event) {
+	if into == merged || w.deleted[merged] {
+		return
+	}
+	if old, ok := w.states[merged]; ok {
+		w.state(into).Merge(old)
+		for seg := range old.Members {
+			w.batch.Changes = append(w.batch.Changes, store.SegmentChange{
+				Segment: seg, Profile: merged, At: w.now, Reason: "merged into " + strconv.FormatInt(into, 10)})
+			w.s.sizes[seg]--
+			w.batch.Sizes = sizesOf(w.batch.Sizes, seg, w.s.sizes[seg])
+		}
+	}
+	delete(w.states, merged)
+	delete(w.why, merged)
+	w.deleted[merged] = true
+	w.batch.Deleted = append(w.batch.Deleted, merged)
+	w.touch(into, "merge of "+strconv.FormatInt(merged, 10), e.Timestamp).all = true
+}
+
+func sizesOf(m map[string]int64, seg string, n int64) map[string]int64 {
+	if m == nil {
+		m = map[string]int64{}
+	}
+	m[seg] = n
+	return m
+}
+
+// evaluate evaluates the touched profiles, records the changes and the
+// events that announce them, and sets their timers.
+func (w *work) evaluate(ctx context.Context) error {
+	env := &profile.Env{Now: w.now, Stores: w.s.o.Stores, RFM: w.s.o.RFM()}
+	ids := make([]int64, 0, len(w.why))
+	for id := range w.why {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p, ok := w.profiles[id]
+		if !ok {
+			continue // merged or gone since: its merge event handles it
+		}
+		st := w.state(id)
+		t := w.why[id]
+		w.s.set.Prune(st, w.now)
+		res := w.s.set.evaluate(Input{Profile: p, State: st, Env: env}, t.affects)
+		w.apply(id, st, res, t)
+		b, err := json.Marshal(st)
+		if err != nil {
+			return fmt.Errorf("segment: encode state of %d: %w", id, err)
+		}
+		w.batch.States[id] = b
+	}
+	return nil
+}
+
+// apply records the difference between st's memberships and res.
+func (w *work) apply(id int64, st *State, res Result, t *touch) {
+	for _, c := range w.s.set.segs {
+		seg := c.def.ID
+		in := res.Members[seg]
+		_, was := st.Members[seg]
+		if in == was {
+			continue
+		}
+		if st.Moves == nil {
+			st.Moves = map[string]int{}
+		}
+		st.Moves[seg]++
+		name := EventExited
+		if in {
+			name = EventEntered
+			if st.Members == nil {
+				st.Members = map[string]time.Time{}
+			}
+			st.Members[seg] = w.now
+			w.s.sizes[seg]++
+		} else {
+			delete(st.Members, seg)
+			w.s.sizes[seg]--
+		}
+		w.batch.Sizes = sizesOf(w.batch.Sizes, seg, w.s.sizes[seg])
+		w.batch.Changes = append(w.batch.Changes, store.SegmentChange{Segment: seg, Profile: id, Entered: in, At: w.now, Reason: t.reason})
+		if w.s.o.Emit != nil {
+			props, _ := json.Marshal(map[string]any{"profileId": id, "segmentId": seg, "segmentName": c.def.Name, "reason": t.reason})
+			at := t.at
+			if at.IsZero() || t.timed {
+				at = w.now
+			}
+			w.emit = append(w.emit, &event.Event{
+				MessageID: fmt.Sprintf("parcours-segment-%s-%d-%d", seg, id, st.Moves[seg]),
+				Type:      event.Track, Event: name, Properties: props,
+				Timestamp: at, ReceivedAt: w.now, SourceID: internalSource, Channel: profile.InternalChannel,
+			})
+		}
+	}
+	// A membership that no live segment has any more (the segment was
+	// archived) is dropped.
+	for seg := range st.Members {
+		if _, ok := w.s.set.byID[seg]; !ok {
+			delete(st.Members, seg)
+		}
+	}
+	w.batch.Timers[id] = res.Next
+}
+
+// commit emits the announcements, then writes the batch. If the write
+// fails the batch is processed again and emits the same message ids,
+// which the log's dedup drops.
+func (s *Stage) commit(ctx context.Context, w *work) error {
+	if s.o.Emit != nil && len(w.emit) > 0 {
+		if err := s.o.Emit.Submit(ctx, w.emit, nil); err != nil {
+			s.reloadSizes(ctx)
+			return fmt.Errorf("segment: emit membership events: %w", err)
+		}
+	}
+	if err := s.st.ApplySegments(ctx, &w.batch); err != nil {
+		s.reloadSizes(ctx)
+		return err
+	}
+	return nil
+}
+
+// reloadSizes re-reads the sizes after a batch that was not written.
+func (s *Stage) reloadSizes(ctx context.Context) {
+	if sizes, err := s.st.SegmentSizes(ctx); err == nil {
+		s.sizes = sizes
+	}
+}
