@@ -34,9 +34,10 @@ type evaluation struct {
 // Result is a profile's membership after an evaluation.
 type Result struct {
 	Members map[string]bool
-	// Next is when the result can next change with no event (a window
-	// passes, a birthday comes); zero: never.
-	Next time.Time
+	// Due maps the segments evaluated to the instant their result can
+	// next change with no event (a window passes, a birthday comes);
+	// zero: never.
+	Due map[string]time.Time
 }
 
 // Evaluate evaluates every segment of the set for one profile.
@@ -48,14 +49,17 @@ func (s *Set) Evaluate(in Input) Result {
 // the others keep their current membership from the state.
 func (s *Set) evaluate(in Input, only func(*compiled) bool) Result {
 	ev := &evaluation{in: in, now: in.Env.Now, members: make(map[string]bool, len(s.segs))}
+	due := map[string]time.Time{}
 	for _, c := range s.segs {
 		if only != nil && !only(c) {
 			_, ev.members[c.def.ID] = in.State.Members[c.def.ID]
 			continue
 		}
+		ev.next = time.Time{}
 		ev.members[c.def.ID] = ev.cond(&c.def.Where)
+		due[c.def.ID] = ev.next
 	}
-	return Result{Members: ev.members, Next: ev.next}
+	return Result{Members: ev.members, Due: due}
 }
 
 // at records that a result can change at t.
@@ -202,13 +206,15 @@ func (ev *evaluation) compare(c *Compare, v any) bool {
 		if c.WithinLast != nil {
 			d := time.Duration(*c.WithinLast)
 			in := !t.After(ev.now) && !t.Before(ev.now.Add(-d))
-			ev.at(t) // a future date enters the window when it comes
-			ev.at(t.Add(d))
+			// A future date enters the window when it comes; the date
+			// leaves it just after t + d.
+			ev.at(t)
+			ev.at(t.Add(d + time.Millisecond))
 			ok = ok && in
 		}
 		if c.OlderThan != nil {
 			d := time.Duration(*c.OlderThan)
-			ev.at(t.Add(d))
+			ev.at(t.Add(d + time.Millisecond))
 			ok = ok && t.Before(ev.now.Add(-d))
 		}
 		if c.AnniversaryWithin != nil {

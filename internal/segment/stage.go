@@ -462,7 +462,7 @@ func (w *work) apply(id int64, st *State, res Result, t *touch) {
 			delete(st.Members, seg)
 		}
 	}
-	w.batch.Timers[id] = res.Next
+	w.batch.Timers[id] = st.setDue(res.Due, func(seg string) bool { _, ok := w.s.set.byID[seg]; return ok })
 }
 
 // commit emits the announcements, then writes the batch. If the write

@@ -23,6 +23,38 @@ type State struct {
 	// Moves counts each segment's entries and exits, for the message ids
 	// of the events that announce them.
 	Moves map[string]int `json:"mv,omitempty"`
+	// Due maps segments to the instant (unix ms) their result can next
+	// change with time alone; the profile's timer is the earliest.
+	Due map[string]int64 `json:"du,omitempty"`
+}
+
+// setDue records the next change of each segment evaluated and returns the
+// earliest over every segment.
+func (s *State) setDue(due map[string]time.Time, live func(string) bool) time.Time {
+	for seg, t := range due {
+		if t.IsZero() {
+			delete(s.Due, seg)
+			continue
+		}
+		if s.Due == nil {
+			s.Due = map[string]int64{}
+		}
+		s.Due[seg] = t.UnixMilli()
+	}
+	var next int64
+	for seg, t := range s.Due {
+		if !live(seg) {
+			delete(s.Due, seg)
+			continue
+		}
+		if next == 0 || t < next {
+			next = t
+		}
+	}
+	if next == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(next).UTC()
 }
 
 // Hit is one event matching a behaviour key.

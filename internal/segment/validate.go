@@ -241,7 +241,9 @@ func (c Compare) empty() bool {
 		c.Lt == nil && c.Lte == nil && c.WithinLast == nil && c.OlderThan == nil && c.AnniversaryWithin == nil
 }
 
-func (r Range) empty() bool { return r.Eq == nil && r.Gt == nil && r.Gte == nil && r.Lt == nil && r.Lte == nil }
+func (r Range) empty() bool {
+	return r.Eq == nil && r.Gt == nil && r.Gte == nil && r.Lt == nil && r.Lte == nil
+}
 
 // test reports whether v is in the range.
 func (r Range) test(v float64) bool {
