@@ -17,6 +17,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -25,6 +26,7 @@ import (
 type Store interface {
 	store.Sources
 	store.Profiles
+	store.Segments
 	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
 	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
 	IsAdminKey(ctx context.Context, hash string) (bool, error)
@@ -40,6 +42,7 @@ type API struct {
 	store    Store
 	keys     KeyCache
 	profiles *Profiles
+	segments *segment.Stage
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -48,8 +51,8 @@ type API struct {
 }
 
 // New returns the API. keys may be nil.
-func New(st Store, keys KeyCache, clk clock.Clock, log *slog.Logger, profiles *Profiles) *API {
-	return &API{store: st, keys: keys, profiles: profiles, clock: clk, log: log, admins: map[string]time.Time{}}
+func New(st Store, keys KeyCache, clk clock.Clock, log *slog.Logger, profiles *Profiles, segments *segment.Stage) *API {
+	return &API{store: st, keys: keys, profiles: profiles, segments: segments, clock: clk, log: log, admins: map[string]time.Time{}}
 }
 
 // Handler returns the API's routes, all behind admin authentication.
@@ -66,6 +69,14 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/profiles/{id}/timeline", a.getTimeline)
 	mux.HandleFunc("GET /api/v1/profiles/{id}/merges", a.getMerges)
 	mux.HandleFunc("POST /api/v1/profiles/{id}/unmerge", a.unmerge)
+	mux.HandleFunc("GET /api/v1/segments", a.listSegments)
+	mux.HandleFunc("POST /api/v1/segments", a.saveSegments)
+	mux.HandleFunc("POST /api/v1/segments/preview", a.previewSegment)
+	mux.HandleFunc("GET /api/v1/segments/{id}", a.getSegment)
+	mux.HandleFunc("POST /api/v1/segments/{id}/archive", a.archiveSegment)
+	mux.HandleFunc("GET /api/v1/segments/{id}/members", a.segmentMembers)
+	mux.HandleFunc("GET /api/v1/segments/{id}/counts", a.segmentCounts)
+	mux.HandleFunc("GET /api/v1/segments/{id}/history", a.segmentHistory)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -124,7 +135,10 @@ func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var sve *source.ValidationError
 	var ie *inputError
+	var segErr *segment.ValidationError
 	switch {
+	case errors.As(err, &segErr):
+		httpjson.Error(w, http.StatusBadRequest, "invalid_segment", segErr.Error(), map[string]string{"segment": segErr.Segment, "path": segErr.Path, "reason": segErr.Reason})
 	case errors.As(err, &ie):
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ie.Error(), map[string]string{"field": ie.field})
 	case errors.As(err, &sve):

@@ -89,6 +89,15 @@ func (s *Stage) BatchMembers(ctx context.Context) (map[string][]int64, error) {
 // It runs a page of profiles at a time, and the live stage runs between
 // pages: facts are keyed by event, so an event seen by both counts once.
 func (s *Stage) Backfill(ctx context.Context, progress func(done, total int64)) error {
+	s.bfMu.Lock() // one backfill at a time
+	defer s.bfMu.Unlock()
+	total, err := s.st.ProfileCount(ctx)
+	if err != nil {
+		return err
+	}
+	s.bfTotal.Store(total)
+	s.bfDone.Store(0)
+	defer s.bfTotal.Store(0)
 	var done int64
 	for after := int64(0); ; {
 		page, err := s.st.ListProfiles(ctx, after, pageSize)
@@ -103,8 +112,9 @@ func (s *Stage) Backfill(ctx context.Context, progress func(done, total int64)) 
 		}
 		after = page[len(page)-1].ID
 		done += int64(len(page))
+		s.bfDone.Store(done)
 		if progress != nil {
-			progress(done, 0)
+			progress(done, total)
 		}
 	}
 }
@@ -139,11 +149,23 @@ func (s *Stage) backfillPage(ctx context.Context, page []*profile.Profile) error
 	return s.commit(ctx, w)
 }
 
+// BackfillProgress reports the running backfill's progress (0, 0 when
+// none runs).
+func (s *Stage) BackfillProgress() (done, total int64) {
+	return s.bfDone.Load(), s.bfTotal.Load()
+}
+
 // Tick evaluates the profiles whose timers are due: those whose
 // memberships can change with time alone (a window passed, a birthday
 // came). It returns how many profiles it evaluated.
 func (s *Stage) Tick(ctx context.Context) (int, error) {
 	total := 0
+	s.mu.Lock()
+	loaded := s.loaded
+	s.mu.Unlock()
+	if !loaded {
+		return 0, nil
+	}
 	for {
 		now := s.o.Clock.Now()
 		due, err := s.st.DueSegmentTimers(ctx, now, pageSize)

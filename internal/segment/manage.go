@@ -135,6 +135,17 @@ func (s *Stage) Validate(ctx context.Context, defs []*Definition) error {
 // change over every profile. progress (may be nil) is called as profiles
 // are done. It returns the saved records.
 func (s *Stage) Save(ctx context.Context, defs []*Definition, progress func(done, total int64)) ([]*store.SegmentRecord, error) {
+	recs, err := s.Put(ctx, defs)
+	if err != nil {
+		return nil, err
+	}
+	return recs, s.Finish(ctx, recs, progress)
+}
+
+// Put validates and stores definitions (a changed one gets a new version,
+// status backfilling) and makes them live for new events. Finish
+// backfills them.
+func (s *Stage) Put(ctx context.Context, defs []*Definition) ([]*store.SegmentRecord, error) {
 	if err := s.Validate(ctx, defs); err != nil {
 		return nil, err
 	}
@@ -165,18 +176,26 @@ func (s *Stage) Save(ctx context.Context, defs []*Definition, progress func(done
 	if err := s.Load(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.Backfill(ctx, progress); err != nil {
-		return changed, err
+	return changed, nil
+}
+
+// Finish backfills every profile and marks recs live.
+func (s *Stage) Finish(ctx context.Context, recs []*store.SegmentRecord, progress func(done, total int64)) error {
+	if !slices.ContainsFunc(recs, func(r *store.SegmentRecord) bool { return r.Status == StatusBackfilling }) {
+		return nil
 	}
-	for _, r := range changed {
+	if err := s.Backfill(ctx, progress); err != nil {
+		return err
+	}
+	for _, r := range recs {
 		if r.Status == StatusBackfilling {
 			r.Status = StatusLive
 			if err := s.st.SaveSegment(ctx, r); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return changed, nil
+	return nil
 }
 
 // Archive stops a segment: it is no longer evaluated and its members are

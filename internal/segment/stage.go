@@ -3,11 +3,13 @@ package segment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parcours/parcours/internal/clock"
@@ -40,6 +42,7 @@ type Store interface {
 	Holders(ctx context.Context, ids []identity.Identifier) (map[identity.Identifier]int64, error)
 	LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, error)
 	ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error)
+	ProfileCount(ctx context.Context) (int64, error)
 	Timeline(ctx context.Context, q store.TimelineQuery) ([]*event.Event, error)
 	ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error)
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
@@ -74,9 +77,13 @@ type Stage struct {
 	o   Options
 	log *slog.Logger
 
-	mu    sync.Mutex // held while a batch, a tick or a backfill runs
-	set   *Set
-	sizes map[string]int64
+	mu     sync.Mutex // held while a batch, a tick or a backfill runs
+	loaded bool       // Load succeeded: the set is the stored one
+	set    *Set
+
+	bfMu            sync.Mutex // held by the running backfill
+	bfDone, bfTotal atomic.Int64
+	sizes           map[string]int64
 	// Processed is published after each batch (tests and benchmarks wait
 	// on it).
 	Processed *eventlog.Notifier
@@ -126,7 +133,7 @@ func (s *Stage) Load(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
-	s.set, s.sizes = set, sizes
+	s.set, s.sizes, s.loaded = set, sizes, true
 	s.mu.Unlock()
 	return nil
 }
@@ -210,6 +217,9 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	defer s.mu.Unlock()
 	if len(batch) == 0 {
 		return nil
+	}
+	if !s.loaded {
+		return errors.New("segment: definitions not loaded")
 	}
 	start := time.Now()
 	owners, merges, err := s.resolve(ctx, batch)

@@ -27,6 +27,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
 )
@@ -63,6 +64,10 @@ type Server struct {
 	handler  http.Handler
 	ready    atomic.Bool
 	unify    *unify.Stage
+	segments *segment.Stage
+	// unified is published by unify after each batch: the segment stage
+	// follows it.
+	unified *eventlog.Notifier
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -103,13 +108,18 @@ func New(st store.Store, o Options) *Server {
 		o.RFMEvery = 24 * time.Hour
 		s.opts.RFMEvery = o.RFMEvery
 	}
+	s.unified = eventlog.NewNotifier()
 	s.unify = unify.NewStage(st, unify.Options{
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
-		Yield: s.commit.Busy,
+		Yield: s.commit.Busy, Processed: s.unified,
+	})
+	s.segments = segment.NewStage(st, segment.Options{
+		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
+		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
 	})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}).Handler()
+	}, s.segments).Handler()
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
@@ -148,11 +158,16 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(4)
+	if err := s.segments.Load(ctx); err != nil {
+		s.log.Error("segments: load definitions", "err", err)
+	}
+	s.wg.Add(6)
 	go func() { defer s.wg.Done(); s.commit.Run() }()
 	go func() { defer s.wg.Done(); s.pruneDedup() }()
 	go func() { defer s.wg.Done(); s.runUnify(ctx) }()
 	go func() { defer s.wg.Done(); s.scoreRFM(ctx) }()
+	go func() { defer s.wg.Done(); s.runSegments(ctx) }()
+	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
 	s.ready.Store(true)
 }
 
@@ -170,6 +185,28 @@ func (s *Server) runUnify(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// Segments returns the segment stage.
+func (s *Server) Segments() *segment.Stage { return s.segments }
+
+// runSegments follows the log behind unify into segment memberships,
+// restarting after a failure.
+func (s *Server) runSegments(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := s.segments.Run(ctx, s.unified)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		s.log.Error("segments stopped; restarting in 5 seconds", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+		if err := s.segments.Load(ctx); err != nil {
+			s.log.Error("segments: load definitions", "err", err)
 		}
 	}
 }

@@ -47,7 +47,13 @@ func (s *Stage) Run(ctx context.Context, n *eventlog.Notifier) error {
 	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.proc.Process(ctx, batch)
+		if err := s.proc.Process(ctx, batch); err != nil {
+			return err
+		}
+		if s.o.Processed != nil {
+			s.o.Processed.Publish(batch[len(batch)-1].Seq)
+		}
+		return nil
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
@@ -51,6 +52,9 @@ type Options struct {
 	// Yield, if set, makes the live stage wait while it says true (see
 	// eventlog.Consumer.Yield): ingestion bursts come first.
 	Yield func() bool
+	// Processed, if set, is told the last seq of each batch the live
+	// stage has committed: the stages behind unify wait on it.
+	Processed *eventlog.Notifier
 }
 
 // Processor applies batches of events to the profiles. It keeps caches of
