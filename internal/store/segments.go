@@ -12,7 +12,7 @@ import (
 // time alone.
 type Segments interface {
 	// SaveSegment inserts or replaces a definition; the version goes up
-	// by one on each save of the same id.
+	// by one each time the definition of an id changes (not its status).
 	SaveSegment(ctx context.Context, s *SegmentRecord) error
 	ListSegments(ctx context.Context) ([]*SegmentRecord, error)
 	// SegmentStates returns the stored states (JSON) of the profiles.

@@ -2,7 +2,8 @@
 
 -- name: upsert-segment
 INSERT INTO segments (id, version, definition, status, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET version = segments.version + 1, definition = excluded.definition,
+ON CONFLICT (id) DO UPDATE SET version = CASE WHEN segments.definition = excluded.definition THEN segments.version ELSE segments.version + 1 END,
+    definition = excluded.definition,
     status = excluded.status, updated_at = excluded.updated_at
 RETURNING version, created_at;
 

@@ -30,6 +30,14 @@ func testSegmentDefinitions(t *testing.T, s SegmentStore) {
 	if err := s.SaveSegment(ctx, r2); err != nil || r2.Version != 2 || !r2.CreatedAt.Equal(t0.Truncate(time.Microsecond)) {
 		t.Fatalf("second save: version %d, created %v, err %v", r2.Version, r2.CreatedAt, err)
 	}
+	r3 := &store.SegmentRecord{ID: "vip", Definition: []byte(`{"id":"vip","name":"x"}`), Status: "archived", UpdatedAt: t0.Add(2 * time.Hour)}
+	if err := s.SaveSegment(ctx, r3); err != nil || r3.Version != 2 {
+		t.Fatalf("a status change made version %d (err %v), want 2", r3.Version, err)
+	}
+	r3.Status = "live"
+	if err := s.SaveSegment(ctx, r3); err != nil {
+		t.Fatal(err)
+	}
 	list, err := s.ListSegments(ctx)
 	if err != nil || len(list) != 1 || string(list[0].Definition) != `{"id":"vip","name":"x"}` || list[0].Status != "live" || list[0].Version != 2 {
 		t.Fatalf("list = %+v, %v", list, err)
