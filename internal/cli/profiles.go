@@ -16,6 +16,7 @@ import (
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -246,6 +247,37 @@ func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
 
 type replayCmd struct{}
 
+// replaySegments rebuilds segment memberships over the replayed profiles:
+// it forgets them and backfills every profile from its timeline, without
+// announcing anything (the first run did).
+func replaySegments(e *env, g *config.Globals, st store.Store, rules *identity.Rules, profiles int64) error {
+	stores, err := g.PhysicalStores()
+	if err != nil {
+		return err
+	}
+	if err := st.ResetSegments(e.ctx, segment.Consumer); err != nil {
+		return err
+	}
+	last, err := st.LastSeq(e.ctx)
+	if err != nil {
+		return err
+	}
+	stage := segment.NewStage(st, segment.Options{Logger: e.log, Rules: rules, Stores: stores})
+	if err := stage.Load(e.ctx); err != nil {
+		return err
+	}
+	if len(stage.Set().Definitions()) == 0 {
+		return st.SaveCheckpoint(e.ctx, segment.Consumer, last)
+	}
+	bar := newBar(e, g, profiles, "segments", "profiles")
+	err = stage.Backfill(e.ctx, func(done, _ int64) { bar.Set64(done) })
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	return st.SaveCheckpoint(e.ctx, segment.Consumer, last)
+}
+
 func (c *replayCmd) Run(g *config.Globals, e *env) error {
 	release, err := lockDataDir(g.DataDir, "stop it before replaying (it would keep applying events meanwhile)")
 	if err != nil {
@@ -283,6 +315,9 @@ func (c *replayCmd) Run(g *config.Globals, e *env) error {
 	}
 	n, err := st.ProfileCount(e.ctx)
 	if err != nil {
+		return err
+	}
+	if err := replaySegments(e, g, st, rules, n); err != nil {
 		return err
 	}
 	took := time.Since(start)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/parcours/parcours/internal/profile"
@@ -141,7 +142,7 @@ func (s *Stage) backfillPage(ctx context.Context, page []*profile.Profile) error
 		old := w.state(p.ID)
 		fresh.Members, fresh.Moves = old.Members, old.Moves
 		w.states[p.ID] = fresh
-		w.touch(p.ID, "backfill", time.Time{}).all = true
+		w.touch(p.ID, "backfill", "b"+strconv.FormatInt(w.now.UnixMilli(), 10), time.Time{}).all = true
 	}
 	if err := w.evaluate(ctx); err != nil {
 		return err
@@ -197,7 +198,7 @@ func (s *Stage) tickPage(ctx context.Context, due []int64) error {
 			w.batch.Timers[id] = time.Time{} // merged or gone
 			continue
 		}
-		w.touch(id, "time", time.Time{}).timed = true
+		w.touch(id, "time", "t", time.Time{}).timed = true
 	}
 	if err := w.evaluate(ctx); err != nil {
 		return err

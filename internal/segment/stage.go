@@ -196,7 +196,11 @@ type touch struct {
 	anyEvent, traits, timed, all bool
 	events                       map[string]bool
 	reason                       string
-	at                           time.Time
+	// cause makes the message ids of the announcements unique across
+	// replays: the event's seq, "t" for a timer, "b" and the time for a
+	// backfill.
+	cause string
+	at    time.Time
 }
 
 func (t *touch) affects(c *compiled) bool {
@@ -249,7 +253,7 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 			continue
 		}
 		st := w.state(id)
-		t := w.touch(id, "event "+strconv.FormatInt(e.Seq, 10), e.Timestamp)
+		t := w.touch(id, "event "+strconv.FormatInt(e.Seq, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp)
 		if e.Channel == profile.InternalChannel {
 			t.traits = t.traits || e.Event == "Traits Changed"
 			continue
@@ -356,13 +360,13 @@ func (w *work) state(id int64) *State {
 	return st
 }
 
-func (w *work) touch(id int64, reason string, at time.Time) *touch {
+func (w *work) touch(id int64, reason, cause string, at time.Time) *touch {
 	t, ok := w.why[id]
 	if !ok {
 		t = &touch{}
 		w.why[id] = t
 	}
-	t.reason, t.at = reason, at
+	t.reason, t.cause, t.at = reason, cause, at
 	return t
 }
 
@@ -386,7 +390,7 @@ func (w *work) merge(into, merged int64, e *event.Event) {
 	delete(w.why, merged)
 	w.deleted[merged] = true
 	w.batch.Deleted = append(w.batch.Deleted, merged)
-	w.touch(into, "merge of "+strconv.FormatInt(merged, 10), e.Timestamp).all = true
+	w.touch(into, "merge of "+strconv.FormatInt(merged, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp).all = true
 }
 
 func sizesOf(m map[string]int64, seg string, n int64) map[string]int64 {
@@ -458,8 +462,12 @@ func (w *work) apply(id int64, st *State, res Result, t *touch) {
 			if at.IsZero() || t.timed {
 				at = w.now
 			}
+			cause := t.cause
+			if cause == "t" {
+				cause += strconv.FormatInt(st.Due[seg], 10) // the instant that fired
+			}
 			w.emit = append(w.emit, &event.Event{
-				MessageID: fmt.Sprintf("parcours-segment-%s-%d-%d", seg, id, st.Moves[seg]),
+				MessageID: fmt.Sprintf("parcours-segment-%s-%d-%d-%s", seg, id, st.Moves[seg], cause),
 				Type:      event.Track, Event: name, Properties: props,
 				Timestamp: at, ReceivedAt: w.now, SourceID: internalSource, Channel: profile.InternalChannel,
 			})
