@@ -1,0 +1,295 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/server"
+)
+
+// remote are the flags of commands that talk to a running server.
+type remote struct {
+	Server   string `help:"URL of the running parcours serve." default:"http://127.0.0.1:8080" env:"PARCOURS_SERVER"`
+	AdminKey string `help:"Admin key; default: the admin-key file of the data directory." env:"PARCOURS_ADMIN_KEY"`
+}
+
+// client returns an API client for the server.
+func (r *remote) client(g *config.Globals) (*apiClient, error) {
+	key := r.AdminKey
+	if key == "" {
+		var err error
+		if key, err = server.ReadAdminKey(g.DataDir); err != nil {
+			return nil, fmt.Errorf("%w; or pass --admin-key", err)
+		}
+	}
+	return &apiClient{base: strings.TrimSuffix(r.Server, "/"), key: key, http: &http.Client{Timeout: 10 * time.Minute}}, nil
+}
+
+// call sends a request and decodes a 2xx answer into out; any other
+// answer becomes an error with the API's message.
+func (a *apiClient) call(ctx context.Context, method, path string, body any, out any) error {
+	var b []byte
+	if body != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.key)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (is parcours serve running? pass --server)", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error struct {
+				Code, Message string
+			} `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
+			return errors.New(e.Error.Message)
+		}
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if w, ok := out.(io.Writer); ok {
+		_, err := w.Write(raw)
+		return err
+	}
+	if out != nil {
+		return json.Unmarshal(raw, out)
+	}
+	return nil
+}
+
+type applyCmd struct {
+	remote
+	File   []string `short:"f" required:"" help:"Files or directories of definitions (YAML or JSON; directories are read recursively)." type:"path"`
+	DryRun bool     `help:"Validate and preview (size of each segment) without saving."`
+	NoWait bool     `help:"Return once saved, without waiting for the backfill."`
+}
+
+func (c *applyCmd) Help() string {
+	return `Definitions are plain files that can live in version control. Each YAML document has a kind:
+
+  kind: segment
+  id: lyon-shoe-lovers
+  name: Viewed shoes 3 times this week
+  where:
+    performed: {event: Product Viewed, where: {category: shoes}, within: 7d, count: {gte: 3}}
+
+A changed definition gets a new version and is backfilled over every profile; an unchanged one is
+left alone. docs/segments.md describes every condition.`
+}
+
+// document is one definition read from a file, with where it came from.
+type document struct {
+	where string
+	kind  string
+	seg   *segment.Definition
+}
+
+func (c *applyCmd) Run(g *config.Globals, e *env) error {
+	docs, err := readDocuments(c.File)
+	if err != nil {
+		return err
+	}
+	if len(docs) == 0 {
+		return fmt.Errorf("no definitions found in %s", strings.Join(c.File, ", "))
+	}
+	api, err := c.client(g)
+	if err != nil {
+		return err
+	}
+	var segs []*segment.Definition
+	for _, d := range docs {
+		segs = append(segs, d.seg)
+	}
+	if c.DryRun {
+		return c.preview(e, g, api, docs)
+	}
+	var saved struct {
+		Segments []segmentRow `json:"segments"`
+	}
+	path := "/api/v1/segments"
+	if err := api.call(e.ctx, "POST", path, map[string]any{"segments": segs}, &saved); err != nil {
+		return err
+	}
+	if !c.NoWait {
+		if saved.Segments, err = waitLive(e, g, api, saved.Segments); err != nil {
+			return err
+		}
+	}
+	if g.JSON {
+		return printJSON(e.stdout, saved)
+	}
+	printSegments(e.stdout, saved.Segments)
+	return nil
+}
+
+func (c *applyCmd) preview(e *env, g *config.Globals, api *apiClient, docs []document) error {
+	var out []map[string]any
+	for _, d := range docs {
+		var p struct {
+			Size     int64   `json:"size"`
+			Profiles int64   `json:"profiles_evaluated"`
+			Sample   []int64 `json:"sample"`
+		}
+		if err := api.call(e.ctx, "POST", "/api/v1/segments/preview", d.seg, &p); err != nil {
+			return fmt.Errorf("%s: %w", d.where, err)
+		}
+		out = append(out, map[string]any{"id": d.seg.ID, "size": p.Size, "profiles": p.Profiles, "sample": p.Sample})
+		if !g.JSON {
+			fmt.Fprintf(e.stdout, "%s: valid; %d of %d profiles would be in it (sample: %v)\n", d.seg.ID, p.Size, p.Profiles, p.Sample)
+		}
+	}
+	if g.JSON {
+		return printJSON(e.stdout, out)
+	}
+	return nil
+}
+
+// waitLive polls until every segment is live, drawing the backfill.
+func waitLive(e *env, g *config.Globals, api *apiClient, rows []segmentRow) ([]segmentRow, error) {
+	bar := newBar(e, g, -1, "backfilling", "profiles")
+	defer bar.Finish()
+	for {
+		pending := false
+		for i, r := range rows {
+			if r.Status != segment.StatusBackfilling {
+				continue
+			}
+			if err := api.call(e.ctx, "GET", "/api/v1/segments/"+r.ID, nil, &rows[i]); err != nil {
+				return nil, err
+			}
+			if rows[i].Status == segment.StatusBackfilling {
+				pending = true
+				if b := rows[i].Backfill; b != nil && b.Total > 0 {
+					bar.ChangeMax64(b.Total)
+					bar.Set64(b.Done)
+				}
+			}
+		}
+		if !pending {
+			return rows, nil
+		}
+		select {
+		case <-e.ctx.Done():
+			return nil, e.ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// segmentRow is a segment as the API lists it.
+type segmentRow struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Version  int    `json:"version"`
+	Status   string `json:"status"`
+	Size     int64  `json:"size"`
+	Backfill *struct {
+		Done  int64 `json:"profiles_done"`
+		Total int64 `json:"profiles_total"`
+	} `json:"backfill,omitempty"`
+}
+
+func printSegments(w io.Writer, rows []segmentRow) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tVERSION\tSTATUS\tSIZE\tNAME")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.ID, r.Version, r.Status, r.Size, r.Name)
+	}
+	tw.Flush()
+}
+
+// readDocuments reads every definition in paths.
+func readDocuments(paths []string) ([]document, error) {
+	var files []string
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			ext := strings.ToLower(filepath.Ext(path))
+			if !d.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json" || path == p) {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(files)
+	var out []document
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		docs, err := splitKinds(f, b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, docs...)
+	}
+	return out, nil
+}
+
+// splitKinds reads the documents of one file by kind.
+func splitKinds(name string, b []byte) ([]document, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var kinds []string
+	for {
+		var head struct {
+			Kind string `yaml:"kind"`
+		}
+		err := dec.Decode(&head)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		kinds = append(kinds, head.Kind)
+	}
+	for i, k := range kinds {
+		if k != "segment" {
+			return nil, fmt.Errorf("%s: document %d: kind %q is not one parcours apply knows (kinds: segment)", name, i+1, k)
+		}
+	}
+	defs, err := segment.ParseYAML(name, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]document, len(defs))
+	for i, d := range defs {
+		out[i] = document{where: fmt.Sprintf("%s: document %d", name, i+1), kind: "segment", seg: d}
+	}
+	return out, nil
+}
