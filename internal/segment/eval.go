@@ -259,17 +259,23 @@ func (ev *evaluation) performed(b *Behaviour) bool {
 			total += h.V
 		}
 	} else {
+		// Hits are sorted by time: the window is one range of them, and
+		// the oldest in it is the first to leave.
 		w := time.Duration(*b.Within)
 		from := nowMs - w.Milliseconds()
-		for _, h := range hits {
-			switch {
-			case h.At > nowMs:
-				ev.at(time.UnixMilli(h.At))
-			case h.At >= from:
-				n++
+		lo, _ := slices.BinarySearchFunc(hits, from, func(h Hit, t int64) int { return cmpInt(h.At, t) })
+		hi, _ := slices.BinarySearchFunc(hits, nowMs+1, func(h Hit, t int64) int { return cmpInt(h.At, t) })
+		n = hi - lo
+		if b.Sum != nil {
+			for _, h := range hits[lo:hi] {
 				total += h.V
-				ev.at(time.UnixMilli(h.At).Add(w + time.Millisecond))
 			}
+		}
+		if n > 0 {
+			ev.at(time.UnixMilli(hits[lo].At).Add(w + time.Millisecond))
+		}
+		if hi < len(hits) {
+			ev.at(time.UnixMilli(hits[hi].At))
 		}
 	}
 	count := Range{Gte: ptr(1.0)}
@@ -321,6 +327,16 @@ func Reachable(p *profile.Profile, channel string) bool {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
 
 func firstNonEmpty(s ...string) string {
 	for _, x := range s {

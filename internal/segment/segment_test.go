@@ -26,7 +26,7 @@ var lyon = profile.Store{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7
 // pipeline is the log, unify and the segment stage on one SQLite store,
 // with a fake clock.
 type pipeline struct {
-	t     *testing.T
+	t     testing.TB
 	st    *sqlite.Store
 	clk   *clock.Fake
 	unify *unify.Processor
@@ -34,7 +34,7 @@ type pipeline struct {
 	n     int
 }
 
-func newPipeline(t *testing.T) *pipeline {
+func newPipeline(t testing.TB) *pipeline {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
@@ -263,4 +263,16 @@ func TestTheSeedsAudience(t *testing.T) {
 	if err != nil || len(hist) != 4 || hist[0].Reason != "time" {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
+}
+
+func profileFixture() *profile.Profile {
+	p := profile.New(1)
+	p.SetTrait("gender", profile.Trait{Value: json.RawMessage(`"female"`), At: t0})
+	p.SetTrait("age", profile.Trait{Value: json.RawMessage(`31`), At: t0})
+	p.SetTrait("birthday", profile.Trait{Value: json.RawMessage(`"1990-11-05"`), At: t0})
+	return p
+}
+
+func envFixture(now time.Time) *profile.Env {
+	return &profile.Env{Now: now, Stores: []profile.Store{lyon}}
 }
