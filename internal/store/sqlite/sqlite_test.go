@@ -28,3 +28,7 @@ func TestConformance(t *testing.T) {
 func TestProfilesConformance(t *testing.T) {
 	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t).(*sqlite.Store) })
 }
+
+func TestCommerceConformance(t *testing.T) {
+	storetest.RunCommerce(t, func(t *testing.T) storetest.CommerceStore { return open(t).(*sqlite.Store) })
+}
