@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/source"
@@ -40,6 +41,7 @@ type API struct {
 	store    Store
 	keys     KeyCache
 	profiles *Profiles
+	commerce *commerce.Service // nil: no commerce endpoints
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -66,6 +68,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/profiles/{id}/timeline", a.getTimeline)
 	mux.HandleFunc("GET /api/v1/profiles/{id}/merges", a.getMerges)
 	mux.HandleFunc("POST /api/v1/profiles/{id}/unmerge", a.unmerge)
+	a.commerceRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -124,6 +127,9 @@ func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var sve *source.ValidationError
 	var ie *inputError
+	if failCommerce(w, err) {
+		return
+	}
 	switch {
 	case errors.As(err, &ie):
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ie.Error(), map[string]string{"field": ie.field})

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
+	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
@@ -63,6 +64,7 @@ type Server struct {
 	handler  http.Handler
 	ready    atomic.Bool
 	unify    *unify.Stage
+	commerce *commerce.Service
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -106,9 +108,10 @@ func New(st store.Store, o Options) *Server {
 	s.unify = unify.NewStage(st, unify.Options{
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
 	})
+	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}).Handler()
+	}).WithCommerce(s.commerce).Handler()
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
