@@ -50,6 +50,9 @@ type Options struct {
 	Stores []profile.Store
 	// RFMEvery is how often RFM scores are recomputed; default 24h.
 	RFMEvery time.Duration
+	// ReservationSweep is how often expired reservations are released;
+	// default 30s.
+	ReservationSweep time.Duration
 }
 
 // Server is a running Parcours.
@@ -155,6 +158,7 @@ func (s *Server) Start() {
 	go func() { defer s.wg.Done(); s.pruneDedup() }()
 	go func() { defer s.wg.Done(); s.runUnify(ctx) }()
 	go func() { defer s.wg.Done(); s.scoreRFM(ctx) }()
+	s.startCommerce(ctx)
 	s.ready.Store(true)
 }
 
