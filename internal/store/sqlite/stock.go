@@ -178,10 +178,11 @@ func reserveAll(ctx context.Context, tx *sql.Tx, rs []*commerce.Reservation) ([]
 	return out, nil
 }
 
-// Reserve holds stock for every reservation, all or none.
+// Reserve holds stock for every reservation, all or none. Concurrent
+// calls share transactions (see groupTx), each in its own savepoint.
 func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
-	err := s.inTx(ctx, "reserve", func(tx *sql.Tx) (err error) {
+	err := s.group.do(ctx, s, func(tx *sql.Tx) (err error) {
 		out, err = reserveAll(ctx, tx, rs)
 		return err
 	})
