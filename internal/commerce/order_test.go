@@ -115,9 +115,10 @@ func TestNearest(t *testing.T) {
 		"paris": {ID: "paris", Lat: 48.8566, Lon: 2.3522},
 		"lyon":  {ID: "lyon", Lat: 45.764, Lon: 4.8357},
 		"lille": {ID: "lille", Lat: 50.6292, Lon: 3.0573},
+		"wh":    {ID: "wh", Kind: KindWarehouse, Lat: 48.85, Lon: 2.35},
 	}
 	levels := []StockLevel{{SKU: "A", Location: "lille", OnHand: 2}, {SKU: "A", Location: "lyon", OnHand: 5},
-		{SKU: "A", Location: "paris", OnHand: 1, Reserved: 1}, {SKU: "A", Location: "gone", OnHand: 9}}
+		{SKU: "A", Location: "paris", OnHand: 1, Reserved: 1}, {SKU: "A", Location: "gone", OnHand: 9}, {SKU: "A", Location: "wh", OnHand: 9}}
 	got := Nearest(levels, locs, 48.85, 2.35, 10) // from Paris: Paris has none available
 	if len(got) != 2 || got[0].Location.ID != "lille" || got[1].Location.ID != "lyon" || got[0].DistanceKm < 200 || got[0].DistanceKm > 210 {
 		t.Fatalf("Nearest = %+v", got)

@@ -108,14 +108,15 @@ type Availability struct {
 	DistanceKm float64    `json:"distance_km"`
 }
 
-// Nearest keeps the limit locations of levels closest to (lat, lon) that
-// have the SKU available, nearest first. levels and locations come from the
+// Nearest keeps the limit stores of levels closest to (lat, lon) that
+// have the SKU available, nearest first; warehouses, where customers do
+// not go, are left out. levels and locations come from the
 // store: one SKU's rows (one index range) and every location.
 func Nearest(levels []StockLevel, locations map[string]*Location, lat, lon float64, limit int) []Availability {
 	out := make([]Availability, 0, len(levels))
 	for _, s := range levels {
 		l, ok := locations[s.Location]
-		if !ok || s.Available() <= 0 {
+		if !ok || l.Kind == KindWarehouse || s.Available() <= 0 {
 			continue
 		}
 		out = append(out, Availability{Location: l, Stock: s, Available: s.Available(), DistanceKm: DistanceKm(lat, lon, l.Lat, l.Lon)})
