@@ -3,6 +3,7 @@ package commerce
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -54,6 +55,14 @@ func (s *Service) Handle(ctx context.Context, batch []*event.Event) error {
 			if _, _, err = s.MergeCart(ctx, "anonymous_id:"+e.PreviousID, "user_id:"+e.UserID); err == nil {
 				_, _, err = s.MergeCart(ctx, "user_id:"+e.PreviousID, "user_id:"+e.UserID)
 			}
+		}
+		var ve *ValidationError
+		var ce *StockConstraintError
+		if errors.As(err, &ve) || errors.As(err, &ce) {
+			// The event itself cannot be applied: retrying would block the
+			// log behind it forever.
+			s.log.Warn("commerce: event not applied", "event", e.Seq, "messageId", e.MessageID, "err", err)
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("commerce: event %d (%s): %w", e.Seq, e.MessageID, err)

@@ -124,3 +124,22 @@ func TestNearest(t *testing.T) {
 		t.Fatalf("Nearest = %+v", got)
 	}
 }
+
+func TestOpenAt(t *testing.T) {
+	l := &Location{TimeZone: "Europe/Paris", OpeningHours: map[string][]string{"mon": {"10:00-13:00", "14:00-19:30"}}}
+	for _, tc := range []struct {
+		utc  string
+		open bool
+	}{
+		{"2026-11-23T09:30:00Z", true},  // Monday 10:30 in Paris (UTC+1)
+		{"2026-11-23T12:30:00Z", false}, // 13:30, lunch
+		{"2026-11-23T18:29:00Z", true},  // 19:29
+		{"2026-11-23T18:30:00Z", false}, // 19:30, closed
+		{"2026-11-24T09:30:00Z", false}, // Tuesday
+	} {
+		at, _ := time.Parse(time.RFC3339, tc.utc)
+		if got := l.OpenAt(at); got != tc.open {
+			t.Errorf("OpenAt(%s) = %v, want %v", tc.utc, got, tc.open)
+		}
+	}
+}

@@ -180,7 +180,12 @@ func (s *Service) Nearby(ctx context.Context, sku string, lat, lon float64, limi
 	if err != nil {
 		return nil, err
 	}
-	return Nearest(levels, locs, lat, lon, limit), nil
+	out := Nearest(levels, locs, lat, lon, limit)
+	now := s.o.Clock.Now()
+	for i := range out {
+		out[i].OpenNow = out[i].Location.OpenAt(now)
+	}
+	return out, nil
 }
 
 // SetStock sets on hand and safety stock of rows (an import, a count).

@@ -106,6 +106,7 @@ type Availability struct {
 	Stock      StockLevel `json:"stock"`
 	Available  int64      `json:"available"`
 	DistanceKm float64    `json:"distance_km"`
+	OpenNow    bool       `json:"open_now"` // by its opening hours, in its time zone
 }
 
 // Nearest keeps the limit stores of levels closest to (lat, lon) that

@@ -53,6 +53,9 @@ type Options struct {
 	// ReservationSweep is how often expired reservations are released;
 	// default 30s.
 	ReservationSweep time.Duration
+	// LowStock is the availability at or under which Low Stock is logged;
+	// default 3.
+	LowStock int64
 }
 
 // Server is a running Parcours.
@@ -111,7 +114,7 @@ func New(st store.Store, o Options) *Server {
 	s.unify = unify.NewStage(st, unify.Options{
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
 	})
-	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger})
+	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
 	}).WithCommerce(s.commerce).Handler()
