@@ -16,11 +16,14 @@ type Commerce interface {
 // methods wrap: each matches both the store's and the commerce package's
 // sentinel, so that either side can test for it.
 var (
-	CommerceNotFound error = &bothErr{ErrNotFound, commerce.ErrNotFound}
-	CommerceConflict error = &bothErr{ErrConflict, commerce.ErrConflict}
+	CommerceNotFound error = &bothErr{"not found", ErrNotFound, commerce.ErrNotFound}
+	CommerceConflict error = &bothErr{"already exists or changed meanwhile", ErrConflict, commerce.ErrConflict}
 )
 
-type bothErr struct{ a, b error }
+type bothErr struct {
+	msg  string
+	a, b error
+}
 
-func (e *bothErr) Error() string   { return e.a.Error() }
+func (e *bothErr) Error() string   { return e.msg }
 func (e *bothErr) Unwrap() []error { return []error{e.a, e.b} }

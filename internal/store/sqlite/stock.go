@@ -183,7 +183,9 @@ func reserveAll(ctx context.Context, tx *sql.Tx, rs []*commerce.Reservation) ([]
 func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
 	err := s.group.do(ctx, s, func(tx *sql.Tx) (err error) {
-		out, err = reserveAll(ctx, tx, rs)
+		// Not cancellable once started: SQLite rolls back the whole
+		// (shared) transaction when a write statement is interrupted.
+		out, err = reserveAll(context.WithoutCancel(ctx), tx, rs)
 		return err
 	})
 	return out, err
