@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -128,5 +129,44 @@ func TestReservationsExpireInTheBackground(t *testing.T) {
 	})
 	if _, s := h.call("GET", "/api/v1/stock/SHOE-42", ""); s["available"] != 1.0 {
 		t.Fatalf("stock after expiry: %v", s)
+	}
+}
+
+// TestStoreAssociateFindsTheCustomer loads a customer's cart and the
+// stores near them by profile id, as a store tablet does.
+func TestStoreAssociateFindsTheCustomer(t *testing.T) {
+	h := newHarness(t)
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", "/api/v1/locations/lyon", `{"name":"Lyon","lat":45.7606,"lon":4.8593,"time_zone":"Europe/Paris","opening_hours":{"mon":["10:00-19:00"]}}`},
+		{"PUT", "/api/v1/locations/paris", `{"name":"Paris","lat":48.8606,"lon":2.3376,"time_zone":"Europe/Paris"}`},
+		{"PUT", "/api/v1/stock/SHOE-42/lyon", `{"on_hand":2}`},
+		{"PUT", "/api/v1/stock/SHOE-42/paris", `{"on_hand":2}`},
+		{"PUT", "/api/v1/carts/user_id:sophie", `{"items":[{"sku":"SHOE-42","quantity":1,"price":89.9}]}`},
+	} {
+		if code, body := h.call(c.method, c.path, c.body); code != 200 {
+			t.Fatalf("%s %s: %d %v", c.method, c.path, code, body)
+		}
+	}
+	// Sophie browses from Paris.
+	if code, _ := h.ingest("/v1/track", `{"userId":"sophie","event":"Product Viewed","context":{"location":{"latitude":48.85,"longitude":2.35}}}`); code != 200 {
+		t.Fatal(code)
+	}
+	h.waitUnify()
+	_, p := h.api("/api/v1/profiles?user_id=sophie")
+	id := fmt.Sprint(p["id"])
+	if _, cart := h.call("GET", "/api/v1/carts/"+id, ""); cart["customer"] != "user_id:sophie" || len(cart["items"].([]any)) != 1 {
+		t.Fatalf("cart by profile id: %v", cart)
+	}
+	_, near := h.call("GET", "/api/v1/stock/SHOE-42/nearby?customer="+id, "")
+	locs := near["locations"].([]any)
+	if len(locs) != 2 || locs[0].(map[string]any)["location"].(map[string]any)["id"] != "paris" {
+		t.Fatalf("nearby the customer: %v", near)
+	}
+	// Monday 10:00 UTC is 11:00 in Lyon: open; Paris has no opening hours.
+	if locs[1].(map[string]any)["open_now"] != true || locs[0].(map[string]any)["open_now"] != false {
+		t.Fatalf("open_now: %v", locs)
+	}
+	if code, body := h.call("PUT", "/api/v1/carts/"+id, `{"items":[],"version":7}`); code != 400 || body["error"].(map[string]any)["details"].(map[string]any)["field"] != "version" {
+		t.Fatalf("stale cart version: %d %v", code, body)
 	}
 }
