@@ -73,3 +73,12 @@ func TestCommerceImports(t *testing.T) {
 		t.Fatalf("events after the stock import: %v", evs)
 	}
 }
+
+func TestCommerceImportHelp(t *testing.T) {
+	for _, cmd := range []string{"catalog", "locations", "stock"} {
+		code, out, _ := run(t, cmd, "import", "--help")
+		if code != 0 || !strings.Contains(out, "Usage: parcours "+cmd+" import") || !strings.Contains(out, "--rejects") {
+			t.Errorf("parcours %s import --help: exit %d\n%s", cmd, code, out)
+		}
+	}
+}

@@ -16,10 +16,14 @@ import (
 
 var _ store.Commerce = (*Store)(nil)
 
-// UpsertProducts writes products and re-indexes their SKUs.
+// UpsertProducts writes products and re-indexes their SKUs. A product
+// (or a SKU) given twice takes its last version, as row-by-row upserts
+// would; one INSERT ... ON CONFLICT cannot touch a row twice.
 func (s *Store) UpsertProducts(ctx context.Context, ps []*commerce.Product) error {
+	ps = lastByID(ps, func(p *commerce.Product) string { return p.ID })
 	ids, docs, ats := make([]string, len(ps)), make([][]byte, len(ps)), make([]time.Time, len(ps))
-	var skus, owners []string
+	owner := map[string]string{}
+	var skus []string
 	for i, p := range ps {
 		doc, err := json.Marshal(p)
 		if err != nil {
@@ -27,8 +31,15 @@ func (s *Store) UpsertProducts(ctx context.Context, ps []*commerce.Product) erro
 		}
 		ids[i], docs[i], ats[i] = p.ID, doc, p.UpdatedAt
 		for _, v := range p.Variants {
-			skus, owners = append(skus, v.SKU), append(owners, p.ID)
+			if _, seen := owner[v.SKU]; !seen {
+				skus = append(skus, v.SKU)
+			}
+			owner[v.SKU] = p.ID
 		}
+	}
+	owners := make([]string, len(skus))
+	for i, sku := range skus {
+		owners[i] = owner[sku]
 	}
 	return s.inTx(ctx, "upsert products", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, queries.Get("upsert-products"), ids, docs, ats); err != nil {
@@ -77,6 +88,7 @@ func (s *Store) ListProducts(ctx context.Context, after string, limit int) ([]*c
 
 // UpsertLocations writes locations.
 func (s *Store) UpsertLocations(ctx context.Context, ls []*commerce.Location) error {
+	ls = lastByID(ls, func(l *commerce.Location) string { return l.ID })
 	ids, docs, ats := make([]string, len(ls)), make([][]byte, len(ls)), make([]time.Time, len(ls))
 	for i, l := range ls {
 		doc, err := json.Marshal(l)
@@ -159,4 +171,20 @@ func listDocs[T any](ctx context.Context, q queryer, what, query string, args ..
 		return nil, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	return out, nil
+}
+
+// lastByID keeps the last item of each id, in the order of first
+// appearance.
+func lastByID[T any](items []T, id func(T) string) []T {
+	at := make(map[string]int, len(items))
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if i, ok := at[id(it)]; ok {
+			out[i] = it
+			continue
+		}
+		at[id(it)] = len(out)
+		out = append(out, it)
+	}
+	return out
 }

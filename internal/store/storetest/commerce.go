@@ -74,8 +74,9 @@ func testCatalog(t *testing.T, s CommerceStore) {
 	if err := s.UpsertProducts(ctx, []*commerce.Product{product("p1", "A-1", "A-2"), product("p2", "B-1")}); err != nil {
 		t.Fatal(err)
 	}
-	// Re-upserting p1 without A-2 un-indexes A-2.
-	if err := s.UpsertProducts(ctx, []*commerce.Product{product("p1", "A-1")}); err != nil {
+	// Re-upserting p1 without A-2 un-indexes A-2; given twice in a batch,
+	// the last version wins.
+	if err := s.UpsertProducts(ctx, []*commerce.Product{product("p1", "A-1", "A-2"), product("p1", "A-1")}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.ProductsBySKU(ctx, []string{"A-1", "A-2", "B-1"})
