@@ -42,6 +42,11 @@ type root struct {
 	Bench    benchCmd    `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
 	Migrate  migrateCmd  `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
+
+	// Commerce imports (internal/cli/commerce.go).
+	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`
+	Locations locationsCmd `cmd:"" help:"Commerce: import stores and warehouses."`
+	Stock     stockCmd     `cmd:"" help:"Commerce: import stock levels per SKU and location."`
 }
 
 // env is what commands receive besides the globals.

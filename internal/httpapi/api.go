@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/segment"
@@ -43,6 +44,7 @@ type API struct {
 	keys     KeyCache
 	profiles *Profiles
 	segments *segment.Stage
+	commerce *commerce.Service // nil: no commerce endpoints
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -77,6 +79,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/segments/{id}/members", a.segmentMembers)
 	mux.HandleFunc("GET /api/v1/segments/{id}/counts", a.segmentCounts)
 	mux.HandleFunc("GET /api/v1/segments/{id}/history", a.segmentHistory)
+	a.commerceRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -135,6 +138,9 @@ func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var sve *source.ValidationError
 	var ie *inputError
+	if failCommerce(w, err) {
+		return
+	}
 	var segErr *segment.ValidationError
 	switch {
 	case errors.As(err, &segErr):

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
+	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
@@ -50,6 +51,12 @@ type Options struct {
 	Stores []profile.Store
 	// RFMEvery is how often RFM scores are recomputed; default 24h.
 	RFMEvery time.Duration
+	// ReservationSweep is how often expired reservations are released;
+	// default 30s.
+	ReservationSweep time.Duration
+	// LowStock is the availability at or under which Low Stock is logged;
+	// default 3.
+	LowStock int64
 }
 
 // Server is a running Parcours.
@@ -67,7 +74,8 @@ type Server struct {
 	segments *segment.Stage
 	// unified is published by unify after each batch: the segment stage
 	// follows it.
-	unified *eventlog.Notifier
+	unified  *eventlog.Notifier
+	commerce *commerce.Service
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -117,9 +125,10 @@ func New(st store.Store, o Options) *Server {
 		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
 	})
+	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}, s.segments).Handler()
+	}, s.segments).WithCommerce(s.commerce).Handler()
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
@@ -168,6 +177,7 @@ func (s *Server) Start() {
 	go func() { defer s.wg.Done(); s.scoreRFM(ctx) }()
 	go func() { defer s.wg.Done(); s.runSegments(ctx) }()
 	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
+	s.startCommerce(ctx)
 	s.ready.Store(true)
 }
 

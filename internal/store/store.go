@@ -72,6 +72,7 @@ type Store interface {
 	AdminKeys
 	Profiles
 	Segments
+	Commerce
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

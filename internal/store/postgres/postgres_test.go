@@ -190,3 +190,7 @@ func TestFollowerNeverSkips(t *testing.T) {
 		t.Fatalf("follower saw %d events, want %d: it skipped some", seen, want)
 	}
 }
+
+func TestCommerceConformance(t *testing.T) {
+	storetest.RunCommerce(t, func(t *testing.T) storetest.CommerceStore { return open(t) })
+}

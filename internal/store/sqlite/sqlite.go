@@ -48,6 +48,7 @@ type Store struct {
 
 	indexer *indexer
 	recent  recentKeys // dedup keys not yet in the dedup table
+	group   groupTx    // shared transactions for reservations
 
 	stop      chan struct{} // closed by Close
 	closeOnce sync.Once

@@ -29,3 +29,7 @@ func TestProfilesConformance(t *testing.T) {
 	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t).(*sqlite.Store) })
 	storetest.RunSegments(t, func(t *testing.T) storetest.SegmentStore { return open(t).(*sqlite.Store) })
 }
+
+func TestCommerceConformance(t *testing.T) {
+	storetest.RunCommerce(t, func(t *testing.T) storetest.CommerceStore { return open(t).(*sqlite.Store) })
+}

@@ -1,0 +1,95 @@
+package commerce
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/parcours/parcours/internal/event"
+)
+
+// Cart returns a customer's cart (empty if none). customer is the key the
+// cart is kept under, kind:value.
+func (s *Service) Cart(ctx context.Context, customer string) (*Cart, error) {
+	if err := checkCartKey(customer); err != nil {
+		return nil, err
+	}
+	return s.st.Cart(ctx, customer)
+}
+
+func checkCartKey(k string) error {
+	kind, value, ok := strings.Cut(k, ":")
+	if !ok || kind == "" || value == "" {
+		return invalid("customer", "%q must be an identifier as kind:value, e.g. user_id:42 or anonymous_id:a1b2", k)
+	}
+	return nil
+}
+
+// SetCart replaces the items of a customer's cart and emits Cart Updated
+// on channel (default web).
+// version, if not 0, must be the version the client read (else ErrConflict):
+// two channels editing the same cart do not overwrite each other blindly.
+// Items keep the time they were last changed, which the merge rule uses.
+func (s *Service) SetCart(ctx context.Context, customer string, items []CartItem, currency, channel string, version int64) (*Cart, error) {
+	if err := checkCartKey(customer); err != nil {
+		return nil, err
+	}
+	if err := ValidateItems(items); err != nil {
+		return nil, err
+	}
+	c, err := s.st.Cart(ctx, customer)
+	if err != nil {
+		return nil, err
+	}
+	if version != 0 && version != c.Version {
+		return nil, &ValidationError{Field: "version", Reason: "the cart changed since it was read: load it again"}
+	}
+	now := s.o.Clock.Now()
+	lines := make([]Line, len(items))
+	for i, it := range items {
+		lines[i] = Line{SKU: it.SKU, Name: it.Name, Category: it.Category, Price: it.Price, Quantity: it.Quantity}
+	}
+	if err := s.enrichLines(ctx, lines); err != nil {
+		return nil, err
+	}
+	next := make([]CartItem, len(items))
+	for i, l := range lines {
+		next[i] = CartItem{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Category: l.Category, Price: l.Price, Quantity: l.Quantity, UpdatedAt: now}
+		if j := slices.IndexFunc(c.Items, func(x CartItem) bool { return x.SKU == l.SKU }); j >= 0 {
+			old := c.Items[j]
+			if old.Quantity == l.Quantity && old.Price == l.Price {
+				next[i].UpdatedAt = old.UpdatedAt
+			}
+		}
+	}
+	c.Items, c.UpdatedAt = next, now
+	if currency != "" {
+		c.Currency = strings.ToUpper(currency)
+	}
+	if err := s.st.SaveCart(ctx, c); err != nil {
+		return nil, err
+	}
+	if channel == "" {
+		channel = "web"
+	}
+	s.emit(ctx, []*event.Event{CartEvent(c, channel, now)})
+	return c, nil
+}
+
+// MergeCart folds the cart kept under from (an anonymous id) into the cart
+// kept under into (the known customer) by the rule of MergeCarts, deletes
+// from's cart, and emits Cart Updated for the merged cart. It does nothing
+// when from has no cart, so handling the same identification twice merges
+// once.
+func (s *Service) MergeCart(ctx context.Context, from, into string) (*Cart, bool, error) {
+	if from == into {
+		return nil, false, nil
+	}
+	now := s.o.Clock.Now()
+	c, merged, err := s.st.MergeCart(ctx, from, into, func(dst, src *Cart) *Cart { return MergeCarts(dst, src, now) })
+	if err != nil || !merged {
+		return c, merged, err
+	}
+	s.emit(ctx, []*event.Event{CartEvent(c, ChannelCommerce, now)})
+	return c, true, nil
+}

@@ -1,0 +1,73 @@
+// Package commerce is the retail side of Parcours: the catalog, the stores
+// and warehouses, stock per (SKU, location) with reservations that never
+// oversell, orders on any channel with an explicit status machine, returns
+// on any channel, and one cart per customer.
+//
+// Every state change enters the event log as one of Parcours' own events
+// (source SourceID, channel profile.InternalChannel) carrying the
+// customer's identifiers, so that unify attaches it to the unified profile
+// and journeys and timelines see it. Message ids are deterministic, so that
+// doing the same thing twice appends nothing twice.
+//
+// The package owns the interfaces it needs (Store, Sink); the store engines
+// implement Store and pass the conformance suite in store/storetest.
+package commerce
+
+import (
+	"errors"
+	"fmt"
+)
+
+// SourceID is the source of Parcours' own events. It equals unify.SourceID
+// (unify depends on store, which depends on this package, so the constant
+// is repeated here; a test checks that they agree).
+const SourceID = "src_parcours"
+
+// ErrNotFound is returned when the product, location, order, reservation
+// or return asked for does not exist. The engines' errors match it and
+// store.ErrNotFound alike.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write lost a race (the order changed
+// since it was read) or would duplicate an id. The engines' errors match it
+// and store.ErrConflict alike.
+var ErrConflict = errors.New("already exists or changed meanwhile")
+
+// ValidationError is a field of an input that cannot be accepted.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return "commerce: " + e.Field + ": " + e.Reason }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// InsufficientStockError says that a reservation or an order line asked
+// for more than a location has available.
+type InsufficientStockError struct {
+	SKU       string
+	Location  string
+	Requested int64
+	Available int64 // at the time of the refusal; -1 when the SKU is not stocked there
+}
+
+func (e *InsufficientStockError) Error() string {
+	if e.Available < 0 {
+		return fmt.Sprintf("commerce: %s is not stocked at %s", e.SKU, e.Location)
+	}
+	return fmt.Sprintf("commerce: %d × %s requested at %s, %d available", e.Requested, e.SKU, e.Location, e.Available)
+}
+
+// StockConstraintError says that an adjustment would take on-hand stock
+// below zero or below what is reserved.
+type StockConstraintError struct {
+	SKU, Location string
+	Reason        string
+}
+
+func (e *StockConstraintError) Error() string {
+	return fmt.Sprintf("commerce: stock of %s at %s: %s", e.SKU, e.Location, e.Reason)
+}

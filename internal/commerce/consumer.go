@@ -1,0 +1,155 @@
+package commerce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
+)
+
+// Consumer is the name of commerce's event log consumer (its checkpoint).
+const Consumer = "commerce"
+
+// Log is what the consumer reads: the event log and the checkpoints;
+// store.Store implements it.
+type Log interface {
+	eventlog.Reader
+	eventlog.Checkpoints
+}
+
+// Run follows the event log until ctx ends, applying what commerce reacts
+// to (see Handle).
+func (s *Service) Run(ctx context.Context, log Log, n *eventlog.Notifier) error {
+	c := &eventlog.Consumer{Name: Consumer, Log: log, Checkpoints: log, Notifier: n, BatchSize: 500, Poll: time.Second}
+	return c.Run(ctx, s.Handle)
+}
+
+// Handle applies one batch of the log:
+//
+//   - an "Order Completed" with a store (properties.store_id, else the POS
+//     source's store) and products with sku and quantity is a till sale:
+//     that store's on-hand stock drops. The adjustment is keyed by the
+//     event's source and message id, so a replay, or the same receipt
+//     imported twice, decrements once;
+//   - an identify or alias that ties an anonymous id (or a previous id) to
+//     a user id merges the anonymous cart into the user's cart.
+//
+// Commerce's own events are skipped.
+func (s *Service) Handle(ctx context.Context, batch []*event.Event) error {
+	for _, e := range batch {
+		if e.SourceID == SourceID {
+			continue
+		}
+		var err error
+		switch {
+		case e.Type == event.Track && e.Event == "Order Completed":
+			err = s.applySale(ctx, e)
+		case e.Type == event.Identify && e.UserID != "" && e.AnonymousID != "":
+			_, _, err = s.MergeCart(ctx, "anonymous_id:"+e.AnonymousID, "user_id:"+e.UserID)
+		case e.Type == event.Alias && e.UserID != "" && e.PreviousID != "":
+			if _, _, err = s.MergeCart(ctx, "anonymous_id:"+e.PreviousID, "user_id:"+e.UserID); err == nil {
+				_, _, err = s.MergeCart(ctx, "user_id:"+e.PreviousID, "user_id:"+e.UserID)
+			}
+		}
+		var ve *ValidationError
+		var ce *StockConstraintError
+		if errors.As(err, &ve) || errors.As(err, &ce) {
+			// The event itself cannot be applied: retrying would block the
+			// log behind it forever.
+			s.log.Warn("commerce: event not applied", "event", e.Seq, "messageId", e.MessageID, "err", err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("commerce: event %d (%s): %w", e.Seq, e.MessageID, err)
+		}
+	}
+	return nil
+}
+
+// saleProps are the parts of an Order Completed that a till sale needs.
+type saleProps struct {
+	StoreID  string `json:"store_id"`
+	OrderID  string `json:"order_id"`
+	Products []struct {
+		SKU      string   `json:"sku"`
+		Quantity *float64 `json:"quantity"`
+	} `json:"products"`
+}
+
+func (s *Service) applySale(ctx context.Context, e *event.Event) error {
+	var p saleProps
+	if err := json.Unmarshal(e.Properties, &p); err != nil {
+		s.log.Warn("commerce: order completed with unreadable properties: stock not adjusted", "event", e.Seq, "err", err)
+		return nil
+	}
+	store := p.StoreID
+	if store == "" {
+		store = e.StoreID
+	}
+	if store == "" || len(p.Products) == 0 {
+		return nil // an online order: the web shop's stock is not a store's
+	}
+	qty := map[string]int64{}
+	var order []string
+	for _, l := range p.Products {
+		n := int64(1)
+		if l.Quantity != nil {
+			n = int64(*l.Quantity)
+		}
+		if l.SKU == "" || n <= 0 {
+			s.log.Debug("commerce: sale line without sku or quantity skipped", "event", e.Seq)
+			continue
+		}
+		if _, ok := qty[l.SKU]; !ok {
+			order = append(order, l.SKU)
+		}
+		qty[l.SKU] += n
+	}
+	var deltas []Delta
+	for _, sku := range order {
+		deltas = append(deltas, Delta{SKU: sku, Location: store, OnHand: -qty[sku]})
+	}
+	if len(deltas) == 0 {
+		return nil
+	}
+	key := "pos:" + e.SourceID + ":" + e.MessageID
+	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: "sale " + p.OrderID, Deltas: deltas, Clamp: true, At: s.o.Clock.Now()})
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if want := c.Before.OnHand - qty[c.After.SKU]; c.After.OnHand > want {
+			s.log.Warn("commerce: till sold more than the recorded free stock", "sku", c.After.SKU, "store", store,
+				"sold", qty[c.After.SKU], "shortfall", c.After.OnHand-want, "event", e.Seq)
+		}
+	}
+	if applied {
+		s.emit(ctx, s.stockEvents(changes))
+	}
+	return nil
+}
+
+// RunExpiry releases expired reservations every interval until ctx ends.
+// Whether a reservation is due is decided by the service's clock, so tests
+// drive it with a fake one.
+func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.ExpireDue(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("commerce: expiring reservations failed", "err", err)
+		} else if n > 0 {
+			s.log.Log(ctx, slog.LevelInfo, "commerce: released expired reservations", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

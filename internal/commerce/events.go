@@ -1,0 +1,162 @@
+package commerce
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/profile"
+)
+
+// Names of the events commerce appends to the log. Order status events are
+// "Order " and the status in title case: Order Placed, Order Ready For
+// Pickup, Order Collected, ...
+const (
+	EventOrderReturned       = "Order Returned"
+	EventRefundIssued        = "Refund Issued"
+	EventBackInStock         = "Back In Stock"
+	EventLowStock            = "Low Stock"
+	EventCartUpdated         = "Cart Updated"
+	EventProductReserved     = "Product Reserved"
+	EventReservationReleased = "Reservation Released"
+	EventReservationExpired  = "Reservation Expired"
+)
+
+// OrderEventName is the event a transition to s emits.
+func OrderEventName(s Status) string {
+	words := strings.Split(string(s), "_")
+	for i, w := range words {
+		words[i] = strings.ToUpper(w[:1]) + w[1:]
+	}
+	return "Order " + strings.Join(words, " ")
+}
+
+// ChannelCommerce is the channel of customer events that no touchpoint
+// caused: a reservation expiring, an anonymous cart merged on login.
+const ChannelCommerce = "commerce"
+
+// newEvent builds one of commerce's events. The customer's identifiers go
+// where unify looks for them (userId, anonymousId, context.traits.email),
+// so the event lands on the customer's timeline. Events about a customer
+// carry the channel the change came from (unify resolves identities only
+// on non-internal channels); stock events, about no one, are internal.
+func newEvent(name, messageID, channel string, c Customer, at, now time.Time, props map[string]any) *event.Event {
+	body, _ := json.Marshal(props) // maps of plain values always encode
+	e := &event.Event{
+		MessageID: messageID, Type: event.Track, Event: name,
+		UserID: c.UserID, AnonymousID: c.AnonymousID,
+		Properties: body, Timestamp: at, ReceivedAt: now,
+		SourceID: SourceID, Channel: channel,
+	}
+	if c.Email != "" {
+		e.Context, _ = json.Marshal(map[string]any{"traits": map[string]string{"email": c.Email}})
+	}
+	return e
+}
+
+// products is the Segment e-commerce spec's products array.
+func products(lines []Line) []map[string]any {
+	out := make([]map[string]any, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, map[string]any{"product_id": l.ProductID, "sku": l.SKU, "name": l.Name,
+			"price": l.Price, "quantity": l.Quantity, "category": l.Category})
+	}
+	return out
+}
+
+// OrderEvent is the event of o reaching its current status.
+func OrderEvent(o *Order, now time.Time) *event.Event {
+	props := map[string]any{
+		"order_id": o.ID, "products": products(o.Lines), "total": o.Total, "currency": o.Currency,
+		"store_id": o.Location, "fulfilment": o.Fulfilment, "channel": o.Channel, "status": o.Status,
+	}
+	return newEvent(OrderEventName(o.Status), fmt.Sprintf("commerce-order-%s-%s", o.ID, o.Status), o.Channel, o.Customer, o.UpdatedAt, now, props)
+}
+
+// ReturnEvents are the events of a recorded return: Order Returned, and
+// Refund Issued when money was paid back.
+func ReturnEvents(o *Order, r *Return, now time.Time) []*event.Event {
+	var lines []Line
+	for _, rl := range r.Lines {
+		for _, l := range o.Lines {
+			if l.SKU == rl.SKU {
+				l.Quantity = rl.Quantity
+				lines = append(lines, l)
+			}
+		}
+	}
+	props := map[string]any{
+		"order_id": o.ID, "return_id": r.ID, "products": products(lines), "store_id": r.Location, "channel": r.Channel,
+		"resolution": r.Resolution, "refunded": r.Refunded, "currency": o.Currency, "lines": r.Lines,
+	}
+	out := []*event.Event{newEvent(EventOrderReturned, "commerce-return-"+r.ID, r.Channel, o.Customer, r.CreatedAt, now, props)}
+	if r.Refunded > 0 {
+		out = append(out, newEvent(EventRefundIssued, "commerce-refund-"+r.ID, r.Channel, o.Customer, r.CreatedAt, now, map[string]any{
+			"order_id": o.ID, "return_id": r.ID, "total": r.Refunded, "currency": o.Currency, "store_id": r.Location,
+		}))
+	}
+	return out
+}
+
+// StockEvents turns stock changes into Back In Stock (available went from
+// ≤ 0 to > 0 at a location) and Low Stock (available fell from above
+// threshold to threshold or below). The row version makes each message id
+// unique and stable.
+func StockEvents(changes []StockChange, threshold int64, now time.Time) []*event.Event {
+	var out []*event.Event
+	for _, c := range changes {
+		before, after := c.Before.Available(), c.After.Available()
+		props := map[string]any{"sku": c.After.SKU, "store_id": c.After.Location, "available": after, "on_hand": c.After.OnHand}
+		key := fmt.Sprintf("commerce-stock-%s@%s-v%d", c.After.SKU, c.After.Location, c.After.Version)
+		at := c.After.UpdatedAt
+		if before <= 0 && after > 0 {
+			out = append(out, newEvent(EventBackInStock, key+"-back", profile.InternalChannel, Customer{}, at, now, props))
+		}
+		if before > threshold && after <= threshold {
+			props["threshold"] = threshold
+			out = append(out, newEvent(EventLowStock, key+"-low", profile.InternalChannel, Customer{}, at, now, props))
+		}
+	}
+	return out
+}
+
+// ReservationEvent is the event of a reservation made (on channel) or
+// ended.
+func ReservationEvent(r *Reservation, channel string, now time.Time) *event.Event {
+	name, at := EventProductReserved, r.CreatedAt
+	switch r.Status {
+	case ReservationReleased, ReservationConsumed:
+		name, at = EventReservationReleased, r.EndedAt
+	case ReservationExpired:
+		name, at = EventReservationExpired, r.EndedAt
+	}
+	return newEvent(name, fmt.Sprintf("commerce-reservation-%s-%s", r.ID, r.Status), channel, r.Customer, at, now, map[string]any{
+		"reservation_id": r.ID, "sku": r.SKU, "store_id": r.Location, "quantity": r.Quantity, "order_id": r.OrderID,
+		"status": r.Status, "expires_at": r.ExpiresAt,
+	})
+}
+
+// CartEvent is Cart Updated for c, owned by the customer c names, changed
+// on channel.
+func CartEvent(c *Cart, channel string, now time.Time) *event.Event {
+	cust := Customer{}
+	kind, value, _ := strings.Cut(c.Customer, ":")
+	switch kind {
+	case "user_id":
+		cust.UserID = value
+	case "anonymous_id":
+		cust.AnonymousID = value
+	case "email":
+		cust.Email = value
+	}
+	items := make([]map[string]any, 0, len(c.Items))
+	for _, it := range c.Items {
+		items = append(items, map[string]any{"product_id": it.ProductID, "sku": it.SKU, "name": it.Name,
+			"price": it.Price, "quantity": it.Quantity, "category": it.Category})
+	}
+	return newEvent(EventCartUpdated, fmt.Sprintf("commerce-cart-%s-v%d-%d", c.Customer, c.Version, c.UpdatedAt.UnixMicro()), channel, cust, c.UpdatedAt, now, map[string]any{
+		"cart_id": c.Customer, "products": items, "total": c.Total(), "currency": c.Currency,
+	})
+}

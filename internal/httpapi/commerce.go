@@ -1,0 +1,285 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/httpjson"
+)
+
+// WithCommerce gives the API the commerce service; without it the
+// commerce endpoints answer 404.
+func (a *API) WithCommerce(c *commerce.Service) *API {
+	a.commerce = c
+	return a
+}
+
+// commerceRoutes registers the catalog, stock, order and cart endpoints.
+func (a *API) commerceRoutes(mux *http.ServeMux) {
+	if a.commerce == nil {
+		return
+	}
+	mux.HandleFunc("GET /api/v1/products", a.listProducts)
+	mux.HandleFunc("GET /api/v1/products/{id}", a.getProduct)
+	mux.HandleFunc("PUT /api/v1/products/{id}", a.putProduct)
+	mux.HandleFunc("GET /api/v1/locations", a.listLocations)
+	mux.HandleFunc("GET /api/v1/locations/{id}", a.getLocation)
+	mux.HandleFunc("PUT /api/v1/locations/{id}", a.putLocation)
+	mux.HandleFunc("GET /api/v1/stock/{sku}", a.getStock)
+	mux.HandleFunc("PUT /api/v1/stock/{sku}/{location}", a.putStock)
+	mux.HandleFunc("GET /api/v1/stock/{sku}/nearby", a.nearby)
+	mux.HandleFunc("POST /api/v1/stock/adjustments", a.adjustStock)
+	mux.HandleFunc("POST /api/v1/reservations", a.createReservation)
+	mux.HandleFunc("GET /api/v1/reservations", a.listReservations)
+	mux.HandleFunc("GET /api/v1/reservations/{id}", a.getReservation)
+	mux.HandleFunc("POST /api/v1/reservations/{id}/release", a.releaseReservation)
+	mux.HandleFunc("POST /api/v1/orders", a.createOrder)
+	mux.HandleFunc("GET /api/v1/orders", a.listOrders)
+	mux.HandleFunc("GET /api/v1/orders/{id}", a.getOrder)
+	mux.HandleFunc("POST /api/v1/orders/{id}/transitions", a.transitionOrder)
+	mux.HandleFunc("POST /api/v1/orders/{id}/returns", a.createReturn)
+	mux.HandleFunc("GET /api/v1/orders/{id}/returns", a.listReturns)
+	mux.HandleFunc("GET /api/v1/carts/{customer}", a.getCart)
+	mux.HandleFunc("PUT /api/v1/carts/{customer}", a.putCart)
+}
+
+// failCommerce writes commerce's typed errors; it reports false for the
+// others, which fail maps.
+func failCommerce(w http.ResponseWriter, err error) bool {
+	var ve *commerce.ValidationError
+	var ie *commerce.InsufficientStockError
+	var ce *commerce.StockConstraintError
+	var te *commerce.TransitionError
+	switch {
+	case errors.As(err, &ve):
+		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ve.Error(), map[string]string{"field": ve.Field})
+	case errors.As(err, &ie):
+		httpjson.Error(w, http.StatusConflict, "insufficient_stock", ie.Error(), map[string]any{
+			"sku": ie.SKU, "location_id": ie.Location, "requested": ie.Requested, "available": max(0, ie.Available)})
+	case errors.As(err, &ce):
+		httpjson.Error(w, http.StatusConflict, "stock_constraint", ce.Error(), map[string]any{"sku": ce.SKU, "location_id": ce.Location})
+	case errors.As(err, &te):
+		allowed := make([]string, 0, len(te.Allowed))
+		for _, s := range te.Allowed {
+			allowed = append(allowed, string(s))
+		}
+		httpjson.Error(w, http.StatusConflict, "illegal_transition", te.Error(), map[string]any{
+			"order_id": te.OrderID, "from": te.From, "to": te.To, "allowed": allowed})
+	case errors.Is(err, commerce.ErrConflict):
+		httpjson.Error(w, http.StatusConflict, "conflict", err.Error(), nil)
+	default:
+		return false
+	}
+	return true
+}
+
+// reply writes v, or the error.
+func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, status, v)
+}
+
+// Catalog and location lists page by id with an opaque cursor.
+func idCursor(v url.Values) (string, error) {
+	c := v.Get("cursor")
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", &inputError{"cursor", "is not a cursor this API handed out"}
+	}
+	return string(b), nil
+}
+
+func nextIDCursor(n, limit int, last string) string {
+	if n < limit {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(last))
+}
+
+func (a *API) listProducts(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r.URL.Query())
+	after, err2 := idCursor(r.URL.Query())
+	if err = errors.Join(err, err2); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.commerce.Store().ListProducts(r.Context(), after, limit)
+	page := struct {
+		Products   []*commerce.Product `json:"products"`
+		NextCursor string              `json:"next_cursor,omitempty"`
+	}{Products: append([]*commerce.Product{}, list...)}
+	if len(list) > 0 {
+		page.NextCursor = nextIDCursor(len(list), limit, list[len(list)-1].ID)
+	}
+	a.reply(w, r, http.StatusOK, page, err)
+}
+
+func (a *API) getProduct(w http.ResponseWriter, r *http.Request) {
+	p, err := a.commerce.Store().Product(r.Context(), r.PathValue("id"))
+	a.reply(w, r, http.StatusOK, p, err)
+}
+
+func (a *API) putProduct(w http.ResponseWriter, r *http.Request) {
+	var p commerce.Product
+	if err := decodeBody(r, &p); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if p.ID == "" {
+		p.ID = r.PathValue("id")
+	}
+	if p.ID != r.PathValue("id") {
+		a.fail(w, r, &inputError{"id", "the body's id differs from the path's"})
+		return
+	}
+	a.reply(w, r, http.StatusOK, &p, a.commerce.UpsertProducts(r.Context(), []*commerce.Product{&p}))
+}
+
+func (a *API) listLocations(w http.ResponseWriter, r *http.Request) {
+	limit, err := limitParam(r.URL.Query())
+	after, err2 := idCursor(r.URL.Query())
+	if err = errors.Join(err, err2); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.commerce.Store().ListLocations(r.Context(), after, limit)
+	page := struct {
+		Locations  []*commerce.Location `json:"locations"`
+		NextCursor string               `json:"next_cursor,omitempty"`
+	}{Locations: append([]*commerce.Location{}, list...)}
+	if len(list) > 0 {
+		page.NextCursor = nextIDCursor(len(list), limit, list[len(list)-1].ID)
+	}
+	a.reply(w, r, http.StatusOK, page, err)
+}
+
+func (a *API) getLocation(w http.ResponseWriter, r *http.Request) {
+	l, err := a.commerce.Store().Location(r.Context(), r.PathValue("id"))
+	a.reply(w, r, http.StatusOK, l, err)
+}
+
+func (a *API) putLocation(w http.ResponseWriter, r *http.Request) {
+	var l commerce.Location
+	if err := decodeBody(r, &l); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if l.ID == "" {
+		l.ID = r.PathValue("id")
+	}
+	if l.ID != r.PathValue("id") {
+		a.fail(w, r, &inputError{"id", "the body's id differs from the path's"})
+		return
+	}
+	a.reply(w, r, http.StatusOK, &l, a.commerce.UpsertLocations(r.Context(), []*commerce.Location{&l}))
+}
+
+// stockView is a stock row with its availability spelled out.
+type stockView struct {
+	commerce.StockLevel
+	Available int64 `json:"available"`
+}
+
+func (a *API) getStock(w http.ResponseWriter, r *http.Request) {
+	rows, err := a.commerce.Store().StockOf(r.Context(), r.PathValue("sku"))
+	out := struct {
+		SKU       string      `json:"sku"`
+		Available int64       `json:"available"`
+		Locations []stockView `json:"locations"`
+	}{SKU: r.PathValue("sku"), Locations: []stockView{}}
+	for _, l := range rows {
+		out.Locations = append(out.Locations, stockView{l, l.Available()})
+		out.Available += max(0, l.Available())
+	}
+	a.reply(w, r, http.StatusOK, out, err)
+}
+
+func (a *API) putStock(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OnHand int64 `json:"on_hand"`
+		Safety int64 `json:"safety"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	changes, err := a.commerce.SetStock(r.Context(), []commerce.StockLevel{{SKU: r.PathValue("sku"), Location: r.PathValue("location"), OnHand: req.OnHand, Safety: req.Safety}})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	l := changes[0].After
+	httpjson.Write(w, http.StatusOK, stockView{l, l.Available()})
+}
+
+// nearby serves GET /api/v1/stock/{sku}/nearby?lat=&lon=&limit=10, or
+// ?customer=ID|kind:value to search around the customer's last known
+// position.
+func (a *API) nearby(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	limit := 10
+	if v.Get("limit") != "" {
+		n, err := strconv.Atoi(v.Get("limit"))
+		if err != nil || n < 1 || n > 200 {
+			a.fail(w, r, &inputError{"limit", "must be a number from 1 to 200"})
+			return
+		}
+		limit = n
+	}
+	var lat, lon float64
+	switch {
+	case v.Get("lat") != "" || v.Get("lon") != "":
+		var err1, err2 error
+		lat, err1 = strconv.ParseFloat(v.Get("lat"), 64)
+		lon, err2 = strconv.ParseFloat(v.Get("lon"), 64)
+		if err1 != nil || err2 != nil {
+			a.fail(w, r, &inputError{"lat", "lat and lon must both be decimal degrees"})
+			return
+		}
+	case v.Get("customer") != "":
+		_, p, err := a.resolveCustomer(r, v.Get("customer"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if p == nil || p.Agg.Location.At.IsZero() {
+			a.fail(w, r, &inputError{"customer", "no known position for this customer: pass lat and lon"})
+			return
+		}
+		lat, lon = p.Agg.Location.Lat, p.Agg.Location.Lon
+	default:
+		a.fail(w, r, &inputError{"lat", "pass lat and lon, or customer"})
+		return
+	}
+	list, err := a.commerce.Nearby(r.Context(), r.PathValue("sku"), lat, lon, limit)
+	a.reply(w, r, http.StatusOK, map[string]any{"sku": r.PathValue("sku"), "lat": lat, "lon": lon,
+		"locations": append([]commerce.Availability{}, list...)}, err)
+}
+
+func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Key    string           `json:"key"`
+		Reason string           `json:"reason"`
+		Deltas []commerce.Delta `json:"deltas"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	changes, applied, err := a.commerce.AdjustStock(r.Context(), req.Key, req.Reason, req.Deltas)
+	rows := []stockView{}
+	for _, c := range changes {
+		rows = append(rows, stockView{c.After, c.After.Available()})
+	}
+	a.reply(w, r, http.StatusOK, map[string]any{"applied": applied, "stock": rows}, err)
+}

@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/store"
+)
+
+func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
+	var o commerce.Order
+	if err := decodeBody(r, &o); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	placed, err := a.commerce.PlaceOrder(r.Context(), &o)
+	a.reply(w, r, http.StatusCreated, placed, err)
+}
+
+// listOrders serves GET /api/v1/orders?customer=kind:value&status=, newest
+// first.
+func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	limit, err := limitParam(v)
+	before, err2 := idCursor(v)
+	if err = errors.Join(err, err2); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.commerce.Store().ListOrders(r.Context(), commerce.OrderQuery{
+		Customer: v.Get("customer"), Status: commerce.Status(v.Get("status")), Before: before, Limit: limit})
+	page := struct {
+		Orders     []*commerce.Order `json:"orders"`
+		NextCursor string            `json:"next_cursor,omitempty"`
+	}{Orders: append([]*commerce.Order{}, list...)}
+	if len(list) > 0 {
+		page.NextCursor = nextIDCursor(len(list), limit, list[len(list)-1].ID)
+	}
+	a.reply(w, r, http.StatusOK, page, err)
+}
+
+func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
+	o, err := a.commerce.Order(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.reply(w, r, http.StatusOK, map[string]any{"order": o, "next": commerce.Next(o.Fulfilment, o.Status)}, nil)
+}
+
+// transitionOrder serves POST /api/v1/orders/{id}/transitions {"to": "ready_for_pickup"}.
+func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		To   commerce.Status `json:"to"`
+		Note string          `json:"note"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.To == "" {
+		a.fail(w, r, &inputError{"to", "is required: the status to move the order to"})
+		return
+	}
+	o, err := a.commerce.Transition(r.Context(), r.PathValue("id"), req.To, req.Note)
+	a.reply(w, r, http.StatusOK, o, err)
+}
+
+func (a *API) createReturn(w http.ResponseWriter, r *http.Request) {
+	var ret commerce.Return
+	if err := decodeBody(r, &ret); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ret.OrderID = r.PathValue("id")
+	got, err := a.commerce.RecordReturn(r.Context(), &ret)
+	a.reply(w, r, http.StatusCreated, got, err)
+}
+
+func (a *API) listReturns(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.commerce.Order(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.commerce.Store().Returns(r.Context(), r.PathValue("id"))
+	a.reply(w, r, http.StatusOK, map[string]any{"returns": append([]*commerce.Return{}, list...)}, err)
+}
+
+// cartKinds is the order in which a profile's identifiers name its cart.
+var cartKinds = []identity.Kind{identity.UserID, identity.Email, identity.LoyaltyID, identity.StoreCustomerID, identity.Phone, identity.AnonymousID}
+
+// resolveCustomer turns a profile id or a kind:value identifier into the
+// key a cart is kept under. For a profile, it is the identifier of the
+// first of the profile's carts that exists (in cartKinds order), else its
+// most stable identifier; the profile is returned too.
+func (a *API) resolveCustomer(r *http.Request, s string) (string, *profile.Profile, error) {
+	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+		p, err := a.store.Profile(r.Context(), id)
+		if err != nil {
+			return "", nil, err
+		}
+		return a.profileCartKey(r, p)
+	}
+	raw, ok := identity.ParseIdentifier(s)
+	if !ok {
+		return "", nil, &inputError{"customer", "must be a profile id or an identifier as kind:value, e.g. user_id:42 or anonymous_id:a1b2"}
+	}
+	rules := a.profiles.Rules
+	if rules == nil {
+		rules = identity.DefaultRules()
+	}
+	id, why := rules.Normalize(identity.Raw{Kind: raw.Kind, Value: raw.Value})
+	if why != "" {
+		return "", nil, &inputError{"customer", why}
+	}
+	var p *profile.Profile
+	if h, err := a.store.Holders(r.Context(), []identity.Identifier{id}); err == nil && h[id] != 0 {
+		p, _ = a.store.Profile(r.Context(), h[id])
+	}
+	return id.String(), p, nil
+}
+
+func (a *API) profileCartKey(r *http.Request, p *profile.Profile) (string, *profile.Profile, error) {
+	first := ""
+	for _, k := range cartKinds {
+		for _, id := range p.Identifiers {
+			if id.Kind != k {
+				continue
+			}
+			if first == "" {
+				first = id.String()
+			}
+			c, err := a.commerce.Cart(r.Context(), id.String())
+			if err != nil {
+				return "", nil, err
+			}
+			if c.Version > 0 {
+				return id.String(), p, nil
+			}
+		}
+	}
+	if first == "" {
+		return "", nil, &inputError{"customer", "the profile has no identifier a cart can be kept under"}
+	}
+	return first, p, nil
+}
+
+// getCart serves GET /api/v1/carts/{customer}: the one cart every channel
+// (web, app, a store associate, the call center) loads.
+func (a *API) getCart(w http.ResponseWriter, r *http.Request) {
+	key, _, err := a.resolveCustomer(r, r.PathValue("customer"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.commerce.Cart(r.Context(), key)
+	a.reply(w, r, http.StatusOK, cartView(c), err)
+}
+
+// putCart serves PUT /api/v1/carts/{customer} {"items": [...], "currency",
+// "version"}: it replaces the items; version, if sent, must be current.
+func (a *API) putCart(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Items    []commerce.CartItem `json:"items"`
+		Currency string              `json:"currency"`
+		Channel  string              `json:"channel"`
+		Version  int64               `json:"version"`
+	}
+	if err := decodeBody(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	key, _, err := a.resolveCustomer(r, r.PathValue("customer"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.commerce.SetCart(r.Context(), key, req.Items, req.Currency, req.Channel, req.Version)
+	if errors.Is(err, store.ErrConflict) {
+		err = &inputError{"version", "the cart changed meanwhile: load it again"}
+	}
+	a.reply(w, r, http.StatusOK, cartView(c), err)
+}
+
+func cartView(c *commerce.Cart) any {
+	if c == nil {
+		return nil
+	}
+	if c.Items == nil {
+		c.Items = []commerce.CartItem{}
+	}
+	return struct {
+		*commerce.Cart
+		Total float64 `json:"total"`
+	}{c, c.Total()}
+}

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/parcours/parcours/internal/commerce"
+)
+
+// Commerce returns the commerce service.
+func (s *Server) Commerce() *commerce.Service { return s.commerce }
+
+// startCommerce runs commerce's background work: the consumer that applies
+// till sales and cart merges from the log, and the reservation expiry loop.
+func (s *Server) startCommerce(ctx context.Context) {
+	every := s.opts.ReservationSweep
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		for ctx.Err() == nil {
+			err := s.commerce.Run(ctx, s.st, s.notifier)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			s.log.Error("commerce consumer stopped; restarting in 5 seconds", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
+	go func() { defer s.wg.Done(); s.commerce.RunExpiry(ctx, every) }()
+}

@@ -1,0 +1,29 @@
+package store
+
+import (
+	"github.com/parcours/parcours/internal/commerce"
+)
+
+// Commerce keeps the catalog, locations, stock, reservations, orders,
+// returns and carts. The interface is the commerce package's own (it is
+// the consumer); its three parts are commerce.CatalogStore,
+// commerce.StockStore and commerce.OrderStore.
+type Commerce interface {
+	commerce.Store
+}
+
+// CommerceNotFound and CommerceConflict are what the engines' commerce
+// methods wrap: each matches both the store's and the commerce package's
+// sentinel, so that either side can test for it.
+var (
+	CommerceNotFound error = &bothErr{"not found", ErrNotFound, commerce.ErrNotFound}
+	CommerceConflict error = &bothErr{"already exists or changed meanwhile", ErrConflict, commerce.ErrConflict}
+)
+
+type bothErr struct {
+	msg  string
+	a, b error
+}
+
+func (e *bothErr) Error() string   { return e.msg }
+func (e *bothErr) Unwrap() []error { return []error{e.a, e.b} }

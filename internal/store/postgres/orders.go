@@ -1,0 +1,211 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// CreateOrder stores an order and holds its reservations atomically.
+func (s *Store) CreateOrder(ctx context.Context, o *commerce.Order, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create order %s: %w", o.ID, err)
+	}
+	var out []commerce.StockChange
+	err = s.inTx(ctx, "create order "+o.ID, func(tx pgx.Tx) (err error) {
+		if _, err := tx.Exec(ctx, queries.Get("insert-order"), o.ID, string(o.Status), o.Version, o.Customer.Key(), doc, o.CreatedAt, o.UpdatedAt); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("order %s: %w", o.ID, store.CommerceConflict)
+			}
+			return err
+		}
+		out, err = reserveAll(ctx, tx, rs)
+		return err
+	})
+	return out, err
+}
+
+// Order returns an order by id.
+func (s *Store) Order(ctx context.Context, id string) (*commerce.Order, error) {
+	var o commerce.Order
+	return &o, scanDoc(s.pool.QueryRow(ctx, queries.Get("order"), id), "order "+id, &o)
+}
+
+// ListOrders returns orders newest first.
+func (s *Store) ListOrders(ctx context.Context, q commerce.OrderQuery) ([]*commerce.Order, error) {
+	w := store.Where{Placeholder: store.Dollar}
+	w.Eq("customer", q.Customer)
+	w.Eq("status", string(q.Status))
+	if q.Before != "" {
+		w.Add("id < ?", q.Before)
+	}
+	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
+	return listDocs[commerce.Order](ctx, s.pool, "list orders", "SELECT doc FROM orders"+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
+}
+
+func writeOrder(ctx context.Context, tx pgx.Tx, o *commerce.Order, prev int64) error {
+	doc, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	tag, err := tx.Exec(ctx, queries.Get("update-order"), string(o.Status), o.Version, doc, o.UpdatedAt, o.ID, prev)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("order %s changed since version %d: %w", o.ID, prev, store.CommerceConflict)
+	}
+	return nil
+}
+
+// UpdateOrder writes o and applies effect to its active reservations.
+func (s *Store) UpdateOrder(ctx context.Context, o *commerce.Order, prev int64, effect commerce.StockEffect) ([]commerce.StockChange, error) {
+	var out []commerce.StockChange
+	err := s.inTx(ctx, "update order "+o.ID, func(tx pgx.Tx) error {
+		out = out[:0]
+		if err := writeOrder(ctx, tx, o, prev); err != nil {
+			return err
+		}
+		if effect == commerce.NoEffect {
+			return nil
+		}
+		status := commerce.ReservationReleased
+		if effect == commerce.Consume {
+			status = commerce.ReservationConsumed
+		}
+		rs, err := queryReservations(ctx, tx, queries.Get("order-reservations"), o.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			c, err := endReservation(ctx, tx, r, status, o.UpdatedAt)
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RecordReturn stores a return, writes its order and restocks the
+// sellable lines at the receiving location.
+func (s *Store) RecordReturn(ctx context.Context, r *commerce.Return, o *commerce.Order, prev int64) ([]commerce.StockChange, error) {
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: record return: %w", err)
+	}
+	var out []commerce.StockChange
+	err = s.inTx(ctx, "record return "+r.ID, func(tx pgx.Tx) error {
+		out = out[:0]
+		if err := writeOrder(ctx, tx, o, prev); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, queries.Get("insert-return"), r.ID, r.OrderID, doc, r.CreatedAt); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("return %s: %w", r.ID, store.CommerceConflict)
+			}
+			return err
+		}
+		for _, d := range r.RestockDeltas() {
+			c, err := mutateStock(ctx, tx, d.SKU, d.Location, r.CreatedAt, true, func(l *commerce.StockLevel) error {
+				l.OnHand += d.OnHand
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Returns lists an order's returns, oldest first.
+func (s *Store) Returns(ctx context.Context, orderID string) ([]*commerce.Return, error) {
+	return listDocs[commerce.Return](ctx, s.pool, "returns of "+orderID, queries.Get("returns-of-order"), orderID)
+}
+
+// Cart returns a customer's cart, empty if none.
+func (s *Store) Cart(ctx context.Context, customer string) (*commerce.Cart, error) {
+	return loadCart(s.pool.QueryRow(ctx, queries.Get("cart"), customer), customer)
+}
+
+func loadCart(row pgx.Row, customer string) (*commerce.Cart, error) {
+	var c commerce.Cart
+	err := scanDoc(row, "cart of "+customer, &c)
+	if errors.Is(err, store.ErrNotFound) {
+		return &commerce.Cart{Customer: customer, Items: []commerce.CartItem{}}, nil
+	}
+	return &c, err
+}
+
+func saveCart(ctx context.Context, tx pgx.Tx, c *commerce.Cart) error {
+	prev := c.Version
+	c.Version++
+	doc, err := json.Marshal(c)
+	if err != nil {
+		c.Version = prev
+		return err
+	}
+	q, args := queries.Get("update-cart"), []any{c.Version, doc, c.UpdatedAt, c.Customer, prev}
+	if prev == 0 {
+		q, args = queries.Get("insert-cart"), []any{c.Customer, c.Version, doc, c.UpdatedAt}
+	}
+	tag, err := tx.Exec(ctx, q, args...)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = fmt.Errorf("cart of %s changed since version %d: %w", c.Customer, prev, store.CommerceConflict)
+	}
+	if err != nil {
+		c.Version = prev
+	}
+	return err
+}
+
+// SaveCart writes a cart if its version did not move.
+func (s *Store) SaveCart(ctx context.Context, c *commerce.Cart) error {
+	return s.inTx(ctx, "save cart", func(tx pgx.Tx) error { return saveCart(ctx, tx, c) })
+}
+
+// MergeCart folds from's cart into into's. Both rows are locked, in key
+// order.
+func (s *Store) MergeCart(ctx context.Context, from, into string, merge func(into, from *commerce.Cart) *commerce.Cart) (*commerce.Cart, bool, error) {
+	var out *commerce.Cart
+	merged := false
+	err := s.inTx(ctx, "merge cart", func(tx pgx.Tx) error {
+		carts := map[string]*commerce.Cart{}
+		keys := []string{from, into}
+		if into < from {
+			keys = []string{into, from}
+		}
+		for _, k := range keys {
+			c, err := loadCart(tx.QueryRow(ctx, queries.Get("lock-cart"), k), k)
+			if err != nil {
+				return err
+			}
+			carts[k] = c
+		}
+		src, dst := carts[from], carts[into]
+		out, merged = dst, false
+		if src.Version == 0 {
+			return nil
+		}
+		out = merge(dst, src)
+		if err := saveCart(ctx, tx, out); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, queries.Get("delete-cart"), from)
+		merged = err == nil
+		return err
+	})
+	return out, merged, err
+}
