@@ -212,9 +212,13 @@ func fillProfiles(e *env, st store.Store, n int) error {
 		if e.ctx.Err() != nil {
 			return e.ctx.Err()
 		}
-		fmt.Fprintf(e.stderr, "\rprofiles written: %d/%d", min(start+batch, n), n)
+		if interactive(e.stderr) {
+			fmt.Fprintf(e.stderr, "\rprofiles written: %d/%d", min(start+batch, n), n)
+		}
 	}
-	fmt.Fprintln(e.stderr)
+	if interactive(e.stderr) {
+		fmt.Fprintln(e.stderr)
+	}
 	return nil
 }
 
