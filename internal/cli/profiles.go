@@ -238,6 +238,19 @@ func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
+	// The events moved between profiles: their segment facts are rebuilt
+	// (silently: serve is stopped, and the changes show in the history).
+	stores, err := g.PhysicalStores()
+	if err != nil {
+		return err
+	}
+	seg := segment.NewStage(st, segment.Options{Logger: e.log, Rules: rules, Stores: stores})
+	if err := seg.Load(e.ctx); err != nil {
+		return err
+	}
+	if err := seg.Rebuild(e.ctx, append(owners, p.ID)); err != nil {
+		return err
+	}
 	if g.JSON {
 		return printJSON(e.stdout, map[string]any{"profiles": owners})
 	}

@@ -296,5 +296,12 @@ func (a *API) unmerge(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	// The events moved between profiles: their segment facts are rebuilt.
+	if a.segments != nil {
+		if err := a.segments.Rebuild(r.Context(), append(profiles, id)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"profiles": profiles})
 }

@@ -228,6 +228,7 @@ func (s *Stage) RunTimers(ctx context.Context, every time.Duration) {
 // evaluates them (after an unmerge moved events between profiles).
 func (s *Stage) Rebuild(ctx context.Context, ids []int64) error {
 	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	page, err := s.st.LoadProfiles(ctx, ids)
 	if err != nil {
 		return err

@@ -276,3 +276,40 @@ func profileFixture() *profile.Profile {
 func envFixture(now time.Time) *profile.Env {
 	return &profile.Env{Now: now, Stores: []profile.Store{lyon}}
 }
+
+// TestUnmergeSplitsMemberships: a wrong merge made one customer out of
+// two, each with one shoe view; undone, neither has viewed shoes twice.
+func TestUnmergeSplitsMemberships(t *testing.T) {
+	p := newPipeline(t)
+	p.apply(`
+kind: segment
+id: twice
+name: Viewed shoes twice
+where:
+  performed: {event: Product Viewed, where: {category: shoes}, count: {gte: 2}}
+`)
+	p.send(`track user=ana event=Product_Viewed props={"category":"shoes"}`,
+		`track anon=device-9 event=Product_Viewed props={"category":"shoes"}`)
+	eq(t, "before the merge", p.members("twice"), nil)
+	p.send(`alias user=ana anon=device-9`) // the wrong link
+	eq(t, "after the merge", p.members("twice"), []string{"ana"})
+
+	ctx := context.Background()
+	holders, err := p.st.Holders(ctx, []identity.Identifier{{Kind: identity.UserID, Value: "ana"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ana := holders[identity.Identifier{Kind: identity.UserID, Value: "ana"}]
+	merges, err := p.st.MergeLog(ctx, ana)
+	if err != nil || len(merges) != 1 {
+		t.Fatalf("merge log: %v %v", merges, err)
+	}
+	owners, err := unify.NewStage(p.st, unify.Options{Clock: p.clk}).Unmerge(ctx, ana, merges[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.seg.Rebuild(ctx, append(owners, ana)); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "after the unmerge", p.members("twice"), nil)
+}
