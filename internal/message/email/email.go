@@ -20,6 +20,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // TLS policies of Config.TLS.
@@ -212,3 +213,15 @@ func addrDomain(addr string) string {
 	}
 	return ""
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c Config) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c DKIMConfig) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the provider as its kind and name: its fields hold
+// credentials (see package redact).
+func (p *Provider) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "email", p.cfg.Name) }

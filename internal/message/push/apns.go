@@ -22,6 +22,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providerhttp"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // APNs hosts.
@@ -226,3 +227,11 @@ func (p *APNs) Send(ctx context.Context, m *provider.Message) (provider.Result, 
 	}
 	return provider.Result{}, pe
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c APNsConfig) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the provider as its kind and name: its fields hold
+// credentials (see package redact).
+func (p *APNs) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "push", p.cfg.Name) }

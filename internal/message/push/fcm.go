@@ -15,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providerhttp"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // FCMBaseURL is the FCM HTTP v1 API host.
@@ -205,3 +206,11 @@ func fcmDetail(fe fcmError) bool {
 	}
 	return false
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c FCMConfig) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the provider as its kind and name: its fields hold
+// credentials (see package redact).
+func (p *FCM) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "push", p.cfg.Name) }

@@ -15,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providerhttp"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // fcmScope is the OAuth 2.0 scope of the FCM HTTP v1 API.
@@ -125,3 +126,7 @@ func (ts *tokenSource) invalidate(token string) {
 	}
 	ts.mu.Unlock()
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c ServiceAccount) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }

@@ -17,6 +17,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providerhttp"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // TwilioBaseURL is Twilio's REST API host.
@@ -175,3 +176,11 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c TwilioConfig) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the provider as its kind and name: its fields hold
+// credentials (see package redact).
+func (p *Twilio) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "sms", p.cfg.Name) }

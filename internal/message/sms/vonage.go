@@ -15,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providerhttp"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // VonageBaseURL is the Vonage (formerly Nexmo) SMS API host.
@@ -168,3 +169,11 @@ func (p *Vonage) Send(ctx context.Context, m *provider.Message) (provider.Result
 	}
 	return provider.Result{ProviderID: a.Messages[0].MessageID}, nil
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c VonageConfig) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the provider as its kind and name: its fields hold
+// credentials (see package redact).
+func (p *Vonage) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "sms", p.cfg.Name) }

@@ -28,6 +28,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providerhttp"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // Config configures a webhook provider.
@@ -149,3 +150,11 @@ func (p *Provider) Send(ctx context.Context, m *provider.Message) (provider.Resu
 		Err:        fmt.Errorf("receiver answered %s: %s", resp.Status, providerhttp.Snippet(answer)),
 	}
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c Config) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the provider as its kind and name: its fields hold
+// credentials (see package redact).
+func (p *Provider) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "webhook", p.cfg.Name) }

@@ -18,6 +18,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providerhttp"
+	"github.com/parcours/parcours/internal/message/redact"
 )
 
 // Defaults of Config.
@@ -226,3 +227,11 @@ func (p *Provider) Send(ctx context.Context, m *provider.Message) (provider.Resu
 	}
 	return provider.Result{}, pe
 }
+
+// Format prints the configuration with its secrets redacted, whatever the
+// verb (see package redact).
+func (c Config) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
+
+// Format prints the provider as its kind and name: its fields hold
+// credentials (see package redact).
+func (p *Provider) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "whatsapp", p.cfg.Name) }
