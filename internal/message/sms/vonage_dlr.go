@@ -94,3 +94,24 @@ func vonageParams(r *http.Request) (url.Values, error) {
 	}
 	return v, nil
 }
+
+// ParseVonageInbound parses an inbound SMS webhook
+// (https://developer.vonage.com/en/messaging/sms/guides/inbound-sms):
+// msisdn (the customer), to (the brand's number), messageId, text, sent
+// as GET query, POST form or JSON, with the same api-key check as DLRs.
+// Concatenated parts (concat=true) arrive one by one; each is returned
+// as is (an opt-out keyword always fits in one part).
+func ParseVonageInbound(r *http.Request, apiKey, providerName string) (Inbound, error) {
+	p, err := vonageParams(r)
+	if err != nil {
+		return Inbound{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(p.Get("api-key")), []byte(apiKey)) != 1 {
+		return Inbound{}, fmt.Errorf("%w: api-key is not this provider's", ErrBadSignature)
+	}
+	in := Inbound{Provider: providerName, MessageID: p.Get("messageId"), From: "+" + p.Get("msisdn"), To: p.Get("to"), Body: p.Get("text")}
+	if in.MessageID == "" || in.From == "+" {
+		return Inbound{}, errors.New("vonage inbound: msisdn and messageId are required")
+	}
+	return in, nil
+}

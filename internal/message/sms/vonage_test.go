@@ -126,3 +126,14 @@ func TestParseVonageDLR(t *testing.T) {
 		t.Fatalf("foreign key: %v", err)
 	}
 }
+
+func TestParseVonageInbound(t *testing.T) {
+	q := "msisdn=33612345678&to=33700000001&messageId=0A00000012345678&text=ARRET&type=text&keyword=ARRET&api-key=vk1&message-timestamp=2026-11-23+14%3A01%3A02"
+	in, err := sms.ParseVonageInbound(httptest.NewRequest(http.MethodGet, "/in/vonage?"+q, nil), "vk1", "vonage")
+	if err != nil || in.From != "+33612345678" || in.Body != "ARRET" || !in.IsOptOut() {
+		t.Fatalf("%+v %v", in, err)
+	}
+	if _, err := sms.ParseVonageInbound(httptest.NewRequest(http.MethodGet, "/in/vonage?msisdn=1&messageId=2&api-key=x", nil), "vk1", "vonage"); !errors.Is(err, sms.ErrBadSignature) {
+		t.Fatalf("foreign key: %v", err)
+	}
+}
