@@ -20,7 +20,7 @@ func settingErr(field, reason string) error {
 }
 
 // validate checks what the field tags cannot: alternatives, formats, URLs.
-func validate(typ string, s any) error {
+func validate(s any) error {
 	switch s := s.(type) {
 	case *SMTPSettings:
 		switch strings.ToLower(s.TLS) {

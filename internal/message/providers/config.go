@@ -197,7 +197,7 @@ func parseEntry(n *yaml.Node, i int, file string, lookupEnv func(string) (string
 	if err := checkRequired(settings.Elem(), "settings.", func(field string) error { return fe(sn.Line, field, "required") }); err != nil {
 		return Entry{}, err
 	}
-	if err := validate(head.Type, settings.Interface()); err != nil {
+	if err := validate(settings.Interface()); err != nil {
 		var f *FieldError
 		if errors.As(err, &f) {
 			f.File, f.Line, f.Provider = file, sn.Line, id

@@ -214,3 +214,5 @@ func (c FCMConfig) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
 // Format prints the provider as its kind and name: its fields hold
 // credentials (see package redact).
 func (p *FCM) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "push", p.cfg.Name) }
+
+var _ provider.Provider = (*FCM)(nil)

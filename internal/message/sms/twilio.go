@@ -184,3 +184,5 @@ func (c TwilioConfig) Format(f fmt.State, verb rune) { redact.Format(f, verb, c)
 // Format prints the provider as its kind and name: its fields hold
 // credentials (see package redact).
 func (p *Twilio) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "sms", p.cfg.Name) }
+
+var _ provider.Provider = (*Twilio)(nil)

@@ -158,3 +158,5 @@ func (c Config) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
 // Format prints the provider as its kind and name: its fields hold
 // credentials (see package redact).
 func (p *Provider) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "webhook", p.cfg.Name) }
+
+var _ provider.Provider = (*Provider)(nil)

@@ -154,6 +154,8 @@ func Body(m *provider.Message) ([]byte, error) {
 			return nil, errors.New("session message has no body")
 		}
 		req.Type = "text"
+		// WhatsApp renders a link preview only when asked; ask when the
+		// text carries a link, as a person typing it would see.
 		req.Text = &text{Body: m.Body, PreviewURL: strings.Contains(m.Body, "https://")}
 	}
 	return json.Marshal(req)
@@ -235,3 +237,5 @@ func (c Config) Format(f fmt.State, verb rune) { redact.Format(f, verb, c) }
 // Format prints the provider as its kind and name: its fields hold
 // credentials (see package redact).
 func (p *Provider) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "%s(%s)", "whatsapp", p.cfg.Name) }
+
+var _ provider.Provider = (*Provider)(nil)
