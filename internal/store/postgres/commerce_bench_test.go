@@ -32,7 +32,7 @@ func reserveHot(b *testing.B, clients int) {
 	for i := range hot {
 		levels = append(levels, commerce.StockLevel{SKU: fmt.Sprintf("HOT-%d", i), Location: "lyon", OnHand: stock + 2, Safety: 2})
 	}
-	if _, err := s.SetStock(ctx, levels, time.Now()); err != nil {
+	if _, err := s.SetStock(ctx, levels, time.Now(), nil); err != nil {
 		b.Fatal(err)
 	}
 	var ok, refused, seq atomic.Int64
@@ -43,7 +43,7 @@ func reserveHot(b *testing.B, clients int) {
 		for pb.Next() {
 			n := seq.Add(1)
 			_, err := s.Reserve(ctx, []*commerce.Reservation{{ID: fmt.Sprintf("r%d", n), SKU: fmt.Sprintf("HOT-%d", n%hot), Location: "lyon",
-				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}})
+				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}}, nil)
 			var ie *commerce.InsufficientStockError
 			switch {
 			case err == nil:

@@ -58,7 +58,7 @@ func mutateStock(ctx context.Context, tx pgx.Tx, sku, loc string, at time.Time, 
 }
 
 // SetStock sets on hand and safety, keeping reservations.
-func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at time.Time) ([]commerce.StockChange, error) {
+func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at time.Time, evs commerce.Events) ([]commerce.StockChange, error) {
 	levels = slices.Clone(levels)
 	commerce.SortLevels(levels)
 	var out []commerce.StockChange
@@ -74,7 +74,7 @@ func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at t
 			}
 			out = append(out, c)
 		}
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
@@ -82,7 +82,7 @@ func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at t
 // AdjustStock applies a keyed adjustment once. The key is claimed first:
 // a concurrent transaction with the same key waits on it, then sees it
 // taken.
-func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment) ([]commerce.StockChange, bool, error) {
+func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs commerce.Events) ([]commerce.StockChange, bool, error) {
 	deltas := slices.Clone(a.Deltas)
 	commerce.SortDeltas(deltas)
 	var out []commerce.StockChange
@@ -113,7 +113,7 @@ func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment) ([]comme
 			return err
 		}
 		applied = true
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, applied, err
 }
@@ -180,11 +180,13 @@ func reserveAll(ctx context.Context, tx pgx.Tx, rs []*commerce.Reservation) ([]c
 }
 
 // Reserve holds stock for every reservation, all or none.
-func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
+func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation, evs commerce.Events) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "reserve", func(tx pgx.Tx) (err error) {
-		out, err = reserveAll(ctx, tx, rs)
-		return err
+		if out, err = reserveAll(ctx, tx, rs); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
@@ -209,15 +211,17 @@ func endReservation(ctx context.Context, tx pgx.Tx, r *commerce.Reservation, sta
 }
 
 // EndReservation releases or consumes an active reservation.
-func (s *Store) EndReservation(ctx context.Context, id, status string, at time.Time) (*commerce.Reservation, []commerce.StockChange, error) {
+func (s *Store) EndReservation(ctx context.Context, id, status string, at time.Time, evs commerce.Events) (*commerce.Reservation, []commerce.StockChange, error) {
 	var r *commerce.Reservation
 	var c commerce.StockChange
 	err := s.inTx(ctx, "end reservation "+id, func(tx pgx.Tx) (err error) {
 		if r, err = scanReservation(tx.QueryRow(ctx, queries.Get("reservation"), id)); err != nil {
 			return err
 		}
-		c, err = endReservation(ctx, tx, r, status, at)
-		return err
+		if c, err = endReservation(ctx, tx, r, status, at); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: []commerce.StockChange{c}, Reservations: []*commerce.Reservation{r}})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -251,7 +255,7 @@ func (s *Store) ListReservations(ctx context.Context, q commerce.ReservationQuer
 
 // ExpireReservations releases due reservations. Rows another process is
 // expiring are skipped, not waited for.
-func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int) ([]*commerce.Reservation, []commerce.StockChange, error) {
+func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int, evs commerce.Events) ([]*commerce.Reservation, []commerce.StockChange, error) {
 	var rs []*commerce.Reservation
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "expire reservations", func(tx pgx.Tx) (err error) {
@@ -267,7 +271,10 @@ func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int
 			}
 			out = append(out, c)
 		}
-		return nil
+		if len(rs) == 0 {
+			return nil
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out, Reservations: rs})
 	})
 	return rs, out, err
 }
