@@ -33,6 +33,9 @@ func RunCommerce(t *testing.T, open func(t *testing.T) CommerceStore) {
 		{"OrderEffectsAndReturns", testOrderEffectsAndReturns},
 		{"ExpireReservations", testExpireReservations},
 		{"Carts", testCarts},
+		{"OutboxCommitsWithChange", testOutboxCommitsWithChange},
+		{"OutboxReadAndDelete", testOutboxReadAndDelete},
+		{"OutboxConcurrentReservations", testOutboxConcurrentReservations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
