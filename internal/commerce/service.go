@@ -22,7 +22,7 @@ type Sink interface {
 // Options configure a Service. Zero values take the defaults.
 type Options struct {
 	Clock  clock.Clock
-	Sink   Sink // nil: events are dropped (imports that only load data)
+	Sink   Sink // where the relay delivers; nil: no events are recorded (imports that only load data)
 	Logger *slog.Logger
 	// LowStock is the availability at or under which Low Stock is emitted;
 	// default 3.
@@ -35,8 +35,9 @@ type Options struct {
 	LocationsTTL time.Duration
 }
 
-// Service is commerce's API: it validates, writes through the store, and
-// emits the events of every change.
+// Service is commerce's API: it validates, and writes through the store
+// each change together with its events (the store's outbox, in the
+// change's transaction); RunRelay moves the events into the log.
 type Service struct {
 	st  Store
 	o   Options

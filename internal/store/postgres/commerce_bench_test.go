@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/event"
 )
 
 // BenchmarkReserveHot (PostgreSQL) fires one-unit reservations from 16 or 64
@@ -42,8 +43,12 @@ func reserveHot(b *testing.B, clients int) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			_, err := s.Reserve(ctx, []*commerce.Reservation{{ID: fmt.Sprintf("r%d", n), SKU: fmt.Sprintf("HOT-%d", n%hot), Location: "lyon",
-				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}}, nil)
+			r := &commerce.Reservation{ID: fmt.Sprintf("r%d", n), SKU: fmt.Sprintf("HOT-%d", n%hot), Location: "lyon",
+				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+			// The events the service writes, in the reservation's transaction.
+			_, err := s.Reserve(ctx, []*commerce.Reservation{r}, func(e commerce.Effect) []*event.Event {
+				return append(commerce.StockEvents(e.Changes, 3, at), commerce.ReservationEvent(r, "web", at))
+			})
 			var ie *commerce.InsufficientStockError
 			switch {
 			case err == nil:

@@ -131,8 +131,24 @@ func (s *Store) StockOf(ctx context.Context, sku string) ([]commerce.StockLevel,
 	return out, nil
 }
 
-// reserve holds r's quantity with a conditional UPDATE, and records r.
+// reserve records r, then holds its quantity with a conditional UPDATE.
+// The reservation row goes in first: the stock row's lock, which every
+// reservation of a hot SKU waits on, is then held only from the UPDATE to
+// the commit (with the outbox insert between them), not for one more
+// statement.
 func reserve(ctx context.Context, tx pgx.Tx, r *commerce.Reservation) (commerce.StockChange, error) {
+	cust, _ := json.Marshal(r.Customer)
+	var exp *time.Time
+	if !r.ExpiresAt.IsZero() {
+		exp = &r.ExpiresAt
+	}
+	if _, err := tx.Exec(ctx, queries.Get("insert-reservation"), r.ID, r.SKU, r.Location, r.Quantity, commerce.ReservationActive,
+		r.OrderID, cust, exp, r.CreatedAt); err != nil {
+		if isUniqueViolation(err) {
+			return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, store.CommerceConflict)
+		}
+		return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
+	}
 	after := commerce.StockLevel{SKU: r.SKU, Location: r.Location, UpdatedAt: r.CreatedAt.UTC()}
 	err := tx.QueryRow(ctx, queries.Get("reserve-stock"), r.Quantity, r.CreatedAt, r.SKU, r.Location).
 		Scan(&after.OnHand, &after.Reserved, &after.Safety, &after.Version)
@@ -149,18 +165,6 @@ func reserve(ctx context.Context, tx pgx.Tx, r *commerce.Reservation) (commerce.
 	before := after
 	before.Reserved -= r.Quantity
 	before.Version--
-	cust, _ := json.Marshal(r.Customer)
-	var exp *time.Time
-	if !r.ExpiresAt.IsZero() {
-		exp = &r.ExpiresAt
-	}
-	if _, err := tx.Exec(ctx, queries.Get("insert-reservation"), r.ID, r.SKU, r.Location, r.Quantity, commerce.ReservationActive,
-		r.OrderID, cust, exp, r.CreatedAt); err != nil {
-		if isUniqueViolation(err) {
-			return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, store.CommerceConflict)
-		}
-		return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
-	}
 	r.Status = commerce.ReservationActive
 	return commerce.StockChange{Before: before, After: after}, nil
 }
