@@ -61,10 +61,16 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 	}
 }
 
+// finalDrain bounds the last delivery RunRelay makes once its context
+// ends.
+const finalDrain = 5 * time.Second
+
 // RunRelay delivers the outbox until ctx ends: right after each change
 // this service commits (it wakes the relay), and every poll otherwise
 // (changes made by another process, entries left by a crash or by a Sink
-// that failed). While the Sink fails, it retries every poll only.
+// that failed). While the Sink fails, it retries every poll only. When ctx
+// ends it makes a last delivery (for at most finalDrain), so that a
+// graceful stop leaves the log complete; the Sink must still be open.
 func (s *Service) RunRelay(ctx context.Context, poll time.Duration) {
 	if s.o.Sink == nil {
 		return
@@ -74,6 +80,13 @@ func (s *Service) RunRelay(ctx context.Context, poll time.Duration) {
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalDrain)
+		defer cancel()
+		if _, err := s.Deliver(dctx); err != nil {
+			s.log.Warn("commerce: events left in the outbox at stop; delivered at the next start", "err", err)
+		}
+	}()
 	failing := false
 	for {
 		n, err := s.Deliver(ctx)

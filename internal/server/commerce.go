@@ -19,8 +19,9 @@ func (s *Server) startCommerce(ctx context.Context) {
 	if every <= 0 {
 		every = 30 * time.Second
 	}
-	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.commerce.RunRelay(ctx, time.Second) }()
+	s.relay.Add(1)
+	go func() { defer s.relay.Done(); s.commerce.RunRelay(ctx, time.Second) }()
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		for ctx.Err() == nil {

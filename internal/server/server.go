@@ -80,6 +80,7 @@ type Server struct {
 	stop   chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	relay  sync.WaitGroup // commerce's outbox relay: stopped before the committer
 }
 
 // New assembles a server over st, which must be migrated.
@@ -253,6 +254,7 @@ func (s *Server) Close() {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	s.relay.Wait() // its last delivery goes through the committer
 	s.commit.Close()
 	s.wg.Wait()
 }
