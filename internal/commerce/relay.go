@@ -48,8 +48,10 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 			evs[i], seqs[i] = e.Event, e.Seq
 		}
 		if err := s.o.Sink.Submit(ctx, evs, nil); err != nil {
+			s.o.Metrics.failed()
 			return n, fmt.Errorf("commerce: outbox: submitting %d events from seq %d (%s): %w", len(evs), seqs[0], evs[0].MessageID, err)
 		}
+		s.o.Metrics.deliveredBatch(entries, s.o.Clock.Now())
 		if err := s.st.DeleteOutbox(ctx, seqs); err != nil {
 			// Logged already; the next delivery re-sends them, harmlessly.
 			return n + len(evs), fmt.Errorf("commerce: outbox: deleting seqs %d..%d after delivery: %w", seqs[0], seqs[len(seqs)-1], err)

@@ -33,6 +33,8 @@ type Options struct {
 	// LocationsTTL is how long the locations list is cached for nearby
 	// searches (writes through this service refresh it at once); default 10s.
 	LocationsTTL time.Duration
+	// Metrics, if set, count the outbox relay's deliveries.
+	Metrics *Metrics
 }
 
 // Service is commerce's API: it validates, and writes through the store

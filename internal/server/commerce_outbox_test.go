@@ -5,12 +5,35 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/store/sqlite"
 )
+
+// TestOutboxMetrics checks that the relay's deliveries are on /metrics.
+func TestOutboxMetrics(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.srv.Commerce().SetStock(context.Background(), []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	h.outboxDrained()
+	resp, err := http.Get(h.http.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"parcours_commerce_outbox_delivered_total 1", "parcours_commerce_outbox_failures_total 0",
+		"parcours_commerce_outbox_delay_seconds_count 1"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
 
 // TestGracefulStopDeliversTheOutbox changes stock as fast as it can and
 // closes the server at once: Close stops the relay after a last delivery

@@ -126,7 +126,8 @@ func New(st store.Store, o Options) *Server {
 		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
 	})
-	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock})
+	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock,
+		Metrics: commerce.NewMetrics(s.registry)})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
 	}, s.segments).WithCommerce(s.commerce).Handler()
