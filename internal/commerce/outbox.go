@@ -12,8 +12,8 @@ import (
 type Effect struct {
 	// Changes are the stock rows the write changed, in lock order.
 	Changes []StockChange
-	// Reservations are the reservations EndReservation or
-	// ExpireReservations ended, as they are now.
+	// Reservations are the reservations the write ended (EndReservation,
+	// ExpireReservations, UpdateOrder), as they are now.
 	Reservations []*Reservation
 	// Cart is the cart SaveCart or MergeCart wrote, as written.
 	Cart *Cart
