@@ -156,6 +156,11 @@ func (f *importFlags) run(g *config.Globals, e *env, what string, sink bool,
 	if err == nil {
 		err = flush(r, true)
 	}
+	if err == nil && sink {
+		// The import's events wait in the outbox; log them now rather than
+		// at the next serve's first relay pass.
+		_, err = r.svc.Deliver(e.ctx)
+	}
 	bar.Finish()
 	if err != nil {
 		return err

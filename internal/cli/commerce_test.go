@@ -72,6 +72,41 @@ func TestCommerceImports(t *testing.T) {
 	if len(evs) == 0 || evs[0].Event != "Back In Stock" {
 		t.Fatalf("events after the stock import: %v", evs)
 	}
+	if es, err := st.Outbox(context.Background(), 10); err != nil || len(es) != 0 {
+		t.Fatalf("the import left %d events in the outbox: %v", len(es), err)
+	}
+}
+
+// TestServeCommerceFlags checks that the commerce options of serve are
+// read from flags and from the environment, and refused when out of range.
+func TestServeCommerceFlags(t *testing.T) {
+	dir := t.TempDir()
+	code, out, _ := run(t, "serve", "--help")
+	if code != 0 || !strings.Contains(out, "--reservation-sweep=30s") || !strings.Contains(out, "$PARCOURS_LOW_STOCK") {
+		t.Fatalf("serve --help: %d\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--low-stock", "0"}, nil, "--low-stock 0: must be at least 1"},
+		{nil, map[string]string{"PARCOURS_LOW_STOCK": "-2"}, "--low-stock -2: must be at least 1"},
+		{[]string{"--reservation-sweep", "10ms"}, nil, "--reservation-sweep 10ms: must be at least 1s"},
+		{nil, map[string]string{"PARCOURS_RESERVATION_SWEEP": "0s"}, "--reservation-sweep 0s: must be at least 1s"},
+		// The flag wins over the environment: the sweep is fine, the threshold is not.
+		{[]string{"--reservation-sweep", "1m", "--low-stock", "0"}, map[string]string{"PARCOURS_RESERVATION_SWEEP": "0s"}, "--low-stock 0: must"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, _, errOut := run(t, append([]string{"--data-dir", dir, "serve", "--addr", "127.0.0.1:0"}, tc.args...)...)
+			if code == 0 || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("serve %v with %v: exit %d, %s", tc.args, tc.env, code, errOut)
+			}
+		})
+	}
 }
 
 func TestCommerceImportHelp(t *testing.T) {

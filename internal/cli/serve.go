@@ -19,10 +19,19 @@ type serveCmd struct {
 	MaxInFlight int           `help:"Ingestion requests handled at once; more are answered 503 with Retry-After." env:"PARCOURS_MAX_IN_FLIGHT" default:"512"`
 	MaxQueued   int64         `help:"Events waiting for a commit beyond which ingestion answers 503 with Retry-After." env:"PARCOURS_MAX_QUEUED" default:"200000"`
 	TrustProxy  bool          `help:"Take the client address from X-Forwarded-For (only behind a proxy you run)." env:"PARCOURS_TRUST_PROXY"`
-	DecodeOnly  bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
+	// Commerce.
+	ReservationSweep time.Duration `help:"How often reservations past their expiry are released." env:"PARCOURS_RESERVATION_SWEEP" default:"30s"`
+	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
+	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 }
 
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
+	if c.ReservationSweep < time.Second {
+		return fmt.Errorf("--reservation-sweep %s: must be at least 1s", c.ReservationSweep)
+	}
+	if c.LowStock < 1 {
+		return fmt.Errorf("--low-stock %d: must be at least 1 (Low Stock is logged when availability falls to it or below)", c.LowStock)
+	}
 	release, err := lockDataDir(g.DataDir, "stop it first, or give this one another --data-dir")
 	if err != nil {
 		return err
@@ -58,6 +67,9 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		Logger:      e.log,
 		Rules:       rules,
 		Stores:      stores,
+
+		ReservationSweep: c.ReservationSweep,
+		LowStock:         c.LowStock,
 	})
 	srv.Start()
 	defer srv.Close()

@@ -66,13 +66,13 @@ func (s *Service) SetCart(ctx context.Context, customer string, items []CartItem
 	if currency != "" {
 		c.Currency = strings.ToUpper(currency)
 	}
-	if err := s.st.SaveCart(ctx, c); err != nil {
-		return nil, err
-	}
 	if channel == "" {
 		channel = "web"
 	}
-	s.emit(ctx, []*event.Event{CartEvent(c, channel, now)})
+	if err := s.st.SaveCart(ctx, c, s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, channel, now)} })); err != nil {
+		return nil, err
+	}
+	s.kick()
 	return c, nil
 }
 
@@ -86,10 +86,11 @@ func (s *Service) MergeCart(ctx context.Context, from, into string) (*Cart, bool
 		return nil, false, nil
 	}
 	now := s.o.Clock.Now()
-	c, merged, err := s.st.MergeCart(ctx, from, into, func(dst, src *Cart) *Cart { return MergeCarts(dst, src, now) })
+	c, merged, err := s.st.MergeCart(ctx, from, into, func(dst, src *Cart) *Cart { return MergeCarts(dst, src, now) },
+		s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, ChannelCommerce, now)} }))
 	if err != nil || !merged {
 		return c, merged, err
 	}
-	s.emit(ctx, []*event.Event{CartEvent(c, ChannelCommerce, now)})
+	s.kick()
 	return c, true, nil
 }

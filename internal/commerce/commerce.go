@@ -7,7 +7,9 @@
 // (source SourceID, channel profile.InternalChannel) carrying the
 // customer's identifiers, so that unify attaches it to the unified profile
 // and journeys and timelines see it. Message ids are deterministic, so that
-// doing the same thing twice appends nothing twice.
+// doing the same thing twice appends nothing twice. The events are written
+// to the store's outbox in the change's own transaction and relayed to the
+// log from there (see Events and Service.RunRelay), so none is lost.
 //
 // The package owns the interfaces it needs (Store, Sink); the store engines
 // implement Store and pass the conformance suite in store/storetest.

@@ -118,7 +118,8 @@ func (s *Service) applySale(ctx context.Context, e *event.Event) error {
 		return nil
 	}
 	key := "pos:" + e.SourceID + ":" + e.MessageID
-	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: "sale " + p.OrderID, Deltas: deltas, Clamp: true, At: s.o.Clock.Now()})
+	now := s.o.Clock.Now()
+	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: "sale " + p.OrderID, Deltas: deltas, Clamp: true, At: now}, s.stockOutbox(now))
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func (s *Service) applySale(ctx context.Context, e *event.Event) error {
 		}
 	}
 	if applied {
-		s.emit(ctx, s.stockEvents(changes))
+		s.kick()
 	}
 	return nil
 }

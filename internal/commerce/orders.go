@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/parcours/parcours/internal/event"
 )
@@ -45,12 +46,20 @@ func (s *Service) PlaceOrder(ctx context.Context, o *Order) (*Order, error) {
 		rs = append(rs, &Reservation{ID: o.ID + "-" + l.SKU, SKU: l.SKU, Location: o.Location, Quantity: l.Quantity,
 			OrderID: o.ID, Customer: o.Customer, CreatedAt: now})
 	}
-	changes, err := s.st.CreateOrder(ctx, o, rs)
+	_, err = s.st.CreateOrder(ctx, o, rs, s.orderOutbox(o, now))
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, append([]*event.Event{OrderEvent(o, now)}, s.stockEvents(changes)...))
+	s.kick()
 	return o, nil
+}
+
+// orderOutbox is the Events of o reaching its current status: the order's
+// event, then the stock events of its reservations.
+func (s *Service) orderOutbox(o *Order, now time.Time) Events {
+	return s.outbox(func(e Effect) []*event.Event {
+		return append([]*event.Event{OrderEvent(o, now)}, StockEvents(e.Changes, s.o.LowStock, now)...)
+	})
 }
 
 // enrichLines fills lines from the catalog. SKUs the catalog does not know
@@ -101,14 +110,14 @@ func (s *Service) Transition(ctx context.Context, id string, to Status, note str
 		prev, now := o.Version, s.o.Clock.Now()
 		o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
 		o.History = append(o.History, Step{Status: to, At: now, Note: note})
-		changes, err := s.st.UpdateOrder(ctx, o, prev, effect)
+		_, err = s.st.UpdateOrder(ctx, o, prev, effect, s.orderOutbox(o, now))
 		if isConflict(err) && attempt < 3 {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		s.emit(ctx, append([]*event.Event{OrderEvent(o, now)}, s.stockEvents(changes)...))
+		s.kick()
 		return o, nil
 	}
 }
@@ -149,14 +158,16 @@ func (s *Service) RecordReturn(ctx context.Context, r *Return) (*Return, error) 
 		}
 		prev, now := o.Version, s.o.Clock.Now()
 		o.Version, o.UpdatedAt, ret.CreatedAt = o.Version+1, now, now
-		changes, err := s.st.RecordReturn(ctx, &ret, o, prev)
+		_, err = s.st.RecordReturn(ctx, &ret, o, prev, s.outbox(func(e Effect) []*event.Event {
+			return append(ReturnEvents(o, &ret, now), StockEvents(e.Changes, s.o.LowStock, now)...)
+		}))
 		if isConflict(err) && attempt < 3 {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		s.emit(ctx, append(ReturnEvents(o, &ret, now), s.stockEvents(changes)...))
+		s.kick()
 		return &ret, nil
 	}
 }

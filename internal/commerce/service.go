@@ -22,7 +22,7 @@ type Sink interface {
 // Options configure a Service. Zero values take the defaults.
 type Options struct {
 	Clock  clock.Clock
-	Sink   Sink // nil: events are dropped (imports that only load data)
+	Sink   Sink // where the relay delivers; nil: no events are recorded (imports that only load data)
 	Logger *slog.Logger
 	// LowStock is the availability at or under which Low Stock is emitted;
 	// default 3.
@@ -33,10 +33,13 @@ type Options struct {
 	// LocationsTTL is how long the locations list is cached for nearby
 	// searches (writes through this service refresh it at once); default 10s.
 	LocationsTTL time.Duration
+	// Metrics, if set, count the outbox relay's deliveries.
+	Metrics *Metrics
 }
 
-// Service is commerce's API: it validates, writes through the store, and
-// emits the events of every change.
+// Service is commerce's API: it validates, and writes through the store
+// each change together with its events (the store's outbox, in the
+// change's transaction); RunRelay moves the events into the log.
 type Service struct {
 	st  Store
 	o   Options
@@ -45,6 +48,9 @@ type Service struct {
 	mu        sync.Mutex
 	locations map[string]*Location
 	loadedAt  time.Time
+
+	wake    chan struct{} // a change committed events to the outbox
+	relayMu sync.Mutex    // one delivery of the outbox at a time
 }
 
 // New returns the service over st.
@@ -64,7 +70,7 @@ func New(st Store, o Options) *Service {
 	if o.LocationsTTL <= 0 {
 		o.LocationsTTL = 10 * time.Second
 	}
-	return &Service{st: st, o: o, log: o.Logger}
+	return &Service{st: st, o: o, log: o.Logger, wake: make(chan struct{}, 1)}
 }
 
 // Store returns the store the service writes to.
@@ -73,26 +79,18 @@ func (s *Service) Store() Store { return s.st }
 // newID returns a time-ordered id with a prefix: ord_…, res_…, ret_….
 func newID(prefix string) string { return prefix + uuid.Must(uuid.NewV7()).String() }
 
-// emit appends events after the change they describe was committed. The
-// message ids are deterministic, so a retry can never log one twice; the
-// committer only refuses when overloaded or shutting down, so it is tried
-// a few times before the loss is logged.
-func (s *Service) emit(ctx context.Context, evs []*event.Event) {
-	if s.o.Sink == nil || len(evs) == 0 {
-		return
+// outbox returns the Events a store write is given: evs, or nil when the
+// service has no Sink (events are not recorded at all).
+func (s *Service) outbox(evs Events) Events {
+	if s.o.Sink == nil {
+		return nil
 	}
-	var err error
-	for attempt := range 3 {
-		if err = s.o.Sink.Submit(context.WithoutCancel(ctx), evs, nil); err == nil {
-			return
-		}
-		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
-	}
-	s.log.Error("commerce: events not logged", "count", len(evs), "first", evs[0].MessageID, "err", err)
+	return evs
 }
 
-func (s *Service) stockEvents(changes []StockChange) []*event.Event {
-	return StockEvents(changes, s.o.LowStock, s.o.Clock.Now())
+// stockOutbox is the Events of a write whose only events are stock ones.
+func (s *Service) stockOutbox(now time.Time) Events {
+	return s.outbox(func(e Effect) []*event.Event { return StockEvents(e.Changes, s.o.LowStock, now) })
 }
 
 // UpsertProducts validates and writes products.
@@ -198,11 +196,12 @@ func (s *Service) SetStock(ctx context.Context, levels []StockLevel) ([]StockCha
 			return nil, invalid(fmt.Sprintf("stock[%d]", i), "on_hand and safety must be >= 0")
 		}
 	}
-	changes, err := s.st.SetStock(ctx, levels, s.o.Clock.Now())
+	now := s.o.Clock.Now()
+	changes, err := s.st.SetStock(ctx, levels, now, s.stockOutbox(now))
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, s.stockEvents(changes))
+	s.kick()
 	return changes, nil
 }
 
@@ -220,11 +219,12 @@ func (s *Service) AdjustStock(ctx context.Context, key, reason string, deltas []
 	if key == "" {
 		key = newID("adj_")
 	}
-	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: reason, Deltas: deltas, At: s.o.Clock.Now()})
+	now := s.o.Clock.Now()
+	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: reason, Deltas: deltas, At: now}, s.stockOutbox(now))
 	if err != nil {
 		return nil, false, err
 	}
-	s.emit(ctx, s.stockEvents(changes))
+	s.kick()
 	return changes, applied, nil
 }
 
@@ -253,25 +253,30 @@ func (s *Service) Reserve(ctx context.Context, req ReserveRequest) (*Reservation
 	now := s.o.Clock.Now()
 	r := &Reservation{ID: newID("res_"), SKU: req.SKU, Location: req.Location, Quantity: req.Quantity,
 		Customer: req.Customer, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	changes, err := s.st.Reserve(ctx, []*Reservation{r})
-	if err != nil {
-		return nil, err
-	}
 	channel := req.Channel
 	if channel == "" {
 		channel = "web"
 	}
-	s.emit(ctx, append(s.stockEvents(changes), ReservationEvent(r, channel, now)))
+	_, err := s.st.Reserve(ctx, []*Reservation{r}, s.outbox(func(e Effect) []*event.Event {
+		return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(r, channel, now))
+	}))
+	if err != nil {
+		return nil, err
+	}
+	s.kick()
 	return r, nil
 }
 
 // Release gives a reservation's stock back.
 func (s *Service) Release(ctx context.Context, id string) (*Reservation, error) {
-	r, changes, err := s.st.EndReservation(ctx, id, ReservationReleased, s.o.Clock.Now())
+	now := s.o.Clock.Now()
+	r, _, err := s.st.EndReservation(ctx, id, ReservationReleased, now, s.outbox(func(e Effect) []*event.Event {
+		return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(e.Reservations[0], ChannelCommerce, now))
+	}))
 	if err != nil {
 		return nil, err
 	}
-	s.emit(ctx, append(s.stockEvents(changes), ReservationEvent(r, ChannelCommerce, s.o.Clock.Now())))
+	s.kick()
 	return r, nil
 }
 
@@ -282,15 +287,19 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		now := s.o.Clock.Now()
-		rs, changes, err := s.st.ExpireReservations(ctx, now, batch)
+		rs, _, err := s.st.ExpireReservations(ctx, now, batch, s.outbox(func(e Effect) []*event.Event {
+			evs := StockEvents(e.Changes, s.o.LowStock, now)
+			for _, r := range e.Reservations {
+				evs = append(evs, ReservationEvent(r, ChannelCommerce, now))
+			}
+			return evs
+		}))
 		if err != nil {
 			return total, err
 		}
-		evs := s.stockEvents(changes)
-		for _, r := range rs {
-			evs = append(evs, ReservationEvent(r, ChannelCommerce, now))
+		if len(rs) > 0 {
+			s.kick()
 		}
-		s.emit(ctx, evs)
 		total += len(rs)
 		if len(rs) < batch {
 			return total, nil

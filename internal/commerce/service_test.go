@@ -16,10 +16,12 @@ import (
 	"github.com/parcours/parcours/internal/store/sqlite"
 )
 
-// sink records the events the service emits.
+// sink records the events the service emits. Reading it first delivers
+// the outbox (flush), as the server's relay would.
 type sink struct {
 	mu     sync.Mutex
 	events []*event.Event
+	flush  func()
 }
 
 func (s *sink) Submit(_ context.Context, evs []*event.Event, _ []*event.Rejection) error {
@@ -30,6 +32,7 @@ func (s *sink) Submit(_ context.Context, evs []*event.Event, _ []*event.Rejectio
 }
 
 func (s *sink) names() []string {
+	s.flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
@@ -40,6 +43,7 @@ func (s *sink) names() []string {
 }
 
 func (s *sink) find(name string) *event.Event {
+	s.flush()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.events {
@@ -65,6 +69,11 @@ func newService(t *testing.T) (*commerce.Service, *sink, *clock.Fake) {
 	}
 	sk, clk := &sink{}, clock.NewFake(t0)
 	svc := commerce.New(st, commerce.Options{Clock: clk, Sink: sk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	sk.flush = func() {
+		if _, err := svc.Deliver(ctx); err != nil {
+			t.Errorf("delivering the outbox: %v", err)
+		}
+	}
 	if err := svc.UpsertProducts(ctx, []*commerce.Product{{ID: "shoe", Name: "Trail shoe", Categories: []string{"Shoes"},
 		Variants: []commerce.Variant{{SKU: "SHOE-42", Price: 89.9, Currency: "eur"}}}}); err != nil {
 		t.Fatal(err)

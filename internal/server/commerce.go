@@ -11,12 +11,16 @@ import (
 func (s *Server) Commerce() *commerce.Service { return s.commerce }
 
 // startCommerce runs commerce's background work: the consumer that applies
-// till sales and cart merges from the log, and the reservation expiry loop.
+// till sales and cart merges from the log, the reservation expiry loop, and
+// the relay that moves the outbox's events into the log (woken by each
+// commit, and every second for what another process or a crash left).
 func (s *Server) startCommerce(ctx context.Context) {
 	every := s.opts.ReservationSweep
 	if every <= 0 {
 		every = 30 * time.Second
 	}
+	s.relay.Add(1)
+	go func() { defer s.relay.Done(); s.commerce.RunRelay(ctx, time.Second) }()
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()

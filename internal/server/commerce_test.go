@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/unify"
@@ -17,8 +18,21 @@ func (h *harness) call(method, path, body string) (int, map[string]any) {
 }
 
 // logged returns the names of commerce's events in the log.
+// outboxDrained waits until the relay has moved every commerce event into
+// the log (an entry is deleted only once its event is durable there).
+func (h *harness) outboxDrained() {
+	h.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if es, err := h.st.Outbox(context.Background(), 1); err == nil && len(es) == 0 {
+			return
+		}
+	}
+	h.t.Fatal("timed out waiting for the commerce outbox to drain")
+}
+
 func (h *harness) logged() map[string]int {
 	h.t.Helper()
+	h.outboxDrained()
 	list, err := h.st.ReadAfter(context.Background(), 0, 100000)
 	if err != nil {
 		h.t.Fatal(err)

@@ -80,6 +80,7 @@ type Server struct {
 	stop   chan struct{}
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	relay  sync.WaitGroup // commerce's outbox relay: stopped before the committer
 }
 
 // New assembles a server over st, which must be migrated.
@@ -125,7 +126,8 @@ func New(st store.Store, o Options) *Server {
 		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
 	})
-	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock})
+	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock,
+		Metrics: commerce.NewMetrics(s.registry)})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
 	}, s.segments).WithCommerce(s.commerce).Handler()
@@ -253,6 +255,7 @@ func (s *Server) Close() {
 	if s.cancel != nil {
 		s.cancel()
 	}
+	s.relay.Wait() // its last delivery goes through the committer
 	s.commit.Close()
 	s.wg.Wait()
 }

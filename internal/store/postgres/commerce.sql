@@ -117,3 +117,13 @@ DELETE FROM carts WHERE customer = $1;
 
 -- name: set-adjustment-detail
 UPDATE stock_adjustments SET detail = $2 WHERE key = $1;
+
+-- name: insert-outbox
+INSERT INTO commerce_outbox (message_id, event, created_at)
+SELECT * FROM unnest($1::text[], $2::bytea[], $3::timestamptz[]);
+
+-- name: outbox
+SELECT seq, event, created_at FROM commerce_outbox ORDER BY seq LIMIT $1;
+
+-- name: delete-outbox
+DELETE FROM commerce_outbox WHERE seq = ANY($1);

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/event"
 )
 
 // BenchmarkReserveHot (PostgreSQL) fires one-unit reservations from 16 or 64
@@ -32,7 +33,7 @@ func reserveHot(b *testing.B, clients int) {
 	for i := range hot {
 		levels = append(levels, commerce.StockLevel{SKU: fmt.Sprintf("HOT-%d", i), Location: "lyon", OnHand: stock + 2, Safety: 2})
 	}
-	if _, err := s.SetStock(ctx, levels, time.Now()); err != nil {
+	if _, err := s.SetStock(ctx, levels, time.Now(), nil); err != nil {
 		b.Fatal(err)
 	}
 	var ok, refused, seq atomic.Int64
@@ -42,8 +43,12 @@ func reserveHot(b *testing.B, clients int) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			_, err := s.Reserve(ctx, []*commerce.Reservation{{ID: fmt.Sprintf("r%d", n), SKU: fmt.Sprintf("HOT-%d", n%hot), Location: "lyon",
-				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}})
+			r := &commerce.Reservation{ID: fmt.Sprintf("r%d", n), SKU: fmt.Sprintf("HOT-%d", n%hot), Location: "lyon",
+				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+			// The events the service writes, in the reservation's transaction.
+			_, err := s.Reserve(ctx, []*commerce.Reservation{r}, func(e commerce.Effect) []*event.Event {
+				return append(commerce.StockEvents(e.Changes, 3, at), commerce.ReservationEvent(r, "web", at))
+			})
 			var ie *commerce.InsufficientStockError
 			switch {
 			case err == nil:

@@ -58,7 +58,7 @@ func mutateStock(ctx context.Context, tx pgx.Tx, sku, loc string, at time.Time, 
 }
 
 // SetStock sets on hand and safety, keeping reservations.
-func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at time.Time) ([]commerce.StockChange, error) {
+func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at time.Time, evs commerce.Events) ([]commerce.StockChange, error) {
 	levels = slices.Clone(levels)
 	commerce.SortLevels(levels)
 	var out []commerce.StockChange
@@ -74,7 +74,7 @@ func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at t
 			}
 			out = append(out, c)
 		}
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
@@ -82,7 +82,7 @@ func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at t
 // AdjustStock applies a keyed adjustment once. The key is claimed first:
 // a concurrent transaction with the same key waits on it, then sees it
 // taken.
-func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment) ([]commerce.StockChange, bool, error) {
+func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs commerce.Events) ([]commerce.StockChange, bool, error) {
 	deltas := slices.Clone(a.Deltas)
 	commerce.SortDeltas(deltas)
 	var out []commerce.StockChange
@@ -113,7 +113,7 @@ func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment) ([]comme
 			return err
 		}
 		applied = true
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, applied, err
 }
@@ -131,8 +131,24 @@ func (s *Store) StockOf(ctx context.Context, sku string) ([]commerce.StockLevel,
 	return out, nil
 }
 
-// reserve holds r's quantity with a conditional UPDATE, and records r.
+// reserve records r, then holds its quantity with a conditional UPDATE.
+// The reservation row goes in first: the stock row's lock, which every
+// reservation of a hot SKU waits on, is then held only from the UPDATE to
+// the commit (with the outbox insert between them), not for one more
+// statement.
 func reserve(ctx context.Context, tx pgx.Tx, r *commerce.Reservation) (commerce.StockChange, error) {
+	cust, _ := json.Marshal(r.Customer)
+	var exp *time.Time
+	if !r.ExpiresAt.IsZero() {
+		exp = &r.ExpiresAt
+	}
+	if _, err := tx.Exec(ctx, queries.Get("insert-reservation"), r.ID, r.SKU, r.Location, r.Quantity, commerce.ReservationActive,
+		r.OrderID, cust, exp, r.CreatedAt); err != nil {
+		if isUniqueViolation(err) {
+			return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, store.CommerceConflict)
+		}
+		return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
+	}
 	after := commerce.StockLevel{SKU: r.SKU, Location: r.Location, UpdatedAt: r.CreatedAt.UTC()}
 	err := tx.QueryRow(ctx, queries.Get("reserve-stock"), r.Quantity, r.CreatedAt, r.SKU, r.Location).
 		Scan(&after.OnHand, &after.Reserved, &after.Safety, &after.Version)
@@ -149,18 +165,6 @@ func reserve(ctx context.Context, tx pgx.Tx, r *commerce.Reservation) (commerce.
 	before := after
 	before.Reserved -= r.Quantity
 	before.Version--
-	cust, _ := json.Marshal(r.Customer)
-	var exp *time.Time
-	if !r.ExpiresAt.IsZero() {
-		exp = &r.ExpiresAt
-	}
-	if _, err := tx.Exec(ctx, queries.Get("insert-reservation"), r.ID, r.SKU, r.Location, r.Quantity, commerce.ReservationActive,
-		r.OrderID, cust, exp, r.CreatedAt); err != nil {
-		if isUniqueViolation(err) {
-			return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, store.CommerceConflict)
-		}
-		return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
-	}
 	r.Status = commerce.ReservationActive
 	return commerce.StockChange{Before: before, After: after}, nil
 }
@@ -180,11 +184,13 @@ func reserveAll(ctx context.Context, tx pgx.Tx, rs []*commerce.Reservation) ([]c
 }
 
 // Reserve holds stock for every reservation, all or none.
-func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
+func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation, evs commerce.Events) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "reserve", func(tx pgx.Tx) (err error) {
-		out, err = reserveAll(ctx, tx, rs)
-		return err
+		if out, err = reserveAll(ctx, tx, rs); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
@@ -209,15 +215,17 @@ func endReservation(ctx context.Context, tx pgx.Tx, r *commerce.Reservation, sta
 }
 
 // EndReservation releases or consumes an active reservation.
-func (s *Store) EndReservation(ctx context.Context, id, status string, at time.Time) (*commerce.Reservation, []commerce.StockChange, error) {
+func (s *Store) EndReservation(ctx context.Context, id, status string, at time.Time, evs commerce.Events) (*commerce.Reservation, []commerce.StockChange, error) {
 	var r *commerce.Reservation
 	var c commerce.StockChange
 	err := s.inTx(ctx, "end reservation "+id, func(tx pgx.Tx) (err error) {
 		if r, err = scanReservation(tx.QueryRow(ctx, queries.Get("reservation"), id)); err != nil {
 			return err
 		}
-		c, err = endReservation(ctx, tx, r, status, at)
-		return err
+		if c, err = endReservation(ctx, tx, r, status, at); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: []commerce.StockChange{c}, Reservations: []*commerce.Reservation{r}})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -251,7 +259,7 @@ func (s *Store) ListReservations(ctx context.Context, q commerce.ReservationQuer
 
 // ExpireReservations releases due reservations. Rows another process is
 // expiring are skipped, not waited for.
-func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int) ([]*commerce.Reservation, []commerce.StockChange, error) {
+func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int, evs commerce.Events) ([]*commerce.Reservation, []commerce.StockChange, error) {
 	var rs []*commerce.Reservation
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "expire reservations", func(tx pgx.Tx) (err error) {
@@ -267,7 +275,10 @@ func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int
 			}
 			out = append(out, c)
 		}
-		return nil
+		if len(rs) == 0 {
+			return nil
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out, Reservations: rs})
 	})
 	return rs, out, err
 }

@@ -104,3 +104,12 @@ UPDATE carts SET version = ?, doc = ?, updated_at = ? WHERE customer = ? AND ver
 
 -- name: delete-cart
 DELETE FROM carts WHERE customer = ?;
+
+-- name: insert-outbox
+INSERT INTO commerce_outbox (message_id, event, created_at) VALUES (?, ?, ?);
+
+-- name: outbox
+SELECT seq, event, created_at FROM commerce_outbox ORDER BY seq LIMIT ?;
+
+-- name: delete-outbox
+DELETE FROM commerce_outbox WHERE seq IN (SELECT value FROM json_each(?));

@@ -10,14 +10,18 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/store/sqlite"
 )
 
 // BenchmarkReserveHot fires one-unit reservations from 16 or 64
 // concurrent clients (goroutines) at 4 hot SKUs of one store, with stock for 90% of them: every reservation
 // contends for the same few rows, and the last ones find the shelves
-// empty. It reports the successful reservations per second and fails on
-// any oversell.
+// empty. Each reservation writes the events the service would (Product
+// Reserved, Low Stock when it crosses 3) to the outbox in its savepoint.
+// It reports the successful reservations per second and fails on any
+// oversell, or if the outbox does not hold exactly one Product Reserved per
+// reservation that holds stock.
 func BenchmarkReserveHot(b *testing.B) {
 	for _, clients := range []int{16, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { reserveHot(b, clients) })
@@ -33,7 +37,7 @@ func reserveHot(b *testing.B, clients int) {
 	for i := range hot {
 		levels = append(levels, commerce.StockLevel{SKU: fmt.Sprintf("HOT-%d", i), Location: "lyon", OnHand: stock + 2, Safety: 2})
 	}
-	if _, err := s.SetStock(ctx, levels, time.Now()); err != nil {
+	if _, err := s.SetStock(ctx, levels, time.Now(), nil); err != nil {
 		b.Fatal(err)
 	}
 	var ok, refused, seq atomic.Int64
@@ -43,8 +47,11 @@ func reserveHot(b *testing.B, clients int) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			_, err := s.Reserve(ctx, []*commerce.Reservation{{ID: fmt.Sprintf("r%d", n), SKU: fmt.Sprintf("HOT-%d", n%hot), Location: "lyon",
-				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}})
+			r := &commerce.Reservation{ID: fmt.Sprintf("r%d", n), SKU: fmt.Sprintf("HOT-%d", n%hot), Location: "lyon",
+				Quantity: 1, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+			_, err := s.Reserve(ctx, []*commerce.Reservation{r}, func(e commerce.Effect) []*event.Event {
+				return append(commerce.StockEvents(e.Changes, 3, at), commerce.ReservationEvent(r, "web", at))
+			})
 			var ie *commerce.InsufficientStockError
 			switch {
 			case err == nil:
@@ -70,6 +77,19 @@ func reserveHot(b *testing.B, clients int) {
 	}
 	if reserved != ok.Load() || ok.Load() > hot*stock {
 		b.Fatalf("%d reservations succeeded, %d units reserved, %d to sell", ok.Load(), reserved, hot*stock)
+	}
+	es, err := s.Outbox(ctx, int(b.N)+1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	logged := 0
+	for _, e := range es {
+		if e.Event.Event == commerce.EventProductReserved {
+			logged++
+		}
+	}
+	if int64(logged) != ok.Load() {
+		b.Fatalf("%d reservations hold stock, %d Product Reserved in the outbox", ok.Load(), logged)
 	}
 	b.ReportMetric(float64(ok.Load())/b.Elapsed().Seconds(), "reservations/s")
 	b.ReportMetric(float64(ok.Load()+refused.Load())/b.Elapsed().Seconds(), "attempts/s")

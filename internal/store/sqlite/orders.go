@@ -13,7 +13,7 @@ import (
 )
 
 // CreateOrder stores an order and holds its reservations atomically.
-func (s *Store) CreateOrder(ctx context.Context, o *commerce.Order, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
+func (s *Store) CreateOrder(ctx context.Context, o *commerce.Order, rs []*commerce.Reservation, evs commerce.Events) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "create order "+o.ID, func(tx *sql.Tx) (err error) {
 		doc, err := json.Marshal(o)
@@ -27,8 +27,10 @@ func (s *Store) CreateOrder(ctx context.Context, o *commerce.Order, rs []*commer
 			}
 			return err
 		}
-		out, err = reserveAll(ctx, tx, rs)
-		return err
+		if out, err = reserveAll(ctx, tx, rs); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
@@ -72,14 +74,14 @@ func writeOrder(ctx context.Context, tx *sql.Tx, o *commerce.Order, prev int64) 
 }
 
 // UpdateOrder writes o and applies effect to its active reservations.
-func (s *Store) UpdateOrder(ctx context.Context, o *commerce.Order, prev int64, effect commerce.StockEffect) ([]commerce.StockChange, error) {
+func (s *Store) UpdateOrder(ctx context.Context, o *commerce.Order, prev int64, effect commerce.StockEffect, evs commerce.Events) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "update order "+o.ID, func(tx *sql.Tx) error {
 		if err := writeOrder(ctx, tx, o, prev); err != nil {
 			return err
 		}
 		if effect == commerce.NoEffect {
-			return nil
+			return writeOutbox(ctx, tx, evs, commerce.Effect{})
 		}
 		status := commerce.ReservationReleased
 		if effect == commerce.Consume {
@@ -96,14 +98,14 @@ func (s *Store) UpdateOrder(ctx context.Context, o *commerce.Order, prev int64, 
 			}
 			out = append(out, c)
 		}
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out, Reservations: rs})
 	})
 	return out, err
 }
 
 // RecordReturn stores a return, writes its order and restocks the
 // sellable lines at the receiving location.
-func (s *Store) RecordReturn(ctx context.Context, r *commerce.Return, o *commerce.Order, prev int64) ([]commerce.StockChange, error) {
+func (s *Store) RecordReturn(ctx context.Context, r *commerce.Return, o *commerce.Order, prev int64, evs commerce.Events) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "record return "+r.ID, func(tx *sql.Tx) error {
 		if err := writeOrder(ctx, tx, o, prev); err != nil {
@@ -129,7 +131,7 @@ func (s *Store) RecordReturn(ctx context.Context, r *commerce.Return, o *commerc
 			}
 			out = append(out, c)
 		}
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
@@ -178,12 +180,22 @@ func saveCart(ctx context.Context, tx *sql.Tx, c *commerce.Cart) error {
 }
 
 // SaveCart writes a cart if its version did not move.
-func (s *Store) SaveCart(ctx context.Context, c *commerce.Cart) error {
-	return s.inTx(ctx, "save cart", func(tx *sql.Tx) error { return saveCart(ctx, tx, c) })
+func (s *Store) SaveCart(ctx context.Context, c *commerce.Cart, evs commerce.Events) error {
+	prev := c.Version
+	err := s.inTx(ctx, "save cart", func(tx *sql.Tx) error {
+		if err := saveCart(ctx, tx, c); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Cart: c})
+	})
+	if err != nil {
+		c.Version = prev // nothing was written
+	}
+	return err
 }
 
 // MergeCart folds from's cart into into's.
-func (s *Store) MergeCart(ctx context.Context, from, into string, merge func(into, from *commerce.Cart) *commerce.Cart) (*commerce.Cart, bool, error) {
+func (s *Store) MergeCart(ctx context.Context, from, into string, merge func(into, from *commerce.Cart) *commerce.Cart, evs commerce.Events) (*commerce.Cart, bool, error) {
 	var out *commerce.Cart
 	merged := false
 	err := s.inTx(ctx, "merge cart", func(tx *sql.Tx) error {
@@ -203,9 +215,11 @@ func (s *Store) MergeCart(ctx context.Context, from, into string, merge func(int
 		if err := saveCart(ctx, tx, out); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, queries.Get("delete-cart"), from)
-		merged = err == nil
-		return err
+		if _, err = tx.ExecContext(ctx, queries.Get("delete-cart"), from); err != nil {
+			return err
+		}
+		merged = true
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Cart: out})
 	})
 	return out, merged, err
 }

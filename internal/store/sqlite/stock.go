@@ -56,7 +56,7 @@ func mutateStock(ctx context.Context, tx *sql.Tx, sku, loc string, at time.Time,
 }
 
 // SetStock sets on hand and safety, keeping reservations.
-func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at time.Time) ([]commerce.StockChange, error) {
+func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at time.Time, evs commerce.Events) ([]commerce.StockChange, error) {
 	levels = slices.Clone(levels)
 	commerce.SortLevels(levels)
 	var out []commerce.StockChange
@@ -71,13 +71,13 @@ func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at t
 			}
 			out = append(out, c)
 		}
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
 
 // AdjustStock applies a keyed adjustment once.
-func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment) ([]commerce.StockChange, bool, error) {
+func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs commerce.Events) ([]commerce.StockChange, bool, error) {
 	deltas := slices.Clone(a.Deltas)
 	commerce.SortDeltas(deltas)
 	var out []commerce.StockChange
@@ -110,7 +110,7 @@ func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment) ([]comme
 			return err
 		}
 		applied = true
-		return nil
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, applied, err
 }
@@ -180,13 +180,18 @@ func reserveAll(ctx context.Context, tx *sql.Tx, rs []*commerce.Reservation) ([]
 
 // Reserve holds stock for every reservation, all or none. Concurrent
 // calls share transactions (see groupTx), each in its own savepoint.
-func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
+// The reservation's outbox rows are written in its savepoint: a refused
+// reservation leaves none.
+func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation, evs commerce.Events) ([]commerce.StockChange, error) {
 	var out []commerce.StockChange
 	err := s.group.do(ctx, s, func(tx *sql.Tx) (err error) {
 		// Not cancellable once started: SQLite rolls back the whole
 		// (shared) transaction when a write statement is interrupted.
-		out, err = reserveAll(context.WithoutCancel(ctx), tx, rs)
-		return err
+		wctx := context.WithoutCancel(ctx)
+		if out, err = reserveAll(wctx, tx, rs); err != nil {
+			return err
+		}
+		return writeOutbox(wctx, tx, evs, commerce.Effect{Changes: out})
 	})
 	return out, err
 }
@@ -212,15 +217,17 @@ func endReservation(ctx context.Context, tx *sql.Tx, r *commerce.Reservation, st
 }
 
 // EndReservation releases or consumes an active reservation.
-func (s *Store) EndReservation(ctx context.Context, id, status string, at time.Time) (*commerce.Reservation, []commerce.StockChange, error) {
+func (s *Store) EndReservation(ctx context.Context, id, status string, at time.Time, evs commerce.Events) (*commerce.Reservation, []commerce.StockChange, error) {
 	var r *commerce.Reservation
 	var c commerce.StockChange
 	err := s.inTx(ctx, "end reservation "+id, func(tx *sql.Tx) (err error) {
 		if r, err = scanReservation(tx.QueryRowContext(ctx, queries.Get("reservation"), id)); err != nil {
 			return err
 		}
-		c, err = endReservation(ctx, tx, r, status, at)
-		return err
+		if c, err = endReservation(ctx, tx, r, status, at); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: []commerce.StockChange{c}, Reservations: []*commerce.Reservation{r}})
 	})
 	if err != nil {
 		return nil, nil, err
@@ -253,7 +260,7 @@ func (s *Store) ListReservations(ctx context.Context, q commerce.ReservationQuer
 }
 
 // ExpireReservations releases due reservations.
-func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int) ([]*commerce.Reservation, []commerce.StockChange, error) {
+func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int, evs commerce.Events) ([]*commerce.Reservation, []commerce.StockChange, error) {
 	var rs []*commerce.Reservation
 	var out []commerce.StockChange
 	err := s.inTx(ctx, "expire reservations", func(tx *sql.Tx) (err error) {
@@ -268,7 +275,10 @@ func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int
 			}
 			out = append(out, c)
 		}
-		return nil
+		if len(rs) == 0 {
+			return nil
+		}
+		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out, Reservations: rs})
 	})
 	return rs, out, err
 }

@@ -33,6 +33,9 @@ func RunCommerce(t *testing.T, open func(t *testing.T) CommerceStore) {
 		{"OrderEffectsAndReturns", testOrderEffectsAndReturns},
 		{"ExpireReservations", testExpireReservations},
 		{"Carts", testCarts},
+		{"OutboxCommitsWithChange", testOutboxCommitsWithChange},
+		{"OutboxReadAndDelete", testOutboxReadAndDelete},
+		{"OutboxConcurrentReservations", testOutboxConcurrentReservations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -49,7 +52,7 @@ func product(id string, skus ...string) *commerce.Product {
 
 func setStock(t *testing.T, s CommerceStore, sku, loc string, onHand, safety int64) {
 	t.Helper()
-	if _, err := s.SetStock(context.Background(), []commerce.StockLevel{{SKU: sku, Location: loc, OnHand: onHand, Safety: safety}}, t0); err != nil {
+	if _, err := s.SetStock(context.Background(), []commerce.StockLevel{{SKU: sku, Location: loc, OnHand: onHand, Safety: safety}}, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -113,18 +116,18 @@ func testStockSetAndAdjust(t *testing.T, s CommerceStore) {
 		t.Fatalf("after SetStock: %+v", l)
 	}
 	adj := commerce.Adjustment{Key: "k1", Reason: "count", At: t0, Deltas: []commerce.Delta{{SKU: "A-1", Location: "lyon", OnHand: -4}, {SKU: "A-1", Location: "paris", OnHand: 3}}}
-	ch, applied, err := s.AdjustStock(ctx, adj)
+	ch, applied, err := s.AdjustStock(ctx, adj, nil)
 	if err != nil || !applied || len(ch) != 2 || ch[0].Before.OnHand != 10 || ch[0].After.OnHand != 6 || ch[1].After.OnHand != 3 {
 		t.Fatalf("AdjustStock = %+v, %v, %v", ch, applied, err)
 	}
-	if _, applied, err := s.AdjustStock(ctx, adj); err != nil || applied {
+	if _, applied, err := s.AdjustStock(ctx, adj, nil); err != nil || applied {
 		t.Fatalf("the same key applied twice: %v, %v", applied, err)
 	}
 	if l := level(t, s, "A-1", "lyon"); l.OnHand != 6 {
 		t.Fatalf("on hand %d after a replayed adjustment, want 6", l.OnHand)
 	}
 	// Stock never goes negative: refused with a typed error, nothing changed.
-	_, _, err = s.AdjustStock(ctx, commerce.Adjustment{Key: "k2", At: t0, Deltas: []commerce.Delta{{SKU: "A-1", Location: "paris", OnHand: 1}, {SKU: "A-1", Location: "lyon", OnHand: -7}}})
+	_, _, err = s.AdjustStock(ctx, commerce.Adjustment{Key: "k2", At: t0, Deltas: []commerce.Delta{{SKU: "A-1", Location: "paris", OnHand: 1}, {SKU: "A-1", Location: "lyon", OnHand: -7}}}, nil)
 	var ce *commerce.StockConstraintError
 	if !errors.As(err, &ce) || ce.Location != "lyon" {
 		t.Fatalf("negative stock: got %v, want *StockConstraintError", err)
@@ -134,16 +137,16 @@ func testStockSetAndAdjust(t *testing.T, s CommerceStore) {
 	}
 	// A till sale of more than the free stock stops at what is reserved.
 	res := &commerce.Reservation{ID: "r1", SKU: "A-1", Location: "lyon", Quantity: 2, CreatedAt: t0, Customer: commerce.Customer{UserID: "u"}}
-	if _, err := s.Reserve(ctx, []*commerce.Reservation{res}); err != nil {
+	if _, err := s.Reserve(ctx, []*commerce.Reservation{res}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.AdjustStock(ctx, commerce.Adjustment{Key: "pos-1", Clamp: true, At: t0, Deltas: []commerce.Delta{{SKU: "A-1", Location: "lyon", OnHand: -10}}}); err != nil {
+	if _, _, err := s.AdjustStock(ctx, commerce.Adjustment{Key: "pos-1", Clamp: true, At: t0, Deltas: []commerce.Delta{{SKU: "A-1", Location: "lyon", OnHand: -10}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if l := level(t, s, "A-1", "lyon"); l.OnHand != 2 || l.Reserved != 2 {
 		t.Fatalf("clamped sale: %+v, want on hand 2 = reserved", l)
 	}
-	if _, err := s.SetStock(ctx, []commerce.StockLevel{{SKU: "A-1", Location: "lyon", OnHand: 1}}, t0); !errors.As(err, &ce) {
+	if _, err := s.SetStock(ctx, []commerce.StockLevel{{SKU: "A-1", Location: "lyon", OnHand: 1}}, t0, nil); !errors.As(err, &ce) {
 		t.Fatalf("SetStock below reservations: %v", err)
 	}
 }
@@ -156,7 +159,7 @@ func testReserveAllOrNothing(t *testing.T, s CommerceStore) {
 		{ID: "r1", SKU: "B", Location: "lyon", Quantity: 2, CreatedAt: t0},
 		{ID: "r2", SKU: "A", Location: "lyon", Quantity: 3, CreatedAt: t0},
 	}
-	_, err := s.Reserve(ctx, rs)
+	_, err := s.Reserve(ctx, rs, nil)
 	var ie *commerce.InsufficientStockError
 	if !errors.As(err, &ie) || ie.SKU != "B" || ie.Available != 1 || ie.Requested != 2 {
 		t.Fatalf("Reserve = %v, want InsufficientStockError on B with 1 available", err)
@@ -167,20 +170,20 @@ func testReserveAllOrNothing(t *testing.T, s CommerceStore) {
 	if _, err := s.Reservation(ctx, "r2"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("reservation r2 exists after a failed Reserve: %v", err)
 	}
-	_, err = s.Reserve(ctx, []*commerce.Reservation{{ID: "r3", SKU: "C", Location: "lyon", Quantity: 1, CreatedAt: t0}})
+	_, err = s.Reserve(ctx, []*commerce.Reservation{{ID: "r3", SKU: "C", Location: "lyon", Quantity: 1, CreatedAt: t0}}, nil)
 	if !errors.As(err, &ie) || ie.Available != -1 {
 		t.Fatalf("unstocked SKU: %v", err)
 	}
 	rs[0].Quantity = 1
-	ch, err := s.Reserve(ctx, rs)
+	ch, err := s.Reserve(ctx, rs, nil)
 	if err != nil || len(ch) != 2 || ch[0].After.SKU != "A" || ch[0].After.Available() != 1 || ch[1].After.Available() != 0 {
 		t.Fatalf("Reserve = %+v, %v", ch, err)
 	}
-	r, ch2, err := s.EndReservation(ctx, "r1", commerce.ReservationReleased, t0.Add(time.Minute))
+	r, ch2, err := s.EndReservation(ctx, "r1", commerce.ReservationReleased, t0.Add(time.Minute), nil)
 	if err != nil || r.Status != commerce.ReservationReleased || ch2[0].After.Available() != 1 {
 		t.Fatalf("EndReservation = %+v, %+v, %v", r, ch2, err)
 	}
-	if _, _, err := s.EndReservation(ctx, "r1", commerce.ReservationReleased, t0); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := s.EndReservation(ctx, "r1", commerce.ReservationReleased, t0, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("ending twice: %v", err)
 	}
 	if list, err := s.ListReservations(ctx, commerce.ReservationQuery{Status: commerce.ReservationActive}); err != nil || len(list) != 1 || list[0].ID != "r2" {
@@ -200,7 +203,7 @@ func testConcurrentReservations(t *testing.T, s CommerceStore) {
 	for i := range 200 {
 		wg.Go(func() {
 			<-start
-			_, err := s.Reserve(ctx, []*commerce.Reservation{{ID: fmt.Sprintf("r%03d", i), SKU: "HOT", Location: "lyon", Quantity: 1, CreatedAt: t0}})
+			_, err := s.Reserve(ctx, []*commerce.Reservation{{ID: fmt.Sprintf("r%03d", i), SKU: "HOT", Location: "lyon", Quantity: 1, CreatedAt: t0}}, nil)
 			var ie *commerce.InsufficientStockError
 			switch {
 			case err == nil:
@@ -248,7 +251,7 @@ func testMultiLineOrders(t *testing.T, s CommerceStore) {
 				}
 				rs = append(rs, &commerce.Reservation{ID: fmt.Sprintf("o%02d-%s", i, sku), SKU: sku, Location: "lyon", Quantity: 2, OrderID: o.ID, CreatedAt: t0})
 			}
-			if _, err := s.CreateOrder(ctx, o, rs); err != nil {
+			if _, err := s.CreateOrder(ctx, o, rs, nil); err != nil {
 				errs <- err
 			}
 		})
@@ -273,18 +276,18 @@ func testOrderEffectsAndReturns(t *testing.T, s CommerceStore) {
 		Customer: commerce.Customer{UserID: "u1"}, Currency: "EUR", CreatedAt: t0, UpdatedAt: t0,
 		Lines: []commerce.Line{{SKU: "B", Quantity: 2, Price: 10}, {SKU: "A", Quantity: 1, Price: 20}}, Total: 40}
 	rs := []*commerce.Reservation{{ID: "o1-B", SKU: "B", Location: "lyon", Quantity: 2, OrderID: "o1", CreatedAt: t0}, {ID: "o1-A", SKU: "A", Location: "lyon", Quantity: 1, OrderID: "o1", CreatedAt: t0}}
-	if _, err := s.CreateOrder(ctx, o, rs); err != nil {
+	if _, err := s.CreateOrder(ctx, o, rs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateOrder(ctx, o, nil); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.CreateOrder(ctx, o, nil, nil); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate order id: %v", err)
 	}
 	// A stale version is refused and changes nothing.
 	o.Status, o.Version, o.UpdatedAt = commerce.Collected, 2, t0.Add(time.Hour)
-	if _, err := s.UpdateOrder(ctx, o, 5, commerce.Consume); !errors.Is(err, commerce.ErrConflict) {
+	if _, err := s.UpdateOrder(ctx, o, 5, commerce.Consume, nil); !errors.Is(err, commerce.ErrConflict) {
 		t.Fatalf("stale update: %v", err)
 	}
-	ch, err := s.UpdateOrder(ctx, o, 1, commerce.Consume)
+	ch, err := s.UpdateOrder(ctx, o, 1, commerce.Consume, nil)
 	if err != nil || len(ch) != 2 {
 		t.Fatalf("UpdateOrder = %+v, %v", ch, err)
 	}
@@ -302,7 +305,7 @@ func testOrderEffectsAndReturns(t *testing.T, s CommerceStore) {
 	o.Lines[0].Returned, o.Lines[1].Returned, o.Version = 2, 1, 3
 	r := &commerce.Return{ID: "ret1", OrderID: "o1", Location: "paris", Channel: "store", Resolution: commerce.Refund, Refunded: 40, CreatedAt: t0.Add(2 * time.Hour),
 		Lines: []commerce.ReturnLine{{SKU: "B", Quantity: 2, Condition: commerce.Sellable}, {SKU: "A", Quantity: 1, Condition: commerce.Damaged}}}
-	ch, err = s.RecordReturn(ctx, r, o, 2)
+	ch, err = s.RecordReturn(ctx, r, o, 2, nil)
 	if err != nil || len(ch) != 1 || ch[0].After.Location != "paris" || ch[0].After.OnHand != 2 {
 		t.Fatalf("RecordReturn = %+v, %v", ch, err)
 	}
@@ -319,17 +322,17 @@ func testExpireReservations(t *testing.T, s CommerceStore) {
 		{ID: "later", SKU: "A", Location: "lyon", Quantity: 1, CreatedAt: t0, ExpiresAt: t0.Add(3 * time.Hour)},
 		{ID: "order", SKU: "A", Location: "lyon", Quantity: 1, CreatedAt: t0, OrderID: "o"},
 	}
-	if _, err := s.Reserve(ctx, rs); err != nil {
+	if _, err := s.Reserve(ctx, rs, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, ch, err := s.ExpireReservations(ctx, t0.Add(2*time.Hour), 100)
+	got, ch, err := s.ExpireReservations(ctx, t0.Add(2*time.Hour), 100, nil)
 	if err != nil || len(got) != 1 || got[0].ID != "soon" || got[0].Status != commerce.ReservationExpired || ch[0].After.Reserved != 2 {
 		t.Fatalf("ExpireReservations = %+v, %+v, %v", got, ch, err)
 	}
 	if r, _ := s.Reservation(ctx, "soon"); r.Status != commerce.ReservationExpired || !r.EndedAt.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("expired reservation: %+v", r)
 	}
-	if got, _, _ := s.ExpireReservations(ctx, t0.Add(2*time.Hour), 100); len(got) != 0 {
+	if got, _, _ := s.ExpireReservations(ctx, t0.Add(2*time.Hour), 100, nil); len(got) != 0 {
 		t.Fatalf("expired twice: %+v", got)
 	}
 }
@@ -342,28 +345,28 @@ func testCarts(t *testing.T, s CommerceStore) {
 	}
 	c.Items = []commerce.CartItem{{SKU: "A", Quantity: 1, Price: 10, UpdatedAt: t0.Add(time.Hour)}}
 	c.UpdatedAt = t0
-	if err := s.SaveCart(ctx, c); err != nil || c.Version != 1 {
+	if err := s.SaveCart(ctx, c, nil); err != nil || c.Version != 1 {
 		t.Fatalf("SaveCart = %v, version %d", err, c.Version)
 	}
 	stale := *c
 	stale.Version = 0
-	if err := s.SaveCart(ctx, &stale); !errors.Is(err, commerce.ErrConflict) {
+	if err := s.SaveCart(ctx, &stale, nil); !errors.Is(err, commerce.ErrConflict) {
 		t.Fatalf("stale cart write: %v", err)
 	}
 	known := &commerce.Cart{Customer: "user_id:u", Items: []commerce.CartItem{{SKU: "A", Quantity: 2, Price: 12, UpdatedAt: t0}}}
-	if err := s.SaveCart(ctx, known); err != nil {
+	if err := s.SaveCart(ctx, known, nil); err != nil {
 		t.Fatal(err)
 	}
 	m, merged, err := s.MergeCart(ctx, "anonymous_id:a1", "user_id:u", func(into, from *commerce.Cart) *commerce.Cart {
 		return commerce.MergeCarts(into, from, t0.Add(2*time.Hour))
-	})
+	}, nil)
 	if err != nil || !merged || len(m.Items) != 1 || m.Items[0].Quantity != 3 || m.Items[0].Price != 10 || m.Version != 2 {
 		t.Fatalf("MergeCart = %+v, %v, %v", m, merged, err)
 	}
 	if c, _ := s.Cart(ctx, "anonymous_id:a1"); c.Version != 0 {
 		t.Fatalf("the anonymous cart survived the merge: %+v", c)
 	}
-	if _, merged, err := s.MergeCart(ctx, "anonymous_id:a1", "user_id:u", nil); err != nil || merged {
+	if _, merged, err := s.MergeCart(ctx, "anonymous_id:a1", "user_id:u", nil, nil); err != nil || merged {
 		t.Fatalf("merging again: %v, %v", merged, err)
 	}
 }
