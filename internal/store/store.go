@@ -71,6 +71,7 @@ type Store interface {
 	Checkpoints
 	AdminKeys
 	Profiles
+	Messages
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

@@ -189,3 +189,7 @@ func TestFollowerNeverSkips(t *testing.T) {
 		t.Fatalf("follower saw %d events, want %d: it skipped some", seen, want)
 	}
 }
+
+func TestMessagesConformance(t *testing.T) {
+	storetest.RunMessages(t, func(t *testing.T) store.Store { return open(t) })
+}

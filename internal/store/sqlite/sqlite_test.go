@@ -28,3 +28,7 @@ func TestConformance(t *testing.T) {
 func TestProfilesConformance(t *testing.T) {
 	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t).(*sqlite.Store) })
 }
+
+func TestMessagesConformance(t *testing.T) {
+	storetest.RunMessages(t, func(t *testing.T) store.Store { return open(t) })
+}
