@@ -161,4 +161,3 @@ func (s *Store) Suppression(ctx context.Context, channel, address string) (*stor
 	x.At = x.At.UTC()
 	return &x, nil
 }
-

@@ -167,4 +167,3 @@ func (s *Store) Suppression(ctx context.Context, channel, address string) (*stor
 	x.At = fromMicros(at)
 	return &x, nil
 }
-
