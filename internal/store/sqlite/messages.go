@@ -62,11 +62,13 @@ func scanMessage(r scanner) (*store.OutboxMessage, error) {
 	var m store.OutboxMessage
 	var due, sent sql.NullInt64
 	var created, updated int64
+	var payload []byte
 	if err := r.Scan(&m.ID, &m.SendKey, &m.ProfileID, &m.UserID, &m.AnonymousID, &m.Channel, &m.ChannelReason,
-		&m.Topic, &m.Transactional, &m.TemplateID, &m.Campaign, &m.Address, &m.Payload, &m.Status, &m.Reason,
+		&m.Topic, &m.Transactional, &m.TemplateID, &m.Campaign, &m.Address, &payload, &m.Status, &m.Reason,
 		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &created, &updated, &sent); err != nil {
 		return nil, err
 	}
+	m.Payload = payload
 	m.DueAt, m.SentAt = nullMicros(due), nullMicros(sent)
 	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &m, nil
