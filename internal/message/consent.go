@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
@@ -25,6 +26,8 @@ type ConsentChange struct {
 	// Proof shows the choice: ip, user_agent, form_text, double opt-in
 	// token, ...
 	Proof map[string]any `json:"proof,omitempty"`
+	// At is when the choice was made; zero: now.
+	At time.Time `json:"at,omitzero"`
 	// Key makes the change idempotent: the same key twice is one change.
 	// Empty: a new key.
 	Key string `json:"key,omitempty"`
@@ -46,7 +49,10 @@ func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.C
 		c.Key = "x:" + rand.Text()
 	}
 	rec := &store.ConsentRecord{Key: c.Key, ProfileID: c.ProfileID, Channel: string(c.Channel), Topic: c.Topic,
-		Granted: c.Granted, Source: c.Source, At: p.clock.Now()}
+		Granted: c.Granted, Source: c.Source, At: c.At}
+	if rec.At.IsZero() {
+		rec.At = p.clock.Now()
+	}
 	if len(c.Proof) > 0 {
 		b, err := json.Marshal(c.Proof)
 		if err != nil {

@@ -99,7 +99,9 @@ func (h *harness) customer(id int64, traits map[string]any) {
 	h.consent(id, provider.SMS, "", true)
 }
 
-func ident(k identity.Kind, v string) identity.Identifier { return identity.Identifier{Kind: k, Value: v} }
+func ident(k identity.Kind, v string) identity.Identifier {
+	return identity.Identifier{Kind: k, Value: v}
+}
 
 func (h *harness) consent(id int64, ch provider.Channel, topic string, granted bool) {
 	h.t.Helper()
