@@ -40,6 +40,7 @@ type API struct {
 	store    Store
 	keys     KeyCache
 	profiles *Profiles
+	messages Messages
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -66,6 +67,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/profiles/{id}/timeline", a.getTimeline)
 	mux.HandleFunc("GET /api/v1/profiles/{id}/merges", a.getMerges)
 	mux.HandleFunc("POST /api/v1/profiles/{id}/unmerge", a.unmerge)
+	a.messageRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -124,6 +126,9 @@ func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var sve *source.ValidationError
 	var ie *inputError
+	if failMessage(w, err) {
+		return
+	}
 	switch {
 	case errors.As(err, &ie):
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ie.Error(), map[string]string{"field": ie.field})

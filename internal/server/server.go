@@ -26,6 +26,7 @@ import (
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -49,6 +50,13 @@ type Options struct {
 	Stores []profile.Store
 	// RFMEvery is how often RFM scores are recomputed; default 24h.
 	RFMEvery time.Duration
+	// Messages configure the message pipeline (its Clock and Logger are
+	// the server's); Providers serve its channels: nil, every send fails
+	// with "no provider configured for channel X". TemplatesDir holds
+	// template files imported at start.
+	Messages     message.Options
+	Providers    message.Providers
+	TemplatesDir string
 }
 
 // Server is a running Parcours.
@@ -63,6 +71,7 @@ type Server struct {
 	handler  http.Handler
 	ready    atomic.Bool
 	unify    *unify.Stage
+	messages *message.Pipeline
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -106,12 +115,20 @@ func New(st store.Store, o Options) *Server {
 	s.unify = unify.NewStage(st, unify.Options{
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
 	})
-	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
+	mo := o.Messages
+	mo.Clock, mo.Logger, mo.Rules = o.Clock, o.Logger, o.Rules
+	s.messages = message.New(st, s.commit, o.Providers, mo)
+	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}).Handler()
+	})
+	apiv1.SetMessages(s.messages)
+	api := apiv1.Handler()
+	public := httpapi.PublicMessageHandler(s.messages, o.Logger)
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
+	mux.Handle("/t/", public)
+	mux.Handle("/u/", public)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -147,7 +164,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(4)
+	s.wg.Add(6)
+	go func() { defer s.wg.Done(); s.runMessages(ctx) }()
+	go func() { defer s.wg.Done(); s.runConsent(ctx) }()
 	go func() { defer s.wg.Done(); s.commit.Run() }()
 	go func() { defer s.wg.Done(); s.pruneDedup() }()
 	go func() { defer s.wg.Done(); s.runUnify(ctx) }()
