@@ -55,7 +55,9 @@ func (p *Pipeline) SaveTemplate(ctx context.Context, in TemplateInput) (*store.T
 }
 
 // Templates lists the stored templates.
-func (p *Pipeline) Templates(ctx context.Context) ([]*store.TemplateRecord, error) { return p.st.ListTemplates(ctx) }
+func (p *Pipeline) Templates(ctx context.Context) ([]*store.TemplateRecord, error) {
+	return p.st.ListTemplates(ctx)
+}
 
 // Template returns a stored template.
 func (p *Pipeline) Template(ctx context.Context, id string) (*store.TemplateRecord, error) {
@@ -63,7 +65,9 @@ func (p *Pipeline) Template(ctx context.Context, id string) (*store.TemplateReco
 }
 
 // DeleteTemplate deletes a stored template.
-func (p *Pipeline) DeleteTemplate(ctx context.Context, id string) error { return p.st.DeleteTemplate(ctx, id) }
+func (p *Pipeline) DeleteTemplate(ctx context.Context, id string) error {
+	return p.st.DeleteTemplate(ctx, id)
+}
 
 // ImportTemplateFiles saves every *.json file of dir as a template whose
 // id is the file's name: {"name": ..., "topic": ..., "body": {...}}.

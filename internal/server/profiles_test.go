@@ -53,7 +53,7 @@ func TestProfilesAPI(t *testing.T) {
 		t.Fatalf("%d %v", code, resp)
 	}
 	h.waitUnify()
-	h.waitUnify() // and the internal events it emitted
+	h.waitUnify()                    // and the internal events it emitted
 	h.waitConsumer(message.Consumer) // consent from traits
 
 	for _, q := range []string{"email=sophie@example.fr", "email=%20SOPHIE@example.fr", "phone=%2B33612345678", "phone=0612345678",
