@@ -31,15 +31,16 @@ type root struct {
 	config.Globals
 	CPUProfile string `help:"Write a CPU profile of the command to this file (go tool pprof)." hidden:"" type:"path"`
 
-	Serve    serveCmd    `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
-	Sources  sourcesCmd  `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
-	Import   importCmd   `cmd:"" help:"Import events from an NDJSON or CSV file, with the same validation and dedup as the API."`
-	Profiles profilesCmd `cmd:"" help:"Look at unified customer profiles: identifiers, traits, timeline, merges; undo a wrong merge."`
-	Replay   replayCmd   `cmd:"" help:"Rebuild identities and profiles from the event log (stop serve first)."`
-	Gen      genCmd      `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
-	Bench    benchCmd    `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
-	Migrate  migrateCmd  `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
-	Version  versionCmd  `cmd:"" help:"Print the version."`
+	Serve     serveCmd     `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
+	Sources   sourcesCmd   `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
+	Import    importCmd    `cmd:"" help:"Import events from an NDJSON or CSV file, with the same validation and dedup as the API."`
+	Profiles  profilesCmd  `cmd:"" help:"Look at unified customer profiles: identifiers, traits, timeline, merges; undo a wrong merge."`
+	Templates templatesCmd `cmd:"" help:"Message templates: list, check and save, preview for a customer."`
+	Replay    replayCmd    `cmd:"" help:"Rebuild identities and profiles from the event log (stop serve first)."`
+	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
+	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
+	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
+	Version   versionCmd   `cmd:"" help:"Print the version."`
 }
 
 // env is what commands receive besides the globals.

@@ -30,6 +30,9 @@ func EnsureMessageSecret(dataDir string) ([]byte, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("server: message secret: %w", err)
 	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: message secret: %w", err)
+	}
 	secret := []byte(hex.EncodeToString([]byte(rand.Text() + rand.Text())))
 	if err := os.WriteFile(path, append(secret, '\n'), 0o600); err != nil {
 		return nil, fmt.Errorf("server: message secret: %w", err)
