@@ -111,6 +111,7 @@ type Pipeline struct {
 	limits  limiters
 	pending pendingSends
 	caps    stripes
+	group   groupEnqueue
 }
 
 // New returns a pipeline. providers may be nil: every send then fails with

@@ -124,7 +124,7 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 			}
 		}
 	}
-	if _, err := p.st.EnqueueMessages(ctx, []*store.OutboxMessage{m}); err != nil {
+	if err := p.enqueue(ctx, m); err != nil {
 		return nil, err
 	}
 	poke(p.wake)

@@ -191,19 +191,21 @@ func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provi
 	if m.Transactional {
 		return "", "", zeroTime, nil
 	}
-	prof, err := p.st.Profile(ctx, m.ProfileID)
+	c, err := p.consentOf(ctx, m.ProfileID)
 	if err != nil {
-		return "", "", zeroTime, fmt.Errorf("message %d: profile %d: %w", m.ID, m.ProfileID, err)
-	}
-	c := &contact{profile: prof, consent: map[consentKey]store.ConsentRecord{}}
-	if c.ids, err = p.profileIDs(ctx, prof.ID); err != nil {
-		return "", "", zeroTime, err
-	}
-	if err := p.loadConsent(ctx, c); err != nil {
 		return "", "", zeroTime, err
 	}
 	if why := c.consentRefusal(ch, m.Topic); why != "" {
 		return why, store.MessageSkipped, zeroTime, nil
+	}
+	if p.o.Policy.QuietHours == nil {
+		return "", "", zeroTime, nil
+	}
+	// The customer's zone may have changed, or a retry may fall in the
+	// night: quiet hours are checked again, with the profile as it is now.
+	prof, err := p.st.Profile(ctx, m.ProfileID)
+	if err != nil {
+		return "", "", zeroTime, fmt.Errorf("message %d: profile %d: %w", m.ID, m.ProfileID, err)
 	}
 	if due, why := p.quietUntil(prof, ch, now); !due.IsZero() {
 		return why, store.MessageDeferred, due, nil

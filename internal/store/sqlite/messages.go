@@ -146,8 +146,13 @@ func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) err
 		return fmt.Errorf("sqlite: mark notified: %w", err)
 	}
 	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, queries.Get("mark-notified"))
+	if err != nil {
+		return fmt.Errorf("sqlite: mark notified: %w", err)
+	}
+	defer stmt.Close()
 	for _, m := range ms {
-		if _, err := tx.ExecContext(ctx, queries.Get("mark-notified"), m.ID, micros(m.UpdatedAt)); err != nil {
+		if _, err := stmt.ExecContext(ctx, m.ID, micros(m.UpdatedAt)); err != nil {
 			return fmt.Errorf("sqlite: mark message %d notified: %w", m.ID, err)
 		}
 	}
