@@ -104,7 +104,7 @@ func (p *Pipeline) claim(ctx context.Context, jobs chan<- *store.OutboxMessage) 
 func (p *Pipeline) release(m *store.OutboxMessage) outcome {
 	now := p.clock.Now()
 	return outcome{MessageUpdate: store.MessageUpdate{ID: m.ID, LeaseToken: m.LeaseToken, Status: store.MessageQueued,
-		Reason: m.Reason, DueAt: now, At: now}}
+		Reason: m.Reason, DueAt: now, At: now, Unclaim: true}}
 }
 
 // deliver checks a claimed message again (suppressions, consent, caps and
@@ -152,6 +152,12 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome 
 		}
 	}
 	if err := p.limits.wait(ctx, prov.Name(), lim); err != nil {
+		return p.releaseReserved(o, m)
+	}
+	// The send must end within the lease (m.DueAt, set by the claim), or
+	// another claim could take the message while it is being sent: a
+	// message that waited too long for its provider's rate goes back.
+	if !p.clock.Now().Before(m.DueAt.Add(-p.o.Lease / 2)) {
 		return p.releaseReserved(o, m)
 	}
 	// The send itself is not cut short by shutdown: a message the provider

@@ -102,6 +102,9 @@ type MessageUpdate struct {
 	ProviderID string
 	SentAt     time.Time
 	At         time.Time
+	// Unclaim hands the message back untried: the claim's attempt is
+	// taken back.
+	Unclaim bool
 }
 
 // MessageQuery selects outbox messages. Zero fields do not filter.

@@ -104,7 +104,7 @@ func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (i
 		b := &pgx.Batch{}
 		for _, u := range us {
 			b.Queue(queries.Get("finish-message"), u.ID, u.LeaseToken, u.Status, u.Reason, optTime(u.DueAt),
-				u.Provider, u.ProviderID, optTime(u.SentAt), u.At)
+				u.Provider, u.ProviderID, optTime(u.SentAt), u.At, unclaim(u))
 		}
 		res := tx.SendBatch(ctx, b)
 		for _, u := range us {
@@ -194,4 +194,12 @@ func (s *Store) CountSent(ctx context.Context, q store.SentQuery) (int, error) {
 		return 0, fmt.Errorf("postgres: count sent messages: %w", err)
 	}
 	return n, nil
+}
+
+// unclaim is how many attempts an update takes back.
+func unclaim(u store.MessageUpdate) int {
+	if u.Unclaim {
+		return 1
+	}
+	return 0
 }

@@ -17,7 +17,7 @@ RETURNING id, send_key, profile_id, user_id, anonymous_id, channel, channel_reas
 
 -- name: finish-message
 UPDATE outbox SET status = $3, reason = $4, due_at = $5, provider = $6, provider_id = $7,
-    sent_at = COALESCE($8, sent_at), updated_at = $9, lease_token = '', notified = false
+    attempts = attempts - $10, sent_at = COALESCE($8, sent_at), updated_at = $9, lease_token = '', notified = false
 WHERE id = $1 AND lease_token = $2 AND status = 'sending';
 
 -- name: unnotified-messages

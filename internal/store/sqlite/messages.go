@@ -116,7 +116,7 @@ func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (i
 	applied := 0
 	for _, u := range us {
 		res, err := stmt.ExecContext(ctx, u.ID, u.LeaseToken, u.Status, u.Reason, optMicros(u.DueAt), u.Provider,
-			u.ProviderID, optMicros(u.SentAt), micros(u.At))
+			u.ProviderID, optMicros(u.SentAt), micros(u.At), unclaim(u))
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: finish message %d: %w", u.ID, err)
 		}
@@ -210,4 +210,12 @@ func (s *Store) CountSent(ctx context.Context, q store.SentQuery) (int, error) {
 		return 0, fmt.Errorf("sqlite: count sent messages: %w", err)
 	}
 	return n, nil
+}
+
+// unclaim is how many attempts an update takes back.
+func unclaim(u store.MessageUpdate) int {
+	if u.Unclaim {
+		return 1
+	}
+	return 0
 }

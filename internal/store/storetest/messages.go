@@ -106,14 +106,28 @@ func testClaimLeases(t *testing.T, s store.Store) {
 	if err != nil || m.ID != early.ID || m.Status != store.MessageSent || !m.SentAt.Equal(sentAt) || !m.DueAt.IsZero() {
 		t.Fatalf("after finish: %+v, %v", m, err)
 	}
+	// A message handed back untried keeps its attempts.
+	back := outboxMessage("back", 1, now)
+	enqueue(t, s, back)
+	got, _ = s.ClaimMessages(ctx, "w5", now, time.Minute, 10)
+	if len(got) != 1 || got[0].ID != back.ID {
+		t.Fatalf("claim: %+v", got)
+	}
+	if n, _ := s.FinishMessages(ctx, []store.MessageUpdate{{ID: back.ID, LeaseToken: "w5", Status: store.MessageQueued, DueAt: now, At: now, Unclaim: true}}); n != 1 {
+		t.Fatal("unclaim not applied")
+	}
+	if m, _ := s.OutboxMessage(ctx, back.ID); m.Attempts != 0 || m.Status != store.MessageQueued {
+		t.Fatalf("after unclaim: %+v", m)
+	}
 	// A final message is never claimed; a retrying one is, when due.
 	late2, _ := s.ClaimMessages(ctx, "w3", now.Add(2*time.Minute), time.Minute, 10)
-	if len(late2) != 1 || late2[0].ID != late.ID {
+	if len(late2) != 2 || late2[0].ID != back.ID && late2[1].ID != back.ID {
 		t.Fatalf("claim: %+v, want the late message only", late2)
 	}
 	retryAt := now.Add(10 * time.Minute)
 	if n, _ := s.FinishMessages(ctx, []store.MessageUpdate{{ID: late.ID, LeaseToken: "w3", Status: store.MessageRetrying,
-		Reason: "timeout", DueAt: retryAt, At: now.Add(2 * time.Minute)}}); n != 1 {
+		Reason: "timeout", DueAt: retryAt, At: now.Add(2 * time.Minute)},
+		{ID: back.ID, LeaseToken: "w3", Status: store.MessageSent, SentAt: now, At: now}}); n != 2 {
 		t.Fatal("retry not recorded")
 	}
 	if got, _ := s.ClaimMessages(ctx, "w4", retryAt.Add(-time.Second), time.Minute, 10); len(got) != 0 {
