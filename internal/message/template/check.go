@@ -1,6 +1,7 @@
 package template
 
 import (
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -61,9 +62,16 @@ func (t *Template) Check(r Rules) error {
 	if len(probs) == 0 {
 		// Rendered without data, variables are empty: what remains is the
 		// fixed text, which must already respect the channel's limits.
+		// Errors that come from the missing data (a range over an
+		// absent number, JSON with an empty value) are not the
+		// template's: only the length limits are kept.
 		for _, ch := range t.Channels() {
 			if _, err := t.Render(ch, nil, r); err != nil {
-				probs = append(probs, Problems(err)...)
+				for _, p := range Problems(err) {
+					if strings.Contains(p.Message, "more than the maximum") {
+						probs = append(probs, p)
+					}
+				}
 			}
 		}
 	}
@@ -84,7 +92,7 @@ func checkField(f field) []Problem {
 	}
 	w := walker{src: f.src, locals: map[string]bool{}}
 	w.collectLocals(tpl.GetRoot())
-	w.walk(tpl.GetRoot())
+	w.walk(tpl.GetRoot(), 0)
 	for i := range w.probs {
 		w.probs[i].Field = f.name
 	}
@@ -179,8 +187,9 @@ func (w *walker) collectLocals(n render.Node) {
 	}
 }
 
-// walk checks the expressions of every object and tag.
-func (w *walker) walk(n render.Node) {
+// walk checks the expressions of every object and tag; ranges counts
+// the (a..b) loops n is in.
+func (w *walker) walk(n render.Node, ranges int) {
 	switch n := n.(type) {
 	case *render.ObjectNode:
 		w.check(n.Source, n.Args, n.SourceLoc.LineNo)
@@ -188,10 +197,57 @@ func (w *walker) walk(n render.Node) {
 		w.tag(n.Name, n.Args, n.Source, n.SourceLoc.LineNo)
 	case *render.BlockNode:
 		w.tag(n.Name, n.Args, n.Source, n.SourceLoc.LineNo)
+		if (n.Name == "for" || n.Name == "tablerow") && rangeLoop.MatchString(n.Args) {
+			ranges++
+			w.loop(n.Source, n.Args, ranges)
+		}
 	}
 	for _, c := range children(n) {
-		w.walk(c)
+		w.walk(c, ranges)
 	}
+}
+
+// MaxLoop bounds the iterations of a (a..b) loop, and MaxNestedRanges how
+// many such loops nest: the engine has no time limit, and a template
+// looping a billion times without output would hold a worker.
+const (
+	MaxLoop         = 1000
+	MaxNestedRanges = 2
+)
+
+var (
+	rangeLoop = regexp.MustCompile(`\(\s*(\S+?)\s*\.\.\s*(\S+?)\s*\)`)
+	loopLimit = regexp.MustCompile(`\blimit\s*:\s*(\d+)`)
+)
+
+// loop checks the bounds of a range loop.
+func (w *walker) loop(source, args string, depth int) {
+	var p Problem
+	if at := strings.Index(w.src[w.off:], source); at >= 0 {
+		abs := w.off + at
+		p.Line = strings.Count(w.src[:abs], "\n") + 1
+		p.Column = len([]rune(w.src[strings.LastIndexByte(w.src[:abs], '\n')+1 : abs])) + 1
+	}
+	m := rangeLoop.FindStringSubmatch(args)
+	from, err1 := strconv.Atoi(m[1])
+	to, err2 := strconv.Atoi(m[2])
+	limit := -1
+	if l := loopLimit.FindStringSubmatch(args); l != nil {
+		limit, _ = strconv.Atoi(l[1])
+	}
+	switch {
+	case depth > MaxNestedRanges:
+		p.Message = fmt.Sprintf("more than %d nested range loops", MaxNestedRanges)
+	case limit >= 0 && limit <= MaxLoop:
+		return
+	case err1 != nil || err2 != nil:
+		p.Message = fmt.Sprintf("a range with variable bounds needs limit: N (at most %d)", MaxLoop)
+	case to-from+1 > MaxLoop:
+		p.Message = fmt.Sprintf("a range of %d iterations, more than %d", to-from+1, MaxLoop)
+	default:
+		return
+	}
+	w.probs = append(w.probs, p)
 }
 
 func (w *walker) tag(name, args, source string, line int) {

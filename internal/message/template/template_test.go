@@ -21,7 +21,11 @@ func TestCheckReportsPositions(t *testing.T) {
 			[]Problem{{Field: "push.body", Line: 2}}},
 		{"unknown filter", Template{SMS: &SMS{Body: "{{ profile.name | shout }}"}},
 			[]Problem{{Field: "sms.body", Line: 1, Column: 19}}},
-		{"locals and filters are fine", Template{SMS: &SMS{Body: `{% assign n = profile.first_name | upcase %}{% for p in products limit: 2 %}{{ p.name }} {{ forloop.index }}{% endfor %}{{ n | default: "client" }} {{ message.unsubscribe_url }} {{ event.total | round: 2 }} {{ store.name }}`}},
+		{"huge range", Template{SMS: &SMS{Body: "x\n{% for i in (1..100000000) %}{% endfor %}"}},
+			[]Problem{{Field: "sms.body", Line: 2}}},
+		{"variable range without limit", Template{SMS: &SMS{Body: "{% for i in (1..event.n) %}{% endfor %}"}},
+			[]Problem{{Field: "sms.body", Line: 1}}},
+		{"locals and filters are fine", Template{SMS: &SMS{Body: `{% assign n = profile.first_name | upcase %}{% for i in (1..event.n) limit: 5 %}{{ i }}{% endfor %}{% for p in products limit: 2 %}{{ p.name }} {{ forloop.index }}{% endfor %}{{ n | default: "client" }} {{ message.unsubscribe_url }} {{ event.total | round: 2 }} {{ store.name }}`}},
 			nil},
 	}
 	for _, tc := range tests {
@@ -95,7 +99,7 @@ func TestRenderChannelRules(t *testing.T) {
 	if err := push.Check(Rules{}); err == nil {
 		t.Error("Check accepted a push title over the limit")
 	}
-	bomb := &Template{SMS: &SMS{Body: "{% for i in (1..100000) %}xxxxxxxxxx{% endfor %}"}}
+	bomb := &Template{SMS: &SMS{Body: "{% for i in (1..1000) %}{% for j in (1..1000) %}xxxxxxxxxx{% endfor %}{% endfor %}"}}
 	if _, err := bomb.Render(provider.SMS, nil, Rules{MaxOutput: 1000}); err == nil || !strings.Contains(err.Error(), "more than 1000 bytes") {
 		t.Errorf("output cap: %v", err)
 	}
