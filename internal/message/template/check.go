@@ -226,7 +226,7 @@ func (w *walker) loop(source, args string, depth int) {
 	if at := strings.Index(w.src[w.off:], source); at >= 0 {
 		abs := w.off + at
 		p.Line = strings.Count(w.src[:abs], "\n") + 1
-		p.Column = len([]rune(w.src[strings.LastIndexByte(w.src[:abs], '\n')+1 : abs])) + 1
+		p.Column = len([]rune(w.src[strings.LastIndexByte(w.src[:abs], '\n')+1:abs])) + 1
 	}
 	m := rangeLoop.FindStringSubmatch(args)
 	from, err1 := strconv.Atoi(m[1])

@@ -2,8 +2,8 @@ package template
 
 import (
 	"fmt"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/parcours/parcours/internal/message/provider"
 )
