@@ -94,13 +94,14 @@ func (p *Pipeline) stateEvent(m *store.OutboxMessage) *event.Event {
 
 // messageEvent builds one of the pipeline's events about m. Its message id
 // derives from the message and what happened (suffix), so that the same
-// receipt or state announced twice is one event in the log. It carries the
-// customer's user or anonymous id (else their address as a context trait)
-// so that unify puts it on their timeline. Opens and clicks are on the
+// receipt or state announced twice is one event in the log. Opens and clicks are on the
 // message's channel, so that they count as engagement on it; the others
 // are internal.
 func (p *Pipeline) messageEvent(m *store.OutboxMessage, name, suffix string, at time.Time, props map[string]any) *event.Event {
-	props["messageId"], props["sendKey"], props["channel"] = m.ID, m.SendKey, m.Channel
+	// profileId puts the internal events on the timeline (unify reads it
+	// from its own channel's events); opens and clicks go through identity
+	// resolution like any customer event, by user id or address.
+	props["profileId"], props["messageId"], props["sendKey"], props["channel"] = m.ProfileID, m.ID, m.SendKey, m.Channel
 	for k, v := range map[string]string{"topic": m.Topic, "templateId": m.TemplateID, "campaign": m.Campaign,
 		"provider": m.Provider, "providerId": m.ProviderID} {
 		if v != "" {

@@ -103,6 +103,9 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	if m.Campaign == "" {
 		m.Campaign = r.Journey
 	}
+	if m.Campaign == "" {
+		m.Campaign = r.TemplateID
+	}
 	ch := r.Channel
 	if ch == Best {
 		ch, m.ChannelReason = p.best(ctx, c, tpl, m.Topic, m.Transactional)

@@ -84,6 +84,18 @@ func TestMessagesAPI(t *testing.T) {
 	if f := h.waitMessage(sms["id"].(float64), "failed"); f["reason"] != "no provider configured for channel sms" {
 		t.Fatalf("sms without a provider: %v", f)
 	}
+	// The outcome is on the customer's timeline.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, tl := h.api("/api/v1/profiles/1/timeline?event=Message%20Sent")
+		if evs, _ := tl["events"].([]any); len(evs) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no Message Sent on the timeline: %v", tl)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if code, list := h.api("/api/v1/profiles/1/messages"); code != 200 || len(list["messages"].([]any)) != 2 {
 		t.Fatalf("profile messages: %d %v", code, list)
 	}
