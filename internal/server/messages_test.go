@@ -138,6 +138,21 @@ func TestMessagesAPI(t *testing.T) {
 	if c := p["consent"].(map[string]any); c["sms"] != true || c["email:newsletter"] != false || c["email"] != true {
 		t.Fatalf("profile consent: %v", c)
 	}
+	// The tracked link redirects to the tagged target and records the
+	// click; the pixel is a GIF.
+	html := mail.HTML
+	click := html[strings.Index(html, "https://crm.example/t/c/")+len("https://crm.example"):]
+	click = click[:strings.IndexByte(click, '"')]
+	r, err := h.client.Get(h.http.URL + click)
+	if err != nil || r.StatusCode != 302 || r.Header.Get("Location") != "https://shop.example/?utm_campaign=welcome&utm_medium=email&utm_source=parcours" {
+		t.Fatalf("click: %v %v", r, err)
+	}
+	r.Body.Close()
+	pix := html[strings.Index(html, "https://crm.example/t/o/")+len("https://crm.example"):]
+	pix = pix[:strings.IndexByte(pix, '"')]
+	if r, err := h.client.Get(h.http.URL + pix); err != nil || r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/gif" {
+		t.Fatalf("pixel: %v %v", r, err)
+	}
 	// Tracking routes refuse forged tokens.
 	if r, _ := h.client.Get(h.http.URL + "/t/c/Zm9v.YmFy"); r.StatusCode != 404 {
 		t.Fatalf("forged click: %d", r.StatusCode)
