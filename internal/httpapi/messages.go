@@ -26,6 +26,7 @@ type Messages interface {
 	Preview(ctx context.Context, id string, profileID int64) (*message.Preview, error)
 	Consent(ctx context.Context, profileID int64) (*message.Consent, error)
 	RecordConsent(ctx context.Context, c message.ConsentChange) (*store.ConsentRecord, error)
+	RequestDoubleOptIn(ctx context.Context, c message.ConsentChange) (*store.OutboxMessage, error)
 	HandleReceipt(ctx context.Context, r provider.Receipt) error
 }
 
@@ -278,7 +279,8 @@ func (a *API) getConsent(w http.ResponseWriter, r *http.Request) {
 func (a *API) postConsent(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		message.ConsentChange
-		Identifier string `json:"identifier"`
+		Identifier  string `json:"identifier"`
+		DoubleOptIn bool   `json:"double_opt_in"`
 	}
 	if err := decodeBody(r, &in); err != nil {
 		a.fail(w, r, err)
@@ -292,6 +294,17 @@ func (a *API) postConsent(w http.ResponseWriter, r *http.Request) {
 	in.ProfileID = id
 	if in.Source == "" {
 		in.Source = "api"
+	}
+	if in.DoubleOptIn {
+		// The grant counts once the customer follows the confirmation
+		// link: the answer is the confirmation email.
+		m, err := a.messages.RequestDoubleOptIn(r.Context(), in.ConsentChange)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		httpjson.Write(w, http.StatusAccepted, map[string]any{"confirmation": m})
+		return
 	}
 	rec, err := a.messages.RecordConsent(r.Context(), in.ConsentChange)
 	if err != nil {

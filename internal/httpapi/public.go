@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/store"
 )
 
 // Tracking is what the public message routes need of the pipeline.
@@ -19,6 +20,7 @@ type Tracking interface {
 	Unsubscribe(ctx context.Context, token string, proof map[string]any) error
 	Preferences(ctx context.Context, token string) (*message.Preferences, error)
 	SavePreferences(ctx context.Context, token string, all bool, topics map[string]bool, proof map[string]any) error
+	ConfirmDoubleOptIn(ctx context.Context, token string, proof map[string]any) (*store.ConsentRecord, error)
 }
 
 // PublicMessageHandler serves the routes customers reach from messages,
@@ -33,6 +35,8 @@ func PublicMessageHandler(t Tracking, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /t/o/{file}", h.open)
 	mux.HandleFunc("GET /u/{token}", h.page)
 	mux.HandleFunc("POST /u/{token}", h.post)
+	mux.HandleFunc("GET /c/{token}", h.confirmPage)
+	mux.HandleFunc("POST /c/{token}", h.confirm)
 	return mux
 }
 
@@ -51,6 +55,31 @@ func (h *public) click(w http.ResponseWriter, r *http.Request) {
 		h.log.Error("tracking: recording a click failed", "err", err)
 	}
 	http.Redirect(w, r, target, http.StatusFound)
+}
+
+var confirmTemplate = template.Must(template.New("confirm").Parse(`<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Confirmation</title><style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}</style></head>
+<body>{{if .}}<p><strong>{{.}}</strong></p>{{else}}<h1>Confirmez votre inscription</h1>
+<form method="post"><button type="submit">Je confirme vouloir recevoir vos emails</button></form>{{end}}
+</body></html>
+`))
+
+// confirmPage asks for the confirmation with a button: mail scanners that
+// open every link must not confirm in the customer's place.
+func (h *public) confirmPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = confirmTemplate.Execute(w, "")
+}
+
+func (h *public) confirm(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.t.ConfirmDoubleOptIn(r.Context(), r.PathValue("token"), proof(r, "double opt-in confirmation page")); err != nil {
+		h.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = confirmTemplate.Execute(w, "Merci, votre inscription est confirmée.")
 }
 
 // pixel is a transparent 1x1 GIF.

@@ -196,3 +196,46 @@ func TestStopKeywordsAndConsentFromTraits(t *testing.T) {
 		t.Fatalf("after opting in again: %s %q", m.Status, m.Reason)
 	}
 }
+
+func TestDoubleOptIn(t *testing.T) {
+	h := newHarness(t, nil)
+	h.profile(1, map[string]any{"first_name": "Zoé"}, ident(identity.UserID, "u1"), ident(identity.Email, "zoe@example.fr"))
+	h.start()
+	ctx := context.Background()
+	m, err := h.p.RequestDoubleOptIn(ctx, message.ConsentChange{ProfileID: 1, Channel: provider.Email, Topic: "newsletter",
+		Granted: true, Source: "signup-form", Key: "form-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wait(m.SendKey, store.MessageSent)
+	mail := h.email.Sent()[0]
+	i := strings.Index(mail.HTML, `href="https://crm.example/c/`)
+	if i < 0 || mail.Headers["List-Unsubscribe"] != "" {
+		t.Fatalf("confirmation email: %s %v", mail.HTML, mail.Headers)
+	}
+	token := mail.HTML[i+len(`href="https://crm.example/c/`):]
+	token = token[:strings.IndexByte(token, '"')]
+	// Not confirmed yet: marketing does not go.
+	if early := h.send(message.Request{ProfileID: 1, Channel: provider.Email, Topic: "newsletter", Content: offerEmail, Key: "n0"}); early.Status != store.MessageSkipped {
+		t.Fatalf("before confirmation: %s", early.Status)
+	}
+	for range 2 {
+		if _, err := h.p.ConfirmDoubleOptIn(ctx, token, map[string]any{"ip": "192.0.2.3"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.p.ConfirmDoubleOptIn(ctx, token[:len(token)-3]+"abc", nil); err == nil {
+		t.Fatal("a forged confirmation was accepted")
+	}
+	c, _ := h.p.Consent(ctx, 1)
+	if len(c.Ledger) != 1 || c.Ledger[0].Source != "double-opt-in" || !c.Ledger[0].Granted || c.Ledger[0].Topic != "newsletter" ||
+		!strings.Contains(string(c.Ledger[0].Proof), `"double_opt_in":"api:double-opt-in:1:form-1"`) {
+		t.Fatalf("ledger: %+v", c.Ledger)
+	}
+	// The confirmed topic goes; another one still needs consent.
+	h.send(message.Request{ProfileID: 1, Channel: provider.Email, Topic: "newsletter", Content: offerEmail, Key: "n1"})
+	h.wait("api:n1", store.MessageSent)
+	if other := h.send(message.Request{ProfileID: 1, Channel: provider.Email, Topic: "offers", Content: offerEmail, Key: "o1"}); other.Status != store.MessageSkipped {
+		t.Fatalf("another topic: %s", other.Status)
+	}
+}

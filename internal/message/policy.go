@@ -22,6 +22,9 @@ type Policy struct {
 	// Fallback is the order "best" tries channels in after the
 	// customer's preference; default email, push, sms, whatsapp.
 	Fallback []provider.Channel `json:"fallback" yaml:"fallback"`
+	// ConfirmationTemplate is the template of double opt-in emails (it
+	// uses message.confirm_url); empty: DefaultConfirmation.
+	ConfirmationTemplate string `json:"confirmation_template,omitempty" yaml:"confirmation_template"`
 	// MaxSMSSegments refuses longer SMS at save and preview; default 4.
 	MaxSMSSegments int `json:"max_sms_segments" yaml:"max_sms_segments"`
 }
@@ -93,4 +96,6 @@ func (p *Policy) defaults() {
 }
 
 // transactional reports whether a topic is transactional.
-func (p *Policy) transactional(topic string) bool { return p.Topics[topic].Transactional }
+func (p *Policy) transactional(topic string) bool {
+	return topic == ConfirmationTopic || p.Topics[topic].Transactional
+}

@@ -40,9 +40,9 @@ func (p *Pipeline) Preferences(ctx context.Context, token string) (*Preferences,
 	all := c.consent[consentKey{m.Channel, ""}]
 	prefs := &Preferences{Channel: ch, Address: maskAddress(m.Address), All: all.Granted}
 	for _, name := range p.marketingTopics() {
-		t, known := c.consent[consentKey{m.Channel, name}]
+		_, known := c.consent[consentKey{m.Channel, name}]
 		prefs.Topics = append(prefs.Topics, TopicPreference{Name: name, Description: p.o.Policy.Topics[name].Description,
-			Subscribed: all.Granted && (!known || t.Granted)})
+			Subscribed: c.consentRefusal(ch, name) == "" && (known || all.Granted)})
 	}
 	return prefs, nil
 }

@@ -110,20 +110,27 @@ func (p *Pipeline) suppressed(ctx context.Context, ch provider.Channel, addr str
 }
 
 // consentRefusal says why a marketing message on ch and topic is not
-// allowed, "" if it is: the channel needs an opt-in, and the topic must
-// not have been withdrawn.
+// allowed, "" if it is. A grant of the topic is enough (a double opt-in to
+// the newsletter, say), unless the whole channel was withdrawn after it;
+// otherwise the channel needs a grant and the topic must not have been
+// withdrawn.
 func (c *contact) consentRefusal(ch provider.Channel, topic string) string {
-	chc, ok := c.consent[consentKey{string(ch), ""}]
+	chc, chOK := c.consent[consentKey{string(ch), ""}]
+	tc, tOK := c.consent[consentKey{string(ch), topic}]
+	if topic != "" && tOK {
+		switch {
+		case !tc.Granted:
+			return "unsubscribed from " + topic + " on " + tc.At.Format(time.DateOnly) + " (" + tc.Source + ")"
+		case chOK && !chc.Granted && chc.At.After(tc.At):
+			return string(ch) + " consent withdrawn on " + chc.At.Format(time.DateOnly) + " (" + chc.Source + ")"
+		}
+		return ""
+	}
 	switch {
-	case !ok:
+	case !chOK:
 		return "no " + string(ch) + " marketing consent"
 	case !chc.Granted:
 		return string(ch) + " consent withdrawn on " + chc.At.Format(time.DateOnly) + " (" + chc.Source + ")"
-	}
-	if topic != "" {
-		if tc, ok := c.consent[consentKey{string(ch), topic}]; ok && !tc.Granted {
-			return "unsubscribed from " + topic + " on " + tc.At.Format(time.DateOnly) + " (" + tc.Source + ")"
-		}
 	}
 	return ""
 }

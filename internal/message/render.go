@@ -51,6 +51,9 @@ func (p *Pipeline) data(m *store.OutboxMessage, prof *profile.Profile, r *Reques
 			"links": map[string]any{"unsubscribe": unsub, "preferences": unsub},
 		},
 	}
+	if r.confirmURL != "" {
+		d["message"].(map[string]any)["confirm_url"] = r.confirmURL
+	}
 	if r.Data != nil {
 		d["store"], d["products"] = r.Data["store"], r.Data["products"]
 	}
@@ -67,9 +70,11 @@ func (p *Pipeline) render(m *store.OutboxMessage, c *contact, tpl *template.Temp
 		return err
 	}
 	pm.Key, pm.Channel, pm.To = m.SendKey, ch, m.Address
-	unsubPrefix := p.url("/u/")
+	// Links to this server (unsubscribe, preferences, confirmation) are
+	// neither tagged nor tracked.
+	own := p.url("/")
 	tag := func(href string) string {
-		if !template.Trackable(href) || strings.HasPrefix(href, unsubPrefix) {
+		if !template.Trackable(href) || (p.o.BaseURL != "" && strings.HasPrefix(href, own)) {
 			return href
 		}
 		return template.AddUTM(href, "parcours", string(ch), m.Campaign)
@@ -77,7 +82,7 @@ func (p *Pipeline) render(m *store.OutboxMessage, c *contact, tpl *template.Temp
 	track := p.o.BaseURL != "" && ch == provider.Email
 	click := func(href string) string {
 		href = tag(href)
-		if !track || !template.Trackable(href) || strings.HasPrefix(href, unsubPrefix) {
+		if !track || !template.Trackable(href) || (p.o.BaseURL != "" && strings.HasPrefix(href, own)) {
 			return href
 		}
 		return p.url("/t/c/" + p.sign(tokenClick, m.SendKey, href))

@@ -42,6 +42,8 @@ type Request struct {
 	// Campaign names the journey or campaign for UTM parameters; default
 	// the journey.
 	Campaign string
+
+	confirmURL string // double opt-in: message.confirm_url
 }
 
 // SendKey returns the request's send key: the same request twice (a retry,

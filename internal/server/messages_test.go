@@ -92,7 +92,9 @@ func TestMessagesAPI(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no Message Sent on the timeline: %v", tl)
+			_, all := h.api("/api/v1/profiles/1/timeline")
+			_, evs := h.api("/api/v1/events?limit=20")
+			t.Fatalf("no Message Sent on the timeline: %v\n%v\n%v", tl, all, evs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -152,6 +154,25 @@ func TestMessagesAPI(t *testing.T) {
 	pix = pix[:strings.IndexByte(pix, '"')]
 	if r, err := h.client.Get(h.http.URL + pix); err != nil || r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/gif" {
 		t.Fatalf("pixel: %v %v", r, err)
+	}
+	// Double opt-in: the grant counts once the link is followed (GET shows
+	// a button, POST confirms).
+	code, doi := h.adminJSON("POST", "/api/v1/consent", `{"profile_id":1,"channel":"email","topic":"offers","granted":true,"double_opt_in":true}`)
+	if code != 202 {
+		t.Fatalf("double opt-in: %d %v", code, doi)
+	}
+	h.waitMessage(doi["confirmation"].(map[string]any)["id"].(float64), "sent")
+	confirmation := email.Sent()[len(email.Sent())-1].HTML
+	confirm := confirmation[strings.Index(confirmation, "https://crm.example/c/")+len("https://crm.example"):]
+	confirm = confirm[:strings.IndexByte(confirm, '"')]
+	if r, err := h.client.Get(h.http.URL + confirm); err != nil || r.StatusCode != 200 {
+		t.Fatalf("confirmation page: %v %v", r, err)
+	}
+	if r, err := h.client.PostForm(h.http.URL+confirm, nil); err != nil || r.StatusCode != 200 {
+		t.Fatalf("confirm: %v %v", r, err)
+	}
+	if _, p := h.api("/api/v1/profiles/1"); p["consent"].(map[string]any)["email:offers"] != true {
+		t.Fatalf("after confirmation: %v", p["consent"])
 	}
 	// Tracking routes refuse forged tokens.
 	if r, _ := h.client.Get(h.http.URL + "/t/c/Zm9v.YmFy"); r.StatusCode != 404 {

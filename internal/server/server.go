@@ -129,6 +129,7 @@ func New(st store.Store, o Options) *Server {
 	mux.Handle("/api/v1/", api)
 	mux.Handle("/t/", public)
 	mux.Handle("/u/", public)
+	mux.Handle("/c/", public)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -46,7 +46,7 @@ type Outbox interface {
 	// Unnotified returns up to limit messages whose last state change has
 	// not been announced on the event log yet. MarkNotified records that
 	// the states read were announced: a message changed since (its
-	// UpdatedAt moved) stays unnotified.
+	// Version moved) stays unnotified.
 	Unnotified(ctx context.Context, limit int) ([]*OutboxMessage, error)
 	MarkNotified(ctx context.Context, ms []*OutboxMessage) error
 	// OutboxMessage returns a message by id, MessageByKey by send key and
@@ -89,6 +89,8 @@ type OutboxMessage struct {
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 	SentAt     time.Time `json:"sent_at,omitzero"`
+	// Version counts the row's changes (for MarkNotified).
+	Version int64 `json:"-"`
 }
 
 // MessageUpdate is a worker's outcome for a message it leased.

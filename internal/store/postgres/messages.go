@@ -38,7 +38,7 @@ func (s *Store) EnqueueMessages(ctx context.Context, ms []*store.OutboxMessage) 
 			if err != nil {
 				return fmt.Errorf("message %s: %w", m.SendKey, err)
 			}
-			m.UpdatedAt = m.CreatedAt
+			m.UpdatedAt, m.Version = m.CreatedAt, 1
 			created[i] = true
 		}
 		return nil
@@ -55,7 +55,7 @@ func scanMessage(r pgx.Row) (*store.OutboxMessage, error) {
 	var payload []byte
 	if err := r.Scan(&m.ID, &m.SendKey, &m.ProfileID, &m.UserID, &m.AnonymousID, &m.Channel, &m.ChannelReason,
 		&m.Topic, &m.Transactional, &m.TemplateID, &m.Campaign, &m.Address, &payload, &m.Status, &m.Reason,
-		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &m.CreatedAt, &m.UpdatedAt, &sent); err != nil {
+		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &m.CreatedAt, &m.UpdatedAt, &sent, &m.Version); err != nil {
 		return nil, err
 	}
 	m.Payload = payload
@@ -136,7 +136,7 @@ func (s *Store) Unnotified(ctx context.Context, limit int) ([]*store.OutboxMessa
 func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) error {
 	b := &pgx.Batch{}
 	for _, m := range ms {
-		b.Queue(queries.Get("mark-notified"), m.ID, m.UpdatedAt)
+		b.Queue(queries.Get("mark-notified"), m.ID, m.Version)
 	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: mark notified: %w", err)

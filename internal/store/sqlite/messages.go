@@ -47,7 +47,7 @@ func (s *Store) EnqueueMessages(ctx context.Context, ms []*store.OutboxMessage) 
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: enqueue message %s: %w", m.SendKey, err)
 		}
-		m.UpdatedAt = m.CreatedAt
+		m.UpdatedAt, m.Version = m.CreatedAt, 1
 		created[i] = true
 	}
 	if err := tx.Commit(); err != nil {
@@ -65,7 +65,7 @@ func scanMessage(r scanner) (*store.OutboxMessage, error) {
 	var payload []byte
 	if err := r.Scan(&m.ID, &m.SendKey, &m.ProfileID, &m.UserID, &m.AnonymousID, &m.Channel, &m.ChannelReason,
 		&m.Topic, &m.Transactional, &m.TemplateID, &m.Campaign, &m.Address, &payload, &m.Status, &m.Reason,
-		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &created, &updated, &sent); err != nil {
+		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &created, &updated, &sent, &m.Version); err != nil {
 		return nil, err
 	}
 	m.Payload = payload
@@ -152,7 +152,7 @@ func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) err
 	}
 	defer stmt.Close()
 	for _, m := range ms {
-		if _, err := stmt.ExecContext(ctx, m.ID, micros(m.UpdatedAt)); err != nil {
+		if _, err := stmt.ExecContext(ctx, m.ID, m.Version); err != nil {
 			return fmt.Errorf("sqlite: mark message %d notified: %w", m.ID, err)
 		}
 	}

@@ -22,6 +22,7 @@ func RunMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClaimLeasesAndFinish", testClaimLeases},
 		{"ConcurrentClaimsNeverShare", testConcurrentClaims},
 		{"NotifiedAndCounted", testNotifiedAndCounted},
+		{"ChangedSinceReadStaysUnnotified", testNotifiedRace},
 		{"Templates", testTemplates},
 		{"ConsentLedgerAndSuppressions", testConsent},
 	}
@@ -304,5 +305,38 @@ func testConsent(t *testing.T, s store.Store) {
 	}
 	if got, err := s.Suppression(ctx, "email", "x@example.com"); err != nil || got.Reason != "hard bounce" {
 		t.Fatalf("suppression: %+v, %v", got, err)
+	}
+}
+
+// testNotifiedRace reads a message's state for announcement, then the
+// message changes at the same instant (a fake clock, or two changes in one
+// microsecond): marking the old state notified must leave the new one
+// to announce.
+func testNotifiedRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	m := outboxMessage("race", 1, t0)
+	enqueue(t, s, m)
+	read, err := s.Unnotified(ctx, 10)
+	if err != nil || len(read) != 1 {
+		t.Fatalf("unnotified: %v %v", read, err)
+	}
+	if _, err := s.ClaimMessages(ctx, "w", t0, time.Minute, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.FinishMessages(ctx, []store.MessageUpdate{{ID: m.ID, LeaseToken: "w", Status: store.MessageSent, SentAt: t0, At: t0}}); err != nil || n != 1 {
+		t.Fatalf("finish: %d %v", n, err)
+	}
+	if err := s.MarkNotified(ctx, read); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Unnotified(ctx, 10)
+	if len(after) != 1 || after[0].Status != store.MessageSent {
+		t.Fatalf("the sent state was marked notified unannounced: %+v", after)
+	}
+	if err := s.MarkNotified(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	if rest, _ := s.Unnotified(ctx, 10); len(rest) != 0 {
+		t.Fatalf("still unnotified: %+v", rest)
 	}
 }

@@ -28,6 +28,9 @@ CREATE TABLE outbox (
     created_at     timestamptz NOT NULL,
     updated_at     timestamptz NOT NULL,
     sent_at        timestamptz,
+    -- version grows with every change: the announcer marks a row notified
+    -- only if it has not changed since it was read (times can tie).
+    version        bigint NOT NULL DEFAULT 1,
     notified       boolean NOT NULL DEFAULT false
 );
 CREATE INDEX outbox_due ON outbox (due_at) WHERE due_at IS NOT NULL;

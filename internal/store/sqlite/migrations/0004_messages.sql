@@ -28,6 +28,9 @@ CREATE TABLE outbox (
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
     sent_at        INTEGER,
+    -- version grows with every change: the announcer marks a row notified
+    -- only if it has not changed since it was read (times can tie).
+    version        INTEGER NOT NULL DEFAULT 1,
     notified       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX outbox_due ON outbox (due_at) WHERE due_at IS NOT NULL;
