@@ -2,8 +2,12 @@ package message_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,7 +21,10 @@ import (
 	"github.com/parcours/parcours/internal/message/template"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/store/postgres"
 	"github.com/parcours/parcours/internal/store/sqlite"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // t0 is a Tuesday, 10:00 in Paris.
@@ -25,7 +32,7 @@ var t0 = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 
 type harness struct {
 	t          *testing.T
-	st         *sqlite.Store
+	st         store.Store
 	clock      *clock.Fake
 	p          *message.Pipeline
 	email, sms *messagetest.Recorder
@@ -34,14 +41,7 @@ type harness struct {
 
 func newHarness(t *testing.T, configure func(*message.Options)) *harness {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
 	h := &harness{t: t, st: st, clock: clock.NewFake(t0),
 		email: messagetest.NewRecorder("fake-email", provider.Email), sms: messagetest.NewRecorder("fake-sms", provider.SMS),
 		push: messagetest.NewRecorder("fake-push", provider.Push), hook: messagetest.NewRecorder("fake-hook", provider.Webhook)}
@@ -154,3 +154,67 @@ func (h *harness) events(name string, want int) []*event.Event {
 
 var smsHello = message.Request{Channel: provider.SMS, Topic: "offers",
 	Content: &template.Template{SMS: &template.SMS{Body: "Bonjour {{ profile.first_name }} https://shop.example/soldes"}}}
+
+// onPostgres makes newHarness use PostgreSQL (see TestPipelineOnPostgres).
+var onPostgres bool
+
+// openStore opens a fresh migrated store: SQLite, or PostgreSQL on a
+// schema of its own when onPostgres.
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	var st store.Store
+	if onPostgres {
+		base := os.Getenv("PARCOURS_TEST_POSTGRES_URL")
+		admin, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { admin.Close(context.Background()) })
+		schema := "t_" + strings.ToLower(rand.Text())
+		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		pg, err := postgres.Open(ctx, u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = pg
+	} else {
+		lite, err := sqlite.Open(ctx, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = lite
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestPipelineOnPostgres runs the pipeline's scenarios on PostgreSQL.
+func TestPipelineOnPostgres(t *testing.T) {
+	if os.Getenv("PARCOURS_TEST_POSTGRES_URL") == "" {
+		t.Skip("PARCOURS_TEST_POSTGRES_URL not set")
+	}
+	onPostgres = true
+	defer func() { onPostgres = false }()
+	for name, fn := range map[string]func(*testing.T){
+		"SendOnceByKey": TestSendOnceByKey, "Retries": TestRetriesWithBackoffThenFails, "Bounce": TestBounceSuppressesAddress,
+		"CrashedClaims": TestCrashedWorkersClaimsComeBack, "TrackingAndUnsubscribe": TestEmailTrackingAndOneClickUnsubscribe,
+		"Receipts": TestReceiptsAndSuppression, "StopAndTraits": TestStopKeywordsAndConsentFromTraits, "Caps": TestFrequencyCaps,
+		"QuietHours": TestQuietHoursAcrossDST, "Best": TestBestChannel, "DoubleOptIn": TestDoubleOptIn,
+	} {
+		t.Run(name, fn)
+	}
+}
