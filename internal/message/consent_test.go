@@ -57,10 +57,12 @@ func TestEmailTrackingAndOneClickUnsubscribe(t *testing.T) {
 	h.events(message.EventOpened, 1)
 
 	unsub := strings.TrimPrefix(strings.Split(m.Headers["List-Unsubscribe"], ">")[0], "<https://crm.example/u/")
-	for range 2 {
-		if err := h.p.Unsubscribe(ctx, unsub, map[string]any{"ip": "192.0.2.7"}); err != nil {
-			t.Fatal(err)
-		}
+	if err := h.p.Unsubscribe(ctx, unsub, map[string]any{"ip": "192.0.2.7"}); err != nil {
+		t.Fatal(err)
+	}
+	// The mailto: entry, as a mail client would use it: the same change.
+	if err := h.p.UnsubscribeByMail(ctx, "unsubscribe "+unsub, "zoe@example.fr"); err != nil {
+		t.Fatal(err)
 	}
 	if es := h.events(message.EventUnsubscribed, 1); len(es) != 1 {
 		t.Fatalf("unsubscribed events: %d", len(es))

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
@@ -93,6 +95,8 @@ type Options struct {
 	// Rules normalise addresses (inbound SMS, receipts) as identity
 	// resolution does; nil: the defaults.
 	Rules *identity.Rules
+	// Registerer receives the pipeline's Prometheus metrics; nil: none.
+	Registerer prometheus.Registerer
 	// Policy holds topics, frequency caps, quiet hours and channel rules.
 	Policy Policy
 }
@@ -112,6 +116,7 @@ type Pipeline struct {
 	pending pendingSends
 	caps    stripes
 	group   groupEnqueue
+	metrics metrics
 }
 
 // New returns a pipeline. providers may be nil: every send then fails with
@@ -152,6 +157,7 @@ func New(st Store, sink Sink, providers Providers, o Options) *Pipeline {
 		st: st, sink: sink, providers: providers, o: o, clock: o.Clock, log: o.Logger,
 		wake: make(chan struct{}, 1), notify: make(chan struct{}, 1),
 		limits: limiters{m: map[string]*limiter{}}, pending: pendingSends{m: map[int64][]pendingSend{}},
+		metrics: newMetrics(o.Registerer),
 	}
 }
 

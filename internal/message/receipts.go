@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -159,4 +160,16 @@ func (p *Pipeline) tokenMessage(ctx context.Context, token string) (*store.Outbo
 		return nil, ErrBadToken
 	}
 	return m, err
+}
+
+// UnsubscribeByMail handles a mail sent to the List-Unsubscribe mailto:
+// address, whose subject is "unsubscribe TOKEN" (as the header asks): the
+// same withdrawal as the one-click link. It is for the inbound mail
+// handler; from is kept as proof.
+func (p *Pipeline) UnsubscribeByMail(ctx context.Context, subject, from string) error {
+	f := strings.Fields(subject)
+	if len(f) != 2 || !strings.EqualFold(f[0], "unsubscribe") {
+		return fmt.Errorf("%w: the subject is not \"unsubscribe TOKEN\"", ErrInvalid)
+	}
+	return p.Unsubscribe(ctx, f[1], map[string]any{"mailto_from": from})
 }

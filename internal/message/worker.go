@@ -18,6 +18,7 @@ type outcome struct {
 	suppress *store.Suppression // the provider said the address is bad
 	reserved bool               // a frequency-cap reservation to release
 	profile  int64
+	channel  string
 }
 
 // Run claims due messages and hands them to the providers until ctx ends:
@@ -104,14 +105,15 @@ func (p *Pipeline) claim(ctx context.Context, jobs chan<- *store.OutboxMessage) 
 func (p *Pipeline) release(m *store.OutboxMessage) outcome {
 	now := p.clock.Now()
 	return outcome{MessageUpdate: store.MessageUpdate{ID: m.ID, LeaseToken: m.LeaseToken, Status: store.MessageQueued,
-		Reason: m.Reason, DueAt: now, At: now, Unclaim: true}}
+		Reason: m.Reason, DueAt: now, At: now, Unclaim: true}, channel: m.Channel}
 }
 
 // deliver checks a claimed message again (suppressions, consent, caps and
 // quiet hours may have changed since it was queued) and sends it.
 func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome {
 	now := p.clock.Now()
-	o := outcome{MessageUpdate: store.MessageUpdate{ID: m.ID, LeaseToken: m.LeaseToken, At: now, Reason: m.Reason}, profile: m.ProfileID}
+	o := outcome{MessageUpdate: store.MessageUpdate{ID: m.ID, LeaseToken: m.LeaseToken, At: now, Reason: m.Reason},
+		profile: m.ProfileID, channel: m.Channel}
 	fail := func(status, reason string) outcome {
 		o.Status, o.Reason, o.DueAt = status, reason, zeroTime
 		return o
@@ -163,7 +165,9 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome 
 	// The send itself is not cut short by shutdown: a message the provider
 	// accepts must be recorded as sent, or it would go again.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.o.Lease/2)
+	began := time.Now() // wall time for the latency metric, not a domain time
 	res, err := prov.Send(sctx, pm)
+	p.metrics.send(prov.Name(), time.Since(began), err)
 	cancel()
 	o.Provider, o.At = prov.Name(), p.clock.Now()
 	if err != nil {
@@ -285,6 +289,7 @@ func (p *Pipeline) commit(batch []outcome) {
 		if o.reserved {
 			p.pending.remove(o.profile, o.ID)
 		}
+		p.metrics.outcome(o.channel, o.Status)
 	}
 	poke(p.notify)
 }

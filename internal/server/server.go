@@ -116,7 +116,7 @@ func New(st store.Store, o Options) *Server {
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
 	})
 	mo := o.Messages
-	mo.Clock, mo.Logger, mo.Rules = o.Clock, o.Logger, o.Rules
+	mo.Clock, mo.Logger, mo.Rules, mo.Registerer = o.Clock, o.Logger, o.Rules, s.registry
 	s.messages = message.New(st, s.commit, o.Providers, mo)
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
