@@ -37,10 +37,8 @@ func (f *messageFlags) options(g *config.Globals) (message.Options, error) {
 		if err := yaml.Unmarshal(b, &o.Policy); err != nil {
 			return o, fmt.Errorf("message policy %s: %w", f.MessagePolicy, err)
 		}
-		if q := o.Policy.QuietHours; q != nil {
-			if err := q.Validate(); err != nil {
-				return o, fmt.Errorf("message policy %s: %w", f.MessagePolicy, err)
-			}
+		if err := o.Policy.Validate(); err != nil {
+			return o, fmt.Errorf("%s: %w", f.MessagePolicy, err)
 		}
 	}
 	return o, nil

@@ -99,3 +99,38 @@ func (p *Policy) defaults() {
 func (p *Policy) transactional(topic string) bool {
 	return topic == ConfirmationTopic || p.Topics[topic].Transactional
 }
+
+// Validate checks a policy read from a file, naming what is wrong.
+func (p *Policy) Validate() error {
+	for i, c := range p.Caps {
+		switch {
+		case c.Max <= 0 || c.Per <= 0:
+			return fmt.Errorf("message policy: caps[%d]: max and per must be positive (e.g. {max: 3, per: 168h})", i)
+		case c.Channel != "" && !validChannel(c.Channel):
+			return fmt.Errorf("message policy: caps[%d]: unknown channel %q", i, c.Channel)
+		case c.Topic != "" && p.Topics != nil && !p.known(c.Topic):
+			return fmt.Errorf("message policy: caps[%d]: unknown topic %q", i, c.Topic)
+		}
+	}
+	if q := p.QuietHours; q != nil {
+		if err := q.Validate(); err != nil {
+			return fmt.Errorf("message policy: %w", err)
+		}
+	}
+	if p.Timezone != "" {
+		if _, err := time.LoadLocation(p.Timezone); err != nil {
+			return fmt.Errorf("message policy: timezone %q: %w", p.Timezone, err)
+		}
+	}
+	for _, ch := range p.Fallback {
+		if !validChannel(ch) || ch == Best {
+			return fmt.Errorf("message policy: fallback: unknown channel %q", ch)
+		}
+	}
+	return nil
+}
+
+func (p *Policy) known(topic string) bool {
+	_, ok := p.Topics[topic]
+	return ok
+}

@@ -140,3 +140,22 @@ func TestBestChannel(t *testing.T) {
 		t.Fatalf("unreachable: %s %q %q", m.Status, m.Reason, m.ChannelReason)
 	}
 }
+
+func TestPolicyValidate(t *testing.T) {
+	week := message.Duration(168 * time.Hour)
+	for _, tc := range []struct {
+		p    message.Policy
+		want string
+	}{
+		{message.Policy{Caps: []message.Cap{{Max: 3, Per: week}, {Channel: provider.SMS, Max: 1, Per: week}}}, ""},
+		{message.Policy{Caps: []message.Cap{{Max: 0, Per: week}}}, "caps[0]: max and per must be positive"},
+		{message.Policy{Caps: []message.Cap{{Channel: "fax", Max: 1, Per: week}}}, `caps[0]: unknown channel "fax"`},
+		{message.Policy{QuietHours: &message.QuietHours{Start: "25:00", End: "08:00"}}, `"25:00" is not HH:MM`},
+		{message.Policy{Timezone: "Mars/Olympus"}, `timezone "Mars/Olympus"`},
+	} {
+		err := tc.p.Validate()
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.p, err, tc.want)
+		}
+	}
+}
