@@ -12,6 +12,7 @@ package message
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"sync"
@@ -151,6 +152,12 @@ func New(st Store, sink Sink, providers Providers, o Options) *Pipeline {
 	}
 	if o.Rules == nil {
 		o.Rules = identity.DefaultRules()
+	}
+	if len(o.Secret) == 0 {
+		// Never sign with an empty key: anyone could forge unsubscribe
+		// links. A random one works until the process stops.
+		o.Secret = []byte(rand.Text() + rand.Text())
+		o.Logger.Warn("messages: no link secret configured; tracking and unsubscribe links of this run stop working at restart")
 	}
 	o.Policy.defaults()
 	return &Pipeline{
