@@ -40,10 +40,39 @@ func Segments(body string) SMSInfo {
 		}
 	}
 	if gsm {
-		return SMSInfo{Encoding: "GSM-7", Chars: septets, Count: segments(septets, 160, 153)}
+		info := SMSInfo{Encoding: "GSM-7", Chars: septets, Count: segments(septets, 160, 153)}
+		if septets > 160 {
+			// An escape and its character never straddle two segments.
+			info.Count = packed(body, 153, func(r rune) int {
+				if gsm7ext[r] {
+					return 2
+				}
+				return 1
+			})
+		}
+		return info
 	}
 	units := len(utf16.Encode([]rune(body)))
-	return SMSInfo{Encoding: "UCS-2", Chars: units, Count: segments(units, 70, 67)}
+	info := SMSInfo{Encoding: "UCS-2", Chars: units, Count: segments(units, 70, 67)}
+	if units > 70 {
+		// Nor do the two halves of a surrogate pair.
+		info.Count = packed(body, 67, func(r rune) int { return utf16.RuneLen(r) })
+	}
+	return info
+}
+
+// packed counts the segments of size units that body fills when no
+// character is split between two of them.
+func packed(body string, size int, width func(rune) int) int {
+	n, used := 1, 0
+	for _, r := range body {
+		w := width(r)
+		if used+w > size {
+			n, used = n+1, 0
+		}
+		used += w
+	}
+	return n
 }
 
 func segments(n, single, multi int) int {

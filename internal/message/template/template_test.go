@@ -62,6 +62,9 @@ func TestSegments(t *testing.T) {
 		{strings.Repeat("ê", 71), "UCS-2", 71, 2},
 		{strings.Repeat("😀", 35), "UCS-2", 70, 1}, // surrogate pairs
 		{strings.Repeat("ê", 135), "UCS-2", 135, 3},
+		// 152 plain septets then "€": the escape pair moves to segment 2.
+		{strings.Repeat("a", 152) + "€" + strings.Repeat("a", 152), "GSM-7", 306, 3},
+		{strings.Repeat("a", 151) + "€" + strings.Repeat("a", 153), "GSM-7", 306, 2},
 	}
 	for _, tc := range tests {
 		got := Segments(tc.body)
