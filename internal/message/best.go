@@ -22,8 +22,7 @@ func (p *Pipeline) best(_ context.Context, c *contact, tpl *template.Template, t
 		why string
 	}
 	var cands []candidate
-	env := &profile.Env{Now: p.clock.Now()}
-	if pref, ok := profile.Computed(c.profile, env)["preferred_channel"].(string); ok && validChannel(provider.Channel(pref)) {
+	if pref, ok := profile.Computed(c.profile, p.env())["preferred_channel"].(string); ok && validChannel(provider.Channel(pref)) {
 		cands = append(cands, candidate{provider.Channel(pref), "preferred channel"})
 	}
 	type engaged struct {

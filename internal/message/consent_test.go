@@ -12,6 +12,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -243,5 +244,27 @@ func TestDoubleOptIn(t *testing.T) {
 	h.wait("api:n1", store.MessageSent)
 	if other := h.send(message.Request{ProfileID: 1, Channel: provider.Email, Topic: "offers", Content: offerEmail, Key: "o1"}); other.Status != store.MessageSkipped {
 		t.Fatalf("another topic: %s", other.Status)
+	}
+}
+
+// TestCartAndStoreByDefault renders an abandoned-cart email from the
+// profile alone: products default to the current cart.
+func TestCartAndStoreByDefault(t *testing.T) {
+	h := newHarness(t, nil)
+	h.customer(1, map[string]any{"first_name": "Zoé"})
+	prof, err := h.st.Profile(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof.Apply(&event.Event{MessageID: "c1", Type: event.Track, Event: "Product Added", UserID: "u1", Channel: "web",
+		Properties: json.RawMessage(`{"sku":"SAC-1","name":"Sac cabas","price":89.9,"quantity":1}`), Timestamp: t0})
+	if err := h.st.ApplyUnify(context.Background(), &store.UnifyBatch{Consumer: "test", Profiles: []*profile.Profile{prof}}); err != nil {
+		t.Fatal(err)
+	}
+	tpl := &template.Template{Email: &template.Email{Subject: "Votre panier",
+		HTML: `{% for p in products %}<p>{{ p.name }} : {{ p.price }} €</p>{% endfor %}`}}
+	m := h.send(message.Request{ProfileID: 1, Channel: provider.Email, Topic: "offers", Content: tpl, Key: "cart"})
+	if !strings.Contains(string(m.Payload), "Sac cabas : 89.9 €") {
+		t.Fatalf("payload %s", m.Payload)
 	}
 }

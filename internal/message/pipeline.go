@@ -96,6 +96,10 @@ type Options struct {
 	// Rules normalise addresses (inbound SMS, receipts) as identity
 	// resolution does; nil: the defaults.
 	Rules *identity.Rules
+	// Stores are the physical stores (the nearest_store computed trait,
+	// the default "store" variable); RFM returns the last RFM scoring.
+	Stores []profile.Store
+	RFM    func() *profile.RFM
 	// Registerer receives the pipeline's Prometheus metrics; nil: none.
 	Registerer prometheus.Registerer
 	// Policy holds topics, frequency caps, quiet hours and channel rules.

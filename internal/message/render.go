@@ -31,8 +31,26 @@ func (p *Pipeline) profileData(prof *profile.Profile) map[string]any {
 	}
 	out["id"] = prof.ID
 	out["traits"] = traits
-	out["computed"] = profile.Computed(prof, &profile.Env{Now: p.clock.Now()})
+	// Through JSON, so that templates see the JSON names (cart items'
+	// "name", "price") and plain maps, not Go structs.
+	var computed map[string]any
+	if b, err := json.Marshal(profile.Computed(prof, p.env())); err == nil {
+		_ = json.Unmarshal(b, &computed)
+	}
+	if computed == nil {
+		computed = map[string]any{}
+	}
+	out["computed"] = computed
 	return out
+}
+
+// env is what computed traits need besides the profile.
+func (p *Pipeline) env() *profile.Env {
+	env := &profile.Env{Now: p.clock.Now(), Stores: p.o.Stores}
+	if p.o.RFM != nil {
+		env.RFM = p.o.RFM()
+	}
+	return env
 }
 
 func (p *Pipeline) url(path string) string {
@@ -56,6 +74,15 @@ func (p *Pipeline) data(m *store.OutboxMessage, prof *profile.Profile, r *Reques
 	}
 	if r.Data != nil {
 		d["store"], d["products"] = r.Data["store"], r.Data["products"]
+	}
+	// Without data, the customer's nearest store and current cart (an
+	// abandoned-cart email needs nothing more).
+	computed := d["profile"].(map[string]any)["computed"].(map[string]any)
+	if d["store"] == nil {
+		d["store"] = computed["nearest_store"]
+	}
+	if d["products"] == nil {
+		d["products"] = computed["current_cart"]
 	}
 	return d
 }

@@ -117,6 +117,7 @@ func New(st store.Store, o Options) *Server {
 	})
 	mo := o.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer = o.Clock, o.Logger, o.Rules, s.registry
+	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
 	s.messages = message.New(st, s.commit, o.Providers, mo)
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
