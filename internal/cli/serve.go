@@ -19,8 +19,8 @@ type serveCmd struct {
 	MaxInFlight int           `help:"Ingestion requests handled at once; more are answered 503 with Retry-After." env:"PARCOURS_MAX_IN_FLIGHT" default:"512"`
 	MaxQueued   int64         `help:"Events waiting for a commit beyond which ingestion answers 503 with Retry-After." env:"PARCOURS_MAX_QUEUED" default:"200000"`
 	TrustProxy  bool          `help:"Take the client address from X-Forwarded-For (only behind a proxy you run)." env:"PARCOURS_TRUST_PROXY"`
+	DecodeOnly  bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 	messageFlags
-	DecodeOnly bool `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 }
 
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
@@ -54,18 +54,18 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
 	}
-	srv := server.New(st, server.Options{
-		DedupWindow:  c.DedupWindow,
-		DecodeOnly:   c.DecodeOnly,
-		Ingest:       collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy},
-		Committer:    collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
-		Clock:        clock.System{},
-		Logger:       e.log,
-		Rules:        rules,
-		Stores:       stores,
-		Messages:     mo,
-		TemplatesDir: c.Templates,
-	})
+	so := server.Options{
+		DedupWindow: c.DedupWindow,
+		DecodeOnly:  c.DecodeOnly,
+		Ingest:      collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy},
+		Committer:   collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
+		Clock:       clock.System{},
+		Logger:      e.log,
+		Rules:       rules,
+		Stores:      stores,
+	}
+	so.Messages, so.TemplatesDir = mo, c.Templates
+	srv := server.New(st, so)
 	srv.Start()
 	defer srv.Close()
 
