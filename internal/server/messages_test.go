@@ -179,3 +179,46 @@ func TestMessagesAPI(t *testing.T) {
 		t.Fatalf("forged click: %d", r.StatusCode)
 	}
 }
+
+// TestMessagesAPIErrors checks that bad requests say what is wrong.
+func TestMessagesAPIErrors(t *testing.T) {
+	h := newHarness(t)
+	if code, resp := h.ingest("/v1/identify", `{"userId":"zoe","traits":{"email":"zoe@example.fr"}}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	h.waitUnify()
+	for _, s := range []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"no idempotency key", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"email","content":{"sms":{"body":"x"}}}`, 400, "idempotency key is needed"},
+		{"unknown channel", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"fax","content":{"sms":{"body":"x"}},"idempotency_key":"k"}`, 400, `unknown channel "fax"`},
+		{"bad inline content", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"sms","content":{"sms":{"body":"{{ x.y }}"}},"idempotency_key":"k2"}`, 400, `sms.body:1:4: unknown variable "x"`},
+		{"unknown template", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"email","template_id":"nope","idempotency_key":"k3"}`, 404, "not found"},
+		{"unknown identifier", "POST", "/api/v1/messages", `{"identifier":"email:nobody@example.fr","channel":"email","template_id":"x","idempotency_key":"k4"}`, 400, "no profile holds email:nobody@example.fr"},
+		{"unknown field", "POST", "/api/v1/messages", `{"profile":1}`, 400, "unknown field"},
+		{"bad template id", "POST", "/api/v1/templates", `{"id":"Bad Id","body":{"sms":{"body":"x"}}}`, 400, "template id"},
+		{"unknown topic", "POST", "/api/v1/consent", `{"profile_id":1,"channel":"email","topic":"lottery","granted":true}`, 400, `unknown topic "lottery"`},
+		{"consent on a webhook", "POST", "/api/v1/consent", `{"profile_id":1,"channel":"webhook","granted":true}`, 400, "consent is for email, sms, push or whatsapp"},
+		{"receipt without status", "POST", "/api/v1/receipts/twilio", `{"provider_id":"SM1"}`, 400, "needs provider, provider_id and status"},
+		{"message not found", "GET", "/api/v1/messages/999", ``, 404, "not found"},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			code, resp := h.adminJSON(s.method, s.path, s.body)
+			msg, _ := resp["error"].(map[string]any)["message"].(string)
+			if code != s.status || !strings.Contains(msg, s.want) {
+				t.Fatalf("%d %v, want %d and %q", code, resp, s.status, s.want)
+			}
+		})
+	}
+	// The public routes need no admin key but a valid token.
+	for _, path := range []string{"/u/forged.token", "/t/c/forged.token", "/c/forged.token"} {
+		if r, err := h.client.Get(h.http.URL + path); err != nil || r.StatusCode != 404 && path != "/c/forged.token" {
+			t.Fatalf("GET %s: %v %v", path, r, err)
+		}
+	}
+	if r, err := h.client.PostForm(h.http.URL+"/c/forged.token", nil); err != nil || r.StatusCode != 404 {
+		t.Fatalf("POST /c/forged: %v %v", r, err)
+	}
+}
