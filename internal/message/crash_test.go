@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/store/postgres"
 	"github.com/parcours/parcours/internal/store/sqlite"
 )
 
@@ -25,13 +27,22 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("PARCOURS_TEST_SENDER_DIR"); dir != "" {
 		os.Exit(runSender(dir, os.Getenv("PARCOURS_TEST_SENDER_URL")))
 	}
+	if dsn := os.Getenv("PARCOURS_TEST_SENDER_PG"); dsn != "" {
+		os.Exit(runSender(dsn, os.Getenv("PARCOURS_TEST_SENDER_URL")))
+	}
 	os.Exit(m.Run())
 }
 
-// runSender runs the pipeline's workers over the store in dir, sending to
-// url, until killed.
+// runSender runs the pipeline's workers over the store in dir (or at a
+// postgres:// URL), sending to url, until killed.
 func runSender(dir, url string) int {
-	st, err := sqlite.Open(context.Background(), dir)
+	var st store.Store
+	var err error
+	if strings.HasPrefix(dir, "postgres://") {
+		st, err = postgres.Open(context.Background(), dir)
+	} else {
+		st, err = sqlite.Open(context.Background(), dir)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -155,4 +166,92 @@ func TestCrashDeliversEveryMessageOnce(t *testing.T) {
 	}
 	t.Logf("killed after %d requests; %d requests for %d keys: %d repeated (accepted by the receiver, not yet recorded at the kill)",
 		atKill, requests, keys, repeated)
+}
+
+// TestTwoProcessesOnPostgres runs two sending processes on one PostgreSQL
+// database: their claims (FOR UPDATE SKIP LOCKED) never take the same
+// message, so without a crash no key reaches the receiver twice. Then one
+// is killed mid-send, and the other takes over its leases when they expire.
+func TestTwoProcessesOnPostgres(t *testing.T) {
+	if testing.Short() || os.Getenv("PARCOURS_TEST_POSTGRES_URL") == "" {
+		t.Skip("needs PARCOURS_TEST_POSTGRES_URL; starts processes")
+	}
+	const total = 6000
+	dsn := pgDSN(t)
+	st, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recv := newReceiver()
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "PARCOURS_TEST_SENDER_PG="+dsn, "PARCOURS_TEST_SENDER_URL="+srv.URL)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	waitKeys := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, keys, _ := recv.counts(); keys >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				_, keys, _ := recv.counts()
+				t.Fatalf("%d of %d keys received", keys, n)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	now := clock.System{}.Now()
+	enqueueWebhooks(t, st, total/2, now)
+	a, _ := start(), start()
+	waitKeys(total / 2)
+	if _, keys, repeated := recv.counts(); repeated != 0 {
+		t.Fatalf("two processes without a crash: %d repeated requests for %d keys", repeated, keys)
+	}
+	// The second half: kill one process while both send.
+	var batch []*store.OutboxMessage
+	for i := total / 2; i < total; i++ {
+		key := fmt.Sprintf("journey:spring:v1:step-1:p1:e%d", i)
+		batch = append(batch, &store.OutboxMessage{SendKey: key, ProfileID: 1, Channel: "webhook", Topic: "order_updates",
+			Transactional: true, Status: store.MessageQueued, DueAt: now, CreatedAt: now,
+			Payload: []byte(fmt.Sprintf(`{"Key":%q,"Channel":"webhook","Payload":{"n":%d}}`, key, i))})
+	}
+	if _, err := st.EnqueueMessages(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	waitKeys(total/2 + total/10)
+	if err := a.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	waitKeys(total)
+	sent, err := st.CountSent(context.Background(), store.SentQuery{ProfileIDs: []int64{1}, Since: time.Unix(0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requests, keys, repeated := recv.counts()
+	if keys != total {
+		t.Fatalf("%d keys received, want %d", keys, total)
+	}
+	// The last outcomes may still be committing: allow for it.
+	deadline := time.Now().Add(10 * time.Second)
+	for sent < total && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		sent, _ = st.CountSent(context.Background(), store.SentQuery{ProfileIDs: []int64{1}, Since: time.Unix(0, 0)})
+	}
+	if sent != total {
+		t.Fatalf("outbox: %d sent, want %d", sent, total)
+	}
+	t.Logf("%d requests for %d keys; %d repeated, all after the kill of one of the two processes", requests, keys, repeated)
 }

@@ -165,25 +165,7 @@ func openStore(t *testing.T) store.Store {
 	ctx := context.Background()
 	var st store.Store
 	if onPostgres {
-		base := os.Getenv("PARCOURS_TEST_POSTGRES_URL")
-		admin, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Close(context.Background()) })
-		schema := "t_" + strings.ToLower(rand.Text())
-		if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		pg, err := postgres.Open(ctx, u.String())
+		pg, err := postgres.Open(ctx, pgDSN(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,6 +182,32 @@ func openStore(t *testing.T) store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// pgDSN creates a schema of its own, dropped when t ends, and returns a
+// connection string that uses it.
+func pgDSN(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	base := os.Getenv("PARCOURS_TEST_POSTGRES_URL")
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	schema := "t_" + strings.ToLower(rand.Text())
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // TestPipelineOnPostgres runs the pipeline's scenarios on PostgreSQL.
