@@ -194,3 +194,38 @@ func TestCrashedWorkersClaimsComeBack(t *testing.T) {
 		t.Fatalf("after the lease: %+v, %d sends", m, len(h.sms.Sent()))
 	}
 }
+
+// TestNoSendOnAnExpiringLease: a message that waited for its provider's
+// rate until its lease was half gone goes back untried (its attempt taken
+// back) instead of being sent while another claim could take it.
+func TestNoSendOnAnExpiringLease(t *testing.T) {
+	h := newHarness(t, nil)
+	h.p = message.New(h.st, nil, message.ProviderSet{provider.SMS: {Provider: h.sms, Limits: message.Limits{Rate: 2}}},
+		message.Options{Clock: h.clock, Workers: 2, Poll: 10 * time.Millisecond, Lease: 2 * time.Minute})
+	h.customer(1, nil)
+	h.customer(2, nil)
+	// Whichever goes first moves the clock on: the other, waiting for the
+	// rate limit, finds its lease 3/4 gone.
+	var once sync.Once
+	h.sms.Fail = func(*provider.Message, int) error {
+		once.Do(func() { h.clock.Advance(90 * time.Second) })
+		return nil
+	}
+	for i, k := range []string{"first", "second"} {
+		r := smsHello
+		r.ProfileID, r.Key = int64(i+1), k
+		h.send(r)
+	}
+	h.start()
+	first, second := h.wait("api:first", store.MessageSent), h.wait("api:second", store.MessageSent)
+	later := second
+	if first.Version > second.Version {
+		later = first
+	}
+	// Claimed, handed back, claimed again, sent: version 5, one attempt,
+	// one call to the provider.
+	if later.Version != 5 || later.Attempts != 1 || h.sms.Tries(later.SendKey) != 1 {
+		t.Fatalf("the message that waited: version %d, %d attempts, %d provider calls; want 5, 1, 1",
+			later.Version, later.Attempts, h.sms.Tries(later.SendKey))
+	}
+}
