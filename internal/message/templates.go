@@ -103,7 +103,7 @@ type Preview struct {
 
 // ChannelPreview is one channel's rendering.
 type ChannelPreview struct {
-	Message  *provider.Message  `json:"message,omitempty"`
+	Message  *Rendered          `json:"message,omitempty"`
 	SMS      *template.SMSInfo  `json:"sms,omitempty"`
 	Problems []template.Problem `json:"problems,omitempty"`
 	// Refusal says why the customer would not get it now (consent,
@@ -142,9 +142,10 @@ func (p *Pipeline) Preview(ctx context.Context, id string, profileID int64) (*Pr
 				cp.Problems = []template.Problem{{Field: string(ch), Message: err.Error()}}
 			}
 		} else {
-			cp.Message, _ = payload(m)
+			pm, _ := payload(m)
+			cp.Message = rendered(pm)
 			if ch == provider.SMS {
-				info := template.Segments(cp.Message.Body)
+				info := template.Segments(pm.Body)
 				cp.SMS = &info
 			}
 		}
@@ -162,4 +163,37 @@ func (p *Pipeline) Message(ctx context.Context, id int64) (*store.OutboxMessage,
 // before (0: from the newest).
 func (p *Pipeline) ProfileMessages(ctx context.Context, profileID, before int64, limit int) ([]*store.OutboxMessage, error) {
 	return p.st.ListMessages(ctx, store.MessageQuery{ProfileID: profileID, Before: before, Limit: limit})
+}
+
+// Rendered is a rendered message as the API shows it.
+type Rendered struct {
+	To       string            `json:"to,omitempty"`
+	Subject  string            `json:"subject,omitempty"`
+	HTML     string            `json:"html,omitempty"`
+	Text     string            `json:"text,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	Title    string            `json:"title,omitempty"`
+	Body     string            `json:"body,omitempty"`
+	Data     map[string]string `json:"data,omitempty"`
+	Template *RenderedTemplate `json:"whatsapp_template,omitempty"`
+	Payload  json.RawMessage   `json:"payload,omitempty"`
+}
+
+// RenderedTemplate is a WhatsApp template message's name and parameters.
+type RenderedTemplate struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language,omitempty"`
+	Params   []string `json:"params,omitempty"`
+}
+
+func rendered(m *provider.Message) *Rendered {
+	if m == nil {
+		return nil
+	}
+	r := &Rendered{To: m.To, Subject: m.Subject, HTML: m.HTML, Text: m.Text, Headers: m.Headers, Title: m.Title,
+		Body: m.Body, Data: m.Data, Payload: m.Payload}
+	if t := m.Template; t != nil {
+		r.Template = &RenderedTemplate{t.Name, t.Language, t.Params}
+	}
+	return r
 }

@@ -63,7 +63,7 @@ func TestMessagesAPI(t *testing.T) {
 	}
 	code, resp = h.adminJSON("POST", "/api/v1/templates/welcome/preview", `{"identifier":"email:ZOE@example.fr"}`)
 	chans, _ := resp["channels"].(map[string]any)
-	if code != 200 || chans["email"].(map[string]any)["message"].(map[string]any)["Subject"] != "Bienvenue Zoé" ||
+	if code != 200 || chans["email"].(map[string]any)["message"].(map[string]any)["subject"] != "Bienvenue Zoé" ||
 		chans["sms"].(map[string]any)["sms"].(map[string]any)["segments"] != 1.0 ||
 		!strings.Contains(chans["sms"].(map[string]any)["refusal"].(string), "no sms marketing consent") {
 		t.Fatalf("preview: %d %v", code, resp)
