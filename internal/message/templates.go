@@ -159,10 +159,15 @@ func (p *Pipeline) Message(ctx context.Context, id int64) (*store.OutboxMessage,
 	return p.st.OutboxMessage(ctx, id)
 }
 
-// ProfileMessages lists a profile's messages, newest first, with ids below
-// before (0: from the newest).
+// ProfileMessages lists a profile's messages (and those of the profiles
+// merged into it), newest first, with ids below before (0: from the
+// newest).
 func (p *Pipeline) ProfileMessages(ctx context.Context, profileID, before int64, limit int) ([]*store.OutboxMessage, error) {
-	return p.st.ListMessages(ctx, store.MessageQuery{ProfileID: profileID, Before: before, Limit: limit})
+	ids, err := p.profileIDs(ctx, profileID)
+	if err != nil {
+		return nil, err
+	}
+	return p.st.ListMessages(ctx, store.MessageQuery{ProfileIDs: ids, Before: before, Limit: limit})
 }
 
 // Rendered is a rendered message as the API shows it.

@@ -112,6 +112,9 @@ type MessageUpdate struct {
 // MessageQuery selects outbox messages. Zero fields do not filter.
 type MessageQuery struct {
 	ProfileID int64
+	// ProfileIDs selects the messages of any of these profiles (a profile
+	// and those merged into it).
+	ProfileIDs []int64
 	Status    string
 	Before    int64 // ids below, for paging
 	Limit     int
@@ -208,6 +211,9 @@ func (w *Where) In(column string, values []int64) {
 func MessageWhere(q MessageQuery, w *Where) {
 	if q.ProfileID != 0 {
 		w.Add("profile_id = ?", q.ProfileID)
+	}
+	if len(q.ProfileIDs) > 0 {
+		w.In("profile_id", q.ProfileIDs)
 	}
 	w.Eq("status", q.Status)
 	if q.Before > 0 {

@@ -236,6 +236,9 @@ func testNotifiedAndCounted(t *testing.T, s store.Store) {
 	if more, _ := s.ListMessages(ctx, store.MessageQuery{ProfileID: 5, Before: list[1].ID}); len(more) != 1 {
 		t.Fatalf("second page: %d, want 1", len(more))
 	}
+	if both, _ := s.ListMessages(ctx, store.MessageQuery{ProfileIDs: []int64{5, 6}}); len(both) != 4 {
+		t.Fatalf("messages of profiles 5 and 6: %d, want 4", len(both))
+	}
 }
 
 func testTemplates(t *testing.T, s store.Store) {
