@@ -115,9 +115,9 @@ type MessageQuery struct {
 	// ProfileIDs selects the messages of any of these profiles (a profile
 	// and those merged into it).
 	ProfileIDs []int64
-	Status    string
-	Before    int64 // ids below, for paging
-	Limit     int
+	Status     string
+	Before     int64 // ids below, for paging
+	Limit      int
 }
 
 // SentQuery selects sent messages of a profile since a time.
