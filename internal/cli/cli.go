@@ -31,17 +31,18 @@ type root struct {
 	config.Globals
 	CPUProfile string `help:"Write a CPU profile of the command to this file (go tool pprof)." hidden:"" type:"path"`
 
-	Serve    serveCmd    `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
-	Sources  sourcesCmd  `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
-	Import   importCmd   `cmd:"" help:"Import events from an NDJSON or CSV file, with the same validation and dedup as the API."`
-	Profiles profilesCmd `cmd:"" help:"Look at unified customer profiles: identifiers, traits, timeline, merges; undo a wrong merge."`
-	Replay   replayCmd   `cmd:"" help:"Rebuild identities, profiles and segment memberships from the event log (stop serve first)."`
-	Apply    applyCmd    `cmd:"" help:"Apply definitions (segments) from YAML or JSON files to a running server."`
-	Segments segmentsCmd `cmd:"" help:"Look at segments: list, members (CSV export), history; archive one."`
-	Gen      genCmd      `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
-	Bench    benchCmd    `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
-	Migrate  migrateCmd  `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
-	Version  versionCmd  `cmd:"" help:"Print the version."`
+	Serve     serveCmd     `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
+	Sources   sourcesCmd   `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
+	Import    importCmd    `cmd:"" help:"Import events from an NDJSON or CSV file, with the same validation and dedup as the API."`
+	Profiles  profilesCmd  `cmd:"" help:"Look at unified customer profiles: identifiers, traits, timeline, merges; undo a wrong merge."`
+	Templates templatesCmd `cmd:"" help:"Message templates: list, check and save, preview for a customer."`
+	Replay    replayCmd    `cmd:"" help:"Rebuild identities, profiles and segment memberships from the event log (stop serve first)."`
+	Apply     applyCmd     `cmd:"" help:"Apply definitions (segments) from YAML or JSON files to a running server."`
+	Segments  segmentsCmd  `cmd:"" help:"Look at segments: list, members (CSV export), history; archive one."`
+	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
+	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
+	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
+	Version   versionCmd   `cmd:"" help:"Print the version."`
 
 	// Commerce imports (internal/cli/commerce.go).
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`

@@ -23,6 +23,7 @@ type serveCmd struct {
 	ReservationSweep time.Duration `help:"How often reservations past their expiry are released." env:"PARCOURS_RESERVATION_SWEEP" default:"30s"`
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
 	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
+	messageFlags
 }
 
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
@@ -54,11 +55,15 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
+	mo, err := c.messageFlags.options(g)
+	if err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
 	}
-	srv := server.New(st, server.Options{
+	so := server.Options{
 		DedupWindow: c.DedupWindow,
 		DecodeOnly:  c.DecodeOnly,
 		Ingest:      collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy},
@@ -70,7 +75,9 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 
 		ReservationSweep: c.ReservationSweep,
 		LowStock:         c.LowStock,
-	})
+	}
+	so.Messages, so.TemplatesDir = mo, c.Templates
+	srv := server.New(st, so)
 	srv.Start()
 	defer srv.Close()
 

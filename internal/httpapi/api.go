@@ -45,6 +45,7 @@ type API struct {
 	profiles *Profiles
 	segments *segment.Stage
 	commerce *commerce.Service // nil: no commerce endpoints
+	messages Messages
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -80,6 +81,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/segments/{id}/counts", a.segmentCounts)
 	mux.HandleFunc("GET /api/v1/segments/{id}/history", a.segmentHistory)
 	a.commerceRoutes(mux)
+	a.messageRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -138,6 +140,9 @@ func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var sve *source.ValidationError
 	var ie *inputError
+	if failMessage(w, err) {
+		return
+	}
 	if failCommerce(w, err) {
 		return
 	}

@@ -38,27 +38,37 @@ type profileView struct {
 	Merges      int                      `json:"merges"`
 }
 
-func (a *API) view(p *profile.Profile) profileView {
+func (a *API) view(ctx context.Context, p *profile.Profile) profileView {
 	env := &profile.Env{Now: a.clock.Now(), Stores: a.profiles.Stores, RFM: a.profiles.Unify.RFM()}
 	return profileView{
 		ID: p.ID, Identifiers: p.Identifiers, Traits: p.Traits, Merges: p.Merges,
-		Computed: profile.Computed(p, env), Consent: consentFromTraits(p),
+		Computed: profile.Computed(p, env), Consent: a.consentView(ctx, p),
 	}
 }
 
-// consentFromTraits reports the opt-ins customers gave through traits
-// (emailOptIn, smsOptIn, pushOptIn, whatsappOptIn); unknown is null.
-func consentFromTraits(p *profile.Profile) map[string]any {
+// consentView reports the profile's current consent from the consent
+// ledger (GET /api/v1/profiles/{id}/consent has the ledger itself): each
+// channel granted, withdrawn or unknown (null), and each topic's choice
+// as "channel:topic". Without the message pipeline it is empty.
+func (a *API) consentView(ctx context.Context, p *profile.Profile) map[string]any {
 	out := map[string]any{}
+	if a.messages == nil {
+		return out
+	}
 	for _, ch := range []string{"email", "sms", "push", "whatsapp"} {
-		var v any
-		if t, ok := p.Traits[ch+"OptIn"]; ok {
-			var b bool
-			if json.Unmarshal(t.Value, &b) == nil {
-				v = b
-			}
+		out[ch] = nil
+	}
+	c, err := a.messages.Consent(ctx, p.ID)
+	if err != nil {
+		a.log.Error("api: consent of a profile", "profile", p.ID, "err", err)
+		return out
+	}
+	for _, r := range c.Current {
+		k := r.Channel
+		if r.Topic != "" {
+			k += ":" + r.Topic
 		}
-		out[ch] = v
+		out[k] = r.Granted
 	}
 	return out
 }
@@ -113,7 +123,7 @@ func (a *API) findProfiles(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, a.view(p))
+	httpjson.Write(w, http.StatusOK, a.view(r.Context(), p))
 }
 
 func (a *API) listProfiles(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +148,7 @@ func (a *API) listProfiles(w http.ResponseWriter, r *http.Request) {
 		NextCursor string        `json:"next_cursor,omitempty"`
 	}{Profiles: []profileView{}}
 	for _, p := range list {
-		page.Profiles = append(page.Profiles, a.view(p))
+		page.Profiles = append(page.Profiles, a.view(r.Context(), p))
 	}
 	if len(list) == limit {
 		page.NextCursor = cursor{After: list[len(list)-1].ID}.encode()
@@ -177,7 +187,7 @@ func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	httpjson.Write(w, http.StatusOK, a.view(p))
+	httpjson.Write(w, http.StatusOK, a.view(r.Context(), p))
 }
 
 // timelineCursor pages a timeline by (event time, seq).

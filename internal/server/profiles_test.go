@@ -6,8 +6,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/unify"
 )
+
+// waitConsumer waits until a consumer has handled the whole log.
+func (h *harness) waitConsumer(name string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		last, _ := h.st.LastSeq(context.Background())
+		cp, _ := h.st.Checkpoint(context.Background(), name)
+		if cp >= last && last > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("consumer %s did not catch up with the log", name)
+}
 
 // waitUnify waits until the unify stage has applied the whole log.
 func (h *harness) waitUnify() {
@@ -37,7 +53,8 @@ func TestProfilesAPI(t *testing.T) {
 		t.Fatalf("%d %v", code, resp)
 	}
 	h.waitUnify()
-	h.waitUnify() // and the internal events it emitted
+	h.waitUnify()                    // and the internal events it emitted
+	h.waitConsumer(message.Consumer) // consent from traits
 
 	for _, q := range []string{"email=sophie@example.fr", "email=%20SOPHIE@example.fr", "phone=%2B33612345678", "phone=0612345678",
 		"user_id=sophie", "anonymous_id=tablet", "identifier=anonymous_id:a1"} {

@@ -27,6 +27,7 @@ import (
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -57,6 +58,13 @@ type Options struct {
 	// LowStock is the availability at or under which Low Stock is logged;
 	// default 3.
 	LowStock int64
+	// Messages configure the message pipeline (its Clock and Logger are
+	// the server's); Providers serve its channels: nil, every send fails
+	// with "no provider configured for channel X". TemplatesDir holds
+	// template files imported at start.
+	Messages     message.Options
+	Providers    message.Providers
+	TemplatesDir string
 }
 
 // Server is a running Parcours.
@@ -76,6 +84,7 @@ type Server struct {
 	// follows it.
 	unified  *eventlog.Notifier
 	commerce *commerce.Service
+	messages *message.Pipeline
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -128,12 +137,22 @@ func New(st store.Store, o Options) *Server {
 	})
 	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock,
 		Metrics: commerce.NewMetrics(s.registry)})
-	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
+	mo := o.Messages
+	mo.Clock, mo.Logger, mo.Rules, mo.Registerer = o.Clock, o.Logger, o.Rules, s.registry
+	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
+	s.messages = message.New(st, s.commit, o.Providers, mo)
+	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}, s.segments).WithCommerce(s.commerce).Handler()
+	}, s.segments).WithCommerce(s.commerce)
+	apiv1.SetMessages(s.messages)
+	api := apiv1.Handler()
+	public := httpapi.PublicMessageHandler(s.messages, o.Logger)
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
+	mux.Handle("/t/", public)
+	mux.Handle("/u/", public)
+	mux.Handle("/c/", public)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -172,7 +191,9 @@ func (s *Server) Start() {
 	if err := s.segments.Load(ctx); err != nil {
 		s.log.Error("segments: load definitions", "err", err)
 	}
-	s.wg.Add(6)
+	s.wg.Add(8)
+	go func() { defer s.wg.Done(); s.runMessages(ctx) }()
+	go func() { defer s.wg.Done(); s.runConsent(ctx) }()
 	go func() { defer s.wg.Done(); s.commit.Run() }()
 	go func() { defer s.wg.Done(); s.pruneDedup() }()
 	go func() { defer s.wg.Done(); s.runUnify(ctx) }()

@@ -194,3 +194,7 @@ func TestFollowerNeverSkips(t *testing.T) {
 func TestCommerceConformance(t *testing.T) {
 	storetest.RunCommerce(t, func(t *testing.T) storetest.CommerceStore { return open(t) })
 }
+
+func TestMessagesConformance(t *testing.T) {
+	storetest.RunMessages(t, func(t *testing.T) store.Store { return open(t) })
+}

@@ -33,3 +33,7 @@ func TestProfilesConformance(t *testing.T) {
 func TestCommerceConformance(t *testing.T) {
 	storetest.RunCommerce(t, func(t *testing.T) storetest.CommerceStore { return open(t).(*sqlite.Store) })
 }
+
+func TestMessagesConformance(t *testing.T) {
+	storetest.RunMessages(t, func(t *testing.T) store.Store { return open(t) })
+}

@@ -1,0 +1,150 @@
+package message
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// ConsentChange is a customer's choice about a channel (Topic "") or one
+// topic on it.
+type ConsentChange struct {
+	ProfileID int64            `json:"profile_id"`
+	Channel   provider.Channel `json:"channel"`
+	Topic     string           `json:"topic,omitempty"`
+	Granted   bool             `json:"granted"`
+	// Source says where the choice was made: "api", "preference-page",
+	// "sms-stop", "identify:<source id>", ...
+	Source string `json:"source"`
+	// Proof shows the choice: ip, user_agent, form_text, double opt-in
+	// token, ...
+	Proof map[string]any `json:"proof,omitempty"`
+	// At is when the choice was made; zero: now.
+	At time.Time `json:"at,omitzero"`
+	// Key makes the change idempotent: the same key twice is one change.
+	// Empty: a new key.
+	Key string `json:"key,omitempty"`
+}
+
+// RecordConsent appends a change to the consent ledger and returns the
+// record; the current state follows the latest change by time.
+func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.ConsentRecord, error) {
+	if !validChannel(c.Channel) || c.Channel == provider.Webhook {
+		return nil, fmt.Errorf("%w: channel %q: consent is for email, sms, push or whatsapp", ErrInvalid, c.Channel)
+	}
+	if _, ok := p.o.Policy.Topics[c.Topic]; c.Topic != "" && !ok {
+		return nil, fmt.Errorf("%w: unknown topic %q (the topics are configured in the message policy)", ErrInvalid, c.Topic)
+	}
+	if c.Source == "" {
+		return nil, fmt.Errorf("%w: a consent change needs its source", ErrInvalid)
+	}
+	if c.Key == "" {
+		c.Key = "x:" + rand.Text()
+	}
+	rec := &store.ConsentRecord{Key: c.Key, ProfileID: c.ProfileID, Channel: string(c.Channel), Topic: c.Topic,
+		Granted: c.Granted, Source: c.Source, At: c.At}
+	if rec.At.IsZero() {
+		rec.At = p.clock.Now()
+	}
+	if len(c.Proof) > 0 {
+		b, err := json.Marshal(c.Proof)
+		if err != nil {
+			return nil, fmt.Errorf("%w: proof: %w", ErrInvalid, err)
+		}
+		rec.Proof = b
+	}
+	if _, err := p.st.RecordConsent(ctx, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// Consent is a profile's current consent and its ledger.
+type Consent struct {
+	ProfileID int64                 `json:"profile_id"`
+	Current   []store.ConsentRecord `json:"current"`
+	Ledger    []store.ConsentRecord `json:"ledger"`
+	Topics    map[string]Topic      `json:"topics"`
+}
+
+// Consent returns a profile's consent (including that of the profiles
+// merged into it).
+func (p *Pipeline) Consent(ctx context.Context, profileID int64) (*Consent, error) {
+	prof, err := p.st.Profile(ctx, profileID)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := p.profileIDs(ctx, prof.ID)
+	if err != nil {
+		return nil, err
+	}
+	c := &contact{profile: prof, ids: ids, consent: map[consentKey]store.ConsentRecord{}}
+	if err := p.loadConsent(ctx, c); err != nil {
+		return nil, err
+	}
+	out := &Consent{ProfileID: prof.ID, Topics: p.o.Policy.Topics, Current: []store.ConsentRecord{}}
+	for _, r := range c.consent {
+		out.Current = append(out.Current, r)
+	}
+	if out.Ledger, err = p.st.ConsentLedger(ctx, ids, 1000); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// stopWords withdraw SMS consent when a customer texts them.
+var stopWords = map[string]bool{"STOP": true, "ARRET": true, "ARRÊT": true, "STOPALL": true, "UNSUBSCRIBE": true,
+	"STOP SMS": true, "END": true, "QUIT": true, "CANCEL": true}
+
+// HandleInboundSMS handles a text a customer sent: a STOP keyword (STOP,
+// ARRET, STOPALL, UNSUBSCRIBE, ...; any case, trimmed) withdraws SMS
+// consent of every profile holding the number. It reports whether the
+// text was a stop keyword.
+func (p *Pipeline) HandleInboundSMS(ctx context.Context, from, body string) (bool, error) {
+	if !stopWords[strings.ToUpper(strings.Join(strings.Fields(body), " "))] {
+		return false, nil
+	}
+	ids, err := p.profilesOf(ctx, provider.SMS, from)
+	if err != nil {
+		return true, err
+	}
+	if len(ids) == 0 {
+		p.log.Warn("messages: STOP from a number no profile holds")
+	}
+	for _, id := range ids {
+		if _, err := p.RecordConsent(ctx, ConsentChange{ProfileID: id, Channel: provider.SMS, Granted: false,
+			Source: "sms-stop", Proof: map[string]any{"from": from, "text": body}}); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// profilesOf returns the profiles holding an address of ch, normalised as
+// identity resolution does (E.164 phones, lower-case emails).
+func (p *Pipeline) profilesOf(ctx context.Context, ch provider.Channel, addr string) ([]int64, error) {
+	kind, ok := addressKinds[ch]
+	if !ok {
+		return nil, nil
+	}
+	id, refused := p.o.Rules.Normalize(identity.Raw{Kind: kind, Value: addr})
+	if refused != "" {
+		id = identity.Identifier{Kind: kind, Value: strings.TrimSpace(addr)}
+	}
+	holders, err := p.st.Holders(ctx, []identity.Identifier{id})
+	if err != nil {
+		return nil, fmt.Errorf("message: profiles of a %s address: %w", ch, err)
+	}
+	var out []int64
+	for _, h := range holders {
+		out = append(out, h)
+	}
+	return out, nil
+}

@@ -1,0 +1,154 @@
+package message
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/unify"
+)
+
+// Consumer is the name of the pipeline's event log consumer.
+const Consumer = "message"
+
+// optInTraits are the identify traits that carry consent, by channel.
+var optInTraits = map[string]provider.Channel{
+	"email_opt_in": provider.Email, "emailOptIn": provider.Email,
+	"sms_opt_in": provider.SMS, "smsOptIn": provider.SMS,
+	"push_opt_in": provider.Push, "pushOptIn": provider.Push,
+	"whatsapp_opt_in": provider.WhatsApp, "whatsappOptIn": provider.WhatsApp,
+}
+
+// RunConsent follows the event log and records the consent that identify
+// traits carry (email_opt_in, sms_opt_in, push_opt_in, whatsapp_opt_in) in
+// the ledger, until ctx ends. It stays behind unify, whose profiles it
+// needs; each change's ledger key derives from the event, so a batch
+// handled again after a crash adds nothing.
+func (p *Pipeline) RunConsent(ctx context.Context, n *eventlog.Notifier) error {
+	c := &eventlog.Consumer{Name: Consumer, Log: p.st, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second}
+	return c.Run(ctx, p.consentFromEvents)
+}
+
+func (p *Pipeline) consentFromEvents(ctx context.Context, batch []*event.Event) error {
+	last := batch[len(batch)-1].Seq
+	for {
+		done, err := p.st.Checkpoint(ctx, unify.Consumer)
+		if err != nil {
+			return err
+		}
+		if done >= last {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	for _, e := range batch {
+		if e.Type != event.Identify || len(e.Traits) == 0 || !mentionsOptIn(e.Traits) {
+			continue
+		}
+		if err := p.consentFromEvent(ctx, e); err != nil {
+			return fmt.Errorf("message: consent from event %d: %w", e.Seq, err)
+		}
+	}
+	return nil
+}
+
+func mentionsOptIn(traits json.RawMessage) bool {
+	s := string(traits)
+	return strings.Contains(s, "_opt_in") || strings.Contains(s, "OptIn")
+}
+
+func (p *Pipeline) consentFromEvent(ctx context.Context, e *event.Event) error {
+	var traits map[string]json.RawMessage
+	if json.Unmarshal(e.Traits, &traits) != nil {
+		return nil
+	}
+	profileID, err := p.eventProfile(ctx, e)
+	if err != nil || profileID == 0 {
+		return err
+	}
+	var ctxFields struct {
+		IP        string `json:"ip"`
+		UserAgent string `json:"userAgent"`
+	}
+	_ = json.Unmarshal(e.Context, &ctxFields)
+	for name, raw := range traits {
+		ch, ok := optInTraits[name]
+		if !ok {
+			continue
+		}
+		granted, ok := boolValue(raw)
+		if !ok {
+			continue
+		}
+		proof := map[string]any{"messageId": e.MessageID, "sourceId": e.SourceID, "trait": name, "value": json.RawMessage(raw)}
+		if ctxFields.IP != "" {
+			proof["ip"] = ctxFields.IP
+		}
+		if ctxFields.UserAgent != "" {
+			proof["userAgent"] = ctxFields.UserAgent
+		}
+		if _, err := p.RecordConsent(ctx, ConsentChange{ProfileID: profileID, Channel: ch, Granted: granted,
+			Source: "identify:" + e.SourceID, At: e.Timestamp, Proof: proof,
+			Key: "event:" + strconv.FormatInt(e.Seq, 10) + ":" + string(ch)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eventProfile returns the profile unify attached the event to (0: none).
+func (p *Pipeline) eventProfile(ctx context.Context, e *event.Event) (int64, error) {
+	var ids []identity.Identifier
+	for _, raw := range identity.Extract(e) {
+		if id, refused := p.o.Rules.Normalize(raw); refused == "" {
+			ids = append(ids, id)
+		}
+	}
+	holders, err := p.st.Holders(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids { // the most trusted first, as extracted
+		if h, ok := holders[id]; ok {
+			prof, err := p.st.Profile(ctx, h) // follows merges
+			if err != nil {
+				return 0, err
+			}
+			return prof.ID, nil
+		}
+	}
+	return 0, nil
+}
+
+// boolValue reads true/false, "yes"/"no", "true"/"false", 1/0.
+func boolValue(raw json.RawMessage) (bool, bool) {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return false, false
+	}
+	switch v := v.(type) {
+	case bool:
+		return v, true
+	case float64:
+		return v != 0, true
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "yes", "oui", "1", "y":
+			return true, true
+		case "false", "no", "non", "0", "n":
+			return false, true
+		}
+	}
+	return false, false
+}

@@ -1,0 +1,157 @@
+package message
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/store"
+)
+
+func (p *Pipeline) templateRules() template.Rules {
+	return template.Rules{MaxSMSSegments: p.o.Policy.MaxSMSSegments}
+}
+
+// profileData is the "profile" variable: traits at the top (profile.
+// first_name), and under traits, computed and id.
+func (p *Pipeline) profileData(prof *profile.Profile) map[string]any {
+	traits := make(map[string]any, len(prof.Traits))
+	for name, t := range prof.Traits {
+		var v any
+		if json.Unmarshal(t.Value, &v) == nil {
+			traits[name] = v
+		}
+	}
+	out := make(map[string]any, len(traits)+3)
+	for k, v := range traits {
+		out[k] = v
+	}
+	out["id"] = prof.ID
+	out["traits"] = traits
+	// Through JSON, so that templates see the JSON names (cart items'
+	// "name", "price") and plain maps, not Go structs.
+	var computed map[string]any
+	if b, err := json.Marshal(profile.Computed(prof, p.env())); err == nil {
+		_ = json.Unmarshal(b, &computed)
+	}
+	if computed == nil {
+		computed = map[string]any{}
+	}
+	out["computed"] = computed
+	return out
+}
+
+// env is what computed traits need besides the profile.
+func (p *Pipeline) env() *profile.Env {
+	env := &profile.Env{Now: p.clock.Now(), Stores: p.o.Stores}
+	if p.o.RFM != nil {
+		env.RFM = p.o.RFM()
+	}
+	return env
+}
+
+func (p *Pipeline) url(path string) string {
+	return strings.TrimSuffix(p.o.BaseURL, "/") + path
+}
+
+// data builds a rendering's variables.
+func (p *Pipeline) data(m *store.OutboxMessage, prof *profile.Profile, r *Request) template.Data {
+	unsub := p.url("/u/" + p.sign(tokenUnsubscribe, m.SendKey, ""))
+	d := template.Data{
+		"profile": p.profileData(prof),
+		"event":   r.Event,
+		"message": map[string]any{
+			"channel": m.Channel, "topic": m.Topic, "campaign": m.Campaign,
+			"unsubscribe_url": unsub, "preferences_url": unsub,
+			"links": map[string]any{"unsubscribe": unsub, "preferences": unsub},
+		},
+	}
+	if r.confirmURL != "" {
+		d["message"].(map[string]any)["confirm_url"] = r.confirmURL
+	}
+	if r.Data != nil {
+		d["store"], d["products"] = r.Data["store"], r.Data["products"]
+	}
+	// Without data, the customer's nearest store and current cart (an
+	// abandoned-cart email needs nothing more).
+	computed := d["profile"].(map[string]any)["computed"].(map[string]any)
+	if d["store"] == nil {
+		d["store"] = computed["nearest_store"]
+	}
+	if d["products"] == nil {
+		d["products"] = computed["current_cart"]
+	}
+	return d
+}
+
+// render renders the message for its channel, then adds what the
+// pipeline owns: UTM parameters on links, click and open tracking and
+// the one-click unsubscribe headers (email). The result is m.Payload.
+func (p *Pipeline) render(m *store.OutboxMessage, c *contact, tpl *template.Template, r Request) error {
+	ch := provider.Channel(m.Channel)
+	pm, err := tpl.Render(ch, p.data(m, c.profile, &r), p.templateRules())
+	if err != nil {
+		return err
+	}
+	pm.Key, pm.Channel, pm.To = m.SendKey, ch, m.Address
+	// Links to this server (unsubscribe, preferences, confirmation) are
+	// neither tagged nor tracked.
+	own := p.url("/")
+	tag := func(href string) string {
+		if !template.Trackable(href) || (p.o.BaseURL != "" && strings.HasPrefix(href, own)) {
+			return href
+		}
+		return template.AddUTM(href, "parcours", string(ch), m.Campaign)
+	}
+	track := p.o.BaseURL != "" && ch == provider.Email
+	click := func(href string) string {
+		href = tag(href)
+		if !track || !template.Trackable(href) || (p.o.BaseURL != "" && strings.HasPrefix(href, own)) {
+			return href
+		}
+		return p.url("/t/c/" + p.sign(tokenClick, m.SendKey, href))
+	}
+	switch ch {
+	case provider.Email:
+		pm.HTML = template.RewriteLinks(pm.HTML, click)
+		pm.Text = template.RewriteTextLinks(pm.Text, click)
+		if track {
+			pixel := `<img src="` + p.url("/t/o/"+p.sign(tokenOpen, m.SendKey, "")+".gif") + `" width="1" height="1" alt="" style="display:none">`
+			if i := strings.LastIndex(strings.ToLower(pm.HTML), "</body>"); i >= 0 {
+				pm.HTML = pm.HTML[:i] + pixel + pm.HTML[i:]
+			} else {
+				pm.HTML += pixel
+			}
+		}
+		if !m.Transactional && p.o.BaseURL != "" {
+			tok := p.sign(tokenUnsubscribe, m.SendKey, "")
+			list := "<" + p.url("/u/"+tok) + ">"
+			if p.o.UnsubscribeMailto != "" {
+				list += ", <mailto:" + p.o.UnsubscribeMailto + "?subject=unsubscribe%20" + tok + ">"
+			}
+			pm.Headers = map[string]string{"List-Unsubscribe": list, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+		}
+	case provider.SMS, provider.WhatsApp:
+		pm.Body = template.RewriteTextLinks(pm.Body, tag)
+		if ch == provider.SMS {
+			// UTM parameters lengthen the text: check the segments again.
+			if s := template.Segments(pm.Body); s.Count > p.o.Policy.MaxSMSSegments {
+				return fmt.Errorf("template: sms.body: %d %s segments once links are tagged, more than the maximum of %d",
+					s.Count, s.Encoding, p.o.Policy.MaxSMSSegments)
+			}
+		}
+	case provider.Push:
+		if l, ok := pm.Data["link"]; ok {
+			pm.Data["link"] = tag(l)
+		}
+	}
+	body, err := json.Marshal(pm)
+	if err != nil {
+		return fmt.Errorf("message: encode payload: %w", err)
+	}
+	m.Payload = body
+	return nil
+}

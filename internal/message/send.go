@@ -1,0 +1,181 @@
+package message
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// Best asks the pipeline to choose the channel (see best.go).
+const Best provider.Channel = "best"
+
+// Request asks for one message to one customer.
+type Request struct {
+	ProfileID int64
+	// Channel is a channel, or Best.
+	Channel provider.Channel
+	// Topic is the subscription topic; "" takes the template's.
+	Topic string
+	// TemplateID names a stored template; Content is an inline one. One
+	// of them is needed.
+	TemplateID string
+	Content    *template.Template
+	// Event holds the triggering event's properties, Data extra template
+	// variables (store, products).
+	Event map[string]any
+	Data  map[string]any
+
+	// The send key: a journey step's (Journey, Version, Step, Enrolment),
+	// or for one-off sends the caller's idempotency Key.
+	Journey   string
+	Version   int
+	Step      string
+	Enrolment string
+	Key       string
+	// Campaign names the journey or campaign for UTM parameters; default
+	// the journey.
+	Campaign string
+
+	confirmURL string // double opt-in: message.confirm_url
+}
+
+// SendKey returns the request's send key: the same request twice (a retry,
+// a restart, a replayed journey step) has the same key, and the outbox
+// holds one message per key.
+func (r *Request) SendKey() (string, error) {
+	switch {
+	case r.Journey != "":
+		if r.Step == "" || r.Enrolment == "" {
+			return "", fmt.Errorf("%w: a journey send needs its step and enrolment for its send key", ErrInvalid)
+		}
+		return "journey:" + r.Journey + ":v" + strconv.Itoa(r.Version) + ":" + r.Step + ":p" +
+			strconv.FormatInt(r.ProfileID, 10) + ":" + r.Enrolment, nil
+	case r.Key != "":
+		if len(r.Key) > 200 {
+			return "", fmt.Errorf("%w: idempotency key longer than 200 characters", ErrInvalid)
+		}
+		return "api:" + r.Key, nil
+	}
+	return "", fmt.Errorf("%w: an idempotency key is needed (a retry must not send twice)", ErrInvalid)
+}
+
+// Send puts the requested message in the outbox and returns it. The
+// message is checked (address, suppressions, consent) and rendered now; a
+// refused one is recorded as skipped with its reason, a marketing one in
+// the customer's quiet hours is deferred. Sending the same key again
+// returns the message already there.
+func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, error) {
+	key, err := r.SendKey()
+	if err != nil {
+		return nil, err
+	}
+	if m, err := p.st.MessageByKey(ctx, key); err == nil {
+		return m, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if r.Channel == "" {
+		return nil, fmt.Errorf("%w: channel is required (email, sms, push, whatsapp, webhook or best)", ErrInvalid)
+	}
+	tpl, err := p.requestTemplate(ctx, &r)
+	if err != nil {
+		return nil, err
+	}
+	prof, err := p.st.Profile(ctx, r.ProfileID)
+	if err != nil {
+		return nil, fmt.Errorf("message: profile %d: %w", r.ProfileID, err)
+	}
+	c, err := p.contact(ctx, prof)
+	if err != nil {
+		return nil, err
+	}
+	now := p.clock.Now()
+	m := &store.OutboxMessage{
+		SendKey: key, ProfileID: prof.ID, Topic: r.Topic, Transactional: p.o.Policy.transactional(r.Topic),
+		TemplateID: r.TemplateID, Campaign: r.Campaign, Status: store.MessageQueued, DueAt: now, CreatedAt: now,
+	}
+	m.UserID, m.AnonymousID = firstOf(prof.Identifiers, identity.UserID), firstOf(prof.Identifiers, identity.AnonymousID)
+	if m.Campaign == "" {
+		m.Campaign = r.Journey
+	}
+	if m.Campaign == "" {
+		m.Campaign = r.TemplateID
+	}
+	ch := r.Channel
+	if ch == Best {
+		ch, m.ChannelReason = p.best(ctx, c, tpl, m.Topic, m.Transactional)
+	} else if !validChannel(ch) {
+		return nil, fmt.Errorf("%w: unknown channel %q (email, sms, push, whatsapp, webhook or best)", ErrInvalid, ch)
+	}
+	m.Channel, m.Address = string(ch), c.addr[ch]
+	switch reason := p.refusal(c, ch, m.Topic, m.Transactional, tpl); {
+	case reason != "":
+		m.Status, m.Reason, m.DueAt = store.MessageSkipped, reason, zeroTime
+	default:
+		if err := p.render(m, c, tpl, r); err != nil {
+			m.Status, m.Reason, m.DueAt = store.MessageFailed, err.Error(), zeroTime
+			break
+		}
+		if !m.Transactional {
+			if due, why := p.quietUntil(c.profile, ch, now); !due.IsZero() {
+				m.Status, m.Reason, m.DueAt = store.MessageDeferred, why, due
+			}
+		}
+	}
+	if err := p.enqueue(ctx, m); err != nil {
+		return nil, err
+	}
+	poke(p.wake)
+	poke(p.notify)
+	return p.st.OutboxMessage(ctx, m.ID)
+}
+
+// requestTemplate returns the request's template, taking its topic when
+// the request has none.
+func (p *Pipeline) requestTemplate(ctx context.Context, r *Request) (*template.Template, error) {
+	if r.Content != nil {
+		if err := r.Content.Check(p.templateRules()); err != nil {
+			return nil, fmt.Errorf("%w: content: %w", ErrInvalid, err)
+		}
+		return r.Content, nil
+	}
+	if r.TemplateID == "" {
+		return nil, fmt.Errorf("%w: a template_id or inline content is required", ErrInvalid)
+	}
+	rec, err := p.st.Template(ctx, r.TemplateID)
+	if err != nil {
+		return nil, fmt.Errorf("message: template %s: %w", r.TemplateID, err)
+	}
+	tpl, err := template.Parse(rec.Body)
+	if err != nil {
+		return nil, fmt.Errorf("message: stored template %s: %w", r.TemplateID, err)
+	}
+	if r.Topic == "" {
+		r.Topic = rec.Topic
+	}
+	return tpl, nil
+}
+
+func validChannel(ch provider.Channel) bool {
+	switch ch {
+	case provider.Email, provider.SMS, provider.Push, provider.WhatsApp, provider.Webhook:
+		return true
+	}
+	return false
+}
+
+// payload decodes a message's rendered payload.
+func payload(m *store.OutboxMessage) (*provider.Message, error) {
+	var pm provider.Message
+	if err := json.Unmarshal(m.Payload, &pm); err != nil {
+		return nil, fmt.Errorf("message %d: payload: %w", m.ID, err)
+	}
+	return &pm, nil
+}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/parcours/parcours/internal/message"
+)
+
+// MessageSecretFile holds, in the data directory, the key that signs the
+// tracking and unsubscribe links of sent messages. It must outlive
+// restarts: links in emails already sent are checked against it.
+const MessageSecretFile = "message-secret"
+
+// EnsureMessageSecret returns the message link secret of dataDir,
+// creating it on first use.
+func EnsureMessageSecret(dataDir string) ([]byte, error) {
+	path := filepath.Join(dataDir, MessageSecretFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("server: message secret: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: message secret: %w", err)
+	}
+	secret := []byte(hex.EncodeToString([]byte(rand.Text() + rand.Text())))
+	if err := os.WriteFile(path, append(secret, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("server: message secret: %w", err)
+	}
+	return secret, nil
+}
+
+// Messages returns the message pipeline.
+func (s *Server) Messages() *message.Pipeline { return s.messages }
+
+// runMessages runs the pipeline's workers, restarting after a failure.
+func (s *Server) runMessages(ctx context.Context) {
+	if dir := s.opts.TemplatesDir; dir != "" {
+		if n, err := s.messages.ImportTemplateFiles(ctx, dir); err != nil {
+			s.log.Error("messages: template files not imported", "dir", dir, "err", err)
+		} else {
+			s.log.Info("messages: template files imported", "dir", dir, "templates", n)
+		}
+	}
+	s.restartLoop(ctx, "message workers", func(ctx context.Context) error { return s.messages.Run(ctx) })
+}
+
+// runConsent records the consent identify traits carry.
+func (s *Server) runConsent(ctx context.Context) {
+	s.restartLoop(ctx, "message consent consumer", func(ctx context.Context) error { return s.messages.RunConsent(ctx, s.notifier) })
+}
+
+func (s *Server) restartLoop(ctx context.Context, what string, run func(context.Context) error) {
+	for ctx.Err() == nil {
+		err := run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		s.log.Error(what+" stopped; restarting in 5 seconds", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+}

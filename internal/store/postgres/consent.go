@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcours/parcours/internal/store"
+)
+
+// SaveTemplate creates or replaces a template.
+func (s *Store) SaveTemplate(ctx context.Context, t *store.TemplateRecord) error {
+	if err := s.pool.QueryRow(ctx, queries.Get("save-template"), t.ID, t.Name, t.Topic, []byte(t.Body),
+		t.UpdatedAt).Scan(&t.Version, &t.CreatedAt); err != nil {
+		return fmt.Errorf("postgres: save template %s: %w", t.ID, err)
+	}
+	t.CreatedAt = t.CreatedAt.UTC()
+	return nil
+}
+
+func scanTemplate(r pgx.Row) (*store.TemplateRecord, error) {
+	var t store.TemplateRecord
+	var body []byte
+	if err := r.Scan(&t.ID, &t.Name, &t.Topic, &body, &t.Version, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return nil, err
+	}
+	t.Body, t.CreatedAt, t.UpdatedAt = body, t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return &t, nil
+}
+
+// Template returns a template by id.
+func (s *Store) Template(ctx context.Context, id string) (*store.TemplateRecord, error) {
+	t, err := scanTemplate(s.pool.QueryRow(ctx, queries.Get("template"), id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: template %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: template %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// ListTemplates lists the templates by id.
+func (s *Store) ListTemplates(ctx context.Context) ([]*store.TemplateRecord, error) {
+	rows, err := s.pool.Query(ctx, queries.Get("list-templates"))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list templates: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.TemplateRecord
+	for rows.Next() {
+		t, err := scanTemplate(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list templates: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteTemplate deletes a template.
+func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, queries.Get("delete-template"), id)
+	if err != nil {
+		return fmt.Errorf("postgres: delete template %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: template %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// RecordConsent appends to the ledger and moves the current state.
+func (s *Store) RecordConsent(ctx context.Context, c *store.ConsentRecord) (bool, error) {
+	added := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, queries.Get("insert-consent"), c.Key, c.ProfileID, c.Channel, c.Topic, c.Granted,
+			c.Source, c.At, []byte(c.Proof)).Scan(&c.ID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		added = true
+		_, err = tx.Exec(ctx, queries.Get("upsert-consent-state"), c.ProfileID, c.Channel, c.Topic, c.Granted,
+			c.Source, c.At, c.ID)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("postgres: record consent %s: %w", c.Key, err)
+	}
+	return added, nil
+}
+
+// ConsentState returns the profiles' current consent.
+func (s *Store) ConsentState(ctx context.Context, ids []int64) ([]store.ConsentRecord, error) {
+	w := store.Where{Placeholder: store.Dollar}
+	w.In("profile_id", ids)
+	clause, args, _ := w.SQL()
+	rows, err := s.pool.Query(ctx, queries.Get("consent-state")+clause+" ORDER BY channel, topic", args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: consent state: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ConsentRecord
+	for rows.Next() {
+		var c store.ConsentRecord
+		if err := rows.Scan(&c.ProfileID, &c.Channel, &c.Topic, &c.Granted, &c.Source, &c.At, &c.ID); err != nil {
+			return nil, fmt.Errorf("postgres: consent state: %w", err)
+		}
+		c.At = c.At.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ConsentLedger returns the profiles' ledger, newest first.
+func (s *Store) ConsentLedger(ctx context.Context, ids []int64, limit int) ([]store.ConsentRecord, error) {
+	w := store.Where{Placeholder: store.Dollar}
+	w.In("profile_id", ids)
+	clause, args, marks := w.SQL(store.ClampLimit(limit, 100, 1000))
+	rows, err := s.pool.Query(ctx, queries.Get("consent-ledger")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: consent ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ConsentRecord
+	for rows.Next() {
+		var c store.ConsentRecord
+		var proof []byte
+		if err := rows.Scan(&c.ID, &c.ProfileID, &c.Channel, &c.Topic, &c.Granted, &c.Source, &c.At, &proof); err != nil {
+			return nil, fmt.Errorf("postgres: consent ledger: %w", err)
+		}
+		c.At, c.Proof = c.At.UTC(), proof
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Suppress adds an address to the suppression list.
+func (s *Store) Suppress(ctx context.Context, x store.Suppression) error {
+	if _, err := s.pool.Exec(ctx, queries.Get("suppress"), x.Channel, x.Address, x.Reason, x.Source, x.At); err != nil {
+		return fmt.Errorf("postgres: suppress %s address: %w", x.Channel, err)
+	}
+	return nil
+}
+
+// Suppression returns an address's suppression.
+func (s *Store) Suppression(ctx context.Context, channel, address string) (*store.Suppression, error) {
+	var x store.Suppression
+	err := s.pool.QueryRow(ctx, queries.Get("suppression"), channel, address).Scan(&x.Channel, &x.Address, &x.Reason, &x.Source, &x.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: suppression: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: suppression: %w", err)
+	}
+	x.At = x.At.UTC()
+	return &x, nil
+}

@@ -1,0 +1,221 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parcours/parcours/internal/store"
+)
+
+var _ store.Messages = (*Store)(nil)
+
+// optMicros stores a zero time as NULL.
+func optMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// EnqueueMessages inserts messages, skipping send keys already present.
+func (s *Store) EnqueueMessages(ctx context.Context, ms []*store.OutboxMessage) ([]bool, error) {
+	created := make([]bool, len(ms))
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: enqueue messages: %w", err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, queries.Get("enqueue-message"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: enqueue messages: %w", err)
+	}
+	defer ins.Close()
+	for i, m := range ms {
+		err := ins.QueryRowContext(ctx, m.SendKey, m.ProfileID, m.UserID, m.AnonymousID, m.Channel, m.ChannelReason,
+			m.Topic, m.Transactional, m.TemplateID, m.Campaign, m.Address, m.Payload, m.Status, m.Reason,
+			optMicros(m.DueAt), micros(m.CreatedAt), micros(m.CreatedAt)).Scan(&m.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, queries.Get("message-id-by-key"), m.SendKey).Scan(&m.ID)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: enqueue message %s: %w", m.SendKey, err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: enqueue message %s: %w", m.SendKey, err)
+		}
+		m.UpdatedAt, m.Version = m.CreatedAt, 1
+		created[i] = true
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("sqlite: enqueue messages: %w", err)
+	}
+	return created, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMessage(r scanner) (*store.OutboxMessage, error) {
+	var m store.OutboxMessage
+	var due, sent sql.NullInt64
+	var created, updated int64
+	var payload []byte
+	if err := r.Scan(&m.ID, &m.SendKey, &m.ProfileID, &m.UserID, &m.AnonymousID, &m.Channel, &m.ChannelReason,
+		&m.Topic, &m.Transactional, &m.TemplateID, &m.Campaign, &m.Address, &payload, &m.Status, &m.Reason,
+		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &created, &updated, &sent, &m.Version); err != nil {
+		return nil, err
+	}
+	m.Payload = payload
+	m.DueAt, m.SentAt = nullMicros(due), nullMicros(sent)
+	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &m, nil
+}
+
+func scanMessages(rows *sql.Rows, err error) ([]*store.OutboxMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.OutboxMessage
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// ClaimMessages leases due messages. SQLite has one writer: the UPDATE's
+// subquery and its write happen under the same lock, so two claims never
+// see the same row as due.
+func (s *Store) ClaimMessages(ctx context.Context, token string, now time.Time, lease time.Duration, limit int) ([]*store.OutboxMessage, error) {
+	ms, err := scanMessages(s.w.QueryContext(ctx, queries.Get("claim-messages"), token, micros(now.Add(lease)), micros(now), limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim messages: %w", err)
+	}
+	return ms, nil
+}
+
+// FinishMessages applies workers' outcomes in one transaction.
+func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, queries.Get("finish-message"))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
+	}
+	defer stmt.Close()
+	applied := 0
+	for _, u := range us {
+		res, err := stmt.ExecContext(ctx, u.ID, u.LeaseToken, u.Status, u.Reason, optMicros(u.DueAt), u.Provider,
+			u.ProviderID, optMicros(u.SentAt), micros(u.At), unclaim(u))
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: finish message %d: %w", u.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			applied++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
+	}
+	return applied, nil
+}
+
+// Unnotified returns messages whose state was not announced yet.
+func (s *Store) Unnotified(ctx context.Context, limit int) ([]*store.OutboxMessage, error) {
+	ms, err := scanMessages(s.r.QueryContext(ctx, queries.Get("unnotified-messages"), limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: unnotified messages: %w", err)
+	}
+	return ms, nil
+}
+
+// MarkNotified records the announcement of the states read.
+func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: mark notified: %w", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, queries.Get("mark-notified"))
+	if err != nil {
+		return fmt.Errorf("sqlite: mark notified: %w", err)
+	}
+	defer stmt.Close()
+	for _, m := range ms {
+		if _, err := stmt.ExecContext(ctx, m.ID, m.Version); err != nil {
+			return fmt.Errorf("sqlite: mark message %d notified: %w", m.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: mark notified: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) oneMessage(ctx context.Context, what, query string, args ...any) (*store.OutboxMessage, error) {
+	m, err := scanMessage(s.r.QueryRowContext(ctx, queries.Get(query), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: message %s: %w", what, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: message %s: %w", what, err)
+	}
+	return m, nil
+}
+
+// OutboxMessage returns a message by id.
+func (s *Store) OutboxMessage(ctx context.Context, id int64) (*store.OutboxMessage, error) {
+	return s.oneMessage(ctx, fmt.Sprint(id), "message-by-id", id)
+}
+
+// MessageByKey returns a message by send key.
+func (s *Store) MessageByKey(ctx context.Context, key string) (*store.OutboxMessage, error) {
+	return s.oneMessage(ctx, key, "message-by-key", key)
+}
+
+// MessageByProviderID returns the message a provider knows by providerID.
+func (s *Store) MessageByProviderID(ctx context.Context, provider, providerID string) (*store.OutboxMessage, error) {
+	return s.oneMessage(ctx, provider+"/"+providerID, "message-by-provider-id", provider, providerID)
+}
+
+// ListMessages lists messages, newest first.
+func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]*store.OutboxMessage, error) {
+	w := store.Where{Placeholder: store.QuestionMark, Time: func(t time.Time) any { return micros(t) }}
+	store.MessageWhere(q, &w)
+	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 50, 1000))
+	ms, err := scanMessages(s.r.QueryContext(ctx, queries.Get("list-messages")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list messages: %w", err)
+	}
+	return ms, nil
+}
+
+// CountSent counts sent messages for frequency caps.
+func (s *Store) CountSent(ctx context.Context, q store.SentQuery) (int, error) {
+	w := store.Where{Placeholder: store.QuestionMark, Time: func(t time.Time) any { return micros(t) }}
+	store.SentWhere(q, &w)
+	clause, args, _ := w.SQL()
+	var n int
+	if err := s.r.QueryRowContext(ctx, queries.Get("count-sent")+clause, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count sent messages: %w", err)
+	}
+	return n, nil
+}
+
+// unclaim is how many attempts an update takes back.
+func unclaim(u store.MessageUpdate) int {
+	if u.Unclaim {
+		return 1
+	}
+	return 0
+}
