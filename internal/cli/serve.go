@@ -9,6 +9,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/server"
 )
 
@@ -77,6 +78,25 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		LowStock:         c.LowStock,
 	}
 	so.Messages, so.TemplatesDir = mo, c.Templates
+	if c.Providers != "" {
+		cfg, err := providers.Load(c.Providers)
+		if err != nil {
+			return err
+		}
+		set, built, err := server.ProviderSet(cfg)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			for _, p := range built {
+				p.Close()
+			}
+		}()
+		so.Providers, so.ProviderConfig = set, cfg
+		for ch, p := range set {
+			e.log.Info("messages: provider configured", "channel", ch, "provider", p.Provider.Name(), "rate_per_second", p.Limits.Rate)
+		}
+	}
 	srv := server.New(st, so)
 	srv.Start()
 	defer srv.Close()

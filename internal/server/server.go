@@ -28,6 +28,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -65,6 +66,9 @@ type Options struct {
 	Messages     message.Options
 	Providers    message.Providers
 	TemplatesDir string
+	// ProviderConfig is the providers file: its callbacks are served
+	// under /hooks/ and its SMTP bounce servers started. Nil: none.
+	ProviderConfig *providers.Config
 }
 
 // Server is a running Parcours.
@@ -85,6 +89,7 @@ type Server struct {
 	unified  *eventlog.Notifier
 	commerce *commerce.Service
 	messages *message.Pipeline
+	bounces  func() // stops the bounce servers
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -150,6 +155,7 @@ func New(st store.Store, o Options) *Server {
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
+	newHooks(o.ProviderConfig, s.messages, o.Messages.BaseURL, o.Clock.Now, o.Logger).routes(mux)
 	mux.Handle("/t/", public)
 	mux.Handle("/u/", public)
 	mux.Handle("/c/", public)
@@ -201,6 +207,12 @@ func (s *Server) Start() {
 	go func() { defer s.wg.Done(); s.runSegments(ctx) }()
 	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
 	s.startCommerce(ctx)
+	stop, err := startBounces(ctx, s.opts.ProviderConfig, s.messages, s.log)
+	if err != nil {
+		s.log.Error("bounces: not started", "err", err)
+		stop = func() {}
+	}
+	s.bounces = stop
 	s.ready.Store(true)
 }
 
@@ -275,6 +287,9 @@ func (s *Server) Close() {
 	close(s.stop)
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.bounces != nil {
+		s.bounces()
 	}
 	s.relay.Wait() // its last delivery goes through the committer
 	s.commit.Close()

@@ -1,0 +1,132 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/message/sms"
+	"github.com/parcours/parcours/internal/server"
+)
+
+// TestTwilioEndToEnd sends an SMS through a configured Twilio provider (a
+// local server playing Twilio's Messages API), records Twilio's signed
+// status callback as Message Delivered on the customer's timeline, and
+// applies an inbound STOP: the next marketing SMS is not sent.
+func TestTwilioEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	var sent []url.Values
+	twilio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "AC123" || pass != "tok" || !strings.HasSuffix(r.URL.Path, "/Accounts/AC123/Messages.json") {
+			w.WriteHeader(401)
+			return
+		}
+		r.ParseForm()
+		mu.Lock()
+		sent = append(sent, r.PostForm)
+		mu.Unlock()
+		w.WriteHeader(201)
+		io.WriteString(w, `{"sid":"SM0001","status":"queued"}`)
+	}))
+	defer twilio.Close()
+	cfg, err := providers.Parse([]byte(`
+providers:
+  - name: twilio-fr
+    type: twilio
+    channel: sms
+    settings:
+      account_sid: AC123
+      auth_token: tok
+      from: "+33700000000"
+      base_url: `+twilio.URL+`
+`), "providers.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, err := server.ProviderSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *server.Options) {
+		o.Providers, o.ProviderConfig = set, cfg
+		o.Messages.BaseURL = "https://shop.example"
+	})
+	ts := h.clock.Now().Format(time.RFC3339)
+	if code, resp := h.ingest("/v1/identify", `{"userId":"zoe","traits":{"phone":"+33612345678","smsOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	h.waitUnify()
+	waitFor(t, "sms consent from the identify traits", func() bool {
+		_, c := h.api("/api/v1/profiles?user_id=zoe")
+		return strings.Contains(toJSON(c), `"sms"`) && strings.Contains(toJSON(c["consent"]), "true")
+	})
+	send := func(key string) map[string]any {
+		code, resp := h.post("/api/v1/messages", `{"identifier":"user_id:zoe","channel":"sms","topic":"offers",
+			"content":{"sms":{"body":"-20% sur les chaussures ce week-end"}},"idempotency_key":"`+key+`"}`)
+		if code != 202 && code != 200 {
+			t.Fatalf("send %s: %d %v", key, code, resp)
+		}
+		return resp
+	}
+	msg := send("promo-1")
+	id := jsonNumber(msg["id"])
+	waitFor(t, "the SMS handed to Twilio", func() bool {
+		_, m := h.api("/api/v1/messages/" + id)
+		return m["status"] == "sent"
+	})
+	mu.Lock()
+	if len(sent) != 1 || sent[0].Get("To") != "+33612345678" || sent[0].Get("From") != "+33700000000" {
+		t.Fatalf("Twilio received %v", sent)
+	}
+	mu.Unlock()
+
+	// Twilio's status callback, signed with the auth token over the URL
+	// Twilio was given.
+	form := url.Values{"MessageSid": {"SM0001"}, "MessageStatus": {"delivered"}, "To": {"+33612345678"}, "AccountSid": {"AC123"}}
+	hook := "/hooks/twilio/twilio-fr/status"
+	post := func(path string, form url.Values, sig string) int {
+		req, _ := http.NewRequest("POST", h.http.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", sig)
+		res, err := h.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := post(hook, form, "forged"); code != 403 {
+		t.Fatalf("forged callback: %d, want 403", code)
+	}
+	if code := post(hook, form, sms.TwilioSignature("tok", "https://shop.example"+hook, form)); code != 200 {
+		t.Fatalf("status callback: %d", code)
+	}
+	_, prof := h.api("/api/v1/profiles?user_id=zoe")
+	waitFor(t, "Message Delivered on the timeline", func() bool {
+		_, tl := h.api("/api/v1/profiles/" + jsonNumber(prof["id"]) + "/timeline")
+		return strings.Contains(toJSON(tl), "Message Delivered")
+	})
+
+	// STOP by SMS withdraws SMS consent: the next offer is not sent.
+	inbound := url.Values{"MessageSid": {"SM9"}, "From": {"+33612345678"}, "To": {"+33700000000"}, "Body": {" stop "}, "AccountSid": {"AC123"}}
+	in := "/hooks/twilio/twilio-fr/inbound"
+	if code := post(in, inbound, sms.TwilioSignature("tok", "https://shop.example"+in, inbound)); code != 200 {
+		t.Fatalf("inbound: %d", code)
+	}
+	second := send("promo-2")
+	if second["status"] != "skipped" || !strings.Contains(second["reason"].(string), "sms consent withdrawn") {
+		t.Fatalf("the offer after STOP: %v", second)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sent) != 1 {
+		t.Fatalf("Twilio received %d messages after STOP, want 1", len(sent))
+	}
+}
+
