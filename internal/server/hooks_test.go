@@ -129,4 +129,3 @@ providers:
 		t.Fatalf("Twilio received %d messages after STOP, want 1", len(sent))
 	}
 }
-
