@@ -3,13 +3,17 @@ package message
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -63,8 +67,25 @@ func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.C
 	if _, err := p.st.RecordConsent(ctx, rec); err != nil {
 		return nil, err
 	}
+	// Announce the change, so that segments (consent and reachability
+	// conditions) re-evaluate and the timeline shows it. The message id
+	// derives from the change's key: recording it again announces nothing
+	// new.
+	if p.sink != nil && rec.ProfileID != 0 {
+		sum := sha256.Sum256([]byte(rec.Key))
+		props, _ := json.Marshal(map[string]any{"profileId": rec.ProfileID, "channel": rec.Channel, "topic": rec.Topic,
+			"granted": rec.Granted, "source": rec.Source})
+		e := &event.Event{MessageID: "parcours-consent-" + hex.EncodeToString(sum[:12]), Type: event.Track, Event: EventConsentChanged,
+			Properties: props, Timestamp: rec.At, ReceivedAt: p.clock.Now(), SourceID: "src_parcours", Channel: profile.InternalChannel}
+		if err := p.sink.Submit(ctx, []*event.Event{e}, nil); err != nil {
+			p.log.Warn("message: announce consent change", "profile", rec.ProfileID, "err", err)
+		}
+	}
 	return rec, nil
 }
+
+// EventConsentChanged is announced for every consent change.
+const EventConsentChanged = "Consent Changed"
 
 // Consent is a profile's current consent and its ledger.
 type Consent struct {

@@ -52,12 +52,22 @@ func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total in
 		if len(page) == 0 {
 			return nil
 		}
+		var consent map[int64]map[string]bool
+		if s.o.Consent != nil {
+			ids := make([]int64, len(page))
+			for i, p := range page {
+				ids[i] = p.ID
+			}
+			if consent, err = s.o.Consent(ctx, ids); err != nil {
+				return err
+			}
+		}
 		for _, p := range page {
 			st, err := s.FromTimeline(ctx, set, p.ID, now)
 			if err != nil {
 				return err
 			}
-			if err := fn(p, set.Evaluate(Input{Profile: p, State: st, Env: env})); err != nil {
+			if err := fn(p, set.Evaluate(Input{Profile: p, State: st, Env: env, Consent: consent[p.ID]})); err != nil {
 				return err
 			}
 		}

@@ -18,6 +18,9 @@ type Input struct {
 	Profile *profile.Profile
 	State   *State
 	Env     *profile.Env
+	// Consent is the profile's channel-level consent from the ledger;
+	// a channel it does not name falls back to the opt-in traits.
+	Consent map[string]bool
 }
 
 // evaluation is one profile's evaluation at one instant.
@@ -115,9 +118,9 @@ func (ev *evaluation) cond(c *Condition) bool {
 	case c.Country != "":
 		return strings.EqualFold(firstNonEmpty(p.Agg.Location.Country, ev.traitString("country"), ev.traitString("address.country")), c.Country)
 	case c.Consent != "":
-		return Consents(p, c.Consent)
+		return ev.consents(c.Consent)
 	case c.Reachable != "":
-		return Reachable(p, c.Reachable)
+		return ev.consents(c.Reachable) && hasAddress(p, c.Reachable)
 	case c.Member != "":
 		return ev.members[c.Member]
 	}
@@ -307,6 +310,14 @@ func (ev *evaluation) near(n *Near) bool {
 	return profile.DistanceKm(loc.Lat, loc.Lon, lat, lon) <= n.Km
 }
 
+// consents reads the ledger's consent, else the opt-in traits.
+func (ev *evaluation) consents(channel string) bool {
+	if granted, ok := ev.in.Consent[channel]; ok {
+		return granted
+	}
+	return Consents(ev.in.Profile, channel)
+}
+
 // Consents reports whether the profile opted in to a channel (the
 // <channel>OptIn or <channel>_opt_in trait is true).
 func Consents(p *profile.Profile, channel string) bool {
@@ -322,8 +333,13 @@ func Consents(p *profile.Profile, channel string) bool {
 // Reachable reports whether the profile consents to a channel and has an
 // address on it.
 func Reachable(p *profile.Profile, channel string) bool {
+	return Consents(p, channel) && hasAddress(p, channel)
+}
+
+// hasAddress reports whether the profile has an address on the channel.
+func hasAddress(p *profile.Profile, channel string) bool {
 	kind := map[string]identity.Kind{"email": identity.Email, "sms": identity.Phone, "whatsapp": identity.Phone, "push": identity.DeviceToken}[channel]
-	return Consents(p, channel) && slices.ContainsFunc(p.Identifiers, func(id identity.Identifier) bool { return id.Kind == kind })
+	return slices.ContainsFunc(p.Identifiers, func(id identity.Identifier) bool { return id.Kind == kind })
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -63,6 +63,10 @@ type Options struct {
 	Stores []profile.Store
 	// RFM returns the last RFM scoring, for the rfm computed trait.
 	RFM func() *profile.RFM
+	// Consent returns the profiles' current channel-level consent from the
+	// consent ledger (profile -> channel -> granted); nil: consent is read
+	// from the opt-in traits alone.
+	Consent func(ctx context.Context, profiles []int64) (map[int64]map[string]bool, error)
 	// Emit receives Segment Entered/Exited; nil emits none.
 	Emit Sink
 	// Yield makes the stage wait while ingestion is saturated.
@@ -187,6 +191,7 @@ type work struct {
 	// why accumulates, per profile, what changed: which segments to
 	// evaluate, and the reason to record.
 	why     map[int64]*touch
+	consent map[int64]map[string]bool
 	batch   store.SegmentBatch
 	emit    []*event.Event
 	deleted map[int64]bool
@@ -255,7 +260,7 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		st := w.state(id)
 		t := w.touch(id, "event "+strconv.FormatInt(e.Seq, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp)
 		if e.Channel == profile.InternalChannel {
-			t.traits = t.traits || e.Event == "Traits Changed"
+			t.traits = t.traits || e.Event == "Traits Changed" || e.Event == "Consent Changed"
 			continue
 		}
 		s.set.Observe(st, e, w.now)
@@ -338,6 +343,11 @@ func (s *Stage) begin(ctx context.Context, ids []int64) (*work, error) {
 	}
 	w := &work{s: s, now: s.o.Clock.Now(), states: map[int64]*State{}, profiles: profiles,
 		why: map[int64]*touch{}, deleted: map[int64]bool{}}
+	if s.o.Consent != nil {
+		if w.consent, err = s.o.Consent(ctx, ids); err != nil {
+			return nil, fmt.Errorf("segment: load consent: %w", err)
+		}
+	}
 	w.batch.States = map[int64][]byte{}
 	w.batch.Timers = map[int64]time.Time{}
 	w.batch.At = w.now
@@ -418,7 +428,7 @@ func (w *work) evaluate(ctx context.Context) error {
 		st := w.state(id)
 		t := w.why[id]
 		w.s.set.Prune(st, w.now)
-		res := w.s.set.evaluate(Input{Profile: p, State: st, Env: env}, t.affects)
+		res := w.s.set.evaluate(Input{Profile: p, State: st, Env: env, Consent: w.consent[id]}, t.affects)
 		w.apply(id, st, res, t)
 		b, err := json.Marshal(st)
 		if err != nil {

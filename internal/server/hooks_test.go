@@ -113,12 +113,26 @@ providers:
 		return strings.Contains(toJSON(tl), "Message Delivered")
 	})
 
+	// A segment of customers who can be texted holds Zoe until she says
+	// STOP.
+	if code, resp := h.post("/api/v1/segments?wait=true", `{"id":"textable","name":"Textable","where":{"reachable":"sms"}}`); code != 200 {
+		t.Fatalf("segment: %d %v", code, resp)
+	}
+	members := func() int {
+		_, m := h.api("/api/v1/segments/textable/members")
+		return len(m["members"].([]any))
+	}
+	if n := members(); n != 1 {
+		t.Fatalf("textable members before STOP: %d", n)
+	}
+
 	// STOP by SMS withdraws SMS consent: the next offer is not sent.
 	inbound := url.Values{"MessageSid": {"SM9"}, "From": {"+33612345678"}, "To": {"+33700000000"}, "Body": {" stop "}, "AccountSid": {"AC123"}}
 	in := "/hooks/twilio/twilio-fr/inbound"
 	if code := post(in, inbound, sms.TwilioSignature("tok", "https://shop.example"+in, inbound)); code != 200 {
 		t.Fatalf("inbound: %d", code)
 	}
+	waitFor(t, "Zoe out of the textable segment", func() bool { return members() == 0 })
 	second := send("promo-2")
 	if second["status"] != "skipped" || !strings.Contains(second["reason"].(string), "sms consent withdrawn") {
 		t.Fatalf("the offer after STOP: %v", second)

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,14 +77,20 @@ func TestProfilesAPI(t *testing.T) {
 		t.Fatalf("bad email: %d", code)
 	}
 
+	// The email opt-in reached the consent ledger, which announced it.
+	waitFor(t, "Consent Changed on the timeline", func() bool {
+		_, all := h.api(fmt.Sprintf("/api/v1/profiles/%d/timeline?limit=50", id))
+		return strings.Contains(toJSON(all), "Consent Changed")
+	})
 	_, tl := h.api(fmt.Sprintf("/api/v1/profiles/%d/timeline?limit=3", id))
 	if len(tl["events"].([]any)) != 3 || tl["next_cursor"] == nil {
 		t.Fatalf("timeline page: %v", tl)
 	}
 	_, rest := h.api(fmt.Sprintf("/api/v1/profiles/%d/timeline?limit=50&cursor=%s", id, tl["next_cursor"]))
-	// 5 events, the tablet profile merged in, one traits change.
-	if total := 3 + len(rest["events"].([]any)); total != 7 {
-		t.Fatalf("timeline holds %d events, want 7", total)
+	// 5 events, the tablet profile merged in, one traits change, one
+	// consent change.
+	if total := 3 + len(rest["events"].([]any)); total != 8 {
+		t.Fatalf("timeline holds %d events, want 8", total)
 	}
 	_, only := h.api(fmt.Sprintf("/api/v1/profiles/%d/timeline?type=identify", id))
 	if len(only["events"].([]any)) != 2 {

@@ -139,6 +139,9 @@ func New(st store.Store, o Options) *Server {
 	s.segments = segment.NewStage(st, segment.Options{
 		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
+		Consent: func(ctx context.Context, ids []int64) (map[int64]map[string]bool, error) {
+			return channelConsent(ctx, st, ids)
+		},
 	})
 	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock,
 		Metrics: commerce.NewMetrics(s.registry)})
@@ -232,6 +235,26 @@ func (s *Server) runUnify(ctx context.Context) {
 		case <-time.After(5 * time.Second):
 		}
 	}
+}
+
+// channelConsent reads the profiles' channel-level consent (not per
+// topic) from the consent ledger.
+func channelConsent(ctx context.Context, st store.Store, ids []int64) (map[int64]map[string]bool, error) {
+	recs, err := st.ConsentState(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]map[string]bool{}
+	for _, r := range recs {
+		if r.Topic != "" {
+			continue
+		}
+		if out[r.ProfileID] == nil {
+			out[r.ProfileID] = map[string]bool{}
+		}
+		out[r.ProfileID][r.Channel] = r.Granted
+	}
+	return out, nil
 }
 
 // Segments returns the segment stage.
