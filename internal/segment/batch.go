@@ -38,6 +38,45 @@ func (s *Stage) FromTimeline(ctx context.Context, set *Set, id int64, now time.T
 	return st, nil
 }
 
+// factsFor computes the facts of profiles (sorted ids) from scratch. A
+// page of consecutive live profiles (as ListProfiles pages them) is read
+// in one query of the events that matter; other sets of ids, a timeline
+// at a time.
+func (s *Stage) factsFor(ctx context.Context, set *Set, ids []int64, now time.Time, consecutive bool) (map[int64]*State, error) {
+	out := make(map[int64]*State, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	from, to := ids[0], ids[len(ids)-1]
+	if !consecutive {
+		for _, id := range ids {
+			st, err := s.FromTimeline(ctx, set, id, now)
+			if err != nil {
+				return nil, err
+			}
+			out[id] = st
+		}
+		return out, nil
+	}
+	for _, id := range ids {
+		out[id] = NewState()
+	}
+	names, _ := set.needs()
+	events, err := s.st.ProfileEvents(ctx, from, to, names)
+	if err != nil {
+		return nil, err
+	}
+	for _, pe := range events {
+		if st, ok := out[pe.Profile]; ok {
+			set.Observe(st, pe.Event, now)
+		}
+	}
+	for _, st := range out {
+		set.Prune(st, now)
+	}
+	return out, nil
+}
+
 // scan evaluates set over every live profile from scratch (facts from the
 // timelines, no stored state) and calls fn with each result.
 func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total int64), fn func(*profile.Profile, Result) error) error {
@@ -52,22 +91,22 @@ func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total in
 		if len(page) == 0 {
 			return nil
 		}
+		ids := make([]int64, len(page))
+		for i, p := range page {
+			ids[i] = p.ID
+		}
 		var consent map[int64]map[string]bool
 		if s.o.Consent != nil {
-			ids := make([]int64, len(page))
-			for i, p := range page {
-				ids[i] = p.ID
-			}
 			if consent, err = s.o.Consent(ctx, ids); err != nil {
 				return err
 			}
 		}
+		facts, err := s.factsFor(ctx, set, ids, now, true)
+		if err != nil {
+			return err
+		}
 		for _, p := range page {
-			st, err := s.FromTimeline(ctx, set, p.ID, now)
-			if err != nil {
-				return err
-			}
-			if err := fn(p, set.Evaluate(Input{Profile: p, State: st, Env: env, Consent: consent[p.ID]})); err != nil {
+			if err := fn(p, set.Evaluate(Input{Profile: p, State: facts[p.ID], Env: env, Consent: consent[p.ID]})); err != nil {
 				return err
 			}
 		}
@@ -118,7 +157,7 @@ func (s *Stage) Backfill(ctx context.Context, progress func(done, total int64)) 
 		if len(page) == 0 {
 			return nil
 		}
-		if err := s.backfillPage(ctx, page); err != nil {
+		if err := s.backfillPage(ctx, page, true); err != nil {
 			return err
 		}
 		after = page[len(page)-1].ID
@@ -130,7 +169,9 @@ func (s *Stage) Backfill(ctx context.Context, progress func(done, total int64)) 
 	}
 }
 
-func (s *Stage) backfillPage(ctx context.Context, page []*profile.Profile) error {
+// backfillPage recomputes a page of profiles; consecutive says they are
+// consecutive live profiles (a page of ListProfiles).
+func (s *Stage) backfillPage(ctx context.Context, page []*profile.Profile, consecutive bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids := make([]int64, len(page))
@@ -141,14 +182,15 @@ func (s *Stage) backfillPage(ctx context.Context, page []*profile.Profile) error
 	if err != nil {
 		return err
 	}
+	facts, err := s.factsFor(ctx, s.set, ids, w.now, consecutive)
+	if err != nil {
+		return err
+	}
 	for _, p := range page {
 		if _, live := w.profiles[p.ID]; !live {
 			continue
 		}
-		fresh, err := s.FromTimeline(ctx, s.set, p.ID, w.now)
-		if err != nil {
-			return err
-		}
+		fresh := facts[p.ID]
 		old := w.state(p.ID)
 		fresh.Members, fresh.Moves = old.Members, old.Moves
 		w.states[p.ID] = fresh
@@ -252,5 +294,5 @@ func (s *Stage) Rebuild(ctx context.Context, ids []int64) error {
 	if len(list) == 0 {
 		return nil
 	}
-	return s.backfillPage(ctx, list)
+	return s.backfillPage(ctx, list, false)
 }

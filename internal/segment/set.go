@@ -146,6 +146,25 @@ func (s *Set) key(b *Behaviour) *keySpec {
 	return ks
 }
 
+// needs says which events the facts come from: the track events named in
+// names, or every event when a condition reads sources or device types.
+func (s *Set) needs() (names []string, all bool) {
+	for _, c := range s.segs {
+		c.def.Where.walk(func(x *Condition) {
+			all = all || x.Source != "" || x.DeviceType != ""
+		})
+	}
+	if all {
+		return nil, true
+	}
+	names = []string{}
+	for n := range s.byEvent {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names, false
+}
+
 // Definitions returns the compiled definitions, dependencies first.
 func (s *Set) Definitions() []*Definition {
 	out := make([]*Definition, len(s.segs))

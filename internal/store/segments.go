@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/parcours/parcours/internal/event"
 )
 
 // Segments keeps the segment definitions and what the segment stage
@@ -35,6 +37,16 @@ type Segments interface {
 	// ResetSegments deletes everything the stage derived, and its
 	// checkpoint; definitions stay.
 	ResetSegments(ctx context.Context, consumer string) error
+	// ProfileEvents returns the events on the timelines of the profiles
+	// with ids in [from, to], by profile; only the track events named in
+	// names when names is not nil (nil: every event).
+	ProfileEvents(ctx context.Context, from, to int64, names []string) ([]ProfileEvent, error)
+}
+
+// ProfileEvent is an event on a profile's timeline.
+type ProfileEvent struct {
+	Profile int64
+	Event   *event.Event
 }
 
 // SegmentRecord is a stored segment definition.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -208,4 +209,37 @@ func (s *Store) ResetSegments(ctx context.Context, consumer string) error {
 		return fmt.Errorf("postgres: reset segments: %w", err)
 	}
 	return nil
+}
+
+// ProfileEvents returns the events of a range of profiles' timelines.
+func (s *Store) ProfileEvents(ctx context.Context, from, to int64, names []string) ([]store.ProfileEvent, error) {
+	q := `SELECT p.profile_id, e.seq, e.body FROM profile_events p JOIN events e ON e.seq = p.seq
+		WHERE p.profile_id BETWEEN $1 AND $2`
+	args := []any{from, to}
+	if names != nil {
+		if len(names) == 0 {
+			return nil, nil
+		}
+		q += ` AND e.type = 'track' AND e.event = ANY($3)`
+		args = append(args, names)
+	}
+	rows, err := s.pool.Query(ctx, q+" ORDER BY p.profile_id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: profile events: %w", err)
+	}
+	var out []store.ProfileEvent
+	var pid, seq int64
+	var body []byte
+	if _, err := pgx.ForEachRow(rows, []any{&pid, &seq, &body}, func() error {
+		e := new(event.Event)
+		if err := event.Unmarshal(body, e); err != nil {
+			return fmt.Errorf("event %d: %w", seq, err)
+		}
+		e.Seq = seq
+		out = append(out, store.ProfileEvent{Profile: pid, Event: e})
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("postgres: profile events: %w", err)
+	}
+	return out, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -265,4 +267,41 @@ func (s *Store) ResetSegments(ctx context.Context, consumer string) error {
 		return fmt.Errorf("sqlite: reset segments: %w", err)
 	}
 	return tx.Commit()
+}
+
+// ProfileEvents returns the events of a range of profiles' timelines.
+func (s *Store) ProfileEvents(ctx context.Context, from, to int64, names []string) ([]store.ProfileEvent, error) {
+	q := `SELECT p.profile_id, e.seq, e.body FROM profile_events p JOIN events e ON e.seq = p.seq
+		WHERE p.profile_id BETWEEN ? AND ?`
+	args := []any{from, to}
+	if names != nil {
+		if len(names) == 0 {
+			return nil, nil
+		}
+		q += ` AND e.type = 'track' AND e.event IN (?` + strings.Repeat(",?", len(names)-1) + `)`
+		for _, n := range names {
+			args = append(args, n)
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, q+" ORDER BY p.profile_id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: profile events: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ProfileEvent
+	for rows.Next() {
+		var pe store.ProfileEvent
+		var seq int64
+		var body []byte
+		if err := rows.Scan(&pe.Profile, &seq, &body); err != nil {
+			return nil, fmt.Errorf("sqlite: profile events: %w", err)
+		}
+		pe.Event = new(event.Event)
+		if err := event.Unmarshal(body, pe.Event); err != nil {
+			return nil, fmt.Errorf("sqlite: event %d: %w", seq, err)
+		}
+		pe.Event.Seq = seq
+		out = append(out, pe)
+	}
+	return out, rows.Err()
 }

@@ -18,6 +18,7 @@ import (
 type ProfileStore interface {
 	store.Store
 	store.Profiles
+	ProfileEvents(ctx context.Context, from, to int64, names []string) ([]store.ProfileEvent, error)
 }
 
 // RunProfiles runs the conformance tests of store.Profiles.
@@ -31,6 +32,7 @@ func RunProfiles(t *testing.T, open func(t *testing.T) ProfileStore) {
 		{"TimelineFiltersAndPaging", testTimeline},
 		{"ResetAndForget", testResetAndForget},
 		{"ExclusionsAndRFM", testExclusionsAndRFM},
+		{"ProfileEvents", testProfileEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -269,5 +271,31 @@ func testExclusionsAndRFM(t *testing.T, s ProfileStore) {
 	r, err := s.LoadRFM(ctx)
 	if err != nil || !r.At.Equal(t0) || r.Scores[p.ID].Score != "555" {
 		t.Fatalf("LoadRFM = %+v, %v", r, err)
+	}
+}
+
+// testProfileEvents reads a range of profiles' timelines, filtered by
+// track event name or whole.
+func testProfileEvents(t *testing.T, s ProfileStore) {
+	ctx := context.Background()
+	events := seed(t, s, 6) // e2 and e5 are Order Completed
+	b := &store.UnifyBatch{Consumer: "unify", Checkpoint: events[5].Seq,
+		Profiles: []*profile.Profile{newProfile(1), newProfile(2), newProfile(3)}}
+	for i, e := range events {
+		b.Timeline = append(b.Timeline, store.TimelineEntry{Profile: int64(1 + i%3), Seq: e.Seq, At: e.Timestamp})
+	}
+	if err := s.ApplyUnify(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ProfileEvents(ctx, 1, 2, nil)
+	if err != nil || len(all) != 4 {
+		t.Fatalf("profiles 1-2, every event: %d events, %v", len(all), err)
+	}
+	orders, err := s.ProfileEvents(ctx, 1, 3, []string{"Order Completed"})
+	if err != nil || len(orders) != 2 || orders[0].Profile != 3 || orders[0].Event.Event != "Order Completed" || orders[0].Event.Seq == 0 {
+		t.Fatalf("orders: %+v, %v", orders, err)
+	}
+	if none, err := s.ProfileEvents(ctx, 1, 3, []string{}); err != nil || len(none) != 0 {
+		t.Fatalf("no names: %v, %v", none, err)
 	}
 }
