@@ -21,6 +21,8 @@ type Sink interface {
 
 // Options configure a Service. Zero values take the defaults.
 type Options struct {
+	// Yield makes the log consumer wait while ingestion is saturated.
+	Yield  func() bool
 	Clock  clock.Clock
 	Sink   Sink // where the relay delivers; nil: no events are recorded (imports that only load data)
 	Logger *slog.Logger

@@ -32,7 +32,7 @@ var optInTraits = map[string]provider.Channel{
 // needs; each change's ledger key derives from the event, so a batch
 // handled again after a crash adds nothing.
 func (p *Pipeline) RunConsent(ctx context.Context, n *eventlog.Notifier) error {
-	c := &eventlog.Consumer{Name: Consumer, Log: p.st, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second}
+	c := &eventlog.Consumer{Name: Consumer, Log: p.st, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second, Yield: p.o.Yield}
 	return c.Run(ctx, p.consentFromEvents)
 }
 

@@ -64,6 +64,8 @@ var ErrInvalid = errors.New("invalid message request")
 
 // Options configure a Pipeline. Zero values take the defaults.
 type Options struct {
+	// Yield makes the consent consumer wait while ingestion is saturated.
+	Yield  func() bool
 	Clock  clock.Clock
 	Logger *slog.Logger
 	// Workers is how many messages are handed to providers at once;

@@ -143,10 +143,10 @@ func New(st store.Store, o Options) *Server {
 			return channelConsent(ctx, st, ids)
 		},
 	})
-	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock,
+	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock, Yield: s.commit.Busy,
 		Metrics: commerce.NewMetrics(s.registry)})
 	mo := o.Messages
-	mo.Clock, mo.Logger, mo.Rules, mo.Registerer = o.Clock, o.Logger, o.Rules, s.registry
+	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
 	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
 	s.messages = message.New(st, s.commit, o.Providers, mo)
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
