@@ -73,6 +73,7 @@ type Store interface {
 	Profiles
 	Segments
 	Commerce
+	Journeys
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error
