@@ -1,0 +1,350 @@
+package journey
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// knownSegments lists the segments a definition may name.
+func knownSegments(ctx context.Context, st Store, stores []profile.Store) (segment.Known, error) {
+	known := segment.Known{Segments: map[string]*segment.Definition{}, Stores: stores}
+	recs, err := st.ListSegments(ctx)
+	if err != nil {
+		return known, err
+	}
+	for _, r := range recs {
+		if r.Status != segment.StatusArchived {
+			known.Segments[r.ID] = &segment.Definition{ID: r.ID}
+		}
+	}
+	return known, nil
+}
+
+// Run follows the log behind the segment stage until ctx ends. segmented,
+// if set, is published by the segment stage after each of its batches.
+func (e *Engine) Run(ctx context.Context, segmented *eventlog.Notifier) error {
+	c := &eventlog.Consumer{
+		Name: Consumer, Log: behind{e.st}, Checkpoints: e.st, Notifier: segmented,
+		BatchSize: 1000, Poll: time.Second, HandlerCheckpoints: true, Yield: e.o.Yield,
+	}
+	return c.Run(ctx, e.Process)
+}
+
+// behind reads the log only up to the segment stage's checkpoint.
+type behind struct{ st Store }
+
+func (b behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	done, err := b.st.Checkpoint(ctx, SegmentConsumer)
+	if err != nil || done <= after {
+		return nil, err
+	}
+	events, err := b.st.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
+	for len(events) > 0 && events[len(events)-1].Seq > done {
+		events = events[:len(events)-1]
+	}
+	return events, err
+}
+
+// seen is one event as the engine matches it.
+type seen struct {
+	e       *event.Event
+	props   map[string]any
+	segment string // Segment Entered/Exited: the segment
+}
+
+func (m *Match) matches(s *seen) bool {
+	switch {
+	case m.Event != "":
+		return s.e.Type == event.Track && s.e.Event == m.Event && segment.MatchProperties(s.props, m.Where)
+	case m.SegmentEntered != "":
+		return s.segment == m.SegmentEntered && s.e.Event == segment.EventEntered
+	case m.SegmentExited != "":
+		return s.segment == m.SegmentExited && s.e.Event == segment.EventExited
+	}
+	return false
+}
+
+// batch is the enrolments one batch of events or timers changes.
+type batch struct {
+	now     time.Time
+	byProf  map[int64][]*store.Enrolment
+	changed map[*store.Enrolment]bool
+	inserts []*store.Enrolment
+}
+
+func (b *batch) touch(en *store.Enrolment) {
+	if en.ID != 0 {
+		b.changed[en] = true
+	}
+}
+
+// Process applies a batch of events (unified and segmented) to the
+// journeys: exits, awaited events, and entries. It writes the enrolments
+// with the checkpoint in one transaction; the steps they make due run at
+// the next Tick.
+func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	owners, err := e.resolve(ctx, events)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, o := range owners {
+		if o != 0 {
+			ids = append(ids, o)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	b, err := e.begin(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, ev := range events {
+		if owners[i] == 0 {
+			continue
+		}
+		s := &seen{e: ev}
+		if len(ev.Properties) > 0 {
+			_ = json.Unmarshal(ev.Properties, &s.props)
+		}
+		if ev.Channel == profile.InternalChannel {
+			s.segment, _ = s.props["segmentId"].(string)
+		}
+		if err := e.observe(ctx, b, owners[i], s); err != nil {
+			return err
+		}
+	}
+	jb := b.write(Consumer, events[len(events)-1].Seq)
+	if err := e.st.ApplyJourneys(ctx, jb); err != nil {
+		return err
+	}
+	if len(jb.Insert)+len(jb.Update) > 0 {
+		e.Wake()
+	}
+	return nil
+}
+
+func (e *Engine) begin(ctx context.Context, ids []int64) (*batch, error) {
+	b := &batch{now: e.o.Clock.Now(), byProf: map[int64][]*store.Enrolment{}, changed: map[*store.Enrolment]bool{}}
+	all, err := e.st.ProfileEnrolments(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("journey: load enrolments: %w", err)
+	}
+	for _, en := range all {
+		b.byProf[en.Profile] = append(b.byProf[en.Profile], en)
+	}
+	return b, nil
+}
+
+func (b *batch) write(consumer string, checkpoint int64) *store.JourneyBatch {
+	jb := &store.JourneyBatch{Consumer: consumer, Checkpoint: checkpoint, Insert: b.inserts, At: b.now}
+	for en := range b.changed {
+		jb.Update = append(jb.Update, en)
+	}
+	slices.SortFunc(jb.Update, func(x, y *store.Enrolment) int { return int(x.ID - y.ID) })
+	return jb
+}
+
+// observe applies one event of profile id. Lock should be held.
+func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error {
+	why := s.e.Event + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
+	for _, en := range b.byProf[id] {
+		if en.Status != EnrolActive {
+			continue
+		}
+		p, err := e.program(ctx, en.Journey, en.Version)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 {
+			e.end(b, en, p, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why))
+			continue
+		}
+		n := p.nodes[en.Step]
+		if n == nil || n.step.WaitFor == nil || !readState(en).Waiting || !n.step.WaitFor.Match.matches(s) {
+			continue
+		}
+		st := readState(en)
+		st.Waiting = false
+		en.Step, en.DueAt, en.State, en.UpdatedAt = n.onEvent, b.now, st.encode(), b.now
+		b.touch(en)
+		e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: id,
+			Step: n.addr, Name: n.step.Name, Kind: "wait_for", What: "event arrived", Why: why})
+		if n.onEvent == "" {
+			e.end(b, en, p, EnrolCompleted, "reached the end of the journey")
+		}
+	}
+	for _, jid := range e.sortedLive() {
+		p := e.latest[jid]
+		for _, t := range p.def.Triggers {
+			if !t.API && t.Match.matches(s) {
+				if _, refused := e.enter(b, p, id, "trigger: "+why); refused != "" {
+					e.trace(TraceEntry{At: b.now, Journey: jid, Version: p.version, Profile: id, Kind: "enter",
+						What: "not entered", Why: refused})
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// sortedLive lists the live journeys' ids in order. Lock should be held.
+func (e *Engine) sortedLive() []string {
+	ids := make([]string, 0, len(e.latest))
+	for id := range e.latest {
+		if e.status[id] == StatusLive {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// enter enrols a profile if the re-entry policy allows; it reports why
+// not otherwise. Lock should be held.
+func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrolment, string) {
+	d := p.def
+	var last *store.Enrolment
+	for _, en := range b.byProf[id] {
+		if en.Journey != d.ID {
+			continue
+		}
+		if en.Status == EnrolActive {
+			return nil, "already in the journey"
+		}
+		if last == nil || en.EnteredAt.After(last.EnteredAt) {
+			last = en
+		}
+	}
+	if last != nil {
+		switch d.ReEntry.Policy {
+		case ReEntryAlways:
+		case ReEntryCooldown:
+			if until := last.EnteredAt.Add(time.Duration(*d.ReEntry.Cooldown)); b.now.Before(until) {
+				return nil, "re-entry cool-down until " + until.Format(time.RFC3339)
+			}
+		default:
+			return nil, "already entered once (re_entry: once)"
+		}
+	}
+	en := &store.Enrolment{Journey: d.ID, Version: p.version, Profile: id, Status: EnrolActive, Step: p.first,
+		State: (&state{}).encode(), DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
+	what := "entered"
+	if inControl(d, id) {
+		en.Status, en.DueAt, en.EndedAt, en.Reason = EnrolControl, time.Time{}, b.now, "control group"
+		what = "entered the control group (receives nothing)"
+	}
+	b.inserts = append(b.inserts, en)
+	b.byProf[id] = append(b.byProf[id], en)
+	e.trace(TraceEntry{At: b.now, Journey: d.ID, Version: p.version, Profile: id, Kind: "enter", What: what, Why: why})
+	return en, ""
+}
+
+// end closes an enrolment. Lock should be held.
+func (e *Engine) end(b *batch, en *store.Enrolment, p *program, status, reason string) {
+	en.Status, en.DueAt, en.EndedAt, en.Reason, en.UpdatedAt = status, time.Time{}, b.now, reason, b.now
+	b.touch(en)
+	e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
+		Kind: status, What: "left the journey", Why: reason})
+}
+
+// resolve finds the profile of each event as the segment stage does:
+// Parcours' internal events name it; the others are found by their
+// identifiers, which unify has linked.
+func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, error) {
+	owners := make([]int64, len(batch))
+	var all []identity.Identifier
+	ids := make([][]identity.Identifier, len(batch))
+	for i, ev := range batch {
+		if ev.Channel == profile.InternalChannel {
+			var p struct {
+				ProfileID int64 `json:"profileId"`
+			}
+			if json.Unmarshal(ev.Properties, &p) == nil {
+				owners[i] = p.ProfileID
+			}
+			continue
+		}
+		for _, raw := range identity.Extract(ev) {
+			if id, why := e.o.Rules.Normalize(raw); why == "" {
+				ids[i] = append(ids[i], id)
+			}
+		}
+		all = append(all, ids[i]...)
+	}
+	holders, err := e.st.Holders(ctx, all)
+	if err != nil {
+		return nil, fmt.Errorf("journey: resolve profiles: %w", err)
+	}
+	for i := range batch {
+		for _, id := range ids[i] {
+			if h := holders[id]; h != 0 {
+				owners[i] = h
+				break
+			}
+		}
+	}
+	return owners, nil
+}
+
+// Enrol enrols a profile through the API: the journey must be live and
+// have an api trigger. It returns the enrolment, or a *RefusedError saying
+// why the policy refused it.
+func (e *Engine) Enrol(ctx context.Context, journey string, profileID int64) (*store.Enrolment, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.latest[journey]
+	if p == nil {
+		return nil, fmt.Errorf("journey %s: %w", journey, store.ErrNotFound)
+	}
+	if e.status[journey] != StatusLive {
+		return nil, &RefusedError{Journey: journey, Reason: "the journey is " + e.status[journey]}
+	}
+	if !slices.ContainsFunc(p.def.Triggers, func(t Trigger) bool { return t.API }) {
+		return nil, &RefusedError{Journey: journey, Reason: "the journey has no api trigger (add `- api: true` to its triggers)"}
+	}
+	profiles, err := e.st.LoadProfiles(ctx, []int64{profileID})
+	if err != nil {
+		return nil, err
+	}
+	if profiles[profileID] == nil {
+		return nil, fmt.Errorf("profile %d: %w", profileID, store.ErrNotFound)
+	}
+	b, err := e.begin(ctx, []int64{profileID})
+	if err != nil {
+		return nil, err
+	}
+	en, why := e.enter(b, p, profileID, "api")
+	if en == nil {
+		return nil, &RefusedError{Journey: journey, Reason: why}
+	}
+	if err := e.st.ApplyJourneys(ctx, b.write("", 0)); err != nil {
+		return nil, err
+	}
+	e.Wake()
+	return en, nil
+}
+
+// RefusedError is an enrolment the journey's rules refuse.
+type RefusedError struct {
+	Journey, Reason string
+}
+
+func (r *RefusedError) Error() string { return "journey " + r.Journey + ": not enrolled: " + r.Reason }
