@@ -18,6 +18,7 @@ import (
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
@@ -28,6 +29,7 @@ type Store interface {
 	store.Sources
 	store.Profiles
 	store.Segments
+	store.Journeys
 	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
 	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
 	IsAdminKey(ctx context.Context, hash string) (bool, error)
@@ -45,6 +47,7 @@ type API struct {
 	profiles *Profiles
 	segments *segment.Stage
 	commerce *commerce.Service // nil: no commerce endpoints
+	journeys *journey.Engine   // nil: no journey endpoints
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -80,6 +83,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/segments/{id}/counts", a.segmentCounts)
 	mux.HandleFunc("GET /api/v1/segments/{id}/history", a.segmentHistory)
 	a.commerceRoutes(mux)
+	a.journeyRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -138,7 +142,7 @@ func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var sve *source.ValidationError
 	var ie *inputError
-	if failCommerce(w, err) {
+	if failCommerce(w, err) || failJourney(w, err) {
 		return
 	}
 	var segErr *segment.ValidationError

@@ -179,18 +179,27 @@ func (e *Engine) program(ctx context.Context, id string, version int) (*program,
 	return p, nil
 }
 
+// Validate checks definitions against the segments that exist, without
+// saving them.
+func (e *Engine) Validate(ctx context.Context, defs []*Definition) error {
+	known, err := knownSegments(ctx, e.st, e.o.Stores)
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		if err := Validate(d, known); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Save validates and stores definitions; a changed one gets a new
 // version (live, or staying paused), which new enrolments take; customers
 // inside finish on the version they entered. It returns the records.
 func (e *Engine) Save(ctx context.Context, defs []*Definition) ([]*store.JourneyRecord, error) {
-	known, err := knownSegments(ctx, e.st, e.o.Stores)
-	if err != nil {
+	if err := e.Validate(ctx, defs); err != nil {
 		return nil, err
-	}
-	for _, d := range defs {
-		if err := Validate(d, known); err != nil {
-			return nil, err
-		}
 	}
 	recs, err := e.st.ListJourneys(ctx)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -57,6 +58,9 @@ type Options struct {
 	// LowStock is the availability at or under which Low Stock is logged;
 	// default 3.
 	LowStock int64
+	// JourneySender delivers the journeys' send steps; nil: they are
+	// traced as "no sender configured" and the journeys go on.
+	JourneySender journey.Sender
 }
 
 // Server is a running Parcours.
@@ -76,6 +80,7 @@ type Server struct {
 	// follows it.
 	unified  *eventlog.Notifier
 	commerce *commerce.Service
+	journeys *journey.Engine
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -126,9 +131,11 @@ func New(st store.Store, o Options) *Server {
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
 	})
 	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock})
+	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
+		Sender: o.JourneySender, Emit: s.commit, Yield: s.commit.Busy})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}, s.segments).WithCommerce(s.commerce).Handler()
+	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).Handler()
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api)
@@ -178,6 +185,7 @@ func (s *Server) Start() {
 	go func() { defer s.wg.Done(); s.runSegments(ctx) }()
 	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
 	s.startCommerce(ctx)
+	s.startJourneys(ctx)
 	s.ready.Store(true)
 }
 
