@@ -31,11 +31,12 @@ SELECT id, journey_id, version, profile_id, status, step, state, due_at, entered
 FROM journey_enrolments WHERE profile_id = ? ORDER BY id;
 
 -- name: claim-due-enrolments
--- The due index gives the earliest timers; one writer at a time makes the
--- select-and-lease atomic.
+-- The due index gives the earliest timers (INDEXED BY: the planner would
+-- otherwise prefer the (journey_id, status) index and scan every active
+-- enrolment); one writer at a time makes the select-and-lease atomic.
 UPDATE journey_enrolments SET lease_owner = ?, lease_until = ?
 WHERE id IN (
-    SELECT e.id FROM journey_enrolments e
+    SELECT e.id FROM journey_enrolments e INDEXED BY journey_enrolments_due
     WHERE e.due_at IS NOT NULL AND e.due_at <= ? AND e.lease_until <= ? AND e.status = 'active'
       AND e.journey_id IN (SELECT id FROM journeys WHERE status = 'live')
     ORDER BY e.due_at LIMIT ?)
