@@ -164,6 +164,9 @@ func (b *batch) write(consumer string, checkpoint int64) *store.JourneyBatch {
 // observe applies one event of profile id. Lock should be held.
 func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error {
 	why := s.e.Event + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
+	if s.segment != "" {
+		why = s.e.Event + " " + s.segment + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
+	}
 	for _, en := range b.byProf[id] {
 		if en.Status != EnrolActive {
 			continue

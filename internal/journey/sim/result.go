@@ -199,7 +199,7 @@ func (r *Result) Print(w io.Writer) {
 		what := l.What
 		switch {
 		case l.Kind == "input":
-			step, what = "▶ event", l.What
+			step, what = "▶ "+l.Step, l.What
 		case l.Channel != "":
 			what = "✉ " + l.Channel + " " + l.Template
 		}

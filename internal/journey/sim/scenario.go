@@ -74,7 +74,10 @@ type SendSpec struct {
 }
 
 func (s *SendSpec) String() string {
-	return strings.TrimSpace(s.Channel + " " + s.Template)
+	if out := strings.TrimSpace(s.Channel + " " + s.Template); out != "" {
+		return out
+	}
+	return "any message"
 }
 
 // Offset is a time relative to the scenario's start, "+1h", "+2d3h".

@@ -275,7 +275,7 @@ func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Res
 	in := entry{user: a.User, TraceEntry: journey.TraceEntry{At: p.clk.Now(), Kind: "input"}}
 	switch {
 	case a.Enrol:
-		in.What = "enrolled through the API"
+		in.Step, in.What = "enrol", "enrolled through the API"
 		p.trace = append(p.trace, in)
 		var id int64
 		if id, err = p.profileOf(ctx, a.User); err != nil {
@@ -293,7 +293,7 @@ func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Res
 		}
 	case a.Event != "":
 		props, _ := json.Marshal(a.Properties)
-		in.What = a.Event
+		in.Step, in.What = "event", a.Event
 		if len(a.Properties) > 0 {
 			in.What += " " + string(props)
 		}
@@ -301,7 +301,7 @@ func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Res
 		err = p.append(ctx, &event.Event{Type: event.Track, Event: a.Event, UserID: a.User, Properties: props})
 	default:
 		traits, _ := json.Marshal(a.Traits)
-		in.What = "identify " + string(traits)
+		in.Step, in.What = "identify", string(traits)
 		p.trace = append(p.trace, in)
 		err = p.append(ctx, &event.Event{Type: event.Identify, UserID: a.User, Traits: traits})
 	}
