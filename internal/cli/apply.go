@@ -342,14 +342,20 @@ func splitKinds(name string, b []byte) ([]document, error) {
 		if err := node.Decode(&head); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", name, len(kinds)+1, err)
 		}
+		if head.Kind == "scenario" {
+			continue // a simulator scenario (parcours journey test), kept beside its journey
+		}
 		if head.Kind != "segment" && head.Kind != "journey" {
-			return nil, fmt.Errorf("%s: document %d: kind %q is not one parcours apply knows (kinds: segment, journey)", name, len(kinds)+1, head.Kind)
+			return nil, fmt.Errorf("%s: document %d: kind %q is not one parcours apply knows (kinds: segment, journey; scenario is skipped)", name, len(kinds)+1, head.Kind)
 		}
 		nodes, kinds = append(nodes, &node), append(kinds, head.Kind)
 	}
+	if len(kinds) == 0 {
+		return nil, nil
+	}
 	// A file of one kind is parsed whole, so that errors give its lines;
-	// a mixed file document by document.
-	same := !slices.ContainsFunc(kinds, func(k string) bool { return k != kinds[0] })
+	// a mixed file (or one with scenarios) document by document.
+	same := len(kinds) == docsIn(b) && !slices.ContainsFunc(kinds, func(k string) bool { return k != kinds[0] })
 	var out []document
 	for i := range kinds {
 		if same && i > 0 {
@@ -386,4 +392,17 @@ func splitKinds(name string, b []byte) ([]document, error) {
 		}
 	}
 	return out, nil
+}
+
+// docsIn counts the YAML documents of b.
+func docsIn(b []byte) int {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	n := 0
+	for {
+		var v yaml.Node
+		if dec.Decode(&v) != nil {
+			return n
+		}
+		n++
+	}
 }

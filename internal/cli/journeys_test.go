@@ -45,6 +45,14 @@ func TestApplyReadsSegmentsAndJourneys(t *testing.T) {
 	if err != nil || len(docs) != 2 || docs[0].seg == nil || docs[1].jour == nil || docs[1].jour.Triggers[0].SegmentEntered != "vip" {
 		t.Fatalf("%+v, %v", docs, err)
 	}
+	// Scenarios beside their journeys are skipped.
+	os.WriteFile(filepath.Join(dir, "scenario.yaml"), []byte("kind: scenario\nname: x\n"), 0o600)
+	if docs, err := readDocuments([]string{dir}); err != nil || len(docs) != 2 {
+		t.Fatalf("with a scenario: %d documents, %v", len(docs), err)
+	}
+	if docs, err := readDocuments([]string{"../../examples/journeys"}); err != nil || len(docs) != 2 || docs[0].jour == nil {
+		t.Fatalf("examples/journeys: %d documents, %v", len(docs), err)
+	}
 	os.WriteFile(filepath.Join(dir, "typo.yaml"), []byte("kind: journey\nid: x\nname: X\ntriggers: []\nstepz: []\n"), 0o600)
 	if _, err := readDocuments([]string{dir}); err == nil || !strings.Contains(err.Error(), "line 5") {
 		t.Fatalf("a typo: %v", err)

@@ -20,6 +20,9 @@ import (
 
 // Scenario is a script of customers and events, with expectations.
 type Scenario struct {
+	// Kind is "scenario" (optional): parcours apply skips such documents,
+	// so scenarios can live beside the journeys they test.
+	Kind string `yaml:"kind"`
 	Name string `yaml:"name"`
 	// Journey is the journey file, relative to the scenario's file (for
 	// the tests that run every scenario; the CLI takes it as an argument).
@@ -147,6 +150,9 @@ func ParseScenario(name string, r io.Reader) (*Scenario, error) {
 			return nil, fmt.Errorf("%s: empty scenario", name)
 		}
 		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if s.Kind != "" && s.Kind != "scenario" {
+		return nil, fmt.Errorf("%s: kind %q: a scenario's kind is \"scenario\"", name, s.Kind)
 	}
 	if s.Start.IsZero() {
 		s.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
