@@ -99,6 +99,7 @@ type Engine struct {
 	status   map[string]string
 	versions map[string]*program // "id@version", read on demand
 	wake     chan struct{}
+	noSender sync.Once
 }
 
 // New returns the engine over st; call Load before anything else.

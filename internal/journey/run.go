@@ -204,6 +204,9 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
 				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
 			if e.o.Sender == nil {
+				e.noSender.Do(func() {
+					e.log.Warn("journeys: no sender configured; send steps are traced and skipped", "journey", en.Journey)
+				})
 				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "no sender configured: not sent")
 			} else if err := e.o.Sender.Send(ctx, req); err != nil {
 				st.Attempts++
