@@ -22,6 +22,9 @@ type Definition struct {
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
 	// Triggers enrol a customer; any one of them does.
 	Triggers []Trigger `json:"triggers" yaml:"triggers"`
+	// EntryWhen, if set, is a condition on the customer (as a branch's)
+	// that must hold when a trigger fires for them to enter.
+	EntryWhen *segment.Condition `json:"entry_when,omitempty" yaml:"entry_when,omitempty"`
 	// ReEntry says whether a customer may enter again once their
 	// enrolment is over (never two at once).
 	ReEntry ReEntry `json:"re_entry,omitempty" yaml:"re_entry,omitempty"`

@@ -258,3 +258,18 @@ func TestPausedTimersWaitAndArchiveEnds(t *testing.T) {
 		t.Fatalf("after archive: %+v", en)
 	}
 }
+
+func TestEntryConditions(t *testing.T) {
+	w := newWorld(t)
+	w.apply(strings.Replace(cart, "exit_on:", "entry_when: {trait: country, equals: FR}\nexit_on:", 1))
+	w.identify("ana", map[string]any{"country": "FR"})
+	w.identify("bob", map[string]any{"country": "DE"})
+	w.track("ana", "Product Added", nil)
+	w.track("bob", "Product Added", nil)
+	if n := len(w.enrolments("ana")); n != 1 {
+		t.Fatalf("ana: %d enrolments", n)
+	}
+	if n := len(w.enrolments("bob")); n != 0 {
+		t.Fatalf("bob entered although entry_when does not hold for him")
+	}
+}

@@ -77,7 +77,11 @@ func (m *Match) matches(s *seen) bool {
 
 // batch is the enrolments one batch of events or timers changes.
 type batch struct {
-	now     time.Time
+	now time.Time
+	// profiles and segs are loaded when a journey's entry_when needs
+	// them.
+	profiles map[int64]*profile.Profile
+	segs     map[int64]*segment.State
 	byProf  map[int64][]*store.Enrolment
 	changed map[*store.Enrolment]bool
 	inserts []*store.Enrolment
@@ -114,6 +118,14 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 	b, err := e.begin(ctx, ids)
 	if err != nil {
 		return err
+	}
+	for _, p := range e.latest {
+		if p.entryProfiles {
+			if b.profiles, b.segs, err = e.loadProfiles(ctx, ids); err != nil {
+				return err
+			}
+			break
+		}
 	}
 	for i, ev := range events {
 		if owners[i] == 0 {
@@ -247,6 +259,15 @@ func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrol
 			return nil, "already entered once (re_entry: once)"
 		}
 	}
+	if d.EntryWhen != nil {
+		prof := b.profiles[id]
+		if prof == nil {
+			prof = profile.New(id)
+		}
+		if !segment.Match(d.EntryWhen, segment.Input{Profile: prof, State: b.segs[id], Env: &profile.Env{Now: b.now, Stores: e.o.Stores}}) {
+			return nil, "entry_when does not hold"
+		}
+	}
 	en := &store.Enrolment{Journey: d.ID, Version: p.version, Profile: id, Status: EnrolActive, Step: p.first,
 		State: (&state{}).encode(), DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
 	what := "entered"
@@ -323,7 +344,7 @@ func (e *Engine) Enrol(ctx context.Context, journey string, profileID int64) (*s
 	if !slices.ContainsFunc(p.def.Triggers, func(t Trigger) bool { return t.API }) {
 		return nil, &RefusedError{Journey: journey, Reason: "the journey has no api trigger (add `- api: true` to its triggers)"}
 	}
-	profiles, err := e.st.LoadProfiles(ctx, []int64{profileID})
+	profiles, segs, err := e.loadProfiles(ctx, []int64{profileID})
 	if err != nil {
 		return nil, err
 	}
@@ -334,6 +355,7 @@ func (e *Engine) Enrol(ctx context.Context, journey string, profileID int64) (*s
 	if err != nil {
 		return nil, err
 	}
+	b.profiles, b.segs = profiles, segs
 	en, why := e.enter(b, p, profileID, "api")
 	if en == nil {
 		return nil, &RefusedError{Journey: journey, Reason: why}

@@ -15,8 +15,9 @@ type program struct {
 	version int
 	nodes   map[string]*node
 	first   string
-	// profiles: some step reads the profile (branch, update_trait).
-	profiles bool
+	// profiles: some step reads the profile (branch, update_trait);
+	// entryProfiles: entering does (entry_when).
+	profiles, entryProfiles bool
 }
 
 // node is one step and where it leads; "" is the end of the journey.
@@ -36,6 +37,7 @@ type node struct {
 func compile(d *Definition, version int) *program {
 	p := &program{def: d, version: version, nodes: map[string]*node{}}
 	p.first = p.list(d.Steps, "steps", "")
+	p.entryProfiles = d.EntryWhen != nil
 	return p
 }
 

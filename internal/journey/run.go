@@ -135,26 +135,34 @@ func (r *runner) load(ctx context.Context, due []*store.Enrolment) error {
 			ids = append(ids, en.Profile)
 		}
 	}
-	r.profiles, r.segs = map[int64]*profile.Profile{}, map[int64]*segment.State{}
-	if len(ids) == 0 {
-		return nil
-	}
 	var err error
-	if r.profiles, err = r.e.st.LoadProfiles(ctx, ids); err != nil {
-		return fmt.Errorf("journey: load profiles: %w", err)
+	r.profiles, r.segs, err = r.e.loadProfiles(ctx, ids)
+	return err
+}
+
+// loadProfiles reads profiles and the segment memberships recorded for
+// them.
+func (e *Engine) loadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, map[int64]*segment.State, error) {
+	segs := map[int64]*segment.State{}
+	if len(ids) == 0 {
+		return map[int64]*profile.Profile{}, segs, nil
 	}
-	raw, err := r.e.st.SegmentStates(ctx, ids)
+	profiles, err := e.st.LoadProfiles(ctx, ids)
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("journey: load profiles: %w", err)
+	}
+	raw, err := e.st.SegmentStates(ctx, ids)
+	if err != nil {
+		return nil, nil, err
 	}
 	for id, b := range raw {
 		st := segment.NewState()
 		if err := json.Unmarshal(b, st); err != nil {
-			return fmt.Errorf("journey: segment state of %d: %w", id, err)
+			return nil, nil, fmt.Errorf("journey: segment state of %d: %w", id, err)
 		}
-		r.segs[id] = st
+		segs[id] = st
 	}
-	return nil
+	return profiles, segs, nil
 }
 
 // run moves one due enrolment through its steps until it waits or ends.

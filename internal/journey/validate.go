@@ -84,6 +84,11 @@ func (v *validator) definition() error {
 			return err
 		}
 	}
+	if d.EntryWhen != nil {
+		if err := condition(d.EntryWhen, "entry_when", v.known); err != nil {
+			return err
+		}
+	}
 	switch d.ReEntry.Policy {
 	case "", ReEntryOnce, ReEntryAlways:
 		if d.ReEntry.Cooldown != nil {
@@ -224,11 +229,7 @@ func (v *validator) step(s *Step, path string) error {
 		for i := range s.Branch.Cases {
 			c := &s.Branch.Cases[i]
 			cp := fmt.Sprintf("%s.cases[%d]", path, i)
-			if err := segment.ValidateCondition(&c.When, cp+".when", v.known); err != nil {
-				var se *segment.ValidationError
-				if errors.As(err, &se) {
-					return fail(se.Path, se.Reason)
-				}
+			if err := condition(&c.When, cp+".when", v.known); err != nil {
 				return err
 			}
 			if err := v.list(c.Steps, cp+".steps"); err != nil {
@@ -275,4 +276,15 @@ func parseClock(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a time of day like 10:00 (24-hour, UTC)", s)
 	}
 	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
+}
+
+// condition checks a condition on the customer, with the journey's
+// error type.
+func condition(c *segment.Condition, path string, known segment.Known) error {
+	err := segment.ValidateCondition(c, path, known)
+	var se *segment.ValidationError
+	if errors.As(err, &se) {
+		return fail(se.Path, se.Reason)
+	}
+	return err
 }

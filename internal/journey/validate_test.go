@@ -81,6 +81,7 @@ func TestValidationErrors(t *testing.T) {
 		{"no timeout", "timeout: 23h", "timeout: 0h", "steps[2].wait_for.timeout", "is required"},
 		{"control group", "control_group: 10", "control_group: 100", "control_group", "percentage"},
 		{"one variant", "- {name: holdout, weight: 1}", "", "steps[3].split.variants", "at least two"},
+		{"entry condition", "control_group: 10", "control_group: 10\nentry_when: {computed: orders}", "entry_when.computed", "not a computed trait"},
 		{"event where without event", "- event: Order Completed", "- where: {a: 1}", "exit_on[0].where", "filters nothing"},
 	}
 	for _, tc := range tests {
