@@ -82,9 +82,9 @@ type batch struct {
 	// them.
 	profiles map[int64]*profile.Profile
 	segs     map[int64]*segment.State
-	byProf  map[int64][]*store.Enrolment
-	changed map[*store.Enrolment]bool
-	inserts []*store.Enrolment
+	byProf   map[int64][]*store.Enrolment
+	changed  map[*store.Enrolment]bool
+	inserts  []*store.Enrolment
 }
 
 func (b *batch) touch(en *store.Enrolment) {
