@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -271,5 +272,36 @@ func TestEntryConditions(t *testing.T) {
 	}
 	if n := len(w.enrolments("bob")); n != 0 {
 		t.Fatalf("bob entered although entry_when does not hold for him")
+	}
+}
+
+func TestMergedProfilesGoOnInOneEnrolment(t *testing.T) {
+	w := newWorld(t)
+	w.apply(cart)
+	// The same person, anonymous on the phone and signed in on the laptop,
+	// enters twice; then signs in on the phone: the profiles merge.
+	w.log(&event.Event{Type: event.Track, Event: "Product Added", AnonymousID: "phone-1"})
+	w.track("ana", "Product Added", nil)
+	w.at(30 * time.Minute)
+	w.log(&event.Event{Type: event.Identify, UserID: "ana", AnonymousID: "phone-1"})
+	w.at(3 * time.Hour)
+	all := w.enrolments("ana")
+	if len(all) != 2 {
+		t.Fatalf("%d enrolments on the merged profile", len(all))
+	}
+	var active, merged int
+	for _, en := range all {
+		switch {
+		case en.Status == journey.EnrolCompleted:
+			active++
+		case en.Status == journey.EnrolExited && strings.Contains(en.Reason, "profile merged into"):
+			merged++
+		}
+	}
+	if active != 1 || merged != 1 {
+		t.Fatalf("enrolments: %+v %+v", all[0], all[1])
+	}
+	if got := w.templates("ana"); !slices.Equal(got, []string{"offer", "nudge"}) {
+		t.Fatalf("sent %v: one series for one customer", got)
 	}
 }

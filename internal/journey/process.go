@@ -103,7 +103,7 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	owners, err := e.resolve(ctx, events)
+	owners, merges, err := e.resolve(ctx, events)
 	if err != nil {
 		return err
 	}
@@ -112,6 +112,9 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 		if o != 0 {
 			ids = append(ids, o)
 		}
+	}
+	for _, m := range merges {
+		ids = append(ids, m[1])
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -129,6 +132,10 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 	}
 	for i, ev := range events {
 		if owners[i] == 0 {
+			continue
+		}
+		if m, ok := merges[i]; ok {
+			e.merge(b, m[0], m[1])
 			continue
 		}
 		s := &seen{e: ev}
@@ -188,7 +195,7 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 			return err
 		}
 		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 {
-			e.end(b, en, p, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why))
+			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why))
 			continue
 		}
 		n := p.nodes[en.Step]
@@ -202,7 +209,7 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: id,
 			Step: n.addr, Name: n.step.Name, Kind: "wait_for", What: "event arrived", Why: why})
 		if n.onEvent == "" {
-			e.end(b, en, p, EnrolCompleted, "reached the end of the journey")
+			e.end(b, en, EnrolCompleted, "reached the end of the journey")
 		}
 	}
 	for _, jid := range e.sortedLive() {
@@ -282,7 +289,7 @@ func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrol
 }
 
 // end closes an enrolment. Lock should be held.
-func (e *Engine) end(b *batch, en *store.Enrolment, p *program, status, reason string) {
+func (e *Engine) end(b *batch, en *store.Enrolment, status, reason string) {
 	en.Status, en.DueAt, en.EndedAt, en.Reason, en.UpdatedAt = status, time.Time{}, b.now, reason, b.now
 	b.touch(en)
 	e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
@@ -292,17 +299,22 @@ func (e *Engine) end(b *batch, en *store.Enrolment, p *program, status, reason s
 // resolve finds the profile of each event as the segment stage does:
 // Parcours' internal events name it; the others are found by their
 // identifiers, which unify has linked.
-func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, error) {
+func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, map[int][2]int64, error) {
 	owners := make([]int64, len(batch))
+	merges := map[int][2]int64{}
 	var all []identity.Identifier
 	ids := make([][]identity.Identifier, len(batch))
 	for i, ev := range batch {
 		if ev.Channel == profile.InternalChannel {
 			var p struct {
-				ProfileID int64 `json:"profileId"`
+				ProfileID       int64 `json:"profileId"`
+				MergedProfileID int64 `json:"mergedProfileId"`
 			}
 			if json.Unmarshal(ev.Properties, &p) == nil {
 				owners[i] = p.ProfileID
+				if ev.Event == "Profile Merged" && p.MergedProfileID != 0 && p.MergedProfileID != p.ProfileID {
+					merges[i] = [2]int64{p.ProfileID, p.MergedProfileID}
+				}
 			}
 			continue
 		}
@@ -315,7 +327,7 @@ func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, er
 	}
 	holders, err := e.st.Holders(ctx, all)
 	if err != nil {
-		return nil, fmt.Errorf("journey: resolve profiles: %w", err)
+		return nil, nil, fmt.Errorf("journey: resolve profiles: %w", err)
 	}
 	for i := range batch {
 		for _, id := range ids[i] {
@@ -325,7 +337,25 @@ func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, er
 			}
 		}
 	}
-	return owners, nil
+	return owners, merges, nil
+}
+
+// merge moves the enrolments of a profile merged into another to the
+// survivor. Where both were active in the same journey, the merged one's
+// ends: the customer goes on in one. Lock should be held.
+func (e *Engine) merge(b *batch, into, merged int64) {
+	for _, en := range b.byProf[merged] {
+		dup := en.Status == EnrolActive && slices.ContainsFunc(b.byProf[into], func(o *store.Enrolment) bool {
+			return o.Journey == en.Journey && o.Status == EnrolActive
+		})
+		en.Profile, en.UpdatedAt = into, b.now
+		b.touch(en)
+		if dup {
+			e.end(b, en, EnrolExited, fmt.Sprintf("profile merged into %d, already in this journey", into))
+		}
+		b.byProf[into] = append(b.byProf[into], en)
+	}
+	delete(b.byProf, merged)
 }
 
 // Enrol enrols a profile through the API: the journey must be live and

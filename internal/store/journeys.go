@@ -76,7 +76,8 @@ type JourneyBatch struct {
 	Consumer   string
 	Checkpoint int64 // 0: leave the checkpoint alone
 	Insert     []*Enrolment
-	// Update replaces enrolments by id. With Owner set, only those still
+	// Update replaces enrolments by id (their profile too: a merge moves
+	// them to the surviving profile). With Owner set, only those still
 	// leased to Owner are written (the others were taken over after the
 	// lease expired), and their lease is released.
 	Update []*Enrolment

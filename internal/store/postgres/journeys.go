@@ -157,7 +157,7 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 		}
 		q := new(statements)
 		for _, e := range b.Update {
-			q.add("update-enrolment", e.Status, e.Step, e.State, nullTimestamp(e.DueAt), e.UpdatedAt, nullTimestamp(e.EndedAt), e.Reason, e.ID, b.Owner)
+			q.add("update-enrolment", e.Status, e.Step, e.State, nullTimestamp(e.DueAt), e.UpdatedAt, nullTimestamp(e.EndedAt), e.Reason, e.ID, b.Owner, e.Profile)
 		}
 		if b.Checkpoint > 0 {
 			q.add("advance-checkpoint", b.Consumer, b.Checkpoint)

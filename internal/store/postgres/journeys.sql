@@ -48,7 +48,7 @@ RETURNING id;
 
 -- name: update-enrolment
 UPDATE journey_enrolments SET status = $1, step = $2, state = $3, due_at = $4, updated_at = $5, ended_at = $6, reason = $7,
-    lease_owner = '', lease_until = '-infinity'
+    lease_owner = '', lease_until = '-infinity', profile_id = $10
 WHERE id = $8 AND ($9 = '' OR lease_owner = $9);
 
 -- name: enrolment-counts

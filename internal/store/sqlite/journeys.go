@@ -186,7 +186,7 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 	}
 	if err := execEach(ctx, tx, "update-enrolment", len(b.Update), func(i int) ([]any, error) {
 		e := b.Update[i]
-		return []any{e.Status, e.Step, e.State, nullTime(e.DueAt), micros(e.UpdatedAt), nullTime(e.EndedAt), e.Reason, e.ID, b.Owner, b.Owner}, nil
+		return []any{e.Profile, e.Status, e.Step, e.State, nullTime(e.DueAt), micros(e.UpdatedAt), nullTime(e.EndedAt), e.Reason, e.ID, b.Owner, b.Owner}, nil
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply journeys: %w", err)
 	}

@@ -48,7 +48,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id;
 
 -- name: update-enrolment
-UPDATE journey_enrolments SET status = ?, step = ?, state = ?, due_at = ?, updated_at = ?, ended_at = ?, reason = ?,
+UPDATE journey_enrolments SET profile_id = ?, status = ?, step = ?, state = ?, due_at = ?, updated_at = ?, ended_at = ?, reason = ?,
     lease_owner = '', lease_until = 0
 WHERE id = ? AND (? = '' OR lease_owner = ?);
 

@@ -114,8 +114,12 @@ func testEnrolments(t *testing.T, s JourneyStore) {
 	// lease nobody took, goes through.
 	a.Step, a.DueAt, a.UpdatedAt = "steps[1]", time.Time{}, t0.Add(4*time.Hour)
 	b.Status, b.Step, b.DueAt, b.EndedAt, b.Reason = "completed", "steps[1]", time.Time{}, t0.Add(4*time.Hour), "done"
+	b.Profile = 9 // merged into 9
 	if err := s.ApplyJourneys(ctx, &store.JourneyBatch{Update: []*store.Enrolment{a, b}, Owner: "w1", At: t0}); err != nil {
 		t.Fatal(err)
+	}
+	if moved, _ := s.ProfileEnrolments(ctx, []int64{8}); len(moved) != 0 {
+		t.Fatalf("profile 8 still has %d enrolments after the move to 9", len(moved))
 	}
 	all, err := s.ProfileEnrolments(ctx, []int64{7, 8, 9})
 	if err != nil || len(all) != 4 {
@@ -128,7 +132,7 @@ func testEnrolments(t *testing.T, s JourneyStore) {
 	if e := byID[a.ID]; e.Step != "steps[0]" {
 		t.Fatalf("a was written by a worker that lost its lease: step %s", e.Step)
 	}
-	if e := byID[b.ID]; e.Status != "completed" || e.Reason != "done" || !e.DueAt.IsZero() || e.EndedAt.IsZero() {
+	if e := byID[b.ID]; e.Status != "completed" || e.Reason != "done" || !e.DueAt.IsZero() || e.EndedAt.IsZero() || e.Profile != 9 {
 		t.Fatalf("b: %+v", e)
 	}
 	if e := byID[c.ID]; !e.DueAt.IsZero() || string(e.State) != `{}` {
