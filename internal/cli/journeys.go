@@ -17,6 +17,7 @@ type journeyCmd struct {
 	Resume  journeyResumeCmd  `cmd:"" help:"Resume a paused journey."`
 	Archive journeyArchiveCmd `cmd:"" help:"Archive a journey: no one enters and the customers inside leave it."`
 	Enrol   journeyEnrolCmd   `cmd:"" help:"Enrol a customer (by profile id) in a journey that has an api trigger."`
+	Migrate journeyMigrateCmd `cmd:"" help:"Move the customers inside an older version of a journey to its latest version (where their step still exists)."`
 }
 
 type journeyTestCmd struct {

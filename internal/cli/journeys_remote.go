@@ -123,3 +123,32 @@ func (c *journeyEnrolCmd) Run(g *config.Globals, e *env) error {
 	fmt.Fprintf(e.stdout, "profile %d enrolled in %s (enrolment %v, %s)\n", c.Profile, c.Journey, out["id"], strings.TrimSpace(fmt.Sprint(out["status"])))
 	return nil
 }
+
+type journeyMigrateCmd struct {
+	journeyRef
+	From int `required:"" help:"The version whose customers move to the latest."`
+}
+
+func (c *journeyMigrateCmd) Run(g *config.Globals, e *env) error {
+	api, err := c.client(g)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		From  int            `json:"from_version"`
+		To    int            `json:"to_version"`
+		Moved int            `json:"moved"`
+		Kept  map[string]int `json:"kept"`
+	}
+	if err := api.call(e.ctx, "POST", "/api/v1/journeys/"+url.PathEscape(c.Journey)+"/migrate", map[string]any{"from_version": c.From}, &out); err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, out)
+	}
+	fmt.Fprintf(e.stdout, "%d customers moved from version %d to %d\n", out.Moved, out.From, out.To)
+	for step, n := range out.Kept {
+		fmt.Fprintf(e.stdout, "  %d stay on version %d: %s has no step of the same kind in version %d\n", n, out.From, step, out.To)
+	}
+	return nil
+}

@@ -32,6 +32,7 @@ func (a *API) journeyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/journeys/{id}/resume", a.journeyStatus(journey.StatusLive))
 	mux.HandleFunc("POST /api/v1/journeys/{id}/archive", a.journeyStatus(journey.StatusArchived))
 	mux.HandleFunc("POST /api/v1/journeys/{id}/enrol", a.enrol)
+	mux.HandleFunc("POST /api/v1/journeys/{id}/migrate", a.migrate)
 }
 
 // failJourney maps the journey errors; it reports whether err was one.
@@ -207,4 +208,23 @@ func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusCreated, en)
+}
+
+// migrate serves POST /api/v1/journeys/{id}/migrate {"from_version": N}:
+// the active enrolments of version N move to the latest version where
+// their step still exists.
+func (a *API) migrate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		FromVersion int `json:"from_version"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.journeys.Migrate(r.Context(), r.PathValue("id"), in.FromVersion)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, res)
 }

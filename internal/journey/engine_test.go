@@ -305,3 +305,33 @@ func TestMergedProfilesGoOnInOneEnrolment(t *testing.T) {
 		t.Fatalf("sent %v: one series for one customer", got)
 	}
 }
+
+func TestMigrateMovesWhereTheStepStillExists(t *testing.T) {
+	w := newWorld(t)
+	w.apply(cart)
+	w.track("ana", "Product Added", nil)
+	w.at(90 * time.Minute) // ana waits at steps[2]
+	w.track("bob", "Product Added", nil)
+	w.at(100 * time.Minute) // bob waits at steps[0]
+	// v2: the first wait becomes a send; the second wait is still a wait.
+	w.apply(strings.Replace(strings.ReplaceAll(cart, "template: nudge", "template: nudge-v2"),
+		"  - wait: {for: 1h}\n  - send: {channel: email", "  - send: {channel: push, template: hello}\n  - send: {channel: email", 1))
+	ctx := context.Background()
+	if _, err := w.eng.Migrate(ctx, "cart", 2); err == nil {
+		t.Fatal("migrating from the latest version should be refused")
+	}
+	res, err := w.eng.Migrate(ctx, "cart", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Moved != 1 || res.Kept["steps[0]"] != 1 || res.To != 2 {
+		t.Fatalf("%+v", res)
+	}
+	w.at(4 * time.Hour)
+	if got := w.templates("ana"); !slices.Equal(got, []string{"offer", "nudge-v2"}) {
+		t.Fatalf("ana moved to v2 at her wait: %v", got)
+	}
+	if got := w.templates("bob"); !slices.Equal(got, []string{"offer", "nudge"}) {
+		t.Fatalf("bob stayed on v1: %v", got)
+	}
+}

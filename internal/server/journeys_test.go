@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +83,17 @@ func TestJourneysAPI(t *testing.T) {
 	code, resp = h.api("/api/v1/journeys/cart")
 	if code != 200 || resp["enrolments"].(map[string]any)["completed"] != float64(1) || resp["status"] != "live" {
 		t.Fatalf("get: %d %v", code, resp)
+	}
+	code, resp = h.post("/api/v1/journeys/cart/migrate", `{"from_version":1}`)
+	if d, _ := resp["error"].(map[string]any)["details"].(map[string]any); code != 400 || d["path"] != "from_version" {
+		t.Fatalf("migrate from the latest version: %d %v", code, resp)
+	}
+	if code, resp := h.post("/api/v1/journeys", strings.Replace(def, `"nudge"`, `"nudge-2"`, 1)); code != 200 {
+		t.Fatalf("v2: %d %v", code, resp)
+	}
+	code, resp = h.post("/api/v1/journeys/cart/migrate", `{"from_version":1}`)
+	if code != 200 || resp["to_version"] != float64(2) || resp["moved"] != float64(0) {
+		t.Fatalf("migrate: %d %v", code, resp)
 	}
 	for _, action := range []string{"pause", "resume", "archive"} {
 		if code, resp := h.post("/api/v1/journeys/cart/"+action, ``); code != 200 {

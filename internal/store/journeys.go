@@ -36,6 +36,9 @@ type Journeys interface {
 	// (their ID is set on return), updated ones, and the consumer's
 	// checkpoint when it is set.
 	ApplyJourneys(ctx context.Context, b *JourneyBatch) error
+	// ActiveEnrolments pages the active enrolments of one version of a
+	// journey, by id.
+	ActiveEnrolments(ctx context.Context, journey string, version int, after int64, limit int) ([]*Enrolment, error)
 	// EnrolmentCounts counts a journey's enrolments by status.
 	EnrolmentCounts(ctx context.Context, journey string) (map[string]int64, error)
 }
@@ -76,8 +79,9 @@ type JourneyBatch struct {
 	Consumer   string
 	Checkpoint int64 // 0: leave the checkpoint alone
 	Insert     []*Enrolment
-	// Update replaces enrolments by id (their profile too: a merge moves
-	// them to the surviving profile). With Owner set, only those still
+	// Update replaces enrolments by id (their profile and version too: a
+	// merge moves them to the surviving profile, a migration to a newer
+	// version). With Owner set, only those still
 	// leased to Owner are written (the others were taken over after the
 	// lease expired), and their lease is released.
 	Update []*Enrolment

@@ -157,7 +157,7 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 		}
 		q := new(statements)
 		for _, e := range b.Update {
-			q.add("update-enrolment", e.Status, e.Step, e.State, nullTimestamp(e.DueAt), e.UpdatedAt, nullTimestamp(e.EndedAt), e.Reason, e.ID, b.Owner, e.Profile)
+			q.add("update-enrolment", e.Status, e.Step, e.State, nullTimestamp(e.DueAt), e.UpdatedAt, nullTimestamp(e.EndedAt), e.Reason, e.ID, b.Owner, e.Profile, e.Version)
 		}
 		if b.Checkpoint > 0 {
 			q.add("advance-checkpoint", b.Consumer, b.Checkpoint)
@@ -168,6 +168,19 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 		return fmt.Errorf("postgres: apply journeys: %w", err)
 	}
 	return nil
+}
+
+// ActiveEnrolments pages the active enrolments of a journey version.
+func (s *Store) ActiveEnrolments(ctx context.Context, journey string, version int, after int64, limit int) ([]*store.Enrolment, error) {
+	rows, err := s.pool.Query(ctx, queries.Get("active-enrolments"), journey, version, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: active enrolments: %w", err)
+	}
+	out, err := collectEnrolments(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: active enrolments: %w", err)
+	}
+	return out, nil
 }
 
 // EnrolmentCounts counts a journey's enrolments by status.

@@ -48,8 +48,12 @@ RETURNING id;
 
 -- name: update-enrolment
 UPDATE journey_enrolments SET status = $1, step = $2, state = $3, due_at = $4, updated_at = $5, ended_at = $6, reason = $7,
-    lease_owner = '', lease_until = '-infinity', profile_id = $10
+    lease_owner = '', lease_until = '-infinity', profile_id = $10, version = $11
 WHERE id = $8 AND ($9 = '' OR lease_owner = $9);
+
+-- name: active-enrolments
+SELECT id, journey_id, version, profile_id, status, step, state, due_at, entered_at, updated_at, ended_at, reason
+FROM journey_enrolments WHERE journey_id = $1 AND status = 'active' AND version = $2 AND id > $3 ORDER BY id LIMIT $4;
 
 -- name: enrolment-counts
 SELECT status, count(*) FROM journey_enrolments WHERE journey_id = $1 GROUP BY status;

@@ -186,7 +186,7 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 	}
 	if err := execEach(ctx, tx, "update-enrolment", len(b.Update), func(i int) ([]any, error) {
 		e := b.Update[i]
-		return []any{e.Profile, e.Status, e.Step, e.State, nullTime(e.DueAt), micros(e.UpdatedAt), nullTime(e.EndedAt), e.Reason, e.ID, b.Owner, b.Owner}, nil
+		return []any{e.Profile, e.Version, e.Status, e.Step, e.State, nullTime(e.DueAt), micros(e.UpdatedAt), nullTime(e.EndedAt), e.Reason, e.ID, b.Owner, b.Owner}, nil
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply journeys: %w", err)
 	}
@@ -199,6 +199,24 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 		return fmt.Errorf("sqlite: apply journeys: commit: %w", err)
 	}
 	return nil
+}
+
+// ActiveEnrolments pages the active enrolments of a journey version.
+func (s *Store) ActiveEnrolments(ctx context.Context, journey string, version int, after int64, limit int) ([]*store.Enrolment, error) {
+	rows, err := s.r.QueryContext(ctx, queries.Get("active-enrolments"), journey, version, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: active enrolments: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Enrolment
+	for rows.Next() {
+		e, err := scanEnrolment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: active enrolments: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // EnrolmentCounts counts a journey's enrolments by status.

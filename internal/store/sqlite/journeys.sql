@@ -48,9 +48,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id;
 
 -- name: update-enrolment
-UPDATE journey_enrolments SET profile_id = ?, status = ?, step = ?, state = ?, due_at = ?, updated_at = ?, ended_at = ?, reason = ?,
+UPDATE journey_enrolments SET profile_id = ?, version = ?, status = ?, step = ?, state = ?, due_at = ?, updated_at = ?, ended_at = ?, reason = ?,
     lease_owner = '', lease_until = 0
 WHERE id = ? AND (? = '' OR lease_owner = ?);
+
+-- name: active-enrolments
+SELECT id, journey_id, version, profile_id, status, step, state, due_at, entered_at, updated_at, ended_at, reason
+FROM journey_enrolments WHERE journey_id = ? AND status = 'active' AND version = ? AND id > ? ORDER BY id LIMIT ?;
 
 -- name: enrolment-counts
 SELECT status, count(*) FROM journey_enrolments WHERE journey_id = ? GROUP BY status;

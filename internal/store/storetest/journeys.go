@@ -114,7 +114,7 @@ func testEnrolments(t *testing.T, s JourneyStore) {
 	// lease nobody took, goes through.
 	a.Step, a.DueAt, a.UpdatedAt = "steps[1]", time.Time{}, t0.Add(4*time.Hour)
 	b.Status, b.Step, b.DueAt, b.EndedAt, b.Reason = "completed", "steps[1]", time.Time{}, t0.Add(4*time.Hour), "done"
-	b.Profile = 9 // merged into 9
+	b.Profile, b.Version = 9, 2 // merged into 9, migrated to version 2
 	if err := s.ApplyJourneys(ctx, &store.JourneyBatch{Update: []*store.Enrolment{a, b}, Owner: "w1", At: t0}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +132,22 @@ func testEnrolments(t *testing.T, s JourneyStore) {
 	if e := byID[a.ID]; e.Step != "steps[0]" {
 		t.Fatalf("a was written by a worker that lost its lease: step %s", e.Step)
 	}
-	if e := byID[b.ID]; e.Status != "completed" || e.Reason != "done" || !e.DueAt.IsZero() || e.EndedAt.IsZero() || e.Profile != 9 {
+	if e := byID[b.ID]; e.Status != "completed" || e.Reason != "done" || !e.DueAt.IsZero() || e.EndedAt.IsZero() || e.Profile != 9 || e.Version != 2 {
 		t.Fatalf("b: %+v", e)
 	}
 	if e := byID[c.ID]; !e.DueAt.IsZero() || string(e.State) != `{}` {
 		t.Fatalf("c: %+v", e)
+	}
+	page, err := s.ActiveEnrolments(ctx, "cart", 1, 0, 1)
+	if err != nil || len(page) != 1 || page[0].ID != a.ID {
+		t.Fatalf("active enrolments, first page: %+v, %v", page, err)
+	}
+	page, _ = s.ActiveEnrolments(ctx, "cart", 1, a.ID, 10)
+	if len(page) != 1 || page[0].ID != c.ID {
+		t.Fatalf("active enrolments, second page: %+v", page)
+	}
+	if page, _ = s.ActiveEnrolments(ctx, "cart", 2, 0, 10); len(page) != 0 {
+		t.Fatalf("version 2 has no enrolments: %+v", page)
 	}
 	counts, err := s.EnrolmentCounts(ctx, "cart")
 	if err != nil || counts["active"] != 2 || counts["completed"] != 1 {
