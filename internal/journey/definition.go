@@ -95,11 +95,13 @@ type Send struct {
 	Topic string `json:"topic,omitempty" yaml:"topic,omitempty"`
 }
 
-// Wait pauses for a duration, or until the next time of day (HH:MM, in
-// UTC for now).
+// Wait pauses for a duration, or until the next time of day (HH:MM) in a
+// time zone: UTC (the default), an IANA zone ("Europe/Paris"), or
+// "customer": the profile's timezone trait (IANA), UTC without one.
 type Wait struct {
 	For   *Duration `json:"for,omitempty" yaml:"for,omitempty"`
 	Until string    `json:"until,omitempty" yaml:"until,omitempty"`
+	Zone  string    `json:"zone,omitempty" yaml:"zone,omitempty"`
 }
 
 // WaitFor waits for an event for at most Timeout, then goes on with

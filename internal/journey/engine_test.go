@@ -335,3 +335,35 @@ func TestMigrateMovesWhereTheStepStillExists(t *testing.T) {
 		t.Fatalf("bob stayed on v1: %v", got)
 	}
 }
+
+func TestWaitUntilTimeOfDayInTheCustomersZone(t *testing.T) {
+	w := newWorld(t)
+	w.apply(`
+kind: journey
+id: morning
+name: Morning
+triggers: [{event: Signed Up}]
+steps:
+  - wait: {until: "10:00", zone: customer}
+  - send: {channel: email, template: hello}
+`)
+	w.identify("ana", map[string]any{"timezone": "America/New_York"}) // 04:00 there
+	w.identify("bob", nil)                                             // no zone: UTC
+	w.track("ana", "Signed Up", nil)
+	w.track("bob", "Signed Up", nil)
+	sentAt := func(user string) time.Duration {
+		for _, s := range w.rec.Sent() {
+			if s.Profile == w.profile(user) {
+				return s.At.Sub(t0)
+			}
+		}
+		return -1
+	}
+	w.at(8 * time.Hour)
+	if got := sentAt("bob"); got != time.Hour {
+		t.Fatalf("bob (UTC) got it at +%v, want +1h", got)
+	}
+	if got := sentAt("ana"); got != 6*time.Hour {
+		t.Fatalf("ana (New York, UTC-5) got it at +%v, want +6h", got)
+	}
+}

@@ -238,8 +238,9 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				continue
 			}
 			st.Waiting = true
-			en.DueAt = waitUntil(s.Wait, at)
-			tr(n, "wait", "wait until "+en.DueAt.Format("2006-01-02 15:04 MST"), describeWait(s.Wait))
+			loc := r.location(s.Wait, en.Profile)
+			en.DueAt = waitUntil(s.Wait, at, loc)
+			tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), describeWait(s.Wait, loc))
 			return nil
 		case s.WaitFor != nil:
 			if st.Waiting { // the timer fired before the event
@@ -324,25 +325,51 @@ func (r *runner) updateTrait(en *store.Enrolment, n *node, at time.Time) string 
 	return "identify event emitted"
 }
 
-// waitUntil is when a wait that starts at from ends.
-func waitUntil(w *Wait, from time.Time) time.Time {
+// location is the zone of a wait until a time of day: the customer's
+// timezone trait for zone: customer (UTC if they have none, or a wrong
+// one), else the zone named.
+func (r *runner) location(w *Wait, id int64) *time.Location {
+	if w.Zone == "customer" {
+		var name string
+		if p := r.profiles[id]; p != nil {
+			if t, ok := p.Traits["timezone"]; ok {
+				_ = json.Unmarshal(t.Value, &name)
+			}
+		}
+		if loc, err := zone(name); err == nil {
+			return loc
+		}
+		return time.UTC
+	}
+	loc, err := zone(w.Zone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// waitUntil is when a wait that starts at from ends, in loc for a time of
+// day (the next one at or after from; by calendar day, so that a
+// daylight saving change keeps the wall-clock time).
+func waitUntil(w *Wait, from time.Time, loc *time.Location) time.Time {
 	if w.For != nil {
 		return from.Add(time.Duration(*w.For))
 	}
 	off, _ := parseClock(w.Until)
-	day := from.UTC().Truncate(24 * time.Hour)
-	t := day.Add(off)
-	if !t.After(from) {
-		t = t.Add(24 * time.Hour)
+	l := from.In(loc)
+	h, m := int(off/time.Hour), int(off%time.Hour/time.Minute)
+	t := time.Date(l.Year(), l.Month(), l.Day(), h, m, 0, 0, loc)
+	if t.Before(from) {
+		t = time.Date(l.Year(), l.Month(), l.Day()+1, h, m, 0, 0, loc)
 	}
-	return t
+	return t.UTC()
 }
 
-func describeWait(w *Wait) string {
+func describeWait(w *Wait, loc *time.Location) string {
 	if w.For != nil {
 		return "wait " + human(time.Duration(*w.For))
 	}
-	return "next " + w.Until + " UTC"
+	return "next " + w.Until + " " + loc.String()
 }
 
 func (w *WaitFor) describe() string {

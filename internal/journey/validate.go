@@ -197,6 +197,9 @@ func (v *validator) step(s *Step, path string) error {
 		case w.For != nil && w.Until != "":
 			return fail(path, "give for or until, not both")
 		case w.For != nil:
+			if w.Zone != "" {
+				return fail(path+".zone", "is for until (a time of day), not for")
+			}
 			if *w.For <= 0 {
 				return fail(path+".for", "must be a positive duration like 1h or 2d")
 			}
@@ -204,8 +207,11 @@ func (v *validator) step(s *Step, path string) error {
 			if _, err := parseClock(w.Until); err != nil {
 				return fail(path+".until", err.Error())
 			}
+			if _, err := zone(w.Zone); w.Zone != "customer" && err != nil {
+				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
+			}
 		default:
-			return fail(path, "needs for (a duration like 1h) or until (a time of day like 10:00, UTC)")
+			return fail(path, "needs for (a duration like 1h) or until (a time of day like 10:00, with zone: utc, customer or Europe/Paris)")
 		}
 	case "wait_for":
 		w := s.WaitFor
@@ -273,7 +279,7 @@ func parseClock(s string) (time.Duration, error) {
 	hh, err1 := strconv.Atoi(h)
 	mm, err2 := strconv.Atoi(m)
 	if !ok || err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 || len(m) != 2 {
-		return 0, fmt.Errorf("%q is not a time of day like 10:00 (24-hour, UTC)", s)
+		return 0, fmt.Errorf("%q is not a time of day like 10:00 (24-hour)", s)
 	}
 	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
 }
@@ -287,4 +293,13 @@ func condition(c *segment.Condition, path string, known segment.Known) error {
 		return fail(se.Path, se.Reason)
 	}
 	return err
+}
+
+// zone returns the location a wait's zone names ("" and utc: UTC).
+func zone(name string) (*time.Location, error) {
+	switch strings.ToLower(name) {
+	case "", "utc":
+		return time.UTC, nil
+	}
+	return time.LoadLocation(name)
 }
