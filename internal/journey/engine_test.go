@@ -348,7 +348,7 @@ steps:
   - send: {channel: email, template: hello}
 `)
 	w.identify("ana", map[string]any{"timezone": "America/New_York"}) // 04:00 there
-	w.identify("bob", nil)                                             // no zone: UTC
+	w.identify("bob", nil)                                            // no zone: UTC
 	w.track("ana", "Signed Up", nil)
 	w.track("bob", "Signed Up", nil)
 	sentAt := func(user string) time.Duration {
