@@ -39,11 +39,22 @@ type Definition struct {
 }
 
 // Trigger is one way into a journey: exactly one of Event,
-// SegmentEntered, SegmentExited or API.
+// SegmentEntered, SegmentExited, Schedule or API.
 type Trigger struct {
 	Match `yaml:",inline"`
 	// API lets POST /api/v1/journeys/{id}/enrol enrol customers.
 	API bool `json:"api,omitempty" yaml:"api,omitempty"`
+	// Schedule enrols a segment's members every day at a time.
+	Schedule *Schedule `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+}
+
+// Schedule is a daily run: at At (HH:MM) in Zone (utc, the default, or an
+// IANA zone), every member of Segment is offered entry (the re-entry
+// policy and entry_when apply).
+type Schedule struct {
+	At      string `json:"at" yaml:"at"`
+	Zone    string `json:"zone,omitempty" yaml:"zone,omitempty"`
+	Segment string `json:"segment" yaml:"segment"`
 }
 
 // Match selects events: a track event by name with property filters, or

@@ -46,6 +46,7 @@ type Store interface {
 	LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, error)
 	SegmentStates(ctx context.Context, profiles []int64) (map[int64][]byte, error)
 	ListSegments(ctx context.Context) ([]*store.SegmentRecord, error)
+	SegmentMembers(ctx context.Context, segment string, after int64, limit int) ([]store.SegmentMember, error)
 	ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error)
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 	SaveCheckpoint(ctx context.Context, consumer string, seq int64) error

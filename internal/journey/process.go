@@ -215,7 +215,7 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 	for _, jid := range e.sortedLive() {
 		p := e.latest[jid]
 		for _, t := range p.def.Triggers {
-			if !t.API && t.Match.matches(s) {
+			if !t.API && t.Schedule == nil && t.Match.matches(s) {
 				if _, refused := e.enter(b, p, id, "trigger: "+why); refused != "" {
 					e.trace(TraceEntry{At: b.now, Journey: jid, Version: p.version, Profile: id, Kind: "enter",
 						What: "not entered", Why: refused})

@@ -68,9 +68,16 @@ func (e *Engine) RunTimers(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Tick runs the steps of every enrolment due now, a claimed batch at a
-// time, and returns how many enrolments it moved.
+// Tick runs the schedules whose time has come, then the steps of every
+// enrolment due now, a claimed batch at a time, and returns how many
+// enrolments it moved.
 func (e *Engine) Tick(ctx context.Context) (int, error) {
+	e.mu.Lock()
+	err := e.runSchedules(ctx)
+	e.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("journey: schedules: %w", err)
+	}
 	total := 0
 	for {
 		n, err := e.tickBatch(ctx)

@@ -70,10 +70,25 @@ func (v *validator) definition() error {
 		return fail("name", "is required")
 	}
 	if len(d.Triggers) == 0 {
-		return fail("triggers", "needs at least one trigger: event, segment_entered, segment_exited or api: true")
+		return fail("triggers", "needs at least one trigger: event, segment_entered, segment_exited, schedule or api: true")
 	}
 	for i, t := range d.Triggers {
 		path := fmt.Sprintf("triggers[%d]", i)
+		if s := t.Schedule; s != nil {
+			if t.API || !t.Match.empty() {
+				return fail(path, "sets schedule and another trigger: one trigger per item")
+			}
+			if _, err := parseClock(s.At); err != nil {
+				return fail(path+".schedule.at", err.Error())
+			}
+			if _, err := zone(s.Zone); err != nil {
+				return fail(path+".schedule.zone", fmt.Sprintf("%q: expected utc or an IANA zone like Europe/Paris", s.Zone))
+			}
+			if _, ok := v.known.Segments[s.Segment]; !ok {
+				return fail(path+".schedule.segment", fmt.Sprintf("no segment %q exists; a schedule enrols a segment's members", s.Segment))
+			}
+			continue
+		}
 		if t.API {
 			if !t.Match.empty() {
 				return fail(path, "sets api and an event or segment: one trigger per item")

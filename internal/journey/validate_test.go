@@ -72,6 +72,8 @@ func TestValidationErrors(t *testing.T) {
 		name, from, to, path, reason string
 	}{
 		{"bad time of day", `until: "10:00"`, `until: "25:00"`, "steps[4].wait.until", "not a time of day"},
+		{"schedule on an unknown segment", "- api: true", `- schedule: {at: "10:00", segment: nope}`, "triggers[2].schedule.segment", `no segment "nope"`},
+		{"schedule at no time", "- api: true", `- schedule: {at: "noon", segment: vip}`, "triggers[2].schedule.at", "not a time of day"},
 		{"unknown zone", `wait: {until: "10:00"}`, `wait: {until: "10:00", zone: Mars/Base}`, "steps[4].wait.zone", "IANA zone"},
 		{"unknown channel", "channel: email", "channel: fax", "steps[1].send.channel", `"fax"`},
 		{"unknown segment", "segment_entered: vip", "segment_entered: vipp", "triggers[1].segment_entered", `no segment "vipp"`},

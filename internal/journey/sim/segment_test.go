@@ -95,3 +95,58 @@ func TestScenarioErrorsSayWhere(t *testing.T) {
 		}
 	}
 }
+
+const scheduledFile = `
+kind: segment
+id: vip
+name: VIP
+where: {trait: vip, equals: true}
+---
+kind: journey
+id: vip-daily
+name: VIP morning offer
+triggers:
+  - schedule: {at: "10:00", zone: Europe/Paris, segment: vip}
+re_entry: {policy: cooldown, cooldown: 2d}
+steps:
+  - send: {channel: email, template: vip-offer}
+`
+
+const scheduledScenario = `
+name: a daily schedule over a segment
+customers:
+  - {user: ana, traits: {vip: true}}
+  - {user: bob}
+steps:
+  - {at: "+1d12h", user: bob, traits: {vip: true}}
+until: "+4d"
+expect:
+  # Saved at +0 (10:00 in Paris): the first run is the next day's.
+  - {at: "+1d", user: ana, send: {template: vip-offer}}
+  - {at: "+3d", user: ana, send: {template: vip-offer}}
+  - {at: "+2d", user: bob, send: {template: vip-offer}}
+  - {at: "+4d", user: bob, send: {template: vip-offer}}
+`
+
+// A schedule runs at its time in its zone (10:00 in Paris is 09:00 UTC in
+// January), over the segment's members of the moment, with the re-entry
+// policy (a 2-day cool-down: every other day).
+func TestScheduledTrigger(t *testing.T) {
+	files, err := sim.ParseJourneyFile("daily.yaml", []byte(scheduledFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := sim.ParseScenario("daily-scenario.yaml", strings.NewReader(scheduledScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sim.Run(context.Background(), files, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	res.Print(&out)
+	if !res.Passed || len(res.Sends) != 4 {
+		t.Fatalf("%d sends; want ana at +1d and +3d, bob at +2d and +4d:\n%s", len(res.Sends), out.String())
+	}
+}

@@ -174,6 +174,9 @@ func (p *pipeline) settle(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if next := p.eng.NextRun(); !next.IsZero() {
+			p.timers = append(p.timers, next)
+		}
 		if !busy && n == 0 {
 			return nil
 		}
@@ -186,6 +189,7 @@ func (p *pipeline) settle(ctx context.Context) error {
 func (p *pipeline) advance(ctx context.Context, t time.Time) error {
 	for {
 		slices.SortFunc(p.timers, func(a, b time.Time) int { return a.Compare(b) })
+		p.timers = slices.CompactFunc(p.timers, time.Time.Equal)
 		p.timers = slices.DeleteFunc(p.timers, func(x time.Time) bool { return !x.After(p.clk.Now()) })
 		if len(p.timers) == 0 || p.timers[0].After(t) {
 			break
