@@ -96,6 +96,7 @@ type Engine struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
+	loaded   bool                // Load succeeded: latest is the stored one
 	latest   map[string]*program // live and paused journeys, latest version
 	status   map[string]string
 	versions map[string]*program // "id@version", read on demand
@@ -154,7 +155,7 @@ func (e *Engine) Load(ctx context.Context) error {
 		latest[r.ID] = compile(d, r.Version)
 	}
 	e.mu.Lock()
-	e.latest, e.status = latest, status
+	e.latest, e.status, e.loaded = latest, status, true
 	e.mu.Unlock()
 	return nil
 }

@@ -3,6 +3,7 @@ package journey
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -103,6 +104,14 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !e.loaded {
+		return errors.New("journey: definitions not loaded")
+	}
+	if len(e.latest) == 0 {
+		// No live or paused journey, so no active enrolment (archiving
+		// ends them): only the checkpoint moves.
+		return e.st.ApplyJourneys(ctx, &store.JourneyBatch{Consumer: Consumer, Checkpoint: events[len(events)-1].Seq, At: e.o.Clock.Now()})
+	}
 	owners, merges, err := e.resolve(ctx, events)
 	if err != nil {
 		return err
