@@ -16,7 +16,9 @@ type Result struct {
 	Version  int       `json:"version"`
 	Scenario string    `json:"scenario,omitempty"`
 	Start    time.Time `json:"start"`
-	Trace    []Line    `json:"trace"`
+	// End is where the clock stopped.
+	End   Offset `json:"end"`
+	Trace []Line `json:"trace"`
 	// Sends are the messages handed to the sender, in order.
 	Sends  []Line    `json:"sends"`
 	Checks []Check   `json:"expectations"`
@@ -154,8 +156,11 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 		return c
 	case e.NoSend != nil:
 		c := Check{Expect: fmt.Sprintf("%s never receives %s", e.User, e.NoSend), OK: true}
+		if e.At != nil {
+			c.Expect = fmt.Sprintf("%s does not receive %s at %s", e.User, e.NoSend, e.At)
+		}
 		for _, l := range res.Sends {
-			if l.User == e.User && e.NoSend.matches(l) {
+			if l.User == e.User && e.NoSend.matches(l) && (e.At == nil || l.At == *e.At) {
 				c.OK, c.Detail = false, "sent at "+l.At.String()
 				break
 			}
@@ -184,7 +189,7 @@ func (r *Result) Print(w io.Writer) {
 	if r.Scenario != "" {
 		title += " · " + r.Scenario
 	}
-	fmt.Fprintf(w, "%s · +0 is %s\n\n", title, r.Start.Format("Mon 2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "%s · +0 is %s · ran to %s\n\n", title, r.Start.Format("Mon 2006-01-02 15:04 MST"), r.End)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  AT\tWHO\tSTEP\tWHAT\tWHY")
 	for _, l := range r.Trace {

@@ -33,8 +33,9 @@ type Scenario struct {
 	// Customers are identified (with their traits) at +0.
 	Customers []Customer `yaml:"customers"`
 	Steps     []Action   `yaml:"steps"`
-	// Until is the offset the clock runs to at the end (default: a week
-	// after the last step), so that every timer has the chance to fire.
+	// Until is the offset the clock runs to at the end. Without it, the
+	// clock runs until no journey timer is left (at most a year after the
+	// last step).
 	Until  Offset   `yaml:"until"`
 	Expect []Expect `yaml:"expect"`
 }
@@ -63,7 +64,8 @@ type Expect struct {
 	User string  `yaml:"user"`
 	// Send is a message the customer receives (at At, if given).
 	Send *SendSpec `yaml:"send"`
-	// NoSend is a message the customer never receives.
+	// NoSend is a message the customer never receives (at At, if
+	// given).
 	NoSend *SendSpec `yaml:"no_send"`
 	// Ends is the status of the customer's last enrolment at the end:
 	// active, completed, exited or control.

@@ -83,16 +83,18 @@ func ParseJourneyFile(name string, b []byte) (*Files, error) {
 // pipeline is a Parcours in miniature: a temporary SQLite store, unify,
 // segments and the journey engine, on a fake clock.
 type pipeline struct {
-	st     *sqlite.Store
-	clk    *clock.Fake
-	rules  *identity.Rules
-	unify  *unify.Processor
-	seg    *segment.Stage
-	eng    *journey.Engine
-	rec    *journey.Recorder
-	trace  []entry
-	timers []time.Time
-	n      int
+	st    *sqlite.Store
+	clk   *clock.Fake
+	rules *identity.Rules
+	unify *unify.Processor
+	seg   *segment.Stage
+	eng   *journey.Engine
+	rec   *journey.Recorder
+	trace []entry
+	// timers are the instants the engine set timers for; runs the next
+	// instant a schedule runs. The clock stops at each.
+	timers, runs []time.Time
+	n            int
 }
 
 func newPipeline(ctx context.Context, dir string, start time.Time) (*pipeline, error) {
@@ -175,7 +177,7 @@ func (p *pipeline) settle(ctx context.Context) error {
 			return err
 		}
 		if next := p.eng.NextRun(); !next.IsZero() {
-			p.timers = append(p.timers, next)
+			p.runs = append(p.runs, next)
 		}
 		if !busy && n == 0 {
 			return nil
@@ -184,17 +186,29 @@ func (p *pipeline) settle(ctx context.Context) error {
 	return errors.New("the pipeline did not settle in 50 rounds (a loop between journeys and events?)")
 }
 
-// advance moves the clock to t, stopping at every timer on the way so
-// that each fires at its instant.
+// pending drops the instants passed from a list and returns it sorted.
+func (p *pipeline) pending(list []time.Time) []time.Time {
+	slices.SortFunc(list, func(a, b time.Time) int { return a.Compare(b) })
+	list = slices.CompactFunc(list, time.Time.Equal)
+	return slices.DeleteFunc(list, func(x time.Time) bool { return !x.After(p.clk.Now()) })
+}
+
+// advance moves the clock to t, stopping at every timer and schedule run
+// on the way so that each fires at its instant.
 func (p *pipeline) advance(ctx context.Context, t time.Time) error {
 	for {
-		slices.SortFunc(p.timers, func(a, b time.Time) int { return a.Compare(b) })
-		p.timers = slices.CompactFunc(p.timers, time.Time.Equal)
-		p.timers = slices.DeleteFunc(p.timers, func(x time.Time) bool { return !x.After(p.clk.Now()) })
-		if len(p.timers) == 0 || p.timers[0].After(t) {
+		p.timers, p.runs = p.pending(p.timers), p.pending(p.runs)
+		next := t
+		if len(p.timers) > 0 && p.timers[0].Before(next) {
+			next = p.timers[0]
+		}
+		if len(p.runs) > 0 && p.runs[0].Before(next) {
+			next = p.runs[0]
+		}
+		if !next.Before(t) {
 			break
 		}
-		p.clk.Set(p.timers[0])
+		p.clk.Set(next)
 		if err := p.settle(ctx); err != nil {
 			return err
 		}
@@ -203,6 +217,20 @@ func (p *pipeline) advance(ctx context.Context, t time.Time) error {
 		p.clk.Set(t)
 	}
 	return p.settle(ctx)
+}
+
+// drain fires the engine's timers one after the other until none is
+// left, up to limit: the end of a scenario without until.
+func (p *pipeline) drain(ctx context.Context, limit time.Time) error {
+	for {
+		p.timers = p.pending(p.timers)
+		if len(p.timers) == 0 || p.timers[0].After(limit) {
+			return nil
+		}
+		if err := p.advance(ctx, p.timers[0]); err != nil {
+			return err
+		}
+	}
 }
 
 // profileOf returns the profile of a user id, 0 if none.
@@ -263,13 +291,15 @@ func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
 			return nil, fmt.Errorf("steps[%d]: %w", i, err)
 		}
 	}
-	until := time.Duration(sc.Until)
-	if until == 0 {
-		until = last + 7*24*time.Hour
+	if sc.Until != 0 {
+		err = p.advance(ctx, sc.Start.Add(time.Duration(sc.Until)))
+	} else {
+		err = p.drain(ctx, sc.Start.Add(last+365*24*time.Hour))
 	}
-	if err := p.advance(ctx, sc.Start.Add(until)); err != nil {
+	if err != nil {
 		return nil, err
 	}
+	res.End = Offset(p.clk.Now().Sub(sc.Start))
 	return res, p.finish(ctx, sc, res)
 }
 
