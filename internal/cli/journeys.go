@@ -13,6 +13,7 @@ type journeyCmd struct {
 	Test    journeyTestCmd    `cmd:"" help:"Run a journey against a scripted scenario on a fake clock and print the trace; exits 1 if an expectation fails."`
 	List    journeyListCmd    `cmd:"" help:"List the journeys with their version, status and enrolments."`
 	Show    journeyShowCmd    `cmd:"" help:"Show a journey: its definition (a version, or the latest) and its enrolments by status."`
+	Stats   journeyStatsCmd   `cmd:"" help:"Show a journey's analytics: entered, in progress, completed, exits by reason, messages by channel, outcomes per step, split variants."`
 	Pause   journeyPauseCmd   `cmd:"" help:"Pause a journey: no one enters, and timers wait until it resumes."`
 	Resume  journeyResumeCmd  `cmd:"" help:"Resume a paused journey."`
 	Archive journeyArchiveCmd `cmd:"" help:"Archive a journey: no one enters and the customers inside leave it."`

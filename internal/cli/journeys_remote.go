@@ -152,3 +152,55 @@ func (c *journeyMigrateCmd) Run(g *config.Globals, e *env) error {
 	}
 	return nil
 }
+
+type journeyStatsCmd struct{ journeyRef }
+
+func (c *journeyStatsCmd) Run(g *config.Globals, e *env) error {
+	api, err := c.client(g)
+	if err != nil {
+		return err
+	}
+	var st struct {
+		Entered    int64            `json:"entered"`
+		Enrolments map[string]int64 `json:"enrolments"`
+		Exits      map[string]int64 `json:"exits"`
+		Sent       map[string]int64 `json:"sent"`
+		Steps      []struct {
+			Version int    `json:"version"`
+			Step    string `json:"step"`
+			Kind    string `json:"kind"`
+			Outcome string `json:"outcome"`
+			Count   int64  `json:"count"`
+		} `json:"steps"`
+		Variants []struct {
+			Step, Variant, Status string
+			Count                 int64
+		} `json:"variants"`
+	}
+	if err := api.call(e.ctx, "GET", "/api/v1/journeys/"+url.PathEscape(c.Journey)+"/stats", nil, &st); err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, st)
+	}
+	n := st.Enrolments
+	fmt.Fprintf(e.stdout, "entered %d · in progress %d · completed %d · exited %d · control group %d\n",
+		st.Entered, n["active"], n["completed"], n["exited"], n["control"])
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, k := range sortedKeys(st.Exits) {
+		fmt.Fprintf(tw, "  exited\t%s\t%d\n", k, st.Exits[k])
+	}
+	for _, k := range sortedKeys(st.Sent) {
+		fmt.Fprintf(tw, "  sent\t%s\t%d\n", k, st.Sent[k])
+	}
+	tw.Flush()
+	fmt.Fprintln(e.stdout, "\nVERSION  STEP  KIND  OUTCOME  COUNT")
+	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, s := range st.Steps {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", s.Version, s.Step, s.Kind, s.Outcome, s.Count)
+	}
+	for _, v := range st.Variants {
+		fmt.Fprintf(tw, "\t%s\tvariant %s\tnow %s\t%d\n", v.Step, v.Variant, v.Status, v.Count)
+	}
+	return tw.Flush()
+}

@@ -28,6 +28,7 @@ func (a *API) journeyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/journeys", a.listJourneys)
 	mux.HandleFunc("POST /api/v1/journeys", a.saveJourneys)
 	mux.HandleFunc("GET /api/v1/journeys/{id}", a.getJourney)
+	mux.HandleFunc("GET /api/v1/journeys/{id}/stats", a.journeyStats)
 	mux.HandleFunc("POST /api/v1/journeys/{id}/pause", a.journeyStatus(journey.StatusPaused))
 	mux.HandleFunc("POST /api/v1/journeys/{id}/resume", a.journeyStatus(journey.StatusLive))
 	mux.HandleFunc("POST /api/v1/journeys/{id}/archive", a.journeyStatus(journey.StatusArchived))
@@ -227,4 +228,21 @@ func (a *API) migrate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, res)
+}
+
+// journeyStats serves GET /api/v1/journeys/{id}/stats: enrolments by
+// status, exits by reason, messages by channel, outcomes per step, and
+// how the customers of each split variant stand.
+func (a *API) journeyStats(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.store.JourneyVersion(r.Context(), id, 0); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	st, err := a.store.JourneyStats(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, st)
 }

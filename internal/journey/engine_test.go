@@ -116,6 +116,23 @@ func TestExitOnPurchaseAndWaitForBranches(t *testing.T) {
 	if r := w.enrolments("cyd")[0].Reason; !strings.Contains(r, "exit_on[0]: Order Completed") {
 		t.Fatalf("cyd's exit reason: %q", r)
 	}
+	st, err := w.st.JourneyStats(context.Background(), "cart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Entered != 3 || st.Sent["email"] != 4 || st.Sent["sms"] != 1 || st.Enrolments["exited"] != 2 ||
+		st.Exits["exit_on[0]: Order Completed"] != 1 || st.Exits["steps[2].wait_for.on_timeout[0]: gone"] != 1 {
+		t.Fatalf("stats: %+v", st)
+	}
+	outcomes := map[string]int64{}
+	for _, c := range st.Steps {
+		if c.Kind == "wait_for" {
+			outcomes[c.Outcome] += c.Count
+		}
+	}
+	if outcomes["event"] != 1 || outcomes["timeout"] != 1 {
+		t.Fatalf("wait_for outcomes: %v", outcomes)
+	}
 }
 
 func TestCustomersFinishOnTheirVersion(t *testing.T) {

@@ -86,6 +86,12 @@ type batch struct {
 	byProf   map[int64][]*store.Enrolment
 	changed  map[*store.Enrolment]bool
 	inserts  []*store.Enrolment
+	log      []store.StepLog
+}
+
+// record appends to the step log (the analytics).
+func (b *batch) record(en *store.Enrolment, step, kind, outcome, channel string, at time.Time) {
+	b.log = append(b.log, store.StepLog{Enrolment: en, Step: step, Kind: kind, Outcome: outcome, Channel: channel, At: at})
 }
 
 func (b *batch) touch(en *store.Enrolment) {
@@ -181,7 +187,7 @@ func (e *Engine) begin(ctx context.Context, ids []int64) (*batch, error) {
 }
 
 func (b *batch) write(consumer string, checkpoint int64) *store.JourneyBatch {
-	jb := &store.JourneyBatch{Consumer: consumer, Checkpoint: checkpoint, Insert: b.inserts, At: b.now}
+	jb := &store.JourneyBatch{Consumer: consumer, Checkpoint: checkpoint, Insert: b.inserts, Log: b.log, At: b.now}
 	for en := range b.changed {
 		jb.Update = append(jb.Update, en)
 	}
@@ -204,7 +210,7 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 			return err
 		}
 		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 {
-			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why))
+			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why), fmt.Sprintf("exit_on[%d]: %s", i, s.label()))
 			continue
 		}
 		n := p.nodes[en.Step]
@@ -215,10 +221,11 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		st.Waiting = false
 		en.Step, en.DueAt, en.State, en.UpdatedAt = n.onEvent, b.now, st.encode(), b.now
 		b.touch(en)
+		b.record(en, n.addr, "wait_for", "event", "", b.now)
 		e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: id,
 			Step: n.addr, Name: n.step.Name, Kind: "wait_for", What: "event arrived", Why: why})
 		if n.onEvent == "" {
-			e.end(b, en, EnrolCompleted, "reached the end of the journey")
+			e.end(b, en, EnrolCompleted, "reached the end of the journey", "")
 		}
 	}
 	for _, jid := range e.sortedLive() {
@@ -293,14 +300,21 @@ func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrol
 	}
 	b.inserts = append(b.inserts, en)
 	b.byProf[id] = append(b.byProf[id], en)
+	b.record(en, "", "enter", map[bool]string{true: "control", false: "entered"}[en.Status == EnrolControl], "", b.now)
 	e.trace(TraceEntry{At: b.now, Journey: d.ID, Version: p.version, Profile: id, Kind: "enter", What: what, Why: why})
 	return en, ""
 }
 
-// end closes an enrolment. Lock should be held.
-func (e *Engine) end(b *batch, en *store.Enrolment, status, reason string) {
+// end closes an enrolment; key is the reason as the analytics count it
+// (without the event that caused it; "": the reason). Lock should be
+// held.
+func (e *Engine) end(b *batch, en *store.Enrolment, status, reason, key string) {
 	en.Status, en.DueAt, en.EndedAt, en.Reason, en.UpdatedAt = status, time.Time{}, b.now, reason, b.now
 	b.touch(en)
+	if key == "" {
+		key = reason
+	}
+	b.record(en, "", status, key, "", b.now)
 	e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
 		Kind: status, What: "left the journey", Why: reason})
 }
@@ -360,7 +374,7 @@ func (e *Engine) merge(b *batch, into, merged int64) {
 		en.Profile, en.UpdatedAt = into, b.now
 		b.touch(en)
 		if dup {
-			e.end(b, en, EnrolExited, fmt.Sprintf("profile merged into %d, already in this journey", into))
+			e.end(b, en, EnrolExited, fmt.Sprintf("profile merged into %d, already in this journey", into), "profile merged, already in this journey")
 		}
 		b.byProf[into] = append(b.byProf[into], en)
 	}
@@ -412,3 +426,12 @@ type RefusedError struct {
 }
 
 func (r *RefusedError) Error() string { return "journey " + r.Journey + ": not enrolled: " + r.Reason }
+
+// label names an event for the analytics: its name, and the segment for
+// Segment Entered/Exited.
+func (s *seen) label() string {
+	if s.segment != "" {
+		return s.e.Event + " " + s.segment
+	}
+	return s.e.Event
+}

@@ -195,6 +195,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 	}
 	finish := func(status, reason string) {
 		en.Status, en.DueAt, en.EndedAt, en.Reason = status, time.Time{}, at, reason
+		r.b.record(en, "", status, reason, "", at)
 		e.trace(TraceEntry{At: at, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
 			Kind: status, What: map[bool]string{true: "finished", false: "left the journey"}[status == EnrolCompleted], Why: reason})
 	}
@@ -222,6 +223,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				e.noSender.Do(func() {
 					e.log.Warn("journeys: no sender configured; send steps are traced and skipped", "journey", en.Journey)
 				})
+				r.b.record(en, n.addr, "send", "not sent", s.Send.Channel, at)
 				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "no sender configured: not sent")
 			} else if err := e.o.Sender.Send(ctx, req); err != nil {
 				st.Attempts++
@@ -231,9 +233,11 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 					tr(n, "send", "send failed; retry in "+retry.String(), err.Error())
 					return nil
 				}
+				r.b.record(en, n.addr, "send", "failed", s.Send.Channel, at)
 				tr(n, "send", fmt.Sprintf("send failed %d times; step skipped", st.Attempts), err.Error())
 			} else {
 				send = &req
+				r.b.record(en, n.addr, "send", "sent", s.Send.Channel, at)
 				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "handed to the sender, key "+req.Key)
 			}
 			st.Attempts = 0
@@ -252,6 +256,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 		case s.WaitFor != nil:
 			if st.Waiting { // the timer fired before the event
 				st.Waiting = false
+				r.b.record(en, n.addr, "wait_for", "timeout", "", at)
 				tr(n, "wait_for", "timed out", "no "+s.WaitFor.describe()+" within "+human(time.Duration(s.WaitFor.Timeout)))
 				en.Step = n.onTimeout
 				continue
@@ -261,22 +266,26 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			tr(n, "wait_for", "wait for "+s.WaitFor.describe(), "at most "+human(time.Duration(s.WaitFor.Timeout)))
 			return nil
 		case s.Branch != nil:
-			next, why := n.other, "no case holds: else"
+			next, why, outcome := n.other, "no case holds: else", "else"
 			in := segment.Input{Profile: r.profile(en.Profile), State: r.segs[en.Profile], Env: &profile.Env{Now: at, Stores: e.o.Stores}}
 			for i := range s.Branch.Cases {
 				if segment.Match(&s.Branch.Cases[i].When, in) {
-					next, why = n.cases[i], fmt.Sprintf("case %d holds", i)
+					next, why, outcome = n.cases[i], fmt.Sprintf("case %d holds", i), fmt.Sprintf("case %d", i)
 					break
 				}
 			}
+			r.b.record(en, n.addr, "branch", outcome, "", at)
 			tr(n, "branch", "next: "+orEnd(next), why)
 			en.Step = next
 		case s.Split != nil:
 			i := variant(p.def, n.addr, en.Profile, s.Split)
+			r.b.record(en, n.addr, "split", s.Split.Variants[i].Name, "", at)
 			tr(n, "split", "variant "+s.Split.Variants[i].Name, fmt.Sprintf("weight %g of %g", s.Split.Variants[i].Weight, totalWeight(s.Split)))
 			en.Step = n.variants[i]
 		case s.UpdateTrait != nil:
-			tr(n, "update_trait", fmt.Sprintf("%s = %v", s.UpdateTrait.Trait, s.UpdateTrait.Value), r.updateTrait(en, n, at))
+			outcome := r.updateTrait(en, n, at)
+			r.b.record(en, n.addr, "update_trait", outcome, "", at)
+			tr(n, "update_trait", fmt.Sprintf("%s = %v", s.UpdateTrait.Trait, s.UpdateTrait.Value), outcome)
 			en.Step = n.next
 		case s.Exit != nil:
 			reason := s.Exit.Reason

@@ -80,6 +80,13 @@ func TestJourneysAPI(t *testing.T) {
 	if code, _ := h.post("/api/v1/journeys/cart/enrol", `{"profile_id":424242}`); code != 404 {
 		t.Fatalf("unknown profile: %d", code)
 	}
+	code, resp = h.api("/api/v1/journeys/cart/stats")
+	if code != 200 || resp["entered"] != float64(1) || resp["sent"].(map[string]any)["email"] != float64(1) {
+		t.Fatalf("stats: %d %v", code, resp)
+	}
+	if code, _ := h.api("/api/v1/journeys/nope/stats"); code != 404 {
+		t.Fatalf("stats of an unknown journey: %d", code)
+	}
 	code, resp = h.api("/api/v1/journeys/cart")
 	if code != 200 || resp["enrolments"].(map[string]any)["completed"] != float64(1) || resp["status"] != "live" {
 		t.Fatalf("get: %d %v", code, resp)

@@ -41,6 +41,58 @@ type Journeys interface {
 	ActiveEnrolments(ctx context.Context, journey string, version int, after int64, limit int) ([]*Enrolment, error)
 	// EnrolmentCounts counts a journey's enrolments by status.
 	EnrolmentCounts(ctx context.Context, journey string) (map[string]int64, error)
+	// JourneyStats counts what the step log recorded for a journey.
+	JourneyStats(ctx context.Context, journey string) (*JourneyStats, error)
+}
+
+// StepLog is one thing that happened to an enrolment, for the analytics:
+// it entered, a step ran with an outcome, it ended.
+type StepLog struct {
+	// Enrolment is the enrolment (its ID is read once it is written, so a
+	// new enrolment's entry can be logged in the batch that inserts it).
+	Enrolment *Enrolment
+	Step      string // the step's address; "" for enter and the end
+	Kind      string // enter, send, wait_for, branch, split, update_trait, completed, exited
+	// Outcome: entered or control; sent, not sent or failed; event or
+	// timeout; the case taken; the variant; the end's reason.
+	Outcome string
+	Channel string // sends
+	At      time.Time
+}
+
+// JourneyStats is a journey's analytics, over every version.
+type JourneyStats struct {
+	Journey string `json:"journey_id"`
+	// Enrolments by status (active: in progress).
+	Enrolments map[string]int64 `json:"enrolments"`
+	Entered    int64            `json:"entered"`
+	// Exits counts the exited enrolments by reason.
+	Exits map[string]int64 `json:"exits"`
+	// Sent counts the messages handed over, by channel.
+	Sent  map[string]int64 `json:"sent"`
+	Steps []StepCount      `json:"steps"`
+	// Variants says, per split variant, how the enrolments that took it
+	// stand (by status).
+	Variants []VariantCount `json:"variants"`
+}
+
+// StepCount is how often a step of a version had an outcome.
+type StepCount struct {
+	Version int    `json:"version"`
+	Step    string `json:"step"`
+	Kind    string `json:"kind"`
+	Outcome string `json:"outcome"`
+	Count   int64  `json:"count"`
+}
+
+// VariantCount is how many enrolments that took a split's variant have a
+// status.
+type VariantCount struct {
+	Version int    `json:"version"`
+	Step    string `json:"step"`
+	Variant string `json:"variant"`
+	Status  string `json:"status"`
+	Count   int64  `json:"count"`
 }
 
 // JourneyRecord is a stored journey definition.
@@ -86,5 +138,7 @@ type JourneyBatch struct {
 	// lease expired), and their lease is released.
 	Update []*Enrolment
 	Owner  string
-	At     time.Time
+	// Log is appended, after the inserts (so new enrolments have ids).
+	Log []StepLog
+	At  time.Time
 }

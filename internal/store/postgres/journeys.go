@@ -159,6 +159,10 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 		for _, e := range b.Update {
 			q.add("update-enrolment", e.Status, e.Step, e.State, nullTimestamp(e.DueAt), e.UpdatedAt, nullTimestamp(e.EndedAt), e.Reason, e.ID, b.Owner, e.Profile, e.Version)
 		}
+		for _, l := range b.Log {
+			e := l.Enrolment
+			q.add("insert-journey-log", e.Journey, e.Version, e.ID, e.Profile, l.Step, l.Kind, l.Outcome, l.Channel, l.At)
+		}
 		if b.Checkpoint > 0 {
 			q.add("advance-checkpoint", b.Consumer, b.Checkpoint)
 		}
@@ -194,6 +198,47 @@ func (s *Store) EnrolmentCounts(ctx context.Context, journey string) (map[string
 	var n int64
 	if _, err := pgx.ForEachRow(rows, []any{&st, &n}, func() error { out[st] = n; return nil }); err != nil {
 		return nil, fmt.Errorf("postgres: enrolment counts: %w", err)
+	}
+	return out, nil
+}
+
+// JourneyStats counts what the step log recorded for a journey.
+func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.JourneyStats, error) {
+	out := &store.JourneyStats{Journey: journey, Exits: map[string]int64{}, Sent: map[string]int64{}, Steps: []store.StepCount{}, Variants: []store.VariantCount{}}
+	var err error
+	if out.Enrolments, err = s.EnrolmentCounts(ctx, journey); err != nil {
+		return nil, err
+	}
+	for _, n := range out.Enrolments {
+		out.Entered += n
+	}
+	scan := func(name string, dest []any, each func()) error {
+		rows, err := s.pool.Query(ctx, queries.Get(name), journey)
+		if err != nil {
+			return fmt.Errorf("postgres: journey stats: %s: %w", name, err)
+		}
+		if _, err := pgx.ForEachRow(rows, dest, func() error { each(); return nil }); err != nil {
+			return fmt.Errorf("postgres: journey stats: %s: %w", name, err)
+		}
+		return nil
+	}
+	var key string
+	var n int64
+	if err := scan("journey-sent", []any{&key, &n}, func() { out.Sent[key] = n }); err != nil {
+		return nil, err
+	}
+	if err := scan("journey-exits", []any{&key, &n}, func() { out.Exits[key] += n }); err != nil {
+		return nil, err
+	}
+	var c store.StepCount
+	if err := scan("journey-step-counts", []any{&c.Version, &c.Step, &c.Kind, &c.Outcome, &c.Count},
+		func() { out.Steps = append(out.Steps, c) }); err != nil {
+		return nil, err
+	}
+	var v store.VariantCount
+	if err := scan("journey-variants", []any{&v.Version, &v.Step, &v.Variant, &v.Status, &v.Count},
+		func() { out.Variants = append(out.Variants, v) }); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

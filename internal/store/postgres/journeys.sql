@@ -57,3 +57,26 @@ FROM journey_enrolments WHERE journey_id = $1 AND status = 'active' AND version 
 
 -- name: enrolment-counts
 SELECT status, count(*) FROM journey_enrolments WHERE journey_id = $1 GROUP BY status;
+
+-- name: insert-journey-log
+INSERT INTO journey_log (journey_id, version, enrolment_id, profile_id, step, kind, outcome, channel, at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
+
+-- name: journey-step-counts
+SELECT version, step, kind, outcome, count(*) FROM journey_log WHERE journey_id = $1
+GROUP BY version, step, kind, outcome ORDER BY version, step, kind, outcome;
+
+-- name: journey-sent
+SELECT channel, count(*) FROM journey_log WHERE journey_id = $1 AND kind = 'send' AND outcome = 'sent' GROUP BY channel;
+
+-- name: journey-exits
+-- The step log has the reasons without the event that caused them; an
+-- archive ends enrolments without the engine, so it is counted apart.
+SELECT outcome, count(*) FROM journey_log WHERE journey_id = $1 AND kind = 'exited' GROUP BY outcome
+UNION ALL
+SELECT reason, count(*) FROM journey_enrolments WHERE journey_id = $1 AND status = 'exited' AND reason = 'journey archived' GROUP BY reason;
+
+-- name: journey-variants
+SELECT l.version, l.step, l.outcome, e.status, count(*) FROM journey_log l JOIN journey_enrolments e ON e.id = l.enrolment_id
+WHERE l.journey_id = $1 AND l.kind = 'split'
+GROUP BY l.version, l.step, l.outcome, e.status ORDER BY l.version, l.step, l.outcome, e.status;

@@ -190,6 +190,12 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply journeys: %w", err)
 	}
+	if err := execEach(ctx, tx, "insert-journey-log", len(b.Log), func(i int) ([]any, error) {
+		l, e := b.Log[i], b.Log[i].Enrolment
+		return []any{e.Journey, e.Version, e.ID, e.Profile, l.Step, l.Kind, l.Outcome, l.Channel, micros(l.At)}, nil
+	}); err != nil {
+		return fmt.Errorf("sqlite: apply journeys: %w", err)
+	}
 	if b.Checkpoint > 0 {
 		if _, err := tx.ExecContext(ctx, queries.Get("advance-checkpoint"), b.Consumer, b.Checkpoint, micros(b.At)); err != nil {
 			return fmt.Errorf("sqlite: apply journeys: checkpoint: %w", err)
@@ -236,4 +242,49 @@ func (s *Store) EnrolmentCounts(ctx context.Context, journey string) (map[string
 		out[st] = n
 	}
 	return out, rows.Err()
+}
+
+// JourneyStats counts what the step log recorded for a journey.
+func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.JourneyStats, error) {
+	out := &store.JourneyStats{Journey: journey, Exits: map[string]int64{}, Sent: map[string]int64{}, Steps: []store.StepCount{}, Variants: []store.VariantCount{}}
+	var err error
+	if out.Enrolments, err = s.EnrolmentCounts(ctx, journey); err != nil {
+		return nil, err
+	}
+	for _, n := range out.Enrolments {
+		out.Entered += n
+	}
+	scan := func(name string, dest func() []any, each func()) error {
+		rows, err := s.r.QueryContext(ctx, queries.Get(name), journey)
+		if err != nil {
+			return fmt.Errorf("sqlite: journey stats: %s: %w", name, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(dest()...); err != nil {
+				return fmt.Errorf("sqlite: journey stats: %s: %w", name, err)
+			}
+			each()
+		}
+		return rows.Err()
+	}
+	var key string
+	var n int64
+	if err := scan("journey-sent", func() []any { return []any{&key, &n} }, func() { out.Sent[key] = n }); err != nil {
+		return nil, err
+	}
+	if err := scan("journey-exits", func() []any { return []any{&key, &n} }, func() { out.Exits[key] += n }); err != nil {
+		return nil, err
+	}
+	var c store.StepCount
+	if err := scan("journey-step-counts", func() []any { return []any{&c.Version, &c.Step, &c.Kind, &c.Outcome, &c.Count} },
+		func() { out.Steps = append(out.Steps, c) }); err != nil {
+		return nil, err
+	}
+	var v store.VariantCount
+	if err := scan("journey-variants", func() []any { return []any{&v.Version, &v.Step, &v.Variant, &v.Status, &v.Count} },
+		func() { out.Variants = append(out.Variants, v) }); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -22,6 +22,7 @@ func RunJourneys(t *testing.T, open func(t *testing.T) JourneyStore) {
 	t.Run("JourneyDefinitionsAndVersions", func(t *testing.T) { testJourneyDefinitions(t, open(t)) })
 	t.Run("JourneyEnrolmentsAndTimers", func(t *testing.T) { testEnrolments(t, open(t)) })
 	t.Run("JourneyClaimsNeverShared", func(t *testing.T) { testConcurrentClaims(t, open(t)) })
+	t.Run("JourneyStats", func(t *testing.T) { testJourneyStats(t, open(t)) })
 }
 
 func testJourneyDefinitions(t *testing.T, s JourneyStore) {
@@ -211,5 +212,66 @@ func testConcurrentClaims(t *testing.T, s JourneyStore) {
 	}
 	if len(seen) != n {
 		t.Fatalf("claimed %d of %d", len(seen), n)
+	}
+}
+
+func testJourneyStats(t *testing.T, s JourneyStore) {
+	ctx := context.Background()
+	if err := s.SaveJourney(ctx, &store.JourneyRecord{ID: "ab", Definition: []byte(`{}`), Status: "live", UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var batch store.JourneyBatch
+	for i := range 4 {
+		en := enrolment("ab", int64(i+1), time.Time{})
+		variant := []string{"a", "b"}[i%2]
+		batch.Insert = append(batch.Insert, en)
+		batch.Log = append(batch.Log,
+			store.StepLog{Enrolment: en, Kind: "enter", Outcome: "entered", At: t0},
+			store.StepLog{Enrolment: en, Step: "steps[0]", Kind: "split", Outcome: variant, At: t0})
+		if variant == "a" {
+			batch.Log = append(batch.Log, store.StepLog{Enrolment: en, Step: "steps[0].split.variants[0].steps[0]", Kind: "send", Outcome: "sent", Channel: "email", At: t0})
+		}
+	}
+	// The log of a new enrolment is written with it: ids are known then.
+	if err := s.ApplyJourneys(ctx, &batch); err != nil {
+		t.Fatal(err)
+	}
+	done := batch.Insert[0]
+	done.Status, done.Reason, done.EndedAt = "exited", "exit_on[0]: Order Completed (event 12)", t0
+	if err := s.ApplyJourneys(ctx, &store.JourneyBatch{Update: []*store.Enrolment{done},
+		Log: []store.StepLog{{Enrolment: done, Kind: "exited", Outcome: "exit_on[0]: Order Completed", At: t0}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetJourneyStatus(ctx, "ab", "archived", t0); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.JourneyStats(ctx, "ab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Entered != 4 || st.Enrolments["exited"] != 4 || st.Sent["email"] != 2 {
+		t.Fatalf("stats: %+v", st)
+	}
+	if st.Exits["exit_on[0]: Order Completed"] != 1 || st.Exits["journey archived"] != 3 {
+		t.Fatalf("exits: %v", st.Exits)
+	}
+	want := []store.VariantCount{
+		{Version: 1, Step: "steps[0]", Variant: "a", Status: "exited", Count: 2},
+		{Version: 1, Step: "steps[0]", Variant: "b", Status: "exited", Count: 2},
+	}
+	if fmt.Sprint(st.Variants) != fmt.Sprint(want) {
+		t.Fatalf("variants: %+v", st.Variants)
+	}
+	var enter, split int64
+	for _, c := range st.Steps {
+		switch c.Kind {
+		case "enter":
+			enter += c.Count
+		case "split":
+			split += c.Count
+		}
+	}
+	if enter != 4 || split != 4 {
+		t.Fatalf("steps: %+v", st.Steps)
 	}
 }

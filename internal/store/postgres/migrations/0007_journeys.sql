@@ -38,3 +38,20 @@ CREATE TABLE journey_enrolments (
 CREATE INDEX journey_enrolments_due ON journey_enrolments (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX journey_enrolments_profile ON journey_enrolments (profile_id);
 CREATE INDEX journey_enrolments_journey ON journey_enrolments (journey_id, status);
+
+-- The step log, append-only: what happened to each enrolment, for the
+-- analytics (GET /api/v1/journeys/{id}/stats).
+CREATE TABLE journey_log (
+    id           bigserial PRIMARY KEY,
+    journey_id   text NOT NULL,
+    version      integer NOT NULL,
+    enrolment_id bigint NOT NULL,
+    profile_id   bigint NOT NULL,
+    step         text NOT NULL,
+    kind         text NOT NULL,
+    outcome      text NOT NULL,
+    channel      text NOT NULL DEFAULT '',
+    at           timestamptz NOT NULL
+);
+CREATE INDEX journey_log_journey ON journey_log (journey_id, kind);
+CREATE INDEX journey_log_enrolment ON journey_log (enrolment_id);

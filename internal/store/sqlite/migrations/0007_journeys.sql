@@ -42,3 +42,20 @@ CREATE TABLE journey_enrolments (
 CREATE INDEX journey_enrolments_due ON journey_enrolments (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX journey_enrolments_profile ON journey_enrolments (profile_id);
 CREATE INDEX journey_enrolments_journey ON journey_enrolments (journey_id, status);
+
+-- The step log, append-only: what happened to each enrolment, for the
+-- analytics (GET /api/v1/journeys/{id}/stats).
+CREATE TABLE journey_log (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    journey_id   TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    enrolment_id INTEGER NOT NULL,
+    profile_id   INTEGER NOT NULL,
+    step         TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    channel      TEXT NOT NULL DEFAULT '',
+    at           INTEGER NOT NULL
+);
+CREATE INDEX journey_log_journey ON journey_log (journey_id, kind);
+CREATE INDEX journey_log_enrolment ON journey_log (enrolment_id);
