@@ -92,7 +92,15 @@ type Step struct {
 	Branch      *Branch      `json:"branch,omitempty" yaml:"branch,omitempty"`
 	Split       *Split       `json:"split,omitempty" yaml:"split,omitempty"`
 	UpdateTrait *UpdateTrait `json:"update_trait,omitempty" yaml:"update_trait,omitempty"`
+	Webhook     *Webhook     `json:"webhook,omitempty" yaml:"webhook,omitempty"`
 	Exit        *Exit        `json:"exit,omitempty" yaml:"exit,omitempty"`
+}
+
+// Webhook posts the enrolment (journey, step, profile, a key) as JSON to
+// a URL, with the key in an Idempotency-Key header; a failure is retried
+// as a send is.
+type Webhook struct {
+	URL string `json:"url" yaml:"url"`
 }
 
 // Send hands a message to the message pipeline.
@@ -179,6 +187,7 @@ func (s *Step) kinds() []string {
 	add(s.Branch != nil, "branch")
 	add(s.Split != nil, "split")
 	add(s.UpdateTrait != nil, "update_trait")
+	add(s.Webhook != nil, "webhook")
 	add(s.Exit != nil, "exit")
 	return k
 }

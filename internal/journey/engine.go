@@ -67,6 +67,9 @@ type Options struct {
 	// Sender delivers send steps; nil records "no sender configured" and
 	// goes on.
 	Sender Sender
+	// Webhooks calls webhook steps' URLs (HTTPCaller); nil: the step is
+	// traced and skipped.
+	Webhooks Caller
 	// Emit receives update_trait's identify events; nil: the step is
 	// traced and skipped.
 	Emit Sink

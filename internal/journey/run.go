@@ -241,6 +241,28 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			}
 			st.Attempts = 0
 			en.Step = n.next
+		case s.Webhook != nil:
+			req := WebhookRequest{URL: s.Webhook.URL, Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID),
+				Journey: en.Journey, Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID, At: at}
+			if e.o.Webhooks == nil {
+				r.b.record(en, n.addr, "webhook", "not called", "", at)
+				tr(n, "webhook", s.Webhook.URL, "no webhook caller configured: not called")
+			} else if err := e.o.Webhooks.Call(ctx, req); err != nil {
+				st.Attempts++
+				if st.Attempts < maxAttempts {
+					retry := time.Duration(1<<st.Attempts) * time.Minute
+					en.DueAt = now.Add(retry)
+					tr(n, "webhook", "call failed; retry in "+retry.String(), err.Error())
+					return nil
+				}
+				r.b.record(en, n.addr, "webhook", "failed", "", at)
+				tr(n, "webhook", fmt.Sprintf("call failed %d times; step skipped", st.Attempts), err.Error())
+			} else {
+				r.b.record(en, n.addr, "webhook", "called", "", at)
+				tr(n, "webhook", s.Webhook.URL, "called, key "+req.Key)
+			}
+			st.Attempts = 0
+			en.Step = n.next
 		case s.Wait != nil:
 			if st.Waiting {
 				st.Waiting = false

@@ -3,6 +3,7 @@ package journey
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -192,7 +193,7 @@ func (v *validator) step(s *Step, path string) error {
 	kinds := s.kinds()
 	switch len(kinds) {
 	case 0:
-		return fail(path, "is empty: give send, wait, wait_for, branch, split, update_trait or exit")
+		return fail(path, "is empty: give send, wait, wait_for, branch, split, update_trait, webhook or exit")
 	case 1:
 	default:
 		return fail(path, "sets "+strings.Join(kinds, " and ")+": one kind per step")
@@ -279,6 +280,11 @@ func (v *validator) step(s *Step, path string) error {
 			if err := v.list(va.Steps, vp+".steps"); err != nil {
 				return err
 			}
+		}
+	case "webhook":
+		u, err := url.Parse(s.Webhook.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fail(path+".url", fmt.Sprintf("%q is not an http or https URL", s.Webhook.URL))
 		}
 	case "update_trait":
 		if strings.TrimSpace(s.UpdateTrait.Trait) == "" {

@@ -75,6 +75,7 @@ func TestValidationErrors(t *testing.T) {
 		{"schedule on an unknown segment", "- api: true", `- schedule: {at: "10:00", segment: nope}`, "triggers[2].schedule.segment", `no segment "nope"`},
 		{"schedule at no time", "- api: true", `- schedule: {at: "noon", segment: vip}`, "triggers[2].schedule.at", "not a time of day"},
 		{"unknown zone", `wait: {until: "10:00"}`, `wait: {until: "10:00", zone: Mars/Base}`, "steps[4].wait.zone", "IANA zone"},
+		{"webhook without http", "- send: {channel: email, template: cart-offer, topic: cart}", "- webhook: {url: ftp://crm/x}", "steps[1].webhook.url", "not an http or https URL"},
 		{"unknown channel", "channel: email", "channel: fax", "steps[1].send.channel", `"fax"`},
 		{"unknown segment", "segment_entered: vip", "segment_entered: vipp", "triggers[1].segment_entered", `no segment "vipp"`},
 		{"cooldown missing", "{policy: cooldown, cooldown: 7d}", "{policy: cooldown}", "re_entry.cooldown", "is required"},

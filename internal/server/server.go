@@ -132,7 +132,7 @@ func New(st store.Store, o Options) *Server {
 	})
 	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock})
 	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
-		Sender: o.JourneySender, Emit: s.commit, Yield: s.commit.Busy})
+		Sender: o.JourneySender, Webhooks: journey.HTTPCaller{}, Emit: s.commit, Yield: s.commit.Busy})
 	api := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).Handler()
