@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,7 +153,7 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 		if err := c.preview(e, g, api, segDocs); err != nil {
 			return err
 		}
-		return c.applyJourneys(e, g, api, journeys, len(segs) > 0)
+		return c.applyJourneys(e, g, api, journeys, len(segs) > 0, segs...)
 	}
 	if len(segs) == 0 {
 		return c.applyJourneys(e, g, api, journeys, false)
@@ -180,8 +181,9 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 	return c.applyJourneys(e, g, api, journeys, true)
 }
 
-// applyJourneys saves journeys (validates them with --dry-run).
-func (c *applyCmd) applyJourneys(e *env, g *config.Globals, api *apiClient, defs []*journey.Definition, after bool) error {
+// applyJourneys saves journeys (validates them with --dry-run, as if the
+// segments applied with them existed).
+func (c *applyCmd) applyJourneys(e *env, g *config.Globals, api *apiClient, defs []*journey.Definition, after bool, with ...*segment.Definition) error {
 	if len(defs) == 0 {
 		return nil
 	}
@@ -191,6 +193,13 @@ func (c *applyCmd) applyJourneys(e *env, g *config.Globals, api *apiClient, defs
 	path := "/api/v1/journeys"
 	if c.DryRun {
 		path += "?dry_run=true"
+		var ids []string
+		for _, s := range with {
+			ids = append(ids, s.ID)
+		}
+		if len(ids) > 0 {
+			path += "&with_segments=" + url.QueryEscape(strings.Join(ids, ","))
+		}
 	}
 	var saved struct {
 		Journeys []journeyRow `json:"journeys"`

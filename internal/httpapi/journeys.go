@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parcours/parcours/internal/httpjson"
@@ -120,7 +121,8 @@ func (a *API) getJourney(w http.ResponseWriter, r *http.Request) {
 
 // saveJourneys serves POST /api/v1/journeys: one definition, or
 // {"journeys": [...]}, validated together; a changed one gets a new
-// version. ?dry_run=true validates without saving.
+// version. ?dry_run=true validates without saving (&with_segments=a,b:
+// as if those segments existed).
 func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 4<<20))
 	if err != nil {
@@ -144,7 +146,13 @@ func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
 		defs = append(defs, d)
 	}
 	if r.URL.Query().Get("dry_run") == "true" {
-		if err := a.journeys.Validate(r.Context(), defs); err != nil {
+		// with_segments: segments applied with the journeys, not saved
+		// yet either.
+		var also []string
+		if s := r.URL.Query().Get("with_segments"); s != "" {
+			also = strings.Split(s, ",")
+		}
+		if err := a.journeys.Validate(r.Context(), defs, also...); err != nil {
 			a.fail(w, r, err)
 			return
 		}

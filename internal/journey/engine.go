@@ -13,6 +13,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -185,12 +186,15 @@ func (e *Engine) program(ctx context.Context, id string, version int) (*program,
 	return p, nil
 }
 
-// Validate checks definitions against the segments that exist, without
-// saving them.
-func (e *Engine) Validate(ctx context.Context, defs []*Definition) error {
+// Validate checks definitions against the segments that exist, and
+// those named in also (applied with them), without saving them.
+func (e *Engine) Validate(ctx context.Context, defs []*Definition, also ...string) error {
 	known, err := knownSegments(ctx, e.st, e.o.Stores)
 	if err != nil {
 		return err
+	}
+	for _, id := range also {
+		known.Segments[id] = &segment.Definition{ID: id}
 	}
 	for _, d := range defs {
 		if err := Validate(d, known); err != nil {

@@ -49,6 +49,13 @@ func TestJourneysAPI(t *testing.T) {
 	if code, resp := h.api("/api/v1/journeys"); code != 200 || len(resp["journeys"].([]any)) != 0 {
 		t.Fatalf("a dry run saved: %v", resp)
 	}
+	seg := `{"id":"vip-entry","name":"VIP entry","triggers":[{"segment_entered":"vip"}],"steps":[{"exit":{}}]}`
+	if code, resp := h.post("/api/v1/journeys?dry_run=true", seg); code != 400 {
+		t.Fatalf("dry run naming an unknown segment: %d %v", code, resp)
+	}
+	if code, resp := h.post("/api/v1/journeys?dry_run=true&with_segments=vip", seg); code != 200 {
+		t.Fatalf("dry run with the segment applied alongside: %d %v", code, resp)
+	}
 	code, resp = h.post("/api/v1/journeys", `{"journeys":[`+def+`]}`)
 	if code != 200 || resp["journeys"].([]any)[0].(map[string]any)["version"] != float64(1) {
 		t.Fatalf("save: %d %v", code, resp)
