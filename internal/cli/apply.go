@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
 )
@@ -102,8 +104,18 @@ func (c *applyCmd) Help() string {
   where:
     performed: {event: Product Viewed, where: {category: shoes}, within: 7d, count: {gte: 3}}
 
-A changed definition gets a new version and is backfilled over every profile; an unchanged one is
-left alone. docs/segments.md describes every condition.`
+  kind: journey
+  id: abandoned-cart
+  name: Abandoned cart
+  triggers: [{event: Product Added}]
+  exit_on: [{event: Order Completed}]
+  steps:
+    - wait: {for: 1h}
+    - send: {channel: email, template: cart-reminder-offer}
+
+A changed definition gets a new version (a segment is backfilled over every profile; customers
+already in a journey finish on the version they entered); an unchanged one is left alone.
+Segments are applied before journeys. docs/segments.md and docs/journeys.md describe them.`
 }
 
 // document is one definition read from a file, with where it came from.
@@ -111,6 +123,7 @@ type document struct {
 	where string
 	kind  string
 	seg   *segment.Definition
+	jour  *journey.Definition
 }
 
 func (c *applyCmd) Run(g *config.Globals, e *env) error {
@@ -126,11 +139,24 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	var segs []*segment.Definition
+	var journeys []*journey.Definition
+	var segDocs []document
 	for _, d := range docs {
+		if d.jour != nil {
+			journeys = append(journeys, d.jour)
+			continue
+		}
 		segs = append(segs, d.seg)
+		segDocs = append(segDocs, d)
 	}
 	if c.DryRun {
-		return c.preview(e, g, api, docs)
+		if err := c.preview(e, g, api, segDocs); err != nil {
+			return err
+		}
+		return c.applyJourneys(e, g, api, journeys, len(segs) > 0, segs...)
+	}
+	if len(segs) == 0 {
+		return c.applyJourneys(e, g, api, journeys, false)
 	}
 	var saved struct {
 		Segments []segmentRow `json:"segments"`
@@ -145,9 +171,52 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 		}
 	}
 	if g.JSON {
+		if err := printJSON(e.stdout, saved); err != nil {
+			return err
+		}
+	} else {
+		printSegments(e.stdout, saved.Segments)
+	}
+	// Journeys go after the segments they may name.
+	return c.applyJourneys(e, g, api, journeys, true)
+}
+
+// applyJourneys saves journeys (validates them with --dry-run, as if the
+// segments applied with them existed).
+func (c *applyCmd) applyJourneys(e *env, g *config.Globals, api *apiClient, defs []*journey.Definition, after bool, with ...*segment.Definition) error {
+	if len(defs) == 0 {
+		return nil
+	}
+	if after && !g.JSON {
+		fmt.Fprintln(e.stdout)
+	}
+	path := "/api/v1/journeys"
+	if c.DryRun {
+		path += "?dry_run=true"
+		var ids []string
+		for _, s := range with {
+			ids = append(ids, s.ID)
+		}
+		if len(ids) > 0 {
+			path += "&with_segments=" + url.QueryEscape(strings.Join(ids, ","))
+		}
+	}
+	var saved struct {
+		Journeys []journeyRow `json:"journeys"`
+	}
+	if err := api.call(e.ctx, "POST", path, map[string]any{"journeys": defs}, &saved); err != nil {
+		return err
+	}
+	if g.JSON {
 		return printJSON(e.stdout, saved)
 	}
-	printSegments(e.stdout, saved.Segments)
+	if c.DryRun {
+		for _, d := range defs {
+			fmt.Fprintf(e.stdout, "%s: valid journey (not saved)\n", d.ID)
+		}
+		return nil
+	}
+	printJourneys(e.stdout, saved.Journeys)
 	return nil
 }
 
@@ -261,35 +330,88 @@ func readDocuments(paths []string) ([]document, error) {
 	return out, nil
 }
 
-// splitKinds reads the documents of one file by kind.
+// splitKinds reads the documents of one file by kind: segments and
+// journeys, each parsed strictly (unknown fields are errors).
 func splitKinds(name string, b []byte) ([]document, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var nodes []*yaml.Node
 	var kinds []string
 	for {
-		var head struct {
-			Kind string `yaml:"kind"`
-		}
-		err := dec.Decode(&head)
+		var node yaml.Node
+		err := dec.Decode(&node)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		kinds = append(kinds, head.Kind)
+		var head struct {
+			Kind string `yaml:"kind"`
+		}
+		if err := node.Decode(&head); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", name, len(kinds)+1, err)
+		}
+		if head.Kind == "scenario" {
+			continue // a simulator scenario (parcours journey test), kept beside its journey
+		}
+		if head.Kind != "segment" && head.Kind != "journey" {
+			return nil, fmt.Errorf("%s: document %d: kind %q is not one parcours apply knows (kinds: segment, journey; scenario is skipped)", name, len(kinds)+1, head.Kind)
+		}
+		nodes, kinds = append(nodes, &node), append(kinds, head.Kind)
 	}
-	for i, k := range kinds {
-		if k != "segment" {
-			return nil, fmt.Errorf("%s: document %d: kind %q is not one parcours apply knows (kinds: segment)", name, i+1, k)
+	if len(kinds) == 0 {
+		return nil, nil
+	}
+	// A file of one kind is parsed whole, so that errors give its lines;
+	// a mixed file (or one with scenarios) document by document.
+	same := len(kinds) == docsIn(b) && !slices.ContainsFunc(kinds, func(k string) bool { return k != kinds[0] })
+	var out []document
+	for i := range kinds {
+		if same && i > 0 {
+			break
+		}
+		where := fmt.Sprintf("%s: document %d", name, i+1)
+		src := b
+		if !same {
+			raw, err := yaml.Marshal(nodes[i])
+			if err != nil {
+				return nil, err
+			}
+			src = raw
+		} else {
+			where = name
+		}
+		switch kinds[i] {
+		case "segment":
+			defs, err := segment.ParseYAML(where, bytes.NewReader(src))
+			if err != nil {
+				return nil, err
+			}
+			for j, d := range defs {
+				out = append(out, document{where: fmt.Sprintf("%s: document %d", name, i+j+1), kind: "segment", seg: d})
+			}
+		case "journey":
+			defs, err := journey.ParseYAML(where, bytes.NewReader(src))
+			if err != nil {
+				return nil, err
+			}
+			for j, d := range defs {
+				out = append(out, document{where: fmt.Sprintf("%s: document %d", name, i+j+1), kind: "journey", jour: d})
+			}
 		}
 	}
-	defs, err := segment.ParseYAML(name, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]document, len(defs))
-	for i, d := range defs {
-		out[i] = document{where: fmt.Sprintf("%s: document %d", name, i+1), kind: "segment", seg: d}
-	}
 	return out, nil
+}
+
+// docsIn counts the YAML documents of b.
+func docsIn(b []byte) int {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	n := 0
+	for {
+		var v yaml.Node
+		if dec.Decode(&v) != nil {
+			return n
+		}
+		n++
+	}
 }

@@ -37,8 +37,9 @@ type root struct {
 	Profiles  profilesCmd  `cmd:"" help:"Look at unified customer profiles: identifiers, traits, timeline, merges; undo a wrong merge."`
 	Templates templatesCmd `cmd:"" help:"Message templates: list, check and save, preview for a customer."`
 	Replay    replayCmd    `cmd:"" help:"Rebuild identities, profiles and segment memberships from the event log (stop serve first)."`
-	Apply     applyCmd     `cmd:"" help:"Apply definitions (segments) from YAML or JSON files to a running server."`
+	Apply     applyCmd     `cmd:"" help:"Apply definitions (segments, journeys) from YAML or JSON files to a running server."`
 	Segments  segmentsCmd  `cmd:"" help:"Look at segments: list, members (CSV export), history; archive one."`
+	Journey   journeyCmd   `cmd:"" help:"Journeys: test one against a scenario; list, show, pause, resume, archive; enrol a customer."`
 	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
 	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
 	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`

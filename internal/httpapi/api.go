@@ -18,6 +18,7 @@ import (
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
@@ -28,6 +29,7 @@ type Store interface {
 	store.Sources
 	store.Profiles
 	store.Segments
+	store.Journeys
 	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
 	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
 	IsAdminKey(ctx context.Context, hash string) (bool, error)
@@ -46,6 +48,7 @@ type API struct {
 	segments *segment.Stage
 	commerce *commerce.Service // nil: no commerce endpoints
 	messages Messages
+	journeys *journey.Engine // nil: no journey endpoints
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -82,6 +85,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/segments/{id}/history", a.segmentHistory)
 	a.commerceRoutes(mux)
 	a.messageRoutes(mux)
+	a.journeyRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -143,7 +147,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if failMessage(w, err) {
 		return
 	}
-	if failCommerce(w, err) {
+	if failCommerce(w, err) || failJourney(w, err) {
 		return
 	}
 	var segErr *segment.ValidationError

@@ -27,6 +27,7 @@ import (
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/profile"
@@ -69,6 +70,9 @@ type Options struct {
 	// ProviderConfig is the providers file: its callbacks are served
 	// under /hooks/ and its SMTP bounce servers started. Nil: none.
 	ProviderConfig *providers.Config
+	// JourneySender delivers the journeys' send steps; nil: they are
+	// traced as "no sender configured" and the journeys go on.
+	JourneySender journey.Sender
 }
 
 // Server is a running Parcours.
@@ -90,6 +94,7 @@ type Server struct {
 	commerce *commerce.Service
 	messages *message.Pipeline
 	bounces  func() // stops the bounce servers
+	journeys *journey.Engine
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -149,9 +154,16 @@ func New(st store.Store, o Options) *Server {
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
 	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
 	s.messages = message.New(st, s.commit, o.Providers, mo)
+	sender := o.JourneySender
+	if sender == nil {
+		sender = journeySender{s.messages}
+	}
+	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
+		Sender: sender, Webhooks: journey.HTTPCaller{}, Emit: s.commit, Yield: s.commit.Busy,
+		After: []string{segment.Consumer, message.Consumer}})
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}, s.segments).WithCommerce(s.commerce)
+	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys)
 	apiv1.SetMessages(s.messages)
 	api := apiv1.Handler()
 	public := httpapi.PublicMessageHandler(s.messages, o.Logger)
@@ -216,6 +228,7 @@ func (s *Server) Start() {
 		stop = func() {}
 	}
 	s.bounces = stop
+	s.startJourneys(ctx)
 	s.ready.Store(true)
 }
 

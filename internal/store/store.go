@@ -74,6 +74,7 @@ type Store interface {
 	Segments
 	Commerce
 	Messages
+	Journeys
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

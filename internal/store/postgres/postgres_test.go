@@ -27,6 +27,7 @@ func TestConformance(t *testing.T) {
 func TestProfilesConformance(t *testing.T) {
 	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t) })
 	storetest.RunSegments(t, func(t *testing.T) storetest.SegmentStore { return open(t) })
+	storetest.RunJourneys(t, func(t *testing.T) storetest.JourneyStore { return open(t) })
 }
 
 // open returns a migrated store on a schema of its own, dropped when t

@@ -28,6 +28,7 @@ func TestConformance(t *testing.T) {
 func TestProfilesConformance(t *testing.T) {
 	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t).(*sqlite.Store) })
 	storetest.RunSegments(t, func(t *testing.T) storetest.SegmentStore { return open(t).(*sqlite.Store) })
+	storetest.RunJourneys(t, func(t *testing.T) storetest.JourneyStore { return open(t).(*sqlite.Store) })
 }
 
 func TestCommerceConformance(t *testing.T) {

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/journey/sim"
+)
+
+type journeyCmd struct {
+	Test    journeyTestCmd    `cmd:"" help:"Run a journey against a scripted scenario on a fake clock and print the trace; exits 1 if an expectation fails."`
+	List    journeyListCmd    `cmd:"" help:"List the journeys with their version, status and enrolments."`
+	Show    journeyShowCmd    `cmd:"" help:"Show a journey: its definition (a version, or the latest) and its enrolments by status."`
+	Stats   journeyStatsCmd   `cmd:"" help:"Show a journey's analytics: entered, in progress, completed, exits by reason, messages by channel, outcomes per step, split variants."`
+	Pause   journeyPauseCmd   `cmd:"" help:"Pause a journey: no one enters, and timers wait until it resumes."`
+	Resume  journeyResumeCmd  `cmd:"" help:"Resume a paused journey."`
+	Archive journeyArchiveCmd `cmd:"" help:"Archive a journey: no one enters and the customers inside leave it."`
+	Enrol   journeyEnrolCmd   `cmd:"" help:"Enrol a customer (by profile id) in a journey that has an api trigger."`
+	Migrate journeyMigrateCmd `cmd:"" help:"Move the customers inside an older version of a journey to its latest version (where their step still exists)."`
+}
+
+type journeyTestCmd struct {
+	Journey  string `arg:"" help:"The journey file (YAML; may also hold the segments it needs, as kind: segment documents)." type:"existingfile"`
+	Scenario string `arg:"" help:"The scenario file: customers, steps ({at: +1h, user, event, properties}) and expectations." type:"existingfile"`
+}
+
+func (c *journeyTestCmd) Help() string {
+	return `The scenario runs in a temporary store with the real identity resolution, segments and
+journey engine, on a fake clock: a week of waits takes a fraction of a second. Sends are recorded,
+not delivered. Every timer fires at its instant.
+
+  name: a purchase stops the reminders
+  customers:
+    - {user: alice, traits: {email: alice@example.fr, phone: "+33612345678", smsOptIn: true}}
+  steps:
+    - {at: "+0", user: alice, event: Product Added, properties: {sku: SHOE-42}}
+    - {at: "+3h", user: alice, event: Order Completed}
+  expect:
+    - {at: "+1h", user: alice, send: {channel: email, template: cart-reminder-offer}}
+    - {user: alice, no_send: {channel: sms}}
+    - {user: alice, ends: exited}
+
+docs/journeys.md describes the format; examples/journeys/scenarios has more.`
+}
+
+func (c *journeyTestCmd) Run(g *config.Globals, e *env) error {
+	jb, err := os.ReadFile(c.Journey)
+	if err != nil {
+		return err
+	}
+	files, err := sim.ParseJourneyFile(c.Journey, jb)
+	if err != nil {
+		return err
+	}
+	sb, err := os.ReadFile(c.Scenario)
+	if err != nil {
+		return err
+	}
+	sc, err := sim.ParseScenario(c.Scenario, bytes.NewReader(sb))
+	if err != nil {
+		return err
+	}
+	res, err := sim.Run(e.ctx, files, sc)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		if err := printJSON(e.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		res.Print(e.stdout)
+	}
+	if !res.Passed {
+		failed := 0
+		for _, ch := range res.Checks {
+			if !ch.OK {
+				failed++
+			}
+		}
+		return fmt.Errorf("%d of %d expectations failed", failed, len(res.Checks))
+	}
+	return nil
+}

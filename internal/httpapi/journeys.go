@@ -1,0 +1,256 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// WithJourneys enables the journey endpoints.
+func (a *API) WithJourneys(e *journey.Engine) *API {
+	a.journeys = e
+	return a
+}
+
+// journeyRoutes registers the journey endpoints.
+func (a *API) journeyRoutes(mux *http.ServeMux) {
+	if a.journeys == nil {
+		return
+	}
+	mux.HandleFunc("GET /api/v1/journeys", a.listJourneys)
+	mux.HandleFunc("POST /api/v1/journeys", a.saveJourneys)
+	mux.HandleFunc("GET /api/v1/journeys/{id}", a.getJourney)
+	mux.HandleFunc("GET /api/v1/journeys/{id}/stats", a.journeyStats)
+	mux.HandleFunc("POST /api/v1/journeys/{id}/pause", a.journeyStatus(journey.StatusPaused))
+	mux.HandleFunc("POST /api/v1/journeys/{id}/resume", a.journeyStatus(journey.StatusLive))
+	mux.HandleFunc("POST /api/v1/journeys/{id}/archive", a.journeyStatus(journey.StatusArchived))
+	mux.HandleFunc("POST /api/v1/journeys/{id}/enrol", a.enrol)
+	mux.HandleFunc("POST /api/v1/journeys/{id}/migrate", a.migrate)
+}
+
+// failJourney maps the journey errors; it reports whether err was one.
+func failJourney(w http.ResponseWriter, err error) bool {
+	var ve *journey.ValidationError
+	var re *journey.RefusedError
+	switch {
+	case errors.As(err, &ve):
+		httpjson.Error(w, http.StatusBadRequest, "invalid_journey", ve.Error(), map[string]string{"journey": ve.Journey, "path": ve.Path, "reason": ve.Reason})
+	case errors.As(err, &re):
+		httpjson.Error(w, http.StatusConflict, "not_enrolled", re.Error(), map[string]string{"journey": re.Journey, "reason": re.Reason})
+	default:
+		return false
+	}
+	return true
+}
+
+// journeyView is a journey as the API shows it.
+type journeyView struct {
+	*journey.Definition
+	Version    int              `json:"version"`
+	Status     string           `json:"status"`
+	Enrolments map[string]int64 `json:"enrolments"`
+	CreatedAt  time.Time        `json:"created_at"`
+	UpdatedAt  time.Time        `json:"updated_at"`
+}
+
+func (a *API) journeyView(r *http.Request, rec *store.JourneyRecord, d *journey.Definition) (journeyView, error) {
+	counts, err := a.store.EnrolmentCounts(r.Context(), rec.ID)
+	return journeyView{Definition: d, Version: rec.Version, Status: rec.Status, Enrolments: counts,
+		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}, err
+}
+
+// listJourneys serves GET /api/v1/journeys (?archived=true shows those too).
+func (a *API) listJourneys(w http.ResponseWriter, r *http.Request) {
+	recs, err := a.store.ListJourneys(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []journeyView{}
+	for _, rec := range recs {
+		if rec.Status == journey.StatusArchived && r.URL.Query().Get("archived") != "true" {
+			continue
+		}
+		d, err := journey.ParseJSON(rec.Definition)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v, err := a.journeyView(r, rec, d)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out = append(out, v)
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"journeys": out})
+}
+
+// getJourney serves GET /api/v1/journeys/{id} (?version=N: that version).
+func (a *API) getJourney(w http.ResponseWriter, r *http.Request) {
+	version := 0
+	if v := r.URL.Query().Get("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			a.fail(w, r, &inputError{"version", "must be a positive integer"})
+			return
+		}
+		version = n
+	}
+	rec, d, err := a.journeys.Definition(r.Context(), r.PathValue("id"), version)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v, err := a.journeyView(r, rec, d)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, v)
+}
+
+// saveJourneys serves POST /api/v1/journeys: one definition, or
+// {"journeys": [...]}, validated together; a changed one gets a new
+// version. ?dry_run=true validates without saving (&with_segments=a,b:
+// as if those segments existed).
+func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 4<<20))
+	if err != nil {
+		a.fail(w, r, &inputError{"body", err.Error()})
+		return
+	}
+	var many struct {
+		Journeys []json.RawMessage `json:"journeys"`
+	}
+	raws := []json.RawMessage{body}
+	if json.Unmarshal(body, &many) == nil && many.Journeys != nil {
+		raws = many.Journeys
+	}
+	var defs []*journey.Definition
+	for _, raw := range raws {
+		d, err := journey.ParseJSON(bytes.TrimSpace(raw))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		defs = append(defs, d)
+	}
+	if r.URL.Query().Get("dry_run") == "true" {
+		// with_segments: segments applied with the journeys, not saved
+		// yet either.
+		var also []string
+		if s := r.URL.Query().Get("with_segments"); s != "" {
+			also = strings.Split(s, ",")
+		}
+		if err := a.journeys.Validate(r.Context(), defs, also...); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"valid": true, "journeys": defs})
+		return
+	}
+	recs, err := a.journeys.Save(r.Context(), defs)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := []journeyView{}
+	for i, rec := range recs {
+		v, err := a.journeyView(r, rec, defs[i])
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out = append(out, v)
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"journeys": out})
+}
+
+// journeyStatus serves pause, resume and archive.
+func (a *API) journeyStatus(status string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if err := a.journeys.SetStatus(r.Context(), id, status); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		rec, d, err := a.journeys.Definition(r.Context(), id, 0)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v, err := a.journeyView(r, rec, d)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, v)
+	}
+}
+
+// enrol serves POST /api/v1/journeys/{id}/enrol {"profile_id": N}.
+func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ProfileID int64 `json:"profile_id"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if in.ProfileID <= 0 {
+		a.fail(w, r, &inputError{"profile_id", "is required: the customer's profile id"})
+		return
+	}
+	en, err := a.journeys.Enrol(r.Context(), r.PathValue("id"), in.ProfileID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusCreated, en)
+}
+
+// migrate serves POST /api/v1/journeys/{id}/migrate {"from_version": N}:
+// the active enrolments of version N move to the latest version where
+// their step still exists.
+func (a *API) migrate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		FromVersion int `json:"from_version"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.journeys.Migrate(r.Context(), r.PathValue("id"), in.FromVersion)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, res)
+}
+
+// journeyStats serves GET /api/v1/journeys/{id}/stats: enrolments by
+// status, exits by reason, messages by channel, outcomes per step, and
+// how the customers of each split variant stand.
+func (a *API) journeyStats(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if _, err := a.store.JourneyVersion(r.Context(), id, 0); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	st, err := a.store.JourneyStats(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, st)
+}

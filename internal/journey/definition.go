@@ -1,0 +1,201 @@
+// Package journey is the marketer's autopilot: journeys written as files
+// (triggers, re-entry, exit criteria, a control group, and a tree of steps:
+// send, wait, wait for an event, branch, split, update a trait, exit), a
+// version per change, and the engine that enrols customers from the event
+// log and moves each enrolment through its steps with durable timers.
+package journey
+
+import (
+	"github.com/parcours/parcours/internal/segment"
+)
+
+// Duration is a duration written as "7d", "36h", "90m" or "2w".
+type Duration = segment.Duration
+
+// Definition is a journey as users write it, in a YAML or JSON file or
+// through the API.
+type Definition struct {
+	// Kind is "journey" in files that parcours apply reads.
+	Kind        string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	ID          string `json:"id" yaml:"id"`
+	Name        string `json:"name" yaml:"name"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	// Triggers enrol a customer; any one of them does.
+	Triggers []Trigger `json:"triggers" yaml:"triggers"`
+	// EntryWhen, if set, is a condition on the customer (as a branch's)
+	// that must hold when a trigger fires for them to enter.
+	EntryWhen *segment.Condition `json:"entry_when,omitempty" yaml:"entry_when,omitempty"`
+	// ReEntry says whether a customer may enter again once their
+	// enrolment is over (never two at once).
+	ReEntry ReEntry `json:"re_entry,omitempty" yaml:"re_entry,omitempty"`
+	// ExitOn ends an enrolment when the customer does one of these: the
+	// goal is reached ("stop on purchase") or they left a segment.
+	ExitOn []Match `json:"exit_on,omitempty" yaml:"exit_on,omitempty"`
+	// ControlGroup is the percentage of customers (0-100, by a
+	// deterministic hash of customer and journey) who are enrolled but
+	// receive nothing, to measure the journey against.
+	ControlGroup float64 `json:"control_group,omitempty" yaml:"control_group,omitempty"`
+	Steps        []Step  `json:"steps" yaml:"steps"`
+}
+
+// Trigger is one way into a journey: exactly one of Event,
+// SegmentEntered, SegmentExited, Schedule or API.
+type Trigger struct {
+	Match `yaml:",inline"`
+	// API lets POST /api/v1/journeys/{id}/enrol enrol customers.
+	API bool `json:"api,omitempty" yaml:"api,omitempty"`
+	// Schedule enrols a segment's members every day at a time.
+	Schedule *Schedule `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+}
+
+// Schedule is a daily run: at At (HH:MM) in Zone (utc, the default, or an
+// IANA zone), every member of Segment is offered entry (the re-entry
+// policy and entry_when apply).
+type Schedule struct {
+	At      string `json:"at" yaml:"at"`
+	Zone    string `json:"zone,omitempty" yaml:"zone,omitempty"`
+	Segment string `json:"segment" yaml:"segment"`
+}
+
+// Match selects events: a track event by name with property filters, or
+// the entry into or exit from a segment.
+type Match struct {
+	Event string `json:"event,omitempty" yaml:"event,omitempty"`
+	// Where filters on the event's properties: each key must equal the
+	// value (a list: one of the values). Nested keys with dots.
+	Where          map[string]any `json:"where,omitempty" yaml:"where,omitempty"`
+	SegmentEntered string         `json:"segment_entered,omitempty" yaml:"segment_entered,omitempty"`
+	SegmentExited  string         `json:"segment_exited,omitempty" yaml:"segment_exited,omitempty"`
+}
+
+// The re-entry policies.
+const (
+	ReEntryOnce     = "once"
+	ReEntryCooldown = "cooldown"
+	ReEntryAlways   = "always"
+)
+
+// ReEntry is the re-entry policy: once (the default), after a cool-down
+// since the previous entry, or always.
+type ReEntry struct {
+	Policy   string    `json:"policy,omitempty" yaml:"policy,omitempty"`
+	Cooldown *Duration `json:"cooldown,omitempty" yaml:"cooldown,omitempty"`
+}
+
+// Step is one step of a journey: exactly one kind is set.
+type Step struct {
+	// Name labels the step in traces (optional).
+	Name        string       `json:"name,omitempty" yaml:"name,omitempty"`
+	Send        *Send        `json:"send,omitempty" yaml:"send,omitempty"`
+	Wait        *Wait        `json:"wait,omitempty" yaml:"wait,omitempty"`
+	WaitFor     *WaitFor     `json:"wait_for,omitempty" yaml:"wait_for,omitempty"`
+	Branch      *Branch      `json:"branch,omitempty" yaml:"branch,omitempty"`
+	Split       *Split       `json:"split,omitempty" yaml:"split,omitempty"`
+	UpdateTrait *UpdateTrait `json:"update_trait,omitempty" yaml:"update_trait,omitempty"`
+	Webhook     *Webhook     `json:"webhook,omitempty" yaml:"webhook,omitempty"`
+	Exit        *Exit        `json:"exit,omitempty" yaml:"exit,omitempty"`
+}
+
+// Webhook posts the enrolment (journey, step, profile, a key) as JSON to
+// a URL, with the key in an Idempotency-Key header; a failure is retried
+// as a send is.
+type Webhook struct {
+	URL string `json:"url" yaml:"url"`
+}
+
+// Send hands a message to the message pipeline.
+type Send struct {
+	// Channel is email, sms, push, whatsapp, or best (the pipeline picks
+	// the customer's best reachable channel).
+	Channel  string `json:"channel" yaml:"channel"`
+	Template string `json:"template" yaml:"template"`
+	// Topic is the subscription topic the customer's consent is checked
+	// against (optional).
+	Topic string `json:"topic,omitempty" yaml:"topic,omitempty"`
+}
+
+// Wait pauses for a duration, or until the next time of day (HH:MM) in a
+// time zone: UTC (the default), an IANA zone ("Europe/Paris"), or
+// "customer": the profile's timezone trait (IANA), UTC without one.
+type Wait struct {
+	For   *Duration `json:"for,omitempty" yaml:"for,omitempty"`
+	Until string    `json:"until,omitempty" yaml:"until,omitempty"`
+	Zone  string    `json:"zone,omitempty" yaml:"zone,omitempty"`
+}
+
+// WaitFor waits for an event for at most Timeout, then goes on with
+// OnEvent or OnTimeout (either may be empty), then with the next step.
+type WaitFor struct {
+	Match     `yaml:",inline"`
+	Timeout   Duration `json:"timeout" yaml:"timeout"`
+	OnEvent   []Step   `json:"on_event,omitempty" yaml:"on_event,omitempty"`
+	OnTimeout []Step   `json:"on_timeout,omitempty" yaml:"on_timeout,omitempty"`
+}
+
+// Branch takes the steps of the first case whose condition holds, else
+// Else, then goes on with the next step.
+type Branch struct {
+	Cases []Case `json:"cases" yaml:"cases"`
+	Else  []Step `json:"else,omitempty" yaml:"else,omitempty"`
+}
+
+// Case is a condition on the customer (traits, computed traits, channels,
+// consent, geography, segment membership: a segment condition without
+// performed) and the steps taken when it holds.
+type Case struct {
+	When  segment.Condition `json:"when" yaml:"when"`
+	Steps []Step            `json:"steps" yaml:"steps"`
+}
+
+// Split sends each customer down one variant, at random by weight but
+// always the same for the same customer (a hash of customer, journey and
+// step). A variant with no steps is a holdout.
+type Split struct {
+	Variants []Variant `json:"variants" yaml:"variants"`
+}
+
+// Variant is one arm of a split.
+type Variant struct {
+	Name   string  `json:"name" yaml:"name"`
+	Weight float64 `json:"weight" yaml:"weight"`
+	Steps  []Step  `json:"steps,omitempty" yaml:"steps,omitempty"`
+}
+
+// UpdateTrait sets a trait on the customer's profile (through an identify
+// event, so the profile's history shows it).
+type UpdateTrait struct {
+	Trait string `json:"trait" yaml:"trait"`
+	Value any    `json:"value" yaml:"value"`
+}
+
+// Exit ends the enrolment.
+type Exit struct {
+	Reason string `json:"reason,omitempty" yaml:"reason,omitempty"`
+}
+
+// kinds lists the kinds s sets.
+func (s *Step) kinds() []string {
+	var k []string
+	add := func(set bool, name string) {
+		if set {
+			k = append(k, name)
+		}
+	}
+	add(s.Send != nil, "send")
+	add(s.Wait != nil, "wait")
+	add(s.WaitFor != nil, "wait_for")
+	add(s.Branch != nil, "branch")
+	add(s.Split != nil, "split")
+	add(s.UpdateTrait != nil, "update_trait")
+	add(s.Webhook != nil, "webhook")
+	add(s.Exit != nil, "exit")
+	return k
+}
+
+// Kind names the kind of a valid step.
+func (s *Step) Kind() string {
+	if k := s.kinds(); len(k) > 0 {
+		return k[0]
+	}
+	return ""
+}

@@ -1,0 +1,121 @@
+package journey
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// resolve finds the profile of each event as the segment stage does:
+// Parcours' internal events name it; the others are found by their
+// identifiers, which unify has linked.
+func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, map[int][2]int64, error) {
+	owners := make([]int64, len(batch))
+	merges := map[int][2]int64{}
+	var all []identity.Identifier
+	ids := make([][]identity.Identifier, len(batch))
+	for i, ev := range batch {
+		if ev.Channel == profile.InternalChannel {
+			var p struct {
+				ProfileID       int64 `json:"profileId"`
+				MergedProfileID int64 `json:"mergedProfileId"`
+			}
+			if json.Unmarshal(ev.Properties, &p) == nil {
+				owners[i] = p.ProfileID
+				if ev.Event == "Profile Merged" && p.MergedProfileID != 0 && p.MergedProfileID != p.ProfileID {
+					merges[i] = [2]int64{p.ProfileID, p.MergedProfileID}
+				}
+			}
+			continue
+		}
+		for _, raw := range identity.Extract(ev) {
+			if id, why := e.o.Rules.Normalize(raw); why == "" {
+				ids[i] = append(ids[i], id)
+			}
+		}
+		all = append(all, ids[i]...)
+	}
+	holders, err := e.st.Holders(ctx, all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("journey: resolve profiles: %w", err)
+	}
+	for i := range batch {
+		for _, id := range ids[i] {
+			if h := holders[id]; h != 0 {
+				owners[i] = h
+				break
+			}
+		}
+	}
+	return owners, merges, nil
+}
+
+// merge moves the enrolments of a profile merged into another to the
+// survivor. Where both were active in the same journey, the merged one's
+// ends: the customer goes on in one. Lock should be held.
+func (e *Engine) merge(b *batch, into, merged int64) {
+	for _, en := range b.byProf[merged] {
+		dup := en.Status == EnrolActive && slices.ContainsFunc(b.byProf[into], func(o *store.Enrolment) bool {
+			return o.Journey == en.Journey && o.Status == EnrolActive
+		})
+		en.Profile, en.UpdatedAt = into, b.now
+		b.touch(en)
+		if dup {
+			e.end(b, en, EnrolExited, fmt.Sprintf("profile merged into %d, already in this journey", into), "profile merged, already in this journey")
+		}
+		b.byProf[into] = append(b.byProf[into], en)
+	}
+	delete(b.byProf, merged)
+}
+
+// Enrol enrols a profile through the API: the journey must be live and
+// have an api trigger. It returns the enrolment, or a *RefusedError saying
+// why the policy refused it.
+func (e *Engine) Enrol(ctx context.Context, journey string, profileID int64) (*store.Enrolment, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.latest[journey]
+	if p == nil {
+		return nil, fmt.Errorf("journey %s: %w", journey, store.ErrNotFound)
+	}
+	if e.status[journey] != StatusLive {
+		return nil, &RefusedError{Journey: journey, Reason: "the journey is " + e.status[journey]}
+	}
+	if !slices.ContainsFunc(p.def.Triggers, func(t Trigger) bool { return t.API }) {
+		return nil, &RefusedError{Journey: journey, Reason: "the journey has no api trigger (add `- api: true` to its triggers)"}
+	}
+	profiles, segs, err := e.loadProfiles(ctx, []int64{profileID})
+	if err != nil {
+		return nil, err
+	}
+	if profiles[profileID] == nil {
+		return nil, fmt.Errorf("profile %d: %w", profileID, store.ErrNotFound)
+	}
+	b, err := e.begin(ctx, []int64{profileID})
+	if err != nil {
+		return nil, err
+	}
+	b.profiles, b.segs = profiles, segs
+	en, why := e.enter(b, p, profileID, "api")
+	if en == nil {
+		return nil, &RefusedError{Journey: journey, Reason: why}
+	}
+	if err := e.st.ApplyJourneys(ctx, b.write("", 0)); err != nil {
+		return nil, err
+	}
+	e.Wake()
+	return en, nil
+}
+
+// RefusedError is an enrolment the journey's rules refuse.
+type RefusedError struct {
+	Journey, Reason string
+}
+
+func (r *RefusedError) Error() string { return "journey " + r.Journey + ": not enrolled: " + r.Reason }

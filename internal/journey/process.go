@@ -1,0 +1,345 @@
+package journey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// knownSegments lists the segments a definition may name.
+func knownSegments(ctx context.Context, st Store, stores []profile.Store) (segment.Known, error) {
+	known := segment.Known{Segments: map[string]*segment.Definition{}, Stores: stores}
+	recs, err := st.ListSegments(ctx)
+	if err != nil {
+		return known, err
+	}
+	for _, r := range recs {
+		if r.Status != segment.StatusArchived {
+			known.Segments[r.ID] = &segment.Definition{ID: r.ID}
+		}
+	}
+	return known, nil
+}
+
+// Run follows the log behind the segment stage until ctx ends. segmented,
+// if set, is published by the segment stage after each of its batches.
+func (e *Engine) Run(ctx context.Context, segmented *eventlog.Notifier) error {
+	c := &eventlog.Consumer{
+		Name: Consumer, Log: behind{e.st, e.o.After}, Checkpoints: e.st, Notifier: segmented,
+		BatchSize: 1000, Poll: time.Second, HandlerCheckpoints: true, Yield: e.o.Yield,
+	}
+	return c.Run(ctx, e.Process)
+}
+
+// behind reads the log only up to the checkpoints of the consumers it
+// follows (default: the segment stage's).
+type behind struct {
+	st    Store
+	after []string
+}
+
+func (b behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	names := b.after
+	if len(names) == 0 {
+		names = []string{SegmentConsumer}
+	}
+	var done int64 = -1
+	for _, name := range names {
+		cp, err := b.st.Checkpoint(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if done < 0 || cp < done {
+			done = cp
+		}
+	}
+	if done <= after {
+		return nil, nil
+	}
+	events, err := b.st.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
+	for len(events) > 0 && events[len(events)-1].Seq > done {
+		events = events[:len(events)-1]
+	}
+	return events, err
+}
+
+// seen is one event as the engine matches it.
+type seen struct {
+	e       *event.Event
+	props   map[string]any
+	segment string // Segment Entered/Exited: the segment
+}
+
+func (m *Match) matches(s *seen) bool {
+	switch {
+	case m.Event != "":
+		return s.e.Type == event.Track && s.e.Event == m.Event && segment.MatchProperties(s.props, m.Where)
+	case m.SegmentEntered != "":
+		return s.segment == m.SegmentEntered && s.e.Event == segment.EventEntered
+	case m.SegmentExited != "":
+		return s.segment == m.SegmentExited && s.e.Event == segment.EventExited
+	}
+	return false
+}
+
+// batch is the enrolments one batch of events or timers changes.
+type batch struct {
+	now time.Time
+	// profiles and segs are loaded when a journey's entry_when needs
+	// them.
+	profiles map[int64]*profile.Profile
+	segs     map[int64]*segment.State
+	byProf   map[int64][]*store.Enrolment
+	changed  map[*store.Enrolment]bool
+	inserts  []*store.Enrolment
+	log      []store.StepLog
+}
+
+// record appends to the step log (the analytics).
+func (b *batch) record(en *store.Enrolment, step, kind, outcome, channel string, at time.Time) {
+	b.log = append(b.log, store.StepLog{Enrolment: en, Step: step, Kind: kind, Outcome: outcome, Channel: channel, At: at})
+}
+
+func (b *batch) touch(en *store.Enrolment) {
+	if en.ID != 0 {
+		b.changed[en] = true
+	}
+}
+
+// Process applies a batch of events (unified and segmented) to the
+// journeys: exits, awaited events, and entries. It writes the enrolments
+// with the checkpoint in one transaction; the steps they make due run at
+// the next Tick.
+func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loaded {
+		return errors.New("journey: definitions not loaded")
+	}
+	if len(e.latest) == 0 {
+		// No live or paused journey, so no active enrolment (archiving
+		// ends them): only the checkpoint moves.
+		return e.st.ApplyJourneys(ctx, &store.JourneyBatch{Consumer: Consumer, Checkpoint: events[len(events)-1].Seq, At: e.o.Clock.Now()})
+	}
+	owners, merges, err := e.resolve(ctx, events)
+	if err != nil {
+		return err
+	}
+	var ids []int64
+	for _, o := range owners {
+		if o != 0 {
+			ids = append(ids, o)
+		}
+	}
+	for _, m := range merges {
+		ids = append(ids, m[1])
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	b, err := e.begin(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, p := range e.latest {
+		if p.entryProfiles {
+			if b.profiles, b.segs, err = e.loadProfiles(ctx, ids); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	for i, ev := range events {
+		if owners[i] == 0 {
+			continue
+		}
+		if m, ok := merges[i]; ok {
+			e.merge(b, m[0], m[1])
+			continue
+		}
+		s := &seen{e: ev}
+		if len(ev.Properties) > 0 {
+			_ = json.Unmarshal(ev.Properties, &s.props)
+		}
+		if ev.Channel == profile.InternalChannel {
+			s.segment, _ = s.props["segmentId"].(string)
+		}
+		if err := e.observe(ctx, b, owners[i], s); err != nil {
+			return err
+		}
+	}
+	jb := b.write(Consumer, events[len(events)-1].Seq)
+	if err := e.st.ApplyJourneys(ctx, jb); err != nil {
+		return err
+	}
+	if len(jb.Insert)+len(jb.Update) > 0 {
+		e.Wake()
+	}
+	return nil
+}
+
+func (e *Engine) begin(ctx context.Context, ids []int64) (*batch, error) {
+	b := &batch{now: e.o.Clock.Now(), byProf: map[int64][]*store.Enrolment{}, changed: map[*store.Enrolment]bool{}}
+	all, err := e.st.ProfileEnrolments(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("journey: load enrolments: %w", err)
+	}
+	for _, en := range all {
+		b.byProf[en.Profile] = append(b.byProf[en.Profile], en)
+	}
+	return b, nil
+}
+
+func (b *batch) write(consumer string, checkpoint int64) *store.JourneyBatch {
+	jb := &store.JourneyBatch{Consumer: consumer, Checkpoint: checkpoint, Insert: b.inserts, Log: b.log, At: b.now}
+	for en := range b.changed {
+		jb.Update = append(jb.Update, en)
+	}
+	slices.SortFunc(jb.Update, func(x, y *store.Enrolment) int { return int(x.ID - y.ID) })
+	return jb
+}
+
+// observe applies one event of profile id. Lock should be held.
+func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error {
+	why := s.e.Event + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
+	if s.segment != "" {
+		why = s.e.Event + " " + s.segment + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
+	}
+	for _, en := range b.byProf[id] {
+		if en.Status != EnrolActive {
+			continue
+		}
+		p, err := e.program(ctx, en.Journey, en.Version)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 {
+			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why), fmt.Sprintf("exit_on[%d]: %s", i, s.label()))
+			continue
+		}
+		n := p.nodes[en.Step]
+		if n == nil || n.step.WaitFor == nil || !readState(en).Waiting || !n.step.WaitFor.Match.matches(s) {
+			continue
+		}
+		st := readState(en)
+		st.Waiting = false
+		en.Step, en.DueAt, en.State, en.UpdatedAt = n.onEvent, b.now, st.encode(), b.now
+		b.touch(en)
+		b.record(en, n.addr, "wait_for", "event", "", b.now)
+		e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: id,
+			Step: n.addr, Name: n.step.Name, Kind: "wait_for", What: "event arrived", Why: why})
+		if n.onEvent == "" {
+			e.end(b, en, EnrolCompleted, "reached the end of the journey", "")
+		}
+	}
+	for _, jid := range e.sortedLive() {
+		p := e.latest[jid]
+		for _, t := range p.def.Triggers {
+			if !t.API && t.Schedule == nil && t.Match.matches(s) {
+				if _, refused := e.enter(b, p, id, "trigger: "+why); refused != "" {
+					e.trace(TraceEntry{At: b.now, Journey: jid, Version: p.version, Profile: id, Kind: "enter",
+						What: "not entered", Why: refused})
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// sortedLive lists the live journeys' ids in order. Lock should be held.
+func (e *Engine) sortedLive() []string {
+	ids := make([]string, 0, len(e.latest))
+	for id := range e.latest {
+		if e.status[id] == StatusLive {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// enter enrols a profile if the re-entry policy allows; it reports why
+// not otherwise. Lock should be held.
+func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrolment, string) {
+	d := p.def
+	var last *store.Enrolment
+	for _, en := range b.byProf[id] {
+		if en.Journey != d.ID {
+			continue
+		}
+		if en.Status == EnrolActive {
+			return nil, "already in the journey"
+		}
+		if last == nil || en.EnteredAt.After(last.EnteredAt) {
+			last = en
+		}
+	}
+	if last != nil {
+		switch d.ReEntry.Policy {
+		case ReEntryAlways:
+		case ReEntryCooldown:
+			if until := last.EnteredAt.Add(time.Duration(*d.ReEntry.Cooldown)); b.now.Before(until) {
+				return nil, "re-entry cool-down until " + until.Format(time.RFC3339)
+			}
+		default:
+			return nil, "already entered once (re_entry: once)"
+		}
+	}
+	if d.EntryWhen != nil {
+		prof := b.profiles[id]
+		if prof == nil {
+			prof = profile.New(id)
+		}
+		if !segment.Match(d.EntryWhen, segment.Input{Profile: prof, State: b.segs[id], Env: &profile.Env{Now: b.now, Stores: e.o.Stores}}) {
+			return nil, "entry_when does not hold"
+		}
+	}
+	en := &store.Enrolment{Journey: d.ID, Version: p.version, Profile: id, Status: EnrolActive, Step: p.first,
+		State: (&state{}).encode(), DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
+	what := "entered"
+	if inControl(d, id) {
+		en.Status, en.DueAt, en.EndedAt, en.Reason = EnrolControl, time.Time{}, b.now, "control group"
+		what = "entered the control group (receives nothing)"
+	}
+	b.inserts = append(b.inserts, en)
+	b.byProf[id] = append(b.byProf[id], en)
+	b.record(en, "", "enter", map[bool]string{true: "control", false: "entered"}[en.Status == EnrolControl], "", b.now)
+	e.trace(TraceEntry{At: b.now, Journey: d.ID, Version: p.version, Profile: id, Kind: "enter", What: what, Why: why})
+	return en, ""
+}
+
+// end closes an enrolment; key is the reason as the analytics count it
+// (without the event that caused it; "": the reason). Lock should be
+// held.
+func (e *Engine) end(b *batch, en *store.Enrolment, status, reason, key string) {
+	en.Status, en.DueAt, en.EndedAt, en.Reason, en.UpdatedAt = status, time.Time{}, b.now, reason, b.now
+	b.touch(en)
+	if key == "" {
+		key = reason
+	}
+	b.record(en, "", status, key, "", b.now)
+	e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
+		Kind: status, What: "left the journey", Why: reason})
+}
+
+// label names an event for the analytics: its name, and the segment for
+// Segment Entered/Exited.
+func (s *seen) label() string {
+	if s.segment != "" {
+		return s.e.Event + " " + s.segment
+	}
+	return s.e.Event
+}

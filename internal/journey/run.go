@@ -1,0 +1,330 @@
+package journey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// state is what an enrolment keeps besides its step.
+type state struct {
+	// Waiting: the current step (wait, wait_for) has started and waits
+	// for its timer (or, wait_for, the event).
+	Waiting bool `json:"waiting,omitempty"`
+	// Attempts counts failed sends of the current step.
+	Attempts int `json:"attempts,omitempty"`
+}
+
+func readState(en *store.Enrolment) *state {
+	var s state
+	if len(en.State) > 0 {
+		_ = json.Unmarshal(en.State, &s)
+	}
+	return &s
+}
+
+func (s *state) encode() []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// claimBatch is how many due enrolments one claim takes.
+const claimBatch = 1000
+
+// maxAttempts is how many times a failing send is tried before the step
+// is skipped.
+const maxAttempts = 5
+
+// Wake makes the timer loop look for due enrolments now.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunTimers fires due enrolments every interval (and when woken) until
+// ctx ends.
+func (e *Engine) RunTimers(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("journey: timers", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// Tick runs the schedules whose time has come, then the steps of every
+// enrolment due now, a claimed batch at a time, and returns how many
+// enrolments it moved.
+func (e *Engine) Tick(ctx context.Context) (int, error) {
+	e.mu.Lock()
+	err := e.runSchedules(ctx)
+	e.mu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("journey: schedules: %w", err)
+	}
+	total := 0
+	for {
+		n, err := e.tickBatch(ctx)
+		total += n
+		if err != nil || n < claimBatch {
+			return total, err
+		}
+	}
+}
+
+func (e *Engine) tickBatch(ctx context.Context) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.o.Clock.Now()
+	due, err := e.st.ClaimDueEnrolments(ctx, now, e.o.Owner, e.o.Lease, claimBatch)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	b := &batch{now: now, changed: map[*store.Enrolment]bool{}}
+	r := &runner{e: e, b: b}
+	if err := r.load(ctx, due); err != nil {
+		return 0, err
+	}
+	for _, en := range due {
+		if err := r.run(ctx, en); err != nil {
+			return 0, err
+		}
+		b.changed[en] = true
+	}
+	if len(r.emit) > 0 && e.o.Emit != nil {
+		if err := e.o.Emit.Submit(ctx, r.emit, nil); err != nil {
+			return 0, fmt.Errorf("journey: emit trait updates: %w", err)
+		}
+	}
+	jb := b.write("", 0)
+	jb.Owner = e.o.Owner
+	if err := e.st.ApplyJourneys(ctx, jb); err != nil {
+		return 0, err
+	}
+	return len(due), nil
+}
+
+// runner runs the steps of one claimed batch.
+type runner struct {
+	e        *Engine
+	b        *batch
+	profiles map[int64]*profile.Profile
+	segs     map[int64]*segment.State
+	emit     []*event.Event
+}
+
+// load reads the profiles (and their segment memberships) the batch's
+// branches and trait updates need.
+func (r *runner) load(ctx context.Context, due []*store.Enrolment) error {
+	var ids []int64
+	for _, en := range due {
+		p, err := r.e.program(ctx, en.Journey, en.Version)
+		if err != nil {
+			return err
+		}
+		if p.profiles {
+			ids = append(ids, en.Profile)
+		}
+	}
+	var err error
+	r.profiles, r.segs, err = r.e.loadProfiles(ctx, ids)
+	return err
+}
+
+// loadProfiles reads profiles and the segment memberships recorded for
+// them.
+func (e *Engine) loadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, map[int64]*segment.State, error) {
+	segs := map[int64]*segment.State{}
+	if len(ids) == 0 {
+		return map[int64]*profile.Profile{}, segs, nil
+	}
+	profiles, err := e.st.LoadProfiles(ctx, ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("journey: load profiles: %w", err)
+	}
+	raw, err := e.st.SegmentStates(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	for id, b := range raw {
+		st := segment.NewState()
+		if err := json.Unmarshal(b, st); err != nil {
+			return nil, nil, fmt.Errorf("journey: segment state of %d: %w", id, err)
+		}
+		segs[id] = st
+	}
+	return profiles, segs, nil
+}
+
+// run moves one due enrolment through its steps until it waits or ends.
+func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
+	e, now := r.e, r.b.now
+	p, err := e.program(ctx, en.Journey, en.Version)
+	if err != nil {
+		return err
+	}
+	// at is when the steps happen: the instant the timer was due, so that
+	// waits do not drift when timers fire late (up to MaxLateness).
+	at := now
+	if !en.DueAt.IsZero() && now.Sub(en.DueAt) <= e.o.MaxLateness {
+		at = en.DueAt
+	}
+	en.DueAt = time.Time{}
+	st := readState(en)
+	var send *SendRequest
+	tr := func(n *node, kind, what, why string) {
+		e.trace(TraceEntry{At: at, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
+			Step: n.addr, Name: n.step.Name, Kind: kind, What: what, Why: why, Due: en.DueAt, Send: send})
+		send = nil
+	}
+	finish := func(status, reason string) {
+		en.Status, en.DueAt, en.EndedAt, en.Reason = status, time.Time{}, at, reason
+		r.b.record(en, "", status, reason, "", at)
+		e.trace(TraceEntry{At: at, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
+			Kind: status, What: map[bool]string{true: "finished", false: "left the journey"}[status == EnrolCompleted], Why: reason})
+	}
+	en.UpdatedAt = now
+	defer func() { en.State = st.encode() }()
+	// A journey is a tree, so an enrolment takes each step at most once:
+	// the bound only guards against a bug.
+	for range 1000 {
+		if en.Step == "" {
+			finish(EnrolCompleted, "reached the end of the journey")
+			return nil
+		}
+		n := p.nodes[en.Step]
+		if n == nil {
+			finish(EnrolExited, "step "+en.Step+" is not in version "+fmt.Sprint(en.Version))
+			return nil
+		}
+		s := n.step
+		switch {
+		case s.Send != nil:
+			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
+				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
+				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
+			if e.o.Sender == nil {
+				e.noSender.Do(func() {
+					e.log.Warn("journeys: no sender configured; send steps are traced and skipped", "journey", en.Journey)
+				})
+				r.b.record(en, n.addr, "send", "not sent", s.Send.Channel, at)
+				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "no sender configured: not sent")
+			} else if err := e.o.Sender.Send(ctx, req); err != nil {
+				st.Attempts++
+				if st.Attempts < maxAttempts && !errors.Is(err, ErrRefused) {
+					retry := time.Duration(1<<st.Attempts) * time.Minute
+					en.DueAt = now.Add(retry)
+					tr(n, "send", "send failed; retry in "+retry.String(), err.Error())
+					return nil
+				}
+				r.b.record(en, n.addr, "send", "failed", s.Send.Channel, at)
+				tr(n, "send", fmt.Sprintf("send failed %d times; step skipped", st.Attempts), err.Error())
+			} else {
+				send = &req
+				r.b.record(en, n.addr, "send", "sent", s.Send.Channel, at)
+				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "handed to the sender, key "+req.Key)
+			}
+			st.Attempts = 0
+			en.Step = n.next
+		case s.Webhook != nil:
+			req := WebhookRequest{URL: s.Webhook.URL, Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID),
+				Journey: en.Journey, Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID, At: at}
+			if e.o.Webhooks == nil {
+				r.b.record(en, n.addr, "webhook", "not called", "", at)
+				tr(n, "webhook", s.Webhook.URL, "no webhook caller configured: not called")
+			} else if err := e.o.Webhooks.Call(ctx, req); err != nil {
+				st.Attempts++
+				if st.Attempts < maxAttempts {
+					retry := time.Duration(1<<st.Attempts) * time.Minute
+					en.DueAt = now.Add(retry)
+					tr(n, "webhook", "call failed; retry in "+retry.String(), err.Error())
+					return nil
+				}
+				r.b.record(en, n.addr, "webhook", "failed", "", at)
+				tr(n, "webhook", fmt.Sprintf("call failed %d times; step skipped", st.Attempts), err.Error())
+			} else {
+				r.b.record(en, n.addr, "webhook", "called", "", at)
+				tr(n, "webhook", s.Webhook.URL, "called, key "+req.Key)
+			}
+			st.Attempts = 0
+			en.Step = n.next
+		case s.Wait != nil:
+			if st.Waiting {
+				st.Waiting = false
+				en.Step = n.next
+				continue
+			}
+			st.Waiting = true
+			loc := r.location(s.Wait, en.Profile)
+			en.DueAt = waitUntil(s.Wait, at, loc)
+			tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), describeWait(s.Wait, loc))
+			return nil
+		case s.WaitFor != nil:
+			if st.Waiting { // the timer fired before the event
+				st.Waiting = false
+				r.b.record(en, n.addr, "wait_for", "timeout", "", at)
+				tr(n, "wait_for", "timed out", "no "+s.WaitFor.describe()+" within "+human(time.Duration(s.WaitFor.Timeout)))
+				en.Step = n.onTimeout
+				continue
+			}
+			st.Waiting = true
+			en.DueAt = at.Add(time.Duration(s.WaitFor.Timeout))
+			tr(n, "wait_for", "wait for "+s.WaitFor.describe(), "at most "+human(time.Duration(s.WaitFor.Timeout)))
+			return nil
+		case s.Branch != nil:
+			next, why, outcome := n.other, "no case holds: else", "else"
+			in := segment.Input{Profile: r.profile(en.Profile), State: r.segs[en.Profile], Env: &profile.Env{Now: at, Stores: e.o.Stores}}
+			for i := range s.Branch.Cases {
+				if segment.Match(&s.Branch.Cases[i].When, in) {
+					next, why, outcome = n.cases[i], fmt.Sprintf("case %d holds", i), fmt.Sprintf("case %d", i)
+					break
+				}
+			}
+			r.b.record(en, n.addr, "branch", outcome, "", at)
+			tr(n, "branch", "next: "+orEnd(next), why)
+			en.Step = next
+		case s.Split != nil:
+			i := variant(p.def, n.addr, en.Profile, s.Split)
+			r.b.record(en, n.addr, "split", s.Split.Variants[i].Name, "", at)
+			tr(n, "split", "variant "+s.Split.Variants[i].Name, fmt.Sprintf("weight %g of %g", s.Split.Variants[i].Weight, totalWeight(s.Split)))
+			en.Step = n.variants[i]
+		case s.UpdateTrait != nil:
+			outcome := r.updateTrait(en, n, at)
+			r.b.record(en, n.addr, "update_trait", outcome, "", at)
+			tr(n, "update_trait", fmt.Sprintf("%s = %v", s.UpdateTrait.Trait, s.UpdateTrait.Value), outcome)
+			en.Step = n.next
+		case s.Exit != nil:
+			reason := s.Exit.Reason
+			if reason == "" {
+				reason = "exit step"
+			}
+			finish(EnrolExited, n.addr+": "+reason)
+			return nil
+		}
+		en.DueAt = time.Time{}
+	}
+	return fmt.Errorf("journey: enrolment %d of %s loops", en.ID, en.Journey)
+}
+
+func (r *runner) profile(id int64) *profile.Profile {
+	if p := r.profiles[id]; p != nil {
+		return p
+	}
+	return profile.New(id)
+}

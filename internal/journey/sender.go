@@ -1,0 +1,82 @@
+package journey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Sender hands a journey's message to the message pipeline, which picks
+// the channel for "best", checks consent, frequency caps and quiet hours,
+// renders the template and delivers. It must be idempotent by Key: the
+// engine sends again, with the same key, a step whose outcome it could not
+// record (a crash between the send and the write).
+type Sender interface {
+	Send(ctx context.Context, r SendRequest) error
+}
+
+// ErrRefused marks a send the sender refuses for good (an unknown
+// template, an invalid request): retrying cannot help, so the step is
+// recorded as failed, with the reason, and the journey goes on.
+var ErrRefused = errors.New("send refused")
+
+// SendRequest is one send step of one enrolment.
+type SendRequest struct {
+	// Key is unique per (journey, version, step, profile, enrolment).
+	Key       string    `json:"key"`
+	Journey   string    `json:"journey_id"`
+	Version   int       `json:"version"`
+	Step      string    `json:"step"`
+	Profile   int64     `json:"profile_id"`
+	Enrolment int64     `json:"enrolment_id"`
+	Channel   string    `json:"channel"`
+	Template  string    `json:"template"`
+	Topic     string    `json:"topic,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// sendKey builds a send's idempotency key.
+func sendKey(journey string, version int, step string, profile, enrolment int64) string {
+	return fmt.Sprintf("journey:%s:v%d:%s:p%d:e%d", journey, version, step, profile, enrolment)
+}
+
+// Recorder is a Sender that remembers what it was asked, once per key:
+// for tests and the simulator. Fail, if set, is returned by the sends it
+// selects.
+type Recorder struct {
+	mu   sync.Mutex
+	sent []SendRequest
+	keys map[string]bool
+	// Calls counts every call, repeats included.
+	Calls int
+	Fail  func(SendRequest) error
+}
+
+// Send records r unless its key was seen.
+func (r *Recorder) Send(_ context.Context, req SendRequest) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Calls++
+	if r.Fail != nil {
+		if err := r.Fail(req); err != nil {
+			return err
+		}
+	}
+	if r.keys == nil {
+		r.keys = map[string]bool{}
+	}
+	if !r.keys[req.Key] {
+		r.keys[req.Key] = true
+		r.sent = append(r.sent, req)
+	}
+	return nil
+}
+
+// Sent returns the distinct sends, in order.
+func (r *Recorder) Sent() []SendRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]SendRequest(nil), r.sent...)
+}

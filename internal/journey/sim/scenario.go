@@ -1,0 +1,192 @@
+// Package sim is the journey simulator: it runs a journey against a
+// scripted scenario (customers, events at given times) on a fake clock, in
+// a temporary SQLite store with the real unify, segment and journey
+// stages, and reports the trace of steps and messages and whether the
+// scenario's expectations hold.
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/parcours/parcours/internal/segment"
+)
+
+// Scenario is a script of customers and events, with expectations.
+type Scenario struct {
+	// Kind is "scenario" (optional): parcours apply skips such documents,
+	// so scenarios can live beside the journeys they test.
+	Kind string `yaml:"kind"`
+	Name string `yaml:"name"`
+	// Journey is the journey file, relative to the scenario's file (for
+	// the tests that run every scenario; the CLI takes it as an argument).
+	Journey string `yaml:"journey"`
+	// Start is the instant "+0" stands for; default 2026-01-05T09:00:00Z
+	// (a Monday).
+	Start time.Time `yaml:"start"`
+	// Customers are identified (with their traits) at +0.
+	Customers []Customer `yaml:"customers"`
+	Steps     []Action   `yaml:"steps"`
+	// Until is the offset the clock runs to at the end. Without it, the
+	// clock runs until no journey timer is left (at most a year after the
+	// last step).
+	Until  Offset   `yaml:"until"`
+	Expect []Expect `yaml:"expect"`
+}
+
+// Customer is a scripted customer: a user id and traits.
+type Customer struct {
+	User   string         `yaml:"user"`
+	Traits map[string]any `yaml:"traits"`
+}
+
+// Action is one scripted moment: a track event, an identify (traits), or
+// an enrolment through the API.
+type Action struct {
+	At         Offset         `yaml:"at"`
+	User       string         `yaml:"user"`
+	Event      string         `yaml:"event"`
+	Properties map[string]any `yaml:"properties"`
+	Traits     map[string]any `yaml:"traits"`
+	Enrol      bool           `yaml:"enrol"`
+}
+
+// Expect is one expectation: a send at a time (or never), or how the
+// customer's enrolment ended.
+type Expect struct {
+	At   *Offset `yaml:"at"`
+	User string  `yaml:"user"`
+	// Send is a message the customer receives (at At, if given).
+	Send *SendSpec `yaml:"send"`
+	// NoSend is a message the customer never receives (at At, if
+	// given).
+	NoSend *SendSpec `yaml:"no_send"`
+	// Ends is the status of the customer's last enrolment at the end:
+	// active, completed, exited or control.
+	Ends string `yaml:"ends"`
+}
+
+// SendSpec matches sends; empty fields match anything.
+type SendSpec struct {
+	Channel  string `yaml:"channel"`
+	Template string `yaml:"template"`
+}
+
+func (s *SendSpec) String() string {
+	if out := strings.TrimSpace(s.Channel + " " + s.Template); out != "" {
+		return out
+	}
+	return "any message"
+}
+
+// Offset is a time relative to the scenario's start, "+1h", "+2d3h".
+type Offset time.Duration
+
+// UnmarshalYAML reads "+1h30m", "+2d", "+0" (whatever YAML makes of it).
+func (o *Offset) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: an offset is like +1h or +2d3h", n.Line)
+	}
+	if err := o.parse([]byte(n.Value)); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
+}
+
+func (o *Offset) parse(b []byte) error {
+	s := strings.TrimPrefix(strings.TrimSpace(string(b)), "+")
+	if s == "0" {
+		*o = 0
+		return nil
+	}
+	var total time.Duration
+	// Days first ("2d3h"), then Go's units.
+	if d, rest, ok := strings.Cut(s, "d"); ok {
+		v, err := segment.ParseDuration(d + "d")
+		if err != nil {
+			return fmt.Errorf("%q is not an offset like +1h or +2d3h", string(b))
+		}
+		total, s = time.Duration(v), rest
+	}
+	if s != "" {
+		v, err := time.ParseDuration(s)
+		if err != nil || v < 0 {
+			return fmt.Errorf("%q is not an offset like +1h or +2d3h", string(b))
+		}
+		total += v
+	}
+	*o = Offset(total)
+	return nil
+}
+
+// String writes the offset as +2d03h00m.
+func (o Offset) String() string {
+	d := time.Duration(o)
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	h, m, s := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
+	out := fmt.Sprintf("+%dd%02dh%02dm", days, h, m)
+	if s != 0 {
+		out += fmt.Sprintf("%02ds", s)
+	}
+	return out
+}
+
+// ParseScenario reads a scenario, refusing unknown fields.
+func ParseScenario(name string, r io.Reader) (*Scenario, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var s Scenario
+	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty scenario", name)
+		}
+		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if s.Kind != "" && s.Kind != "scenario" {
+		return nil, fmt.Errorf("%s: kind %q: a scenario's kind is \"scenario\"", name, s.Kind)
+	}
+	if s.Start.IsZero() {
+		s.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	}
+	for i, a := range s.Steps {
+		path := fmt.Sprintf("%s: steps[%d]", name, i)
+		n := 0
+		for _, set := range []bool{a.Event != "", a.Traits != nil, a.Enrol} {
+			if set {
+				n++
+			}
+		}
+		switch {
+		case a.User == "":
+			return nil, fmt.Errorf("%s.user: is required", path)
+		case n != 1:
+			return nil, fmt.Errorf("%s: give one of event, traits or enrol: true", path)
+		case i > 0 && a.At < s.Steps[i-1].At:
+			return nil, fmt.Errorf("%s.at: %s is before the previous step (%s); steps are in time order", path, a.At, s.Steps[i-1].At)
+		}
+	}
+	for i, e := range s.Expect {
+		path := fmt.Sprintf("%s: expect[%d]", name, i)
+		n := 0
+		for _, set := range []bool{e.Send != nil, e.NoSend != nil, e.Ends != ""} {
+			if set {
+				n++
+			}
+		}
+		if e.User == "" || n != 1 {
+			return nil, fmt.Errorf("%s: give user and one of send, no_send or ends", path)
+		}
+	}
+	return &s, nil
+}

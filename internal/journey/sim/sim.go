@@ -1,0 +1,346 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/collect"
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/store/sqlite"
+	"github.com/parcours/parcours/internal/unify"
+)
+
+// Files is what a journey file holds: one journey, and the segments it
+// needs (documents of kind segment in the same file).
+type Files struct {
+	Journey  *journey.Definition
+	Segments []*segment.Definition
+}
+
+// ParseJourneyFile reads a journey file: one kind: journey document and
+// any number of kind: segment documents.
+func ParseJourneyFile(name string, b []byte) (*Files, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var out Files
+	for i := 1; ; i++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		var head struct {
+			Kind string `yaml:"kind"`
+		}
+		_ = doc.Decode(&head)
+		raw, err := yaml.Marshal(&doc)
+		if err != nil {
+			return nil, err
+		}
+		where := fmt.Sprintf("%s (document %d)", name, i)
+		switch head.Kind {
+		case "journey":
+			if out.Journey != nil {
+				return nil, fmt.Errorf("%s: a second journey; the simulator runs one at a time", where)
+			}
+			defs, err := journey.ParseYAML(where, bytes.NewReader(raw))
+			if err != nil {
+				return nil, err
+			}
+			out.Journey = defs[0]
+		case "segment":
+			defs, err := segment.ParseYAML(where, bytes.NewReader(raw))
+			if err != nil {
+				return nil, err
+			}
+			out.Segments = append(out.Segments, defs...)
+		default:
+			return nil, fmt.Errorf("%s: kind %q: expected journey or segment", where, head.Kind)
+		}
+	}
+	if out.Journey == nil {
+		return nil, fmt.Errorf("%s: no document of kind journey", name)
+	}
+	return &out, nil
+}
+
+// pipeline is a Parcours in miniature: a temporary SQLite store, unify,
+// segments and the journey engine, on a fake clock.
+type pipeline struct {
+	st    *sqlite.Store
+	clk   *clock.Fake
+	rules *identity.Rules
+	unify *unify.Processor
+	seg   *segment.Stage
+	eng   *journey.Engine
+	rec   *journey.Recorder
+	trace []entry
+	// timers are the instants the engine set timers for; runs the next
+	// instant a schedule runs. The clock stops at each.
+	timers, runs []time.Time
+	n            int
+}
+
+func newPipeline(ctx context.Context, dir string, start time.Time) (*pipeline, error) {
+	st, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := &pipeline{st: st, clk: clock.NewFake(start), rules: identity.DefaultRules(), rec: &journey.Recorder{}}
+	sink := collect.Direct{Appender: st}
+	p.unify = unify.NewProcessor(st, unify.Options{Clock: p.clk, Emit: sink, Logger: quiet})
+	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet})
+	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: p.rec,
+		MaxLateness: 100 * 365 * 24 * time.Hour, Trace: p.record})
+	return p, nil
+}
+
+// entry is a trace entry, or a scripted input (user set).
+type entry struct {
+	journey.TraceEntry
+	user string
+}
+
+func (p *pipeline) record(t journey.TraceEntry) {
+	p.trace = append(p.trace, entry{TraceEntry: t})
+	if !t.Due.IsZero() {
+		p.timers = append(p.timers, t.Due)
+	}
+}
+
+// append logs events as a source would, at the clock's now.
+func (p *pipeline) append(ctx context.Context, events ...*event.Event) error {
+	for _, e := range events {
+		p.n++
+		e.MessageID = fmt.Sprintf("sim-%d", p.n)
+		e.SourceID, e.Channel = "src_sim", "web"
+		e.Timestamp, e.ReceivedAt = p.clk.Now(), p.clk.Now()
+	}
+	return p.st.Append(ctx, events, nil)
+}
+
+// settle runs every stage until the log is drained and no enrolment is
+// due now.
+func (p *pipeline) settle(ctx context.Context) error {
+	for range 50 {
+		busy := false
+		stages := []struct {
+			name string
+			fn   func(context.Context, []*event.Event) error
+		}{
+			{unify.Consumer, p.unify.Process},
+			{segment.Consumer, p.seg.Process},
+			{journey.Consumer, p.eng.Process},
+		}
+		for _, s := range stages {
+			after, err := p.st.Checkpoint(ctx, s.name)
+			if err != nil {
+				return err
+			}
+			events, err := p.st.ReadAfter(ctx, after, 10_000)
+			if err != nil {
+				return err
+			}
+			if len(events) > 0 {
+				busy = true
+				if err := s.fn(ctx, events); err != nil {
+					return fmt.Errorf("%s: %w", s.name, err)
+				}
+			}
+		}
+		if _, err := p.seg.Tick(ctx); err != nil {
+			return err
+		}
+		n, err := p.eng.Tick(ctx)
+		if err != nil {
+			return err
+		}
+		if next := p.eng.NextRun(); !next.IsZero() {
+			p.runs = append(p.runs, next)
+		}
+		if !busy && n == 0 {
+			return nil
+		}
+	}
+	return errors.New("the pipeline did not settle in 50 rounds (a loop between journeys and events?)")
+}
+
+// pending drops the instants passed from a list and returns it sorted.
+func (p *pipeline) pending(list []time.Time) []time.Time {
+	slices.SortFunc(list, func(a, b time.Time) int { return a.Compare(b) })
+	list = slices.CompactFunc(list, time.Time.Equal)
+	return slices.DeleteFunc(list, func(x time.Time) bool { return !x.After(p.clk.Now()) })
+}
+
+// advance moves the clock to t, stopping at every timer and schedule run
+// on the way so that each fires at its instant.
+func (p *pipeline) advance(ctx context.Context, t time.Time) error {
+	for {
+		p.timers, p.runs = p.pending(p.timers), p.pending(p.runs)
+		next := t
+		if len(p.timers) > 0 && p.timers[0].Before(next) {
+			next = p.timers[0]
+		}
+		if len(p.runs) > 0 && p.runs[0].Before(next) {
+			next = p.runs[0]
+		}
+		if !next.Before(t) {
+			break
+		}
+		p.clk.Set(next)
+		if err := p.settle(ctx); err != nil {
+			return err
+		}
+	}
+	if t.After(p.clk.Now()) {
+		p.clk.Set(t)
+	}
+	return p.settle(ctx)
+}
+
+// drain fires the engine's timers one after the other until none is
+// left, up to limit: the end of a scenario without until.
+func (p *pipeline) drain(ctx context.Context, limit time.Time) error {
+	for {
+		p.timers = p.pending(p.timers)
+		if len(p.timers) == 0 || p.timers[0].After(limit) {
+			return nil
+		}
+		if err := p.advance(ctx, p.timers[0]); err != nil {
+			return err
+		}
+	}
+}
+
+// profileOf returns the profile of a user id, 0 if none.
+func (p *pipeline) profileOf(ctx context.Context, user string) (int64, error) {
+	id, why := p.rules.Normalize(identity.Raw{Kind: identity.UserID, Value: user})
+	if why != "" {
+		return 0, fmt.Errorf("user %q: %s", user, why)
+	}
+	h, err := p.st.Holders(ctx, []identity.Identifier{id})
+	return h[id], err
+}
+
+// Run runs a scenario against a journey in a temporary store (removed
+// after) and returns the result.
+func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
+	dir, err := os.MkdirTemp("", "parcours-sim-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	p, err := newPipeline(ctx, dir, sc.Start)
+	if err != nil {
+		return nil, err
+	}
+	defer p.st.Close()
+	if err := p.seg.Load(ctx); err != nil {
+		return nil, err
+	}
+	if len(f.Segments) > 0 {
+		if _, err := p.seg.Save(ctx, f.Segments, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.eng.Load(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := p.eng.Save(ctx, []*journey.Definition{f.Journey})
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Journey: f.Journey.ID, Version: recs[0].Version, Scenario: sc.Name, Start: sc.Start}
+	for _, c := range sc.Customers {
+		traits, _ := json.Marshal(c.Traits)
+		if err := p.append(ctx, &event.Event{Type: event.Identify, UserID: c.User, Traits: traits}); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.settle(ctx); err != nil {
+		return nil, err
+	}
+	var last time.Duration
+	for i, a := range sc.Steps {
+		if err := p.advance(ctx, sc.Start.Add(time.Duration(a.At))); err != nil {
+			return nil, err
+		}
+		last = time.Duration(a.At)
+		if err := p.act(ctx, f.Journey.ID, a, res); err != nil {
+			return nil, fmt.Errorf("steps[%d]: %w", i, err)
+		}
+	}
+	if sc.Until != 0 {
+		err = p.advance(ctx, sc.Start.Add(time.Duration(sc.Until)))
+	} else {
+		err = p.drain(ctx, sc.Start.Add(last+365*24*time.Hour))
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.End = Offset(p.clk.Now().Sub(sc.Start))
+	return res, p.finish(ctx, sc, res)
+}
+
+// act performs one scripted step.
+func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Result) error {
+	var err error
+	in := entry{user: a.User, TraceEntry: journey.TraceEntry{At: p.clk.Now(), Kind: "input"}}
+	switch {
+	case a.Enrol:
+		in.Step, in.What = "enrol", "enrolled through the API"
+		p.trace = append(p.trace, in)
+		var id int64
+		if id, err = p.profileOf(ctx, a.User); err != nil {
+			return err
+		}
+		if id == 0 {
+			return fmt.Errorf("user %q is unknown: list them under customers", a.User)
+		}
+		if _, err := p.eng.Enrol(ctx, journeyID, id); err != nil {
+			var refused *journey.RefusedError
+			if !errors.As(err, &refused) {
+				return err
+			}
+			p.record(journey.TraceEntry{At: p.clk.Now(), Journey: journeyID, Profile: id, Kind: "enter", What: "not enrolled", Why: refused.Reason})
+		}
+	case a.Event != "":
+		props, _ := json.Marshal(a.Properties)
+		in.Step, in.What = "event", a.Event
+		if len(a.Properties) > 0 {
+			in.What += " " + string(props)
+		}
+		p.trace = append(p.trace, in)
+		err = p.append(ctx, &event.Event{Type: event.Track, Event: a.Event, UserID: a.User, Properties: props})
+	default:
+		traits, _ := json.Marshal(a.Traits)
+		in.Step, in.What = "identify", string(traits)
+		p.trace = append(p.trace, in)
+		err = p.append(ctx, &event.Event{Type: event.Identify, UserID: a.User, Traits: traits})
+	}
+	if err != nil {
+		return err
+	}
+	return p.settle(ctx)
+}

@@ -1,0 +1,326 @@
+package journey
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parcours/parcours/internal/segment"
+)
+
+// ValidationError says what is wrong in a definition and where: Path is
+// like "steps[2].wait.until".
+type ValidationError struct {
+	Journey string
+	Path    string
+	Reason  string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Journey != "" {
+		return fmt.Sprintf("journey %s: %s: %s", e.Journey, e.Path, e.Reason)
+	}
+	return e.Path + ": " + e.Reason
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// SendChannels are the channels a send step may name.
+var SendChannels = []string{"email", "sms", "push", "whatsapp", "best"}
+
+// maxSteps bounds a journey's size (every step, nested ones included).
+const maxSteps = 200
+
+// Validate checks d and returns the first problem, as a *ValidationError.
+// known lists the segments that exist (for segment triggers, exits and
+// member conditions).
+func Validate(d *Definition, known segment.Known) error {
+	v := &validator{d: d, known: known}
+	if err := v.definition(); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			ve.Journey = d.ID
+		}
+		return err
+	}
+	return nil
+}
+
+type validator struct {
+	d     *Definition
+	known segment.Known
+	steps int
+}
+
+func fail(path, reason string) error { return &ValidationError{Path: path, Reason: reason} }
+
+func (v *validator) definition() error {
+	d := v.d
+	if d.Kind != "" && d.Kind != "journey" {
+		return fail("kind", fmt.Sprintf("is %q; a journey's kind is \"journey\"", d.Kind))
+	}
+	if !idPattern.MatchString(d.ID) {
+		return fail("id", "must be 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit")
+	}
+	if strings.TrimSpace(d.Name) == "" {
+		return fail("name", "is required")
+	}
+	if len(d.Triggers) == 0 {
+		return fail("triggers", "needs at least one trigger: event, segment_entered, segment_exited, schedule or api: true")
+	}
+	for i, t := range d.Triggers {
+		path := fmt.Sprintf("triggers[%d]", i)
+		if s := t.Schedule; s != nil {
+			if t.API || !t.Match.empty() {
+				return fail(path, "sets schedule and another trigger: one trigger per item")
+			}
+			if _, err := parseClock(s.At); err != nil {
+				return fail(path+".schedule.at", err.Error())
+			}
+			if _, err := zone(s.Zone); err != nil {
+				return fail(path+".schedule.zone", fmt.Sprintf("%q: expected utc or an IANA zone like Europe/Paris", s.Zone))
+			}
+			if _, ok := v.known.Segments[s.Segment]; !ok {
+				return fail(path+".schedule.segment", fmt.Sprintf("no segment %q exists; a schedule enrols a segment's members", s.Segment))
+			}
+			continue
+		}
+		if t.API {
+			if !t.Match.empty() {
+				return fail(path, "sets api and an event or segment: one trigger per item")
+			}
+			continue
+		}
+		if err := v.match(&t.Match, path); err != nil {
+			return err
+		}
+	}
+	if d.EntryWhen != nil {
+		if err := condition(d.EntryWhen, "entry_when", v.known); err != nil {
+			return err
+		}
+	}
+	switch d.ReEntry.Policy {
+	case "", ReEntryOnce, ReEntryAlways:
+		if d.ReEntry.Cooldown != nil {
+			return fail("re_entry.cooldown", "is only for policy: cooldown")
+		}
+	case ReEntryCooldown:
+		if d.ReEntry.Cooldown == nil || *d.ReEntry.Cooldown <= 0 {
+			return fail("re_entry.cooldown", "is required with policy cooldown: a positive duration like 30d")
+		}
+	default:
+		return fail("re_entry.policy", fmt.Sprintf("%q: expected once, cooldown or always", d.ReEntry.Policy))
+	}
+	for i := range d.ExitOn {
+		if err := v.match(&d.ExitOn[i], fmt.Sprintf("exit_on[%d]", i)); err != nil {
+			return err
+		}
+	}
+	if d.ControlGroup < 0 || d.ControlGroup >= 100 {
+		return fail("control_group", "must be a percentage from 0 to below 100")
+	}
+	if len(d.Steps) == 0 {
+		return fail("steps", "needs at least one step")
+	}
+	return v.list(d.Steps, "steps")
+}
+
+func (m *Match) empty() bool {
+	return m.Event == "" && m.SegmentEntered == "" && m.SegmentExited == "" && m.Where == nil
+}
+
+func (v *validator) match(m *Match, path string) error {
+	var set []string
+	if m.Event != "" {
+		set = append(set, "event")
+	}
+	if m.SegmentEntered != "" {
+		set = append(set, "segment_entered")
+	}
+	if m.SegmentExited != "" {
+		set = append(set, "segment_exited")
+	}
+	switch len(set) {
+	case 0:
+		if m.Where != nil {
+			return fail(path+".where", "filters nothing: give the event's name with event")
+		}
+		return fail(path, "is empty: give event (with where), segment_entered or segment_exited")
+	case 1:
+	default:
+		return fail(path, "sets "+strings.Join(set, " and ")+": one per item")
+	}
+	if m.Where != nil && m.Event == "" {
+		return fail(path+".where", "filters event properties: only with event")
+	}
+	for k, val := range m.Where {
+		switch val.(type) {
+		case string, float64, int, bool, []any, nil:
+		default:
+			return fail(path+".where."+k, "must be a string, number, boolean or a list of them")
+		}
+	}
+	for _, seg := range []string{m.SegmentEntered, m.SegmentExited} {
+		if seg == "" {
+			continue
+		}
+		if _, ok := v.known.Segments[seg]; !ok {
+			return fail(path+"."+set[0], fmt.Sprintf("no segment %q exists; apply it first (or in the same apply)", seg))
+		}
+	}
+	return nil
+}
+
+func (v *validator) list(steps []Step, path string) error {
+	for i := range steps {
+		if err := v.step(&steps[i], fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *validator) step(s *Step, path string) error {
+	if v.steps++; v.steps > maxSteps {
+		return fail(path, fmt.Sprintf("a journey has at most %d steps", maxSteps))
+	}
+	kinds := s.kinds()
+	switch len(kinds) {
+	case 0:
+		return fail(path, "is empty: give send, wait, wait_for, branch, split, update_trait, webhook or exit")
+	case 1:
+	default:
+		return fail(path, "sets "+strings.Join(kinds, " and ")+": one kind per step")
+	}
+	path += "." + kinds[0]
+	switch kinds[0] {
+	case "send":
+		if !slices.Contains(SendChannels, s.Send.Channel) {
+			return fail(path+".channel", fmt.Sprintf("%q: expected one of %s", s.Send.Channel, strings.Join(SendChannels, ", ")))
+		}
+		if strings.TrimSpace(s.Send.Template) == "" {
+			return fail(path+".template", "is required: the template's id")
+		}
+	case "wait":
+		w := s.Wait
+		switch {
+		case w.For != nil && w.Until != "":
+			return fail(path, "give for or until, not both")
+		case w.For != nil:
+			if w.Zone != "" {
+				return fail(path+".zone", "is for until (a time of day), not for")
+			}
+			if *w.For <= 0 {
+				return fail(path+".for", "must be a positive duration like 1h or 2d")
+			}
+		case w.Until != "":
+			if _, err := parseClock(w.Until); err != nil {
+				return fail(path+".until", err.Error())
+			}
+			if _, err := zone(w.Zone); w.Zone != "customer" && err != nil {
+				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
+			}
+		default:
+			return fail(path, "needs for (a duration like 1h) or until (a time of day like 10:00, with zone: utc, customer or Europe/Paris)")
+		}
+	case "wait_for":
+		w := s.WaitFor
+		if w.Event == "" && w.SegmentEntered == "" && w.SegmentExited == "" {
+			return fail(path, "needs the event to wait for: event, segment_entered or segment_exited")
+		}
+		if err := v.match(&w.Match, path); err != nil {
+			return err
+		}
+		if w.Timeout <= 0 {
+			return fail(path+".timeout", "is required: a positive duration like 24h")
+		}
+		if err := v.list(w.OnEvent, path+".on_event"); err != nil {
+			return err
+		}
+		return v.list(w.OnTimeout, path+".on_timeout")
+	case "branch":
+		if len(s.Branch.Cases) == 0 {
+			return fail(path+".cases", "needs at least one case: {when: CONDITION, steps: [...]}")
+		}
+		for i := range s.Branch.Cases {
+			c := &s.Branch.Cases[i]
+			cp := fmt.Sprintf("%s.cases[%d]", path, i)
+			if err := condition(&c.When, cp+".when", v.known); err != nil {
+				return err
+			}
+			if err := v.list(c.Steps, cp+".steps"); err != nil {
+				return err
+			}
+		}
+		return v.list(s.Branch.Else, path+".else")
+	case "split":
+		if len(s.Split.Variants) < 2 {
+			return fail(path+".variants", "needs at least two variants")
+		}
+		names := map[string]bool{}
+		for i := range s.Split.Variants {
+			va := &s.Split.Variants[i]
+			vp := fmt.Sprintf("%s.variants[%d]", path, i)
+			if strings.TrimSpace(va.Name) == "" {
+				return fail(vp+".name", "is required")
+			}
+			if names[va.Name] {
+				return fail(vp+".name", fmt.Sprintf("%q is used twice", va.Name))
+			}
+			names[va.Name] = true
+			if va.Weight <= 0 {
+				return fail(vp+".weight", "must be positive")
+			}
+			if err := v.list(va.Steps, vp+".steps"); err != nil {
+				return err
+			}
+		}
+	case "webhook":
+		u, err := url.Parse(s.Webhook.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fail(path+".url", fmt.Sprintf("%q is not an http or https URL", s.Webhook.URL))
+		}
+	case "update_trait":
+		if strings.TrimSpace(s.UpdateTrait.Trait) == "" {
+			return fail(path+".trait", "is required: the trait's name")
+		}
+	}
+	return nil
+}
+
+// parseClock reads a time of day "HH:MM" into the offset from midnight.
+func parseClock(s string) (time.Duration, error) {
+	h, m, ok := strings.Cut(s, ":")
+	hh, err1 := strconv.Atoi(h)
+	mm, err2 := strconv.Atoi(m)
+	if !ok || err1 != nil || err2 != nil || hh < 0 || hh > 23 || mm < 0 || mm > 59 || len(m) != 2 {
+		return 0, fmt.Errorf("%q is not a time of day like 10:00 (24-hour)", s)
+	}
+	return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute, nil
+}
+
+// condition checks a condition on the customer, with the journey's
+// error type.
+func condition(c *segment.Condition, path string, known segment.Known) error {
+	err := segment.ValidateCondition(c, path, known)
+	var se *segment.ValidationError
+	if errors.As(err, &se) {
+		return fail(se.Path, se.Reason)
+	}
+	return err
+}
+
+// zone returns the location a wait's zone names ("" and utc: UTC).
+func zone(name string) (*time.Location, error) {
+	switch strings.ToLower(name) {
+	case "", "utc":
+		return time.UTC, nil
+	}
+	return time.LoadLocation(name)
+}
