@@ -129,10 +129,20 @@ var stopWords = map[string]bool{"STOP": true, "ARRET": true, "ARRÊT": true, "ST
 // consent of every profile holding the number. It reports whether the
 // text was a stop keyword.
 func (p *Pipeline) HandleInboundSMS(ctx context.Context, from, body string) (bool, error) {
+	return p.HandleInbound(ctx, provider.SMS, from, body)
+}
+
+// HandleInbound handles a text a customer sent on a messaging channel
+// (sms, whatsapp): a stop keyword withdraws that channel's consent of
+// every profile holding the number.
+func (p *Pipeline) HandleInbound(ctx context.Context, ch provider.Channel, from, body string) (bool, error) {
 	if !stopWords[strings.ToUpper(strings.Join(strings.Fields(body), " "))] {
 		return false, nil
 	}
-	ids, err := p.profilesOf(ctx, provider.SMS, from)
+	if ch == provider.WhatsApp && !strings.HasPrefix(from, "+") {
+		from = "+" + from // WhatsApp's wa_id is the number without its '+'
+	}
+	ids, err := p.profilesOf(ctx, ch, from)
 	if err != nil {
 		return true, err
 	}
@@ -140,8 +150,8 @@ func (p *Pipeline) HandleInboundSMS(ctx context.Context, from, body string) (boo
 		p.log.Warn("messages: STOP from a number no profile holds")
 	}
 	for _, id := range ids {
-		if _, err := p.RecordConsent(ctx, ConsentChange{ProfileID: id, Channel: provider.SMS, Granted: false,
-			Source: "sms-stop", Proof: map[string]any{"from": from, "text": body}}); err != nil {
+		if _, err := p.RecordConsent(ctx, ConsentChange{ProfileID: id, Channel: ch, Granted: false,
+			Source: string(ch) + "-stop", Proof: map[string]any{"from": from, "text": body}}); err != nil {
 			return true, err
 		}
 	}

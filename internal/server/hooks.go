@@ -206,6 +206,13 @@ func (h *hooks) whatsapp(w http.ResponseWriter, r *http.Request) {
 		h.receipt(w, r, nil, err)
 		return
 	}
+	for _, in := range n.Inbound {
+		if _, err := h.msgs.HandleInbound(r.Context(), provider.WhatsApp, in.From, in.Body); err != nil {
+			h.log.Error("hooks: inbound whatsapp", "err", err)
+			httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
+			return
+		}
+	}
 	h.receipt(w, r, n.Receipts, nil)
 }
 

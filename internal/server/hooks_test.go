@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,5 +144,69 @@ providers:
 	defer mu.Unlock()
 	if len(sent) != 1 {
 		t.Fatalf("Twilio received %d messages after STOP, want 1", len(sent))
+	}
+}
+
+// TestWhatsAppStop: a customer who writes STOP on WhatsApp withdraws their
+// WhatsApp consent (the webhook is signed with the app secret).
+func TestWhatsAppStop(t *testing.T) {
+	cfg, err := providers.Parse([]byte(`
+providers:
+  - name: wa
+    type: whatsapp
+    channel: whatsapp
+    settings:
+      phone_number_id: "106540352242922"
+      access_token: tok
+      app_secret: app-secret-xyz
+      verify_token: verify-me
+`), "providers.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, err := server.ProviderSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *server.Options) { o.Providers, o.ProviderConfig = set, cfg })
+	ts := h.clock.Now().Format(time.RFC3339)
+	if code, resp := h.ingest("/v1/identify", `{"userId":"ines","traits":{"phone":"+33612345678","whatsappOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	h.waitUnify()
+	consent := func() string {
+		_, p := h.api("/api/v1/profiles?user_id=ines")
+		_, c := h.api("/api/v1/profiles/" + jsonNumber(p["id"]) + "/consent")
+		return toJSON(c["current"])
+	}
+	waitFor(t, "whatsapp consent granted", func() bool { return strings.Contains(consent(), `"granted":true`) })
+
+	// The subscription handshake, then a STOP message.
+	res, err := h.client.Get(h.http.URL + "/hooks/whatsapp/wa?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "1158201444" {
+		t.Fatalf("handshake: %d %q", res.StatusCode, body)
+	}
+	payload := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{"messaging_product":"whatsapp",
+		"metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+		"messages":[{"from":"33612345678","id":"wamid.IN","timestamp":"1795442408","type":"text","text":{"body":"Stop"}}]},"field":"messages"}]}]}`
+	mac := hmac.New(sha256.New, []byte("app-secret-xyz"))
+	mac.Write([]byte(payload))
+	req, _ := http.NewRequest("POST", h.http.URL+"/hooks/whatsapp/wa", strings.NewReader(payload))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	res, err = h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("webhook: %d", res.StatusCode)
+	}
+	if c := consent(); !strings.Contains(c, `"granted":false`) || !strings.Contains(c, "whatsapp-stop") {
+		t.Fatalf("consent after STOP: %s", c)
 	}
 }
