@@ -11,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -25,6 +26,7 @@ type Messages interface {
 	DeleteTemplate(ctx context.Context, id string) error
 	Preview(ctx context.Context, id string, profileID int64) (*message.Preview, error)
 	Consent(ctx context.Context, profileID int64) (*message.Consent, error)
+	CurrentConsent(ctx context.Context, p *profile.Profile) ([]store.ConsentRecord, error)
 	RecordConsent(ctx context.Context, c message.ConsentChange) (*store.ConsentRecord, error)
 	RequestDoubleOptIn(ctx context.Context, c message.ConsentChange) (*store.OutboxMessage, error)
 	HandleReceipt(ctx context.Context, r provider.Receipt) error

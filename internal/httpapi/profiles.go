@@ -58,12 +58,12 @@ func (a *API) consentView(ctx context.Context, p *profile.Profile) map[string]an
 	for _, ch := range []string{"email", "sms", "push", "whatsapp"} {
 		out[ch] = nil
 	}
-	c, err := a.messages.Consent(ctx, p.ID)
+	current, err := a.messages.CurrentConsent(ctx, p)
 	if err != nil {
 		a.log.Error("api: consent of a profile", "profile", p.ID, "err", err)
 		return out
 	}
-	for _, r := range c.Current {
+	for _, r := range current {
 		k := r.Channel
 		if r.Topic != "" {
 			k += ":" + r.Topic

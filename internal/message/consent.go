@@ -95,6 +95,24 @@ type Consent struct {
 	Topics    map[string]Topic      `json:"topics"`
 }
 
+// CurrentConsent returns a profile's current consent, without the ledger:
+// what a profile lookup shows.
+func (p *Pipeline) CurrentConsent(ctx context.Context, prof *profile.Profile) ([]store.ConsentRecord, error) {
+	ids, err := p.profileIDs(ctx, prof.ID)
+	if err != nil {
+		return nil, err
+	}
+	c := &contact{profile: prof, ids: ids, consent: map[consentKey]store.ConsentRecord{}}
+	if err := p.loadConsent(ctx, c); err != nil {
+		return nil, err
+	}
+	out := make([]store.ConsentRecord, 0, len(c.consent))
+	for _, r := range c.consent {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // Consent returns a profile's consent (including that of the profiles
 // merged into it).
 func (p *Pipeline) Consent(ctx context.Context, profileID int64) (*Consent, error) {
