@@ -204,3 +204,29 @@ func (c *Consumer) read(ctx context.Context, after int64, out chan<- []*event.Ev
 	}
 	return nil
 }
+
+// Gate publishes to Out the lowest of the positions its inputs report:
+// a reader that must stay behind several consumers is woken once all of
+// them have passed a position, not each time one of them moves.
+type Gate struct {
+	Out *Notifier
+	mu  sync.Mutex
+	at  []int64
+}
+
+// NewGate returns a gate over n inputs publishing to out.
+func NewGate(out *Notifier, n int) *Gate { return &Gate{Out: out, at: make([]int64, n)} }
+
+// Report records that input i has handled the log up to seq.
+func (g *Gate) Report(i int, seq int64) {
+	g.mu.Lock()
+	if seq > g.at[i] {
+		g.at[i] = seq
+	}
+	low := g.at[0]
+	for _, v := range g.at[1:] {
+		low = min(low, v)
+	}
+	g.mu.Unlock()
+	g.Out.Publish(low)
+}

@@ -40,6 +40,28 @@ type ConsentChange struct {
 // RecordConsent appends a change to the consent ledger and returns the
 // record; the current state follows the latest change by time.
 func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.ConsentRecord, error) {
+	rec, err := p.recordConsent(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	p.announceConsent(ctx, []*store.ConsentRecord{rec})
+	return rec, nil
+}
+
+// recordConsent appends a change to the ledger, without announcing it.
+func (p *Pipeline) recordConsent(ctx context.Context, c ConsentChange) (*store.ConsentRecord, error) {
+	rec, err := p.consentRecord(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.st.RecordConsent(ctx, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// consentRecord validates a change and builds its ledger record.
+func (p *Pipeline) consentRecord(c ConsentChange) (*store.ConsentRecord, error) {
 	if !validChannel(c.Channel) || c.Channel == provider.Webhook {
 		return nil, fmt.Errorf("%w: channel %q: consent is for email, sms, push or whatsapp", ErrInvalid, c.Channel)
 	}
@@ -64,24 +86,35 @@ func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.C
 		}
 		rec.Proof = b
 	}
-	if _, err := p.st.RecordConsent(ctx, rec); err != nil {
-		return nil, err
+	return rec, nil
+}
+
+// announceConsent appends a Consent Changed event per record, in one
+// commit, so that segments (consent and reachability conditions)
+// re-evaluate and the timeline shows the change. A message id derives
+// from the change's key: announcing it again adds nothing.
+func (p *Pipeline) announceConsent(ctx context.Context, recs []*store.ConsentRecord) {
+	if p.sink == nil {
+		return
 	}
-	// Announce the change, so that segments (consent and reachability
-	// conditions) re-evaluate and the timeline shows it. The message id
-	// derives from the change's key: recording it again announces nothing
-	// new.
-	if p.sink != nil && rec.ProfileID != 0 {
+	var events []*event.Event
+	for _, rec := range recs {
+		if rec.ProfileID == 0 {
+			continue
+		}
 		sum := sha256.Sum256([]byte(rec.Key))
 		props, _ := json.Marshal(map[string]any{"profileId": rec.ProfileID, "channel": rec.Channel, "topic": rec.Topic,
 			"granted": rec.Granted, "source": rec.Source})
-		e := &event.Event{MessageID: "parcours-consent-" + hex.EncodeToString(sum[:12]), Type: event.Track, Event: EventConsentChanged,
-			Properties: props, Timestamp: rec.At, ReceivedAt: p.clock.Now(), SourceID: "src_parcours", Channel: profile.InternalChannel}
-		if err := p.sink.Submit(ctx, []*event.Event{e}, nil); err != nil {
-			p.log.Warn("message: announce consent change", "profile", rec.ProfileID, "err", err)
-		}
+		events = append(events, &event.Event{MessageID: "parcours-consent-" + hex.EncodeToString(sum[:12]), Type: event.Track,
+			Event: EventConsentChanged, Properties: props, Timestamp: rec.At, ReceivedAt: p.clock.Now(),
+			SourceID: "src_parcours", Channel: profile.InternalChannel})
 	}
-	return rec, nil
+	if len(events) == 0 {
+		return
+	}
+	if err := p.sink.Submit(ctx, events, nil); err != nil {
+		p.log.Warn("message: announce consent changes", "changes", len(events), "err", err)
+	}
 }
 
 // EventConsentChanged is announced for every consent change.

@@ -12,6 +12,7 @@ import (
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
 )
 
@@ -52,13 +53,22 @@ func (p *Pipeline) consentFromEvents(ctx context.Context, batch []*event.Event) 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	var recs []*store.ConsentRecord
 	for _, e := range batch {
 		if e.Type != event.Identify || len(e.Traits) == 0 || !mentionsOptIn(e.Traits) {
 			continue
 		}
-		if err := p.consentFromEvent(ctx, e); err != nil {
+		if err := p.consentFromEvent(ctx, e, &recs); err != nil {
 			return fmt.Errorf("message: consent from event %d: %w", e.Seq, err)
 		}
+	}
+	// One transaction for the batch's changes, then one announcement.
+	if _, err := p.st.RecordConsents(ctx, recs); err != nil {
+		return fmt.Errorf("message: record consent: %w", err)
+	}
+	p.announceConsent(ctx, recs)
+	if p.o.OnConsentBatch != nil {
+		p.o.OnConsentBatch(last)
 	}
 	return nil
 }
@@ -68,7 +78,7 @@ func mentionsOptIn(traits json.RawMessage) bool {
 	return strings.Contains(s, "_opt_in") || strings.Contains(s, "OptIn")
 }
 
-func (p *Pipeline) consentFromEvent(ctx context.Context, e *event.Event) error {
+func (p *Pipeline) consentFromEvent(ctx context.Context, e *event.Event, recs *[]*store.ConsentRecord) error {
 	var traits map[string]json.RawMessage
 	if json.Unmarshal(e.Traits, &traits) != nil {
 		return nil
@@ -98,11 +108,13 @@ func (p *Pipeline) consentFromEvent(ctx context.Context, e *event.Event) error {
 		if ctxFields.UserAgent != "" {
 			proof["userAgent"] = ctxFields.UserAgent
 		}
-		if _, err := p.RecordConsent(ctx, ConsentChange{ProfileID: profileID, Channel: ch, Granted: granted,
+		rec, err := p.consentRecord(ConsentChange{ProfileID: profileID, Channel: ch, Granted: granted,
 			Source: "identify:" + e.SourceID, At: e.Timestamp, Proof: proof,
-			Key: "event:" + strconv.FormatInt(e.Seq, 10) + ":" + string(ch)}); err != nil {
+			Key: "event:" + strconv.FormatInt(e.Seq, 10) + ":" + string(ch)})
+		if err != nil {
 			return err
 		}
+		*recs = append(*recs, rec)
 	}
 	return nil
 }

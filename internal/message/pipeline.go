@@ -65,9 +65,12 @@ var ErrInvalid = errors.New("invalid message request")
 // Options configure a Pipeline. Zero values take the defaults.
 type Options struct {
 	// Yield makes the consent consumer wait while ingestion is saturated.
-	Yield  func() bool
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Yield func() bool
+	// OnConsentBatch, if set, is told the last seq of each batch the
+	// consent consumer handled.
+	OnConsentBatch func(seq int64)
+	Clock          clock.Clock
+	Logger         *slog.Logger
 	// Workers is how many messages are handed to providers at once;
 	// default 16.
 	Workers int

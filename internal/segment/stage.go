@@ -70,7 +70,9 @@ type Options struct {
 	// Emit receives Segment Entered/Exited; nil emits none.
 	Emit Sink
 	// Yield makes the stage wait while ingestion is saturated.
-	Yield   func() bool
+	Yield func() bool
+	// OnBatch, if set, is told the last seq of each batch handled.
+	OnBatch func(seq int64)
 	Metrics *Metrics
 }
 
@@ -282,6 +284,9 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	}
 	s.o.Metrics.batch(len(batch), time.Since(start), w.batch.Changes)
 	s.Processed.Publish(batch[len(batch)-1].Seq)
+	if s.o.OnBatch != nil {
+		s.o.OnBatch(batch[len(batch)-1].Seq)
+	}
 	return nil
 }
 

@@ -21,7 +21,7 @@ func (s *Server) startJourneys(ctx context.Context) {
 	go func() {
 		defer s.wg.Done()
 		for ctx.Err() == nil {
-			err := s.journeys.Run(ctx, s.segments.Processed)
+			err := s.journeys.Run(ctx, s.behindJourneys.Out)
 			if err == nil || ctx.Err() != nil {
 				return
 			}

@@ -90,11 +90,14 @@ type Server struct {
 	segments *segment.Stage
 	// unified is published by unify after each batch: the segment stage
 	// follows it.
-	unified  *eventlog.Notifier
-	commerce *commerce.Service
-	messages *message.Pipeline
-	bounces  func() // stops the bounce servers
-	journeys *journey.Engine
+	unified *eventlog.Notifier
+	// behindJourneys wakes the journey engine once the segment stage and
+	// the consent consumer have both passed an event.
+	behindJourneys *eventlog.Gate
+	commerce       *commerce.Service
+	messages       *message.Pipeline
+	bounces        func() // stops the bounce servers
+	journeys       *journey.Engine
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -137,6 +140,9 @@ func New(st store.Store, o Options) *Server {
 		s.opts.RFMEvery = o.RFMEvery
 	}
 	s.unified = eventlog.NewNotifier()
+	// Journeys stay behind both the segment stage and the consent
+	// consumer: they are woken when both have passed an event.
+	s.behindJourneys = eventlog.NewGate(eventlog.NewNotifier(), 2)
 	s.unify = unify.NewStage(st, unify.Options{
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
 		Yield: s.commit.Busy, Processed: s.unified,
@@ -144,6 +150,7 @@ func New(st store.Store, o Options) *Server {
 	s.segments = segment.NewStage(st, segment.Options{
 		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
+		OnBatch: func(seq int64) { s.behindJourneys.Report(0, seq) },
 		Consent: func(ctx context.Context, ids []int64) (map[int64]map[string]bool, error) {
 			return channelConsent(ctx, st, ids)
 		},
@@ -153,6 +160,7 @@ func New(st store.Store, o Options) *Server {
 	mo := o.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
 	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
+	mo.OnConsentBatch = func(seq int64) { s.behindJourneys.Report(1, seq) }
 	s.messages = message.New(st, s.commit, o.Providers, mo)
 	sender := o.JourneySender
 	if sender == nil {

@@ -159,6 +159,8 @@ type Consents interface {
 	// state of (profile, channel, topic) takes c's value unless a later
 	// record (by At) already set it.
 	RecordConsent(ctx context.Context, c *ConsentRecord) (bool, error)
+	// RecordConsents records several changes in order, in one transaction.
+	RecordConsents(ctx context.Context, cs []*ConsentRecord) ([]bool, error)
 	// ConsentState returns the current consent of the profiles.
 	ConsentState(ctx context.Context, profileIDs []int64) ([]ConsentRecord, error)
 	// ConsentLedger returns the profiles' ledger, newest first.

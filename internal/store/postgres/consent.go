@@ -74,23 +74,40 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 
 // RecordConsent appends to the ledger and moves the current state.
 func (s *Store) RecordConsent(ctx context.Context, c *store.ConsentRecord) (bool, error) {
-	added := false
+	added, err := s.RecordConsents(ctx, []*store.ConsentRecord{c})
+	if err != nil {
+		return false, err
+	}
+	return added[0], nil
+}
+
+// RecordConsents appends several changes in one transaction, in order;
+// added[i] says whether cs[i] was new.
+func (s *Store) RecordConsents(ctx context.Context, cs []*store.ConsentRecord) ([]bool, error) {
+	added := make([]bool, len(cs))
+	if len(cs) == 0 {
+		return added, nil
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, queries.Get("insert-consent"), c.Key, c.ProfileID, c.Channel, c.Topic, c.Granted,
-			c.Source, c.At, []byte(c.Proof)).Scan(&c.ID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
+		for i, c := range cs {
+			err := tx.QueryRow(ctx, queries.Get("insert-consent"), c.Key, c.ProfileID, c.Channel, c.Topic, c.Granted,
+				c.Source, c.At, []byte(c.Proof)).Scan(&c.ID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("consent %s: %w", c.Key, err)
+			}
+			if _, err := tx.Exec(ctx, queries.Get("upsert-consent-state"), c.ProfileID, c.Channel, c.Topic, c.Granted,
+				c.Source, c.At, c.ID); err != nil {
+				return fmt.Errorf("consent %s: %w", c.Key, err)
+			}
+			added[i] = true
 		}
-		if err != nil {
-			return err
-		}
-		added = true
-		_, err = tx.Exec(ctx, queries.Get("upsert-consent-state"), c.ProfileID, c.Channel, c.Topic, c.Granted,
-			c.Source, c.At, c.ID)
-		return err
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("postgres: record consent %s: %w", c.Key, err)
+		return nil, fmt.Errorf("postgres: record consent: %w", err)
 	}
 	return added, nil
 }

@@ -75,27 +75,44 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 
 // RecordConsent appends to the ledger and moves the current state.
 func (s *Store) RecordConsent(ctx context.Context, c *store.ConsentRecord) (bool, error) {
+	added, err := s.RecordConsents(ctx, []*store.ConsentRecord{c})
+	if err != nil {
+		return false, err
+	}
+	return added[0], nil
+}
+
+// RecordConsents appends several changes in one transaction, in order;
+// added[i] says whether cs[i] was new.
+func (s *Store) RecordConsents(ctx context.Context, cs []*store.ConsentRecord) ([]bool, error) {
+	added := make([]bool, len(cs))
+	if len(cs) == 0 {
+		return added, nil
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: record consent: %w", err)
+		return nil, fmt.Errorf("sqlite: record consent: %w", err)
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, queries.Get("insert-consent"), c.Key, c.ProfileID, c.Channel, c.Topic, c.Granted,
-		c.Source, micros(c.At), []byte(c.Proof)).Scan(&c.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("sqlite: record consent %s: %w", c.Key, err)
-	}
-	if _, err := tx.ExecContext(ctx, queries.Get("upsert-consent-state"), c.ProfileID, c.Channel, c.Topic, c.Granted,
-		c.Source, micros(c.At), c.ID); err != nil {
-		return false, fmt.Errorf("sqlite: record consent %s: %w", c.Key, err)
+	for i, c := range cs {
+		err = tx.QueryRowContext(ctx, queries.Get("insert-consent"), c.Key, c.ProfileID, c.Channel, c.Topic, c.Granted,
+			c.Source, micros(c.At), []byte(c.Proof)).Scan(&c.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: record consent %s: %w", c.Key, err)
+		}
+		if _, err := tx.ExecContext(ctx, queries.Get("upsert-consent-state"), c.ProfileID, c.Channel, c.Topic, c.Granted,
+			c.Source, micros(c.At), c.ID); err != nil {
+			return nil, fmt.Errorf("sqlite: record consent %s: %w", c.Key, err)
+		}
+		added[i] = true
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("sqlite: record consent: %w", err)
+		return nil, fmt.Errorf("sqlite: record consent: %w", err)
 	}
-	return true, nil
+	return added, nil
 }
 
 // ConsentState returns the profiles' current consent.
