@@ -81,6 +81,9 @@ type Options struct {
 	Emit Sink
 	// Trace, if set, is told every step taken (the simulator prints them).
 	Trace func(TraceEntry)
+	// SendConcurrency is how many enrolments of a claimed batch may wait
+	// on their sender at once; default 1 (the simulator's order).
+	SendConcurrency int
 	// Owner names this worker in leases; default "engine".
 	Owner string
 	// Lease is how long a claimed enrolment is this worker's; past it, a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -101,11 +102,8 @@ func (e *Engine) tickBatch(ctx context.Context) (int, error) {
 	if err := r.load(ctx, due); err != nil {
 		return 0, err
 	}
-	for _, en := range due {
-		if err := r.run(ctx, en); err != nil {
-			return 0, err
-		}
-		b.changed[en] = true
+	if err := r.runAll(ctx, due); err != nil {
+		return 0, err
 	}
 	if len(r.emit) > 0 && e.o.Emit != nil {
 		if err := e.o.Emit.Submit(ctx, r.emit, nil); err != nil {
@@ -120,8 +118,60 @@ func (e *Engine) tickBatch(ctx context.Context) (int, error) {
 	return len(due), nil
 }
 
+// runAll runs the due enrolments, up to SendConcurrency at once: each
+// holds r.mu while it runs, and lets go of it only while its sender works,
+// so sends overlap (the message pipeline commits concurrent sends
+// together) and everything else stays serial.
+func (r *runner) runAll(ctx context.Context, due []*store.Enrolment) error {
+	n := max(1, r.e.o.SendConcurrency)
+	work := make(chan *store.Enrolment)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for en := range work {
+				r.mu.Lock()
+				err := r.run(ctx, en)
+				r.b.changed[en] = true
+				r.mu.Unlock()
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	var err error
+feed:
+	for _, en := range due {
+		select {
+		case work <- en:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errs:
+		default:
+		}
+	}
+	return err
+}
+
+// send calls the sender without holding r.mu. Lock must be held.
+func (r *runner) send(ctx context.Context, req SendRequest) error {
+	r.mu.Unlock()
+	defer r.mu.Lock()
+	return r.e.o.Sender.Send(ctx, req)
+}
+
 // runner runs the steps of one claimed batch.
 type runner struct {
+	// mu is held while an enrolment runs, except during its send.
+	mu       sync.Mutex
 	e        *Engine
 	b        *batch
 	profiles map[int64]*profile.Profile
@@ -225,7 +275,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				})
 				r.b.record(en, n.addr, "send", "not sent", s.Send.Channel, at)
 				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "no sender configured: not sent")
-			} else if err := e.o.Sender.Send(ctx, req); err != nil {
+			} else if err := r.send(ctx, req); err != nil {
 				st.Attempts++
 				if st.Attempts < maxAttempts && !errors.Is(err, ErrRefused) {
 					retry := time.Duration(1<<st.Attempts) * time.Minute
