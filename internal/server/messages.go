@@ -57,7 +57,7 @@ func (s *Server) runMessages(ctx context.Context) {
 
 // runConsent records the consent identify traits carry.
 func (s *Server) runConsent(ctx context.Context) {
-	s.restartLoop(ctx, "message consent consumer", func(ctx context.Context) error { return s.messages.RunConsent(ctx, s.notifier) })
+	s.restartLoop(ctx, "message consent consumer", func(ctx context.Context) error { return s.messages.RunConsent(ctx, s.unified) })
 }
 
 func (s *Server) restartLoop(ctx context.Context, what string, run func(context.Context) error) {
