@@ -106,7 +106,7 @@ func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total in
 			return err
 		}
 		for _, p := range page {
-			if err := fn(p, set.Evaluate(Input{Profile: p, State: facts[p.ID], Env: env, Consent: consent[p.ID]})); err != nil {
+			if err := fn(p, set.Evaluate(Input{Profile: p, State: facts[p.ID], Env: env, Consent: consent[p.ID], Suppressed: s.suppressed(ctx)})); err != nil {
 				return err
 			}
 		}

@@ -21,6 +21,8 @@ type Input struct {
 	// Consent is the profile's channel-level consent from the ledger;
 	// a channel it does not name falls back to the opt-in traits.
 	Consent map[string]bool
+	// Suppressed, if set, says whether an address is suppressed.
+	Suppressed func(channel, address string) bool
 }
 
 // evaluation is one profile's evaluation at one instant.
@@ -120,7 +122,7 @@ func (ev *evaluation) cond(c *Condition) bool {
 	case c.Consent != "":
 		return ev.consents(c.Consent)
 	case c.Reachable != "":
-		return ev.consents(c.Reachable) && hasAddress(p, c.Reachable)
+		return ev.consents(c.Reachable) && ev.reachableAddress(c.Reachable)
 	case c.Member != "":
 		return ev.members[c.Member]
 	}
@@ -310,6 +312,18 @@ func (ev *evaluation) near(n *Near) bool {
 	return profile.DistanceKm(loc.Lat, loc.Lon, lat, lon) <= n.Km
 }
 
+// reachableAddress reports whether the profile has an address on the
+// channel that is not suppressed.
+func (ev *evaluation) reachableAddress(channel string) bool {
+	kind := addressKinds[channel]
+	for _, id := range ev.in.Profile.Identifiers {
+		if id.Kind == kind && (ev.in.Suppressed == nil || !ev.in.Suppressed(channel, id.Value)) {
+			return true
+		}
+	}
+	return false
+}
+
 // consents reads the ledger's consent, else the opt-in traits.
 func (ev *evaluation) consents(channel string) bool {
 	if granted, ok := ev.in.Consent[channel]; ok {
@@ -338,9 +352,12 @@ func Reachable(p *profile.Profile, channel string) bool {
 
 // hasAddress reports whether the profile has an address on the channel.
 func hasAddress(p *profile.Profile, channel string) bool {
-	kind := map[string]identity.Kind{"email": identity.Email, "sms": identity.Phone, "whatsapp": identity.Phone, "push": identity.DeviceToken}[channel]
+	kind := addressKinds[channel]
 	return slices.ContainsFunc(p.Identifiers, func(id identity.Identifier) bool { return id.Kind == kind })
 }
+
+// addressKinds are the identifiers that address each channel.
+var addressKinds = map[string]identity.Kind{"email": identity.Email, "sms": identity.Phone, "whatsapp": identity.Phone, "push": identity.DeviceToken}
 
 func ptr[T any](v T) *T { return &v }
 

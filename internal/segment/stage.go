@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,10 @@ type Options struct {
 	Emit Sink
 	// Yield makes the stage wait while ingestion is saturated.
 	Yield func() bool
+	// Suppressed, if set, says whether an address is on the suppression
+	// list (hard bounces, complaints): such an address does not make a
+	// customer reachable.
+	Suppressed func(ctx context.Context, channel, address string) (bool, error)
 	// OnBatch, if set, is told the last seq of each batch handled.
 	OnBatch func(seq int64)
 	Metrics *Metrics
@@ -262,7 +267,9 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		st := w.state(id)
 		t := w.touch(id, "event "+strconv.FormatInt(e.Seq, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp)
 		if e.Channel == profile.InternalChannel {
-			t.traits = t.traits || e.Event == "Traits Changed" || e.Event == "Consent Changed"
+			// Consent changes and message outcomes (a hard bounce
+			// suppresses an address) change reachability.
+			t.traits = t.traits || e.Event == "Traits Changed" || e.Event == "Consent Changed" || strings.HasPrefix(e.Event, "Message ")
 			continue
 		}
 		s.set.Observe(st, e, w.now)
@@ -433,7 +440,7 @@ func (w *work) evaluate(ctx context.Context) error {
 		st := w.state(id)
 		t := w.why[id]
 		w.s.set.Prune(st, w.now)
-		res := w.s.set.evaluate(Input{Profile: p, State: st, Env: env, Consent: w.consent[id]}, t.affects)
+		res := w.s.set.evaluate(Input{Profile: p, State: st, Env: env, Consent: w.consent[id], Suppressed: w.s.suppressed(ctx)}, t.affects)
 		w.apply(id, st, res, t)
 		b, err := json.Marshal(st)
 		if err != nil {
@@ -513,6 +520,21 @@ func (s *Stage) commit(ctx context.Context, w *work) error {
 		return err
 	}
 	return nil
+}
+
+// suppressed returns the Input.Suppressed of an evaluation: nil without
+// the option; a lookup error counts as not suppressed, and is logged.
+func (s *Stage) suppressed(ctx context.Context) func(channel, address string) bool {
+	if s.o.Suppressed == nil {
+		return nil
+	}
+	return func(channel, address string) bool {
+		sup, err := s.o.Suppressed(ctx, channel, address)
+		if err != nil {
+			s.log.Warn("segment: suppression lookup failed", "channel", channel, "err", err)
+		}
+		return sup
+	}
 }
 
 // reloadSizes re-reads the sizes after a batch that was not written.

@@ -136,6 +136,7 @@ providers:
 		t.Fatalf("inbound: %d", code)
 	}
 	waitFor(t, "Zoe out of the textable segment", func() bool { return members() == 0 })
+
 	second := send("promo-2")
 	if second["status"] != "skipped" || !strings.Contains(second["reason"].(string), "sms consent withdrawn") {
 		t.Fatalf("the offer after STOP: %v", second)
@@ -209,4 +210,74 @@ providers:
 	if c := consent(); !strings.Contains(c, `"granted":false`) || !strings.Contains(c, "whatsapp-stop") {
 		t.Fatalf("consent after STOP: %s", c)
 	}
+}
+
+// TestHardBounceMakesUnreachable: Twilio reports a number that does not
+// exist (30005); the number is suppressed and the customer leaves a
+// segment of customers who can be texted, though they still consent.
+func TestHardBounceMakesUnreachable(t *testing.T) {
+	twilio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(201)
+		io.WriteString(w, `{"sid":"SM0002","status":"queued"}`)
+	}))
+	defer twilio.Close()
+	cfg, err := providers.Parse([]byte(`
+providers:
+  - name: twilio-fr
+    type: twilio
+    channel: sms
+    settings:
+      account_sid: AC123
+      auth_token: tok
+      from: "+33700000000"
+      base_url: `+twilio.URL+`
+`), "providers.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, err := server.ProviderSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *server.Options) {
+		o.Providers, o.ProviderConfig = set, cfg
+		o.Messages.BaseURL = "https://shop.example"
+	})
+	ts := h.clock.Now().Format(time.RFC3339)
+	if code, resp := h.ingest("/v1/identify", `{"userId":"leo","traits":{"phone":"+33698765432","smsOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	h.waitUnify()
+	if code, resp := h.post("/api/v1/segments?wait=true", `{"id":"textable","name":"Textable","where":{"reachable":"sms"}}`); code != 200 {
+		t.Fatalf("segment: %d %v", code, resp)
+	}
+	members := func() int {
+		_, m := h.api("/api/v1/segments/textable/members")
+		return len(m["members"].([]any))
+	}
+	waitFor(t, "Leo textable", func() bool { return members() == 1 })
+	code, msg := h.post("/api/v1/messages", `{"identifier":"user_id:leo","channel":"sms","topic":"offers",
+		"content":{"sms":{"body":"Bonjour"}},"idempotency_key":"b-1"}`)
+	if code != 202 && code != 200 {
+		t.Fatalf("send: %d %v", code, msg)
+	}
+	waitFor(t, "the SMS handed to Twilio", func() bool {
+		_, m := h.api("/api/v1/messages/" + jsonNumber(msg["id"]))
+		return m["status"] == "sent"
+	})
+	form := url.Values{"MessageSid": {"SM0002"}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30005"},
+		"To": {"+33698765432"}, "AccountSid": {"AC123"}}
+	hook := "/hooks/twilio/twilio-fr/status"
+	req, _ := http.NewRequest("POST", h.http.URL+hook, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sms.TwilioSignature("tok", "https://shop.example"+hook, form))
+	res, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("status callback: %d", res.StatusCode)
+	}
+	waitFor(t, "Leo out of the textable segment after the hard bounce", func() bool { return members() == 0 })
 }

@@ -151,6 +151,13 @@ func New(st store.Store, o Options) *Server {
 		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
 		OnBatch: func(seq int64) { s.behindJourneys.Report(0, seq) },
+		Suppressed: func(ctx context.Context, channel, address string) (bool, error) {
+			_, err := st.Suppression(ctx, channel, address)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		},
 		Consent: func(ctx context.Context, ids []int64) (map[int64]map[string]bool, error) {
 			return channelConsent(ctx, st, ids)
 		},
