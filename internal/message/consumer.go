@@ -148,12 +148,10 @@ func (p *Pipeline) eventProfile(ctx context.Context, e *event.Event) (int64, err
 		return 0, err
 	}
 	for _, id := range ids { // the most trusted first, as extracted
-		if h, ok := holders[id]; ok {
-			prof, err := p.st.Profile(ctx, h) // follows merges
-			if err != nil {
-				return 0, err
-			}
-			return prof.ID, nil
+		// An identifier's holder is always a live profile: a merge moves
+		// the merged profile's identifiers to the one it merged into.
+		if h, ok := holders[id]; ok && h != 0 {
+			return h, nil
 		}
 	}
 	return 0, nil
