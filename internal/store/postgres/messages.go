@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,6 +101,12 @@ func (s *Store) ClaimMessages(ctx context.Context, token string, now time.Time, 
 
 // FinishMessages applies workers' outcomes in one transaction.
 func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (int, error) {
+	// Rows are updated in id order, as every other multi-row update of
+	// the outbox does (MarkNotified), so that two processes' transactions
+	// never wait on each other in a cycle (a deadlock, then a retry that
+	// can outlive the lease and send a message twice).
+	us = slices.Clone(us)
+	slices.SortFunc(us, func(a, b store.MessageUpdate) int { return cmp.Compare(a.ID, b.ID) })
 	applied := 0
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
@@ -134,6 +142,8 @@ func (s *Store) Unnotified(ctx context.Context, limit int) ([]*store.OutboxMessa
 
 // MarkNotified records the announcement of the states read.
 func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) error {
+	ms = slices.Clone(ms)
+	slices.SortFunc(ms, func(a, b *store.OutboxMessage) int { return cmp.Compare(a.ID, b.ID) }) // id order, as FinishMessages
 	b := &pgx.Batch{}
 	for _, m := range ms {
 		b.Queue(queries.Get("mark-notified"), m.ID, m.Version)
