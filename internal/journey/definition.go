@@ -35,7 +35,19 @@ type Definition struct {
 	// deterministic hash of customer and journey) who are enrolled but
 	// receive nothing, to measure the journey against.
 	ControlGroup float64 `json:"control_group,omitempty" yaml:"control_group,omitempty"`
-	Steps        []Step  `json:"steps" yaml:"steps"`
+	// Goal, if set, is what counts as a conversion: the customer does
+	// the goal event within a window after entering (also after their
+	// enrolment ended, and in the control group).
+	Goal  *Goal  `json:"goal,omitempty" yaml:"goal,omitempty"`
+	Steps []Step `json:"steps" yaml:"steps"`
+}
+
+// Goal is a journey's conversion: an event (with property filters) done
+// within Within after entry. Each enrolment converts at most once.
+type Goal struct {
+	Event  string         `json:"event" yaml:"event"`
+	Where  map[string]any `json:"where,omitempty" yaml:"where,omitempty"`
+	Within Duration       `json:"within" yaml:"within"`
 }
 
 // Trigger is one way into a journey: exactly one of Event,

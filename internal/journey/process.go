@@ -218,12 +218,13 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		why = s.e.Event + " " + s.segment + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
 	}
 	for _, en := range b.byProf[id] {
-		if en.Status != EnrolActive {
-			continue
-		}
 		p, err := e.program(ctx, en.Journey, en.Version)
 		if err != nil {
 			return err
+		}
+		e.convert(b, p, en, s, why)
+		if en.Status != EnrolActive {
+			continue
 		}
 		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 {
 			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why), fmt.Sprintf("exit_on[%d]: %s", i, s.label()))

@@ -20,6 +20,8 @@ type state struct {
 	Waiting bool `json:"waiting,omitempty"`
 	// Attempts counts failed sends of the current step.
 	Attempts int `json:"attempts,omitempty"`
+	// Converted is when the customer reached the journey's goal.
+	Converted time.Time `json:"converted,omitzero"`
 }
 
 func readState(en *store.Enrolment) *state {

@@ -125,6 +125,14 @@ func (v *validator) definition() error {
 	if d.ControlGroup < 0 || d.ControlGroup >= 100 {
 		return fail("control_group", "must be a percentage from 0 to below 100")
 	}
+	if g := d.Goal; g != nil {
+		if strings.TrimSpace(g.Event) == "" {
+			return fail("goal.event", "is required: the event that counts as a conversion")
+		}
+		if g.Within <= 0 {
+			return fail("goal.within", "is required: a positive conversion window like 7d")
+		}
+	}
 	if len(d.Steps) == 0 {
 		return fail("steps", "needs at least one step")
 	}

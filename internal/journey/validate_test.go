@@ -86,6 +86,8 @@ func TestValidationErrors(t *testing.T) {
 		{"control group", "control_group: 10", "control_group: 100", "control_group", "percentage"},
 		{"one variant", "- {name: holdout, weight: 1}", "", "steps[3].split.variants", "at least two"},
 		{"entry condition", "control_group: 10", "control_group: 10\nentry_when: {computed: orders}", "entry_when.computed", "not a computed trait"},
+		{"goal without window", "control_group: 10", "control_group: 10\ngoal: {event: Order Completed}", "goal.within", "conversion window"},
+		{"goal without event", "control_group: 10", "control_group: 10\ngoal: {within: 7d}", "goal.event", "is required"},
 		{"event where without event", "- event: Order Completed", "- where: {a: 1}", "exit_on[0].where", "filters nothing"},
 	}
 	for _, tc := range tests {

@@ -154,6 +154,19 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 			c.Detail = "sent at " + strings.Join(near, ", ") + " instead"
 		}
 		return c
+	case e.Converts != nil:
+		got := false
+		for _, l := range res.Trace {
+			got = got || (l.User == e.User && l.Kind == "goal")
+		}
+		c := Check{Expect: fmt.Sprintf("%s converts", e.User), OK: got == *e.Converts}
+		if !*e.Converts {
+			c.Expect = fmt.Sprintf("%s does not convert", e.User)
+		}
+		if !c.OK {
+			c.Detail = map[bool]string{true: "converted", false: "did not convert"}[got]
+		}
+		return c
 	case e.NoSend != nil:
 		c := Check{Expect: fmt.Sprintf("%s never receives %s", e.User, e.NoSend), OK: true}
 		if e.At != nil {

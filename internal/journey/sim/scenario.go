@@ -70,6 +70,9 @@ type Expect struct {
 	// Ends is the status of the customer's last enrolment at the end:
 	// active, completed, exited or control.
 	Ends string `yaml:"ends"`
+	// Converts says whether the customer reached the journey's goal
+	// (true) or not (false) by the end.
+	Converts *bool `yaml:"converts"`
 }
 
 // SendSpec matches sends; empty fields match anything.
@@ -179,13 +182,13 @@ func ParseScenario(name string, r io.Reader) (*Scenario, error) {
 	for i, e := range s.Expect {
 		path := fmt.Sprintf("%s: expect[%d]", name, i)
 		n := 0
-		for _, set := range []bool{e.Send != nil, e.NoSend != nil, e.Ends != ""} {
+		for _, set := range []bool{e.Send != nil, e.NoSend != nil, e.Ends != "", e.Converts != nil} {
 			if set {
 				n++
 			}
 		}
 		if e.User == "" || n != 1 {
-			return nil, fmt.Errorf("%s: give user and one of send, no_send or ends", path)
+			return nil, fmt.Errorf("%s: give user and one of send, no_send, ends or converts", path)
 		}
 	}
 	return &s, nil
