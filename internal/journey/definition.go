@@ -124,15 +124,32 @@ type Send struct {
 	// Topic is the subscription topic the customer's consent is checked
 	// against (optional).
 	Topic string `json:"topic,omitempty" yaml:"topic,omitempty"`
+	// PromoCode, if set, gives the template a unique promo code for this
+	// enrolment as the data variable promo_code.
+	PromoCode *PromoCode `json:"promo_code,omitempty" yaml:"promo_code,omitempty"`
+}
+
+// PromoCode is a unique code per enrolment and step: Prefix, a dash and
+// ten letters and digits from an HMAC of the send's key, so the same send
+// always carries the same code (a retried send too) and codes cannot be
+// guessed from each other.
+type PromoCode struct {
+	Prefix string `json:"prefix,omitempty" yaml:"prefix,omitempty"`
 }
 
 // Wait pauses for a duration, or until the next time of day (HH:MM) in a
 // time zone: UTC (the default), an IANA zone ("Europe/Paris"), or
 // "customer": the profile's timezone trait (IANA), UTC without one.
+//
+// UntilTrait waits until the next occurrence (today included) of a yearly
+// date trait ("birthday": its month and day, any year), at Until (HH:MM,
+// 00:00 by default) in Zone; a customer without a readable date in the
+// trait does not wait.
 type Wait struct {
-	For   *Duration `json:"for,omitempty" yaml:"for,omitempty"`
-	Until string    `json:"until,omitempty" yaml:"until,omitempty"`
-	Zone  string    `json:"zone,omitempty" yaml:"zone,omitempty"`
+	For        *Duration `json:"for,omitempty" yaml:"for,omitempty"`
+	Until      string    `json:"until,omitempty" yaml:"until,omitempty"`
+	UntilTrait string    `json:"until_trait,omitempty" yaml:"until_trait,omitempty"`
+	Zone       string    `json:"zone,omitempty" yaml:"zone,omitempty"`
 }
 
 // WaitFor waits for an event for at most Timeout, then goes on with

@@ -92,6 +92,10 @@ type Options struct {
 	MaxLateness time.Duration
 	// Yield makes the consumer wait while ingestion is saturated.
 	Yield func() bool
+	// CodeSecret keys the promo codes' HMAC; it must stay the same across
+	// restarts (the server passes the message pipeline's secret). Empty:
+	// a fixed key, so codes are unique but guessable.
+	CodeSecret []byte
 }
 
 // Engine enrols customers in journeys and moves their enrolments through

@@ -221,6 +221,9 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
 				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
 				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
+			if s.Send.PromoCode != nil {
+				req.Data = map[string]any{"promo_code": promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)}
+			}
 			if e.o.Sender == nil {
 				e.noSender.Do(func() {
 					e.log.Warn("journeys: no sender configured; send steps are traced and skipped", "journey", en.Journey)
@@ -272,8 +275,20 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				en.Step = n.next
 				continue
 			}
-			st.Waiting = true
 			loc := r.location(s.Wait, en.Profile)
+			if s.Wait.UntilTrait != "" {
+				due, ok := r.untilTrait(s.Wait, en.Profile, at, loc)
+				if !ok {
+					tr(n, "wait", "not waiting", "no date in trait "+s.Wait.UntilTrait)
+					en.Step = n.next
+					continue
+				}
+				st.Waiting = true
+				en.DueAt = due
+				tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), "next "+s.Wait.UntilTrait+" "+loc.String())
+				return nil
+			}
+			st.Waiting = true
 			en.DueAt = waitUntil(s.Wait, at, loc)
 			tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), describeWait(s.Wait, loc))
 			return nil

@@ -218,8 +218,17 @@ func (v *validator) step(s *Step, path string) error {
 	case "wait":
 		w := s.Wait
 		switch {
-		case w.For != nil && w.Until != "":
-			return fail(path, "give for or until, not both")
+		case w.For != nil && (w.Until != "" || w.UntilTrait != ""):
+			return fail(path, "give for, or until and/or until_trait, not both")
+		case w.UntilTrait != "":
+			if w.Until != "" {
+				if _, err := parseClock(w.Until); err != nil {
+					return fail(path+".until", err.Error())
+				}
+			}
+			if _, err := zone(w.Zone); w.Zone != "customer" && err != nil {
+				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
+			}
 		case w.For != nil:
 			if w.Zone != "" {
 				return fail(path+".zone", "is for until (a time of day), not for")
@@ -235,7 +244,7 @@ func (v *validator) step(s *Step, path string) error {
 				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
 			}
 		default:
-			return fail(path, "needs for (a duration like 1h) or until (a time of day like 10:00, with zone: utc, customer or Europe/Paris)")
+			return fail(path, "needs for (a duration like 1h), until (a time of day like 10:00, with zone: utc, customer or Europe/Paris) or until_trait (a yearly date trait like birthday)")
 		}
 	case "wait_for":
 		w := s.WaitFor

@@ -40,6 +40,8 @@ type Line struct {
 	Channel  string `json:"channel,omitempty"`
 	Template string `json:"template,omitempty"`
 	Key      string `json:"key,omitempty"`
+	// Data is the send's extra template data (promo_code).
+	Data map[string]any `json:"data,omitempty"`
 }
 
 // EndLine is where a customer's enrolment stands at the end.
@@ -88,7 +90,7 @@ func (p *pipeline) finish(ctx context.Context, sc *Scenario, res *Result) error 
 		}
 		l := Line{At: Offset(t.At.Sub(res.Start)), User: u, Step: t.Step, Name: t.Name, Kind: t.Kind, What: t.What, Why: t.Why}
 		if t.Send != nil {
-			l.Channel, l.Template, l.Key = t.Send.Channel, t.Send.Template, t.Send.Key
+			l.Channel, l.Template, l.Key, l.Data = t.Send.Channel, t.Send.Template, t.Send.Key, t.Send.Data
 			res.Sends = append(res.Sends, l)
 		}
 		res.Trace = append(res.Trace, l)
@@ -220,6 +222,9 @@ func (r *Result) Print(w io.Writer) {
 			step, what = "▶ "+l.Step, l.What
 		case l.Channel != "":
 			what = "✉ " + l.Channel + " " + l.Template
+			if c, ok := l.Data["promo_code"]; ok {
+				what += fmt.Sprintf(" (promo_code %v)", c)
+			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.At, l.User, step, what, l.Why)
 	}
