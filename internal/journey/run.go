@@ -308,7 +308,11 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			next, why, outcome := n.other, "no case holds: else", "else"
 			in := segment.Input{Profile: r.profile(en.Profile), State: r.segs[en.Profile], Env: &profile.Env{Now: at, Stores: e.o.Stores}}
 			for i := range s.Branch.Cases {
-				if segment.Match(&s.Branch.Cases[i].When, in) {
+				ok, err := r.holds(ctx, &s.Branch.Cases[i].When, in, en, at)
+				if err != nil {
+					return err
+				}
+				if ok {
 					next, why, outcome = n.cases[i], fmt.Sprintf("case %d holds", i), fmt.Sprintf("case %d", i)
 					break
 				}

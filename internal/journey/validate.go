@@ -268,7 +268,7 @@ func (v *validator) step(s *Step, path string) error {
 		for i := range s.Branch.Cases {
 			c := &s.Branch.Cases[i]
 			cp := fmt.Sprintf("%s.cases[%d]", path, i)
-			if err := condition(&c.When, cp+".when", v.known); err != nil {
+			if err := caseCondition(&c.When, cp+".when", v.known); err != nil {
 				return err
 			}
 			if err := v.list(c.Steps, cp+".steps"); err != nil {
