@@ -78,6 +78,17 @@ type Match struct {
 	Where          map[string]any `json:"where,omitempty" yaml:"where,omitempty"`
 	SegmentEntered string         `json:"segment_entered,omitempty" yaml:"segment_entered,omitempty"`
 	SegmentExited  string         `json:"segment_exited,omitempty" yaml:"segment_exited,omitempty"`
+	// Near, with Event, keeps the events whose location is within a
+	// distance of a store (a geofence).
+	Near *Near `json:"near,omitempty" yaml:"near,omitempty"`
+}
+
+// Near is a geofence around the stores: the event's position (its
+// latitude/longitude properties, else context.location) within Km of
+// Store, or of any store when Store is empty.
+type Near struct {
+	Km    float64 `json:"km" yaml:"km"`
+	Store string  `json:"store,omitempty" yaml:"store,omitempty"`
 }
 
 // The re-entry policies.

@@ -140,10 +140,18 @@ func (v *validator) definition() error {
 }
 
 func (m *Match) empty() bool {
-	return m.Event == "" && m.SegmentEntered == "" && m.SegmentExited == "" && m.Where == nil
+	return m.Event == "" && m.SegmentEntered == "" && m.SegmentExited == "" && m.Where == nil && m.Near == nil
 }
 
 func (v *validator) match(m *Match, path string) error {
+	if n := m.Near; n != nil {
+		if m.Event == "" {
+			return fail(path+".near", "is a filter on an event's position: set event too")
+		}
+		if n.Km <= 0 {
+			return fail(path+".near.km", "must be a positive distance in kilometres, like 0.5")
+		}
+	}
 	var set []string
 	if m.Event != "" {
 		set = append(set, "event")
