@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/parcours/parcours/internal/profile"
 	"io"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type Scenario struct {
 	// Start is the instant "+0" stands for; default 2026-01-05T09:00:00Z
 	// (a Monday).
 	Start time.Time `yaml:"start"`
+	// Stores are the physical stores (id, name, lat, lon) for geofences
+	// (near) and the nearest_store computed trait, as in the server's
+	// stores configuration.
+	Stores []profile.Store `yaml:"stores"`
 	// Customers are identified (with their traits) at +0.
 	Customers []Customer `yaml:"customers"`
 	Steps     []Action   `yaml:"steps"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parcours/parcours/internal/profile"
 	"io"
 	"log/slog"
 	"os"
@@ -97,7 +98,7 @@ type pipeline struct {
 	n            int
 }
 
-func newPipeline(ctx context.Context, dir string, start time.Time) (*pipeline, error) {
+func newPipeline(ctx context.Context, dir string, start time.Time, stores []profile.Store) (*pipeline, error) {
 	st, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return nil, err
@@ -110,8 +111,8 @@ func newPipeline(ctx context.Context, dir string, start time.Time) (*pipeline, e
 	p := &pipeline{st: st, clk: clock.NewFake(start), rules: identity.DefaultRules(), rec: &journey.Recorder{}}
 	sink := collect.Direct{Appender: st}
 	p.unify = unify.NewProcessor(st, unify.Options{Clock: p.clk, Emit: sink, Logger: quiet})
-	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet})
-	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: p.rec,
+	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet, Stores: stores})
+	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: p.rec, Stores: stores,
 		MaxLateness: 100 * 365 * 24 * time.Hour, Trace: p.record})
 	return p, nil
 }
@@ -295,7 +296,7 @@ func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	p, err := newPipeline(ctx, dir, sc.Start)
+	p, err := newPipeline(ctx, dir, sc.Start, sc.Stores)
 	if err != nil {
 		return nil, err
 	}
