@@ -220,6 +220,9 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		why = s.e.Event + " " + s.segment + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
 	}
 	for _, en := range b.byProf[id] {
+		if _, kept := e.latest[en.Journey]; !kept && en.Status != EnrolActive {
+			continue // an archived journey counts no more conversions
+		}
 		p, err := e.program(ctx, en.Journey, en.Version)
 		if err != nil {
 			return err
