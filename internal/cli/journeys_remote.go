@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/parcours/parcours/internal/store"
 	"io"
 	"net/url"
 	"strings"
@@ -160,23 +161,7 @@ func (c *journeyStatsCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	var st struct {
-		Entered    int64            `json:"entered"`
-		Enrolments map[string]int64 `json:"enrolments"`
-		Exits      map[string]int64 `json:"exits"`
-		Sent       map[string]int64 `json:"sent"`
-		Steps      []struct {
-			Version int    `json:"version"`
-			Step    string `json:"step"`
-			Kind    string `json:"kind"`
-			Outcome string `json:"outcome"`
-			Count   int64  `json:"count"`
-		} `json:"steps"`
-		Variants []struct {
-			Step, Variant, Status string
-			Count                 int64
-		} `json:"variants"`
-	}
+	var st store.JourneyStats
 	if err := api.call(e.ctx, "GET", "/api/v1/journeys/"+url.PathEscape(c.Journey)+"/stats", nil, &st); err != nil {
 		return err
 	}
@@ -186,6 +171,7 @@ func (c *journeyStatsCmd) Run(g *config.Globals, e *env) error {
 	n := st.Enrolments
 	fmt.Fprintf(e.stdout, "entered %d · in progress %d · completed %d · exited %d · control group %d\n",
 		st.Entered, n["active"], n["completed"], n["exited"], n["control"])
+	fmt.Fprintf(e.stdout, "converted %d (%.1f%%)\n", st.Converted, 100*st.ConversionRate)
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	for _, k := range sortedKeys(st.Exits) {
 		fmt.Fprintf(tw, "  exited\t%s\t%d\n", k, st.Exits[k])
@@ -201,6 +187,18 @@ func (c *journeyStatsCmd) Run(g *config.Globals, e *env) error {
 	}
 	for _, v := range st.Variants {
 		fmt.Fprintf(tw, "\t%s\tvariant %s\tnow %s\t%d\n", v.Step, v.Variant, v.Status, v.Count)
+	}
+	if err := tw.Flush(); err != nil || len(st.ABResults) == 0 {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\nA/B  VERSION  STEP  VARIANT  ENTERED  CONVERTED  RATE  P-VALUE (vs the first variant)")
+	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	for _, r := range st.ABResults {
+		p := "reference"
+		if r.PValue != nil {
+			p = fmt.Sprintf("%.4f", *r.PValue)
+		}
+		fmt.Fprintf(tw, "\t%d\t%s\t%s\t%d\t%d\t%.1f%%\t%s\n", r.Version, r.Step, r.Variant, r.Entered, r.Converted, 100*r.ConversionRate, p)
 	}
 	return tw.Flush()
 }

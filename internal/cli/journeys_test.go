@@ -11,7 +11,7 @@ import (
 func TestJourneyTestCommand(t *testing.T) {
 	j, sc := "../../examples/journeys/abandoned-cart.yaml", "../../examples/journeys/scenarios/abandoned-cart.yaml"
 	code, out, errOut := run(t, "journey", "test", j, sc)
-	if code != 0 || !strings.Contains(out, "PASS: 9 of 9") || !strings.Contains(out, "✉ sms cart-reminder-sms") {
+	if code != 0 || !strings.Contains(out, "PASS: 12 of 12") || !strings.Contains(out, "✉ sms cart-reminder-sms") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, _ = run(t, "--json", "journey", "test", j, sc)
@@ -31,7 +31,7 @@ func TestJourneyTestCommand(t *testing.T) {
 	os.WriteFile(bad, []byte(strings.Replace(string(b), `{at: "+1h", user: alice`, `{at: "+2h", user: alice`, 1)), 0o600)
 	code, out, errOut = run(t, "journey", "test", j, bad)
 	if code != 1 || !strings.Contains(out, "✗ alice receives email cart-reminder-offer at +0d02h00m — sent at +0d01h00m instead") ||
-		!strings.Contains(errOut, "1 of 9 expectations failed") {
+		!strings.Contains(errOut, "1 of 12 expectations failed") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
@@ -50,7 +50,7 @@ func TestApplyReadsSegmentsAndJourneys(t *testing.T) {
 	if docs, err := readDocuments([]string{dir}); err != nil || len(docs) != 2 {
 		t.Fatalf("with a scenario: %d documents, %v", len(docs), err)
 	}
-	if docs, err := readDocuments([]string{"../../examples/journeys"}); err != nil || len(docs) != 4 || docs[0].jour == nil {
+	if docs, err := readDocuments([]string{"../../examples/journeys"}); err != nil || len(docs) != 9 || docs[0].jour == nil {
 		t.Fatalf("examples/journeys: %d documents, %v", len(docs), err)
 	}
 	os.WriteFile(filepath.Join(dir, "typo.yaml"), []byte("kind: journey\nid: x\nname: X\ntriggers: []\nstepz: []\n"), 0o600)

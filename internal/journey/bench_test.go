@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +71,63 @@ func BenchmarkDueTimers(b *testing.B) {
 		b.Fatalf("fired %d, want %d", fired, n*b.N)
 	}
 	b.ReportMetric(float64(fired)/elapsed.Seconds(), "timers/s")
+}
+
+// BenchmarkMillionWaiting puts 1,000,000 customers in a wait (in a
+// temporary SQLite store) and reports the process's resident memory
+// while they wait — after a fresh engine loads and ticks with nothing due
+// — and the idle tick's time. PARCOURS_BENCH_WAITING overrides the count.
+func BenchmarkMillionWaiting(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("PARCOURS_BENCH_WAITING")); err == nil && v > 0 {
+		n = v
+	}
+	for range b.N {
+		w := newWorld(b)
+		w.apply(benchJourney)
+		waiting(b, w, n, t0.Add(time.Hour))
+		runtime.GC()
+		debug.FreeOSMemory()
+		eng := journey.New(w.st, journey.Options{Clock: w.clk})
+		if err := eng.Load(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		var idle time.Duration
+		for range 10 {
+			start := time.Now()
+			if got, err := eng.Tick(context.Background()); err != nil || got != 0 {
+				b.Fatalf("tick: %d, %v", got, err)
+			}
+			idle += time.Since(start)
+		}
+		counts, err := w.st.EnrolmentCounts(context.Background(), "bench")
+		if err != nil || counts["active"] != int64(n) {
+			b.Fatalf("waiting: %v, %v", counts, err)
+		}
+		rss, peak := procStatus(b, "VmRSS:"), procStatus(b, "VmHWM:")
+		b.ReportMetric(float64(rss)/(1<<20), "RSS-MiB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(idle.Microseconds())/10, "idle-tick-us")
+	}
+}
+
+// procStatus reads a size line (in kB) of /proc/self/status, in bytes.
+func procStatus(b *testing.B, key string) int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skipf("no /proc/self/status: %v", err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				b.Fatalf("%s %q: %v", key, rest, err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatalf("no %s in /proc/self/status", key)
+	return 0
 }
 
 // BenchmarkWaitingEnrolments puts 100,000 customers in a wait and

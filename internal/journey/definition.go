@@ -35,7 +35,19 @@ type Definition struct {
 	// deterministic hash of customer and journey) who are enrolled but
 	// receive nothing, to measure the journey against.
 	ControlGroup float64 `json:"control_group,omitempty" yaml:"control_group,omitempty"`
-	Steps        []Step  `json:"steps" yaml:"steps"`
+	// Goal, if set, is what counts as a conversion: the customer does
+	// the goal event within a window after entering (also after their
+	// enrolment ended, and in the control group).
+	Goal  *Goal  `json:"goal,omitempty" yaml:"goal,omitempty"`
+	Steps []Step `json:"steps" yaml:"steps"`
+}
+
+// Goal is a journey's conversion: an event (with property filters) done
+// within Within after entry. Each enrolment converts at most once.
+type Goal struct {
+	Event  string         `json:"event" yaml:"event"`
+	Where  map[string]any `json:"where,omitempty" yaml:"where,omitempty"`
+	Within Duration       `json:"within" yaml:"within"`
 }
 
 // Trigger is one way into a journey: exactly one of Event,
@@ -66,6 +78,17 @@ type Match struct {
 	Where          map[string]any `json:"where,omitempty" yaml:"where,omitempty"`
 	SegmentEntered string         `json:"segment_entered,omitempty" yaml:"segment_entered,omitempty"`
 	SegmentExited  string         `json:"segment_exited,omitempty" yaml:"segment_exited,omitempty"`
+	// Near, with Event, keeps the events whose location is within a
+	// distance of a store (a geofence).
+	Near *Near `json:"near,omitempty" yaml:"near,omitempty"`
+}
+
+// Near is a geofence around the stores: the event's position (its
+// latitude/longitude properties, else context.location) within Km of
+// Store, or of any store when Store is empty.
+type Near struct {
+	Km    float64 `json:"km" yaml:"km"`
+	Store string  `json:"store,omitempty" yaml:"store,omitempty"`
 }
 
 // The re-entry policies.
@@ -112,15 +135,32 @@ type Send struct {
 	// Topic is the subscription topic the customer's consent is checked
 	// against (optional).
 	Topic string `json:"topic,omitempty" yaml:"topic,omitempty"`
+	// PromoCode, if set, gives the template a unique promo code for this
+	// enrolment as the data variable promo_code.
+	PromoCode *PromoCode `json:"promo_code,omitempty" yaml:"promo_code,omitempty"`
+}
+
+// PromoCode is a unique code per enrolment and step: Prefix, a dash and
+// ten letters and digits from an HMAC of the send's key, so the same send
+// always carries the same code (a retried send too) and codes cannot be
+// guessed from each other.
+type PromoCode struct {
+	Prefix string `json:"prefix,omitempty" yaml:"prefix,omitempty"`
 }
 
 // Wait pauses for a duration, or until the next time of day (HH:MM) in a
 // time zone: UTC (the default), an IANA zone ("Europe/Paris"), or
 // "customer": the profile's timezone trait (IANA), UTC without one.
+//
+// UntilTrait waits until the next occurrence (today included) of a yearly
+// date trait ("birthday": its month and day, any year), at Until (HH:MM,
+// 00:00 by default) in Zone; a customer without a readable date in the
+// trait does not wait.
 type Wait struct {
-	For   *Duration `json:"for,omitempty" yaml:"for,omitempty"`
-	Until string    `json:"until,omitempty" yaml:"until,omitempty"`
-	Zone  string    `json:"zone,omitempty" yaml:"zone,omitempty"`
+	For        *Duration `json:"for,omitempty" yaml:"for,omitempty"`
+	Until      string    `json:"until,omitempty" yaml:"until,omitempty"`
+	UntilTrait string    `json:"until_trait,omitempty" yaml:"until_trait,omitempty"`
+	Zone       string    `json:"zone,omitempty" yaml:"zone,omitempty"`
 }
 
 // WaitFor waits for an event for at most Timeout, then goes on with

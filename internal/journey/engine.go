@@ -49,6 +49,7 @@ type Store interface {
 	ListSegments(ctx context.Context) ([]*store.SegmentRecord, error)
 	SegmentMembers(ctx context.Context, segment string, after int64, limit int) ([]store.SegmentMember, error)
 	ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error)
+	ProfileEvents(ctx context.Context, from, to int64, names []string) ([]store.ProfileEvent, error)
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 	SaveCheckpoint(ctx context.Context, consumer string, seq int64) error
 }
@@ -95,6 +96,10 @@ type Options struct {
 	MaxLateness time.Duration
 	// Yield makes the consumer wait while ingestion is saturated.
 	Yield func() bool
+	// CodeSecret keys the promo codes' HMAC; it must stay the same across
+	// restarts (the server passes the message pipeline's secret). Empty:
+	// a fixed key, so codes are unique but guessable.
+	CodeSecret []byte
 }
 
 // Engine enrols customers in journeys and moves their enrolments through

@@ -78,12 +78,14 @@ type seen struct {
 	e       *event.Event
 	props   map[string]any
 	segment string // Segment Entered/Exited: the segment
+	stores  []profile.Store
 }
 
 func (m *Match) matches(s *seen) bool {
 	switch {
 	case m.Event != "":
-		return s.e.Type == event.Track && s.e.Event == m.Event && segment.MatchProperties(s.props, m.Where)
+		return s.e.Type == event.Track && s.e.Event == m.Event && segment.MatchProperties(s.props, m.Where) &&
+			(m.Near == nil || s.near(m.Near))
 	case m.SegmentEntered != "":
 		return s.segment == m.SegmentEntered && s.e.Event == segment.EventEntered
 	case m.SegmentExited != "":
@@ -169,7 +171,7 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 			e.merge(b, m[0], m[1])
 			continue
 		}
-		s := &seen{e: ev}
+		s := &seen{e: ev, stores: e.o.Stores}
 		if len(ev.Properties) > 0 {
 			_ = json.Unmarshal(ev.Properties, &s.props)
 		}
@@ -218,12 +220,16 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		why = s.e.Event + " " + s.segment + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
 	}
 	for _, en := range b.byProf[id] {
-		if en.Status != EnrolActive {
-			continue
+		if _, kept := e.latest[en.Journey]; !kept && en.Status != EnrolActive {
+			continue // an archived journey counts no more conversions
 		}
 		p, err := e.program(ctx, en.Journey, en.Version)
 		if err != nil {
 			return err
+		}
+		e.convert(b, p, en, s, why)
+		if en.Status != EnrolActive {
+			continue
 		}
 		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 {
 			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why), fmt.Sprintf("exit_on[%d]: %s", i, s.label()))

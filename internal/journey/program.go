@@ -70,7 +70,7 @@ func (p *program) list(steps []Step, prefix, after string) string {
 			for j := range s.Split.Variants {
 				n.variants = append(n.variants, p.list(s.Split.Variants[j].Steps, fmt.Sprintf("%s.variants[%d].steps", base, j), n.next))
 			}
-		case s.UpdateTrait != nil, s.Wait != nil && s.Wait.Zone == "customer":
+		case s.UpdateTrait != nil, s.Wait != nil && (s.Wait.Zone == "customer" || s.Wait.UntilTrait != ""):
 			p.profiles = true
 		}
 	}

@@ -21,6 +21,8 @@ type state struct {
 	Waiting bool `json:"waiting,omitempty"`
 	// Attempts counts failed sends of the current step.
 	Attempts int `json:"attempts,omitempty"`
+	// Converted is when the customer reached the journey's goal.
+	Converted time.Time `json:"converted,omitzero"`
 }
 
 func readState(en *store.Enrolment) *state {
@@ -269,6 +271,9 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
 				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
 				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
+			if s.Send.PromoCode != nil {
+				req.Data = map[string]any{"promo_code": promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)}
+			}
 			if e.o.Sender == nil {
 				e.noSender.Do(func() {
 					e.log.Warn("journeys: no sender configured; send steps are traced and skipped", "journey", en.Journey)
@@ -320,8 +325,20 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				en.Step = n.next
 				continue
 			}
-			st.Waiting = true
 			loc := r.location(s.Wait, en.Profile)
+			if s.Wait.UntilTrait != "" {
+				due, ok := r.untilTrait(s.Wait, en.Profile, at, loc)
+				if !ok {
+					tr(n, "wait", "not waiting", "no date in trait "+s.Wait.UntilTrait)
+					en.Step = n.next
+					continue
+				}
+				st.Waiting = true
+				en.DueAt = due
+				tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), "next "+s.Wait.UntilTrait+" "+loc.String())
+				return nil
+			}
+			st.Waiting = true
 			en.DueAt = waitUntil(s.Wait, at, loc)
 			tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), describeWait(s.Wait, loc))
 			return nil
@@ -341,7 +358,11 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			next, why, outcome := n.other, "no case holds: else", "else"
 			in := segment.Input{Profile: r.profile(en.Profile), State: r.segs[en.Profile], Env: &profile.Env{Now: at, Stores: e.o.Stores}}
 			for i := range s.Branch.Cases {
-				if segment.Match(&s.Branch.Cases[i].When, in) {
+				ok, err := r.holds(ctx, &s.Branch.Cases[i].When, in, en, at)
+				if err != nil {
+					return err
+				}
+				if ok {
 					next, why, outcome = n.cases[i], fmt.Sprintf("case %d holds", i), fmt.Sprintf("case %d", i)
 					break
 				}

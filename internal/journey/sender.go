@@ -35,6 +35,8 @@ type SendRequest struct {
 	Template  string    `json:"template"`
 	Topic     string    `json:"topic,omitempty"`
 	At        time.Time `json:"at"`
+	// Data is extra template data (promo_code).
+	Data map[string]any `json:"data,omitempty"`
 }
 
 // sendKey builds a send's idempotency key.

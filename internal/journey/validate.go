@@ -125,6 +125,14 @@ func (v *validator) definition() error {
 	if d.ControlGroup < 0 || d.ControlGroup >= 100 {
 		return fail("control_group", "must be a percentage from 0 to below 100")
 	}
+	if g := d.Goal; g != nil {
+		if strings.TrimSpace(g.Event) == "" {
+			return fail("goal.event", "is required: the event that counts as a conversion")
+		}
+		if g.Within <= 0 {
+			return fail("goal.within", "is required: a positive conversion window like 7d")
+		}
+	}
 	if len(d.Steps) == 0 {
 		return fail("steps", "needs at least one step")
 	}
@@ -132,10 +140,18 @@ func (v *validator) definition() error {
 }
 
 func (m *Match) empty() bool {
-	return m.Event == "" && m.SegmentEntered == "" && m.SegmentExited == "" && m.Where == nil
+	return m.Event == "" && m.SegmentEntered == "" && m.SegmentExited == "" && m.Where == nil && m.Near == nil
 }
 
 func (v *validator) match(m *Match, path string) error {
+	if n := m.Near; n != nil {
+		if m.Event == "" {
+			return fail(path+".near", "is a filter on an event's position: set event too")
+		}
+		if n.Km <= 0 {
+			return fail(path+".near.km", "must be a positive distance in kilometres, like 0.5")
+		}
+	}
 	var set []string
 	if m.Event != "" {
 		set = append(set, "event")
@@ -210,8 +226,17 @@ func (v *validator) step(s *Step, path string) error {
 	case "wait":
 		w := s.Wait
 		switch {
-		case w.For != nil && w.Until != "":
-			return fail(path, "give for or until, not both")
+		case w.For != nil && (w.Until != "" || w.UntilTrait != ""):
+			return fail(path, "give for, or until and/or until_trait, not both")
+		case w.UntilTrait != "":
+			if w.Until != "" {
+				if _, err := parseClock(w.Until); err != nil {
+					return fail(path+".until", err.Error())
+				}
+			}
+			if _, err := zone(w.Zone); w.Zone != "customer" && err != nil {
+				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
+			}
 		case w.For != nil:
 			if w.Zone != "" {
 				return fail(path+".zone", "is for until (a time of day), not for")
@@ -227,7 +252,7 @@ func (v *validator) step(s *Step, path string) error {
 				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
 			}
 		default:
-			return fail(path, "needs for (a duration like 1h) or until (a time of day like 10:00, with zone: utc, customer or Europe/Paris)")
+			return fail(path, "needs for (a duration like 1h), until (a time of day like 10:00, with zone: utc, customer or Europe/Paris) or until_trait (a yearly date trait like birthday)")
 		}
 	case "wait_for":
 		w := s.WaitFor
@@ -251,7 +276,7 @@ func (v *validator) step(s *Step, path string) error {
 		for i := range s.Branch.Cases {
 			c := &s.Branch.Cases[i]
 			cp := fmt.Sprintf("%s.cases[%d]", path, i)
-			if err := condition(&c.When, cp+".when", v.known); err != nil {
+			if err := caseCondition(&c.When, cp+".when", v.known); err != nil {
 				return err
 			}
 			if err := v.list(c.Steps, cp+".steps"); err != nil {

@@ -80,12 +80,15 @@ func TestValidationErrors(t *testing.T) {
 		{"unknown segment", "segment_entered: vip", "segment_entered: vipp", "triggers[1].segment_entered", `no segment "vipp"`},
 		{"cooldown missing", "{policy: cooldown, cooldown: 7d}", "{policy: cooldown}", "re_entry.cooldown", "is required"},
 		{"nested branch condition", "{reachable: sms}", "{reachable: fax}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when.reachable", "expected one of"},
-		{"performed refused", "{reachable: sms}", "{performed: {event: X}}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when", "only evaluated inside segments"},
+		{"nested performed refused", "{reachable: sms}", "{all: [{performed: {event: X}}]}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when", "only evaluated inside segments"},
+		{"performed with a window", "{reachable: sms}", "{performed: {event: X, within: 1d}}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when.performed.within", "since the customer entered"},
 		{"two kinds", "- wait: {for: 1h}", "- {wait: {for: 1h}, exit: {}}", "steps[0]", "one kind per step"},
 		{"no timeout", "timeout: 23h", "timeout: 0h", "steps[2].wait_for.timeout", "is required"},
 		{"control group", "control_group: 10", "control_group: 100", "control_group", "percentage"},
 		{"one variant", "- {name: holdout, weight: 1}", "", "steps[3].split.variants", "at least two"},
 		{"entry condition", "control_group: 10", "control_group: 10\nentry_when: {computed: orders}", "entry_when.computed", "not a computed trait"},
+		{"goal without window", "control_group: 10", "control_group: 10\ngoal: {event: Order Completed}", "goal.within", "conversion window"},
+		{"goal without event", "control_group: 10", "control_group: 10\ngoal: {within: 7d}", "goal.event", "is required"},
 		{"event where without event", "- event: Order Completed", "- where: {a: 1}", "exit_on[0].where", "filters nothing"},
 	}
 	for _, tc := range tests {

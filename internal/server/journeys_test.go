@@ -44,7 +44,7 @@ func TestJourneysAPI(t *testing.T) {
 		t.Fatalf("invalid journey: %d %v", code, resp)
 	}
 	def := `{"id":"cart","name":"Cart","triggers":[{"event":"Product Added"},{"api":true}],
-		"exit_on":[{"event":"Order Completed"}],"steps":[{"send":{"channel":"email","template":"offer"}},{"wait":{"for":"1h"}},
+		"exit_on":[{"event":"Order Completed"}],"goal":{"event":"Order Completed","within":"7d"},"steps":[{"send":{"channel":"email","template":"offer"}},{"wait":{"for":"1h"}},
 		{"send":{"channel":"sms","template":"nudge"}}]}`
 	if code, resp := h.post("/api/v1/journeys?dry_run=true", `{"journeys":[`+def+`]}`); code != 200 || resp["valid"] != true {
 		t.Fatalf("dry run: %d %v", code, resp)
@@ -90,8 +90,22 @@ func TestJourneysAPI(t *testing.T) {
 	if code, _ := h.post("/api/v1/journeys/cart/enrol", `{"profile_id":424242}`); code != 404 {
 		t.Fatalf("unknown profile: %d", code)
 	}
-	code, resp = h.api("/api/v1/journeys/cart/stats")
-	if code != 200 || resp["entered"] != float64(1) || resp["sent"].(map[string]any)["email"] != float64(1) {
+	// An order two days later, after the journey ended: a conversion.
+	h.clock.Advance(48 * time.Hour)
+	ts = h.clock.Now().Format(time.RFC3339)
+	if code, resp := h.ingest("/v1/track", `{"userId":"lea","event":"Order Completed","timestamp":"`+ts+`"}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		code, resp = h.api("/api/v1/journeys/cart/stats")
+		if resp["converted"] == float64(1) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code != 200 || resp["entered"] != float64(1) || resp["sent"].(map[string]any)["email"] != float64(1) ||
+		resp["converted"] != float64(1) || resp["conversion_rate"] != float64(1) {
 		t.Fatalf("stats: %d %v", code, resp)
 	}
 	if code, _ := h.api("/api/v1/journeys/nope/stats"); code != 404 {

@@ -74,6 +74,29 @@ type JourneyStats struct {
 	// Variants says, per split variant, how the enrolments that took it
 	// stand (by status).
 	Variants []VariantCount `json:"variants"`
+	// Converted counts the enrolments that reached the journey's goal
+	// within its window; ConversionRate is Converted / Entered.
+	Converted      int64   `json:"converted"`
+	ConversionRate float64 `json:"conversion_rate"`
+	// ABResults are the A/B results of each split: per variant, the
+	// enrolments that took it, how many converted, and the p-value of
+	// the difference with the split's first variant by name.
+	ABResults []VariantResult `json:"ab_results"`
+}
+
+// VariantResult is how a split's variant converted. PValue is the
+// two-sided p-value of a two-proportion z-test between this variant and
+// the split's first variant by name (the reference; nil for it, and
+// when either has no enrolment or the pooled rate is 0 or 1): the probability of a
+// difference at least this large if both converted at the same rate.
+type VariantResult struct {
+	Version        int      `json:"version"`
+	Step           string   `json:"step"`
+	Variant        string   `json:"variant"`
+	Entered        int64    `json:"entered"`
+	Converted      int64    `json:"converted"`
+	ConversionRate float64  `json:"conversion_rate"`
+	PValue         *float64 `json:"p_value"`
 }
 
 // StepCount is how often a step of a version had an outcome.

@@ -40,6 +40,8 @@ type Line struct {
 	Channel  string `json:"channel,omitempty"`
 	Template string `json:"template,omitempty"`
 	Key      string `json:"key,omitempty"`
+	// Data is the send's extra template data (promo_code).
+	Data map[string]any `json:"data,omitempty"`
 }
 
 // EndLine is where a customer's enrolment stands at the end.
@@ -88,7 +90,7 @@ func (p *pipeline) finish(ctx context.Context, sc *Scenario, res *Result) error 
 		}
 		l := Line{At: Offset(t.At.Sub(res.Start)), User: u, Step: t.Step, Name: t.Name, Kind: t.Kind, What: t.What, Why: t.Why}
 		if t.Send != nil {
-			l.Channel, l.Template, l.Key = t.Send.Channel, t.Send.Template, t.Send.Key
+			l.Channel, l.Template, l.Key, l.Data = t.Send.Channel, t.Send.Template, t.Send.Key, t.Send.Data
 			res.Sends = append(res.Sends, l)
 		}
 		res.Trace = append(res.Trace, l)
@@ -143,7 +145,7 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 			if l.User != e.User || !e.Send.matches(l) {
 				continue
 			}
-			if e.At == nil || l.At == *e.At {
+			if e.At == nil || sameSecond(l.At, *e.At) {
 				c.OK = true
 				return c
 			}
@@ -154,13 +156,26 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 			c.Detail = "sent at " + strings.Join(near, ", ") + " instead"
 		}
 		return c
+	case e.Converts != nil:
+		got := false
+		for _, l := range res.Trace {
+			got = got || (l.User == e.User && l.Kind == "goal")
+		}
+		c := Check{Expect: fmt.Sprintf("%s converts", e.User), OK: got == *e.Converts}
+		if !*e.Converts {
+			c.Expect = fmt.Sprintf("%s does not convert", e.User)
+		}
+		if !c.OK {
+			c.Detail = map[bool]string{true: "converted", false: "did not convert"}[got]
+		}
+		return c
 	case e.NoSend != nil:
 		c := Check{Expect: fmt.Sprintf("%s never receives %s", e.User, e.NoSend), OK: true}
 		if e.At != nil {
 			c.Expect = fmt.Sprintf("%s does not receive %s at %s", e.User, e.NoSend, e.At)
 		}
 		for _, l := range res.Sends {
-			if l.User == e.User && e.NoSend.matches(l) && (e.At == nil || l.At == *e.At) {
+			if l.User == e.User && e.NoSend.matches(l) && (e.At == nil || sameSecond(l.At, *e.At)) {
 				c.OK, c.Detail = false, "sent at "+l.At.String()
 				break
 			}
@@ -207,6 +222,9 @@ func (r *Result) Print(w io.Writer) {
 			step, what = "▶ "+l.Step, l.What
 		case l.Channel != "":
 			what = "✉ " + l.Channel + " " + l.Template
+			if c, ok := l.Data["promo_code"]; ok {
+				what += fmt.Sprintf(" (promo_code %v)", c)
+			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.At, l.User, step, what, l.Why)
 	}
@@ -252,4 +270,11 @@ func firstOf(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// sameSecond compares offsets to the second: expectations are written to
+// the minute or second, and some instants are a millisecond past one (a
+// segment's "older than 90d" holds 1 ms after the 90 days).
+func sameSecond(a, b Offset) bool {
+	return time.Duration(a).Truncate(time.Second) == time.Duration(b).Truncate(time.Second)
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/parcours/parcours/internal/profile"
 	"io"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ type Scenario struct {
 	// Start is the instant "+0" stands for; default 2026-01-05T09:00:00Z
 	// (a Monday).
 	Start time.Time `yaml:"start"`
+	// Stores are the physical stores (id, name, lat, lon) for geofences
+	// (near) and the nearest_store computed trait, as in the server's
+	// stores configuration.
+	Stores []profile.Store `yaml:"stores"`
 	// Customers are identified (with their traits) at +0.
 	Customers []Customer `yaml:"customers"`
 	Steps     []Action   `yaml:"steps"`
@@ -70,6 +75,9 @@ type Expect struct {
 	// Ends is the status of the customer's last enrolment at the end:
 	// active, completed, exited or control.
 	Ends string `yaml:"ends"`
+	// Converts says whether the customer reached the journey's goal
+	// (true) or not (false) by the end.
+	Converts *bool `yaml:"converts"`
 }
 
 // SendSpec matches sends; empty fields match anything.
@@ -179,13 +187,13 @@ func ParseScenario(name string, r io.Reader) (*Scenario, error) {
 	for i, e := range s.Expect {
 		path := fmt.Sprintf("%s: expect[%d]", name, i)
 		n := 0
-		for _, set := range []bool{e.Send != nil, e.NoSend != nil, e.Ends != ""} {
+		for _, set := range []bool{e.Send != nil, e.NoSend != nil, e.Ends != "", e.Converts != nil} {
 			if set {
 				n++
 			}
 		}
 		if e.User == "" || n != 1 {
-			return nil, fmt.Errorf("%s: give user and one of send, no_send or ends", path)
+			return nil, fmt.Errorf("%s: give user and one of send, no_send, ends or converts", path)
 		}
 	}
 	return &s, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/parcours/parcours/internal/profile"
 	"io"
 	"log/slog"
 	"os"
@@ -97,7 +98,7 @@ type pipeline struct {
 	n            int
 }
 
-func newPipeline(ctx context.Context, dir string, start time.Time) (*pipeline, error) {
+func newPipeline(ctx context.Context, dir string, start time.Time, stores []profile.Store) (*pipeline, error) {
 	st, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return nil, err
@@ -110,8 +111,8 @@ func newPipeline(ctx context.Context, dir string, start time.Time) (*pipeline, e
 	p := &pipeline{st: st, clk: clock.NewFake(start), rules: identity.DefaultRules(), rec: &journey.Recorder{}}
 	sink := collect.Direct{Appender: st}
 	p.unify = unify.NewProcessor(st, unify.Options{Clock: p.clk, Emit: sink, Logger: quiet})
-	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet})
-	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: p.rec,
+	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet, Stores: stores})
+	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: p.rec, Stores: stores,
 		MaxLateness: 100 * 365 * 24 * time.Hour, Trace: p.record})
 	return p, nil
 }
@@ -169,8 +170,12 @@ func (p *pipeline) settle(ctx context.Context) error {
 				}
 			}
 		}
-		if _, err := p.seg.Tick(ctx); err != nil {
+		// Timers the segment stage fires append Segment Entered/Exited
+		// events: another round reads them.
+		if fired, err := p.seg.Tick(ctx); err != nil {
 			return err
+		} else if fired > 0 {
+			busy = true
 		}
 		n, err := p.eng.Tick(ctx)
 		if err != nil {
@@ -205,6 +210,11 @@ func (p *pipeline) advance(ctx context.Context, t time.Time) error {
 		if len(p.runs) > 0 && p.runs[0].Before(next) {
 			next = p.runs[0]
 		}
+		if at, ok, err := p.nextSegmentTimer(ctx, next); err != nil {
+			return err
+		} else if ok && at.Before(next) {
+			next = at
+		}
 		if !next.Before(t) {
 			break
 		}
@@ -217,6 +227,41 @@ func (p *pipeline) advance(ctx context.Context, t time.Time) error {
 		p.clk.Set(t)
 	}
 	return p.settle(ctx)
+}
+
+// nextSegmentTimer finds the earliest segment timer (a birthday coming,
+// a window passing) after now and before until, to the millisecond, by
+// bisecting with the store's due-timer query, so that segment entries
+// happen at their instant too.
+func (p *pipeline) nextSegmentTimer(ctx context.Context, until time.Time) (time.Time, bool, error) {
+	any := func(t time.Time) (bool, error) {
+		due, err := p.st.DueSegmentTimers(ctx, t, 1)
+		return len(due) > 0, err
+	}
+	now := p.clk.Now()
+	if ok, err := any(until); err != nil || !ok {
+		return time.Time{}, false, err
+	}
+	if ok, err := any(now); err != nil || ok {
+		return time.Time{}, false, err // due already: the last settle ran them
+	}
+	lo, hi := now, until
+	for hi.Sub(lo) > time.Millisecond {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Millisecond)
+		if !mid.After(lo) {
+			break
+		}
+		ok, err := any(mid)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi, true, nil
 }
 
 // drain fires the engine's timers one after the other until none is
@@ -251,7 +296,7 @@ func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	p, err := newPipeline(ctx, dir, sc.Start)
+	p, err := newPipeline(ctx, dir, sc.Start, sc.Stores)
 	if err != nil {
 		return nil, err
 	}

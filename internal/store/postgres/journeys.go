@@ -240,5 +240,15 @@ func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.Journe
 		func() { out.Variants = append(out.Variants, v) }); err != nil {
 		return nil, err
 	}
+	if err := scan("journey-converted", []any{&n}, func() { out.Converted = n }); err != nil {
+		return nil, err
+	}
+	out.ABResults = []store.VariantResult{}
+	var r store.VariantResult
+	if err := scan("journey-variant-results", []any{&r.Version, &r.Step, &r.Variant, &r.Entered, &r.Converted},
+		func() { out.ABResults = append(out.ABResults, r) }); err != nil {
+		return nil, err
+	}
+	store.FinishStats(out)
 	return out, nil
 }

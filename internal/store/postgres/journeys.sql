@@ -80,3 +80,12 @@ SELECT reason, count(*) FROM journey_enrolments WHERE journey_id = $1 AND status
 SELECT l.version, l.step, l.outcome, e.status, count(*) FROM journey_log l JOIN journey_enrolments e ON e.id = l.enrolment_id
 WHERE l.journey_id = $1 AND l.kind = 'split'
 GROUP BY l.version, l.step, l.outcome, e.status ORDER BY l.version, l.step, l.outcome, e.status;
+
+-- name: journey-converted
+SELECT count(*) FROM journey_log WHERE journey_id = $1 AND kind = 'goal';
+
+-- name: journey-variant-results
+SELECT l.version, l.step, l.outcome, count(*), count(g.id) FROM journey_log l
+LEFT JOIN journey_log g ON g.enrolment_id = l.enrolment_id AND g.kind = 'goal'
+WHERE l.journey_id = $1 AND l.kind = 'split'
+GROUP BY l.version, l.step, l.outcome ORDER BY l.version, l.step, l.outcome;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -229,7 +230,8 @@ func testJourneyStats(t *testing.T, s JourneyStore) {
 			store.StepLog{Enrolment: en, Kind: "enter", Outcome: "entered", At: t0},
 			store.StepLog{Enrolment: en, Step: "steps[0]", Kind: "split", Outcome: variant, At: t0})
 		if variant == "a" {
-			batch.Log = append(batch.Log, store.StepLog{Enrolment: en, Step: "steps[0].split.variants[0].steps[0]", Kind: "send", Outcome: "sent", Channel: "email", At: t0})
+			batch.Log = append(batch.Log, store.StepLog{Enrolment: en, Step: "steps[0].split.variants[0].steps[0]", Kind: "send", Outcome: "sent", Channel: "email", At: t0},
+				store.StepLog{Enrolment: en, Kind: "goal", Outcome: "converted", At: t0})
 		}
 	}
 	// The log of a new enrolment is written with it: ids are known then.
@@ -261,6 +263,14 @@ func testJourneyStats(t *testing.T, s JourneyStore) {
 	}
 	if fmt.Sprint(st.Variants) != fmt.Sprint(want) {
 		t.Fatalf("variants: %+v", st.Variants)
+	}
+	if st.Converted != 2 || st.ConversionRate != 0.5 || len(st.ABResults) != 2 {
+		t.Fatalf("conversions: %d (%v), A/B %+v", st.Converted, st.ConversionRate, st.ABResults)
+	}
+	a, b := st.ABResults[0], st.ABResults[1]
+	if a.Variant != "a" || a.Entered != 2 || a.Converted != 2 || a.ConversionRate != 1 || a.PValue != nil ||
+		b.Variant != "b" || b.Entered != 2 || b.Converted != 0 || b.PValue == nil || math.Abs(*b.PValue-0.0455) > 0.0001 {
+		t.Fatalf("A/B: %+v %+v", a, b)
 	}
 	var enter, split int64
 	for _, c := range st.Steps {
