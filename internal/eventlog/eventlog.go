@@ -230,3 +230,40 @@ func (g *Gate) Report(i int, seq int64) {
 	g.mu.Unlock()
 	g.Out.Publish(low)
 }
+
+// Checkpointed reads the log and the consumers' checkpoints.
+type Checkpointed interface {
+	Reader
+	Checkpoint(ctx context.Context, consumer string) (int64, error)
+}
+
+// Behind is a Reader that never reads past the checkpoints of the
+// consumers it follows: a stage that needs what they derived (unify's
+// profiles, segments' memberships) reads only the events they handled.
+type Behind struct {
+	Log    Checkpointed
+	Behind []string // the consumers' names
+}
+
+// ReadAfter returns up to limit events after after that every followed
+// consumer has handled.
+func (b Behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	var done int64 = -1
+	for _, name := range b.Behind {
+		cp, err := b.Log.Checkpoint(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if done < 0 || cp < done {
+			done = cp
+		}
+	}
+	if done <= after {
+		return nil, nil
+	}
+	events, err := b.Log.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
+	for len(events) > 0 && events[len(events)-1].Seq > done {
+		events = events[:len(events)-1]
+	}
+	return events, err
+}

@@ -131,3 +131,22 @@ func TestConsumerYieldIsBounded(t *testing.T) {
 		t.Fatalf("Yield asked %d times, want at least once per batch", asked)
 	}
 }
+
+// TestBehindReadsOnlyWhatEveryFollowedConsumerHandled: a reader behind two
+// consumers sees the events up to the lower of their checkpoints.
+func TestBehindReadsOnlyWhatEveryFollowedConsumerHandled(t *testing.T) {
+	s := openStore(t)
+	n := eventlog.NewNotifier()
+	appendN(t, s, n, 0, 10)
+	ctx := context.Background()
+	b := eventlog.Behind{Log: s, Behind: []string{"a", "b"}}
+	if got, err := b.ReadAfter(ctx, 0, 100); err != nil || len(got) != 0 {
+		t.Fatalf("nothing handled yet: %d events, %v", len(got), err)
+	}
+	s.SaveCheckpoint(ctx, "a", 5)
+	s.SaveCheckpoint(ctx, "b", 3)
+	got, err := b.ReadAfter(ctx, 1, 100)
+	if err != nil || len(got) != 2 || got[0].Seq != 2 || got[1].Seq != 3 {
+		t.Fatalf("behind a=5, b=3 after 1: %d events, %v", len(got), err)
+	}
+}

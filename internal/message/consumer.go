@@ -33,24 +33,8 @@ var optInTraits = map[string]provider.Channel{
 // needs; each change's ledger key derives from the event, so a batch
 // handled again after a crash adds nothing.
 func (p *Pipeline) RunConsent(ctx context.Context, n *eventlog.Notifier) error {
-	c := &eventlog.Consumer{Name: Consumer, Log: behindUnify{p.st}, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second, Yield: p.o.Yield}
+	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: p.st, Behind: []string{unify.Consumer}}, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second, Yield: p.o.Yield}
 	return c.Run(ctx, p.consentFromEvents)
-}
-
-// behindUnify reads the log only up to unify's checkpoint: the consumer
-// needs each event's profile. Its notifier is unify's.
-type behindUnify struct{ st Store }
-
-func (b behindUnify) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
-	done, err := b.st.Checkpoint(ctx, unify.Consumer)
-	if err != nil || done <= after {
-		return nil, err
-	}
-	events, err := b.st.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
-	for len(events) > 0 && events[len(events)-1].Seq > done {
-		events = events[:len(events)-1]
-	}
-	return events, err
 }
 
 func (p *Pipeline) consentFromEvents(ctx context.Context, batch []*event.Event) error {

@@ -160,27 +160,12 @@ func (s *Stage) Set() *Set {
 // published by unify after each of its batches.
 func (s *Stage) Run(ctx context.Context, unifyDone *eventlog.Notifier) error {
 	c := &eventlog.Consumer{
-		Name: Consumer, Log: behind{s.st}, Checkpoints: s.st, Notifier: unifyDone,
+		Name: Consumer, Log: eventlog.Behind{Log: s.st, Behind: []string{UnifyConsumer}}, Checkpoints: s.st, Notifier: unifyDone,
 		BatchSize: 1000, Poll: time.Second, HandlerCheckpoints: true, Yield: s.o.Yield,
 	}
 	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
 		return s.Process(ctx, batch)
 	})
-}
-
-// behind reads the log only up to unify's checkpoint.
-type behind struct{ st Store }
-
-func (b behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
-	done, err := b.st.Checkpoint(ctx, UnifyConsumer)
-	if err != nil || done <= after {
-		return nil, err
-	}
-	events, err := b.st.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
-	for len(events) > 0 && events[len(events)-1].Seq > done {
-		events = events[:len(events)-1]
-	}
-	return events, err
 }
 
 // internalProps are the properties of unify's events the stage reads.
