@@ -34,43 +34,15 @@ func knownSegments(ctx context.Context, st Store, stores []profile.Store) (segme
 // Run follows the log behind the segment stage until ctx ends. segmented,
 // if set, is published by the segment stage after each of its batches.
 func (e *Engine) Run(ctx context.Context, segmented *eventlog.Notifier) error {
+	after := e.o.After
+	if len(after) == 0 {
+		after = []string{SegmentConsumer}
+	}
 	c := &eventlog.Consumer{
-		Name: Consumer, Log: behind{e.st, e.o.After}, Checkpoints: e.st, Notifier: segmented,
+		Name: Consumer, Log: eventlog.Behind{Log: e.st, Behind: after}, Checkpoints: e.st, Notifier: segmented,
 		BatchSize: 1000, Poll: time.Second, HandlerCheckpoints: true, Yield: e.o.Yield,
 	}
 	return c.Run(ctx, e.Process)
-}
-
-// behind reads the log only up to the checkpoints of the consumers it
-// follows (default: the segment stage's).
-type behind struct {
-	st    Store
-	after []string
-}
-
-func (b behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
-	names := b.after
-	if len(names) == 0 {
-		names = []string{SegmentConsumer}
-	}
-	var done int64 = -1
-	for _, name := range names {
-		cp, err := b.st.Checkpoint(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		if done < 0 || cp < done {
-			done = cp
-		}
-	}
-	if done <= after {
-		return nil, nil
-	}
-	events, err := b.st.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
-	for len(events) > 0 && events[len(events)-1].Seq > done {
-		events = events[:len(events)-1]
-	}
-	return events, err
 }
 
 // seen is one event as the engine matches it.

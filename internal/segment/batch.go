@@ -96,7 +96,7 @@ func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total in
 			ids[i] = p.ID
 		}
 		var consent map[int64]map[string]bool
-		if s.o.Consent != nil {
+		if s.o.Consent != nil && set.consent {
 			if consent, err = s.o.Consent(ctx, ids); err != nil {
 				return err
 			}

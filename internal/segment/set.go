@@ -20,6 +20,10 @@ type Set struct {
 	byID    map[string]*compiled
 	keys    map[string]*keySpec
 	byEvent map[string][]*keySpec
+	// context: a condition reads sources or device types, which the
+	// facts then record; consent: a condition reads consent (consent or
+	// reachable), which an evaluation then loads from the ledger.
+	context, consent bool
 }
 
 type compiled struct {
@@ -70,10 +74,12 @@ func NewSet(defs []*Definition) (*Set, error) {
 				c.timed = c.timed || x.WithinLast != nil || x.OlderThan != nil || x.AnniversaryWithin != nil ||
 					x.Computed == "days_since_last_purchase"
 			case x.Channel != "", x.LastChannel != "", x.Source != "", x.DeviceType != "", x.Near != nil:
+				s.context = s.context || x.Source != "" || x.DeviceType != ""
 				c.anyEvent = true
 			case x.City != "", x.Country != "":
 				c.anyEvent, c.traits = true, true
 			case x.Consent != "", x.Reachable != "":
+				s.consent = true
 				c.traits = true
 				c.anyEvent = x.Reachable != "" // a new identifier comes with any event
 			case x.Member != "":
@@ -149,12 +155,7 @@ func (s *Set) key(b *Behaviour) *keySpec {
 // needs says which events the facts come from: the track events named in
 // names, or every event when a condition reads sources or device types.
 func (s *Set) needs() (names []string, all bool) {
-	for _, c := range s.segs {
-		c.def.Where.walk(func(x *Condition) {
-			all = all || x.Source != "" || x.DeviceType != ""
-		})
-	}
-	if all {
+	if s.context {
 		return nil, true
 	}
 	names = []string{}
@@ -175,18 +176,10 @@ func (s *Set) Definitions() []*Definition {
 }
 
 // Observe records what e tells about its profile in st: behaviour facts,
-// the source, the device type. It returns whether any fact changed.
+// and the source and device type when a condition reads them. It returns
+// whether any fact changed.
 func (s *Set) Observe(st *State, e *event.Event, now time.Time) bool {
-	changed := false
-	if e.Channel != profile.InternalChannel && e.SourceID != "" && !st.Sources[e.SourceID] {
-		st.setSource(e.SourceID)
-		changed = true
-	}
-	if dt := deviceType(e); dt != "" {
-		old := st.Device
-		st.setDevice(Stamped{Value: dt, At: e.Timestamp.UnixMilli(), Seq: e.Seq})
-		changed = changed || old != st.Device
-	}
+	changed := s.context && s.observeContext(st, e)
 	specs := s.byEvent[e.Event]
 	if len(specs) == 0 || e.Type != event.Track {
 		return changed
@@ -207,6 +200,21 @@ func (s *Set) Observe(st *State, e *event.Event, now time.Time) bool {
 			changed = true
 			st.prune(k.key, k.horizon, now)
 		}
+	}
+	return changed
+}
+
+// observeContext records e's source and device type.
+func (s *Set) observeContext(st *State, e *event.Event) bool {
+	changed := false
+	if e.Channel != profile.InternalChannel && e.SourceID != "" && !st.Sources[e.SourceID] {
+		st.setSource(e.SourceID)
+		changed = true
+	}
+	if dt := deviceType(e); dt != "" {
+		old := st.Device
+		st.setDevice(Stamped{Value: dt, At: e.Timestamp.UnixMilli(), Seq: e.Seq})
+		changed = changed || old != st.Device
 	}
 	return changed
 }

@@ -222,6 +222,18 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	if !s.loaded {
 		return errors.New("segment: definitions not loaded")
 	}
+	if len(s.set.segs) == 0 {
+		// No live segment: nothing to keep; a segment saved later is
+		// backfilled from the timelines.
+		err := s.st.ApplySegments(ctx, &store.SegmentBatch{Consumer: Consumer, Checkpoint: batch[len(batch)-1].Seq, At: s.o.Clock.Now()})
+		if err == nil {
+			s.Processed.Publish(batch[len(batch)-1].Seq)
+			if s.o.OnBatch != nil {
+				s.o.OnBatch(batch[len(batch)-1].Seq)
+			}
+		}
+		return err
+	}
 	start := time.Now()
 	owners, merges, err := s.resolve(ctx, batch)
 	if err != nil {
@@ -340,7 +352,7 @@ func (s *Stage) begin(ctx context.Context, ids []int64) (*work, error) {
 	}
 	w := &work{s: s, now: s.o.Clock.Now(), states: map[int64]*State{}, profiles: profiles,
 		why: map[int64]*touch{}, deleted: map[int64]bool{}}
-	if s.o.Consent != nil {
+	if s.o.Consent != nil && s.set.consent {
 		if w.consent, err = s.o.Consent(ctx, ids); err != nil {
 			return nil, fmt.Errorf("segment: load consent: %w", err)
 		}
