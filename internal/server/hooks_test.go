@@ -38,8 +38,7 @@ func TestTwilioEndToEnd(t *testing.T) {
 		io.WriteString(w, `{"sid":"SM0001","status":"queued"}`)
 	}))
 	defer twilio.Close()
-	cfg, err := providers.Parse([]byte(`
-providers:
+	h := newHarness(t, withProviders(t, `
   - name: twilio-fr
     type: twilio
     channel: sms
@@ -47,19 +46,7 @@ providers:
       account_sid: AC123
       auth_token: tok
       from: "+33700000000"
-      base_url: `+twilio.URL+`
-`), "providers.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := server.ProviderSet(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, func(o *server.Options) {
-		o.Providers, o.ProviderConfig = set, cfg
-		o.Messages.BaseURL = "https://shop.example"
-	})
+      base_url: `+twilio.URL))
 	ts := h.clock.Now().Format(time.RFC3339)
 	if code, resp := h.ingest("/v1/identify", `{"userId":"zoe","traits":{"phone":"+33612345678","smsOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
 		t.Fatalf("%d %v", code, resp)
@@ -151,8 +138,7 @@ providers:
 // TestWhatsAppStop: a customer who writes STOP on WhatsApp withdraws their
 // WhatsApp consent (the webhook is signed with the app secret).
 func TestWhatsAppStop(t *testing.T) {
-	cfg, err := providers.Parse([]byte(`
-providers:
+	h := newHarness(t, withProviders(t, `
   - name: wa
     type: whatsapp
     channel: whatsapp
@@ -160,16 +146,7 @@ providers:
       phone_number_id: "106540352242922"
       access_token: tok
       app_secret: app-secret-xyz
-      verify_token: verify-me
-`), "providers.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := server.ProviderSet(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, func(o *server.Options) { o.Providers, o.ProviderConfig = set, cfg })
+      verify_token: verify-me`))
 	ts := h.clock.Now().Format(time.RFC3339)
 	if code, resp := h.ingest("/v1/identify", `{"userId":"ines","traits":{"phone":"+33612345678","whatsappOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
 		t.Fatalf("%d %v", code, resp)
@@ -221,8 +198,7 @@ func TestHardBounceMakesUnreachable(t *testing.T) {
 		io.WriteString(w, `{"sid":"SM0002","status":"queued"}`)
 	}))
 	defer twilio.Close()
-	cfg, err := providers.Parse([]byte(`
-providers:
+	h := newHarness(t, withProviders(t, `
   - name: twilio-fr
     type: twilio
     channel: sms
@@ -230,19 +206,7 @@ providers:
       account_sid: AC123
       auth_token: tok
       from: "+33700000000"
-      base_url: `+twilio.URL+`
-`), "providers.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := server.ProviderSet(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarness(t, func(o *server.Options) {
-		o.Providers, o.ProviderConfig = set, cfg
-		o.Messages.BaseURL = "https://shop.example"
-	})
+      base_url: `+twilio.URL))
 	ts := h.clock.Now().Format(time.RFC3339)
 	if code, resp := h.ingest("/v1/identify", `{"userId":"leo","traits":{"phone":"+33698765432","smsOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
 		t.Fatalf("%d %v", code, resp)
@@ -280,4 +244,23 @@ providers:
 		t.Fatalf("status callback: %d", res.StatusCode)
 	}
 	waitFor(t, "Leo out of the textable segment after the hard bounce", func() bool { return members() == 0 })
+}
+
+// withProviders configures a harness with the providers of a providers
+// file's list (YAML entries under "providers:") and the public URL
+// https://shop.example that provider signatures are checked against.
+func withProviders(t *testing.T, entries string) func(*server.Options) {
+	t.Helper()
+	cfg, err := providers.Parse([]byte("providers:\n"+entries+"\n"), "providers.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, err := server.ProviderSet(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(o *server.Options) {
+		o.Providers, o.ProviderConfig = set, cfg
+		o.Messages.BaseURL = "https://shop.example"
+	}
 }
