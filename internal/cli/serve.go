@@ -74,6 +74,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		Rules:       rules,
 		Stores:      stores,
 
+		BehaviourIndex:   filepath.Join(g.DataDir, "behaviour.idx"),
 		ReservationSweep: c.ReservationSweep,
 		LowStock:         c.LowStock,
 	}

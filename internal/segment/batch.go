@@ -2,11 +2,11 @@ package segment
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -19,23 +19,15 @@ const pageSize = 500
 // timeline observed into an empty state.
 func (s *Stage) FromTimeline(ctx context.Context, set *Set, id int64, now time.Time) (*State, error) {
 	st := NewState()
-	q := store.TimelineQuery{Profile: id, Limit: 1000}
-	for {
-		events, err := s.st.Timeline(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("segment: timeline of %d: %w", id, err)
-		}
-		for _, e := range events {
-			set.Observe(st, e, now)
-		}
-		if len(events) < q.Limit {
-			break
-		}
-		last := events[len(events)-1]
-		q.BeforeAt, q.BeforeSeq = last.Timestamp, last.Seq
+	if err := s.timeline(ctx, id, func(e *event.Event) { set.Observe(st, e, now) }); err != nil {
+		return nil, err
 	}
 	set.Prune(st, now)
 	return st, nil
+}
+
+func timelineQuery(id int64) store.TimelineQuery {
+	return store.TimelineQuery{Profile: id, Limit: 1000}
 }
 
 // factsFor computes the facts of profiles (sorted ids) from scratch. A
@@ -290,6 +282,9 @@ func (s *Stage) Rebuild(ctx context.Context, ids []int64) error {
 		if p, ok := page[id]; ok {
 			list = append(list, p)
 		}
+	}
+	if err := s.reindex(ctx, ids); err != nil {
+		return err
 	}
 	if len(list) == 0 {
 		return nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parcours/parcours/internal/segment"
 )
 
 const mixed = `
@@ -52,7 +54,27 @@ where:
     - member: big-spenders
     - not: {member: shoe-viewers}
     - reachable: email
+---
+kind: segment
+id: browsers-not-buyers
+name: Browsed in 2 days, no order in 5, unless a big spender or not a shoe viewer
+where:
+  all:
+    - performed: {event: Product Viewed, within: 2d}
+    - not: {performed: {event: Order Completed, within: 5d}}
+    - any:
+        - performed: {event: Order Completed, sum: {property: total, gte: 300}}
+        - not: {member: shoe-viewers}
+---
+kind: segment
+id: few-bag-views
+name: At most two bag views ever
+where:
+  performed: {event: Product Viewed, where: {category: [bags, BAGS ]}, count: {lte: 2}}
 `
+
+// indexed are the segments of mixed the behaviour index can answer.
+var indexed = []string{"shoe-viewers", "browsers-not-buyers", "few-bag-views"}
 
 // TestLiveEqualsBatch is the correctness property of requirement 6: after
 // a random stream of events (with identity merges and time passing), live
@@ -107,7 +129,7 @@ func compare(t *testing.T, p *pipeline) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, seg := range []string{"shoe-viewers", "big-spenders", "lapsed", "birthday-week", "vip-not-shoes"} {
+	for _, seg := range []string{"shoe-viewers", "big-spenders", "lapsed", "birthday-week", "vip-not-shoes", "browsers-not-buyers", "few-bag-views"} {
 		ms, err := p.st.SegmentMembers(ctx, seg, 0, 1000)
 		if err != nil {
 			t.Fatal(err)
@@ -122,5 +144,23 @@ func compare(t *testing.T, p *pipeline) {
 			t.Fatalf("at %s, segment %s: live members %v, from scratch %v", p.clk.Now().Format(time.DateTime), seg, got, w)
 		}
 	}
-	_ = strings.Join
+	// The behaviour index answers the same, without reading a timeline.
+	defs, err := segment.ParseYAML("mixed", strings.NewReader(mixed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if !slices.Contains(indexed, d.ID) {
+			continue
+		}
+		pv, err := p.seg.Preview(ctx, d, 1000, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want[d.ID]
+		slices.Sort(w)
+		if pv.Via != "index" || !slices.Equal(pv.SampleID, w) {
+			t.Fatalf("at %s, segment %s: preview via %s %v, from scratch %v", p.clk.Now().Format(time.DateTime), d.ID, pv.Via, pv.SampleID, w)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -231,6 +232,10 @@ type Preview struct {
 	Profiles int64              `json:"profiles_evaluated"`
 	Sample   []*profile.Profile `json:"-"`
 	SampleID []int64            `json:"sample"`
+	// Via says how it was evaluated: "index" (the behaviour index) or
+	// "timelines" (every profile's events read from the store).
+	Via  string        `json:"via"`
+	Took time.Duration `json:"-"`
 }
 
 // Preview evaluates d (not saved) over every profile, from their
@@ -262,7 +267,15 @@ func (s *Stage) Preview(ctx context.Context, d *Definition, sample int, progress
 	if err != nil {
 		return nil, err
 	}
-	out := &Preview{}
+	start := time.Now()
+	if out, ok, err := s.indexPreview(set, d.ID, sample); ok || err != nil {
+		if out != nil {
+			out.Took = time.Since(start)
+		}
+		return out, err
+	}
+	out := &Preview{Via: "timelines"}
+	defer func() { out.Took = time.Since(start) }()
 	err = s.scan(ctx, set, progress, func(p *profile.Profile, res Result) error {
 		out.Profiles++
 		if res.Members[d.ID] {

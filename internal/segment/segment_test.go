@@ -31,6 +31,7 @@ type pipeline struct {
 	clk   *clock.Fake
 	unify *unify.Processor
 	seg   *segment.Stage
+	idx   *segment.Index
 	n     int
 }
 
@@ -48,9 +49,13 @@ func newPipeline(t testing.TB) *pipeline {
 	sink := collect.Direct{Appender: st}
 	p := &pipeline{t: t, st: st, clk: clk,
 		unify: unify.NewProcessor(st, unify.Options{Clock: clk, Emit: sink}),
-		seg:   segment.NewStage(st, segment.Options{Clock: clk, Emit: sink, Stores: []profile.Store{lyon}}),
+		idx:   segment.NewIndex(),
 	}
+	p.seg = segment.NewStage(st, segment.Options{Clock: clk, Emit: sink, Stores: []profile.Store{lyon}, Index: p.idx})
 	if err := p.seg.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.seg.CatchUpIndex(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return p

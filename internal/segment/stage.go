@@ -78,6 +78,9 @@ type Options struct {
 	Suppressed func(ctx context.Context, channel, address string) (bool, error)
 	// OnBatch, if set, is told the last seq of each batch handled.
 	OnBatch func(seq int64)
+	// Index, if set, is the behaviour index the stage keeps (RunIndex
+	// catches it up with the log and writes it) and previews read.
+	Index   *Index
 	Metrics *Metrics
 }
 
@@ -222,11 +225,23 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	if !s.loaded {
 		return errors.New("segment: definitions not loaded")
 	}
+	indexing := s.o.Index.Ready()
 	if len(s.set.segs) == 0 {
-		// No live segment: nothing to keep; a segment saved later is
-		// backfilled from the timelines.
+		// No live segment: nothing to keep but the index; a segment saved
+		// later is backfilled from the timelines.
+		var owners []int64
+		var merges map[int][2]int64
+		if indexing {
+			var err error
+			if owners, merges, err = s.resolve(ctx, batch); err != nil {
+				return err
+			}
+		}
 		err := s.st.ApplySegments(ctx, &store.SegmentBatch{Consumer: Consumer, Checkpoint: batch[len(batch)-1].Seq, At: s.o.Clock.Now()})
 		if err == nil {
+			if indexing {
+				s.o.Index.add(batch, owners, merges)
+			}
 			s.Processed.Publish(batch[len(batch)-1].Seq)
 			if s.o.OnBatch != nil {
 				s.o.OnBatch(batch[len(batch)-1].Seq)
@@ -261,8 +276,12 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		if id == 0 || w.deleted[id] {
 			continue
 		}
+		_, known := w.states[id]
 		st := w.state(id)
 		t := w.touch(id, "event "+strconv.FormatInt(e.Seq, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp)
+		// A profile new to the stage is evaluated for every segment: it
+		// can be in one by what it has not done ("no order in 30 days").
+		t.all = t.all || !known
 		if e.Channel == profile.InternalChannel {
 			// Consent changes and message outcomes (a hard bounce
 			// suppresses an address) change reachability.
@@ -285,6 +304,9 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	w.batch.Consumer, w.batch.Checkpoint = Consumer, batch[len(batch)-1].Seq
 	if err := s.commit(ctx, w); err != nil {
 		return err
+	}
+	if indexing {
+		s.o.Index.add(batch, owners, merges)
 	}
 	s.o.Metrics.batch(len(batch), time.Since(start), w.batch.Changes)
 	s.Processed.Publish(batch[len(batch)-1].Seq)

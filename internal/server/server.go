@@ -73,6 +73,10 @@ type Options struct {
 	// JourneySender delivers the journeys' send steps; nil: they are
 	// traced as "no sender configured" and the journeys go on.
 	JourneySender journey.Sender
+	// BehaviourIndex is the file of the segments' behaviour index (which
+	// previews of behavioural segments read); "": kept in memory and
+	// built from the log at each start.
+	BehaviourIndex string
 }
 
 // Server is a running Parcours.
@@ -88,6 +92,7 @@ type Server struct {
 	ready    atomic.Bool
 	unify    *unify.Stage
 	segments *segment.Stage
+	index    *segment.Index
 	// unified is published by unify after each batch: the segment stage
 	// follows it.
 	unified *eventlog.Notifier
@@ -147,7 +152,19 @@ func New(st store.Store, o Options) *Server {
 		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
 		Yield: s.commit.Busy, Processed: s.unified,
 	})
+	index := segment.NewIndex()
+	if o.BehaviourIndex != "" {
+		x, err := segment.OpenIndex(o.BehaviourIndex)
+		if err != nil {
+			o.Logger.Error("segments: behaviour index not opened; previews read the timelines", "err", err)
+			index = nil
+		} else {
+			index = x
+		}
+	}
+	s.index = index
 	s.segments = segment.NewStage(st, segment.Options{
+		Index: index,
 		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
 		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
 		OnBatch: func(seq int64) { s.behindJourneys.Report(0, seq) },
@@ -227,7 +244,13 @@ func (s *Server) Start() {
 	if err := s.segments.Load(ctx); err != nil {
 		s.log.Error("segments: load definitions", "err", err)
 	}
-	s.wg.Add(8)
+	s.wg.Add(9)
+	go func() {
+		defer s.wg.Done()
+		if err := s.segments.RunIndex(ctx, 5*time.Second); err != nil && ctx.Err() == nil {
+			s.log.Error("segments: behaviour index stopped; previews read the timelines", "err", err)
+		}
+	}()
 	go func() { defer s.wg.Done(); s.runMessages(ctx) }()
 	go func() { defer s.wg.Done(); s.runConsent(ctx) }()
 	go func() { defer s.wg.Done(); s.commit.Run() }()
@@ -345,6 +368,9 @@ func (s *Server) Close() {
 	s.relay.Wait() // its last delivery goes through the committer
 	s.commit.Close()
 	s.wg.Wait()
+	if err := s.index.Close(); err != nil {
+		s.log.Error("segments: close the behaviour index", "err", err)
+	}
 }
 
 // Serve serves HTTP on l until ctx ends, then shuts down gracefully: it
