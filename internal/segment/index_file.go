@@ -176,7 +176,7 @@ func (x *Index) Flush() error {
 	if x.file == nil {
 		return nil
 	}
-	full := x.dirty || x.file.records >= 512
+	full := x.dirty || x.file.records >= 10_000
 	rec := x.record(full)
 	if !full && len(rec.Parts) == 0 && len(rec.Seen) == 0 && len(rec.Alias) == 0 && rec.Upto == x.file.upto {
 		return nil

@@ -247,7 +247,7 @@ func (s *Server) Start() {
 	s.wg.Add(9)
 	go func() {
 		defer s.wg.Done()
-		if err := s.segments.RunIndex(ctx, 5*time.Second); err != nil && ctx.Err() == nil {
+		if err := s.segments.RunIndex(ctx, 30*time.Second); err != nil && ctx.Err() == nil {
 			s.log.Error("segments: behaviour index stopped; previews read the timelines", "err", err)
 		}
 	}()
