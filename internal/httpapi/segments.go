@@ -174,7 +174,11 @@ func (a *API) previewSegment(w http.ResponseWriter, r *http.Request) {
 	if sample <= 0 || sample > 100 {
 		sample = 10
 	}
-	p, err := a.segments.Preview(r.Context(), defs[0], sample, nil)
+	preview := a.segments.Preview
+	if r.URL.Query().Get("from") == "timelines" {
+		preview = a.segments.PreviewTimelines
+	}
+	p, err := preview(r.Context(), defs[0], sample, nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -68,16 +68,18 @@ func (s *Stage) CatchUpIndex(ctx context.Context) error {
 				return fmt.Errorf("segment: behaviour index: %w", err)
 			}
 			if x.Ready() {
-				if n := x.Upto() - from; n > 0 {
+				if x.Upto() > from {
 					s.log.Info("segment: behaviour index caught up", "seq", x.Upto(), "took", since(start))
+					return x.Flush()
 				}
 				return nil
 			}
 			continue
 		}
 		for x.Upto() < cp {
-			if s.o.Yield != nil {
-				s.o.Yield()
+			// Ingestion first: wait while it is saturated (at most 1 s).
+			for i := 0; i < 100 && s.o.Yield != nil && s.o.Yield(); i++ {
+				time.Sleep(10 * time.Millisecond)
 			}
 			batch, err := s.st.ReadAfter(ctx, x.Upto(), 2000)
 			if err != nil {
@@ -147,17 +149,16 @@ func (s *Stage) reindex(ctx context.Context, ids []int64) error {
 
 // indexPreview evaluates set from the index, if it can answer every
 // condition: ok false otherwise.
-func (s *Stage) indexPreview(set *Set, id string, sample int) (*Preview, bool, error) {
+func (s *Stage) indexPreview(set *Set, id string, sample int) (*Preview, bool) {
 	x := s.o.Index
 	if !x.Ready() || !set.indexable() {
-		return nil, false, nil
+		return nil, false
 	}
 	m, err := x.members(set, s.o.Clock.Now())
 	if err != nil {
-		return nil, false, nil // a property not indexed: from the timelines
+		return nil, false // a property not indexed: from the timelines
 	}
-	st := x.Stats()
-	out := &Preview{Profiles: int64(st.Profiles), Via: "index"}
+	out := &Preview{Profiles: int64(x.Stats().Profiles), Via: "index"}
 	out.Size = int64(m[id].count())
 	m[id].each(func(p uint32) bool {
 		if len(out.SampleID) >= sample {
@@ -166,5 +167,5 @@ func (s *Stage) indexPreview(set *Set, id string, sample int) (*Preview, bool, e
 		out.SampleID = append(out.SampleID, int64(p))
 		return true
 	})
-	return out, true, nil
+	return out, true
 }

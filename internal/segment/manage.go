@@ -236,11 +236,24 @@ type Preview struct {
 	// "timelines" (every profile's events read from the store).
 	Via  string        `json:"via"`
 	Took time.Duration `json:"-"`
+	// TookMs is Took in milliseconds, for the API.
+	TookMs int64 `json:"took_ms"`
 }
 
-// Preview evaluates d (not saved) over every profile, from their
-// timelines, and returns its size and up to sample members.
+// Preview evaluates d (not saved) over every profile and returns its
+// size and up to sample members: from the behaviour index when it can
+// answer every condition, else from the profiles and their timelines.
 func (s *Stage) Preview(ctx context.Context, d *Definition, sample int, progress func(done, total int64)) (*Preview, error) {
+	return s.preview(ctx, d, sample, progress, true)
+}
+
+// PreviewTimelines is Preview from the profiles and their timelines
+// only, never the index (to check one against the other).
+func (s *Stage) PreviewTimelines(ctx context.Context, d *Definition, sample int, progress func(done, total int64)) (*Preview, error) {
+	return s.preview(ctx, d, sample, progress, false)
+}
+
+func (s *Stage) preview(ctx context.Context, d *Definition, sample int, progress func(done, total int64), index bool) (*Preview, error) {
 	if err := s.Validate(ctx, []*Definition{d}); err != nil {
 		return nil, err
 	}
@@ -268,14 +281,12 @@ func (s *Stage) Preview(ctx context.Context, d *Definition, sample int, progress
 		return nil, err
 	}
 	start := time.Now()
-	if out, ok, err := s.indexPreview(set, d.ID, sample); ok || err != nil {
-		if out != nil {
-			out.Took = time.Since(start)
-		}
-		return out, err
+	if out, ok := s.indexPreview(set, d.ID, sample); ok && index {
+		out.Took, out.TookMs = time.Since(start), time.Since(start).Milliseconds()
+		return out, nil
 	}
 	out := &Preview{Via: "timelines"}
-	defer func() { out.Took = time.Since(start) }()
+	defer func() { out.Took, out.TookMs = time.Since(start), time.Since(start).Milliseconds() }()
 	err = s.scan(ctx, set, progress, func(p *profile.Profile, res Result) error {
 		out.Profiles++
 		if res.Members[d.ID] {
