@@ -49,6 +49,13 @@ func (n *Notifier) Publish(seq int64) {
 	n.mu.Unlock()
 }
 
+// Last returns the last seq published.
+func (n *Notifier) Last() int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.last
+}
+
 // Wait returns when an event after seq has been published, when poll has
 // passed, or when ctx ends.
 func (n *Notifier) Wait(ctx context.Context, after int64, poll time.Duration) {
@@ -91,6 +98,10 @@ type Consumer struct {
 	// a more urgent stage (ingestion during a burst).
 	Yield    func() bool
 	MaxYield time.Duration // default 1s
+	// Done, if set, is told the last seq of each batch once it is
+	// handled and its checkpoint saved: readers that stay behind this
+	// consumer can read up to it.
+	Done func(seq int64)
 }
 
 // yield waits while c.Yield says so, at most MaxYield.
@@ -145,13 +156,15 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 			}
 			return fmt.Errorf("eventlog: %s: events %d-%d: %w", c.Name, batch[0].Seq, batch[len(batch)-1].Seq, err)
 		}
-		if c.HandlerCheckpoints {
-			continue
+		if !c.HandlerCheckpoints {
+			// The batch is done: record it even if ctx ended meanwhile, so
+			// that a restart does not hand it over again.
+			if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, batch[len(batch)-1].Seq); err != nil {
+				return fmt.Errorf("eventlog: %s: %w", c.Name, err)
+			}
 		}
-		// The batch is done: record it even if ctx ended meanwhile, so that
-		// a restart does not hand it over again.
-		if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, batch[len(batch)-1].Seq); err != nil {
-			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
+		if c.Done != nil {
+			c.Done(batch[len(batch)-1].Seq)
 		}
 	}
 	cancel()
@@ -191,6 +204,16 @@ func (c *Consumer) read(ctx context.Context, after int64, out chan<- []*event.Ev
 		if len(batch) == 0 {
 			if c.Until > 0 {
 				return nil
+			}
+			if n.Last() > after {
+				// Announced but not readable yet: a consumer this one
+				// stays behind published before its checkpoint was
+				// visible. Waiting a moment beats spinning on queries.
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Millisecond):
+				}
+				continue
 			}
 			n.Wait(ctx, after, poll)
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,5 +149,58 @@ func TestBehindReadsOnlyWhatEveryFollowedConsumerHandled(t *testing.T) {
 	got, err := b.ReadAfter(ctx, 1, 100)
 	if err != nil || len(got) != 2 || got[0].Seq != 2 || got[1].Seq != 3 {
 		t.Fatalf("behind a=5, b=3 after 1: %d events, %v", len(got), err)
+	}
+}
+
+// countingLog counts the checkpoint reads a Behind reader makes.
+type countingLog struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *countingLog) Checkpoint(ctx context.Context, name string) (int64, error) {
+	c.reads.Add(1)
+	return c.Store.Checkpoint(ctx, name)
+}
+
+// TestBehindDoesNotSpin: a followed consumer that announces a position
+// before its checkpoint is readable does not make the reader spin on
+// queries meanwhile; once the checkpoint is saved (Done is told only
+// then), the reader gets the events.
+func TestBehindDoesNotSpin(t *testing.T) {
+	s := openStore(t)
+	log := eventlog.NewNotifier()
+	appendN(t, s, log, 0, 3)
+	ahead := eventlog.NewNotifier()
+	ahead.Publish(3) // announced, not checkpointed
+	cl := &countingLog{Store: s}
+	got := make(chan int64, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &eventlog.Consumer{Name: "reader", Log: eventlog.Behind{Log: cl, Behind: []string{"first"}}, Checkpoints: s,
+		Notifier: ahead, Poll: time.Hour}
+	go c.Run(ctx, func(_ context.Context, batch []*event.Event) error {
+		got <- batch[len(batch)-1].Seq
+		return nil
+	})
+	time.Sleep(100 * time.Millisecond)
+	if n := cl.reads.Load(); n > 100 {
+		t.Fatalf("%d checkpoint reads in 100 ms while waiting for a checkpoint: spinning", n)
+	}
+	// The followed consumer saves its checkpoint, then says so.
+	first := &eventlog.Consumer{Name: "first", Log: s, Checkpoints: s, Notifier: log, Poll: time.Hour,
+		Done: func(seq int64) {
+			if cp, _ := s.Checkpoint(ctx, "first"); cp != seq {
+				t.Errorf("Done(%d) told before the checkpoint (%d) was saved", seq, cp)
+			}
+		}}
+	go first.Run(ctx, func(context.Context, []*event.Event) error { return nil })
+	select {
+	case seq := <-got:
+		if seq != 3 {
+			t.Fatalf("read up to %d, want 3", seq)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader never got the events")
 	}
 }

@@ -33,7 +33,7 @@ var optInTraits = map[string]provider.Channel{
 // needs; each change's ledger key derives from the event, so a batch
 // handled again after a crash adds nothing.
 func (p *Pipeline) RunConsent(ctx context.Context, n *eventlog.Notifier) error {
-	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: p.st, Behind: []string{unify.Consumer}}, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second, Yield: p.o.Yield}
+	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: p.st, Behind: []string{unify.Consumer}}, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second, Yield: p.o.Yield, Done: p.o.OnConsentBatch}
 	return c.Run(ctx, p.consentFromEvents)
 }
 
@@ -67,9 +67,6 @@ func (p *Pipeline) consentFromEvents(ctx context.Context, batch []*event.Event) 
 		return fmt.Errorf("message: record consent: %w", err)
 	}
 	p.announceConsent(ctx, recs)
-	if p.o.OnConsentBatch != nil {
-		p.o.OnConsentBatch(last)
-	}
 	return nil
 }
 
