@@ -77,9 +77,15 @@ type Options struct {
 	// Webhooks calls webhook steps' URLs (HTTPCaller); nil: the step is
 	// traced and skipped.
 	Webhooks Caller
-	// Emit receives update_trait's identify events; nil: the step is
-	// traced and skipped.
+	// Emit receives update_trait's identify events and the Task Created
+	// events; nil: update_trait is traced and skipped.
 	Emit Sink
+	// Stock answers in_stock branches (CommerceStock); nil: they never
+	// hold, and the trace says so.
+	Stock StockReader
+	// Tasks keeps the task steps' tasks; nil: the step is traced and
+	// skipped.
+	Tasks TaskStore
 	// Trace, if set, is told every step taken (the simulator prints them).
 	Trace func(TraceEntry)
 	// SendConcurrency is how many enrolments of a claimed batch may wait

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -226,7 +227,7 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		p := e.latest[jid]
 		for _, t := range p.def.Triggers {
 			if !t.API && t.Schedule == nil && t.Match.matches(s) {
-				if _, refused := e.enter(b, p, id, "trigger: "+why); refused != "" {
+				if _, refused := e.enter(b, p, id, "trigger: "+why, s); refused != "" {
 					e.trace(TraceEntry{At: b.now, Journey: jid, Version: p.version, Profile: id, Kind: "enter",
 						What: "not entered", Why: refused})
 				}
@@ -250,8 +251,9 @@ func (e *Engine) sortedLive() []string {
 }
 
 // enter enrols a profile if the re-entry policy allows; it reports why
-// not otherwise. Lock should be held.
-func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrolment, string) {
+// not otherwise. s is the event that enrols them (nil: none). Lock should
+// be held.
+func (e *Engine) enter(b *batch, p *program, id int64, why string, s *seen) (*store.Enrolment, string) {
 	d := p.def
 	var last *store.Enrolment
 	for _, en := range b.byProf[id] {
@@ -286,7 +288,7 @@ func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrol
 		}
 	}
 	en := &store.Enrolment{Journey: d.ID, Version: p.version, Profile: id, Status: EnrolActive, Step: p.first,
-		State: (&state{}).encode(), DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
+		State: p.entryState(s).encode(), DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
 	what := "entered"
 	if inControl(d, id) {
 		en.Status, en.DueAt, en.EndedAt, en.Reason = EnrolControl, time.Time{}, b.now, "control group"
@@ -320,4 +322,39 @@ func (s *seen) label() string {
 		return s.e.Event + " " + s.segment
 	}
 	return s.e.Event
+}
+
+// entryState is a new enrolment's state: what its steps read of the event
+// that enrolled the customer.
+func (p *program) entryState(s *seen) *state {
+	st := &state{}
+	if s == nil {
+		return st
+	}
+	for _, k := range p.refs {
+		if v := property(s.props, k); v != nil {
+			if st.Event == nil {
+				st.Event = map[string]any{}
+			}
+			st.Event[k] = v
+		}
+	}
+	if p.pos {
+		if lat, lon, ok := s.position(); ok {
+			st.Pos = &Position{Lat: lat, Lon: lon}
+		}
+	}
+	return st
+}
+
+// property reads a property, nested keys with dots ("product.sku").
+func property(props map[string]any, key string) any {
+	if v, ok := props[key]; ok {
+		return v
+	}
+	head, rest, ok := strings.Cut(key, ".")
+	if m, isMap := props[head].(map[string]any); ok && isMap {
+		return property(m, rest)
+	}
+	return nil
 }

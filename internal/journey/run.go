@@ -23,6 +23,16 @@ type state struct {
 	Attempts int `json:"attempts,omitempty"`
 	// Converted is when the customer reached the journey's goal.
 	Converted time.Time `json:"converted,omitzero"`
+	// Event holds the properties of the event that enrolled the customer
+	// which the journey refers to ({{ event.sku }}), and Pos its position:
+	// kept only for journeys that read them.
+	Event map[string]any `json:"event,omitempty"`
+	Pos   *Position      `json:"pos,omitempty"`
+	// Store is the store the last in_stock case found.
+	Store *StoreStock `json:"store,omitempty"`
+	// Occurrence is the date (YYYY-MM-DD) whose date_trait trigger
+	// enrolled the customer: one enrolment per occurrence.
+	Occurrence string `json:"occurrence,omitempty"`
 }
 
 func readState(en *store.Enrolment) *state {
@@ -271,8 +281,12 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
 				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
 				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
+			req.Data = sendData(st)
 			if s.Send.PromoCode != nil {
-				req.Data = map[string]any{"promo_code": promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)}
+				req.Data["promo_code"] = promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)
+			}
+			if len(req.Data) == 0 {
+				req.Data = nil
 			}
 			if e.o.Sender == nil {
 				e.noSender.Do(func() {
@@ -319,6 +333,22 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			}
 			st.Attempts = 0
 			en.Step = n.next
+		case s.Task != nil:
+			outcome, what, err := r.task(ctx, en, n, st, at)
+			if err != nil {
+				st.Attempts++
+				if st.Attempts < maxAttempts {
+					retry := time.Duration(1<<st.Attempts) * time.Minute
+					en.DueAt = now.Add(retry)
+					tr(n, "task", "task not created; retry in "+retry.String(), err.Error())
+					return nil
+				}
+				outcome, what = "failed", fmt.Sprintf("task not created after %d tries; step skipped: %v", st.Attempts, err)
+			}
+			st.Attempts = 0
+			r.b.record(en, n.addr, "task", outcome, "", at)
+			tr(n, "task", what, outcome)
+			en.Step = n.next
 		case s.Wait != nil:
 			if st.Waiting {
 				st.Waiting = false
@@ -358,13 +388,19 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			next, why, outcome := n.other, "no case holds: else", "else"
 			in := segment.Input{Profile: r.profile(en.Profile), State: r.segs[en.Profile], Env: &profile.Env{Now: at, Stores: e.o.Stores}}
 			for i := range s.Branch.Cases {
-				ok, err := r.holds(ctx, &s.Branch.Cases[i].When, in, en, at)
+				ok, detail, err := r.when(ctx, &s.Branch.Cases[i].When, in, en, st, at)
 				if err != nil {
 					return err
 				}
 				if ok {
 					next, why, outcome = n.cases[i], fmt.Sprintf("case %d holds", i), fmt.Sprintf("case %d", i)
+					if detail != "" {
+						why += ": " + detail
+					}
 					break
+				}
+				if detail != "" {
+					why += fmt.Sprintf(" (case %d: %s)", i, detail)
 				}
 			}
 			r.b.record(en, n.addr, "branch", outcome, "", at)
