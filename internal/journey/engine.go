@@ -50,6 +50,8 @@ type Store interface {
 	SegmentMembers(ctx context.Context, segment string, after int64, limit int) ([]store.SegmentMember, error)
 	ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error)
 	ProfileEvents(ctx context.Context, from, to int64, names []string) ([]store.ProfileEvent, error)
+	ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error)
+	store.JourneyDateTimers
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 	SaveCheckpoint(ctx context.Context, consumer string, seq int64) error
 }

@@ -87,6 +87,9 @@ func (e *Engine) RunTimers(ctx context.Context, every time.Duration) {
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	e.mu.Lock()
 	err := e.runSchedules(ctx)
+	if err == nil {
+		err = e.runDateTimers(ctx)
+	}
 	e.mu.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("journey: schedules: %w", err)

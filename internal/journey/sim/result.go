@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/parcours/parcours/internal/journey"
 )
 
 // Result is a simulation's trace and the verdict on its expectations.
@@ -169,6 +171,27 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 			c.Detail = map[bool]string{true: "converted", false: "did not convert"}[got]
 		}
 		return c
+	case e.Task != nil:
+		c := Check{Expect: fmt.Sprintf("a task about %s", e.User)}
+		if e.Task.Store != "" {
+			c.Expect += " for store " + e.Task.Store
+		}
+		if e.At != nil {
+			c.Expect += " at " + e.At.String()
+		}
+		c.Detail = "no task"
+		for _, l := range res.Trace {
+			if l.User != e.User || l.Kind != "task" || l.Why != "created" {
+				continue
+			}
+			if (e.Task.Store == "" || strings.Contains(l.What, " for store "+e.Task.Store+":")) &&
+				strings.Contains(l.What, e.Task.Title) && (e.At == nil || sameSecond(l.At, *e.At)) {
+				c.OK, c.Detail = true, ""
+				return c
+			}
+			c.Detail = l.At.String() + ": " + l.What
+		}
+		return c
 	case e.NoSend != nil:
 		c := Check{Expect: fmt.Sprintf("%s never receives %s", e.User, e.NoSend), OK: true}
 		if e.At != nil {
@@ -224,6 +247,9 @@ func (r *Result) Print(w io.Writer) {
 			what = "✉ " + l.Channel + " " + l.Template
 			if c, ok := l.Data["promo_code"]; ok {
 				what += fmt.Sprintf(" (promo_code %v)", c)
+			}
+			if st, ok := l.Data["store"].(*journey.StoreStock); ok {
+				what += " (store " + st.Name + ")"
 			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.At, l.User, step, what, l.Why)

@@ -1,0 +1,125 @@
+package journey
+
+import (
+	"context"
+	"maps"
+	"strconv"
+	"strings"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// matchesFor matches an event for one enrolment: the placeholders of
+// where ({{ event.sku }}: the property of the event that enrolled the
+// customer) take the enrolment's values first.
+func (m *Match) matchesFor(s *seen, st *state) bool {
+	if !m.placeholders() {
+		return m.matches(s)
+	}
+	x := expander{st: st}
+	c := *m
+	c.Where = maps.Clone(m.Where)
+	for k, v := range c.Where {
+		if str, ok := v.(string); ok && strings.Contains(str, "{{") {
+			c.Where[k] = x.expand(str)
+		}
+	}
+	return c.matches(s)
+}
+
+func (m *Match) placeholders() bool {
+	for _, v := range m.Where {
+		if str, ok := v.(string); ok && strings.Contains(str, "{{") {
+			return true
+		}
+	}
+	return false
+}
+
+// awaited finds, for the events of a batch that belong to no customer
+// (Back In Stock: a SKU and a store), the enrolments waiting for them: per
+// live journey whose steps wait for such an event, its active enrolments
+// (one indexed range per journey and version, not every customer). It
+// returns them by event index, and their profiles. Lock should be held.
+func (e *Engine) awaited(ctx context.Context, events []*event.Event, owners []int64) (map[int][]*store.Enrolment, []int64, error) {
+	names := map[string][]int{}
+	for i, ev := range events {
+		if owners[i] == 0 && ev.Type == event.Track && ev.Event != "" {
+			names[ev.Event] = append(names[ev.Event], i)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	out := map[int][]*store.Enrolment{}
+	var ids []int64
+	for _, id := range e.sortedLive() {
+		for v := 1; v <= e.latest[id].version; v++ {
+			p, err := e.program(ctx, id, v)
+			if err != nil {
+				return nil, nil, err
+			}
+			idx := p.awaitsAny(names)
+			if len(idx) == 0 {
+				continue
+			}
+			var after int64
+			for {
+				page, err := e.st.ActiveEnrolments(ctx, id, v, after, 1000)
+				if err != nil {
+					return nil, nil, err
+				}
+				for _, en := range page {
+					after = en.ID
+					n := p.nodes[en.Step]
+					if n == nil || n.step.WaitFor == nil {
+						continue
+					}
+					for _, i := range names[n.step.WaitFor.Event] {
+						out[i] = append(out[i], en)
+						ids = append(ids, en.Profile)
+					}
+				}
+				if len(page) < 1000 {
+					break
+				}
+			}
+		}
+	}
+	return out, ids, nil
+}
+
+// awaitsAny says which of the event names some wait_for of p waits for.
+func (p *program) awaitsAny(names map[string][]int) []string {
+	var out []string
+	for _, n := range p.nodes {
+		if n.step.WaitFor != nil && n.step.WaitFor.Event != "" {
+			if _, ok := names[n.step.WaitFor.Event]; ok {
+				out = append(out, n.step.WaitFor.Event)
+			}
+		}
+	}
+	return out
+}
+
+// observeAwaited applies a customerless event to the enrolments waiting
+// for it. Lock should be held.
+func (e *Engine) observeAwaited(ctx context.Context, b *batch, waiting []*store.Enrolment, s *seen) error {
+	why := s.e.Event + " (event " + strconv.FormatInt(s.e.Seq, 10) + ")"
+	for _, w := range waiting {
+		// The batch's copy of the enrolment: an earlier event of the
+		// batch may have moved it.
+		for _, en := range b.byProf[w.Profile] {
+			if en.ID != w.ID || en.Status != EnrolActive {
+				continue
+			}
+			p, err := e.program(ctx, en.Journey, en.Version)
+			if err != nil {
+				return err
+			}
+			e.awake(b, p, en, s, why)
+		}
+	}
+	return nil
+}
