@@ -73,7 +73,9 @@ func (p *pipeline) finish(ctx context.Context, sc *Scenario, res *Result) error 
 		names = append(names, c.User)
 	}
 	for _, a := range sc.Steps {
-		names = append(names, a.User)
+		if a.User != "" {
+			names = append(names, a.User)
+		}
 	}
 	for _, u := range names {
 		id, err := p.profileOf(ctx, u)

@@ -318,9 +318,6 @@ func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := p.seedStock(ctx, sc); err != nil {
-		return nil, err
-	}
 	if err := p.eng.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -329,6 +326,9 @@ func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Journey: f.Journey.ID, Version: recs[0].Version, Scenario: sc.Name, Start: sc.Start}
+	if err := p.seedStock(ctx, sc); err != nil {
+		return nil, err
+	}
 	for _, c := range sc.Customers {
 		traits, _ := json.Marshal(c.Traits)
 		if err := p.append(ctx, &event.Event{Type: event.Identify, UserID: c.User, Traits: traits}); err != nil {
@@ -366,6 +366,7 @@ func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Res
 	in := entry{user: a.User, TraceEntry: journey.TraceEntry{At: p.clk.Now(), Kind: "input"}}
 	switch {
 	case a.Stock != nil:
+		in.user = "(commerce)"
 		in.Step, in.What = "stock", fmt.Sprintf("%s at %s: %d on hand", a.Stock.SKU, a.Stock.Store, a.Stock.OnHand)
 		p.trace = append(p.trace, in)
 		if err := p.setStock(ctx, *a.Stock); err != nil {
