@@ -92,16 +92,13 @@ func text(v any) string {
 	return string(b)
 }
 
-// sendData is the template data an enrolment gives its sends: the
-// store an in_stock case found and the properties of the event that
-// enrolled the customer which the journey refers to.
+// sendData is the template data an enrolment gives its sends: the store
+// an in_stock case found, as the message templates read it
+// ({{ store.name }}; without it they read the customer's nearest store).
 func sendData(st *state) map[string]any {
 	d := map[string]any{}
-	if st.Store != nil {
-		d["store"] = st.Store
-	}
-	if len(st.Event) > 0 {
-		d["event"] = st.Event
+	if s := st.Store; s != nil {
+		d["store"] = map[string]any{"id": s.ID, "name": s.Name, "distance_km": s.DistanceKm, "available": s.Available, "sku": s.SKU}
 	}
 	return d
 }

@@ -284,7 +284,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
 				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
 				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
-			req.Data = sendData(st)
+			req.Data, req.Event = sendData(st), st.Event
 			if s.Send.PromoCode != nil {
 				req.Data["promo_code"] = promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)
 			}

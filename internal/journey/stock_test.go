@@ -80,8 +80,8 @@ steps:
 	got := map[string]string{}
 	for _, s := range w.rec.Sent() {
 		store := ""
-		if st, ok := s.Data["store"].(*journey.StoreStock); ok {
-			store = st.ID
+		if st, ok := s.Data["store"].(map[string]any); ok {
+			store, _ = st["id"].(string)
 		}
 		for _, u := range []string{"ana", "ben", "cid", "dan"} {
 			if w.profile(u) == s.Profile {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/parcours/parcours/internal/journey"
 )
 
 // Result is a simulation's trace and the verdict on its expectations.
@@ -250,8 +248,8 @@ func (r *Result) Print(w io.Writer) {
 			if c, ok := l.Data["promo_code"]; ok {
 				what += fmt.Sprintf(" (promo_code %v)", c)
 			}
-			if st, ok := l.Data["store"].(*journey.StoreStock); ok {
-				what += " (store " + st.Name + ")"
+			if st, ok := l.Data["store"].(map[string]any); ok {
+				what += fmt.Sprintf(" (store %v)", st["name"])
 			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.At, l.User, step, what, l.Why)
