@@ -298,11 +298,8 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				r.b.record(en, n.addr, "send", "not sent", s.Send.Channel, at)
 				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "no sender configured: not sent")
 			} else if err := r.send(ctx, req); err != nil {
-				st.Attempts++
-				if st.Attempts < maxAttempts && !errors.Is(err, ErrRefused) {
-					retry := time.Duration(1<<st.Attempts) * time.Minute
-					en.DueAt = now.Add(retry)
-					tr(n, "send", "send failed; retry in "+retry.String(), err.Error())
+				if d, again := retry(st, en, now, errors.Is(err, ErrRefused)); again {
+					tr(n, "send", "send failed; retry in "+d.String(), err.Error())
 					return nil
 				}
 				r.b.record(en, n.addr, "send", "failed", s.Send.Channel, at)
@@ -321,11 +318,8 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				r.b.record(en, n.addr, "webhook", "not called", "", at)
 				tr(n, "webhook", s.Webhook.URL, "no webhook caller configured: not called")
 			} else if err := e.o.Webhooks.Call(ctx, req); err != nil {
-				st.Attempts++
-				if st.Attempts < maxAttempts {
-					retry := time.Duration(1<<st.Attempts) * time.Minute
-					en.DueAt = now.Add(retry)
-					tr(n, "webhook", "call failed; retry in "+retry.String(), err.Error())
+				if d, again := retry(st, en, now, false); again {
+					tr(n, "webhook", "call failed; retry in "+d.String(), err.Error())
 					return nil
 				}
 				r.b.record(en, n.addr, "webhook", "failed", "", at)
@@ -339,11 +333,8 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 		case s.Task != nil:
 			outcome, what, err := r.task(ctx, en, n, st, at)
 			if err != nil {
-				st.Attempts++
-				if st.Attempts < maxAttempts {
-					retry := time.Duration(1<<st.Attempts) * time.Minute
-					en.DueAt = now.Add(retry)
-					tr(n, "task", "task not created; retry in "+retry.String(), err.Error())
+				if d, again := retry(st, en, now, false); again {
+					tr(n, "task", "task not created; retry in "+d.String(), err.Error())
 					return nil
 				}
 				outcome, what = "failed", fmt.Sprintf("task not created after %d tries; step skipped: %v", st.Attempts, err)
@@ -430,6 +421,20 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 		en.DueAt = time.Time{}
 	}
 	return fmt.Errorf("journey: enrolment %d of %s loops", en.ID, en.Journey)
+}
+
+// retry counts a failed try of the current step (a send, a webhook, a
+// task) and, while tries are left and the failure is not for good, sets
+// the step's timer for the next one, 2, 4, 8 then 16 minutes later; false:
+// give up.
+func retry(st *state, en *store.Enrolment, now time.Time, forGood bool) (time.Duration, bool) {
+	st.Attempts++
+	if forGood || st.Attempts >= maxAttempts {
+		return 0, false
+	}
+	d := time.Duration(1<<st.Attempts) * time.Minute
+	en.DueAt = now.Add(d)
+	return d, true
 }
 
 func (r *runner) profile(id int64) *profile.Profile {
