@@ -79,7 +79,10 @@ func (e *Engine) setDateTimers(ctx context.Context, profiles map[int64]*profile.
 			}
 		}
 	}
-	return e.st.SetDateTimers(ctx, ts)
+	// A timer already due is left to the tick, which checks it against
+	// the customer's traits then: an identify read before the tick (the
+	// server was down) does not skip this year's occurrence.
+	return e.st.SetDateTimers(ctx, ts, now)
 }
 
 // hasDateTriggers says whether a live journey has a date_trait trigger.
@@ -145,7 +148,7 @@ func (e *Engine) backfillDates(ctx context.Context) error {
 				}
 				after = prof.ID
 			}
-			if err := e.st.SetDateTimers(ctx, ts); err != nil {
+			if err := e.st.SetDateTimers(ctx, ts, now); err != nil {
 				return err
 			}
 			if len(page) < 1000 {
@@ -192,11 +195,18 @@ func (e *Engine) runDateTimers(ctx context.Context) error {
 				next = append(next, store.DateTimer{Journey: t.Journey, Trigger: t.Trigger, Profile: t.Profile}) // gone: drop it
 				continue
 			}
-			e.enterOn(b, p, t)
 			prof := b.profiles[t.Profile]
 			if prof == nil {
 				prof = profile.New(t.Profile)
 			}
+			// The traits may have changed since the timer was set (a new
+			// date, another zone): enter only if they still give this
+			// instant, else set the timer they give now.
+			if cur := dateTimer(p, t.Trigger, prof, t.Due); !cur.Due.Equal(t.Due) || cur.Occurrence != t.Occurrence {
+				next = append(next, dateTimer(p, t.Trigger, prof, now))
+				continue
+			}
+			e.enterOn(b, p, t)
 			next = append(next, dateTimer(p, t.Trigger, prof, t.Due.Add(time.Second)))
 		}
 		// The enrolments first: a crash before the timers move on fires
@@ -204,7 +214,7 @@ func (e *Engine) runDateTimers(ctx context.Context) error {
 		if err := e.st.ApplyJourneys(ctx, b.write("", 0)); err != nil {
 			return err
 		}
-		if err := e.st.SetDateTimers(ctx, next); err != nil {
+		if err := e.st.SetDateTimers(ctx, next, time.Time{}); err != nil {
 			return err
 		}
 		if len(b.inserts) > 0 {

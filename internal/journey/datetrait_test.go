@@ -40,7 +40,7 @@ func TestDateTraitEntersOncePerOccurrence(t *testing.T) {
 	// the enrolment and the timer's move), on a restarted engine.
 	ctx := context.Background()
 	if err := w.st.SetDateTimers(ctx, []store.DateTimer{{Journey: "bday", Profile: w.profile("alice"),
-		Due: t0.Add(8 * 24 * time.Hour), Occurrence: "2026-01-20"}}); err != nil {
+		Due: t0.Add(8 * 24 * time.Hour), Occurrence: "2026-01-20"}}, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	w.eng = w.engine(journey.Options{Sender: w.rec})
@@ -93,4 +93,29 @@ func (w *world) jump(d time.Duration) {
 	w.t.Helper()
 	w.clk.Set(t0.Add(d))
 	w.tick()
+}
+
+// TestDateTraitDueTimerSurvivesAnIdentify: an identify read after the
+// instant but before the tick (a server back from a stop) does not skip
+// the occurrence; a date changed before its instant moves the timer.
+func TestDateTraitDueTimerSurvivesAnIdentify(t *testing.T) {
+	w := newWorld(t)
+	w.apply(birthdayJourney)
+	w.identify("alice", map[string]any{"birthday": "1990-01-20", "timezone": "Europe/Paris"})
+	w.identify("bob", map[string]any{"birthday": "1990-01-20", "timezone": "Europe/Paris"})
+	w.tick()
+	w.identify("bob", map[string]any{"birthday": "1990-02-20"}) // before his instant: moved to 13 February
+	w.clk.Set(t0.Add(10 * 24 * time.Hour))                      // two days past alice's instant, no tick
+	w.identify("alice", map[string]any{"city": "Lyon"})
+	w.tick()
+	if got := w.enrolments("alice"); len(got) != 1 {
+		t.Fatalf("alice: %d enrolments, want the one of 2026-01-20, late", len(got))
+	}
+	if got := w.enrolments("bob"); len(got) != 0 {
+		t.Fatalf("bob entered for a birthday he changed: %+v", got)
+	}
+	w.jump(39 * 24 * time.Hour) // 13 February, 09:00 UTC
+	if got := w.enrolments("bob"); len(got) != 1 {
+		t.Fatalf("bob: %d enrolments on 13 February, want 1", len(got))
+	}
 }

@@ -60,8 +60,10 @@ type TaskQuery struct {
 // instant (indexed), never by scanning every profile.
 type JourneyDateTimers interface {
 	// SetDateTimers writes timers, replacing those of the same journey,
-	// trigger and profile; a timer with a zero Due is deleted.
-	SetDateTimers(ctx context.Context, ts []DateTimer) error
+	// trigger and profile; a timer with a zero Due is deleted. A stored
+	// timer due at or before keep is left as it is (the tick that fires
+	// it moves it on); a zero keep replaces every one.
+	SetDateTimers(ctx context.Context, ts []DateTimer, keep time.Time) error
 	// DueDateTimers returns up to limit timers of live journeys due at or
 	// before until, earliest first.
 	DueDateTimers(ctx context.Context, until time.Time, limit int) ([]DateTimer, error)

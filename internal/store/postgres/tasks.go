@@ -96,17 +96,18 @@ func (s *Store) SetTaskStatus(ctx context.Context, id int64, status string, at t
 }
 
 // SetDateTimers writes date_trait timers (a zero Due deletes).
-func (s *Store) SetDateTimers(ctx context.Context, ts []store.DateTimer) error {
+func (s *Store) SetDateTimers(ctx context.Context, ts []store.DateTimer, keep time.Time) error {
 	if len(ts) == 0 {
 		return nil
 	}
+	// A zero keep is 0001-01-01, before every timer.
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, t := range ts {
 			var err error
 			if t.Due.IsZero() {
-				_, err = tx.Exec(ctx, queries.Get("delete-date-timer"), t.Journey, t.Trigger, t.Profile)
+				_, err = tx.Exec(ctx, queries.Get("delete-date-timer"), t.Journey, t.Trigger, t.Profile, keep)
 			} else {
-				_, err = tx.Exec(ctx, queries.Get("upsert-date-timer"), t.Journey, t.Trigger, t.Profile, t.Due, t.Occurrence)
+				_, err = tx.Exec(ctx, queries.Get("upsert-date-timer"), t.Journey, t.Trigger, t.Profile, t.Due, t.Occurrence, keep)
 			}
 			if err != nil {
 				return err

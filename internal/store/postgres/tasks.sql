@@ -21,10 +21,11 @@ UPDATE tasks SET status = $1, done_at = $2 WHERE id = $3;
 
 -- name: upsert-date-timer
 INSERT INTO journey_date_timers (journey_id, trigger, profile_id, due_at, occurrence) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (journey_id, trigger, profile_id) DO UPDATE SET due_at = excluded.due_at, occurrence = excluded.occurrence;
+ON CONFLICT (journey_id, trigger, profile_id) DO UPDATE SET due_at = excluded.due_at, occurrence = excluded.occurrence
+WHERE journey_date_timers.due_at > $6;
 
 -- name: delete-date-timer
-DELETE FROM journey_date_timers WHERE journey_id = $1 AND trigger = $2 AND profile_id = $3;
+DELETE FROM journey_date_timers WHERE journey_id = $1 AND trigger = $2 AND profile_id = $3 AND due_at > $4;
 
 -- name: due-date-timers
 SELECT t.journey_id, t.trigger, t.profile_id, t.due_at, t.occurrence

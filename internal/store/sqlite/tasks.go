@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/parcours/parcours/internal/store"
@@ -95,7 +96,7 @@ func (s *Store) SetTaskStatus(ctx context.Context, id int64, status string, at t
 }
 
 // SetDateTimers writes date_trait timers (a zero Due deletes).
-func (s *Store) SetDateTimers(ctx context.Context, ts []store.DateTimer) error {
+func (s *Store) SetDateTimers(ctx context.Context, ts []store.DateTimer, keep time.Time) error {
 	if len(ts) == 0 {
 		return nil
 	}
@@ -104,11 +105,15 @@ func (s *Store) SetDateTimers(ctx context.Context, ts []store.DateTimer) error {
 		return fmt.Errorf("sqlite: date timers: %w", err)
 	}
 	defer tx.Rollback()
+	kept := int64(math.MinInt64)
+	if !keep.IsZero() {
+		kept = micros(keep)
+	}
 	for _, t := range ts {
 		if t.Due.IsZero() {
-			_, err = tx.ExecContext(ctx, queries.Get("delete-date-timer"), t.Journey, t.Trigger, t.Profile)
+			_, err = tx.ExecContext(ctx, queries.Get("delete-date-timer"), t.Journey, t.Trigger, t.Profile, kept)
 		} else {
-			_, err = tx.ExecContext(ctx, queries.Get("upsert-date-timer"), t.Journey, t.Trigger, t.Profile, micros(t.Due), t.Occurrence)
+			_, err = tx.ExecContext(ctx, queries.Get("upsert-date-timer"), t.Journey, t.Trigger, t.Profile, micros(t.Due), t.Occurrence, kept)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlite: date timers: %w", err)

@@ -21,10 +21,11 @@ UPDATE tasks SET status = ?, done_at = ? WHERE id = ?;
 
 -- name: upsert-date-timer
 INSERT INTO journey_date_timers (journey_id, trigger, profile_id, due_at, occurrence) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (journey_id, trigger, profile_id) DO UPDATE SET due_at = excluded.due_at, occurrence = excluded.occurrence;
+ON CONFLICT (journey_id, trigger, profile_id) DO UPDATE SET due_at = excluded.due_at, occurrence = excluded.occurrence
+WHERE journey_date_timers.due_at > ?;
 
 -- name: delete-date-timer
-DELETE FROM journey_date_timers WHERE journey_id = ? AND trigger = ? AND profile_id = ?;
+DELETE FROM journey_date_timers WHERE journey_id = ? AND trigger = ? AND profile_id = ? AND due_at > ?;
 
 -- name: due-date-timers
 SELECT t.journey_id, t.trigger, t.profile_id, t.due_at, t.occurrence

@@ -22,7 +22,7 @@ func testDateTimers(t *testing.T, s JourneyStore) {
 		{Journey: "birthday", Trigger: 0, Profile: 2, Due: d(1), Occurrence: "2026-03-15"},
 		{Journey: "renewal", Trigger: 1, Profile: 1, Due: d(2), Occurrence: "2026-05-01"},
 		{Journey: "birthday", Trigger: 0, Profile: 3, Due: d(50), Occurrence: "2026-03-17"},
-	}); err != nil {
+	}, time.Time{}); err != nil {
 		t.Fatalf("SetDateTimers: %v", err)
 	}
 	due, err := s.DueDateTimers(ctx, d(3), 10)
@@ -37,8 +37,22 @@ func testDateTimers(t *testing.T, s JourneyStore) {
 	if err := s.SetDateTimers(ctx, []store.DateTimer{
 		{Journey: "birthday", Trigger: 0, Profile: 2, Due: d(24 * 365), Occurrence: "2027-03-15"},
 		{Journey: "renewal", Trigger: 1, Profile: 1},
-	}); err != nil {
+	}, time.Time{}); err != nil {
 		t.Fatalf("SetDateTimers (move, delete): %v", err)
+	}
+	// A timer due at or before keep is left alone (the tick fires it):
+	// neither moved nor deleted.
+	if err := s.SetDateTimers(ctx, []store.DateTimer{
+		{Journey: "birthday", Trigger: 0, Profile: 1, Due: d(24 * 365), Occurrence: "2027-03-17"},
+		{Journey: "birthday", Trigger: 0, Profile: 3},
+	}, d(3)); err != nil {
+		t.Fatalf("SetDateTimers keeping the due ones: %v", err)
+	}
+	if due, err := s.DueDateTimers(ctx, d(3), 10); err != nil || len(due) != 1 || due[0].Profile != 1 || due[0].Occurrence != "2026-03-17" {
+		t.Fatalf("a due timer was moved: %+v, %v", due, err)
+	}
+	if due, err := s.DueDateTimers(ctx, d(60), 10); err != nil || len(due) != 1 {
+		t.Fatalf("a timer not due (profile 3's) should be deleted: %+v, %v", due, err)
 	}
 	if due, err := s.DueDateTimers(ctx, d(3), 10); err != nil || len(due) != 1 || due[0].Profile != 1 || due[0].Journey != "birthday" {
 		t.Fatalf("after moving on = %+v, %v; want only profile 1's birthday", due, err)
