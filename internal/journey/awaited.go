@@ -3,6 +3,7 @@ package journey
 import (
 	"context"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,7 +55,9 @@ func (e *Engine) awaited(ctx context.Context, events []*event.Event, owners []in
 	}
 	out := map[int][]*store.Enrolment{}
 	var ids []int64
-	for _, id := range e.sortedLive() {
+	// Paused journeys too: their enrolments wait, and take the event as
+	// they take their customers' own.
+	for _, id := range slices.Sorted(maps.Keys(e.latest)) {
 		for v := 1; v <= e.latest[id].version; v++ {
 			p, err := e.program(ctx, id, v)
 			if err != nil {

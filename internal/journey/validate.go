@@ -76,7 +76,7 @@ func (v *validator) definition() error {
 	for i, t := range d.Triggers {
 		path := fmt.Sprintf("triggers[%d]", i)
 		if s := t.Schedule; s != nil {
-			if t.API || !t.Match.empty() {
+			if t.API || !t.Match.empty() || t.DateTrait != nil {
 				return fail(path, "sets schedule and another trigger: one trigger per item")
 			}
 			if _, err := parseClock(s.At); err != nil {

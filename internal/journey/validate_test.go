@@ -95,6 +95,7 @@ func TestValidationErrors(t *testing.T) {
 		{"date_trait at no time", "- api: true", `- date_trait: {trait: birthday, at: "25:00"}`, "triggers[2].date_trait.at", "not a time of day"},
 		{"date_trait in no zone", "- api: true", "- date_trait: {trait: birthday, zone: Mars/Base}", "triggers[2].date_trait.zone", "IANA zone"},
 		{"date_trait and api", "- api: true", "- {api: true, date_trait: {trait: birthday}}", "triggers[2]", "one trigger per item"},
+		{"date_trait and schedule", "- api: true", `- {schedule: {at: "10:00", segment: vip}, date_trait: {trait: birthday}}`, "triggers[2]", "one trigger per item"},
 		{"in_stock without sku", "{reachable: sms}", "{in_stock: {store: nearest}}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when.in_stock.sku", "is required"},
 		{"in_stock placeholder", "{reachable: sms}", `{in_stock: {sku: "{{ sku }}"}}`, "steps[2].wait_for.on_timeout[0].branch.cases[0].when.in_stock.sku", "{{ event.PROPERTY }}"},
 		{"in_stock km at a named store", "{reachable: sms}", "{in_stock: {sku: X, store: lyon, km: 2}}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when.in_stock.km", "store: nearest only"},
