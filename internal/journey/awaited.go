@@ -2,12 +2,14 @@ package journey
 
 import (
 	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -79,9 +81,17 @@ func (e *Engine) awaited(ctx context.Context, events []*event.Event, owners []in
 					if n == nil || n.step.WaitFor == nil {
 						continue
 					}
+					st := readState(en)
+					if !st.Waiting {
+						continue
+					}
+					// Only the enrolments the event moves on are loaded
+					// with the batch.
 					for _, i := range names[n.step.WaitFor.Event] {
-						out[i] = append(out[i], en)
-						ids = append(ids, en.Profile)
+						if n.step.WaitFor.Match.matchesFor(seenOf(events[i], e.o.Stores), st) {
+							out[i] = append(out[i], en)
+							ids = append(ids, en.Profile)
+						}
 					}
 				}
 				if len(page) < 1000 {
@@ -125,4 +135,16 @@ func (e *Engine) observeAwaited(ctx context.Context, b *batch, waiting []*store.
 		}
 	}
 	return nil
+}
+
+// seenOf is an event as the engine matches it.
+func seenOf(ev *event.Event, stores []profile.Store) *seen {
+	s := &seen{e: ev, stores: stores}
+	if len(ev.Properties) > 0 {
+		_ = json.Unmarshal(ev.Properties, &s.props)
+	}
+	if ev.Channel == profile.InternalChannel {
+		s.segment, _ = s.props["segmentId"].(string)
+	}
+	return s
 }

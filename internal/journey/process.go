@@ -2,7 +2,6 @@ package journey
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -150,18 +149,12 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 			e.merge(b, m[0], m[1])
 			continue
 		}
-		s := &seen{e: ev, stores: e.o.Stores}
-		if len(ev.Properties) > 0 {
-			_ = json.Unmarshal(ev.Properties, &s.props)
-		}
+		s := seenOf(ev, e.o.Stores)
 		if owners[i] == 0 {
 			if err := e.observeAwaited(ctx, b, waiting[i], s); err != nil {
 				return err
 			}
 			continue
-		}
-		if ev.Channel == profile.InternalChannel {
-			s.segment, _ = s.props["segmentId"].(string)
 		}
 		if err := e.observe(ctx, b, owners[i], s); err != nil {
 			return err
