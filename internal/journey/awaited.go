@@ -42,14 +42,18 @@ func (m *Match) placeholders() bool {
 
 // awaited finds, for the events of a batch that belong to no customer
 // (Back In Stock: a SKU and a store), the enrolments waiting for them: per
-// live journey whose steps wait for such an event, its active enrolments
-// (one indexed range per journey and version, not every customer). It
-// returns them by event index, and their profiles. Lock should be held.
+// live or paused journey whose steps wait for such an event, its active
+// enrolments (one indexed range per journey and version, not every
+// customer), of which it keeps those at such a wait_for that the event
+// matches. It returns them by event index, and their profiles. Lock should
+// be held.
 func (e *Engine) awaited(ctx context.Context, events []*event.Event, owners []int64) (map[int][]*store.Enrolment, []int64, error) {
 	names := map[string][]int{}
+	seens := map[int]*seen{}
 	for i, ev := range events {
 		if owners[i] == 0 && ev.Type == event.Track && ev.Event != "" {
 			names[ev.Event] = append(names[ev.Event], i)
+			seens[i] = seenOf(ev, e.o.Stores)
 		}
 	}
 	if len(names) == 0 {
@@ -65,8 +69,7 @@ func (e *Engine) awaited(ctx context.Context, events []*event.Event, owners []in
 			if err != nil {
 				return nil, nil, err
 			}
-			idx := p.awaitsAny(names)
-			if len(idx) == 0 {
+			if !p.awaits(names) {
 				continue
 			}
 			var after int64
@@ -88,7 +91,7 @@ func (e *Engine) awaited(ctx context.Context, events []*event.Event, owners []in
 					// Only the enrolments the event moves on are loaded
 					// with the batch.
 					for _, i := range names[n.step.WaitFor.Event] {
-						if n.step.WaitFor.Match.matchesFor(seenOf(events[i], e.o.Stores), st) {
+						if n.step.WaitFor.Match.matchesFor(seens[i], st) {
 							out[i] = append(out[i], en)
 							ids = append(ids, en.Profile)
 						}
@@ -103,17 +106,17 @@ func (e *Engine) awaited(ctx context.Context, events []*event.Event, owners []in
 	return out, ids, nil
 }
 
-// awaitsAny says which of the event names some wait_for of p waits for.
-func (p *program) awaitsAny(names map[string][]int) []string {
-	var out []string
+// awaits says whether some wait_for of p waits for one of the event
+// names.
+func (p *program) awaits(names map[string][]int) bool {
 	for _, n := range p.nodes {
-		if n.step.WaitFor != nil && n.step.WaitFor.Event != "" {
-			if _, ok := names[n.step.WaitFor.Event]; ok {
-				out = append(out, n.step.WaitFor.Event)
+		if w := n.step.WaitFor; w != nil && w.Event != "" {
+			if _, ok := names[w.Event]; ok {
+				return true
 			}
 		}
 	}
-	return out
+	return false
 }
 
 // observeAwaited applies a customerless event to the enrolments waiting
