@@ -40,6 +40,7 @@ type root struct {
 	Apply     applyCmd     `cmd:"" help:"Apply definitions (segments, journeys) from YAML or JSON files to a running server."`
 	Segments  segmentsCmd  `cmd:"" help:"Look at segments: list, members (CSV export), history; archive one."`
 	Journey   journeyCmd   `cmd:"" help:"Journeys: test one against a scenario; list, show, pause, resume, archive; enrol a customer."`
+	Tasks     tasksCmd     `cmd:"" help:"Tasks for store staff that journeys create: list a store's, mark one done."`
 	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
 	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
 	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`

@@ -30,6 +30,7 @@ type Store interface {
 	store.Profiles
 	store.Segments
 	store.Journeys
+	store.Tasks
 	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
 	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
 	IsAdminKey(ctx context.Context, hash string) (bool, error)
@@ -86,6 +87,7 @@ func (a *API) Handler() http.Handler {
 	a.commerceRoutes(mux)
 	a.messageRoutes(mux)
 	a.journeyRoutes(mux)
+	a.taskRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})

@@ -51,13 +51,32 @@ type Goal struct {
 }
 
 // Trigger is one way into a journey: exactly one of Event,
-// SegmentEntered, SegmentExited, Schedule or API.
+// SegmentEntered, SegmentExited, Schedule, DateTrait or API.
 type Trigger struct {
 	Match `yaml:",inline"`
 	// API lets POST /api/v1/journeys/{id}/enrol enrol customers.
 	API bool `json:"api,omitempty" yaml:"api,omitempty"`
 	// Schedule enrols a segment's members every day at a time.
 	Schedule *Schedule `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+	// DateTrait enrols each customer N days before or after a date
+	// trait (birthday, membership anniversary, the end of a
+	// subscription).
+	DateTrait *DateTrait `json:"date_trait,omitempty" yaml:"date_trait,omitempty"`
+}
+
+// DateTrait enters a customer Offset ("-7d", "+3d", "0d": whole days)
+// from the date in Trait, at At (HH:MM, default 00:00) in Zone
+// ("customer", the default: their timezone trait, UTC without one; utc;
+// an IANA zone). With Anniversary the date recurs every year (its month
+// and day; 29 February falls on 28 February in other years): one
+// enrolment per customer per year; without it the date is one day
+// ("subscription_ends_at"): one enrolment.
+type DateTrait struct {
+	Trait       string `json:"trait" yaml:"trait"`
+	Anniversary bool   `json:"anniversary,omitempty" yaml:"anniversary,omitempty"`
+	Offset      string `json:"offset,omitempty" yaml:"offset,omitempty"`
+	At          string `json:"at,omitempty" yaml:"at,omitempty"`
+	Zone        string `json:"zone,omitempty" yaml:"zone,omitempty"`
 }
 
 // Schedule is a daily run: at At (HH:MM) in Zone (utc, the default, or an
@@ -116,7 +135,22 @@ type Step struct {
 	Split       *Split       `json:"split,omitempty" yaml:"split,omitempty"`
 	UpdateTrait *UpdateTrait `json:"update_trait,omitempty" yaml:"update_trait,omitempty"`
 	Webhook     *Webhook     `json:"webhook,omitempty" yaml:"webhook,omitempty"`
+	Task        *Task        `json:"task,omitempty" yaml:"task,omitempty"`
 	Exit        *Exit        `json:"exit,omitempty" yaml:"exit,omitempty"`
+}
+
+// Task creates a task for the staff of a store (clienteling): the
+// customer, their cart and a short history, under a title and a note.
+// Store is "nearest" (the configured store nearest the customer), a store
+// id, "{{ event.store_id }}" or "{{ store.id }}" (the store an in_stock
+// branch found). Title and Note may use {{ event.X }}, {{ trait.X }} and
+// {{ store.name }}. History is how many timeline events the task holds
+// (default 10).
+type Task struct {
+	Store   string `json:"store" yaml:"store"`
+	Title   string `json:"title" yaml:"title"`
+	Note    string `json:"note,omitempty" yaml:"note,omitempty"`
+	History int    `json:"history,omitempty" yaml:"history,omitempty"`
 }
 
 // Webhook posts the enrolment (journey, step, profile, a key) as JSON to
@@ -181,10 +215,31 @@ type Branch struct {
 
 // Case is a condition on the customer (traits, computed traits, channels,
 // consent, geography, segment membership: a segment condition without
-// performed) and the steps taken when it holds.
+// performed; performed at its top counts since entry), or on stock, and
+// the steps taken when it holds.
 type Case struct {
-	When  segment.Condition `json:"when" yaml:"when"`
-	Steps []Step            `json:"steps" yaml:"steps"`
+	When  When   `json:"when" yaml:"when"`
+	Steps []Step `json:"steps" yaml:"steps"`
+}
+
+// When is a branch case's condition: a segment condition (its fields
+// inline), InStock, or both (then both must hold).
+type When struct {
+	segment.Condition `yaml:",inline"`
+	// InStock holds when a SKU is available at a store.
+	InStock *InStock `json:"in_stock,omitempty" yaml:"in_stock,omitempty"`
+}
+
+// InStock is a stock condition: at least Min (default 1) of SKU available
+// at Store. SKU and Store may name a property of the event that enrolled
+// the customer: "{{ event.sku }}". Store is "nearest" (the default: the
+// nearest store to the customer, within Km, default 10, that has it), a
+// store id, or "{{ event.store_id }}".
+type InStock struct {
+	SKU   string  `json:"sku" yaml:"sku"`
+	Store string  `json:"store,omitempty" yaml:"store,omitempty"`
+	Min   int64   `json:"min,omitempty" yaml:"min,omitempty"`
+	Km    float64 `json:"km,omitempty" yaml:"km,omitempty"`
 }
 
 // Split sends each customer down one variant, at random by weight but
@@ -228,6 +283,7 @@ func (s *Step) kinds() []string {
 	add(s.Split != nil, "split")
 	add(s.UpdateTrait != nil, "update_trait")
 	add(s.Webhook != nil, "webhook")
+	add(s.Task != nil, "task")
 	add(s.Exit != nil, "exit")
 	return k
 }

@@ -50,6 +50,8 @@ type Store interface {
 	SegmentMembers(ctx context.Context, segment string, after int64, limit int) ([]store.SegmentMember, error)
 	ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error)
 	ProfileEvents(ctx context.Context, from, to int64, names []string) ([]store.ProfileEvent, error)
+	ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error)
+	store.JourneyDateTimers
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 	SaveCheckpoint(ctx context.Context, consumer string, seq int64) error
 }
@@ -77,9 +79,15 @@ type Options struct {
 	// Webhooks calls webhook steps' URLs (HTTPCaller); nil: the step is
 	// traced and skipped.
 	Webhooks Caller
-	// Emit receives update_trait's identify events; nil: the step is
-	// traced and skipped.
+	// Emit receives update_trait's identify events and the Task Created
+	// events; nil: update_trait is traced and skipped.
 	Emit Sink
+	// Stock answers in_stock branches (CommerceStock); nil: they never
+	// hold, and the trace says so.
+	Stock StockReader
+	// Tasks keeps the task steps' tasks; nil: the step is traced and
+	// skipped.
+	Tasks TaskStore
 	// Trace, if set, is told every step taken (the simulator prints them).
 	Trace func(TraceEntry)
 	// SendConcurrency is how many enrolments of a claimed batch may wait

@@ -102,7 +102,7 @@ func (e *Engine) Enrol(ctx context.Context, journey string, profileID int64) (*s
 		return nil, err
 	}
 	b.profiles, b.segs = profiles, segs
-	en, why := e.enter(b, p, profileID, "api")
+	en, why := e.enter(b, p, profileID, "api", nil)
 	if en == nil {
 		return nil, &RefusedError{Journey: journey, Reason: why}
 	}

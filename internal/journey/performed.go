@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -14,7 +15,16 @@ import (
 // caseCondition checks a branch case's condition: a segment condition,
 // or, at its top, performed — evaluated within the enrolment ("did they
 // open the email since they entered"), so without within or sum.
-func caseCondition(c *segment.Condition, path string, known segment.Known) error {
+func caseCondition(w *When, path string, known segment.Known) error {
+	if q := w.InStock; q != nil {
+		if err := inStockCondition(q, path+".in_stock"); err != nil {
+			return err
+		}
+		if isZeroCondition(&w.Condition) {
+			return nil
+		}
+	}
+	c := &w.Condition
 	if b := c.Performed; b != nil {
 		if b.Event == "" {
 			return fail(path+".performed.event", "is required: the event done since entry")
@@ -79,4 +89,24 @@ func (r *runner) performedSince(ctx context.Context, b *segment.Behaviour, profi
 		}
 	}
 	return n, nil
+}
+
+// inStockCondition checks a stock condition.
+func inStockCondition(q *InStock, path string) error {
+	if strings.TrimSpace(q.SKU) == "" {
+		return fail(path+".sku", "is required: a SKU, or {{ event.sku }} for the SKU of the event that enrolled the customer")
+	}
+	if err := checkPlaceholders(q.SKU); err != nil {
+		return fail(path+".sku", err.Error())
+	}
+	if err := checkPlaceholders(q.Store); err != nil {
+		return fail(path+".store", err.Error())
+	}
+	if q.Min < 0 {
+		return fail(path+".min", "must be at least 1 (the default)")
+	}
+	if q.Km < 0 || (q.Km > 0 && q.Store != "" && q.Store != "nearest") {
+		return fail(path+".km", "is a positive distance, for store: nearest only")
+	}
+	return nil
 }

@@ -2,11 +2,11 @@ package journey
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -77,6 +77,9 @@ type batch struct {
 	changed  map[*store.Enrolment]bool
 	inserts  []*store.Enrolment
 	log      []store.StepLog
+	// occurrence, while a date_trait trigger enrols, is the date it is
+	// for: the re-entry policy gives way to one enrolment per occurrence.
+	occurrence string
 }
 
 // record appends to the step log (the analytics).
@@ -112,7 +115,10 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 	if err != nil {
 		return err
 	}
-	var ids []int64
+	waiting, ids, err := e.awaited(ctx, events, owners)
+	if err != nil {
+		return err
+	}
 	for _, o := range owners {
 		if o != 0 {
 			ids = append(ids, o)
@@ -136,21 +142,31 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 		}
 	}
 	for i, ev := range events {
-		if owners[i] == 0 {
+		if owners[i] == 0 && len(waiting[i]) == 0 {
 			continue
 		}
 		if m, ok := merges[i]; ok {
 			e.merge(b, m[0], m[1])
 			continue
 		}
-		s := &seen{e: ev, stores: e.o.Stores}
-		if len(ev.Properties) > 0 {
-			_ = json.Unmarshal(ev.Properties, &s.props)
-		}
-		if ev.Channel == profile.InternalChannel {
-			s.segment, _ = s.props["segmentId"].(string)
+		s := seenOf(ev, e.o.Stores)
+		if owners[i] == 0 {
+			if err := e.observeAwaited(ctx, b, waiting[i], s); err != nil {
+				return err
+			}
+			continue
 		}
 		if err := e.observe(ctx, b, owners[i], s); err != nil {
+			return err
+		}
+	}
+	// Timers before the checkpoint: a crash in between sets them again.
+	if changed := e.traitChanges(events, owners); len(changed) > 0 {
+		profiles, _, err := e.loadProfiles(ctx, changed)
+		if err != nil {
+			return err
+		}
+		if err := e.setDateTimers(ctx, profiles, b.now); err != nil {
 			return err
 		}
 	}
@@ -207,26 +223,13 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why), fmt.Sprintf("exit_on[%d]: %s", i, s.label()))
 			continue
 		}
-		n := p.nodes[en.Step]
-		if n == nil || n.step.WaitFor == nil || !readState(en).Waiting || !n.step.WaitFor.Match.matches(s) {
-			continue
-		}
-		st := readState(en)
-		st.Waiting = false
-		en.Step, en.DueAt, en.State, en.UpdatedAt = n.onEvent, b.now, st.encode(), b.now
-		b.touch(en)
-		b.record(en, n.addr, "wait_for", "event", "", b.now)
-		e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: id,
-			Step: n.addr, Name: n.step.Name, Kind: "wait_for", What: "event arrived", Why: why})
-		if n.onEvent == "" {
-			e.end(b, en, EnrolCompleted, "reached the end of the journey", "")
-		}
+		e.awake(b, p, en, s, why)
 	}
 	for _, jid := range e.sortedLive() {
 		p := e.latest[jid]
 		for _, t := range p.def.Triggers {
-			if !t.API && t.Schedule == nil && t.Match.matches(s) {
-				if _, refused := e.enter(b, p, id, "trigger: "+why); refused != "" {
+			if !t.API && t.Schedule == nil && t.DateTrait == nil && t.Match.matches(s) {
+				if _, refused := e.enter(b, p, id, "trigger: "+why, s); refused != "" {
 					e.trace(TraceEntry{At: b.now, Journey: jid, Version: p.version, Profile: id, Kind: "enter",
 						What: "not entered", Why: refused})
 				}
@@ -235,6 +238,28 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		}
 	}
 	return nil
+}
+
+// awake moves an enrolment waiting for the event s on to its on_event
+// steps. Lock should be held.
+func (e *Engine) awake(b *batch, p *program, en *store.Enrolment, s *seen, why string) {
+	n := p.nodes[en.Step]
+	if n == nil || n.step.WaitFor == nil {
+		return
+	}
+	st := readState(en)
+	if !st.Waiting || !n.step.WaitFor.Match.matchesFor(s, st) {
+		return
+	}
+	st.Waiting = false
+	en.Step, en.DueAt, en.State, en.UpdatedAt = n.onEvent, b.now, st.encode(), b.now
+	b.touch(en)
+	b.record(en, n.addr, "wait_for", "event", "", b.now)
+	e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
+		Step: n.addr, Name: n.step.Name, Kind: "wait_for", What: "event arrived", Why: why})
+	if n.onEvent == "" {
+		e.end(b, en, EnrolCompleted, "reached the end of the journey", "")
+	}
 }
 
 // sortedLive lists the live journeys' ids in order. Lock should be held.
@@ -250,8 +275,9 @@ func (e *Engine) sortedLive() []string {
 }
 
 // enter enrols a profile if the re-entry policy allows; it reports why
-// not otherwise. Lock should be held.
-func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrolment, string) {
+// not otherwise. s is the event that enrols them (nil: none). Lock should
+// be held.
+func (e *Engine) enter(b *batch, p *program, id int64, why string, s *seen) (*store.Enrolment, string) {
 	d := p.def
 	var last *store.Enrolment
 	for _, en := range b.byProf[id] {
@@ -265,7 +291,7 @@ func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrol
 			last = en
 		}
 	}
-	if last != nil {
+	if last != nil && b.occurrence == "" {
 		switch d.ReEntry.Policy {
 		case ReEntryAlways:
 		case ReEntryCooldown:
@@ -286,7 +312,10 @@ func (e *Engine) enter(b *batch, p *program, id int64, why string) (*store.Enrol
 		}
 	}
 	en := &store.Enrolment{Journey: d.ID, Version: p.version, Profile: id, Status: EnrolActive, Step: p.first,
-		State: (&state{}).encode(), DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
+		DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
+	st := p.entryState(s)
+	st.Occurrence = b.occurrence
+	en.State = st.encode()
 	what := "entered"
 	if inControl(d, id) {
 		en.Status, en.DueAt, en.EndedAt, en.Reason = EnrolControl, time.Time{}, b.now, "control group"
@@ -320,4 +349,39 @@ func (s *seen) label() string {
 		return s.e.Event + " " + s.segment
 	}
 	return s.e.Event
+}
+
+// entryState is a new enrolment's state: what its steps read of the event
+// that enrolled the customer.
+func (p *program) entryState(s *seen) *state {
+	st := &state{}
+	if s == nil {
+		return st
+	}
+	for _, k := range p.refs {
+		if v := property(s.props, k); v != nil {
+			if st.Event == nil {
+				st.Event = map[string]any{}
+			}
+			st.Event[k] = v
+		}
+	}
+	if p.pos {
+		if lat, lon, ok := s.position(); ok {
+			st.Pos = &Position{Lat: lat, Lon: lon}
+		}
+	}
+	return st
+}
+
+// property reads a property, nested keys with dots ("product.sku").
+func property(props map[string]any, key string) any {
+	if v, ok := props[key]; ok {
+		return v
+	}
+	head, rest, ok := strings.Cut(key, ".")
+	if m, isMap := props[head].(map[string]any); ok && isMap {
+		return property(m, rest)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package journey
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 )
 
@@ -18,6 +19,23 @@ type program struct {
 	// profiles: some step reads the profile (branch, update_trait);
 	// entryProfiles: entering does (entry_when).
 	profiles, entryProfiles bool
+	// refs are the properties of the enrolling event that steps refer
+	// to ({{ event.sku }}), and pos says whether a step needs its
+	// position ("nearest"): the enrolment keeps them.
+	refs []string
+	pos  bool
+}
+
+// refer notes what a step's strings read from the enrolling event.
+func (p *program) refer(nearest bool, strs ...string) {
+	p.pos = p.pos || nearest
+	for _, s := range strs {
+		for _, k := range eventRefs(s) {
+			if !slices.Contains(p.refs, k) {
+				p.refs = append(p.refs, k)
+			}
+		}
+	}
 }
 
 // node is one step and where it leads; "" is the end of the journey.
@@ -58,11 +76,19 @@ func (p *program) list(steps []Step, prefix, after string) string {
 		base := n.addr + "." + s.Kind()
 		switch {
 		case s.WaitFor != nil:
+			for _, v := range s.WaitFor.Where {
+				if str, ok := v.(string); ok {
+					p.refer(false, str)
+				}
+			}
 			n.onEvent = p.list(s.WaitFor.OnEvent, base+".on_event", n.next)
 			n.onTimeout = p.list(s.WaitFor.OnTimeout, base+".on_timeout", n.next)
 		case s.Branch != nil:
 			p.profiles = true
 			for j := range s.Branch.Cases {
+				if q := s.Branch.Cases[j].When.InStock; q != nil {
+					p.refer(q.Store == "" || q.Store == "nearest", q.SKU, q.Store)
+				}
 				n.cases = append(n.cases, p.list(s.Branch.Cases[j].Steps, fmt.Sprintf("%s.cases[%d].steps", base, j), n.next))
 			}
 			n.other = p.list(s.Branch.Else, base+".else", n.next)
@@ -70,6 +96,9 @@ func (p *program) list(steps []Step, prefix, after string) string {
 			for j := range s.Split.Variants {
 				n.variants = append(n.variants, p.list(s.Split.Variants[j].Steps, fmt.Sprintf("%s.variants[%d].steps", base, j), n.next))
 			}
+		case s.Task != nil:
+			p.profiles = true
+			p.refer(s.Task.Store == "nearest", s.Task.Store, s.Task.Title, s.Task.Note)
 		case s.UpdateTrait != nil, s.Wait != nil && (s.Wait.Zone == "customer" || s.Wait.UntilTrait != ""):
 			p.profiles = true
 		}

@@ -23,6 +23,16 @@ type state struct {
 	Attempts int `json:"attempts,omitempty"`
 	// Converted is when the customer reached the journey's goal.
 	Converted time.Time `json:"converted,omitzero"`
+	// Event holds the properties of the event that enrolled the customer
+	// which the journey refers to ({{ event.sku }}), and Pos its position:
+	// kept only for journeys that read them.
+	Event map[string]any `json:"event,omitempty"`
+	Pos   *Position      `json:"pos,omitempty"`
+	// Store is the store the last in_stock case found.
+	Store *StoreStock `json:"store,omitempty"`
+	// Occurrence is the date (YYYY-MM-DD) whose date_trait trigger
+	// enrolled the customer: one enrolment per occurrence.
+	Occurrence string `json:"occurrence,omitempty"`
 }
 
 func readState(en *store.Enrolment) *state {
@@ -77,6 +87,9 @@ func (e *Engine) RunTimers(ctx context.Context, every time.Duration) {
 func (e *Engine) Tick(ctx context.Context) (int, error) {
 	e.mu.Lock()
 	err := e.runSchedules(ctx)
+	if err == nil {
+		err = e.runDateTimers(ctx)
+	}
 	e.mu.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("journey: schedules: %w", err)
@@ -271,8 +284,12 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
 				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
 				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
+			req.Data, req.Event = sendData(st), st.Event
 			if s.Send.PromoCode != nil {
-				req.Data = map[string]any{"promo_code": promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)}
+				req.Data["promo_code"] = promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)
+			}
+			if len(req.Data) == 0 {
+				req.Data = nil
 			}
 			if e.o.Sender == nil {
 				e.noSender.Do(func() {
@@ -281,11 +298,8 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				r.b.record(en, n.addr, "send", "not sent", s.Send.Channel, at)
 				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "no sender configured: not sent")
 			} else if err := r.send(ctx, req); err != nil {
-				st.Attempts++
-				if st.Attempts < maxAttempts && !errors.Is(err, ErrRefused) {
-					retry := time.Duration(1<<st.Attempts) * time.Minute
-					en.DueAt = now.Add(retry)
-					tr(n, "send", "send failed; retry in "+retry.String(), err.Error())
+				if d, again := retry(st, en, now, errors.Is(err, ErrRefused)); again {
+					tr(n, "send", "send failed; retry in "+d.String(), err.Error())
 					return nil
 				}
 				r.b.record(en, n.addr, "send", "failed", s.Send.Channel, at)
@@ -304,11 +318,8 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				r.b.record(en, n.addr, "webhook", "not called", "", at)
 				tr(n, "webhook", s.Webhook.URL, "no webhook caller configured: not called")
 			} else if err := e.o.Webhooks.Call(ctx, req); err != nil {
-				st.Attempts++
-				if st.Attempts < maxAttempts {
-					retry := time.Duration(1<<st.Attempts) * time.Minute
-					en.DueAt = now.Add(retry)
-					tr(n, "webhook", "call failed; retry in "+retry.String(), err.Error())
+				if d, again := retry(st, en, now, false); again {
+					tr(n, "webhook", "call failed; retry in "+d.String(), err.Error())
 					return nil
 				}
 				r.b.record(en, n.addr, "webhook", "failed", "", at)
@@ -318,6 +329,19 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				tr(n, "webhook", s.Webhook.URL, "called, key "+req.Key)
 			}
 			st.Attempts = 0
+			en.Step = n.next
+		case s.Task != nil:
+			outcome, what, err := r.task(ctx, en, n, st, at)
+			if err != nil {
+				if d, again := retry(st, en, now, false); again {
+					tr(n, "task", "task not created; retry in "+d.String(), err.Error())
+					return nil
+				}
+				outcome, what = "failed", fmt.Sprintf("task not created after %d tries; step skipped: %v", st.Attempts, err)
+			}
+			st.Attempts = 0
+			r.b.record(en, n.addr, "task", outcome, "", at)
+			tr(n, "task", what, outcome)
 			en.Step = n.next
 		case s.Wait != nil:
 			if st.Waiting {
@@ -358,13 +382,19 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			next, why, outcome := n.other, "no case holds: else", "else"
 			in := segment.Input{Profile: r.profile(en.Profile), State: r.segs[en.Profile], Env: &profile.Env{Now: at, Stores: e.o.Stores}}
 			for i := range s.Branch.Cases {
-				ok, err := r.holds(ctx, &s.Branch.Cases[i].When, in, en, at)
+				ok, detail, err := r.when(ctx, &s.Branch.Cases[i].When, in, en, st, at)
 				if err != nil {
 					return err
 				}
 				if ok {
 					next, why, outcome = n.cases[i], fmt.Sprintf("case %d holds", i), fmt.Sprintf("case %d", i)
+					if detail != "" {
+						why += ": " + detail
+					}
 					break
+				}
+				if detail != "" {
+					why += fmt.Sprintf(" (case %d: %s)", i, detail)
 				}
 			}
 			r.b.record(en, n.addr, "branch", outcome, "", at)
@@ -391,6 +421,20 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 		en.DueAt = time.Time{}
 	}
 	return fmt.Errorf("journey: enrolment %d of %s loops", en.ID, en.Journey)
+}
+
+// retry counts a failed try of the current step (a send, a webhook, a
+// task) and, while tries are left and the failure is not for good, sets
+// the step's timer for the next one, 2, 4, 8 then 16 minutes later; false:
+// give up.
+func retry(st *state, en *store.Enrolment, now time.Time, forGood bool) (time.Duration, bool) {
+	st.Attempts++
+	if forGood || st.Attempts >= maxAttempts {
+		return 0, false
+	}
+	d := time.Duration(1<<st.Attempts) * time.Minute
+	en.DueAt = now.Add(d)
+	return d, true
 }
 
 func (r *runner) profile(id int64) *profile.Profile {

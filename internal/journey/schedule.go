@@ -115,7 +115,7 @@ func (e *Engine) enrolSegment(ctx context.Context, p *program, s *Schedule, at t
 			}
 		}
 		for _, id := range ids {
-			if en, _ := e.enter(b, p, id, why); en != nil {
+			if en, _ := e.enter(b, p, id, why, nil); en != nil {
 				entered++
 			}
 		}

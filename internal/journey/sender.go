@@ -35,8 +35,13 @@ type SendRequest struct {
 	Template  string    `json:"template"`
 	Topic     string    `json:"topic,omitempty"`
 	At        time.Time `json:"at"`
-	// Data is extra template data (promo_code).
+	// Data is extra template data (promo_code; store, the store an
+	// in_stock case found).
 	Data map[string]any `json:"data,omitempty"`
+	// Event holds the properties of the event that enrolled the
+	// customer which the journey refers to ({{ event.sku }} in its
+	// steps); templates read them as event.
+	Event map[string]any `json:"event,omitempty"`
 }
 
 // sendKey builds a send's idempotency key.

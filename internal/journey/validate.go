@@ -71,12 +71,12 @@ func (v *validator) definition() error {
 		return fail("name", "is required")
 	}
 	if len(d.Triggers) == 0 {
-		return fail("triggers", "needs at least one trigger: event, segment_entered, segment_exited, schedule or api: true")
+		return fail("triggers", "needs at least one trigger: event, segment_entered, segment_exited, schedule, date_trait or api: true")
 	}
 	for i, t := range d.Triggers {
 		path := fmt.Sprintf("triggers[%d]", i)
 		if s := t.Schedule; s != nil {
-			if t.API || !t.Match.empty() {
+			if t.API || !t.Match.empty() || t.DateTrait != nil {
 				return fail(path, "sets schedule and another trigger: one trigger per item")
 			}
 			if _, err := parseClock(s.At); err != nil {
@@ -87,6 +87,15 @@ func (v *validator) definition() error {
 			}
 			if _, ok := v.known.Segments[s.Segment]; !ok {
 				return fail(path+".schedule.segment", fmt.Sprintf("no segment %q exists; a schedule enrols a segment's members", s.Segment))
+			}
+			continue
+		}
+		if dt := t.DateTrait; dt != nil {
+			if t.API || !t.Match.empty() {
+				return fail(path, "sets date_trait and another trigger: one trigger per item")
+			}
+			if err := dateTrait(dt, path+".date_trait"); err != nil {
+				return err
 			}
 			continue
 		}
@@ -176,6 +185,11 @@ func (v *validator) match(m *Match, path string) error {
 		return fail(path+".where", "filters event properties: only with event")
 	}
 	for k, val := range m.Where {
+		if str, ok := val.(string); ok {
+			if err := checkPlaceholders(str); err != nil {
+				return fail(path+".where."+k, err.Error())
+			}
+		}
 		switch val.(type) {
 		case string, float64, int, bool, []any, nil:
 		default:
@@ -209,7 +223,7 @@ func (v *validator) step(s *Step, path string) error {
 	kinds := s.kinds()
 	switch len(kinds) {
 	case 0:
-		return fail(path, "is empty: give send, wait, wait_for, branch, split, update_trait, webhook or exit")
+		return fail(path, "is empty: give send, wait, wait_for, branch, split, update_trait, webhook, task or exit")
 	case 1:
 	default:
 		return fail(path, "sets "+strings.Join(kinds, " and ")+": one kind per step")
@@ -314,6 +328,22 @@ func (v *validator) step(s *Step, path string) error {
 	case "update_trait":
 		if strings.TrimSpace(s.UpdateTrait.Trait) == "" {
 			return fail(path+".trait", "is required: the trait's name")
+		}
+	case "task":
+		t := s.Task
+		if strings.TrimSpace(t.Store) == "" {
+			return fail(path+".store", "is required: nearest, a store id, or {{ event.store_id }}")
+		}
+		if strings.TrimSpace(t.Title) == "" {
+			return fail(path+".title", "is required: what the staff should do")
+		}
+		for field, v := range map[string]string{"store": t.Store, "title": t.Title, "note": t.Note} {
+			if err := checkPlaceholders(v); err != nil {
+				return fail(path+"."+field, err.Error())
+			}
+		}
+		if t.History < 0 || t.History > 100 {
+			return fail(path+".history", "is how many timeline events the task holds: 0 (the default, 10) to 100")
 		}
 	}
 	return nil

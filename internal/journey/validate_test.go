@@ -90,6 +90,21 @@ func TestValidationErrors(t *testing.T) {
 		{"goal without window", "control_group: 10", "control_group: 10\ngoal: {event: Order Completed}", "goal.within", "conversion window"},
 		{"goal without event", "control_group: 10", "control_group: 10\ngoal: {within: 7d}", "goal.event", "is required"},
 		{"event where without event", "- event: Order Completed", "- where: {a: 1}", "exit_on[0].where", "filters nothing"},
+		{"date_trait offset in weeks", "- api: true", "- date_trait: {trait: birthday, offset: -1w}", "triggers[2].date_trait.offset", "number of days"},
+		{"date_trait without trait", "- api: true", "- date_trait: {offset: -7d}", "triggers[2].date_trait.trait", "is required"},
+		{"date_trait at no time", "- api: true", `- date_trait: {trait: birthday, at: "25:00"}`, "triggers[2].date_trait.at", "not a time of day"},
+		{"date_trait in no zone", "- api: true", "- date_trait: {trait: birthday, zone: Mars/Base}", "triggers[2].date_trait.zone", "IANA zone"},
+		{"date_trait and api", "- api: true", "- {api: true, date_trait: {trait: birthday}}", "triggers[2]", "one trigger per item"},
+		{"date_trait and schedule", "- api: true", `- {schedule: {at: "10:00", segment: vip}, date_trait: {trait: birthday}}`, "triggers[2]", "one trigger per item"},
+		{"in_stock without sku", "{reachable: sms}", "{in_stock: {store: nearest}}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when.in_stock.sku", "is required"},
+		{"in_stock placeholder", "{reachable: sms}", `{in_stock: {sku: "{{ sku }}"}}`, "steps[2].wait_for.on_timeout[0].branch.cases[0].when.in_stock.sku", "{{ event.PROPERTY }}"},
+		{"in_stock km at a named store", "{reachable: sms}", "{in_stock: {sku: X, store: lyon, km: 2}}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when.in_stock.km", "store: nearest only"},
+		{"in_stock with a wrong condition", "{reachable: sms}", "{in_stock: {sku: X}, reachable: fax}", "steps[2].wait_for.on_timeout[0].branch.cases[0].when.reachable", "expected one of"},
+		{"task without store", "- wait: {for: 1h}", "- task: {title: Call them}", "steps[0].task.store", "is required"},
+		{"task without title", "- wait: {for: 1h}", "- task: {store: nearest}", "steps[0].task.title", "is required"},
+		{"task with a bad placeholder", "- wait: {for: 1h}", `- task: {store: nearest, title: "{{ customer.name }}"}`, "steps[0].task.title", "placeholder"},
+		{"task history", "- wait: {for: 1h}", "- task: {store: lyon, title: Hi, history: 500}", "steps[0].task.history", "0 (the default, 10) to 100"},
+		{"wait_for where placeholder", "timeout: 23h", "timeout: 23h\n      where: {sku: '{{ evnt.sku }}'}", "steps[2].wait_for.where.sku", "placeholder"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -192,7 +192,8 @@ func New(st store.Store, o Options) *Server {
 	}
 	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
 		Sender: sender, Webhooks: journey.HTTPCaller{}, Emit: s.commit, Yield: s.commit.Busy,
-		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret})
+		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret,
+		Stock: journey.CommerceStock{Service: s.commerce}, Tasks: st})
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys)

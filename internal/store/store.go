@@ -75,6 +75,8 @@ type Store interface {
 	Commerce
 	Messages
 	Journeys
+	JourneyDateTimers
+	Tasks
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

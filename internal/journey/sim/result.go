@@ -71,7 +71,9 @@ func (p *pipeline) finish(ctx context.Context, sc *Scenario, res *Result) error 
 		names = append(names, c.User)
 	}
 	for _, a := range sc.Steps {
-		names = append(names, a.User)
+		if a.User != "" {
+			names = append(names, a.User)
+		}
 	}
 	for _, u := range names {
 		id, err := p.profileOf(ctx, u)
@@ -169,6 +171,27 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 			c.Detail = map[bool]string{true: "converted", false: "did not convert"}[got]
 		}
 		return c
+	case e.Task != nil:
+		c := Check{Expect: fmt.Sprintf("a task about %s", e.User)}
+		if e.Task.Store != "" {
+			c.Expect += " for store " + e.Task.Store
+		}
+		if e.At != nil {
+			c.Expect += " at " + e.At.String()
+		}
+		c.Detail = "no task"
+		for _, l := range res.Trace {
+			if l.User != e.User || l.Kind != "task" || l.Why != "created" {
+				continue
+			}
+			if (e.Task.Store == "" || strings.Contains(l.What, " for store "+e.Task.Store+":")) &&
+				strings.Contains(l.What, e.Task.Title) && (e.At == nil || sameSecond(l.At, *e.At)) {
+				c.OK, c.Detail = true, ""
+				return c
+			}
+			c.Detail = l.At.String() + ": " + l.What
+		}
+		return c
 	case e.NoSend != nil:
 		c := Check{Expect: fmt.Sprintf("%s never receives %s", e.User, e.NoSend), OK: true}
 		if e.At != nil {
@@ -224,6 +247,9 @@ func (r *Result) Print(w io.Writer) {
 			what = "✉ " + l.Channel + " " + l.Template
 			if c, ok := l.Data["promo_code"]; ok {
 				what += fmt.Sprintf(" (promo_code %v)", c)
+			}
+			if st, ok := l.Data["store"].(map[string]any); ok {
+				what += fmt.Sprintf(" (store %v)", st["name"])
 			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.At, l.User, step, what, l.Why)

@@ -35,6 +35,9 @@ type Scenario struct {
 	// (near) and the nearest_store computed trait, as in the server's
 	// stores configuration.
 	Stores []profile.Store `yaml:"stores"`
+	// Stock is the stock at +0, per SKU and store (the stores are
+	// commerce locations too), for in_stock branches.
+	Stock []Stock `yaml:"stock"`
 	// Customers are identified (with their traits) at +0.
 	Customers []Customer `yaml:"customers"`
 	Steps     []Action   `yaml:"steps"`
@@ -51,9 +54,18 @@ type Customer struct {
 	Traits map[string]any `yaml:"traits"`
 }
 
-// Action is one scripted moment: a track event, an identify (traits), or
-// an enrolment through the API.
+// Stock is the stock of one SKU at one store: what it has on hand.
+type Stock struct {
+	SKU    string `yaml:"sku"`
+	Store  string `yaml:"store"`
+	OnHand int64  `yaml:"on_hand"`
+}
+
+// Action is one scripted moment: a track event, an identify (traits), an
+// enrolment through the API, or a stock count (no user: commerce emits
+// Back In Stock when a SKU becomes available at a store).
 type Action struct {
+	Stock      *Stock         `yaml:"stock"`
 	At         Offset         `yaml:"at"`
 	User       string         `yaml:"user"`
 	Event      string         `yaml:"event"`
@@ -78,6 +90,16 @@ type Expect struct {
 	// Converts says whether the customer reached the journey's goal
 	// (true) or not (false) by the end.
 	Converts *bool `yaml:"converts"`
+	// Task is a task created for the staff of a store about the
+	// customer (at At, if given).
+	Task *TaskSpec `yaml:"task"`
+}
+
+// TaskSpec matches the tasks task steps create; empty fields match
+// anything. Title matches a part of the title.
+type TaskSpec struct {
+	Store string `yaml:"store"`
+	Title string `yaml:"title"`
 }
 
 // SendSpec matches sends; empty fields match anything.
@@ -170,16 +192,20 @@ func ParseScenario(name string, r io.Reader) (*Scenario, error) {
 	for i, a := range s.Steps {
 		path := fmt.Sprintf("%s: steps[%d]", name, i)
 		n := 0
-		for _, set := range []bool{a.Event != "", a.Traits != nil, a.Enrol} {
+		for _, set := range []bool{a.Event != "", a.Traits != nil, a.Enrol, a.Stock != nil} {
 			if set {
 				n++
 			}
 		}
 		switch {
+		case a.Stock != nil && n == 1:
+			if a.User != "" {
+				return nil, fmt.Errorf("%s.user: a stock count belongs to no customer", path)
+			}
 		case a.User == "":
 			return nil, fmt.Errorf("%s.user: is required", path)
 		case n != 1:
-			return nil, fmt.Errorf("%s: give one of event, traits or enrol: true", path)
+			return nil, fmt.Errorf("%s: give one of event, traits, enrol: true or stock", path)
 		case i > 0 && a.At < s.Steps[i-1].At:
 			return nil, fmt.Errorf("%s.at: %s is before the previous step (%s); steps are in time order", path, a.At, s.Steps[i-1].At)
 		}
@@ -187,13 +213,13 @@ func ParseScenario(name string, r io.Reader) (*Scenario, error) {
 	for i, e := range s.Expect {
 		path := fmt.Sprintf("%s: expect[%d]", name, i)
 		n := 0
-		for _, set := range []bool{e.Send != nil, e.NoSend != nil, e.Ends != "", e.Converts != nil} {
+		for _, set := range []bool{e.Send != nil, e.NoSend != nil, e.Ends != "", e.Converts != nil, e.Task != nil} {
 			if set {
 				n++
 			}
 		}
 		if e.User == "" || n != 1 {
-			return nil, fmt.Errorf("%s: give user and one of send, no_send, ends or converts", path)
+			return nil, fmt.Errorf("%s: give user and one of send, no_send, ends, converts or task", path)
 		}
 	}
 	return &s, nil

@@ -86,7 +86,7 @@ func TestScenarioErrorsSayWhere(t *testing.T) {
 		"steps:\n  - {at: \"+1h\", event: X}\n":                                                "steps[0].user: is required",
 		"steps:\n  - {at: \"+2h\", user: a, event: X}\n  - {at: \"+1h\", user: a, event: Y}\n": "steps[1].at: +0d01h00m is before the previous step",
 		"steps:\n  - {at: \"soon\", user: a, event: X}\n":                                      `"soon" is not an offset`,
-		"expect:\n  - {user: a}\n":                                                             "expect[0]: give user and one of send, no_send, ends or converts",
+		"expect:\n  - {user: a}\n":                                                             "expect[0]: give user and one of send, no_send, ends, converts or task",
 		"stepz: []\n":                                                                          "field stepz not found",
 	} {
 		_, err := sim.ParseScenario("s.yaml", strings.NewReader(src))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
+	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/journey"
@@ -91,6 +92,7 @@ type pipeline struct {
 	seg   *segment.Stage
 	eng   *journey.Engine
 	rec   *journey.Recorder
+	com   *commerce.Service
 	trace []entry
 	// timers are the instants the engine set timers for; runs the next
 	// instant a schedule runs. The clock stops at each.
@@ -112,8 +114,10 @@ func newPipeline(ctx context.Context, dir string, start time.Time, stores []prof
 	sink := collect.Direct{Appender: st}
 	p.unify = unify.NewProcessor(st, unify.Options{Clock: p.clk, Emit: sink, Logger: quiet})
 	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet, Stores: stores})
+	// The stores are commerce locations too, for in_stock branches.
+	p.com = commerce.New(st, commerce.Options{Clock: p.clk, Sink: sink, Logger: quiet})
 	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: p.rec, Stores: stores,
-		MaxLateness: 100 * 365 * 24 * time.Hour, Trace: p.record})
+		MaxLateness: 100 * 365 * 24 * time.Hour, Trace: p.record, Stock: journey.CommerceStock{Service: p.com}, Tasks: st})
 	return p, nil
 }
 
@@ -182,6 +186,11 @@ func (p *pipeline) settle(ctx context.Context) error {
 			return err
 		}
 		if next := p.eng.NextRun(); !next.IsZero() {
+			p.runs = append(p.runs, next)
+		}
+		if next, err := p.eng.NextDateTimer(ctx); err != nil {
+			return err
+		} else if !next.IsZero() {
 			p.runs = append(p.runs, next)
 		}
 		if !busy && n == 0 {
@@ -317,6 +326,9 @@ func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Journey: f.Journey.ID, Version: recs[0].Version, Scenario: sc.Name, Start: sc.Start}
+	if err := p.seedStock(ctx, sc); err != nil {
+		return nil, err
+	}
 	for _, c := range sc.Customers {
 		traits, _ := json.Marshal(c.Traits)
 		if err := p.append(ctx, &event.Event{Type: event.Identify, UserID: c.User, Traits: traits}); err != nil {
@@ -353,6 +365,13 @@ func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Res
 	var err error
 	in := entry{user: a.User, TraceEntry: journey.TraceEntry{At: p.clk.Now(), Kind: "input"}}
 	switch {
+	case a.Stock != nil:
+		in.user = "(commerce)"
+		in.Step, in.What = "stock", fmt.Sprintf("%s at %s: %d on hand", a.Stock.SKU, a.Stock.Store, a.Stock.OnHand)
+		p.trace = append(p.trace, in)
+		if err := p.setStock(ctx, *a.Stock); err != nil {
+			return err
+		}
 	case a.Enrol:
 		in.Step, in.What = "enrol", "enrolled through the API"
 		p.trace = append(p.trace, in)
@@ -388,4 +407,35 @@ func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Res
 		return err
 	}
 	return p.settle(ctx)
+}
+
+// seedStock makes the scenario's stores commerce locations and sets the
+// stock at +0.
+func (p *pipeline) seedStock(ctx context.Context, sc *Scenario) error {
+	if len(sc.Stores) == 0 {
+		return nil
+	}
+	locs := make([]*commerce.Location, len(sc.Stores))
+	for i, s := range sc.Stores {
+		locs[i] = &commerce.Location{ID: s.ID, Name: s.Name, Kind: commerce.KindStore, Lat: s.Lat, Lon: s.Lon, TimeZone: "UTC"}
+	}
+	if err := p.com.UpsertLocations(ctx, locs); err != nil {
+		return fmt.Errorf("stores: %w", err)
+	}
+	for _, s := range sc.Stock {
+		if err := p.setStock(ctx, s); err != nil {
+			return err
+		}
+	}
+	return p.settle(ctx)
+}
+
+// setStock counts a SKU at a store; commerce's events (Back In Stock)
+// enter the log at once.
+func (p *pipeline) setStock(ctx context.Context, s Stock) error {
+	if _, err := p.com.SetStock(ctx, []commerce.StockLevel{{SKU: s.SKU, Location: s.Store, OnHand: s.OnHand}}); err != nil {
+		return fmt.Errorf("stock %s at %s: %w", s.SKU, s.Store, err)
+	}
+	_, err := p.com.Deliver(ctx)
+	return err
 }

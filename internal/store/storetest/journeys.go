@@ -15,6 +15,8 @@ import (
 // JourneyStore is what the journey conformance tests need.
 type JourneyStore interface {
 	store.Journeys
+	store.JourneyDateTimers
+	store.Tasks
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 }
 
@@ -24,6 +26,8 @@ func RunJourneys(t *testing.T, open func(t *testing.T) JourneyStore) {
 	t.Run("JourneyEnrolmentsAndTimers", func(t *testing.T) { testEnrolments(t, open(t)) })
 	t.Run("JourneyClaimsNeverShared", func(t *testing.T) { testConcurrentJourneyClaims(t, open(t)) })
 	t.Run("JourneyStats", func(t *testing.T) { testJourneyStats(t, open(t)) })
+	t.Run("JourneyDateTimers", func(t *testing.T) { testDateTimers(t, open(t)) })
+	t.Run("TasksOncePerKey", func(t *testing.T) { testTasks(t, open(t)) })
 }
 
 func testJourneyDefinitions(t *testing.T, s JourneyStore) {

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// tasksCmd is what store staff do with the tasks journeys create for
+// them (a journey's task step).
+type tasksCmd struct {
+	List tasksListCmd `cmd:"" help:"List the tasks of a store (open ones by default): the customer, the title, when."`
+	Done tasksDoneCmd `cmd:"" help:"Mark a task done."`
+}
+
+type tasksListCmd struct {
+	remote
+	Store  string `help:"The store's id (default: every store)."`
+	Status string `help:"open, done or all." default:"open" enum:"open,done,all"`
+	Limit  int    `help:"How many tasks at most." default:"100"`
+}
+
+func (c *tasksListCmd) Help() string {
+	return `Tasks come from journeys' task steps, e.g. "a gold member is near the store": each holds the
+customer's profile id, their cart, their last events, lifetime value and segments (see them with
+--json or GET /api/v1/tasks/{id}).
+
+  parcours tasks list --store lyon-bellecour
+  parcours tasks done 12`
+}
+
+func (c *tasksListCmd) Run(g *config.Globals, e *env) error {
+	api, err := c.client(g)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"limit": {fmt.Sprint(c.Limit)}}
+	if c.Store != "" {
+		q.Set("store_id", c.Store)
+	}
+	if c.Status != "all" {
+		q.Set("status", c.Status)
+	}
+	var out struct {
+		Tasks      []*store.Task `json:"tasks"`
+		NextCursor string        `json:"next_cursor,omitempty"`
+	}
+	if err := api.call(e.ctx, "GET", "/api/v1/tasks?"+q.Encode(), nil, &out); err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, out)
+	}
+	printTasks(e.stdout, out.Tasks)
+	return nil
+}
+
+func printTasks(w io.Writer, tasks []*store.Task) {
+	if len(tasks) == 0 {
+		fmt.Fprintln(w, "No tasks.")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTORE\tSTATUS\tPROFILE\tCREATED\tTITLE")
+	for _, t := range tasks {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", t.ID, t.StoreID, t.Status, t.ProfileID, t.CreatedAt.Format("2006-01-02 15:04"),
+			strings.ReplaceAll(t.Title, "\t", " "))
+	}
+	tw.Flush()
+}
+
+type tasksDoneCmd struct {
+	remote
+	ID int64 `arg:"" help:"The task's id."`
+}
+
+func (c *tasksDoneCmd) Run(g *config.Globals, e *env) error {
+	api, err := c.client(g)
+	if err != nil {
+		return err
+	}
+	var t store.Task
+	if err := api.call(e.ctx, "POST", fmt.Sprintf("/api/v1/tasks/%d/done", c.ID), nil, &t); err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, t)
+	}
+	fmt.Fprintf(e.stdout, "task %d is %s\n", t.ID, t.Status)
+	return nil
+}
