@@ -72,7 +72,11 @@ func (p *Pipeline) data(m *store.OutboxMessage, prof *profile.Profile, r *Reques
 	if r.confirmURL != "" {
 		d["message"].(map[string]any)["confirm_url"] = r.confirmURL
 	}
+	d["data"] = map[string]any{}
 	if r.Data != nil {
+		// data is everything the sender passed (a journey's promo_code);
+		// store and products are also at the top.
+		d["data"] = r.Data
 		d["store"], d["products"] = r.Data["store"], r.Data["products"]
 	}
 	// Without data, the customer's nearest store and current cart (an

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"regexp"
 	"testing"
 	"time"
 
@@ -108,5 +109,37 @@ func TestInStockNamesTheStore(t *testing.T) {
 	if s := rec.Sent(); len(s) != 1 || s[0].Subject != "SHOE-42 vous attend à Lyon Bellecour" {
 		_, st := h.api("/api/v1/journeys/browse/stats")
 		t.Fatalf("sent %+v; stats %v", s, st)
+	}
+}
+
+// TestPromoCodeReachesTheTemplate: a send step's unique promo code is in
+// the message as {{ data.promo_code }}.
+func TestPromoCodeReachesTheTemplate(t *testing.T) {
+	rec := messagetest.NewRecorder("smtp-test", provider.Email)
+	h := newHarness(t, func(o *server.Options) {
+		o.Providers = message.ProviderSet{provider.Email: {Provider: rec}}
+		o.Messages.BaseURL = "https://shop.example"
+	})
+	if code, resp := h.post("/api/v1/templates", `{"id":"offer","topic":"offers",
+		"body":{"email":{"subject":"Votre code {{ data.promo_code }}","html":"<p>{{ data.promo_code }}</p>"}}}`); code != 201 {
+		t.Fatalf("template: %d %v", code, resp)
+	}
+	if code, resp := h.post("/api/v1/journeys", `{"id":"welcome","name":"Welcome","triggers":[{"event":"Signed Up"}],
+		"steps":[{"send":{"channel":"email","template":"offer","promo_code":{"prefix":"HELLO"}}}]}`); code != 200 {
+		t.Fatalf("journey: %d %v", code, resp)
+	}
+	ts := h.clock.Now().Format(time.RFC3339)
+	if code, resp := h.ingest("/v1/batch", `{"batch":[
+		{"type":"identify","userId":"lea","traits":{"email":"lea@example.fr","emailOptIn":true},"timestamp":"`+ts+`"},
+		{"type":"track","userId":"lea","event":"Signed Up","timestamp":"`+ts+`"}]}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(rec.Sent()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	s := rec.Sent()
+	if len(s) != 1 || !regexp.MustCompile(`^Votre code HELLO-[A-Z2-9]{10}$`).MatchString(s[0].Subject) {
+		t.Fatalf("sent %+v", s)
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // Roots are the variables a template may use.
-var Roots = []string{"profile", "event", "store", "products", "message"}
+var Roots = []string{"profile", "event", "store", "products", "message", "data"}
 
 // keywords are the words of Liquid expressions that are not variables.
 var keywords = map[string]bool{
