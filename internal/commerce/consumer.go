@@ -25,7 +25,10 @@ type Log interface {
 // Run follows the event log until ctx ends, applying what commerce reacts
 // to (see Handle).
 func (s *Service) Run(ctx context.Context, log Log, n *eventlog.Notifier) error {
-	c := &eventlog.Consumer{Name: Consumer, Log: log, Checkpoints: log, Notifier: n, BatchSize: 500, Poll: time.Second, Yield: s.o.Yield}
+	c := &eventlog.Consumer{Name: Consumer, Log: log, Checkpoints: log, Notifier: n, BatchSize: 500, Poll: time.Second, Yield: s.o.Yield,
+		// Nobody reads behind commerce and Handle is idempotent (keyed
+		// by event): a checkpoint every half second, not every batch.
+		CheckpointEvery: 500 * time.Millisecond}
 	return c.Run(ctx, s.Handle)
 }
 

@@ -7,6 +7,7 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -98,6 +99,12 @@ type Consumer struct {
 	// a more urgent stage (ingestion during a burst).
 	Yield    func() bool
 	MaxYield time.Duration // default 1s
+	// CheckpointEvery, if set, saves the checkpoint at most this often
+	// (and when the consumer stops or goes idle) instead of after every
+	// batch: for a consumer no other reads behind, whose handler is
+	// idempotent, it saves a write per batch. A crash hands over again
+	// at most this much of the log.
+	CheckpointEvery time.Duration
 	// Done, if set, is told the last seq of each batch once it is
 	// handled and its checkpoint saved: readers that stay behind this
 	// consumer can read up to it.
@@ -148,24 +155,68 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 		defer close(batches)
 		readErr <- c.read(ctx, after, batches)
 	}()
-	for batch := range batches {
+	// pending is a handled batch whose checkpoint is not saved yet (with
+	// CheckpointEvery); it is saved even if ctx ended meanwhile, so that a
+	// restart does not hand it over again.
+	var pending int64
+	saved := time.Now()
+	save := func() error {
+		if pending == 0 {
+			return nil
+		}
+		if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, pending); err != nil {
+			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
+		}
+		if c.Done != nil {
+			c.Done(pending)
+		}
+		pending, saved = 0, time.Now()
+		return nil
+	}
+	for {
+		var batch []*event.Event
+		var ok bool
+		if pending != 0 {
+			wait := time.NewTimer(max(0, c.CheckpointEvery-time.Since(saved)))
+			select {
+			case batch, ok = <-batches:
+			case <-wait.C:
+				wait.Stop()
+				if err := save(); err != nil {
+					return err
+				}
+				continue
+			}
+			wait.Stop()
+		} else {
+			batch, ok = <-batches
+		}
+		if !ok {
+			break
+		}
 		c.yield(ctx)
 		if err := handle(ctx, batch); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			return fmt.Errorf("eventlog: %s: events %d-%d: %w", c.Name, batch[0].Seq, batch[len(batch)-1].Seq, err)
+			return errors.Join(fmt.Errorf("eventlog: %s: events %d-%d: %w", c.Name, batch[0].Seq, batch[len(batch)-1].Seq, err), save())
 		}
-		if !c.HandlerCheckpoints {
-			// The batch is done: record it even if ctx ended meanwhile, so
-			// that a restart does not hand it over again.
-			if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, batch[len(batch)-1].Seq); err != nil {
-				return fmt.Errorf("eventlog: %s: %w", c.Name, err)
+		last := batch[len(batch)-1].Seq
+		if c.HandlerCheckpoints {
+			if c.Done != nil {
+				c.Done(last)
+			}
+			continue
+		}
+		pending = last
+		if c.CheckpointEvery <= 0 || time.Since(saved) >= c.CheckpointEvery {
+			if err := save(); err != nil {
+				return err
 			}
 		}
-		if c.Done != nil {
-			c.Done(batch[len(batch)-1].Seq)
-		}
+	}
+	if err := save(); err != nil {
+		return err
 	}
 	cancel()
 	for range batches { // let the reader finish

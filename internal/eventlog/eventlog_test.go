@@ -204,3 +204,61 @@ func TestBehindDoesNotSpin(t *testing.T) {
 		t.Fatal("the reader never got the events")
 	}
 }
+
+// TestCheckpointEvery: a consumer that saves its checkpoint at most every
+// interval still saves it once idle, and when it stops.
+func TestCheckpointEvery(t *testing.T) {
+	s := openStore(t)
+	n := eventlog.NewNotifier()
+	appendN(t, s, n, 0, 10)
+	handled := make(chan int64, 100)
+	run := func(ctx context.Context, every time.Duration) error {
+		c := &eventlog.Consumer{Name: "lazy", Log: s, Checkpoints: s, Notifier: n, BatchSize: 3, Poll: time.Hour, CheckpointEvery: every}
+		return c.Run(ctx, func(_ context.Context, b []*event.Event) error {
+			handled <- b[len(b)-1].Seq
+			return nil
+		})
+	}
+	waitSeq := func(want int64) {
+		t.Helper()
+		for {
+			select {
+			case seq := <-handled:
+				if seq == want {
+					return
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("never handled %d", want)
+			}
+		}
+	}
+	// Idle: saved within the interval after the last batch.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- run(ctx, 50*time.Millisecond) }()
+	waitSeq(10)
+	deadline := time.Now().Add(5 * time.Second)
+	for cp, _ := s.Checkpoint(ctx, "lazy"); cp != 10; cp, _ = s.Checkpoint(ctx, "lazy") {
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint %d once idle, want 10", cp)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	// Stopping: saved on the way out, though the interval has not passed.
+	appendN(t, s, n, 10, 5)
+	ctx, cancel = context.WithCancel(context.Background())
+	go func() { done <- run(ctx, time.Hour) }()
+	waitSeq(15)
+	if cp, _ := s.Checkpoint(context.Background(), "lazy"); cp != 10 {
+		t.Fatalf("checkpoint %d before the interval, want 10", cp)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if cp, _ := s.Checkpoint(context.Background(), "lazy"); cp != 15 {
+		t.Fatalf("checkpoint %d after stopping, want 15", cp)
+	}
+}

@@ -43,8 +43,8 @@ const FileName = "parcours.db"
 // Store is the SQLite engine.
 type Store struct {
 	path string
-	w    *sql.DB // one connection: the single writer
-	r    *sql.DB // the read pool
+	w    *db // one connection: the single writer
+	r    *db // the read pool
 
 	indexer *indexer
 	recent  recentKeys // dedup keys not yet in the dedup table
@@ -107,7 +107,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	s := &Store{path: path, w: w, r: r, stop: make(chan struct{}), recent: recentKeys{m: map[int64]int64{}}}
+	s := &Store{path: path, w: newDB(w), r: newDB(r), stop: make(chan struct{}), recent: recentKeys{m: map[int64]int64{}}}
 	s.indexer = newIndexer(s)
 	checkpointed, indexed := make(chan struct{}), make(chan struct{})
 	s.bg.Add(2)
