@@ -45,10 +45,23 @@ func (p *Pipeline) announce(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.notify:
+			// Gather what more comes in the next moment: one write for
+			// many messages instead of one per delivery batch (the
+			// single SQLite writer is shared with the path to the
+			// provider).
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(announceEvery):
+			}
 		case <-t.C:
 		}
 	}
 }
+
+// announceEvery is how long announcements wait to be gathered: a message's
+// Sent event reaches the log at most this much later.
+const announceEvery = 100 * time.Millisecond
 
 const announceBatch = 1000
 
