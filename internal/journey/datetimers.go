@@ -10,6 +10,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/unify"
 )
 
 // A date_trait trigger keeps one durable timer per customer (the store's
@@ -96,16 +97,22 @@ func (e *Engine) hasDateTriggers() bool {
 	return false
 }
 
-// traitChanges lists the profiles whose traits a batch of events set
-// (identify calls), when a live journey has a date_trait trigger. Lock
-// should be held.
+// traitChanges lists the profiles whose traits a batch of events may have
+// set, when a live journey has a date_trait trigger: identify calls, and
+// merges (the surviving profile takes the merged one's traits: a birthday
+// given before the customer logged in). Lock should be held.
 func (e *Engine) traitChanges(events []*event.Event, owners []int64) []int64 {
 	if !e.hasDateTriggers() {
 		return nil
 	}
 	var ids []int64
 	for i, ev := range events {
-		if owners[i] != 0 && ev.Type == event.Identify && len(ev.Traits) > 0 {
+		if owners[i] == 0 {
+			continue
+		}
+		identify := ev.Type == event.Identify && len(ev.Traits) > 0
+		merged := ev.Channel == profile.InternalChannel && (ev.Event == unify.EventProfileMerged || ev.Event == unify.EventTraitsChanged)
+		if identify || merged {
 			ids = append(ids, owners[i])
 		}
 	}

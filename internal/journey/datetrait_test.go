@@ -2,9 +2,11 @@ package journey_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -117,5 +119,22 @@ func TestDateTraitDueTimerSurvivesAnIdentify(t *testing.T) {
 	w.jump(39 * 24 * time.Hour) // 13 February, 09:00 UTC
 	if got := w.enrolments("bob"); len(got) != 1 {
 		t.Fatalf("bob: %d enrolments on 13 February, want 1", len(got))
+	}
+}
+
+// TestDateTraitAfterAMerge: a birthday given by an anonymous visitor
+// reaches the customer's profile when the visitor logs in (a merge), and
+// the customer enters on that date.
+func TestDateTraitAfterAMerge(t *testing.T) {
+	w := newWorld(t)
+	w.apply(birthdayJourney)
+	w.identify("zoe", map[string]any{"email": "zoe@example.fr", "timezone": "Europe/Paris"})
+	b, _ := json.Marshal(map[string]any{"birthday": "1990-01-20"})
+	w.log(&event.Event{Type: event.Identify, AnonymousID: "anon-7", Traits: b})
+	// The visitor logs in: the anonymous profile merges into Zoé's.
+	w.log(&event.Event{Type: event.Track, Event: "Signed In", UserID: "zoe", AnonymousID: "anon-7"})
+	w.at(8 * 24 * time.Hour)
+	if got := w.templates("zoe"); len(got) != 1 {
+		t.Fatalf("sends on the birthday timer after the merge = %v, want one", got)
 	}
 }
