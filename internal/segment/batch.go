@@ -69,11 +69,36 @@ func (s *Stage) factsFor(ctx context.Context, set *Set, ids []int64, now time.Ti
 	return out, nil
 }
 
-// scan evaluates set over every live profile from scratch (facts from the
-// timelines, no stored state) and calls fn with each result.
-func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total int64), fn func(*profile.Profile, Result) error) error {
+// scan evaluates set over every live profile from scratch (no stored
+// state) and calls fn with each result. Behaviour comes from the
+// timelines, or, with index, from the behaviour index when it can answer
+// every behaviour condition (the profiles are still read, for the other
+// conditions); via says which: "timelines", "index+profiles", or
+// "profiles" when no condition reads behaviour.
+func (s *Stage) scan(ctx context.Context, set *Set, index bool, progress func(done, total int64), fn func(*profile.Profile, Result) error) (via string, err error) {
 	now := s.o.Clock.Now()
 	env := &profile.Env{Now: now, Stores: s.o.Stores, RFM: s.o.RFM()}
+	var behaviour map[*Behaviour]bitset
+	var known bitset
+	if index && !set.context && s.o.Index.Ready() {
+		if behaviour, known, err = s.o.Index.behaviour(set, now); err != nil {
+			behaviour = nil // a property not indexed: the timelines
+		}
+	}
+	switch {
+	case behaviour == nil:
+		via = "timelines"
+	case len(behaviour) == 0:
+		via = "profiles"
+	default:
+		via = "index+profiles"
+	}
+	return via, s.scanPages(ctx, set, env, behaviour, known, progress, fn)
+}
+
+func (s *Stage) scanPages(ctx context.Context, set *Set, env *profile.Env, behaviour map[*Behaviour]bitset, known bitset,
+	progress func(done, total int64), fn func(*profile.Profile, Result) error) error {
+	now := env.Now
 	var done int64
 	for after := int64(0); ; {
 		page, err := s.st.ListProfiles(ctx, after, pageSize)
@@ -93,12 +118,25 @@ func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total in
 				return err
 			}
 		}
-		facts, err := s.factsFor(ctx, set, ids, now, true)
-		if err != nil {
-			return err
+		var facts map[int64]*State
+		if behaviour == nil {
+			if facts, err = s.factsFor(ctx, set, ids, now, true); err != nil {
+				return err
+			}
 		}
 		for _, p := range page {
-			if err := fn(p, set.Evaluate(Input{Profile: p, State: facts[p.ID], Env: env, Consent: consent[p.ID], Suppressed: s.suppressed(ctx)})); err != nil {
+			in := Input{Profile: p, State: facts[p.ID], Env: env, Consent: consent[p.ID], Suppressed: s.suppressed(ctx)}
+			if behaviour != nil {
+				id := uint32(p.ID)
+				in.State = NewState()
+				in.Performed = func(b *Behaviour) (bool, bool) {
+					if !known.has(id) {
+						return false, false // not seen by the index: no behaviour (the empty facts)
+					}
+					return behaviour[b].has(id), true
+				}
+			}
+			if err := fn(p, set.Evaluate(in)); err != nil {
 				return err
 			}
 		}
@@ -115,7 +153,7 @@ func (s *Stage) scan(ctx context.Context, set *Set, progress func(done, total in
 func (s *Stage) BatchMembers(ctx context.Context) (map[string][]int64, error) {
 	set := s.Set()
 	out := map[string][]int64{}
-	err := s.scan(ctx, set, nil, func(p *profile.Profile, res Result) error {
+	_, err := s.scan(ctx, set, false, nil, func(p *profile.Profile, res Result) error {
 		for seg, in := range res.Members {
 			if in {
 				out[seg] = append(out[seg], p.ID)

@@ -23,6 +23,11 @@ type Input struct {
 	Consent map[string]bool
 	// Suppressed, if set, says whether an address is suppressed.
 	Suppressed func(channel, address string) bool
+	// Performed, if set, answers behaviour conditions (from the
+	// behaviour index) instead of State's facts; known false falls back
+	// to the facts. A preview sets it; it says nothing of when a result
+	// can next change.
+	Performed func(b *Behaviour) (ok, known bool)
 }
 
 // evaluation is one profile's evaluation at one instant.
@@ -247,6 +252,11 @@ func (ev *evaluation) anniversary(t time.Time, d time.Duration) bool {
 }
 
 func (ev *evaluation) performed(b *Behaviour) bool {
+	if ev.in.Performed != nil {
+		if ok, known := ev.in.Performed(b); known {
+			return ok
+		}
+	}
 	key := b.key
 	hits := ev.in.State.Facts[key]
 	var n int

@@ -36,13 +36,7 @@ func (s *Set) indexable() bool {
 func (x *Index) members(set *Set, now time.Time) (map[string]bitset, error) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	q := &indexQuery{x: x, now: now.UnixMilli(), canon: x.canonTable(), done: map[string]bitset{}}
-	q.universe = slices.Clone(x.seen)
-	for merged := range x.alias {
-		if int(merged>>6) < len(q.universe) {
-			q.universe[merged>>6] &^= 1 << (merged & 63)
-		}
-	}
+	q := x.query(now)
 	for _, c := range set.segs { // dependencies first
 		b, err := q.cond(&c.def.Where)
 		if err != nil {
@@ -51,6 +45,45 @@ func (x *Index) members(set *Set, now time.Time) (map[string]bitset, error) {
 		q.done[c.def.ID] = b
 	}
 	return q.done, nil
+}
+
+// behaviour answers every performed condition of set's segments at now:
+// for each, the profiles for which it holds, among known, the profiles
+// the index has seen. An error says one cannot be answered.
+func (x *Index) behaviour(set *Set, now time.Time) (map[*Behaviour]bitset, bitset, error) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	q := x.query(now)
+	out := map[*Behaviour]bitset{}
+	for _, c := range set.segs {
+		var err error
+		c.def.Where.walk(func(w *Condition) {
+			if w.Performed == nil || err != nil {
+				return
+			}
+			var b bitset
+			if b, err = q.performed(w.Performed); err == nil {
+				out[w.Performed] = b
+			}
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("segment %s: %w", c.def.ID, err)
+		}
+	}
+	return out, q.universe, nil
+}
+
+// query starts a query at now over the live profiles. Called with x.mu
+// held.
+func (x *Index) query(now time.Time) *indexQuery {
+	q := &indexQuery{x: x, now: now.UnixMilli(), canon: x.canonTable(), done: map[string]bitset{}}
+	q.universe = slices.Clone(x.seen)
+	for merged := range x.alias {
+		if int(merged>>6) < len(q.universe) {
+			q.universe[merged>>6] &^= 1 << (merged & 63)
+		}
+	}
+	return q
 }
 
 type indexQuery struct {

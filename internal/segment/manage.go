@@ -232,8 +232,10 @@ type Preview struct {
 	Profiles int64              `json:"profiles_evaluated"`
 	Sample   []*profile.Profile `json:"-"`
 	SampleID []int64            `json:"sample"`
-	// Via says how it was evaluated: "index" (the behaviour index) or
-	// "timelines" (every profile's events read from the store).
+	// Via says how it was evaluated: "index" (the behaviour index
+	// alone), "index+profiles" (behaviour from the index, the other
+	// conditions from every profile), "profiles" (no behaviour: every
+	// profile) or "timelines" (every profile and its events).
 	Via  string        `json:"via"`
 	Took time.Duration `json:"-"`
 	// TookMs is Took in milliseconds, for the API.
@@ -287,7 +289,7 @@ func (s *Stage) preview(ctx context.Context, d *Definition, sample int, progress
 	}
 	out := &Preview{Via: "timelines"}
 	defer func() { out.Took, out.TookMs = time.Since(start), time.Since(start).Milliseconds() }()
-	err = s.scan(ctx, set, progress, func(p *profile.Profile, res Result) error {
+	out.Via, err = s.scan(ctx, set, index, progress, func(p *profile.Profile, res Result) error {
 		out.Profiles++
 		if res.Members[d.ID] {
 			out.Size++
