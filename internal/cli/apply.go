@@ -227,19 +227,35 @@ func (c *applyCmd) preview(e *env, g *config.Globals, api *apiClient, docs []doc
 			Size     int64   `json:"size"`
 			Profiles int64   `json:"profiles_evaluated"`
 			Sample   []int64 `json:"sample"`
+			Via      string  `json:"via"`
+			TookMs   int64   `json:"took_ms"`
 		}
 		if err := api.call(e.ctx, "POST", "/api/v1/segments/preview", d.seg, &p); err != nil {
 			return fmt.Errorf("%s: %w", d.where, err)
 		}
-		out = append(out, map[string]any{"id": d.seg.ID, "size": p.Size, "profiles": p.Profiles, "sample": p.Sample})
+		out = append(out, map[string]any{"id": d.seg.ID, "size": p.Size, "profiles": p.Profiles, "sample": p.Sample, "via": p.Via, "took_ms": p.TookMs})
 		if !g.JSON {
-			fmt.Fprintf(e.stdout, "%s: valid; %d of %d profiles would be in it (sample: %v)\n", d.seg.ID, p.Size, p.Profiles, p.Sample)
+			fmt.Fprintf(e.stdout, "%s: valid; %d of %d profiles would be in it (sample: %v; %d ms from the %s)\n",
+				d.seg.ID, p.Size, p.Profiles, p.Sample, p.TookMs, viaText(p.Via))
 		}
 	}
 	if g.JSON {
 		return printJSON(e.stdout, out)
 	}
 	return nil
+}
+
+// viaText says in words how a preview was evaluated.
+func viaText(via string) string {
+	switch via {
+	case "index":
+		return "behaviour index"
+	case "index+profiles":
+		return "behaviour index and the profiles"
+	case "profiles":
+		return "profiles"
+	}
+	return "profiles and their timelines"
 }
 
 // waitLive polls until every segment is live, drawing the backfill.
