@@ -2,56 +2,19 @@ package journey
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/parcours/parcours/internal/event"
-	"github.com/parcours/parcours/internal/identity"
-	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/unify"
 )
 
-// resolve finds the profile of each event as the segment stage does:
-// Parcours' internal events name it; the others are found by their
-// identifiers, which unify has linked.
+// resolve finds the profile of each event (unify.Owners).
 func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, map[int][2]int64, error) {
-	owners := make([]int64, len(batch))
-	merges := map[int][2]int64{}
-	var all []identity.Identifier
-	ids := make([][]identity.Identifier, len(batch))
-	for i, ev := range batch {
-		if ev.Channel == profile.InternalChannel {
-			var p struct {
-				ProfileID       int64 `json:"profileId"`
-				MergedProfileID int64 `json:"mergedProfileId"`
-			}
-			if json.Unmarshal(ev.Properties, &p) == nil {
-				owners[i] = p.ProfileID
-				if ev.Event == "Profile Merged" && p.MergedProfileID != 0 && p.MergedProfileID != p.ProfileID {
-					merges[i] = [2]int64{p.ProfileID, p.MergedProfileID}
-				}
-			}
-			continue
-		}
-		for _, raw := range identity.Extract(ev) {
-			if id, why := e.o.Rules.Normalize(raw); why == "" {
-				ids[i] = append(ids[i], id)
-			}
-		}
-		all = append(all, ids[i]...)
-	}
-	holders, err := e.st.Holders(ctx, all)
+	owners, merges, err := unify.Owners(ctx, e.st, e.o.Rules, batch)
 	if err != nil {
-		return nil, nil, fmt.Errorf("journey: resolve profiles: %w", err)
-	}
-	for i := range batch {
-		for _, id := range ids[i] {
-			if h := holders[id]; h != 0 {
-				owners[i] = h
-				break
-			}
-		}
+		return nil, nil, fmt.Errorf("journey: %w", err)
 	}
 	return owners, merges, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
-	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -118,24 +117,11 @@ func (p *Pipeline) consentFromEvent(ctx context.Context, e *event.Event, recs *[
 
 // eventProfile returns the profile unify attached the event to (0: none).
 func (p *Pipeline) eventProfile(ctx context.Context, e *event.Event) (int64, error) {
-	var ids []identity.Identifier
-	for _, raw := range identity.Extract(e) {
-		if id, refused := p.o.Rules.Normalize(raw); refused == "" {
-			ids = append(ids, id)
-		}
-	}
-	holders, err := p.st.Holders(ctx, ids)
+	owners, _, err := unify.Owners(ctx, p.st, p.o.Rules, []*event.Event{e})
 	if err != nil {
 		return 0, err
 	}
-	for _, id := range ids { // the most trusted first, as extracted
-		// An identifier's holder is always a live profile: a merge moves
-		// the merged profile's identifiers to the one it merged into.
-		if h, ok := holders[id]; ok && h != 0 {
-			return h, nil
-		}
-	}
-	return 0, nil
+	return owners[0], nil
 }
 
 // boolValue reads true/false, "yes"/"no", "true"/"false", 1/0.

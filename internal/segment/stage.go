@@ -19,6 +19,7 @@ import (
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/unify"
 )
 
 // Consumer is the segment stage's checkpoint name.
@@ -316,45 +317,17 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	return nil
 }
 
-// resolve finds the profile of each event: internal events name it; the
-// others are found by their identifiers (unify has linked them). merges
-// maps the index of each Profile Merged event to (into, merged).
+// resolve finds the profile of each event (unify.Owners), but for the
+// stage's own announcements, which it does not read. merges maps the index
+// of each Profile Merged event to (into, merged).
 func (s *Stage) resolve(ctx context.Context, batch []*event.Event) ([]int64, map[int][2]int64, error) {
-	owners := make([]int64, len(batch))
-	merges := map[int][2]int64{}
-	var all []identity.Identifier
-	ids := make([][]identity.Identifier, len(batch))
-	for i, e := range batch {
-		if e.Channel == profile.InternalChannel {
-			if e.Event == EventEntered || e.Event == EventExited {
-				continue
-			}
-			var p internalProps
-			if json.Unmarshal(e.Properties, &p) == nil {
-				owners[i] = p.ProfileID
-				if e.Event == "Profile Merged" && p.MergedProfileID != 0 {
-					merges[i] = [2]int64{p.ProfileID, p.MergedProfileID}
-				}
-			}
-			continue
-		}
-		for _, raw := range identity.Extract(e) {
-			if id, why := s.o.Rules.Normalize(raw); why == "" {
-				ids[i] = append(ids[i], id)
-			}
-		}
-		all = append(all, ids[i]...)
-	}
-	holders, err := s.st.Holders(ctx, all)
+	owners, merges, err := unify.Owners(ctx, s.st, s.o.Rules, batch)
 	if err != nil {
-		return nil, nil, fmt.Errorf("segment: resolve profiles: %w", err)
+		return nil, nil, fmt.Errorf("segment: %w", err)
 	}
-	for i := range batch {
-		for _, id := range ids[i] {
-			if h := holders[id]; h != 0 {
-				owners[i] = h
-				break
-			}
+	for i, e := range batch {
+		if e.Channel == profile.InternalChannel && (e.Event == EventEntered || e.Event == EventExited) {
+			owners[i] = 0
 		}
 	}
 	return owners, merges, nil

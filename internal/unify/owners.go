@@ -1,0 +1,66 @@
+package unify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/profile"
+)
+
+// Holders finds the profiles that hold identifiers.
+type Holders interface {
+	Holders(ctx context.Context, ids []identity.Identifier) (map[identity.Identifier]int64, error)
+}
+
+// Owners finds the profile of each event of a batch unify has handled, as
+// every stage that reads behind unify needs it: Parcours' internal events
+// name it (properties.profileId); the others are found by their
+// identifiers, the most trusted first (an identifier's holder is always a
+// live profile: a merge moves the merged profile's identifiers). 0: none.
+// merges maps the index of each Profile Merged event to (into, merged).
+func Owners(ctx context.Context, st Holders, rules *identity.Rules, batch []*event.Event) ([]int64, map[int][2]int64, error) {
+	owners := make([]int64, len(batch))
+	merges := map[int][2]int64{}
+	var all []identity.Identifier
+	ids := make([][]identity.Identifier, len(batch))
+	for i, e := range batch {
+		if e.Channel == profile.InternalChannel {
+			var p struct {
+				ProfileID       int64 `json:"profileId"`
+				MergedProfileID int64 `json:"mergedProfileId"`
+			}
+			if json.Unmarshal(e.Properties, &p) == nil {
+				owners[i] = p.ProfileID
+				if e.Event == EventProfileMerged && p.MergedProfileID != 0 && p.MergedProfileID != p.ProfileID {
+					merges[i] = [2]int64{p.ProfileID, p.MergedProfileID}
+				}
+			}
+			continue
+		}
+		for _, raw := range identity.Extract(e) {
+			if id, refused := rules.Normalize(raw); refused == "" {
+				ids[i] = append(ids[i], id)
+			}
+		}
+		all = append(all, ids[i]...)
+	}
+	if len(all) == 0 {
+		return owners, merges, nil
+	}
+	holders, err := st.Holders(ctx, all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("resolve profiles: %w", err)
+	}
+	for i := range batch {
+		for _, id := range ids[i] {
+			if h := holders[id]; h != 0 {
+				owners[i] = h
+				break
+			}
+		}
+	}
+	return owners, merges, nil
+}
