@@ -1,11 +1,8 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -57,42 +54,11 @@ func BenchmarkEventToProvider(b *testing.B) {
 			"steps":[{"send":{"channel":"email","template":"offer"}}]}`); code != 200 {
 			b.Fatalf("journey: %d %v", code, resp)
 		}
-		auth := basic(h.src.WriteKey + ":")
-		posted := map[string]time.Time{}
 		const batches, size = 300, 5
-		tick := time.NewTicker(10 * time.Millisecond)
-		client := &http.Client{}
-		ts0 := h.clock.Now().Format(time.RFC3339)
-		for i := range batches {
-			<-tick.C
-			var buf bytes.Buffer
-			buf.WriteString(`{"batch":[`)
-			for j := range size {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				u := fmt.Sprintf("u%d-%d", i, j)
-				fmt.Fprintf(&buf, `{"type":"identify","userId":"%s","traits":{"email":"%s@example.fr","emailOptIn":true},"timestamp":"%s"},`, u, u, ts0)
-				fmt.Fprintf(&buf, `{"type":"track","userId":"%s","event":"Product Added","properties":{"sku":"S%d"},"timestamp":"%s"}`, u, j, ts0)
-			}
-			buf.WriteString(`]}`)
-			req, _ := http.NewRequest("POST", h.http.URL+"/v1/batch", &buf)
-			req.Header.Set("Authorization", auth)
-			start := time.Now()
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
-			for j := range size {
-				posted[fmt.Sprintf("u%d-%d@example.fr", i, j)] = start
-			}
+		posted := map[string]time.Time{}
+		for u, at := range postPaced(b, h, batches, size, emailCustomer) {
+			posted[u+"@example.fr"] = at
 		}
-		tick.Stop()
 		if testing.Verbose() {
 			ctx := context.Background()
 			last, _ := h.st.LastSeq(ctx)

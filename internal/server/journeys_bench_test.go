@@ -1,11 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -45,40 +41,8 @@ func BenchmarkEventToSend(b *testing.B) {
 			"steps":[{"send":{"channel":"email","template":"offer"}}]}`); code != 200 {
 			b.Fatalf("%d %v", code, resp)
 		}
-		auth := basic(h.src.WriteKey + ":")
-		posted := map[string]time.Time{}
 		const batches, size = 300, 10
-		tick := time.NewTicker(10 * time.Millisecond)
-		client := &http.Client{}
-		ts0 := h.clock.Now().Format(time.RFC3339)
-		for i := range batches {
-			<-tick.C
-			var buf bytes.Buffer
-			buf.WriteString(`{"batch":[`)
-			for j := range size {
-				if j > 0 {
-					buf.WriteByte(',')
-				}
-				fmt.Fprintf(&buf, `{"type":"track","userId":"u%d-%d","event":"Product Added","properties":{"sku":"S%d"},"timestamp":"%s"}`, i, j, j, ts0)
-			}
-			buf.WriteString(`]}`)
-			req, _ := http.NewRequest("POST", h.http.URL+"/v1/batch", &buf)
-			req.Header.Set("Authorization", auth)
-			start := time.Now()
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
-			for j := range size {
-				posted[fmt.Sprintf("u%d-%d", i, j)] = start
-			}
-		}
-		tick.Stop()
+		posted := postPaced(b, h, batches, size, cartCustomer)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			ts.mu.Lock()

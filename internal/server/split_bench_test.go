@@ -1,11 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -53,8 +49,6 @@ func BenchmarkSplitLatency(b *testing.B) {
 	hp = h
 	h.post("/api/v1/templates", `{"id":"offer","topic":"offers","body":{"email":{"subject":"S","html":"<p>x</p>"}}}`)
 	h.post("/api/v1/journeys", `{"id":"cart","name":"Cart","triggers":[{"event":"Product Added"}],"steps":[{"send":{"channel":"email","template":"offer"}}]}`)
-	auth := basic(h.src.WriteKey + ":")
-	posted := map[string]time.Time{}
 	lag := map[string]int64{}
 	samples := 0
 	stop := make(chan struct{})
@@ -75,32 +69,7 @@ func BenchmarkSplitLatency(b *testing.B) {
 			samples++
 		}
 	})
-	tick := time.NewTicker(10 * time.Millisecond)
-	ts0 := h.clock.Now().Format(time.RFC3339)
-	for i := range 300 {
-		<-tick.C
-		var buf bytes.Buffer
-		buf.WriteString(`{"batch":[`)
-		for j := range 5 {
-			if j > 0 {
-				buf.WriteByte(',')
-			}
-			u := fmt.Sprintf("u%d-%d", i, j)
-			fmt.Fprintf(&buf, `{"type":"identify","userId":"%s","traits":{"email":"%s@example.fr","emailOptIn":true},"timestamp":"%s"},`, u, u, ts0)
-			fmt.Fprintf(&buf, `{"type":"track","userId":"%s","event":"Product Added","timestamp":"%s"}`, u, ts0)
-		}
-		buf.WriteString(`]}`)
-		req, _ := http.NewRequest("POST", h.http.URL+"/v1/batch", &buf)
-		req.Header.Set("Authorization", auth)
-		start := time.Now()
-		resp, _ := http.DefaultClient.Do(req)
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		for j := range 5 {
-			posted[fmt.Sprintf("u%d-%d", i, j)] = start
-		}
-	}
-	tick.Stop()
+	posted := postPaced(b, h, 300, 5, emailCustomer)
 	close(stop)
 	sw.Wait()
 	for c, v := range lag {
