@@ -27,13 +27,17 @@ import (
 // file of checksummed records written every few seconds; what a crash
 // loses from its tail is read again from the event log.
 type Index struct {
-	mu    sync.RWMutex
-	parts map[string]*part
-	seen  bitset            // profiles seen in any event
-	alias map[uint32]uint32 // merged profile -> the profile it was merged into
-	upto  int64             // the last seq indexed
-	ready bool              // caught up with the stage: new batches go in
-	rows  int64
+	// flushMu is held by a flush from start to end; mu only while it
+	// takes what to write (and by reassign, which changes rows in place,
+	// after flushMu).
+	flushMu sync.Mutex
+	mu      sync.RWMutex
+	parts   map[string]*part
+	seen    bitset            // profiles seen in any event
+	alias   map[uint32]uint32 // merged profile -> the profile it was merged into
+	upto    int64             // the last seq indexed
+	ready   bool              // caught up with the stage: new batches go in
+	rows    int64
 
 	file *indexFile // nil: memory only
 	// Since the last record written.
@@ -267,6 +271,8 @@ func decanonical(s string) any {
 // them) and adds their timelines' events again: after an unmerge moved
 // events between them.
 func (x *Index) reassign(ids []int64, timelines map[int64][]*event.Event) {
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	drop := map[uint32]bool{}

@@ -170,17 +170,40 @@ func (x *Index) apply(rec *idxRecord) error {
 // Flush writes what was added since the last flush (everything, after an
 // unmerge changed rows in place or when the file has grown many records)
 // and syncs the file. A memory-only index has nothing to do.
+//
+// The lock is held only to take what to write: rows are only ever
+// appended (but by reassign, which waits for a flush to finish), so the
+// rows taken can be encoded and written while batches go on being added.
+// Encoding 20 million rows takes seconds; the stage does not wait for it.
 func (x *Index) Flush() error {
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	if x.file == nil {
+		x.mu.Unlock()
 		return nil
 	}
 	full := x.dirty || x.file.records >= 10_000
-	rec := x.record(full)
+	rec, marks := x.record(full)
+	x.dirty = false
+	x.mu.Unlock()
 	if !full && len(rec.Parts) == 0 && len(rec.Seen) == 0 && len(rec.Alias) == 0 && rec.Upto == x.file.upto {
 		return nil
 	}
+	err := x.write(rec, full)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err != nil {
+		x.dirty = x.dirty || full
+		return err
+	}
+	marks.apply(x)
+	return nil
+}
+
+// write encodes rec and appends it to the file (replaces the file with it
+// if full).
+func (x *Index) write(rec *idxRecord, full bool) error {
 	var body bytes.Buffer
 	if err := gob.NewEncoder(&body).Encode(rec); err != nil {
 		return fmt.Errorf("segment: behaviour index: %w", err)
@@ -197,20 +220,40 @@ func (x *Index) Flush() error {
 		return err
 	}
 	x.file.upto = rec.Upto
-	x.markFlushed()
 	return nil
 }
 
-// record collects what is new (everything if full).
-func (x *Index) record(full bool) *idxRecord {
+// flushMarks are how far a record reaches: once it is written, that much
+// is flushed.
+type flushMarks struct {
+	seen, alias int
+	parts       map[*part]int
+	cols        map[*column][2]int // ids, dictionary entries
+}
+
+func (m *flushMarks) apply(x *Index) {
+	x.newSeen = slices.Delete(x.newSeen, 0, m.seen)
+	x.newAlias = slices.Delete(x.newAlias, 0, m.alias)
+	for p, n := range m.parts {
+		p.flushed = n
+	}
+	for c, n := range m.cols {
+		c.flushed, c.fdict = n[0], n[1]
+	}
+}
+
+// record collects what is new (everything if full), and how far it
+// reaches. Called with x.mu held.
+func (x *Index) record(full bool) (*idxRecord, *flushMarks) {
 	rec := &idxRecord{Full: full, Upto: x.upto}
+	marks := &flushMarks{seen: len(x.newSeen), alias: len(x.newAlias), parts: map[*part]int{}, cols: map[*column][2]int{}}
 	if full {
 		x.seen.each(func(id uint32) bool { rec.Seen = append(rec.Seen, id); return true })
 		for m, into := range x.alias {
 			rec.Alias = append(rec.Alias, [2]uint32{m, into})
 		}
 	} else {
-		rec.Seen, rec.Alias = x.newSeen, x.newAlias
+		rec.Seen, rec.Alias = slices.Clone(x.newSeen), slices.Clone(x.newAlias)
 	}
 	names := make([]string, 0, len(x.parts))
 	for n := range x.parts {
@@ -219,11 +262,14 @@ func (x *Index) record(full bool) *idxRecord {
 	slices.Sort(names)
 	for _, n := range names {
 		p := x.parts[n]
-		from := p.flushed
+		from, rows := p.flushed, len(p.prof)
 		if full {
 			from = 0
 		}
-		pr := partRecord{Name: n, Prof: p.prof[from:], At: p.at[from:]}
+		marks.parts[p] = rows
+		// Full slice expressions: the record holds what is there now,
+		// whatever is appended after.
+		pr := partRecord{Name: n, Prof: p.prof[from:rows:rows], At: p.at[from:rows:rows]}
 		for k := range p.dropped {
 			pr.Dropped = append(pr.Dropped, k)
 		}
@@ -232,11 +278,13 @@ func (x *Index) record(full bool) *idxRecord {
 			if full {
 				cf, df = 0, 1
 			}
-			if cf == len(c.ids) && df == len(c.dict) {
+			ids, dict := len(c.ids), len(c.dict)
+			marks.cols[c] = [2]int{ids, dict}
+			if cf == ids && df == dict {
 				continue
 			}
-			cr := colRecord{Key: k, Start: c.start + cf, IDs: c.ids[cf:], DictFrom: df}
-			for _, v := range c.dict[df:] {
+			cr := colRecord{Key: k, Start: c.start + cf, IDs: c.ids[cf:ids:ids], DictFrom: df}
+			for _, v := range c.dict[df:dict] {
 				s, _ := canonical(v)
 				cr.Dict = append(cr.Dict, s)
 			}
@@ -246,17 +294,7 @@ func (x *Index) record(full bool) *idxRecord {
 			rec.Parts = append(rec.Parts, pr)
 		}
 	}
-	return rec
-}
-
-func (x *Index) markFlushed() {
-	x.newSeen, x.newAlias, x.dirty = nil, nil, false
-	for _, p := range x.parts {
-		p.flushed = len(p.prof)
-		for _, c := range p.cols {
-			c.flushed, c.fdict = len(c.ids), len(c.dict)
-		}
-	}
+	return rec, marks
 }
 
 // Close flushes the index and closes its file.
@@ -265,8 +303,8 @@ func (x *Index) Close() error {
 		return nil
 	}
 	err := x.Flush()
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
 	return errors.Join(err, x.file.f.Close())
 }
 
