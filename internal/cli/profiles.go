@@ -2,8 +2,11 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -244,11 +247,17 @@ func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	seg := segment.NewStage(st, segment.Options{Logger: e.log, Rules: rules, Stores: stores})
-	if err := seg.Load(e.ctx); err != nil {
+	// The behaviour index too: the split profiles' rows are rebuilt.
+	index, err := segment.OpenIndex(segment.IndexFile(g.DataDir))
+	if err != nil {
 		return err
 	}
-	if err := seg.Rebuild(e.ctx, append(owners, p.ID)); err != nil {
+	seg := segment.NewStage(st, segment.Options{Logger: e.log, Rules: rules, Stores: stores, Index: index})
+	if err := seg.Load(e.ctx); err != nil {
+		index.Close()
+		return err
+	}
+	if err := errors.Join(seg.Rebuild(e.ctx, append(owners, p.ID)), index.Close()); err != nil {
 		return err
 	}
 	if g.JSON {
@@ -270,6 +279,11 @@ func replaySegments(e *env, g *config.Globals, st store.Store, rules *identity.R
 	}
 	if err := st.ResetSegments(e.ctx, segment.Consumer); err != nil {
 		return err
+	}
+	// The behaviour index holds the old profiles: serve builds it again
+	// from the log at its next start.
+	if err := os.Remove(segment.IndexFile(g.DataDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the behaviour index: %w", err)
 	}
 	last, err := st.LastSeq(e.ctx)
 	if err != nil {

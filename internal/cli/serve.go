@@ -10,6 +10,7 @@ import (
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
 )
 
@@ -74,7 +75,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		Rules:       rules,
 		Stores:      stores,
 
-		BehaviourIndex:   filepath.Join(g.DataDir, "behaviour.idx"),
+		BehaviourIndex:   segment.IndexFile(g.DataDir),
 		ReservationSweep: c.ReservationSweep,
 		LowStock:         c.LowStock,
 	}

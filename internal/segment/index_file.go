@@ -47,6 +47,10 @@ type colRecord struct {
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// IndexFile is the behaviour index's file in a data directory. It is
+// derived from the log: deleting it makes serve build it again at start.
+func IndexFile(dataDir string) string { return filepath.Join(dataDir, "behaviour.idx") }
+
 type indexFile struct {
 	path    string
 	f       *os.File

@@ -184,8 +184,8 @@ func Replay(ctx context.Context, st Store, o Options, progress func(done, last i
 	o.Emit = nil
 	p := NewProcessor(st, o)
 	last, err := st.LastSeq(ctx)
-	if err != nil {
-		return err
+	if err != nil || last == 0 {
+		return err // an empty log: nothing to apply (Until 0 would follow it for ever)
 	}
 	c := &eventlog.Consumer{Name: Consumer, Log: st, Checkpoints: st, BatchSize: BatchSize, HandlerCheckpoints: true, Until: last}
 	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
