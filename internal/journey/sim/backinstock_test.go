@@ -78,3 +78,41 @@ func TestBackInStockEdges(t *testing.T) {
 		t.Fatalf("%d sends, want 2:\n%s", n, out.String())
 	}
 }
+
+// TestSendSpecDataFields: a send expectation's promo_code and store
+// fail when the send carries another code or names another store.
+func TestSendSpecDataFields(t *testing.T) {
+	for _, c := range []struct{ name, from, to string }{
+		{"birthday", "promo_code: BDAY}", "promo_code: XMAS}"},
+		{"browse-abandonment", "store: lyon-bellecour}", "store: paris-rivoli}"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := os.ReadFile("../../../examples/journeys/scenarios/" + c.name + ".yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(b, []byte(c.from)) {
+				t.Fatalf("the scenario no longer expects %s", c.from)
+			}
+			sc, err := sim.ParseScenario("s.yaml", bytes.NewReader(bytes.ReplaceAll(b, []byte(c.from), []byte(c.to))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			jb, err := os.ReadFile("../../../examples/journeys/" + c.name + ".yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := sim.ParseJourneyFile(c.name+".yaml", jb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := sim.Run(context.Background(), files, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Passed {
+				t.Fatalf("passed with %s", c.to)
+			}
+		})
+	}
+}

@@ -132,6 +132,16 @@ func uniq(s []string) []string {
 }
 
 func (s *SendSpec) matches(l Line) bool {
+	if s.PromoCode != "" {
+		if c, _ := l.Data["promo_code"].(string); !strings.HasPrefix(c, s.PromoCode+"-") {
+			return false
+		}
+	}
+	if s.Store != "" {
+		if st, _ := l.Data["store"].(map[string]any); st == nil || st["id"] != s.Store {
+			return false
+		}
+	}
 	return (s.Channel == "" || s.Channel == l.Channel) && (s.Template == "" || s.Template == l.Template)
 }
 
