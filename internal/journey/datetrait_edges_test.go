@@ -134,3 +134,24 @@ func TestDateTraitSetWhilePaused(t *testing.T) {
 		}
 	}
 }
+
+// TestDateTraitNewVersion: a new version that moves the instant (-7d to
+// -3d) moves every customer's timer; one that moves it later on the day
+// already entered does not enrol them twice for the occurrence.
+func TestDateTraitNewVersion(t *testing.T) {
+	w := newWorld(t)
+	w.apply(dateJourney("d", `{trait: birthday, anniversary: true, offset: -7d, at: "10:00", zone: utc}`))
+	w.identify("alice", map[string]any{"birthday": "1990-01-20"})
+	w.identify("bob", map[string]any{"birthday": "1990-01-14"})
+	w.tick()
+	// Bob enters on 7 January 10:00 (v1); then v2 enters 3 days before.
+	w.follow(time.Date(2026, 1, 7, 11, 0, 0, 0, time.UTC))
+	w.apply(dateJourney("d", `{trait: birthday, anniversary: true, offset: -3d, at: "10:00", zone: utc}`))
+	w.follow(time.Date(2026, 1, 18, 0, 0, 0, 0, time.UTC))
+	if got := w.entries("alice"); len(got) != 1 || got[0] != "2026-01-17T10:00:00Z" {
+		t.Errorf("alice entered %v, want once on 2026-01-17T10:00:00Z (v2's instant)", got)
+	}
+	if got := w.entries("bob"); len(got) != 1 || got[0] != "2026-01-07T10:00:00Z" {
+		t.Errorf("bob entered %v, want once on 2026-01-07T10:00:00Z (v1), not again for the same birthday", got)
+	}
+}
