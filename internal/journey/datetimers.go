@@ -225,7 +225,15 @@ func (e *Engine) runDateTimers(ctx context.Context) error {
 				continue
 			}
 			e.enterOn(b, p, t)
-			next = append(next, dateTimer(p, t.Trigger, prof, t.Due.Add(time.Second)))
+			// The next occurrence after this one, or after now when this
+			// one fired late: a journey resumed (or a server back) after
+			// a year or more enters the customer once, not once per
+			// missed year.
+			from := t.Due.Add(time.Second)
+			if now.After(from) {
+				from = now
+			}
+			next = append(next, dateTimer(p, t.Trigger, prof, from))
 		}
 		// The enrolments first: a crash before the timers move on fires
 		// them again, and the occurrence keeps it to one enrolment.

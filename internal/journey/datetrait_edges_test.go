@@ -155,3 +155,39 @@ func TestDateTraitNewVersion(t *testing.T) {
 		t.Errorf("bob entered %v, want once on 2026-01-07T10:00:00Z (v1), not again for the same birthday", got)
 	}
 }
+
+// TestDateTraitChangedOrRemoved: a one-off date moved into the past and
+// a birthday removed (null) enrol no one; a journey resumed after a long
+// pause enters a customer once, late, not once per missed year.
+func TestDateTraitChangedOrRemoved(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.apply(dateJourney("d", `{trait: birthday, anniversary: true, zone: utc}`))
+	w.apply(dateJourney("renew", `{trait: ends_at, offset: -1d, zone: utc}`))
+	w.identify("alice", map[string]any{"birthday": "1990-02-10", "ends_at": "2026-03-01"})
+	w.identify("bob", map[string]any{"birthday": "1990-02-10"})
+	w.identify("carl", map[string]any{"birthday": "1990-02-10"})
+	w.tick()
+	w.identify("alice", map[string]any{"birthday": nil, "ends_at": "2025-12-01"})
+	w.follow(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+	if got := w.enrolments("alice"); len(got) != 0 {
+		t.Errorf("alice: %d enrolments, want none (birthday removed, end date moved into the past)", len(got))
+	}
+	if got := w.entries("bob"); len(got) != 1 {
+		t.Errorf("bob entered %v, want once", got)
+	}
+	// Paused from before carl's 2027 birthday until after his 2029 one.
+	w.follow(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err := w.eng.SetStatus(ctx, "d", journey.StatusPaused); err != nil {
+		t.Fatal(err)
+	}
+	w.jump(time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC).Sub(t0))
+	if err := w.eng.SetStatus(ctx, "d", journey.StatusLive); err != nil {
+		t.Fatal(err)
+	}
+	w.tick()
+	w.tick()
+	if got := w.entries("carl"); len(got) != 2 || got[1] != "2029-06-01T00:00:00Z" {
+		t.Errorf("carl entered %v, want 2026 and once late on resuming (2029-06-01)", got)
+	}
+}
