@@ -135,6 +135,11 @@ func (e *Engine) traitChanges(events []*event.Event, owners []int64) []int64 {
 // set for every profile.
 func dateCheckpoint(journey string) string { return "journey-date-timers:" + journey }
 
+// archivedDates is the date checkpoint of an archived journey: when it is
+// live again, every timer is set anew, the due ones too (they were due
+// while it was archived and are not fired late).
+const archivedDates = -1
+
 // backfillDates sets the date timers of every profile for the live and
 // paused journeys whose latest version has not had it: once per version.
 // Lock should be held.
@@ -153,6 +158,10 @@ func (e *Engine) backfillDates(ctx context.Context) error {
 		if done >= int64(p.version) {
 			continue
 		}
+		keep := now
+		if done == archivedDates {
+			keep = time.Time{}
+		}
 		var after int64
 		for {
 			page, err := e.st.ListProfiles(ctx, after, 1000)
@@ -166,7 +175,7 @@ func (e *Engine) backfillDates(ctx context.Context) error {
 				}
 				after = prof.ID
 			}
-			if err := e.st.SetDateTimers(ctx, ts, now); err != nil {
+			if err := e.st.SetDateTimers(ctx, ts, keep); err != nil {
 				return err
 			}
 			if len(page) < 1000 {

@@ -2,6 +2,7 @@ package journey_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,46 @@ func TestDateTraitChangedOrRemoved(t *testing.T) {
 	w.tick()
 	if got := w.entries("carl"); len(got) != 2 || got[1] != "2029-06-01T00:00:00Z" {
 		t.Errorf("carl entered %v, want 2026 and once late on resuming (2029-06-01)", got)
+	}
+}
+
+// TestDateTraitArchivedThenSavedAgain: timers left by an archived
+// journey do not fire months late when it is saved again: the new
+// version enters customers at their next dates.
+func TestDateTraitArchivedThenSavedAgain(t *testing.T) {
+	for _, again := range []string{"saved again", "set live", "saved changed"} {
+		t.Run(again, func(t *testing.T) { archivedThenLive(t, again) })
+	}
+}
+
+func archivedThenLive(t *testing.T, again string) {
+	w := newWorld(t)
+	ctx := context.Background()
+	src := dateJourney("d", `{trait: birthday, anniversary: true, at: "10:00", zone: utc}`)
+	w.apply(src)
+	w.identify("alice", map[string]any{"birthday": "1990-03-01"})
+	w.tick()
+	if err := w.eng.SetStatus(ctx, "d", journey.StatusArchived); err != nil {
+		t.Fatal(err)
+	}
+	w.jump(time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC).Sub(t0))
+	switch again {
+	case "saved again":
+		w.apply(src) // the same definition: the same version, live
+	case "saved changed":
+		w.apply(strings.Replace(src, "name: Date", "name: Birthday", 1)) // version 2
+	case "set live":
+		if err := w.eng.SetStatus(ctx, "d", journey.StatusLive); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.tick()
+	w.tick()
+	if got := w.entries("alice"); len(got) != 0 {
+		t.Fatalf("alice entered %v in September for her March birthday, while the journey was archived", got)
+	}
+	w.follow(time.Date(2027, 3, 2, 0, 0, 0, 0, time.UTC))
+	if got := w.entries("alice"); len(got) != 1 || got[0] != "2027-03-01T10:00:00Z" {
+		t.Fatalf("alice entered %v, want once on 2027-03-01T10:00:00Z", got)
 	}
 }
