@@ -79,12 +79,14 @@ func TestBackInStockEdges(t *testing.T) {
 	}
 }
 
-// TestSendSpecDataFields: a send expectation's promo_code and store
-// fail when the send carries another code or names another store.
+// TestSendSpecDataFields: a send expectation's promo_code and store, and
+// a task expectation's cart, fail when the send carries another code or
+// names another store, or the task's cart lacks the SKU.
 func TestSendSpecDataFields(t *testing.T) {
 	for _, c := range []struct{ name, from, to string }{
 		{"birthday", "promo_code: BDAY}", "promo_code: XMAS}"},
 		{"browse-abandonment", "store: lyon-bellecour}", "store: paris-rivoli}"},
+		{"in-store-vip", "cart: SHOE-42}", "cart: BAG-1}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := os.ReadFile("../../../examples/journeys/scenarios/" + c.name + ".yaml")

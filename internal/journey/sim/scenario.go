@@ -100,6 +100,8 @@ type Expect struct {
 type TaskSpec struct {
 	Store string `yaml:"store"`
 	Title string `yaml:"title"`
+	// Cart is a SKU the task's cart (detail.cart) holds.
+	Cart string `yaml:"cart"`
 }
 
 // SendSpec matches sends; empty fields match anything.
