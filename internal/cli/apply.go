@@ -74,7 +74,7 @@ func (a *apiClient) call(ctx context.Context, method, path string, body any, out
 			} `json:"error"`
 		}
 		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return errors.New(e.Error.Message)
+			return &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 		}
 		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
 	}
@@ -87,6 +87,15 @@ func (a *apiClient) call(ctx context.Context, method, path string, body any, out
 	}
 	return nil
 }
+
+// apiError is an error the API answered: its message, with the status
+// and code a command may add advice to.
+type apiError struct {
+	Status        int
+	Code, Message string
+}
+
+func (e *apiError) Error() string { return e.Message }
 
 type applyCmd struct {
 	remote

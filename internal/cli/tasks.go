@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +24,8 @@ type tasksListCmd struct {
 	remote
 	Store  string `help:"The store's id (default: every store)."`
 	Status string `help:"open, done or all." default:"open" enum:"open,done,all"`
-	Limit  int    `help:"How many tasks at most." default:"100"`
+	Limit  int    `help:"How many tasks at most (1 to 1000)." default:"100"`
+	Cursor string `help:"Where to go on from: the cursor a list longer than --limit printed."`
 }
 
 func (c *tasksListCmd) Help() string {
@@ -40,6 +43,9 @@ func (c *tasksListCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	q := url.Values{"limit": {fmt.Sprint(c.Limit)}}
+	if c.Cursor != "" {
+		q.Set("cursor", c.Cursor)
+	}
 	if c.Store != "" {
 		q.Set("store_id", c.Store)
 	}
@@ -57,7 +63,27 @@ func (c *tasksListCmd) Run(g *config.Globals, e *env) error {
 		return printJSON(e.stdout, out)
 	}
 	printTasks(e.stdout, out.Tasks)
+	if out.NextCursor != "" {
+		// Without it a store with more open tasks than --limit would
+		// look as if it had no more.
+		fmt.Fprintf(e.stdout, "More tasks: parcours tasks list%s --cursor %s\n", c.again(), out.NextCursor)
+	}
 	return nil
+}
+
+// again is the flags of this list, to ask for its next page.
+func (c *tasksListCmd) again() string {
+	var b strings.Builder
+	if c.Store != "" {
+		fmt.Fprintf(&b, " --store %s", c.Store)
+	}
+	if c.Status != "open" {
+		fmt.Fprintf(&b, " --status %s", c.Status)
+	}
+	if c.Limit != 100 {
+		fmt.Fprintf(&b, " --limit %d", c.Limit)
+	}
+	return b.String()
 }
 
 func printTasks(w io.Writer, tasks []*store.Task) {
@@ -86,6 +112,9 @@ func (c *tasksDoneCmd) Run(g *config.Globals, e *env) error {
 	}
 	var t store.Task
 	if err := api.call(e.ctx, "POST", fmt.Sprintf("/api/v1/tasks/%d/done", c.ID), nil, &t); err != nil {
+		if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			return fmt.Errorf("%w: see the tasks and their ids with parcours tasks list --store STORE (--status all for done ones)", err)
+		}
 		return err
 	}
 	if g.JSON {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -68,11 +69,11 @@ func dateTimer(p *program, i int, prof *profile.Profile, from time.Time) store.D
 	return t
 }
 
-// setDateTimers sets the date timers of profiles for every live journey
-// with a date_trait trigger. Lock should be held.
+// setDateTimers sets the date timers of profiles for every live or
+// paused journey with a date_trait trigger. Lock should be held.
 func (e *Engine) setDateTimers(ctx context.Context, profiles map[int64]*profile.Profile, now time.Time) error {
 	var ts []store.DateTimer
-	for _, id := range e.sortedLive() {
+	for _, id := range e.sortedKept() {
 		p := e.latest[id]
 		for _, i := range p.dateTriggers() {
 			for _, prof := range profiles {
@@ -86,10 +87,20 @@ func (e *Engine) setDateTimers(ctx context.Context, profiles map[int64]*profile.
 	return e.st.SetDateTimers(ctx, ts, now)
 }
 
-// hasDateTriggers says whether a live journey has a date_trait trigger.
-// Lock should be held.
+// sortedKept lists the live and paused journeys' ids in order: a paused
+// journey's date timers wait, but are kept up to date with the traits
+// (a birthday given while it is paused), so that resuming it enters the
+// customers on their dates. Lock should be held.
+func (e *Engine) sortedKept() []string {
+	ids := slices.Collect(maps.Keys(e.latest))
+	slices.Sort(ids)
+	return ids
+}
+
+// hasDateTriggers says whether a live or paused journey has a date_trait
+// trigger. Lock should be held.
 func (e *Engine) hasDateTriggers() bool {
-	for _, id := range e.sortedLive() {
+	for _, id := range e.sortedKept() {
 		if len(e.latest[id].dateTriggers()) > 0 {
 			return true
 		}
@@ -124,12 +135,17 @@ func (e *Engine) traitChanges(events []*event.Event, owners []int64) []int64 {
 // set for every profile.
 func dateCheckpoint(journey string) string { return "journey-date-timers:" + journey }
 
-// backfillDates sets the date timers of every profile for the live
-// journeys whose latest version has not had it: once per version.
+// archivedDates is the date checkpoint of an archived journey: when it is
+// live again, every timer is set anew, the due ones too (they were due
+// while it was archived and are not fired late).
+const archivedDates = -1
+
+// backfillDates sets the date timers of every profile for the live and
+// paused journeys whose latest version has not had it: once per version.
 // Lock should be held.
 func (e *Engine) backfillDates(ctx context.Context) error {
 	now := e.o.Clock.Now()
-	for _, id := range e.sortedLive() {
+	for _, id := range e.sortedKept() {
 		p := e.latest[id]
 		triggers := p.dateTriggers()
 		if len(triggers) == 0 {
@@ -141,6 +157,10 @@ func (e *Engine) backfillDates(ctx context.Context) error {
 		}
 		if done >= int64(p.version) {
 			continue
+		}
+		keep := now
+		if done == archivedDates {
+			keep = time.Time{}
 		}
 		var after int64
 		for {
@@ -155,7 +175,7 @@ func (e *Engine) backfillDates(ctx context.Context) error {
 				}
 				after = prof.ID
 			}
-			if err := e.st.SetDateTimers(ctx, ts, now); err != nil {
+			if err := e.st.SetDateTimers(ctx, ts, keep); err != nil {
 				return err
 			}
 			if len(page) < 1000 {
@@ -214,7 +234,15 @@ func (e *Engine) runDateTimers(ctx context.Context) error {
 				continue
 			}
 			e.enterOn(b, p, t)
-			next = append(next, dateTimer(p, t.Trigger, prof, t.Due.Add(time.Second)))
+			// The next occurrence after this one, or after now when this
+			// one fired late: a journey resumed (or a server back) after
+			// a year or more enters the customer once, not once per
+			// missed year.
+			from := t.Due.Add(time.Second)
+			if now.After(from) {
+				from = now
+			}
+			next = append(next, dateTimer(p, t.Trigger, prof, from))
 		}
 		// The enrolments first: a crash before the timers move on fires
 		// them again, and the occurrence keeps it to one enrolment.

@@ -151,8 +151,9 @@ func (dt *DateTrait) next(raw json.RawMessage, from time.Time, loc *time.Locatio
 		return time.Time{}, "", false
 	}
 	// The entry of a year's occurrence may fall in the year before (a
-	// negative offset) or after: start a year early.
-	for y := from.In(loc).Year() - 1; ; y++ {
+	// negative offset) or after, or years after (an offset of more than
+	// a year): start early enough for the offset.
+	for y := from.In(loc).Year() - 1 - max(days, 0)/365; ; y++ {
 		d := day
 		if month == time.February && day == 29 && time.Date(y, time.March, 0, 0, 0, 0, 0, time.UTC).Day() != 29 {
 			d = 28

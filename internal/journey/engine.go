@@ -278,6 +278,14 @@ func (e *Engine) SetStatus(ctx context.Context, id, status string) error {
 	if err := e.st.SetJourneyStatus(ctx, id, status, e.o.Clock.Now()); err != nil {
 		return err
 	}
+	if status == StatusArchived {
+		// Its date timers stop where they are; if it is ever live again,
+		// they are all set anew rather than fired for the dates that
+		// passed meanwhile (see backfillDates).
+		if err := e.st.SaveCheckpoint(ctx, dateCheckpoint(id), archivedDates); err != nil {
+			return err
+		}
+	}
 	e.log.Info("journey status", "journey", id, "status", status)
 	return e.Load(ctx)
 }

@@ -16,10 +16,17 @@ import (
 // found).
 var placeholder = regexp.MustCompile(`\{\{\s*(event|trait|store)\.([A-Za-z0-9_.-]+)\s*\}\}`)
 
-// checkPlaceholders refuses a "{{" that is not a placeholder.
+// checkPlaceholders refuses a "{{" that is not a placeholder, and a
+// store placeholder other than id and name (it would always be empty).
 func checkPlaceholders(s string) error {
-	rest := placeholder.ReplaceAllString(s, "")
-	if strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
+	bad := false
+	rest := placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		if g := placeholder.FindStringSubmatch(m); g[1] == "store" && g[2] != "id" && g[2] != "name" {
+			bad = true
+		}
+		return ""
+	})
+	if bad || strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
 		return fmt.Errorf("%q: a placeholder is {{ event.PROPERTY }}, {{ trait.NAME }} or {{ store.id|name }}", s)
 	}
 	return nil

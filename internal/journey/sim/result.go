@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/parcours/parcours/internal/store"
 )
 
 // Result is a simulation's trace and the verdict on its expectations.
@@ -24,6 +26,8 @@ type Result struct {
 	Checks []Check   `json:"expectations"`
 	Passed bool      `json:"passed"`
 	Ends   []EndLine `json:"enrolments"`
+	// carts are the carts of the tasks created, by task id (JSON).
+	carts map[int64]string
 }
 
 // Line is one line of the trace.
@@ -110,6 +114,18 @@ func (p *pipeline) finish(ctx context.Context, sc *Scenario, res *Result) error 
 			}
 		}
 	}
+	res.carts = map[int64]string{}
+	tasks, err := p.st.ListTasks(ctx, store.TaskQuery{Limit: 100_000})
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		var d struct {
+			Cart json.RawMessage `json:"cart"`
+		}
+		_ = json.Unmarshal(t.Detail, &d)
+		res.carts[t.ID] = string(d.Cart)
+	}
 	res.Passed = true
 	for _, e := range sc.Expect {
 		c := check(e, res, ends)
@@ -132,6 +148,16 @@ func uniq(s []string) []string {
 }
 
 func (s *SendSpec) matches(l Line) bool {
+	if s.PromoCode != "" {
+		if c, _ := l.Data["promo_code"].(string); !strings.HasPrefix(c, s.PromoCode+"-") {
+			return false
+		}
+	}
+	if s.Store != "" {
+		if st, _ := l.Data["store"].(map[string]any); st == nil || st["id"] != s.Store {
+			return false
+		}
+	}
 	return (s.Channel == "" || s.Channel == l.Channel) && (s.Template == "" || s.Template == l.Template)
 }
 
@@ -176,6 +202,9 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 		if e.Task.Store != "" {
 			c.Expect += " for store " + e.Task.Store
 		}
+		if e.Task.Cart != "" {
+			c.Expect += " with " + e.Task.Cart + " in the cart"
+		}
 		if e.At != nil {
 			c.Expect += " at " + e.At.String()
 		}
@@ -186,6 +215,12 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 			}
 			if (e.Task.Store == "" || strings.Contains(l.What, " for store "+e.Task.Store+":")) &&
 				strings.Contains(l.What, e.Task.Title) && (e.At == nil || sameSecond(l.At, *e.At)) {
+				var id int64
+				_, _ = fmt.Sscanf(l.What, "task %d ", &id)
+				if cart := res.carts[id]; e.Task.Cart != "" && !strings.Contains(cart, `"`+e.Task.Cart+`"`) {
+					c.Detail = fmt.Sprintf("%s: task %d's cart is %s", l.At, id, cart)
+					continue
+				}
 				c.OK, c.Detail = true, ""
 				return c
 			}

@@ -100,19 +100,34 @@ type Expect struct {
 type TaskSpec struct {
 	Store string `yaml:"store"`
 	Title string `yaml:"title"`
+	// Cart is a SKU the task's cart (detail.cart) holds.
+	Cart string `yaml:"cart"`
 }
 
 // SendSpec matches sends; empty fields match anything.
 type SendSpec struct {
 	Channel  string `yaml:"channel"`
 	Template string `yaml:"template"`
+	// PromoCode is the prefix of the send's unique promo code
+	// (data.promo_code is PREFIX-...).
+	PromoCode string `yaml:"promo_code"`
+	// Store is the id of the store an in_stock case found, which the
+	// send names (data.store).
+	Store string `yaml:"store"`
 }
 
 func (s *SendSpec) String() string {
-	if out := strings.TrimSpace(s.Channel + " " + s.Template); out != "" {
-		return out
+	out := strings.TrimSpace(s.Channel + " " + s.Template)
+	if out == "" {
+		out = "any message"
 	}
-	return "any message"
+	if s.PromoCode != "" {
+		out += " with a promo code " + s.PromoCode + "-..."
+	}
+	if s.Store != "" {
+		out += " naming store " + s.Store
+	}
+	return out
 }
 
 // Offset is a time relative to the scenario's start, "+1h", "+2d3h".
