@@ -112,11 +112,15 @@ type Consumer struct {
 }
 
 // yield waits while c.Yield says so, at most MaxYield.
-func (c *Consumer) yield(ctx context.Context) {
-	if c.Yield == nil {
+func (c *Consumer) yield(ctx context.Context) { YieldTo(ctx, c.Yield, c.MaxYield) }
+
+// YieldTo waits while yield says so (nil: never), at most limit (default
+// 1s), checking every 20 ms: a stage's way of leaving the machine to
+// ingestion during a burst.
+func YieldTo(ctx context.Context, yield func() bool, limit time.Duration) {
+	if yield == nil {
 		return
 	}
-	limit := c.MaxYield
 	if limit <= 0 {
 		limit = time.Second
 	}
@@ -124,7 +128,7 @@ func (c *Consumer) yield(ctx context.Context) {
 	defer t.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for c.Yield() {
+	for yield() {
 		select {
 		case <-ctx.Done():
 			return

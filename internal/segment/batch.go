@@ -8,7 +8,6 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/profile"
-	"github.com/parcours/parcours/internal/store"
 )
 
 // pageSize is how many profiles a scan, a backfill or a tick handles at a
@@ -24,10 +23,6 @@ func (s *Stage) FromTimeline(ctx context.Context, set *Set, id int64, now time.T
 	}
 	set.Prune(st, now)
 	return st, nil
-}
-
-func timelineQuery(id int64) store.TimelineQuery {
-	return store.TimelineQuery{Profile: id, Limit: 1000}
 }
 
 // factsFor computes the facts of profiles (sorted ids) from scratch. A

@@ -101,7 +101,7 @@ func (x *Index) Upto() int64 {
 	return x.upto
 }
 
-// Stats is what the index holds.
+// IndexStats is what the index holds.
 type IndexStats struct {
 	Rows     int64 `json:"rows"`
 	Events   int   `json:"event_names"`

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/store"
 )
 
 // RunIndex keeps the behaviour index: it first indexes the events the
@@ -78,9 +80,7 @@ func (s *Stage) CatchUpIndex(ctx context.Context) error {
 		}
 		for x.Upto() < cp {
 			// Ingestion first: wait while it is saturated (at most 1 s).
-			for i := 0; i < 100 && s.o.Yield != nil && s.o.Yield(); i++ {
-				time.Sleep(10 * time.Millisecond)
-			}
+			eventlog.YieldTo(ctx, s.o.Yield, time.Second)
 			batch, err := s.st.ReadAfter(ctx, x.Upto(), 2000)
 			if err != nil {
 				return fmt.Errorf("segment: behaviour index: %w", err)
@@ -114,7 +114,7 @@ func (s *Stage) CatchUpIndex(ctx context.Context) error {
 
 // timeline reads a profile's whole timeline.
 func (s *Stage) timeline(ctx context.Context, id int64, fn func(*event.Event)) error {
-	q := timelineQuery(id)
+	q := store.TimelineQuery{Profile: id, Limit: 1000}
 	for {
 		events, err := s.st.Timeline(ctx, q)
 		if err != nil {
