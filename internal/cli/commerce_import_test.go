@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -68,6 +69,32 @@ func TestCommerceImportsSurviveAnUnclosedQuote(t *testing.T) {
 		}
 		if r := fmt.Sprint(rejects[0]["reason"]); r == "" || rejects[0]["record"] == nil {
 			t.Fatalf("%s reject without reason or record: %v", f.cmd, rejects[0])
+		}
+	}
+}
+
+// TestStockImportRejectsUnknownRefs: stock rows of a SKU the catalog
+// lacks or at a location that does not exist are rejected, each on its
+// line with which one is unknown; the other rows of the batch are stored
+// (issue 13.6).
+func TestStockImportRejectsUnknownRefs(t *testing.T) {
+	dir, work := t.TempDir(), t.TempDir()
+	importFile(t, dir, work, "locations", "stores.csv", "id,name,lat,lon,time_zone\nlyon,Lyon,45.76,4.83,Europe/Paris\n")
+	importFile(t, dir, work, "catalog", "products.csv", "product_id,name,sku,price,currency\nshoe,Trail shoe,SHOE-42,89.90,EUR\n")
+	sum, rejects := importFile(t, dir, work, "stock", "stock.csv", "sku,location_id,on_hand\n"+
+		"SHOE-42,lyon,3\n"+
+		"GHOST-1,lyon,2\n"+
+		"SHOE-42,nowhere,4\n"+
+		"SHOE-42 ,lyon,5\n")
+	if sum["stored"] != 2.0 || sum["rejected"] != 2.0 || len(rejects) != 2 {
+		t.Fatalf("stock import: %v, rejects %v; want 2 stored (values are trimmed), 2 rejected", sum, rejects)
+	}
+	for i, want := range []struct {
+		line float64
+		says string
+	}{{3, `no SKU "GHOST-1" in the catalog`}, {4, `no location "nowhere"`}} {
+		if rejects[i]["line"] != want.line || !strings.Contains(fmt.Sprint(rejects[i]["reason"]), want.says) {
+			t.Errorf("reject %d: %v, want line %v saying %q", i, rejects[i], want.line, want.says)
 		}
 	}
 }

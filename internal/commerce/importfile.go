@@ -289,15 +289,11 @@ func StockFromCSV(f map[string]string) (StockLevel, error) {
 	return l, CheckStockRow(l)
 }
 
-// CheckStockRow checks a stock row to import.
+// CheckStockRow checks a stock row to import, by itself; whether its SKU
+// and location exist is CheckStockRefs'.
 func CheckStockRow(l StockLevel) error {
-	if l.SKU == "" || l.Location == "" {
-		return invalid("sku", "sku and location_id are required")
-	}
-	if l.OnHand < 0 || l.Safety < 0 {
-		return invalid("on_hand", "on_hand and safety must be >= 0")
-	}
-	return nil
+	return firstOf(checkID("sku", l.SKU), checkID("location_id", l.Location),
+		CheckQuantity("on_hand", l.OnHand, 0), CheckQuantity("safety", l.Safety, 0))
 }
 
 func split(s, sep string) []string {

@@ -164,13 +164,17 @@ func (s *Service) allLocations(ctx context.Context) (map[string]*Location, error
 
 // Nearby returns the limit locations nearest (lat, lon) where sku is
 // available, nearest first. It reads one SKU's stock rows (one index
-// range, at most one row per location) and sorts them by distance.
+// range, at most one row per location) and sorts them by distance. A SKU
+// the catalog does not have is available nowhere.
 func (s *Service) Nearby(ctx context.Context, sku string, lat, lon float64, limit int) ([]Availability, error) {
-	if sku == "" {
-		return nil, invalid("sku", "is required")
+	if err := checkID("sku", sku); err != nil {
+		return nil, err
 	}
 	if lat < -90 || lat > 90 || lon < -180 || lon > 180 {
 		return nil, invalid("lat", "coordinates must be within [-90, 90] and [-180, 180]")
+	}
+	if known, err := s.KnownSKU(ctx, sku); err != nil || !known {
+		return nil, err
 	}
 	levels, err := s.st.StockOf(ctx, sku)
 	if err != nil {
@@ -188,15 +192,30 @@ func (s *Service) Nearby(ctx context.Context, sku string, lat, lon float64, limi
 	return out, nil
 }
 
+// indexed names the field of element i of a list: "stock[3].sku", or
+// "sku" alone when the list has one element (an API call about one row).
+func indexed(list string, i, n int, field string) string {
+	if n == 1 {
+		return field
+	}
+	return fmt.Sprintf("%s[%d].%s", list, i, field)
+}
+
 // SetStock sets on hand and safety stock of rows (an import, a count).
+// Every SKU must be in the catalog and every location exist
+// (*UnknownError).
 func (s *Service) SetStock(ctx context.Context, levels []StockLevel) ([]StockChange, error) {
+	refs := make([]ref, len(levels))
 	for i, l := range levels {
-		if l.SKU == "" || l.Location == "" {
-			return nil, invalid(fmt.Sprintf("stock[%d]", i), "sku and location_id are required")
+		f := func(name string) string { return indexed("stock", i, len(levels), name) }
+		if err := firstOf(checkID(f("sku"), l.SKU), checkID(f("location_id"), l.Location),
+			CheckQuantity(f("on_hand"), l.OnHand, 0), CheckQuantity(f("safety"), l.Safety, 0)); err != nil {
+			return nil, err
 		}
-		if l.OnHand < 0 || l.Safety < 0 {
-			return nil, invalid(fmt.Sprintf("stock[%d]", i), "on_hand and safety must be >= 0")
-		}
+		refs[i] = ref{f("sku"), l.SKU, f("location_id"), l.Location}
+	}
+	if err := s.checkRefs(ctx, refs...); err != nil {
+		return nil, err
 	}
 	now := s.o.Clock.Now()
 	changes, err := s.st.SetStock(ctx, levels, now, s.stockOutbox(now))
@@ -213,13 +232,24 @@ func (s *Service) AdjustStock(ctx context.Context, key, reason string, deltas []
 	if len(deltas) == 0 {
 		return nil, false, invalid("deltas", "at least one delta is required")
 	}
+	refs := make([]ref, len(deltas))
 	for i, d := range deltas {
-		if d.SKU == "" || d.Location == "" || d.OnHand == 0 {
-			return nil, false, invalid(fmt.Sprintf("deltas[%d]", i), "sku, location_id and a non-zero delta are required")
+		f := func(name string) string { return fmt.Sprintf("deltas[%d].%s", i, name) }
+		if err := firstOf(checkID(f("sku"), d.SKU), checkID(f("location_id"), d.Location)); err != nil {
+			return nil, false, err
 		}
+		if d.OnHand == 0 || d.OnHand < -MaxQuantity || d.OnHand > MaxQuantity {
+			return nil, false, invalid(f("delta"), "%d is out of range: a non-zero whole number from %d to %d", d.OnHand, -int64(MaxQuantity), int64(MaxQuantity))
+		}
+		refs[i] = ref{f("sku"), d.SKU, f("location_id"), d.Location}
 	}
 	if key == "" {
 		key = newID("adj_")
+	} else if err := CheckKey("key", key); err != nil {
+		return nil, false, err
+	}
+	if err := s.checkRefs(ctx, refs...); err != nil {
+		return nil, false, err
 	}
 	now := s.o.Clock.Now()
 	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: reason, Deltas: deltas, At: now}, s.stockOutbox(now))
@@ -228,6 +258,17 @@ func (s *Service) AdjustStock(ctx context.Context, key, reason string, deltas []
 	}
 	s.kick()
 	return changes, applied, nil
+}
+
+// firstOf returns the first error that is not nil: checks are written
+// in a row, and the first fault is reported with its own field.
+func firstOf(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReserveRequest asks to hold stock for a customer (reserve in store).
@@ -242,11 +283,11 @@ type ReserveRequest struct {
 
 // Reserve holds stock for a customer until it is released or expires.
 func (s *Service) Reserve(ctx context.Context, req ReserveRequest) (*Reservation, error) {
-	if req.SKU == "" || req.Location == "" {
-		return nil, invalid("sku", "sku and location_id are required")
+	if err := firstOf(checkID("sku", req.SKU), checkID("location_id", req.Location), CheckQuantity("quantity", req.Quantity, 1)); err != nil {
+		return nil, err
 	}
-	if req.Quantity <= 0 {
-		return nil, invalid("quantity", "must be at least 1")
+	if err := s.checkRefs(ctx, ref{"sku", req.SKU, "location_id", req.Location}); err != nil {
+		return nil, err
 	}
 	ttl := req.TTL
 	if ttl <= 0 {

@@ -20,6 +20,9 @@ type CatalogStore interface {
 	Location(ctx context.Context, id string) (*Location, error)
 	// ListLocations returns up to limit locations with ids above after.
 	ListLocations(ctx context.Context, after string, limit int) ([]*Location, error)
+	// KnownRefs returns which of skus the catalog has (some product has
+	// them as a variant) and which of locations exist.
+	KnownRefs(ctx context.Context, skus, locations []string) (knownSKUs, knownLocations map[string]bool, err error)
 }
 
 // StockStore keeps stock rows and reservations. Every method that changes

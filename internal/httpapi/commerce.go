@@ -50,11 +50,18 @@ func (a *API) commerceRoutes(mux *http.ServeMux) {
 // failCommerce writes commerce's typed errors; it reports false for the
 // others, which fail maps.
 func failCommerce(w http.ResponseWriter, err error) bool {
+	var ue *commerce.UnknownError
 	var ve *commerce.ValidationError
 	var ie *commerce.InsufficientStockError
 	var ce *commerce.StockConstraintError
 	var te *commerce.TransitionError
 	switch {
+	case errors.As(err, &ue): // before ValidationError: it is one too
+		name := "sku"
+		if ue.Kind == commerce.RefLocation {
+			name = "location_id"
+		}
+		httpjson.Error(w, http.StatusNotFound, "unknown_"+ue.Kind, ue.Error(), map[string]string{"field": ue.Field, name: ue.ID})
 	case errors.As(err, &ve):
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ve.Error(), map[string]string{"field": ve.Field})
 	case errors.As(err, &ie):
@@ -124,8 +131,21 @@ func (a *API) listProducts(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, http.StatusOK, page, err)
 }
 
+// pathID returns the path value name, checked as a commerce id (field
+// names it in the error): an id that cannot exist is a 400, not a 404,
+// and never reaches the store.
+func pathID(r *http.Request, name, field string) (string, error) {
+	id := r.PathValue(name)
+	return id, commerce.CheckID(field, id)
+}
+
 func (a *API) getProduct(w http.ResponseWriter, r *http.Request) {
-	p, err := a.commerce.Store().Product(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p, err := a.commerce.Store().Product(r.Context(), id)
 	a.reply(w, r, http.StatusOK, p, err)
 }
 
@@ -164,7 +184,12 @@ func (a *API) listLocations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getLocation(w http.ResponseWriter, r *http.Request) {
-	l, err := a.commerce.Store().Location(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	l, err := a.commerce.Store().Location(r.Context(), id)
 	a.reply(w, r, http.StatusOK, l, err)
 }
 
@@ -190,13 +215,28 @@ type stockView struct {
 	Available int64 `json:"available"`
 }
 
+// getStock serves GET /api/v1/stock/{sku}: the SKU's rows at locations
+// that exist (a SKU the catalog does not have is a 404).
 func (a *API) getStock(w http.ResponseWriter, r *http.Request) {
-	rows, err := a.commerce.Store().StockOf(r.Context(), r.PathValue("sku"))
+	sku, err := pathID(r, "sku", "sku")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	known, err := a.commerce.KnownSKU(r.Context(), sku)
+	if err == nil && !known {
+		err = &commerce.UnknownError{Field: "sku", Kind: commerce.RefSKU, ID: sku}
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rows, err := a.commerce.Stock(r.Context(), sku)
 	out := struct {
 		SKU       string      `json:"sku"`
 		Available int64       `json:"available"`
 		Locations []stockView `json:"locations"`
-	}{SKU: r.PathValue("sku"), Locations: []stockView{}}
+	}{SKU: sku, Locations: []stockView{}}
 	for _, l := range rows {
 		out.Locations = append(out.Locations, stockView{l, l.Available()})
 		out.Available += max(0, l.Available())

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/identity"
@@ -31,6 +33,10 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if c := v.Get("customer"); len(c) > 512 || strings.ContainsFunc(c, unicode.IsControl) {
+		a.fail(w, r, &inputError{"customer", "must be kind:value, at most 512 bytes without control characters"})
+		return
+	}
 	list, err := a.commerce.Store().ListOrders(r.Context(), commerce.OrderQuery{
 		Customer: v.Get("customer"), Status: commerce.Status(v.Get("status")), Before: before, Limit: limit})
 	page := struct {
@@ -44,7 +50,12 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
-	o, err := a.commerce.Order(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	o, err := a.commerce.Order(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -58,7 +69,11 @@ func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
 		To   commerce.Status `json:"to"`
 		Note string          `json:"note"`
 	}
-	if err := decodeBody(r, &req); err != nil {
+	id, err := pathID(r, "id", "id")
+	if err == nil {
+		err = decodeBody(r, &req)
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -66,27 +81,35 @@ func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &inputError{"to", "is required: the status to move the order to"})
 		return
 	}
-	o, err := a.commerce.Transition(r.Context(), r.PathValue("id"), req.To, req.Note)
+	o, err := a.commerce.Transition(r.Context(), id, req.To, req.Note)
 	a.reply(w, r, http.StatusOK, o, err)
 }
 
 func (a *API) createReturn(w http.ResponseWriter, r *http.Request) {
 	var ret commerce.Return
-	if err := decodeBody(r, &ret); err != nil {
+	id, err := pathID(r, "id", "id")
+	if err == nil {
+		err = decodeBody(r, &ret)
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ret.OrderID = r.PathValue("id")
+	ret.OrderID = id
 	got, err := a.commerce.RecordReturn(r.Context(), &ret)
 	a.reply(w, r, http.StatusCreated, got, err)
 }
 
 func (a *API) listReturns(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.commerce.Order(r.Context(), r.PathValue("id")); err != nil {
+	id, err := pathID(r, "id", "id")
+	if err == nil {
+		_, err = a.commerce.Order(r.Context(), id)
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.commerce.Store().Returns(r.Context(), r.PathValue("id"))
+	list, err := a.commerce.Store().Returns(r.Context(), id)
 	a.reply(w, r, http.StatusOK, map[string]any{"returns": append([]*commerce.Return{}, list...)}, err)
 }
 

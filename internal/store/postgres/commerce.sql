@@ -33,6 +33,12 @@ SELECT doc FROM locations WHERE id = $1;
 -- name: list-locations
 SELECT doc FROM locations WHERE id > $1 ORDER BY id LIMIT $2;
 
+-- name: known-skus
+SELECT sku FROM product_skus WHERE sku = ANY($1::text[]);
+
+-- name: known-locations
+SELECT id FROM locations WHERE id = ANY($1::text[]);
+
 -- name: ensure-stock-row
 INSERT INTO stock (sku, location_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING;
 

@@ -96,12 +96,11 @@ func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs comm
 		shortfall := map[string]int64{}
 		for _, d := range deltas {
 			c, err := mutateStock(ctx, tx, d.SKU, d.Location, a.At, d.OnHand > 0 || a.Clamp, func(r *commerce.StockLevel) error {
-				r.OnHand += d.OnHand
-				if a.Clamp && r.OnHand < r.Reserved {
-					shortfall[d.SKU+"@"+d.Location] = r.Reserved - r.OnHand
-					r.OnHand = r.Reserved
+				short, err := r.ApplyDelta(d.OnHand, a.Clamp)
+				if short > 0 {
+					shortfall[d.SKU+"@"+d.Location] = short
 				}
-				return nil
+				return err
 			})
 			if err != nil {
 				return err

@@ -30,6 +30,13 @@ SELECT doc FROM locations WHERE id = ?;
 -- name: list-locations
 SELECT doc FROM locations WHERE id > ? ORDER BY id LIMIT ?;
 
+-- name: known-skus
+-- ?1 is a JSON array of SKUs; the ones some product has come back.
+SELECT sku FROM product_skus WHERE sku IN (SELECT value FROM json_each(?1));
+
+-- name: known-locations
+SELECT id FROM locations WHERE id IN (SELECT value FROM json_each(?1));
+
 -- name: stock-row
 SELECT sku, location_id, on_hand, reserved, safety, version, updated_at
 FROM stock WHERE sku = ? AND location_id = ?;
