@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/parcours/parcours/internal/commerce"
@@ -93,29 +91,9 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any, e
 	httpjson.Write(w, status, v)
 }
 
-// Catalog and location lists page by id with an opaque cursor.
-func idCursor(v url.Values) (string, error) {
-	c := v.Get("cursor")
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", &inputError{"cursor", "is not a cursor this API handed out"}
-	}
-	return string(b), nil
-}
-
-func nextIDCursor(n, limit int, last string) string {
-	if n < limit {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(last))
-}
-
 func (a *API) listProducts(w http.ResponseWriter, r *http.Request) {
 	limit, err := limitParam(r.URL.Query())
-	after, err2 := idCursor(r.URL.Query())
+	after, err2 := cursorID(r.URL.Query())
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return
@@ -167,7 +145,7 @@ func (a *API) putProduct(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listLocations(w http.ResponseWriter, r *http.Request) {
 	limit, err := limitParam(r.URL.Query())
-	after, err2 := idCursor(r.URL.Query())
+	after, err2 := cursorID(r.URL.Query())
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return

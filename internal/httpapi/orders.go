@@ -28,7 +28,7 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	limit, err := limitParam(v)
-	before, err2 := idCursor(v)
+	before, err2 := cursorID(v)
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return

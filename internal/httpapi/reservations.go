@@ -35,7 +35,7 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	limit, err := limitParam(v)
-	after, err2 := idCursor(v)
+	after, err2 := cursorID(v)
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return
