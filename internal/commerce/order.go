@@ -171,6 +171,9 @@ type Order struct {
 	Version    int64     `json:"version"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// Idem is the client's idempotency key, if any: the engines store it
+	// with the new order.
+	Idem *IdempotencyKey `json:"-"`
 }
 
 // Step is one status the order went through.

@@ -243,21 +243,59 @@ func (s *Service) AdjustStock(ctx context.Context, key, reason string, deltas []
 		}
 		refs[i] = ref{f("sku"), d.SKU, f("location_id"), d.Location}
 	}
+	a := Adjustment{Key: key, Reason: reason, Deltas: deltas}
 	if key == "" {
-		key = newID("adj_")
-	} else if err := CheckKey("key", key); err != nil {
-		return nil, false, err
+		a.Key = newID("adj_")
+	} else {
+		if err := CheckKey("key", key); err != nil {
+			return nil, false, err
+		}
+		k, err := newKey(ScopeAdjustment, key, struct {
+			Reason string  `json:"reason"`
+			Deltas []Delta `json:"deltas"`
+		}{reason, deltas})
+		if err != nil {
+			return nil, false, err
+		}
+		a.Fingerprint = k.Fingerprint
 	}
 	if err := s.checkRefs(ctx, refs...); err != nil {
 		return nil, false, err
 	}
-	now := s.o.Clock.Now()
-	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: reason, Deltas: deltas, At: now}, s.stockOutbox(now))
+	a.At = s.o.Clock.Now()
+	changes, applied, err := s.st.AdjustStock(ctx, a, s.stockOutbox(a.At))
 	if err != nil {
 		return nil, false, err
 	}
+	if !applied {
+		// A retry: nothing changed; answer with the rows as they are.
+		changes, err = s.currentRows(ctx, deltas)
+		return changes, false, err
+	}
 	s.kick()
 	return changes, applied, nil
+}
+
+// currentRows returns the stock rows deltas name, as they are, as
+// changes from and to themselves.
+func (s *Service) currentRows(ctx context.Context, deltas []Delta) ([]StockChange, error) {
+	var out []StockChange
+	rows := map[string][]StockLevel{}
+	for _, d := range deltas {
+		if _, ok := rows[d.SKU]; !ok {
+			levels, err := s.st.StockOf(ctx, d.SKU)
+			if err != nil {
+				return nil, err
+			}
+			rows[d.SKU] = levels
+		}
+		for _, l := range rows[d.SKU] {
+			if l.Location == d.Location {
+				out = append(out, StockChange{Before: l, After: l})
+			}
+		}
+	}
+	return out, nil
 }
 
 // firstOf returns the first error that is not nil: checks are written
@@ -279,35 +317,56 @@ type ReserveRequest struct {
 	Customer Customer      `json:"customer"`
 	Channel  string        `json:"channel"` // where it was asked for; default web
 	TTL      time.Duration `json:"-"`
+	// Key is the client's idempotency key, if any: a retry with the same
+	// key and request gets the reservation the key made, even if the
+	// first answer was lost; with another request, a *KeyReuseError.
+	Key string `json:"-"`
 }
 
 // Reserve holds stock for a customer until it is released or expires.
 func (s *Service) Reserve(ctx context.Context, req ReserveRequest) (*Reservation, error) {
+	r, _, err := s.ReserveOnce(ctx, req)
+	return r, err
+}
+
+// ReserveOnce is Reserve, and tells whether the reservation was made
+// before under the request's idempotency key (replayed): it is then
+// returned as it is now, and nothing else happens.
+func (s *Service) ReserveOnce(ctx context.Context, req ReserveRequest) (res *Reservation, replayed bool, err error) {
 	if err := firstOf(checkID("sku", req.SKU), checkID("location_id", req.Location), CheckQuantity("quantity", req.Quantity, 1)); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := s.checkRefs(ctx, ref{"sku", req.SKU, "location_id", req.Location}); err != nil {
-		return nil, err
-	}
-	ttl := req.TTL
-	if ttl <= 0 {
-		ttl = s.o.ReservationTTL
-	}
-	now := s.o.Clock.Now()
-	r := &Reservation{ID: newID("res_"), SKU: req.SKU, Location: req.Location, Quantity: req.Quantity,
-		Customer: req.Customer, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	channel := req.Channel
-	if channel == "" {
-		channel = "web"
-	}
-	_, err := s.st.Reserve(ctx, []*Reservation{r}, s.outbox(func(e Effect) []*event.Event {
-		return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(r, channel, now))
-	}))
+	key, err := newKey(ScopeReservation, req.Key, struct {
+		ReserveRequest
+		TTL time.Duration `json:"ttl"`
+	}{req, req.TTL})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	s.kick()
-	return r, nil
+	return once(ctx, s, key, s.st.Reservation, func() (*Reservation, error) {
+		if err := s.checkRefs(ctx, ref{"sku", req.SKU, "location_id", req.Location}); err != nil {
+			return nil, err
+		}
+		ttl := req.TTL
+		if ttl <= 0 {
+			ttl = s.o.ReservationTTL
+		}
+		now := s.o.Clock.Now()
+		r := &Reservation{ID: newID("res_"), SKU: req.SKU, Location: req.Location, Quantity: req.Quantity,
+			Customer: req.Customer, CreatedAt: now, ExpiresAt: now.Add(ttl), Idem: key}
+		channel := req.Channel
+		if channel == "" {
+			channel = "web"
+		}
+		_, err := s.st.Reserve(ctx, []*Reservation{r}, s.outbox(func(e Effect) []*event.Event {
+			return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(r, channel, now))
+		}))
+		if err != nil {
+			return nil, err
+		}
+		s.kick()
+		return r, nil
+	})
 }
 
 // Release gives a reservation's stock back.

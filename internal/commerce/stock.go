@@ -42,9 +42,13 @@ type Delta struct {
 type Adjustment struct {
 	// Key makes the adjustment idempotent: "pos-<seq>" for a till sale,
 	// the client's idempotency key through the API.
-	Key    string
-	Deltas []Delta
-	Reason string
+	Key string
+	// Fingerprint, if set, is the request's: the same key with another
+	// fingerprint is refused with a *KeyReuseError instead of being
+	// ignored.
+	Fingerprint string
+	Deltas      []Delta
+	Reason      string
 	// Clamp is for facts that already happened (a till sale): a decrement
 	// larger than the free stock stops at what is reserved instead of
 	// failing, and the shortfall is recorded with the adjustment.
@@ -84,6 +88,9 @@ type Reservation struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"` // zero: held until the order moves on
 	CreatedAt time.Time `json:"created_at"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
+	// Idem is the client's idempotency key, if any: the engines store it
+	// with the reservation.
+	Idem *IdempotencyKey `json:"-"`
 }
 
 // SortReservations orders reservations by (SKU, location), the lock order.

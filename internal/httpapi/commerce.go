@@ -53,6 +53,7 @@ func failCommerce(w http.ResponseWriter, err error) bool {
 	var ie *commerce.InsufficientStockError
 	var ce *commerce.StockConstraintError
 	var te *commerce.TransitionError
+	var ke *commerce.KeyReuseError
 	switch {
 	case errors.As(err, &ue): // before ValidationError: it is one too
 		name := "sku"
@@ -62,6 +63,8 @@ func failCommerce(w http.ResponseWriter, err error) bool {
 		httpjson.Error(w, http.StatusNotFound, "unknown_"+ue.Kind, ue.Error(), map[string]string{"field": ue.Field, name: ue.ID})
 	case errors.As(err, &ve):
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ve.Error(), map[string]string{"field": ve.Field})
+	case errors.As(err, &ke):
+		httpjson.Error(w, http.StatusUnprocessableEntity, "idempotency_key_reused", ke.Error(), map[string]string{"key": ke.Key, ke.Scope + "_id": ke.ID})
 	case errors.As(err, &ie):
 		httpjson.Error(w, http.StatusConflict, "insufficient_stock", ie.Error(), map[string]any{
 			"sku": ie.SKU, "location_id": ie.Location, "requested": ie.Requested, "available": max(0, ie.Available)})
@@ -284,6 +287,21 @@ func (a *API) nearby(w http.ResponseWriter, r *http.Request) {
 		"locations": append([]commerce.Availability{}, list...)}, err)
 }
 
+// idempotencyHeader is the header a client names a creating request's
+// idempotency key with.
+const idempotencyHeader = "Idempotency-Key"
+
+// created writes v with 201 Created; a replayed answer (a retry with the
+// same idempotency key) says so in Idempotent-Replayed.
+func (a *API) created(w http.ResponseWriter, r *http.Request, v any, replayed bool, err error) {
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	a.reply(w, r, http.StatusCreated, v, err)
+}
+
+// adjustStock serves POST /api/v1/stock/adjustments. The key is the
+// body's "key" or the Idempotency-Key header.
 func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Key    string           `json:"key"`
@@ -293,6 +311,13 @@ func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
 	if err := decodeBody(r, &req); err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if h := r.Header.Get(idempotencyHeader); h != "" {
+		if req.Key != "" && req.Key != h {
+			a.fail(w, r, &inputError{"key", "differs from the Idempotency-Key header: send one of them, or the same"})
+			return
+		}
+		req.Key = h
 	}
 	changes, applied, err := a.commerce.AdjustStock(r.Context(), req.Key, req.Reason, req.Deltas)
 	rows := []stockView{}

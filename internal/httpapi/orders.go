@@ -13,14 +13,16 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
+// createOrder serves POST /api/v1/orders; an Idempotency-Key header
+// makes a retry return the order the key placed.
 func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 	var o commerce.Order
 	if err := decodeBody(r, &o); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	placed, err := a.commerce.PlaceOrder(r.Context(), &o)
-	a.reply(w, r, http.StatusCreated, placed, err)
+	placed, replayed, err := a.commerce.PlaceOrderOnce(r.Context(), r.Header.Get(idempotencyHeader), &o)
+	a.created(w, r, placed, replayed, err)
 }
 
 // listOrders serves GET /api/v1/orders?customer=kind:value&status=, newest
@@ -85,6 +87,9 @@ func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, http.StatusOK, o, err)
 }
 
+// createReturn serves POST /api/v1/orders/{id}/returns; an
+// Idempotency-Key header makes a retry return the return the key
+// recorded, instead of restocking and refunding twice.
 func (a *API) createReturn(w http.ResponseWriter, r *http.Request) {
 	var ret commerce.Return
 	id, err := pathID(r, "id", "id")
@@ -96,8 +101,8 @@ func (a *API) createReturn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ret.OrderID = id
-	got, err := a.commerce.RecordReturn(r.Context(), &ret)
-	a.reply(w, r, http.StatusCreated, got, err)
+	got, replayed, err := a.commerce.RecordReturnOnce(r.Context(), r.Header.Get(idempotencyHeader), &ret)
+	a.created(w, r, got, replayed, err)
 }
 
 func (a *API) listReturns(w http.ResponseWriter, r *http.Request) {

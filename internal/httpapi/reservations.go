@@ -11,6 +11,8 @@ import (
 	"github.com/parcours/parcours/internal/commerce"
 )
 
+// createReservation serves POST /api/v1/reservations; an Idempotency-Key
+// header makes a retry return the reservation the key made.
 func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		commerce.ReserveRequest
@@ -28,8 +30,9 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 		}
 		req.ReserveRequest.TTL = d
 	}
-	res, err := a.commerce.Reserve(r.Context(), req.ReserveRequest)
-	a.reply(w, r, http.StatusCreated, res, err)
+	req.ReserveRequest.Key = r.Header.Get(idempotencyHeader)
+	res, replayed, err := a.commerce.ReserveOnce(r.Context(), req.ReserveRequest)
+	a.created(w, r, res, replayed, err)
 }
 
 func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {

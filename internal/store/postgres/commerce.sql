@@ -88,7 +88,7 @@ SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, c
 FROM reservations WHERE order_id = $1 AND status = 'active' ORDER BY sku, location_id;
 
 -- name: record-adjustment
-INSERT INTO stock_adjustments (key, reason, detail, applied_at) VALUES ($1, $2, $3, $4)
+INSERT INTO stock_adjustments (key, reason, detail, applied_at, fingerprint) VALUES ($1, $2, $3, $4, NULLIF($5, ''))
 ON CONFLICT (key) DO NOTHING;
 
 -- name: insert-order
@@ -133,3 +133,15 @@ SELECT seq, event, created_at FROM commerce_outbox ORDER BY seq LIMIT $1;
 
 -- name: delete-outbox
 DELETE FROM commerce_outbox WHERE seq = ANY($1);
+
+-- name: insert-key
+INSERT INTO commerce_keys (scope, key, fingerprint, resource_id, created_at) VALUES ($1, $2, $3, $4, $5);
+
+-- name: key
+SELECT fingerprint, resource_id FROM commerce_keys WHERE scope = $1 AND key = $2;
+
+-- name: return
+SELECT doc FROM order_returns WHERE id = $1;
+
+-- name: adjustment-fingerprint
+SELECT COALESCE(fingerprint, '') FROM stock_adjustments WHERE key = $1;
