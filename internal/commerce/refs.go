@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 )
 
 // Kinds of things an input can name that must exist.
@@ -42,29 +44,86 @@ type ref struct {
 	locField, loc string
 }
 
-// unknownRefs returns, for each ref, nil or the *UnknownError of its SKU
-// (checked first) or location. One store query answers for all of them.
-func (s *Service) unknownRefs(ctx context.Context, refs []ref) ([]error, error) {
-	var skus, locs []string
-	seen := map[string]bool{}
-	for _, r := range refs {
-		if r.sku != "" && !seen["s"+r.sku] {
-			seen["s"+r.sku], skus = true, append(skus, r.sku)
-		}
-		if r.loc != "" && !seen["l"+r.loc] {
-			seen["l"+r.loc], locs = true, append(locs, r.loc)
+// knownCache remembers for LocationsTTL the SKUs and locations a check
+// found, so that the reservations of a hot SKU cost no query. It keeps
+// existence only, never absence: what is created is seen at once. A SKU
+// removed from its product through this service is forgotten at once;
+// through another process, it may still be accepted for that long (and
+// is counted nowhere: reads check again).
+type knownCache struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // "s"+SKU, "l"+location → when found
+}
+
+// maxKnown bounds the cache; it starts over when full.
+const maxKnown = 100_000
+
+func (c *knownCache) has(id string, now time.Time, ttl time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.seen[id]
+	return ok && now.Sub(at) < ttl
+}
+
+func (c *knownCache) add(ids []string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil || len(c.seen)+len(ids) > maxKnown {
+		c.seen = map[string]time.Time{}
+	}
+	for _, id := range ids {
+		c.seen[id] = now
+	}
+}
+
+// forgetSKUs drops the SKUs, after products were rewritten (a variant may
+// be gone).
+func (c *knownCache) forgetSKUs() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.seen {
+		if id[0] == 's' {
+			delete(c.seen, id)
 		}
 	}
-	knownSKUs, knownLocs, err := s.st.KnownRefs(ctx, skus, locs)
-	if err != nil {
-		return nil, fmt.Errorf("commerce: check SKUs and locations: %w", err)
+}
+
+// unknownRefs returns, for each ref, nil or the *UnknownError of its SKU
+// (checked first) or location. One store query answers for all those the
+// cache does not know.
+func (s *Service) unknownRefs(ctx context.Context, refs []ref) ([]error, error) {
+	now, ttl := s.o.Clock.Now(), s.o.LocationsTTL
+	var skus, locs []string
+	ask := map[string]bool{}
+	for _, r := range refs {
+		if r.sku != "" && !ask["s"+r.sku] && !s.known.has("s"+r.sku, now, ttl) {
+			ask["s"+r.sku], skus = true, append(skus, r.sku)
+		}
+		if r.loc != "" && !ask["l"+r.loc] && !s.known.has("l"+r.loc, now, ttl) {
+			ask["l"+r.loc], locs = true, append(locs, r.loc)
+		}
+	}
+	knownSKUs, knownLocs := map[string]bool{}, map[string]bool{}
+	if len(skus)+len(locs) > 0 {
+		var err error
+		if knownSKUs, knownLocs, err = s.st.KnownRefs(ctx, skus, locs); err != nil {
+			return nil, fmt.Errorf("commerce: check SKUs and locations: %w", err)
+		}
+		var found []string
+		for id := range knownSKUs {
+			found = append(found, "s"+id)
+		}
+		for id := range knownLocs {
+			found = append(found, "l"+id)
+		}
+		s.known.add(found, now)
 	}
 	out := make([]error, len(refs))
 	for i, r := range refs {
 		switch {
-		case r.sku != "" && !knownSKUs[r.sku]:
+		case r.sku != "" && ask["s"+r.sku] && !knownSKUs[r.sku]:
 			out[i] = &UnknownError{Field: r.skuField, Kind: RefSKU, ID: r.sku}
-		case r.loc != "" && !knownLocs[r.loc]:
+		case r.loc != "" && ask["l"+r.loc] && !knownLocs[r.loc]:
 			out[i] = &UnknownError{Field: r.locField, Kind: RefLocation, ID: r.loc}
 		}
 	}
