@@ -82,7 +82,12 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		if r := recover(); r != nil {
 			c, ok := r.(exitCode)
 			if !ok {
-				panic(r)
+				// No input may crash a command with a Go panic (exit 2,
+				// the runtime's dump): say it is a bug, with the stack
+				// for the report, and fail like any other error.
+				fmt.Fprintf(stderr, "parcours: internal error (a bug, please report it with this output): %v\n%s", r, debug.Stack())
+				code = 1
+				return
 			}
 			code = int(c)
 		}

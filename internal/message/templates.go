@@ -3,6 +3,7 @@ package message
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,27 +71,38 @@ func (p *Pipeline) DeleteTemplate(ctx context.Context, id string) error {
 }
 
 // ImportTemplateFiles saves every *.json file of dir as a template whose
-// id is the file's name: {"name": ..., "topic": ..., "body": {...}}.
+// id is the file's name: {"name": ..., "topic": ..., "body": {...}}. A file
+// that cannot be read or is refused does not stop the others: it returns
+// how many were saved and every file's error, joined.
 func (p *Pipeline) ImportTemplateFiles(ctx context.Context, dir string) (int, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return 0, err
 	}
+	var errs []error
+	saved := 0
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return 0, fmt.Errorf("message: template file: %w", err)
+		if err := p.importTemplateFile(ctx, f); err != nil {
+			errs = append(errs, fmt.Errorf("message: template file %s: %w", f, err))
+			continue
 		}
-		var in TemplateInput
-		if err := json.Unmarshal(b, &in); err != nil {
-			return 0, fmt.Errorf("message: template file %s: %w", f, err)
-		}
-		in.ID = strings.TrimSuffix(filepath.Base(f), ".json")
-		if _, err := p.SaveTemplate(ctx, in); err != nil {
-			return 0, fmt.Errorf("message: template file %s: %w", f, err)
-		}
+		saved++
 	}
-	return len(files), nil
+	return saved, errors.Join(errs...)
+}
+
+func (p *Pipeline) importTemplateFile(ctx context.Context, f string) error {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	var in TemplateInput
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	in.ID = strings.TrimSuffix(filepath.Base(f), ".json")
+	_, err = p.SaveTemplate(ctx, in)
+	return err
 }
 
 // Preview is a template rendered for one customer, per channel: what

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -46,11 +47,11 @@ func (s *Server) Messages() *message.Pipeline { return s.messages }
 // runMessages runs the pipeline's workers, restarting after a failure.
 func (s *Server) runMessages(ctx context.Context) {
 	if dir := s.opts.TemplatesDir; dir != "" {
-		if n, err := s.messages.ImportTemplateFiles(ctx, dir); err != nil {
-			s.log.Error("messages: template files not imported", "dir", dir, "err", err)
-		} else {
-			s.log.Info("messages: template files imported", "dir", dir, "templates", n)
+		n, err := s.messages.ImportTemplateFiles(ctx, dir)
+		if err != nil {
+			s.log.Error("messages: template files refused; fix them and restart, or save them with parcours templates save", "dir", dir, "err", err)
 		}
+		s.log.Info("messages: template files imported", "dir", dir, "templates", n)
 	}
 	s.restartLoop(ctx, "message workers", func(ctx context.Context) error { return s.messages.Run(ctx) })
 }
@@ -62,7 +63,7 @@ func (s *Server) runConsent(ctx context.Context) {
 
 func (s *Server) restartLoop(ctx context.Context, what string, run func(context.Context) error) {
 	for ctx.Err() == nil {
-		err := run(ctx)
+		err := runRecovered(ctx, run)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
@@ -72,4 +73,16 @@ func (s *Server) restartLoop(ctx context.Context, what string, run func(context.
 		case <-time.After(5 * time.Second):
 		}
 	}
+}
+
+// runRecovered runs a background loop, turning a panic into an error so
+// that restartLoop logs it and starts the loop again instead of the whole
+// process dying.
+func runRecovered(ctx context.Context, run func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return run(ctx)
 }

@@ -215,7 +215,7 @@ func New(st store.Store, o Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
-	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Ingestion paths never go through the mux: it answers unclean
 		// paths (//v1/track) with a redirect, and a redirected POST loses
 		// its events.
@@ -225,7 +225,7 @@ func New(st store.Store, o Options) *Server {
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}), o.Logger)
 	return s
 }
 

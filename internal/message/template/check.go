@@ -83,7 +83,7 @@ func (t *Template) Check(r Rules) error {
 var lineInError = regexp.MustCompile(`\(line (\d+)\)`)
 
 func checkField(f field) []Problem {
-	tpl, serr := engine(f.html).ParseString(f.src)
+	tpl, serr := parse(f.html, f.src)
 	if serr != nil {
 		p := Problem{Field: f.name, Message: cleanError(serr.Error())}
 		p.Line, p.Column = locate(f.src, serr.Error(), serr.LineNumber())
