@@ -39,9 +39,12 @@ type SendRequest struct {
 	// in_stock case found).
 	Data map[string]any `json:"data,omitempty"`
 	// Event holds the properties of the event that enrolled the
-	// customer which the journey refers to ({{ event.sku }} in its
-	// steps); templates read them as event.
+	// customer (all of them, within MaxEventProperties); templates read
+	// them as event, and as order when they name an order_id.
 	Event map[string]any `json:"event,omitempty"`
+	// Store is the store that event names (its store_id property, else
+	// its point-of-sale source's store); templates read it as store.
+	Store string `json:"store_id,omitempty"`
 }
 
 // sendKey builds a send's idempotency key.

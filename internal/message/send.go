@@ -27,10 +27,14 @@ type Request struct {
 	// of them is needed.
 	TemplateID string
 	Content    *template.Template
-	// Event holds the triggering event's properties, Data extra template
-	// variables (store, products).
-	Event map[string]any
-	Data  map[string]any
+	// Event holds the triggering event's properties (templates: event,
+	// and order when they have an order_id), Data extra template
+	// variables (store, products). StoreID is the store the message is
+	// about (templates: store); empty: the event's store_id property,
+	// else the order's store, else the customer's nearest store.
+	Event   map[string]any
+	Data    map[string]any
+	StoreID string
 
 	// The send key: a journey step's (Journey, Version, Step, Enrolment),
 	// or for one-off sends the caller's idempotency Key.
@@ -119,7 +123,9 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	case reason != "":
 		m.Status, m.Reason, m.DueAt = store.MessageSkipped, reason, zeroTime
 	default:
-		if err := p.render(m, c, tpl, r); err != nil {
+		if err := p.render(ctx, m, c, tpl, r); errors.Is(err, errLookup) {
+			return nil, err
+		} else if err != nil {
 			m.Status, m.Reason, m.DueAt = store.MessageFailed, err.Error(), zeroTime
 			break
 		}

@@ -148,7 +148,7 @@ func (p *Pipeline) Preview(ctx context.Context, id string, profileID int64) (*Pr
 		m := &store.OutboxMessage{SendKey: "preview:" + id, ProfileID: prof.ID, Channel: string(ch), Topic: rec.Topic,
 			Transactional: tr, TemplateID: id, Campaign: "preview", Address: c.addr[ch]}
 		cp := &ChannelPreview{Refusal: p.refusal(c, ch, rec.Topic, tr, tpl)}
-		if err := p.render(m, c, tpl, Request{}); err != nil {
+		if err := p.render(ctx, m, c, tpl, Request{}); err != nil {
 			cp.Problems = template.Problems(err)
 			if cp.Problems == nil {
 				cp.Problems = []template.Problem{{Field: string(ch), Message: err.Error()}}

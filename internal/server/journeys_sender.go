@@ -24,7 +24,7 @@ func (j journeySender) Send(ctx context.Context, r journey.SendRequest) error {
 	_, err := j.msgs.Send(ctx, message.Request{
 		ProfileID: r.Profile, Channel: provider.Channel(r.Channel), Topic: r.Topic, TemplateID: r.Template,
 		Journey: r.Journey, Version: r.Version, Step: r.Step, Enrolment: strconv.FormatInt(r.Enrolment, 10),
-		Campaign: r.Journey, Data: r.Data, Event: r.Event,
+		Campaign: r.Journey, Data: r.Data, Event: r.Event, StoreID: r.Store,
 	})
 	// An invalid request or a template that does not exist will not get
 	// better with retries.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/message"
 )
 
@@ -85,4 +86,16 @@ func runRecovered(ctx context.Context, run func(context.Context) error) (err err
 		}
 	}()
 	return run(ctx)
+}
+
+// templateCommerce gives message templates the commerce orders and
+// locations ({{ order.status }}, {{ store.address.city }}).
+type templateCommerce struct{ svc *commerce.Service }
+
+func (c templateCommerce) Order(ctx context.Context, id string) (*commerce.Order, error) {
+	return c.svc.Order(ctx, id)
+}
+
+func (c templateCommerce) Location(ctx context.Context, id string) (*commerce.Location, error) {
+	return c.svc.Store().Location(ctx, id)
 }

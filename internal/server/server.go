@@ -183,7 +183,7 @@ func New(st store.Store, o Options) *Server {
 		Metrics: commerce.NewMetrics(s.registry)})
 	mo := o.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
-	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
+	mo.Stores, mo.RFM, mo.Commerce = o.Stores, s.unify.RFM, templateCommerce{s.commerce}
 	mo.OnConsentBatch = func(seq int64) { s.behindJourneys.Report(1, seq) }
 	s.messages = message.New(st, s.commit, o.Providers, mo)
 	sender := o.JourneySender
