@@ -25,6 +25,9 @@ type messageFlags struct {
 // of the data directory.
 func (f *messageFlags) options(g *config.Globals) (message.Options, error) {
 	o := message.Options{BaseURL: f.PublicURL, UnsubscribeMailto: f.UnsubscribeTo}
+	if _, err := message.CheckPublicURL(f.PublicURL); err != nil {
+		return o, fmt.Errorf("--public-url: %w", err)
+	}
 	secret, err := server.EnsureMessageSecret(g.DataDir)
 	if err != nil {
 		return o, err

@@ -154,6 +154,9 @@ func (p *Pipeline) refusal(c *contact, ch provider.Channel, topic string, transa
 		return "address suppressed: " + why
 	}
 	if !transactional {
+		if ch == provider.Email && p.o.BaseURL == "" {
+			return ErrNoUnsubscribeURL.Error()
+		}
 		return c.consentRefusal(ch, topic)
 	}
 	return ""

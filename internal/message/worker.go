@@ -132,6 +132,11 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome 
 	if !ok || prov == nil {
 		return fail(store.MessageFailed, "no provider configured for channel "+string(ch))
 	}
+	if ch == provider.Email && !m.Transactional && pm.Headers["List-Unsubscribe"] == "" {
+		// Queued by a process without a public URL (or before this
+		// rule): never sent without a working unsubscribe.
+		return fail(store.MessageSkipped, ErrNoUnsubscribeURL.Error())
+	}
 	if why, status, due, err := p.recheck(ctx, m, ch, now); err != nil {
 		return p.retry(o, m, err, now)
 	} else if why != "" {

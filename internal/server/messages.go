@@ -47,6 +47,7 @@ func (s *Server) Messages() *message.Pipeline { return s.messages }
 
 // runMessages runs the pipeline's workers, restarting after a failure.
 func (s *Server) runMessages(ctx context.Context) {
+	s.logUnsubscribe()
 	if dir := s.opts.TemplatesDir; dir != "" {
 		n, err := s.messages.ImportTemplateFiles(ctx, dir)
 		if err != nil {
@@ -98,4 +99,21 @@ func (c templateCommerce) Order(ctx context.Context, id string) (*commerce.Order
 
 func (c templateCommerce) Location(ctx context.Context, id string) (*commerce.Location, error) {
 	return c.svc.Store().Location(ctx, id)
+}
+
+// logUnsubscribe says at startup whether marketing emails can carry a
+// working unsubscribe link, and how to fix it when they cannot.
+func (s *Server) logUnsubscribe() {
+	warnings, err := message.CheckPublicURL(s.opts.Messages.BaseURL)
+	if err != nil {
+		warnings = append(warnings, err.Error())
+	}
+	for _, w := range warnings {
+		s.log.Warn("messages: " + w)
+	}
+	if ok, msg := s.messages.UnsubscribeStatus(); ok {
+		s.log.Info(msg)
+	} else {
+		s.log.Warn(msg)
+	}
 }
