@@ -153,6 +153,11 @@ func (p *Pipeline) refusal(c *contact, ch provider.Channel, topic string, transa
 	if why := c.suppressed[ch]; why != "" {
 		return "address suppressed: " + why
 	}
+	if stoppable(ch) && topic != OptOutTopic {
+		if why := c.stoppedOn(ch); why != "" {
+			return why
+		}
+	}
 	if !transactional {
 		if ch == provider.Email && p.o.BaseURL == "" {
 			return ErrNoUnsubscribeURL.Error()

@@ -48,6 +48,8 @@ type Request struct {
 	Campaign string
 
 	confirmURL string // double opt-in: message.confirm_url
+	optOut     bool   // the confirmation of a STOP (OptOutTopic)
+	to         string // the address, instead of the profile's first
 }
 
 // SendKey returns the request's send key: the same request twice (a retry,
@@ -88,6 +90,9 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	if r.Channel == "" {
 		return nil, fmt.Errorf("%w: channel is required (email, sms, push, whatsapp, webhook or best)", ErrInvalid)
 	}
+	if (r.Topic == OptOutTopic || r.Topic == stopTopic) && !r.optOut {
+		return nil, fmt.Errorf("%w: topic %q is reserved for the confirmation of a STOP", ErrInvalid, r.Topic)
+	}
 	tpl, err := p.requestTemplate(ctx, &r)
 	if err != nil {
 		return nil, err
@@ -119,6 +124,9 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 		return nil, fmt.Errorf("%w: unknown channel %q (email, sms, push, whatsapp, webhook or best)", ErrInvalid, ch)
 	}
 	m.Channel, m.Address = string(ch), c.addr[ch]
+	if r.to != "" && m.Address != "" {
+		m.Address = r.to
+	}
 	switch reason := p.refusal(c, ch, m.Topic, m.Transactional, tpl); {
 	case reason != "":
 		m.Status, m.Reason, m.DueAt = store.MessageSkipped, reason, zeroTime

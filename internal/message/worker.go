@@ -203,12 +203,19 @@ func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provi
 	} else if why != "" {
 		return "address suppressed: " + why, store.MessageSkipped, zeroTime, nil
 	}
-	if m.Transactional {
+	stop := stoppable(ch) && m.Topic != OptOutTopic
+	if m.Transactional && !stop {
 		return "", "", zeroTime, nil
 	}
 	c, err := p.consentOf(ctx, m.ProfileID)
 	if err != nil {
 		return "", "", zeroTime, err
+	}
+	if why := c.stoppedOn(ch); stop && why != "" {
+		return why, store.MessageSkipped, zeroTime, nil
+	}
+	if m.Transactional {
+		return "", "", zeroTime, nil
 	}
 	if why := c.consentRefusal(ch, m.Topic); why != "" {
 		return why, store.MessageSkipped, zeroTime, nil

@@ -125,7 +125,7 @@ func TestTwilioEndToEnd(t *testing.T) {
 	waitFor(t, "Zoe out of the textable segment", func() bool { return members() == 0 })
 
 	second := send("promo-2")
-	if second["status"] != "skipped" || !strings.Contains(second["reason"].(string), "sms consent withdrawn") {
+	if second["status"] != "skipped" || !strings.Contains(second["reason"].(string), "texted STOP") {
 		t.Fatalf("the offer after STOP: %v", second)
 	}
 	mu.Lock()
