@@ -174,7 +174,47 @@ func (p *Pipeline) requestTemplate(ctx context.Context, r *Request) (*template.T
 	if r.Topic == "" {
 		r.Topic = rec.Topic
 	}
+	if r.confirmURL == "" && !r.optOut {
+		if err := p.topicCarries(r.Topic, rec); err != nil {
+			return nil, err
+		}
+	}
 	return tpl, nil
+}
+
+// topicCarries refuses a promotional template on a transactional topic.
+// A stored template declares what it is by its own topic: a transactional
+// one (order_updates) makes it transactional; any other, or none, makes
+// it promotional. A transactional message passes marketing opt-outs,
+// caps and quiet hours, so it must not carry promotion.
+func (p *Pipeline) topicCarries(topic string, rec *store.TemplateRecord) error {
+	if !p.o.Policy.transactional(topic) || p.o.Policy.transactional(rec.Topic) {
+		return nil
+	}
+	declared := "it declares no topic"
+	if rec.Topic != "" {
+		declared = fmt.Sprintf("its topic %q is marketing", rec.Topic)
+	}
+	return fmt.Errorf("%w: template %q is promotional (%s) and cannot be sent on the transactional topic %q, which passes opt-outs: "+
+		"give the template a transactional topic if it is a service message, or send it on a marketing topic", ErrInvalid, rec.ID, declared, topic)
+}
+
+// CheckSend checks, when a journey is saved, that its send step may send
+// the template on the topic: a transactional topic cannot carry a
+// promotional template. A template that does not exist yet passes (it is
+// checked again at each send).
+func (p *Pipeline) CheckSend(ctx context.Context, templateID, topic string) error {
+	if topic == "" {
+		return nil
+	}
+	rec, err := p.st.Template(ctx, templateID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("message: template %s: %w", templateID, err)
+	}
+	return p.topicCarries(topic, rec)
 }
 
 func validChannel(ch provider.Channel) bool {

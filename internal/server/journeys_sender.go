@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
@@ -30,6 +31,16 @@ func (j journeySender) Send(ctx context.Context, r journey.SendRequest) error {
 	// better with retries.
 	if errors.Is(err, message.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %w", journey.ErrRefused, err)
+	}
+	return err
+}
+
+// CheckSend refuses, when a journey is saved, a send step that puts a
+// promotional template on a transactional topic.
+func (j journeySender) CheckSend(ctx context.Context, s journey.Send) error {
+	err := j.msgs.CheckSend(ctx, s.Template, s.Topic)
+	if errors.Is(err, message.ErrInvalid) {
+		return &journey.ValidationError{Path: "send.topic", Reason: strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": ")}
 	}
 	return err
 }
