@@ -324,7 +324,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				r.b.record(en, n.addr, "webhook", "not called", "", at)
 				tr(n, "webhook", s.Webhook.URL, "no webhook caller configured: not called")
 			} else if err := e.o.Webhooks.Call(ctx, req); err != nil {
-				if d, again := retry(st, en, now, false); again {
+				if d, again := retry(st, en, now, refused(err)); again {
 					tr(n, "webhook", "call failed; retry in "+d.String(), err.Error())
 					return nil
 				}

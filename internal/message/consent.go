@@ -50,7 +50,7 @@ func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.C
 
 // recordConsent appends a change to the ledger, without announcing it,
 // with, for a STOP or a grant of the channel that is the customer's own,
-// its mark on the channel's stop state (stopTopic), in one transaction.
+// its mark on the channel's stop state (StopTopic), in one transaction.
 func (p *Pipeline) recordConsent(ctx context.Context, c ConsentChange) (*store.ConsentRecord, error) {
 	rec, err := p.consentRecord(c)
 	if err != nil {
@@ -77,7 +77,7 @@ func stopMark(rec *store.ConsentRecord) *store.ConsentRecord {
 		return nil
 	}
 	m := *rec
-	m.Topic, m.Key = stopTopic, rec.Key+":"+stopTopic
+	m.Topic, m.Key = StopTopic, rec.Key+":"+StopTopic
 	return &m
 }
 

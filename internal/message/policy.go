@@ -35,7 +35,7 @@ type Policy struct {
 }
 
 // reservedTopics are topics Parcours uses itself.
-var reservedTopics = []string{ConfirmationTopic, OptOutTopic, stopTopic}
+var reservedTopics = []string{ConfirmationTopic, OptOutTopic, StopTopic}
 
 // Topic is a subscription topic (newsletter, offers, order_updates).
 type Topic struct {

@@ -90,7 +90,7 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	if r.Channel == "" {
 		return nil, fmt.Errorf("%w: channel is required (email, sms, push, whatsapp, webhook or best)", ErrInvalid)
 	}
-	if (r.Topic == OptOutTopic || r.Topic == stopTopic) && !r.optOut {
+	if (r.Topic == OptOutTopic || r.Topic == StopTopic) && !r.optOut {
 		return nil, fmt.Errorf("%w: topic %q is reserved for the confirmation of a STOP", ErrInvalid, r.Topic)
 	}
 	tpl, err := p.requestTemplate(ctx, &r)

@@ -116,18 +116,18 @@ func confirmation(ch provider.Channel, text string) *template.Template {
 	return &template.Template{SMS: &template.SMS{Body: text}}
 }
 
-// stopTopic is the pseudo-topic that records, per channel, whether the
+// StopTopic is the pseudo-topic that records, per channel, whether the
 // customer's last word was a stop keyword: withdrawn by STOP, granted by
 // START and by every grant of the channel that is the customer's own
 // (RecordConsent: the API, a double opt-in), never by an identify trait.
 // Being a topic of the ledger, it is read with the rest of the consent in
 // the same query, and shows on the profile's consent as "sms:*stop".
-const stopTopic = "*stop"
+const StopTopic = "*stop"
 
 // stoppedOn says why nothing may go to the customer on ch after a stop
 // keyword, "" if they sent none or started again since.
 func (c *contact) stoppedOn(ch provider.Channel) string {
-	r, ok := c.consent[consentKey{string(ch), stopTopic}]
+	r, ok := c.consent[consentKey{string(ch), StopTopic}]
 	if !ok || r.Granted {
 		return ""
 	}

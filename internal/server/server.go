@@ -191,7 +191,7 @@ func New(st store.Store, o Options) *Server {
 		sender = journeySender{s.messages}
 	}
 	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
-		Sender: sender, Webhooks: journey.HTTPCaller{}, Emit: s.commit, Yield: s.commit.Busy,
+		Sender: sender, Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock}, Emit: s.commit, Yield: s.commit.Busy,
 		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret,
 		Stock: journey.CommerceStock{Service: s.commerce}, Tasks: st})
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
@@ -305,6 +305,13 @@ func channelConsent(ctx context.Context, st store.Store, ids []int64) (map[int64
 			out[r.ProfileID] = map[string]bool{}
 		}
 		out[r.ProfileID][r.Channel] = r.Granted
+	}
+	// A STOP not lifted since: nothing is sent, so not reachable, whatever
+	// an identify trait granted after it.
+	for _, r := range recs {
+		if r.Topic == message.StopTopic && !r.Granted && out[r.ProfileID] != nil {
+			out[r.ProfileID][r.Channel] = false
+		}
 	}
 	return out, nil
 }
