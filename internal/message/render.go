@@ -63,7 +63,7 @@ func (p *Pipeline) url(path string) string {
 // properties), order (the order they name), store (what the sender
 // passed, else the store the event names, else the customer's nearest),
 // products, data, profile and message.
-func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profile.Profile, r *Request) (template.Data, error) {
+func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profile.Profile, r *Request, tpl *template.Template) (template.Data, error) {
 	unsub := p.url("/u/" + p.sign(tokenUnsubscribe, m.SendKey, ""))
 	d := template.Data{
 		"profile": p.profileData(prof),
@@ -77,12 +77,17 @@ func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profi
 	if r.confirmURL != "" {
 		d["message"].(map[string]any)["confirm_url"] = r.confirmURL
 	}
-	order, err := p.orderData(ctx, r.Event)
-	if err != nil {
-		return nil, err
-	}
-	if order != nil {
-		d["order"] = order
+	// Order and store cost reads of commerce: only for a template that
+	// can show them (the order names the store when the event does not).
+	var order map[string]any
+	if tpl.Mentions("order") || tpl.Mentions("store") {
+		var err error
+		if order, err = p.orderData(ctx, r.Event); err != nil {
+			return nil, err
+		}
+		if order != nil {
+			d["order"] = order
+		}
 	}
 	d["data"] = map[string]any{}
 	if r.Data != nil {
@@ -114,7 +119,7 @@ func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profi
 			st = maps.Clone(n)
 		}
 	}
-	if st != nil {
+	if st != nil && tpl.Mentions("store") {
 		if err := p.completeStore(ctx, st); err != nil {
 			return nil, err
 		}
@@ -131,7 +136,7 @@ func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profi
 // the one-click unsubscribe headers (email). The result is m.Payload.
 func (p *Pipeline) render(ctx context.Context, m *store.OutboxMessage, c *contact, tpl *template.Template, r Request) error {
 	ch := provider.Channel(m.Channel)
-	d, err := p.data(ctx, m, c.profile, &r)
+	d, err := p.data(ctx, m, c.profile, &r, tpl)
 	if err != nil {
 		return err
 	}
