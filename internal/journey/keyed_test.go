@@ -127,8 +127,8 @@ func TestKeyedPoliciesApplyPerKey(t *testing.T) {
 	}
 }
 
-// TestKeyedWaitFor: the awaited event carrying the key wakes only its own
-// enrolment.
+// TestKeyedWaitFor: the awaited event carrying the key wakes (and
+// converts) only its own enrolment.
 func TestKeyedWaitFor(t *testing.T) {
 	w := newWorld(t)
 	w.apply(`
@@ -137,6 +137,7 @@ id: review
 name: Review per order
 triggers: [{event: Order Completed}]
 re_entry: {policy: always, key: order_id}
+goal: {event: Order Delivered, within: 7d}
 steps:
   - wait_for:
       event: Order Delivered
@@ -159,6 +160,9 @@ steps:
 	}
 	if !strings.Contains(got[journey.EnrolExited], "never delivered") || len(got) != 2 {
 		t.Fatalf("L-1 should time out, L-2 complete: %v", got)
+	}
+	if st, err := w.st.JourneyStats(context.Background(), "review"); err != nil || st.Converted != 1 {
+		t.Fatalf("converted %d, want 1 (L-2 only): %v", st.Converted, err)
 	}
 }
 
