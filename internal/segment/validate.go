@@ -26,9 +26,6 @@ func (e *ValidationError) Error() string {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// Channels are the channels conditions may name.
-var Channels = []string{"web", "app", "store", "call_center", "email", "sms", "whatsapp", "push", "server", "internal"}
-
 // reachChannels are the channels consent and reachability know.
 var reachChannels = []string{"email", "sms", "push", "whatsapp"}
 
@@ -147,9 +144,8 @@ func validateCond(c *Condition, path string, known Known, fail func(string, stri
 			}
 		}
 	case "channel", "last_channel":
-		ch := c.Channel + c.LastChannel
-		if !slices.Contains(Channels, ch) {
-			return fail(path+"."+kinds[0], fmt.Sprintf("%q is not a channel; channels are: %s", ch, strings.Join(Channels, ", ")))
+		if why := checkChannel(c.Channel + c.LastChannel); why != "" {
+			return fail(path+"."+kinds[0], why)
 		}
 	case "consent", "reachable":
 		ch := c.Consent + c.Reachable
