@@ -27,12 +27,25 @@ import (
 
 // remote are the flags of commands that talk to a running server.
 type remote struct {
-	Server   string `help:"URL of the running parcours serve." default:"http://127.0.0.1:8080" env:"PARCOURS_SERVER"`
+	Server   string `help:"URL of the running parcours serve; default: the serve running on the data directory (its server.json), else http://127.0.0.1:8080." env:"PARCOURS_SERVER" placeholder:"URL"`
 	AdminKey string `help:"Admin key; default: the admin-key file of the data directory." env:"PARCOURS_ADMIN_KEY"`
 }
 
-// client returns an API client for the server.
+// client returns an API client for the server: the one named, else the
+// one serve recorded in the data directory.
 func (r *remote) client(g *config.Globals) (*apiClient, error) {
+	base, hint := r.Server, "is parcours serve running there?"
+	if base == "" {
+		switch s := findServer(g.DataDir); {
+		case s != nil:
+			base, hint = s.URL, fmt.Sprintf("parcours serve (pid %d) recorded this address in %s", s.PID, filepath.Join(s.DataDir, serverFile))
+		case !dataDirExists(g.DataDir) && r.AdminKey == "":
+			return nil, errors.New(whereIsTheData(g.DataDir))
+		default:
+			base = defaultServer
+			hint = fmt.Sprintf("no parcours serve runs on the data directory %s (no %s there): start it, or pass --server", absPath(g.DataDir), serverFile)
+		}
+	}
 	key := r.AdminKey
 	if key == "" {
 		var err error
@@ -40,8 +53,11 @@ func (r *remote) client(g *config.Globals) (*apiClient, error) {
 			return nil, fmt.Errorf("%w; or pass --admin-key", err)
 		}
 	}
-	return &apiClient{base: strings.TrimSuffix(r.Server, "/"), key: key, http: &http.Client{Timeout: 10 * time.Minute}}, nil
+	return &apiClient{base: strings.TrimSuffix(base, "/"), key: key, hint: hint, http: &http.Client{Timeout: 10 * time.Minute}}, nil
 }
+
+// defaultServer is where serve listens by default.
+const defaultServer = "http://127.0.0.1:8080"
 
 // call sends a request and decodes a 2xx answer into out; any other
 // answer becomes an error with the API's message.
@@ -60,7 +76,7 @@ func (a *apiClient) call(ctx context.Context, method, path string, body any, out
 	req.Header.Set("Authorization", "Bearer "+a.key)
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w (is parcours serve running? pass --server)", method, path, err)
+		return fmt.Errorf("%s %s%s: %w (%s)", method, a.base, path, err, a.hint)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)

@@ -108,7 +108,7 @@ func (f *importFlags) run(g *config.Globals, e *env, what string, sink bool,
 			rejectsPath = strings.TrimSuffix(f.File, filepath.Ext(f.File)) + ".rejects.ndjson"
 		}
 	}
-	st, err := openStore(e.ctx, g)
+	st, err := openOrCreate(e.ctx, g, e)
 	if err != nil {
 		return err
 	}

@@ -252,6 +252,7 @@ func postBatch(ctx context.Context, client *http.Client, base, writeKey string, 
 // apiClient calls the management API.
 type apiClient struct {
 	base, key string
+	hint      string // what to do when the server cannot be reached
 	http      *http.Client
 }
 

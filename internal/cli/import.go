@@ -85,7 +85,7 @@ func (c *importCmd) Run(g *config.Globals, e *env) error {
 		}
 	}
 
-	st, err := openStore(e.ctx, g)
+	st, err := openExisting(e.ctx, g)
 	if err != nil {
 		return err
 	}

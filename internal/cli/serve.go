@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -103,7 +104,13 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	srv.Start()
 	defer srv.Close()
 
-	url := "http://" + l.Addr().String()
+	url := clientURL(l.Addr())
+	removeRecord, err := recordServer(serverInfo{URL: url, PID: os.Getpid(), DataDir: absPath(g.DataDir),
+		PublicURL: c.PublicURL, Version: version(), StartedAt: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	defer removeRecord()
 	fmt.Fprintf(e.stdout, "Parcours %s listening on %s\n", version(), url)
 	fmt.Fprintf(e.stdout, "  store:      %s\n", describeStore(g, st))
 	if key != "" {
@@ -113,9 +120,35 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if c.DecodeOnly {
 		fmt.Fprintln(e.stdout, "  WARNING:    --decode-only: events are validated and DROPPED, nothing is stored")
 	}
-	fmt.Fprintf(e.stdout, "  next:       parcours sources create --name \"Web shop\" --channel web\n")
+	fmt.Fprintf(e.stdout, "  data:       %s (commands run with this --data-dir find this server)\n", absPath(g.DataDir))
+	fmt.Fprintf(e.stdout, "  next:       parcours%s sources create --name \"Web shop\" --channel web\n", dataDirFlag(g))
 	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
 	err = srv.Serve(e.ctx, l)
 	e.log.Info("stopped")
 	return err
+}
+
+// clientURL is the URL a client on this machine reaches a listener at: an
+// unspecified address (0.0.0.0, ::) is reached on the loopback.
+func clientURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// dataDirFlag is " --data-dir DIR" when the data directory is not the
+// default one, for hints to copy.
+func dataDirFlag(g *config.Globals) string {
+	if g.DataDir == defaultDataDir {
+		return ""
+	}
+	return " --data-dir " + absPath(g.DataDir)
 }
