@@ -89,7 +89,7 @@ func (c *profilesGetCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	defer st.Close()
-	stores, err := g.PhysicalStores()
+	stores, err := physicalStores(e.ctx, g, st)
 	if err != nil {
 		return err
 	}
@@ -247,7 +247,7 @@ func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
 	}
 	// The events moved between profiles: their segment facts are rebuilt
 	// (silently: serve is stopped, and the changes show in the history).
-	stores, err := g.PhysicalStores()
+	stores, err := physicalStores(e.ctx, g, st)
 	if err != nil {
 		return err
 	}
@@ -304,7 +304,7 @@ type replayCmd struct{}
 // it forgets them and backfills every profile from its timeline, without
 // announcing anything (the first run did).
 func replaySegments(e *env, g *config.Globals, st store.Store, rules *identity.Rules, profiles int64) error {
-	stores, err := g.PhysicalStores()
+	stores, err := physicalStores(e.ctx, g, st)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
 )
@@ -45,15 +46,20 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	stores, err := g.PhysicalStores()
-	if err != nil {
-		return err
+	if g.StoresFile != "" { // a broken file is refused before anything starts
+		if _, err := g.PhysicalStores(); err != nil {
+			return err
+		}
 	}
 	st, err := openStore(e.ctx, g)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	stores, err := physicalStores(e.ctx, g, st)
+	if err != nil {
+		return err
+	}
 	key, err := server.EnsureAdminKey(e.ctx, st, g.DataDir, time.Now())
 	if err != nil {
 		return err
@@ -113,6 +119,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	defer removeRecord()
 	fmt.Fprintf(e.stdout, "Parcours %s listening on %s\n", version(), url)
 	fmt.Fprintf(e.stdout, "  store:      %s\n", describeStore(g, st))
+	fmt.Fprintf(e.stdout, "  shops:      %s\n", describeShops(stores))
 	if key != "" {
 		fmt.Fprintf(e.stdout, "  admin key:  %s\n", key)
 		fmt.Fprintf(e.stdout, "              saved to %s; this is the only time it is printed\n", filepath.Join(g.DataDir, server.AdminKeyFile))
@@ -151,4 +158,13 @@ func dataDirFlag(g *config.Globals) string {
 		return ""
 	}
 	return " --data-dir " + absPath(g.DataDir)
+}
+
+// describeShops says which physical stores nearest_store and near
+// conditions know.
+func describeShops(stores []profile.Store) string {
+	if len(stores) == 0 {
+		return "none yet (parcours locations import stores.csv, then restart serve, gives nearest_store and near conditions their stores)"
+	}
+	return fmt.Sprintf("%d physical stores, read at start (restart after a locations import to add new ones)", len(stores))
 }

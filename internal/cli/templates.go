@@ -181,6 +181,9 @@ func (t *templatesCmd) pipeline(g *config.Globals, e *env, create bool) (*messag
 		return nil, nil, err
 	}
 	o, err := t.options(g) // after the open: it creates the link secret
+	if err == nil {
+		o.Stores, err = physicalStores(e.ctx, g, st)
+	}
 	if err != nil {
 		st.Close()
 		return nil, nil, err
