@@ -162,7 +162,7 @@ func validateCond(c *Condition, path string, known Known, fail func(string, stri
 			return fail(path+".near", "give a store or a point (lat, lon), not both")
 		case n.Store != "":
 			if !slices.ContainsFunc(known.Stores, func(s profile.Store) bool { return s.ID == n.Store }) {
-				return fail(path+".near.store", fmt.Sprintf("no store %q is known (serve --stores-file lists them)", n.Store))
+				return fail(path+".near.store", fmt.Sprintf("no store %q is known (stores are the locations of kind store: parcours locations import, then restart serve; or --stores-file)", n.Store))
 			}
 		case n.Lat == nil || n.Lon == nil:
 			return fail(path+".near", "needs a store, or both lat and lon")
