@@ -39,6 +39,8 @@ type state struct {
 	// Occurrence is the date (YYYY-MM-DD) whose date_trait trigger
 	// enrolled the customer: one enrolment per occurrence.
 	Occurrence string `json:"occurrence,omitempty"`
+	// Trigger is the re_entry key and the time of the triggering event.
+	Trigger *triggered `json:"trigger,omitempty"`
 }
 
 func readState(en *store.Enrolment) *state {
