@@ -157,7 +157,7 @@ func (c *templatesPreviewCmd) remote(g *config.Globals, e *env, s *serverInfo) (
 // local renders with this command's flags.
 func (c *templatesPreviewCmd) local(g *config.Globals, e *env, t *templatesCmd) (*message.Preview, error) {
 	if t.PublicURL == "" {
-		fmt.Fprintln(e.stderr, "parcours: no --public-url (PARCOURS_PUBLIC_URL): emails render without tracked links and List-Unsubscribe, as serve without it sends them")
+		fmt.Fprintln(e.stderr, "parcours: no --public-url (PARCOURS_PUBLIC_URL): emails render without tracked links and List-Unsubscribe; serve without it sends no marketing email")
 	}
 	p, st, err := t.pipeline(g, e, false)
 	if err != nil {
