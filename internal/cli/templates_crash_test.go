@@ -22,3 +22,17 @@ func TestTemplatesSaveRefusesWhatPanickedTheEngine(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestCommandPanicIsAnInternalError: a panic in a command (a bug) exits 1
+// saying so, with its stack, instead of crashing with exit 2; kong's exit
+// requests keep their code.
+func TestCommandPanicIsAnInternalError(t *testing.T) {
+	var errOut strings.Builder
+	if code := exitOnPanic("boom", &errOut); code != 1 || !strings.Contains(errOut.String(), "internal error") ||
+		!strings.Contains(errOut.String(), "boom") || !strings.Contains(errOut.String(), "goroutine") {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if code := exitOnPanic(exitCode(0), &errOut); code != 0 {
+		t.Fatalf("kong exit: %d", code)
+	}
+}
