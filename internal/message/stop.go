@@ -21,8 +21,7 @@ import (
 // theirs (the consent API, a double opt-in; not an identify trait, which
 // a sync can replay long after). The one message allowed after it is
 // the confirmation of the opt-out, once per STOP, when the policy gives
-// its text (the CNIL and the CTIA both allow it; Twilio sends its own for
-// US numbers, hence off by default).
+// its text (off by default: Twilio's Advanced Opt-Out sends its own).
 
 // OptOutTopic is the topic of opt-out confirmations: transactional,
 // reserved (no send request or template may use it), and the only one
