@@ -68,8 +68,9 @@ func (s *Service) Handle(ctx context.Context, batch []*event.Event) error {
 	if err != nil {
 		return err
 	}
+	carts := s.newCartBatch()
 	for i, e := range batch {
-		err := s.handle(ctx, e, owners[i])
+		err := s.handle(ctx, carts, e, owners[i])
 		var ve *ValidationError
 		var ce *StockConstraintError
 		if errors.As(err, &ve) || errors.As(err, &ce) {
@@ -82,24 +83,35 @@ func (s *Service) Handle(ctx context.Context, batch []*event.Event) error {
 			return fmt.Errorf("commerce: event %d (%s): %w", e.Seq, e.MessageID, err)
 		}
 	}
-	return nil
+	return carts.flush(ctx)
 }
 
-func (s *Service) handle(ctx context.Context, e *event.Event, p *profile.Profile) error {
+// handle applies one event. Cart changes gather in carts, written at the
+// end of the batch, or before a merge (which the store makes in its own
+// transaction).
+func (s *Service) handle(ctx context.Context, carts *cartBatch, e *event.Event, p *profile.Profile) error {
 	switch {
 	case e.Type == event.Track && e.Event == EventOrderCompleted:
-		if err := s.clearForOrder(ctx, e, CartKeys(p, e)); err != nil {
+		if err := s.clearForOrder(ctx, carts, e, CartKeys(p, e)); err != nil {
 			return err
 		}
 		if e.SourceID != SourceID {
 			return s.applySale(ctx, e)
 		}
+		return nil
+	case e.Type == event.Track && e.SourceID != SourceID && (e.Event == "Product Added" || e.Event == "Product Removed"):
+		return s.applyTracked(ctx, carts, e, CartKeys(p, e))
+	case !touchesCart(e):
+		return nil
+	}
+	if err := carts.flush(ctx); err != nil {
+		return err
+	}
+	switch {
 	case e.SourceID == SourceID:
 		if e.Event == eventProfileMerged && p != nil {
 			return s.consolidate(ctx, CartKeys(p, nil))
 		}
-	case e.Type == event.Track && (e.Event == "Product Added" || e.Event == "Product Removed"):
-		return s.applyTracked(ctx, e, CartKeys(p, e))
 	case e.Type == event.Identify:
 		if e.UserID != "" && e.AnonymousID != "" {
 			if _, _, err := s.MergeCart(ctx, "anonymous_id:"+e.AnonymousID, "user_id:"+e.UserID); err != nil {

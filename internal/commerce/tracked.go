@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
-	"time"
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
@@ -104,32 +102,6 @@ func (s *Service) consolidate(ctx context.Context, keys []string) error {
 	return nil
 }
 
-// updateCart changes the cart kept under key with change and saves it
-// when change says it changed, emitting Cart Updated on the commerce
-// channel; a concurrent save (an API PUT) makes it read the cart again.
-// create is false to leave a customer without a cart alone.
-func (s *Service) updateCart(ctx context.Context, key string, create bool, change func(c *Cart, now time.Time) bool) error {
-	for attempt := 0; ; attempt++ {
-		c, err := s.st.Cart(ctx, key)
-		if err != nil {
-			return err
-		}
-		now := s.o.Clock.Now()
-		if (c.Version == 0 && !create) || !change(c, now) {
-			return nil
-		}
-		err = s.st.SaveCart(ctx, c, s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, ChannelCommerce, now)} }))
-		if isConflict(err) && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("commerce: cart %s: %w", key, err)
-		}
-		s.kick()
-		return nil
-	}
-}
-
 // trackedProps are what a tracked Product Added or Removed says of the
 // product (the Segment e-commerce spec's properties).
 type trackedProps struct {
@@ -146,7 +118,7 @@ type trackedProps struct {
 // customer's one cart (see Cart.ApplyTracked for what it skips). A new
 // product gets its name, category and price from the catalog when the
 // event does not say.
-func (s *Service) applyTracked(ctx context.Context, e *event.Event, keys []string) error {
+func (s *Service) applyTracked(ctx context.Context, b *cartBatch, e *event.Event, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -175,46 +147,29 @@ func (s *Service) applyTracked(ctx context.Context, e *event.Event, keys []strin
 	l := line[0]
 	t := Tracked{Seq: e.Seq, Channel: e.Channel, At: e.Timestamp,
 		Item: CartItem{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Category: l.Category, Price: l.Price, Quantity: l.Quantity}}
-	main, _, err := s.mainCart(ctx, keys)
+	main, err := b.main(ctx, keys)
 	if err != nil {
 		return err
 	}
-	return s.updateCart(ctx, main, true, func(c *Cart, now time.Time) bool {
+	return b.change(ctx, main, e.Timestamp, true, func(c *Cart) bool {
 		if !c.ApplyTracked(t) {
 			return false
 		}
 		if c.Currency == "" && p.Currency != "" {
 			c.Currency = strings.ToUpper(p.Currency)
 		}
-		// Cart Updated is later than the event it follows: a profile
-		// reading both keeps the cart, not the event alone.
-		c.touch(later(now, e.Timestamp))
 		return true
 	})
 }
 
-// clearForOrder empties the customer's saved carts of what was put in
-// before the order: the customer bought it, as their profile's current
-// cart shows. Customers without a cart keep having none.
-func (s *Service) clearForOrder(ctx context.Context, e *event.Event, keys []string) error {
+// clearForOrder empties the customer's carts of what was put in before
+// the order: the customer bought it, as their profile's current cart
+// shows. Customers without a cart keep having none.
+func (s *Service) clearForOrder(ctx context.Context, b *cartBatch, e *event.Event, keys []string) error {
 	for _, k := range keys {
-		err := s.updateCart(ctx, k, false, func(c *Cart, now time.Time) bool {
-			if !c.clear(e.Timestamp) {
-				return false
-			}
-			c.touch(later(now, e.Timestamp))
-			return true
-		})
-		if err != nil {
+		if err := b.change(ctx, k, e.Timestamp, false, func(c *Cart) bool { return c.clear(e.Timestamp) }); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }
