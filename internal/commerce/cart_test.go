@@ -11,6 +11,7 @@ import (
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/identity"
 )
 
 func cartString(c *commerce.Cart) string {
@@ -128,5 +129,21 @@ func TestMergeCartsDropsWhatWasBought(t *testing.T) {
 	}
 	if !got.UpdatedAt.After(from.UpdatedAt) || got.AppliedSeq != 9 || !slices.Equal(got.KeptBy, []string{"web", "app"}) {
 		t.Fatalf("merged %+v", got)
+	}
+}
+
+// TestCartEventNamesTheCustomer: a Cart Updated names the customer its
+// cart is kept under, so that unify puts it on their profile, whatever
+// the identifier.
+func TestCartEventNamesTheCustomer(t *testing.T) {
+	for _, key := range []string{"user_id:sara", "anonymous_id:a1", "email:sara@example.fr", "loyalty_id:L-7", "phone:+33612345678", "store_customer_id:C9"} {
+		e := commerce.CartEvent(&commerce.Cart{Customer: key, Version: 1, UpdatedAt: t0}, "web", t0)
+		var found []string
+		for _, raw := range identity.Extract(e) {
+			found = append(found, string(raw.Kind)+":"+raw.Value)
+		}
+		if !slices.Contains(found, key) {
+			t.Errorf("Cart Updated of %s carries %v", key, found)
+		}
 	}
 }

@@ -193,7 +193,14 @@ func CartEvent(c *Cart, channel string, now time.Time) *event.Event {
 		items = append(items, map[string]any{"product_id": it.ProductID, "sku": it.SKU, "name": it.Name,
 			"price": it.Price, "quantity": it.Quantity, "category": it.Category, "updated_at": it.UpdatedAt})
 	}
-	return newEvent(EventCartUpdated, fmt.Sprintf("commerce-cart-%s-v%d-%d", c.Customer, c.Version, c.UpdatedAt.UnixMicro()), channel, cust, c.UpdatedAt, now, map[string]any{
+	e := newEvent(EventCartUpdated, fmt.Sprintf("commerce-cart-%s-v%d-%d", c.Customer, c.Version, c.UpdatedAt.UnixMicro()), channel, cust, c.UpdatedAt, now, map[string]any{
 		"cart_id": c.Customer, "products": items, "total": c.Total(), "currency": c.Currency, "version": c.Version,
 	})
+	switch kind {
+	case "phone", "loyalty_id", "store_customer_id":
+		// A cart kept under a till customer's card or phone: the context
+		// trait unify finds the profile by.
+		e.Context, _ = json.Marshal(map[string]any{"traits": map[string]string{kind: value}})
+	}
+	return e
 }
