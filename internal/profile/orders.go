@@ -66,7 +66,7 @@ type FoldedOrders struct {
 // counted reports whether the entry is an order that counts.
 func (o *OrderEntry) counted() bool { return !o.At.IsZero() && !o.Cancelled }
 
-// cents is what the entry adds to lifetime value: the order net of its
+// value is what the entry adds to lifetime value: the order net of its
 // refunds (never below zero: a refund recorded twice cannot take more than
 // the order), or, for an order not seen, minus its refunds.
 func (o *OrderEntry) value() int64 {
@@ -177,7 +177,7 @@ func (b *OrderBook) compact() {
 	}
 }
 
-// derive sets the order aggregates from the book.
+// deriveOrders sets the order aggregates from the book.
 func (a *Aggregates) deriveOrders() {
 	b := a.Book
 	orders, cents, last := b.Folded.Orders, b.Folded.Cents-b.Unmatched, b.Folded.Last
