@@ -180,7 +180,7 @@ func New(st store.Store, o Options) *Server {
 		},
 	})
 	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock, Yield: s.commit.Busy,
-		Metrics: commerce.NewMetrics(s.registry)})
+		Metrics: commerce.NewMetrics(s.registry), Profiles: unify.ProfileFinder{Store: st, Rules: o.Rules}})
 	mo := o.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
 	mo.Stores, mo.RFM, mo.Commerce = o.Stores, s.unify.RFM, templateCommerce{s.commerce}
