@@ -81,11 +81,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			c, ok := r.(exitCode)
-			if !ok {
-				panic(r)
-			}
-			code = int(c)
+			code = exitOnPanic(r, stderr)
 		}
 	}()
 	kctx, err := parser.Parse(args)
@@ -116,6 +112,18 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		return 1
 	}
 	return 0
+}
+
+// exitOnPanic turns a panic in a command into its exit code: kong's exit
+// requests pass; anything else is a bug, which no input may turn into a
+// Go crash (exit 2 and the runtime's dump): it is reported as such, with
+// the stack for the report, and the command fails like any other.
+func exitOnPanic(r any, stderr io.Writer) int {
+	if c, ok := r.(exitCode); ok {
+		return int(c)
+	}
+	fmt.Fprintf(stderr, "parcours: internal error (a bug, please report it with this output): %v\n%s", r, debug.Stack())
+	return 1
 }
 
 // openStore opens the store the globals name and applies migrations.

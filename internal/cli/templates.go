@@ -29,6 +29,9 @@ type messageFlags struct {
 // of the data directory.
 func (f *messageFlags) options(g *config.Globals) (message.Options, error) {
 	o := message.Options{BaseURL: f.PublicURL, UnsubscribeMailto: f.UnsubscribeTo}
+	if _, err := message.CheckPublicURL(f.PublicURL); err != nil {
+		return o, fmt.Errorf("--public-url: %w", err)
+	}
 	secret, err := server.EnsureMessageSecret(g.DataDir)
 	if err != nil {
 		return o, err
@@ -154,7 +157,7 @@ func (c *templatesPreviewCmd) remote(g *config.Globals, e *env, s *serverInfo) (
 // local renders with this command's flags.
 func (c *templatesPreviewCmd) local(g *config.Globals, e *env, t *templatesCmd) (*message.Preview, error) {
 	if t.PublicURL == "" {
-		fmt.Fprintln(e.stderr, "parcours: no --public-url (PARCOURS_PUBLIC_URL): emails render without tracked links and List-Unsubscribe, as serve without it sends them")
+		fmt.Fprintln(e.stderr, "parcours: no --public-url (PARCOURS_PUBLIC_URL): emails render without tracked links and List-Unsubscribe; serve without it sends no marketing email")
 	}
 	p, st, err := t.pipeline(g, e, false)
 	if err != nil {
