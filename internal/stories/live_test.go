@@ -34,7 +34,7 @@ var start = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // publicURL is the server's --public-url: the base of tracking and
 // unsubscribe links, and the URL Twilio signs its webhooks with.
-const publicURL = "https://shop.example"
+const publicURL = "https://crm.shop.example"
 
 // live is a running `parcours serve` — the server the serve command
 // assembles, on the embedded store of a fresh data directory — on a fake
@@ -78,7 +78,7 @@ const providersFile = `providers:
       account_sid: AC0123456789abcdef0123456789abcdef
       auth_token: ${STORIES_TWILIO_TOKEN}
       from: "+33700000000"
-      status_callback: https://shop.example/hooks/twilio/twilio-fr/status
+      status_callback: https://crm.shop.example/hooks/twilio/twilio-fr/status
       base_url: %s
   - name: whatsapp
     type: whatsapp
@@ -101,7 +101,7 @@ const (
 )
 
 // newLive starts a server as `parcours serve --providers FILE --templates
-// DIR --stores-file FILE --public-url https://shop.example` would, with a
+// DIR --stores-file FILE --public-url https://crm.shop.example` would, with a
 // web source and the admin key.
 func newLive(t *testing.T, o liveOptions) *live {
 	t.Helper()
@@ -281,13 +281,15 @@ func (l *live) apply(paths ...string) {
 	l.parcours(args...)
 }
 
-// at moves the clock to +d and lets the server catch up: timers due by
-// then fire, messages due are handed to the providers.
+// at lets the server finish what is due now, moves the clock to +d and
+// lets it catch up: timers due by then fire, messages due are handed to
+// the providers.
 func (l *live) at(d time.Duration) {
 	l.t.Helper()
 	if now := l.clock.Now(); start.Add(d).Before(now) {
 		l.t.Fatalf("at +%s: the clock is already at +%s", d, now.Sub(start))
 	}
+	l.settle()
 	l.clock.Set(start.Add(d))
 	l.settle()
 }
