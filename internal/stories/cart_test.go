@@ -105,13 +105,7 @@ Se désabonner (https://crm.shop.example/u/…)`)[0]
 	if stats.Entered != 1 || stats.Sent["email"] != 1 || stats.Sent["sms"] != 0 || len(stats.Exits) != 1 {
 		t.Fatalf("journey stats: %+v", stats)
 	}
-	var timeline struct {
-		Events []struct {
-			Event string `json:"event"`
-		} `json:"events"`
-	}
-	l.call("GET", "/api/v1/profiles/"+toJSON(l.profile("user_id=marc-9")["id"])+"/timeline?limit=100", nil, &timeline)
-	if s := toJSON(timeline); !strings.Contains(s, "Message Sent") || !strings.Contains(s, "Message Clicked") {
+	if s := l.timeline("user_id=marc-9"); !strings.Contains(s, `"Message Sent"`) || !strings.Contains(s, `"Message Clicked"`) {
 		t.Fatalf("Marc's timeline: %s", s)
 	}
 	return l

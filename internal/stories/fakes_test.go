@@ -31,6 +31,8 @@ import (
 type sent struct {
 	Channel string
 	To      string
+	// ID is the provider's id for the message (Twilio's SID).
+	ID string
 	// Subject and Text are an email's; Body an SMS's, a WhatsApp text's
 	// or a push notification's; Title a push's.
 	Subject, Text, HTML, Body, Title string
@@ -252,7 +254,7 @@ func (f *twilioFake) create(w http.ResponseWriter, r *http.Request) {
 		f.n++
 		sid := fmt.Sprintf("SM%032d", f.n)
 		f.mu.Unlock()
-		f.box.add(sent{Channel: "sms", To: form.Get("To"), Body: form.Get("Body")})
+		f.box.add(sent{Channel: "sms", To: form.Get("To"), Body: form.Get("Body"), ID: sid})
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
 		json.NewEncoder(w).Encode(map[string]any{"sid": sid, "account_sid": f.sid, "to": form.Get("To"), "from": f.from,

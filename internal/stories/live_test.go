@@ -397,3 +397,11 @@ func (l *live) outbox(query string) []map[string]any {
 type rawJSON string
 
 func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
+
+// timeline is a customer's timeline (its last 200 entries) as JSON.
+func (l *live) timeline(query string) string {
+	l.t.Helper()
+	var tl any
+	l.call("GET", fmt.Sprintf("/api/v1/profiles/%v/timeline?limit=200", l.profile(query)["id"]), nil, &tl)
+	return toJSON(tl)
+}
