@@ -47,7 +47,9 @@ func TestStoryBackfillSendsNothing(t *testing.T) {
 	}
 	for i := range 400 {
 		user := fmt.Sprintf("crm-%03d", i)
-		at := func(h int) string { return spring.Add(time.Duration(i)*time.Hour + time.Duration(h)*time.Minute).Format(time.RFC3339) }
+		at := func(h int) string {
+			return spring.Add(time.Duration(i)*time.Hour + time.Duration(h)*time.Minute).Format(time.RFC3339)
+		}
 		line(map[string]any{"type": "identify", "userId": user, "timestamp": at(0), "traits": map[string]any{"first_name": "Client", "email": user + "@example.fr",
 			"phone": fmt.Sprintf("+33612%06d", i), "emailOptIn": true, "smsOptIn": true}})
 		line(map[string]any{"type": "track", "userId": user, "event": "Signed Up", "timestamp": at(1)})
