@@ -23,7 +23,7 @@ func TestStoryClickAndCollect(t *testing.T) {
 		"pickup-reminder":  "Rappel : votre commande {{ order.id }} ({{ order.total }} {{ order.currency }}) vous attend chez Parcours {{ store.name }}.",
 		"pickup-last-call": "Dernier jour pour retirer la commande {{ order.id }} chez Parcours {{ store.name }}.",
 	} {
-		l.call("POST", "/api/v1/templates", map[string]any{"id": id, "body": map[string]any{"sms": map[string]any{"body": sms}}}, nil)
+		l.call("PUT", "/api/v1/templates/"+id, map[string]any{"body": map[string]any{"sms": map[string]any{"body": sms}}}, nil)
 	}
 	l.track("identify", map[string]any{"userId": "ines-3", "traits": map[string]any{"first_name": "Inès", "phone": "+33611223344", "smsOptIn": true},
 		"context": map[string]any{"location": nearBellecour}})

@@ -388,8 +388,12 @@ type fcmFake struct {
 	n       int
 }
 
+// serviceKey is the service account's key, made once: a 2048-bit RSA key
+// takes a good part of a second on a small machine.
+var serviceKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 func startFCM(t *testing.T, box *inbox, project string) *fcmFake {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := serviceKey()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func (l *live) expectSent(channel, to string, want ...string) []sent {
 		texts = append(texts, tokens.ReplaceAllString(s.text(), "$1…"))
 	}
 	if strings.Join(texts, "\n---\n") != strings.Join(want, "\n---\n") {
-		l.t.Fatalf("at +%s, %s to %s received %d message(s):\n%s\nwant %d:\n%s", l.clock.Now().Sub(start), channel, to,
+		l.t.Fatalf("at +%s, %s to %s received %d message(s):\n%s\nwant %d:\n%s", l.clock.Now().Sub(l.start), channel, to,
 			len(got), strings.Join(texts, "\n---\n"), len(want), strings.Join(want, "\n---\n"))
 	}
 	return got
