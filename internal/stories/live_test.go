@@ -366,8 +366,8 @@ func (l *live) settle() {
 }
 
 // commerceWaits reports whether an event past commerce's checkpoint is
-// one commerce acts on (commerce.Service.Handle): a till sale, an
-// identify or alias that merges carts. Commerce saves its checkpoint only
+// one commerce may act on (commerce.Service.Handle): a sale in a store,
+// an identify or alias that merges carts. Commerce saves its checkpoint only
 // every half second; the other events it skips need no wait.
 func (l *live) commerceWaits(after int64) bool {
 	events, err := l.st.ReadAfter(context.Background(), after, 10_000)
@@ -377,9 +377,12 @@ func (l *live) commerceWaits(after int64) bool {
 	for _, e := range events {
 		switch {
 		case e.SourceID == commerce.SourceID:
-		case e.Type == event.Track && e.Event == "Order Completed",
-			e.Type == event.Identify && e.UserID != "" && e.AnonymousID != "",
-			e.Type == event.Alias:
+		case e.Type == event.Track && e.Event == "Order Completed":
+			// A sale in a store: a store id, from the event or its source.
+			if e.StoreID != "" || strings.Contains(string(e.Properties), `"store_id"`) {
+				return true
+			}
+		case e.Type == event.Identify && e.UserID != "" && e.AnonymousID != "", e.Type == event.Alias:
 			return true
 		}
 	}

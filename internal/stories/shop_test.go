@@ -76,7 +76,7 @@ func (s sent) text() string {
 		return s.Title + " | " + s.Body
 	case "whatsapp":
 		if s.Template != "" {
-			return s.Template + fmt.Sprint(s.Params)
+			return fmt.Sprintf("%s %q", s.Template, s.Params)
 		}
 	}
 	return s.Body
