@@ -303,8 +303,10 @@ func (l *live) at(d time.Duration) {
 
 // settle waits until the server has nothing left to do at the clock's
 // now: every stage has read the whole log, commerce's outbox is relayed,
-// no enrolment and no message is due. Journey timers are ticked here
-// rather than waiting for the engine's one-second tick.
+// no enrolment and no message is due or being sent, every message's
+// state is announced on the log. Journey timers are ticked here rather
+// than waiting for the engine's one-second tick (a tick holds the engine's
+// lock, so one that returns nothing also waited for the engine's own).
 func (l *live) settle() {
 	l.t.Helper()
 	ctx := context.Background()
@@ -345,10 +347,20 @@ func (l *live) settle() {
 					l.t.Fatal(err)
 				}
 				for _, m := range ms {
-					if !m.DueAt.After(l.clock.Now()) {
+					// A message being sent is held until its lease ends:
+					// busy whatever its due time.
+					if status == store.MessageSending || !m.DueAt.After(l.clock.Now()) {
 						busy = "message " + m.SendKey + " " + status
 					}
 				}
+			}
+		}
+		if busy == "" {
+			// Message Sent and the like not yet on the log.
+			if ms, err := l.st.Unnotified(ctx, 1); err != nil {
+				l.t.Fatal(err)
+			} else if len(ms) > 0 {
+				busy = "message " + ms[0].SendKey + " not announced"
 			}
 		}
 		if busy == "" {
