@@ -18,11 +18,9 @@ import (
 	"github.com/parcours/parcours/internal/cli"
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/commerce"
-	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
-	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/store"
@@ -63,6 +61,9 @@ type liveOptions struct {
 	stores string
 	// start is +0, where the clock starts; default start.
 	start time.Time
+	// prepare runs in the data directory before serve starts (imports
+	// whose data serve reads at start: the stores).
+	prepare func(l *live)
 }
 
 // The providers file, as a brand writes it: secrets as ${ENV} references.
@@ -105,8 +106,8 @@ const (
 )
 
 // newLive starts a server as `parcours serve --providers FILE --templates
-// DIR --stores-file FILE --public-url https://crm.shop.example` would, with a
-// web source and the admin key.
+// DIR --stores-file FILE --public-url https://crm.shop.example` would, on a
+// fake clock, with a web source and the admin key.
 func newLive(t *testing.T, o liveOptions) *live {
 	t.Helper()
 	ctx := context.Background()
@@ -136,12 +137,12 @@ func newLive(t *testing.T, o liveOptions) *live {
 		t.Fatal(err)
 	}
 
-	// What serveCmd.Run does, with the fake clock.
-	g := &config.Globals{DataDir: l.dir, StoresFile: o.stores}
-	stores, err := g.PhysicalStores()
-	if err != nil {
-		t.Fatal(err)
+	if o.prepare != nil {
+		o.prepare(l)
 	}
+
+	// What `parcours serve` does, with serve's own assembly of the
+	// options (cli.ServeOptions) and the fake clock.
 	st, err := sqlite.Open(ctx, l.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -153,39 +154,22 @@ func newLive(t *testing.T, o liveOptions) *live {
 	if l.admin, err = server.EnsureAdminKey(ctx, st, l.dir, o.start); err != nil {
 		t.Fatal(err)
 	}
-	secret, err := server.EnsureMessageSecret(l.dir)
+	so, closeProviders, err := cli.ServeOptions(ctx, []string{"--data-dir", l.dir, "--providers", provFile, "--templates", o.templates,
+		"--stores-file", o.stores, "--public-url", publicURL}, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := providers.Load(provFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, built, err := server.ProviderSet(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	so := server.Options{
-		Clock:          l.clock,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Stores:         stores,
-		BehaviourIndex: segment.IndexFile(l.dir),
-		// Workers look for due messages every 20 ms rather than every
-		// second: a story moves its clock often.
-		Messages:       message.Options{BaseURL: publicURL, Secret: secret, Poll: 20 * time.Millisecond},
-		TemplatesDir:   o.templates,
-		Providers:      set,
-		ProviderConfig: cfg,
-	}
+	so.Clock = l.clock
+	// Workers look for due messages every 20 ms rather than every second:
+	// a story moves its clock often.
+	so.Messages.Poll = 20 * time.Millisecond
 	l.srv = server.New(st, so)
 	l.srv.Start()
 	l.http = httptest.NewServer(l.srv.Handler())
 	t.Cleanup(func() {
 		l.http.Close()
 		l.srv.Close()
-		for _, p := range built {
-			p.Close()
-		}
+		closeProviders()
 		st.Close()
 	})
 	var src struct {
