@@ -18,15 +18,19 @@ var eventJourneys = []string{"abandoned-cart", "browse-abandonment", "click-coll
 // then loads its history — thousands of CRM events imported with
 // `parcours import`, and a web shop replaying a month-old backlog through
 // the tracking API with the events' own (old) timestamps. Nobody is
-// messaged about last spring's cart. A customer from that history who
-// fills a cart a second after the import gets the one reminder email.
+// messaged about last spring's cart: no journey enrols anyone from it.
+// A customer from that history who fills a cart a second after the import
+// gets that cart's reminders — the email an hour later, the SMS nudge the
+// next day — and nothing else.
 func TestStoryBackfillSendsNothing(t *testing.T) {
-	t.Skip("needs issue 13: history (imports, old timestamps) never triggers journeys (branch triggers)")
 	l := newLive(t, liveOptions{})
 	l.openShop(map[string]int{"TR-42@lyon-bellecour": 30, "BAG-7@lyon-bellecour": 30})
+	// The journeys as shipped, with their templates.
+	files := []string{"../../examples/templates"}
 	for _, j := range eventJourneys {
-		l.apply("../../examples/journeys/" + j + ".yaml")
+		files = append(files, "../../examples/journeys/"+j+".yaml")
 	}
+	l.apply(files...)
 	var crm struct {
 		ID string `json:"id"`
 	}
@@ -106,13 +110,22 @@ func TestStoryBackfillSendsNothing(t *testing.T) {
 	l.at(time.Second)
 	l.track("track", map[string]any{"userId": "crm-007", "event": "Product Added",
 		"properties": map[string]any{"sku": "TR-42", "name": "Trail runner", "price": 89.9, "quantity": 1}})
+	// An hour later: the cart email, and nothing from the history.
+	l.at(time.Hour + time.Second)
+	if got := l.box.list("", ""); len(got) != 1 || got[0].To != "crm-007@example.fr" {
+		t.Fatalf("want the one email of the live cart; the backfill sent %d messages: %+v", len(got), got)
+	}
 	// The days go by: every wait of every journey would have come due.
-	for _, d := range []time.Duration{time.Hour + time.Second, 2 * time.Hour, 26 * time.Hour, 3 * 24 * time.Hour, 8 * 24 * time.Hour} {
+	// Only the live cart's journey goes on: its SMS nudge a day later.
+	for _, d := range []time.Duration{2 * time.Hour, 26 * time.Hour, 3 * 24 * time.Hour, 8 * 24 * time.Hour} {
 		l.at(d)
 	}
-	got := l.box.list("", "")
-	if len(got) != 1 || got[0].To != "crm-007@example.fr" || got[0].Subject != "Client, votre panier vous attend : -10 % avec PANIER10" {
-		t.Fatalf("want the one email of the live cart; the backfill sent %d messages: %+v", len(got), got)
+	var templates []string
+	for _, m := range l.outbox("user_id=crm-007") {
+		templates = append(templates, m["template_id"].(string))
+	}
+	if got := l.box.list("", ""); len(got) != 2 || got[1].To != "+33612000007" || fmt.Sprint(templates) != "[cart-reminder-offer cart-reminder-sms]" {
+		t.Fatalf("after eight days, want the live cart's email and SMS; %d messages: %+v; crm-007's: %v", len(got), got, templates)
 	}
 	for _, j := range eventJourneys {
 		var stats struct {

@@ -164,7 +164,6 @@ func playLive(t *testing.T, sc *sim.Scenario, journeyFile string, res *sim.Resul
 		}
 	}
 	l.settle()
-	l.noDuplicates()
 
 	// What the providers received, with the template and the time from
 	// the outbox: the n-th message to an address on a channel is the n-th
@@ -191,6 +190,8 @@ func playLive(t *testing.T, sc *sim.Scenario, journeyFile string, res *sim.Resul
 		out = append(out, msgLine(m.SentAt.Sub(l.start), m.Channel, m.Address, m.TemplateID, got[seen[k]].text()))
 		seen[k]++
 	}
+	// Nothing reached a provider twice: as many messages as the outbox
+	// sent, one per send key.
 	if n := len(l.box.list("", "")); n != len(out) {
 		t.Fatalf("the providers got %d messages, the outbox sent %d", n, len(out))
 	}
