@@ -36,8 +36,8 @@ func TestStoryBackfillSendsNothing(t *testing.T) {
 	}
 	l.call("POST", "/api/v1/sources", map[string]any{"name": "CRM export", "channel": "crm"}, &crm)
 
-	// Last spring, 400 customers: who they are, what they looked at, put
-	// in their cart, ordered and picked up — 3,200 lines.
+	// Last spring, 250 customers: who they are, what they looked at, put
+	// in their cart, ordered and picked up — 2,000 lines.
 	file := filepath.Join(t.TempDir(), "history.ndjson")
 	f, err := os.Create(file)
 	if err != nil {
@@ -49,7 +49,7 @@ func TestStoryBackfillSendsNothing(t *testing.T) {
 		b, _ := json.Marshal(ev)
 		w.Write(append(b, '\n'))
 	}
-	for i := range 400 {
+	for i := range 250 {
 		user := fmt.Sprintf("crm-%03d", i)
 		at := func(h int) string {
 			return spring.Add(time.Duration(i)*time.Hour + time.Duration(h)*time.Minute).Format(time.RFC3339)

@@ -19,7 +19,6 @@ func TestStoryBrowseThenStoreSMS(t *testing.T) {
 // names the product as the web shop sent it (event.name: every property
 // of the triggering event, not only those the journey refers to).
 func TestStoryBrowseNamesTheProduct(t *testing.T) {
-	t.Skip("needs issue 13: templates see every property of the triggering event as event.* (branch render)")
 	playBrowse(t, `{"topic":"offers","body":{"sms":{"body":"{{ profile.first_name }}, les {{ event.name }} ({{ event.sku }}) à {{ event.price }} € vous attendent chez Parcours {{ store.name }}. STOP au 36111"}}}`,
 		"Léa, les Trail runner (TR-42) à 89.9 € vous attendent chez Parcours Lyon Bellecour. STOP au 36111")
 }

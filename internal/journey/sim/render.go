@@ -34,10 +34,15 @@ type Options struct {
 	// defaults.
 	Policy message.Policy
 	// PublicURL is the server's public URL (parcours serve --public-url),
-	// the base of tracking and unsubscribe links; empty: none, as on a
-	// server without it.
+	// the base of tracking and unsubscribe links; default DefaultPublicURL
+	// (a server without one sends no marketing email: it could not carry
+	// an unsubscribe link).
 	PublicURL string
 }
+
+// DefaultPublicURL stands for the server's public URL in simulated
+// messages when none is given.
+const DefaultPublicURL = "https://parcours.example"
 
 // templatesDir is the directory of templates to render with: the
 // option's, else the scenario's (relative to its file), else none.
@@ -93,10 +98,12 @@ func (d *Delivery) Read() string {
 }
 
 // renderer is the simulator's sender with templates: the live server's
-// journey sender (internal/server's journeySender, the same request), in
-// front of a recorder for the trace. Nothing delivers the outbox: its
-// messages stay queued, so frequency caps, which count messages sent,
-// never bite in a simulation.
+// journey sender (internal/server's journeySender: the same request, the
+// same check of send steps when a journey is saved), in front of a
+// recorder for the trace; TestSimulatorMatchesLive (internal/stories)
+// fails when the two part. Nothing delivers the outbox: its messages stay
+// queued, so frequency caps, which count messages sent, never bite in a
+// simulation.
 type renderer struct {
 	rec  *journey.Recorder
 	msgs *message.Pipeline
@@ -108,7 +115,7 @@ func (r *renderer) Send(ctx context.Context, req journey.SendRequest) error {
 	m, err := r.msgs.Send(ctx, message.Request{
 		ProfileID: req.Profile, Channel: provider.Channel(req.Channel), Topic: req.Topic, TemplateID: req.Template,
 		Journey: req.Journey, Version: req.Version, Step: req.Step, Enrolment: strconv.FormatInt(req.Enrolment, 10),
-		Campaign: req.Journey, Data: req.Data, Event: req.Event,
+		Campaign: req.Journey, Data: req.Data, Event: req.Event, StoreID: req.Store,
 	})
 	// As live: an invalid request or a template that does not exist will
 	// not get better with retries.
@@ -122,6 +129,16 @@ func (r *renderer) Send(ctx context.Context, req journey.SendRequest) error {
 	r.out[req.Key] = m
 	r.mu.Unlock()
 	return r.rec.Send(ctx, req)
+}
+
+// CheckSend refuses, when the journey is saved, a send step the live
+// server refuses (a promotional template on a transactional topic).
+func (r *renderer) CheckSend(ctx context.Context, s journey.Send) error {
+	err := r.msgs.CheckSend(ctx, s.Template, s.Topic)
+	if errors.Is(err, message.ErrInvalid) {
+		return &journey.ValidationError{Path: "send.topic", Reason: strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": ")}
+	}
+	return err
 }
 
 // delivery returns what became of the send with the journey's key.

@@ -126,8 +126,12 @@ func newPipeline(ctx context.Context, dir string, start time.Time, stores []prof
 	p.com = commerce.New(st, commerce.Options{Clock: p.clk, Sink: sink, Logger: quiet})
 	var sender journey.Sender = p.rec
 	if templates {
+		base := o.PublicURL
+		if base == "" {
+			base = DefaultPublicURL
+		}
 		p.msgs = message.New(st, sink, nil, message.Options{Clock: p.clk, Logger: quiet, Stores: stores, Secret: simSecret,
-			BaseURL: o.PublicURL, Policy: o.Policy})
+			BaseURL: base, Policy: o.Policy})
 		p.rend = &renderer{rec: p.rec, msgs: p.msgs, out: map[string]*store.OutboxMessage{}}
 		sender = p.rend
 	}
