@@ -30,7 +30,6 @@ func TestStoryInStoreVIP(t *testing.T) {
 // keeps in commerce (PUT /api/v1/carts/...): one cart, which the profile,
 // the commerce API and the staff's task all show.
 func TestStoryInStoreVIPOneCart(t *testing.T) {
-	t.Skip("needs issue 13: one cart — profile cart = commerce cart = task snapshot cart (branch orders)")
 	l := newLive(t, liveOptions{})
 	l.openShop(map[string]int{"TR-42@lyon-bellecour": 3})
 	l.apply("../../examples/journeys/in-store-vip.yaml")
