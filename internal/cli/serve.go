@@ -3,15 +3,19 @@ package cli
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
+	"github.com/parcours/parcours/internal/store"
 )
 
 type serveCmd struct {
@@ -40,13 +44,10 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	defer release()
-	rules, err := g.Rules()
-	if err != nil {
-		return err
-	}
-	stores, err := g.PhysicalStores()
-	if err != nil {
-		return err
+	if g.StoresFile != "" { // a broken file is refused before anything starts
+		if _, err := g.PhysicalStores(); err != nil {
+			return err
+		}
 	}
 	st, err := openStore(e.ctx, g)
 	if err != nil {
@@ -57,13 +58,101 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	mo, err := c.messageFlags.options(g)
+	so, closeProviders, err := c.options(e, g, st)
 	if err != nil {
 		return err
+	}
+	defer closeProviders()
+	stores := so.Stores
+	set, _ := so.Providers.(message.ProviderSet)
+	for ch, p := range set {
+		e.log.Info("messages: provider configured", "channel", ch, "provider", p.Provider.Name(), "rate_per_second", p.Limits.Rate)
 	}
 	l, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
+	}
+	srv := server.New(st, so)
+	srv.Start()
+	defer srv.Close()
+
+	url := clientURL(l.Addr())
+	removeRecord, err := recordServer(serverInfo{URL: url, PID: os.Getpid(), DataDir: absPath(g.DataDir),
+		PublicURL: c.PublicURL, Version: version(), StartedAt: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	defer removeRecord()
+	fmt.Fprintf(e.stdout, "Parcours %s listening on %s\n", version(), url)
+	fmt.Fprintf(e.stdout, "  store:      %s\n", describeStore(g, st))
+	fmt.Fprintf(e.stdout, "  shops:      %s\n", describeShops(stores))
+	if key != "" {
+		fmt.Fprintf(e.stdout, "  admin key:  %s\n", key)
+		fmt.Fprintf(e.stdout, "              saved to %s; this is the only time it is printed\n", filepath.Join(g.DataDir, server.AdminKeyFile))
+	}
+	if c.DecodeOnly {
+		fmt.Fprintln(e.stdout, "  WARNING:    --decode-only: events are validated and DROPPED, nothing is stored")
+	}
+	fmt.Fprintf(e.stdout, "  data:       %s (commands run with this --data-dir find this server)\n", absPath(g.DataDir))
+	fmt.Fprintf(e.stdout, "  next:       parcours%s sources create --name \"Web shop\" --channel web\n", dataDirFlag(g))
+	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
+	err = srv.Serve(e.ctx, l)
+	e.log.Info("stopped")
+	return err
+}
+
+// clientURL is the URL a client on this machine reaches a listener at: an
+// unspecified address (0.0.0.0, ::) is reached on the loopback.
+func clientURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// dataDirFlag is " --data-dir DIR" when the data directory is not the
+// default one, for hints to copy.
+func dataDirFlag(g *config.Globals) string {
+	if g.DataDir == defaultDataDir {
+		return ""
+	}
+	return " --data-dir " + absPath(g.DataDir)
+}
+
+// describeShops says which physical stores nearest_store and near
+// conditions know.
+func describeShops(stores []profile.Store) string {
+	if len(stores) == 0 {
+		return "none yet (parcours locations import stores.csv, then restart serve, gives nearest_store and near conditions their stores)"
+	}
+	return fmt.Sprintf("%d physical stores, read at start (restart after a locations import to add new ones)", len(stores))
+}
+
+// options assembles what the server starts with: the identity rules, the
+// physical stores (the stores file's and the data's), the message flags
+// and the providers file, its providers built (close them with the
+// returned function), over st, the data directory's store. Run adds the
+// listener; ServeOptions gives the same to tests.
+func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Options, func(), error) {
+	none := func() {}
+	rules, err := g.Rules()
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	stores, err := physicalStores(e.ctx, g, st)
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	mo, err := c.messageFlags.options(g)
+	if err != nil {
+		return server.Options{}, none, err
 	}
 	so := server.Options{
 		DedupWindow: c.DedupWindow,
@@ -80,42 +169,21 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		LowStock:         c.LowStock,
 	}
 	so.Messages, so.TemplatesDir = mo, c.Templates
-	if c.Providers != "" {
-		cfg, err := providers.Load(c.Providers)
-		if err != nil {
-			return err
-		}
-		set, built, err := server.ProviderSet(cfg)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			for _, p := range built {
-				p.Close()
-			}
-		}()
-		so.Providers, so.ProviderConfig = set, cfg
-		for ch, p := range set {
-			e.log.Info("messages: provider configured", "channel", ch, "provider", p.Provider.Name(), "rate_per_second", p.Limits.Rate)
-		}
+	if c.Providers == "" {
+		return so, none, nil
 	}
-	srv := server.New(st, so)
-	srv.Start()
-	defer srv.Close()
-
-	url := "http://" + l.Addr().String()
-	fmt.Fprintf(e.stdout, "Parcours %s listening on %s\n", version(), url)
-	fmt.Fprintf(e.stdout, "  store:      %s\n", describeStore(g, st))
-	if key != "" {
-		fmt.Fprintf(e.stdout, "  admin key:  %s\n", key)
-		fmt.Fprintf(e.stdout, "              saved to %s; this is the only time it is printed\n", filepath.Join(g.DataDir, server.AdminKeyFile))
+	cfg, err := providers.Load(c.Providers)
+	if err != nil {
+		return server.Options{}, none, err
 	}
-	if c.DecodeOnly {
-		fmt.Fprintln(e.stdout, "  WARNING:    --decode-only: events are validated and DROPPED, nothing is stored")
+	set, built, err := server.ProviderSet(cfg)
+	if err != nil {
+		return server.Options{}, none, err
 	}
-	fmt.Fprintf(e.stdout, "  next:       parcours sources create --name \"Web shop\" --channel web\n")
-	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
-	err = srv.Serve(e.ctx, l)
-	e.log.Info("stopped")
-	return err
+	so.Providers, so.ProviderConfig = set, cfg
+	return so, func() {
+		for _, p := range built {
+			p.Close()
+		}
+	}, nil
 }
