@@ -83,7 +83,7 @@ func (s *Store) ProductsBySKU(ctx context.Context, skus []string) (map[string]*c
 
 // ListProducts returns products by id.
 func (s *Store) ListProducts(ctx context.Context, after string, limit int) ([]*commerce.Product, error) {
-	return listDocs[commerce.Product](ctx, s.pool, "list products", queries.Get("list-products"), after, store.ClampLimit(limit, 100, 1000))
+	return listDocs[commerce.Product](ctx, s.pool, "list products", queries.Get("list-products"), after, store.ListPage.Size(limit))
 }
 
 // UpsertLocations writes locations.
@@ -111,7 +111,7 @@ func (s *Store) Location(ctx context.Context, id string) (*commerce.Location, er
 
 // ListLocations returns locations by id.
 func (s *Store) ListLocations(ctx context.Context, after string, limit int) ([]*commerce.Location, error) {
-	return listDocs[commerce.Location](ctx, s.pool, "list locations", queries.Get("list-locations"), after, store.ClampLimit(limit, 100, 10000))
+	return listDocs[commerce.Location](ctx, s.pool, "list locations", queries.Get("list-locations"), after, store.ScanPage.Size(limit))
 }
 
 // KnownRefs returns which of skus the catalog has and which of locations

@@ -261,7 +261,7 @@ func (s *Store) ListReservations(ctx context.Context, q commerce.ReservationQuer
 	if q.After != "" {
 		w.Add("id > ?", q.After)
 	}
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
+	clause, args, marks := w.SQL(store.ListPage.Size(q.Limit))
 	return queryReservations(ctx, s.pool, `SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
 		FROM reservations`+clause+` ORDER BY id LIMIT `+marks[0], args...)
 }

@@ -57,7 +57,7 @@ func (s *Store) ListOrders(ctx context.Context, q commerce.OrderQuery) ([]*comme
 	if q.Before != "" {
 		w.Add("id < ?", q.Before)
 	}
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
+	clause, args, marks := w.SQL(store.ListPage.Size(q.Limit))
 	return listDocs[commerce.Order](ctx, s.r, "list orders", "SELECT doc FROM orders"+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
 }
 

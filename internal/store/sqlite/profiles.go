@@ -220,7 +220,7 @@ func (s *Store) Timeline(ctx context.Context, q store.TimelineQuery) ([]*event.E
 	if !q.BeforeAt.IsZero() {
 		w.Add("(p.ts < ? OR (p.ts = ? AND p.seq < ?))", micros(q.BeforeAt), micros(q.BeforeAt), q.BeforeSeq)
 	}
-	where, args, marks := w.SQL(store.ClampLimit(q.Limit, 50, 1000))
+	where, args, marks := w.SQL(store.FeedPage.Size(q.Limit))
 	rows, err := s.r.QueryContext(ctx, `SELECT e.seq, e.body FROM profile_events p JOIN events e ON e.seq = p.seq`+
 		where+` ORDER BY p.ts DESC, p.seq DESC LIMIT `+marks[0], args...)
 	if err != nil {
@@ -274,7 +274,7 @@ func (s *Store) MergeLog(ctx context.Context, profileID int64) ([]store.MergeRec
 
 // Refusals returns a profile's refused identifiers, newest first.
 func (s *Store) Refusals(ctx context.Context, profileID int64, limit int) ([]store.RefusalRecord, error) {
-	rows, err := s.r.QueryContext(ctx, queries.Get("refusals"), profileID, store.ClampLimit(limit, 100, 1000))
+	rows, err := s.r.QueryContext(ctx, queries.Get("refusals"), profileID, store.ListPage.Size(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: refusals: %w", err)
 	}
@@ -465,7 +465,7 @@ func (s *Store) ProfileCount(ctx context.Context) (int64, error) {
 
 // ListProfiles returns live profiles by id, after the given one.
 func (s *Store) ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error) {
-	rows, err := s.r.QueryContext(ctx, queries.Get("live-profiles"), after, store.ClampLimit(limit, 100, 10000))
+	rows, err := s.r.QueryContext(ctx, queries.Get("live-profiles"), after, store.ScanPage.Size(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list profiles: %w", err)
 	}
