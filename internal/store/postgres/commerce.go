@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/store"
@@ -138,25 +137,6 @@ func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[st
 	}
 	kl, err := known("locations", queries.Get("known-locations"), locations)
 	return ks, kl, err
-}
-
-// inTx runs fn in a transaction; typed commerce errors pass unwrapped.
-func (s *Store) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
-	err := pgx.BeginFunc(ctx, s.pool, fn)
-	if err == nil {
-		return nil
-	}
-	var ie *commerce.InsufficientStockError
-	var ce *commerce.StockConstraintError
-	if errors.As(err, &ie) || errors.As(err, &ce) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-		return err
-	}
-	return fmt.Errorf("postgres: %s: %w", what, err)
-}
-
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
 func scanDoc(row pgx.Row, what string, v any) error {

@@ -123,27 +123,6 @@ func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[st
 	return ks, kl, err
 }
 
-// inTx runs fn in a write transaction.
-func (s *Store) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		var ve *commerce.InsufficientStockError
-		var ce *commerce.StockConstraintError
-		if errors.As(err, &ve) || errors.As(err, &ce) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: commit: %w", what, err)
-	}
-	return nil
-}
-
 // getDoc reads one JSON document column into v.
 func (s *Store) getDoc(ctx context.Context, what string, v any, query string, args ...any) error {
 	return scanDoc(s.r.QueryRowContext(ctx, query, args...), what, v)
