@@ -9,8 +9,9 @@ import (
 
 // Commerce keeps the catalog, locations, stock, reservations, orders,
 // returns and carts. The interface is the commerce package's own (it is
-// the consumer); its three parts are commerce.CatalogStore,
-// commerce.StockStore and commerce.OrderStore.
+// the consumer): reads, and the transactions (commerce.Transactor) in
+// which commerce.Writes, the rules, writes rows (commerce.Tx). An engine
+// implements rows, never rules.
 type Commerce interface {
 	commerce.Store
 }
