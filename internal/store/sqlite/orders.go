@@ -35,13 +35,9 @@ func (s *Store) Order(ctx context.Context, id string) (*commerce.Order, error) {
 // ListOrders returns orders newest first.
 func (s *Store) ListOrders(ctx context.Context, q commerce.OrderQuery) ([]*commerce.Order, error) {
 	w := store.Where{Placeholder: store.QuestionMark}
-	w.Eq("customer", q.Customer)
-	w.Eq("status", string(q.Status))
-	if q.Before != "" {
-		w.Add("id < ?", q.Before)
-	}
+	store.OrderWhere(q, &w)
 	clause, args, marks := w.SQL(store.ListPage.Size(q.Limit))
-	return listDocs[commerce.Order](ctx, s.r, "list orders", "SELECT doc FROM orders"+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
+	return listDocs[commerce.Order](ctx, s.r, "list orders", queries.Get("list-orders")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
 }
 
 // UpdateOrder writes o if its version is still prev.

@@ -136,16 +136,9 @@ func (s *Store) Reservation(ctx context.Context, id string) (*commerce.Reservati
 // ListReservations returns reservations by id.
 func (s *Store) ListReservations(ctx context.Context, q commerce.ReservationQuery) ([]*commerce.Reservation, error) {
 	w := store.Where{Placeholder: store.QuestionMark}
-	w.Eq("sku", q.SKU)
-	w.Eq("location_id", q.Location)
-	w.Eq("order_id", q.OrderID)
-	w.Eq("status", q.Status)
-	if q.After != "" {
-		w.Add("id > ?", q.After)
-	}
+	store.ReservationWhere(q, &w)
 	clause, args, marks := w.SQL(store.ListPage.Size(q.Limit))
-	return queryReservations(ctx, s.r, `SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
-		FROM reservations`+clause+` ORDER BY id LIMIT `+marks[0], args...)
+	return queryReservations(ctx, s.r, queries.Get("list-reservations")+clause+" ORDER BY id LIMIT "+marks[0], args...)
 }
 
 func queryReservations(ctx context.Context, q queryer, query string, args ...any) ([]*commerce.Reservation, error) {
