@@ -61,6 +61,14 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
+	// The node id names this process's outbox leases, so that after a
+	// crash it takes them back at once (docs/reliability.md).
+	node, releaseNode, err := server.ClaimNode(e.ctx, st, g.DataDir)
+	if err != nil {
+		return err
+	}
+	defer releaseNode()
+	mo.Node = node
 	l, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
@@ -114,7 +122,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		fmt.Fprintln(e.stdout, "  WARNING:    --decode-only: events are validated and DROPPED, nothing is stored")
 	}
 	fmt.Fprintf(e.stdout, "  next:       parcours sources create --name \"Web shop\" --channel web\n")
-	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
+	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine(), "node", node)
 	err = srv.Serve(e.ctx, l)
 	e.log.Info("stopped")
 	return err

@@ -90,3 +90,9 @@ ON CONFLICT (channel, address) DO NOTHING;
 
 -- name: suppression
 SELECT channel, address, reason, source, at FROM suppressions WHERE channel = $1 AND address = $2;
+
+-- name: hold-node
+-- A session lock on the node id (per schema), held while the node runs:
+-- a second live process with the same id does not get it.
+SELECT pg_try_advisory_lock(hashtextextended('parcours-node:' || current_schema() || ':' || $1, 0));
+
