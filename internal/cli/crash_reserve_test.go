@@ -39,11 +39,18 @@ func crashReservations(t *testing.T, e engine) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	st := e.open(t, dir)
-	if err := st.UpsertLocations(ctx, []*commerce.Location{{ID: "lyon", Name: "Lyon", Lat: 45.76, Lon: 4.83, TimeZone: "Europe/Paris",
-		Capabilities: []string{commerce.CapClickCollect}, UpdatedAt: time.Now()}}); err != nil {
+	// Through the service, as an import would: the SKU and the store
+	// exist in the catalog (commerce refuses stock of unknown ones).
+	svc := commerce.New(st, commerce.Options{})
+	if err := svc.UpsertProducts(ctx, []*commerce.Product{{ID: "shoe", Name: "Shoe",
+		Variants: []commerce.Variant{{SKU: "SHOE-42", Price: 90, Currency: "EUR"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: onHand}}, time.Now(), nil); err != nil {
+	if err := svc.UpsertLocations(ctx, []*commerce.Location{{ID: "lyon", Name: "Lyon", Lat: 45.76, Lon: 4.83, TimeZone: "Europe/Paris",
+		Capabilities: []string{commerce.CapClickCollect}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: onHand}}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
