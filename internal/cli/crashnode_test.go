@@ -135,10 +135,11 @@ func startNode(t *testing.T, dir string, e engine, args ...string) *node {
 	return n
 }
 
-// startServe runs `parcours serve` on the embedded store in dataDir.
-func startServe(t *testing.T, dataDir string) (url string, cmd *exec.Cmd) {
+// startServe runs `parcours serve` on the embedded store in dataDir, with
+// extra flags.
+func startServe(t *testing.T, dataDir string, flags ...string) (url string, cmd *exec.Cmd) {
 	t.Helper()
-	n := startNode(t, dataDir, engine{name: "SQLite"})
+	n := startNode(t, dataDir, engine{name: "SQLite"}, flags...)
 	return n.url, n.cmd
 }
 

@@ -94,8 +94,8 @@ func TestKeyedReEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Entered != 4 || st.Sent["sms"] != 5 || st.Exits["exit_on[0]: Order Collected"] != 3 {
-		t.Fatalf("stats: entered %d, sent %v, exits %v", st.Entered, st.Sent, st.Exits)
+	if st.Entered != 4 || st.Handed["sms"] != 5 || st.Exits["exit_on[0]: Order Collected"] != 3 {
+		t.Fatalf("stats: entered %d, handed %v, exits %v", st.Entered, st.Handed, st.Exits)
 	}
 }
 
