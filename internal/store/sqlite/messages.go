@@ -114,25 +114,34 @@ func (s *Store) LeasedBy(ctx context.Context, node string) ([]*store.OutboxMessa
 	return ms, nil
 }
 
-// FinishMessages applies workers' outcomes in one transaction.
+// FinishMessages applies workers' outcomes (and "calling" marks) in one
+// transaction, with the writer's kept statements: the recorder runs it for
+// every group of outcomes, and parsing the SQL again each time was a good
+// share of its work.
 func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (int, error) {
+	// The kept statements are looked up before the transaction takes the
+	// writer's one connection: preparing one the first time needs it.
+	keptFinish, keptMark := s.w.stmt(ctx, queries.Get("finish-message")), s.w.stmt(ctx, queries.Get("mark-calling"))
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, queries.Get("finish-message"))
+	finish, err := txStmt(ctx, tx, keptFinish, "finish-message")
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
 	}
-	defer stmt.Close()
+	mark, err := txStmt(ctx, tx, keptMark, "mark-calling")
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
+	}
 	applied := 0
 	for _, u := range us {
 		var res sql.Result
 		if u.Calling {
-			res, err = tx.ExecContext(ctx, queries.Get("mark-calling"), u.ID, u.LeaseToken, micros(u.At))
+			res, err = mark.ExecContext(ctx, u.ID, u.LeaseToken, micros(u.At))
 		} else {
-			res, err = stmt.ExecContext(ctx, u.ID, u.LeaseToken, u.Status, u.Reason, optMicros(u.DueAt), u.Provider,
+			res, err = finish.ExecContext(ctx, u.ID, u.LeaseToken, u.Status, u.Reason, optMicros(u.DueAt), u.Provider,
 				u.ProviderID, optMicros(u.SentAt), micros(u.At), unclaim(u))
 		}
 		if err != nil {
@@ -146,6 +155,15 @@ func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (i
 		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
 	}
 	return applied, nil
+}
+
+// txStmt binds a kept statement to tx, or prepares the named query on tx
+// when there is none kept.
+func txStmt(ctx context.Context, tx *sql.Tx, kept *sql.Stmt, name string) (*sql.Stmt, error) {
+	if kept != nil {
+		return tx.StmtContext(ctx, kept), nil
+	}
+	return tx.PrepareContext(ctx, queries.Get(name))
 }
 
 // Unnotified returns messages whose state was not announced yet.
