@@ -37,19 +37,27 @@ func (f *messageFlags) options(g *config.Globals) (message.Options, error) {
 		return o, err
 	}
 	o.Secret = secret
-	if f.MessagePolicy != "" {
-		b, err := os.ReadFile(f.MessagePolicy)
-		if err != nil {
-			return o, fmt.Errorf("message policy: %w", err)
-		}
-		if err := yaml.Unmarshal(b, &o.Policy); err != nil {
-			return o, fmt.Errorf("message policy %s: %w", f.MessagePolicy, err)
-		}
-		if err := o.Policy.Validate(); err != nil {
-			return o, fmt.Errorf("%s: %w", f.MessagePolicy, err)
-		}
+	o.Policy, err = loadPolicy(f.MessagePolicy)
+	return o, err
+}
+
+// loadPolicy reads a message policy file; "" is the default policy.
+func loadPolicy(path string) (message.Policy, error) {
+	var p message.Policy
+	if path == "" {
+		return p, nil
 	}
-	return o, nil
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return p, fmt.Errorf("message policy: %w", err)
+	}
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("message policy %s: %w", path, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 type templatesCmd struct {
