@@ -96,3 +96,9 @@ SELECT channel, address, reason, source, at FROM suppressions WHERE channel = $1
 -- a second live process with the same id does not get it.
 SELECT pg_try_advisory_lock(hashtextextended('parcours-node:' || current_schema() || ':' || $1, 0));
 
+-- name: release-node
+-- Lets go of hold-node's lock before the session closes: the server ends
+-- a closed session asynchronously, and a process started right after must
+-- find the id free.
+SELECT pg_advisory_unlock(hashtextextended('parcours-node:' || current_schema() || ':' || $1, 0));
+

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -33,6 +34,13 @@ func (s *Store) HoldNode(ctx context.Context, node string) (release func(), err 
 		conn.Close(context.Background())
 		return nil, fmt.Errorf("postgres: node %s: %w", node, ErrNodeInUse)
 	}
-	// Closing the session releases its advisory locks.
-	return func() { conn.Close(context.Background()) }, nil
+	// Closing the session releases its advisory locks too, but the server
+	// ends a closed session in its own time: unlock first, so that the id
+	// is free when release returns.
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		conn.Exec(ctx, queries.Get("release-node"), node)
+		conn.Close(ctx)
+	}, nil
 }
