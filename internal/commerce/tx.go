@@ -79,6 +79,14 @@ type StockRows interface {
 
 // ReservationRows are the row operations on reservations.
 type ReservationRows interface {
+	// HoldsFirst says in which order a reservation is written. true: hold
+	// the stock, then insert the reservation (one writer at a time, where
+	// the order moves no lock and a refused reservation writes nothing);
+	// false: insert it first, so that the stock row, which every
+	// reservation of a hot SKU waits on, stays locked only from its update
+	// to the commit. Measured: each engine is 15-20 % faster, or more, in
+	// its order (docs/benchmarks.md).
+	HoldsFirst() bool
 	// InsertReservation stores a new reservation as it is.
 	InsertReservation(ctx context.Context, r *Reservation) error
 	// Reservation reads one reservation.

@@ -173,16 +173,14 @@ func changeStock(ctx context.Context, tx Tx, sku, loc string, at time.Time, crea
 	return StockChange{Before: before, After: after}, nil
 }
 
-// reserve records r with its idempotency key, then holds its quantity.
-// The reservation row goes in first: the stock row, which every
-// reservation of a hot SKU waits on, is then held only from its update
-// to the commit, not for one more statement.
+// reserve holds r's quantity and records r with its idempotency key, in
+// the order the engine asks for (see ReservationRows.HoldsFirst).
 func reserve(ctx context.Context, tx Tx, r *Reservation) (StockChange, error) {
-	if err := tx.InsertReservation(ctx, r); err != nil {
-		return StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
-	}
-	if err := insertKey(ctx, tx, r.Idem, r.ID, r.CreatedAt); err != nil {
-		return StockChange{}, err
+	holdFirst := tx.HoldsFirst()
+	if !holdFirst {
+		if err := recordReservation(ctx, tx, r); err != nil {
+			return StockChange{}, err
+		}
 	}
 	after, held, err := tx.HoldStock(ctx, r.SKU, r.Location, r.Quantity, r.CreatedAt)
 	if err != nil {
@@ -195,12 +193,25 @@ func reserve(ctx context.Context, tx Tx, r *Reservation) (StockChange, error) {
 		}
 		return StockChange{}, ie
 	}
+	if holdFirst {
+		if err := recordReservation(ctx, tx, r); err != nil {
+			return StockChange{}, err
+		}
+	}
 	after.SKU, after.Location, after.UpdatedAt = r.SKU, r.Location, r.CreatedAt.UTC()
 	before := after
 	before.Reserved -= r.Quantity
 	before.Version--
 	r.Status = ReservationActive
 	return StockChange{Before: before, After: after}, nil
+}
+
+// recordReservation stores a new reservation and its idempotency key.
+func recordReservation(ctx context.Context, tx Tx, r *Reservation) error {
+	if err := tx.InsertReservation(ctx, r); err != nil {
+		return fmt.Errorf("reservation %s: %w", r.ID, err)
+	}
+	return insertKey(ctx, tx, r.Idem, r.ID, r.CreatedAt)
 }
 
 // reserveAll reserves every r in lock order.

@@ -95,6 +95,10 @@ func (s *Store) StockOf(ctx context.Context, sku string) ([]commerce.StockLevel,
 	return out, rows.Err()
 }
 
+// HoldsFirst is true: the single writer makes the order free of lock
+// contention, and holding first writes nothing for a refused reservation.
+func (commerceTx) HoldsFirst() bool { return true }
+
 // InsertReservation stores a new reservation.
 func (c commerceTx) InsertReservation(ctx context.Context, r *commerce.Reservation) error {
 	cust, _ := json.Marshal(r.Customer)
