@@ -58,7 +58,7 @@ func (w Writes) AdjustStock(ctx context.Context, a Adjustment, evs Events) (chan
 			return err
 		}
 		if taken {
-			return CheckAdjustmentKey(a, prior)
+			return checkAdjustmentKey(a, prior)
 		}
 		shortfall := map[string]int64{}
 		for _, d := range deltas {
