@@ -213,7 +213,7 @@ func (env *Envelope) setTimes(e *Event, w times) []*ValidationError {
 			// 0001-01-01T00:00:00Z is what an unset date serialises to
 			// (Go's zero time, .NET's DateTime.MinValue): not an event time.
 			warnings = append(warnings, &ValidationError{Code: CodeInvalidTimestamp, Field: field,
-				Reason: strconv.Quote(truncate(s, 64)) + " is 0001-01-01T00:00:00Z, the zero date of an unset field, not a real time; " + field + " ignored"})
+				Reason: strconv.Quote(truncate(s, 64)) + " is the zero date (0001-01-01T00:00:00Z) that an unset date holds, not a real time; " + field + " ignored"})
 		}
 		return t
 	}
