@@ -61,7 +61,20 @@ type submission struct {
 	events  []*event.Event
 	rejects []*event.Rejection
 	err     chan error
+	// state moves from queued to taken (by a commit) or to withdrawn (by
+	// a submitter that waited its bound); whichever comes first wins.
+	state atomic.Int32
 }
+
+// Submission states.
+const (
+	queued int32 = iota
+	taken
+	withdrawn
+)
+
+// take claims s for a commit; false if its submitter withdrew it.
+func (s *submission) take() bool { return s.state.CompareAndSwap(queued, taken) }
 
 // CommitterOptions tune a Committer. Zero values take the defaults.
 type CommitterOptions struct {
@@ -121,6 +134,15 @@ func (c *Committer) Queued() int64 { return c.queued.Load() }
 // If ctx ends first, Submit returns its error but the events may still be
 // committed: a client that retries is protected by dedup.
 func (c *Committer) Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error {
+	return c.SubmitWithin(ctx, events, rejects, 0)
+}
+
+// SubmitWithin is Submit with a bound on the wait: if no commit has taken
+// the events within wait, they are withdrawn and ErrOverloaded is returned —
+// then they are certainly not stored, and the client is told to retry
+// rather than held. Once a commit has taken them, SubmitWithin waits for it
+// (one commit, at most MaxEventsPerCommit events). wait <= 0: no bound.
+func (c *Committer) SubmitWithin(ctx context.Context, events []*event.Event, rejects []*event.Rejection, wait time.Duration) error {
 	if len(events) == 0 && len(rejects) == 0 {
 		return nil
 	}
@@ -156,6 +178,24 @@ func (c *Committer) Submit(ctx context.Context, events []*event.Event, rejects [
 			return ctx.Err()
 		}
 	}
+	var bound <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		bound = t.C
+	}
+	select {
+	case err := <-s.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-bound:
+		if s.state.CompareAndSwap(queued, withdrawn) {
+			c.queued.Add(-n)
+			return ErrOverloaded
+		}
+	}
+	// A commit took the events just in time: its outcome is the answer.
 	select {
 	case err := <-s.err:
 		return err
@@ -177,11 +217,16 @@ func (c *Committer) Run() {
 			for {
 				select {
 				case s := <-c.queue:
-					c.commit([]*submission{s})
+					if s.take() {
+						c.commit([]*submission{s})
+					}
 				default:
 					return
 				}
 			}
+		}
+		if !first.take() {
+			continue // withdrawn: its submitter was answered already
 		}
 		group := []*submission{first}
 		n := len(first.events)
@@ -189,8 +234,10 @@ func (c *Committer) Run() {
 		for n < c.maxEvents {
 			select {
 			case s := <-c.queue:
-				group = append(group, s)
-				n += len(s.events)
+				if s.take() {
+					group = append(group, s)
+					n += len(s.events)
+				}
 			default:
 				break more
 			}

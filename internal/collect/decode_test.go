@@ -40,7 +40,7 @@ func TestReadBody(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := ReadBody(bytes.NewReader(c.body), c.encoding, max, new(bytes.Buffer))
+			got, err := ReadBody(bytes.NewReader(c.body), c.encoding, max, nil, nil)
 			var re *RequestError
 			switch {
 			case c.code == "" && err != nil:
@@ -92,7 +92,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if compress {
 			body = gz(t, string(body))
 		}
-		raw, err := ReadBody(bytes.NewReader(body), "", 1<<16, new(bytes.Buffer))
+		raw, err := ReadBody(bytes.NewReader(body), "", 1<<16, nil, nil)
 		if err != nil {
 			var re *RequestError
 			if !errors.As(err, &re) {

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/source"
 )
 
 // endpoints maps the ingestion paths to the call type they imply (empty for
@@ -37,14 +37,72 @@ func IsIngestPath(path string) bool {
 	return ok
 }
 
-// HandlerOptions tune the HTTP handler. Zero values take the defaults.
+// HandlerOptions tune the HTTP handler. Zero values take the defaults
+// (the Default* constants).
 type HandlerOptions struct {
-	MaxBody          int64 // decoded body limit, default 4 MB
-	MaxInFlight      int   // concurrent requests, default 512
-	MaxInFlightBytes int64 // decoded bytes held by requests in flight, default 256 MB
+	// MaxBody is the largest body, once decompressed (default 4 MB).
+	MaxBody int64
+	// MaxInFlight bounds the requests with a valid write key in the
+	// Authorization header handled at once (default 512).
+	MaxInFlight int
+	// MaxUnkeyed bounds the requests without an Authorization header
+	// reading their body to find its writeKey (default 64), and
+	// MaxUnkeyedPerClient those of one client address (default 8): a
+	// request without a key never takes a keyed client's slot.
+	MaxUnkeyed          int
+	MaxUnkeyedPerClient int
+	// MaxBatchEvents is the most events one request may carry (default
+	// 5,000); a larger batch is refused with 400.
+	MaxBatchEvents int
+	// MaxMemory bounds the decoded size of the requests in flight
+	// (default 128 MB): bodies, decoded events, and a fixed overhead per
+	// event. A request that would cross it is answered 503.
+	MaxMemory int64
+	// BodyTimeout is how long a keyed request's body may take to arrive
+	// (default 10s), UnkeyedBodyTimeout an unkeyed one's (default 2s).
+	// A slower body is answered 408 and its connection closed.
+	BodyTimeout        time.Duration
+	UnkeyedBodyTimeout time.Duration
+	// MaxWait is how long a request's events may wait for a commit to
+	// take them (default 2s); then it is answered 503 with Retry-After,
+	// its events certainly not stored.
+	MaxWait time.Duration
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
 	Logger     *slog.Logger
+}
+
+func (o *HandlerOptions) defaults() {
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxUnkeyed <= 0 {
+		o.MaxUnkeyed = DefaultMaxUnkeyed
+	}
+	if o.MaxUnkeyedPerClient <= 0 {
+		o.MaxUnkeyedPerClient = DefaultMaxUnkeyedPerClient
+	}
+	if o.MaxBatchEvents <= 0 {
+		o.MaxBatchEvents = DefaultMaxBatchEvents
+	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
+	if o.UnkeyedBodyTimeout <= 0 {
+		o.UnkeyedBodyTimeout = DefaultUnkeyedBodyTimeout
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 }
 
 // Handler serves the Segment-compatible tracking API.
@@ -56,30 +114,29 @@ type Handler struct {
 	opts     HandlerOptions
 	log      *slog.Logger
 
-	inFlight      chan struct{}
-	inFlightBytes atomic.Int64
-	bufs          sync.Pool
+	keyed       pool
+	unkeyed     pool
+	perClient   perClient
+	mem         budget
+	lastRefusal atomic.Int64 // unix nanoseconds, by the handler's clock
+	bufs        sync.Pool
 }
 
 // NewHandler returns the tracking API handler.
 func NewHandler(keys *Keys, ingester *Ingester, clk clock.Clock, metrics *Metrics, o HandlerOptions) *Handler {
-	if o.MaxBody <= 0 {
-		o.MaxBody = DefaultMaxBody
-	}
-	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 512
-	}
-	if o.MaxInFlightBytes <= 0 {
-		o.MaxInFlightBytes = 256 << 20
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return &Handler{
+	o.defaults()
+	h := &Handler{
 		keys: keys, ingester: ingester, clock: clk, metrics: metrics, opts: o, log: o.Logger,
-		inFlight: make(chan struct{}, o.MaxInFlight),
-		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		keyed:     pool{max: int64(o.MaxInFlight)},
+		unkeyed:   pool{max: int64(o.MaxUnkeyed)},
+		perClient: perClient{max: o.MaxUnkeyedPerClient, n: map[string]int{}},
+		mem:       budget{max: o.MaxMemory},
+		bufs:      sync.Pool{New: func() any { return new([]byte) }},
 	}
+	if metrics != nil {
+		metrics.watch(h)
+	}
+	return h
 }
 
 // response is the body of a successful ingestion request. Segment answers
@@ -130,56 +187,180 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serve(sw, r, typ)
 }
 
+// serve handles a POST. The order matters under attack: the write key in
+// the header is checked before anything is read, so that a request without
+// a valid key never takes a keyed client's slot; a request without a header
+// key reads its body under the small unkeyed budget to find its writeKey.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, typ event.Type) {
-	select {
-	case h.inFlight <- struct{}{}:
-		defer func() { <-h.inFlight }()
-	default:
-		overloaded(w, "too many requests in flight")
-		return
-	}
-	if r.ContentLength > h.opts.MaxBody+1024 {
-		httpjson.Error(w, http.StatusBadRequest, CodeBodyTooLarge, tooLarge(h.opts.MaxBody).Error(), nil)
-		return
-	}
-	buf := h.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 1<<20 { // keep big buffers from pinning memory
-			h.bufs.Put(buf)
+	ctx := r.Context()
+	var src *source.Source
+	client := h.clientIP(r)
+	if key := BasicWriteKey(r.Header.Get("Authorization")); key != "" {
+		var ok bool
+		if src, ok = h.source(w, ctx, key); !ok {
+			return
 		}
-	}()
-	body, err := ReadBody(r.Body, r.Header.Get("Content-Encoding"), h.opts.MaxBody, buf)
-	if err != nil {
-		h.requestError(w, err)
+		if !h.keyed.tryAcquire() {
+			unread(w)
+			h.refuse(w, refusedInFlight, true, "too many requests in flight")
+			return
+		}
+		defer h.keyed.release()
+		h.setBodyDeadline(w, h.opts.BodyTimeout)
+	} else {
+		if !h.perClient.tryAcquire(client) {
+			unread(w)
+			h.refuse(w, refusedClient, false, "too many requests without an Authorization header from your address; send the write key as the HTTP Basic user name")
+			return
+		}
+		if !h.unkeyed.tryAcquire() {
+			h.perClient.release(client)
+			unread(w)
+			h.refuse(w, refusedUnkeyed, false, "too many requests without an Authorization header; send the write key as the HTTP Basic user name")
+			return
+		}
+		held := true
+		release := func() {
+			if held {
+				h.unkeyed.release()
+				h.perClient.release(client)
+				held = false
+			}
+		}
+		defer release()
+		h.setBodyDeadline(w, h.opts.UnkeyedBodyTimeout)
+		// The key is in the body: read it, then move to a keyed slot.
+		body, lease, ok := h.readBody(w, r, false)
+		defer lease.release()
+		if !ok {
+			return
+		}
+		req, err := Decode(body, typ)
+		if err != nil {
+			h.requestError(w, err)
+			return
+		}
+		if src, ok = h.source(w, ctx, req.WriteKey); !ok {
+			return
+		}
+		release()
+		if !h.keyed.tryAcquire() {
+			h.refuse(w, refusedInFlight, true, "too many requests in flight")
+			return
+		}
+		defer h.keyed.release()
+		h.ingest(w, r, src, req, lease, client)
 		return
 	}
-	size := int64(cap(body))
-	if h.inFlightBytes.Add(size) > h.opts.MaxInFlightBytes {
-		h.inFlightBytes.Add(-size)
-		overloaded(w, "too much data in flight")
+	body, lease, ok := h.readBody(w, r, true)
+	defer lease.release()
+	if !ok {
 		return
 	}
-	defer h.inFlightBytes.Add(-size)
-
 	req, err := Decode(body, typ)
 	if err != nil {
 		h.requestError(w, err)
 		return
 	}
-	key := BasicWriteKey(r.Header.Get("Authorization"))
-	if key == "" {
-		key = req.WriteKey
+	h.ingest(w, r, src, req, lease, client)
+}
+
+// source resolves a write key, answering 401 or 503 when it cannot.
+func (h *Handler) source(w http.ResponseWriter, ctx context.Context, key string) (*source.Source, bool) {
+	src, err := h.keys.Source(ctx, key)
+	if err == nil {
+		return src, true
 	}
-	src, err := h.keys.Source(r.Context(), key)
-	if err != nil {
-		if errors.Is(err, ErrNoWriteKey) || errors.Is(err, ErrUnknownWriteKey) || errors.Is(err, ErrDisabledSource) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="parcours"`)
-			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
-			return
+	if errors.Is(err, ErrNoWriteKey) || errors.Is(err, ErrUnknownWriteKey) || errors.Is(err, ErrDisabledSource) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="parcours"`)
+		unread(w) // when the key came in the header
+		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
+		return nil, false
+	}
+	h.log.Error("ingest: write key lookup failed", "err", err)
+	unavailable(w, "the store is not answering")
+	return nil, false
+}
+
+// setBodyDeadline bounds the time the body may take to arrive. Recorders
+// used in tests do not support deadlines; real connections do.
+func (h *Handler) setBodyDeadline(w http.ResponseWriter, d time.Duration) {
+	_ = http.NewResponseController(w).SetReadDeadline(h.clockNow().Add(d))
+}
+
+// clockNow is the wall clock for network deadlines, which the kernel
+// enforces: they cannot follow an injected clock.
+func (h *Handler) clockNow() time.Time { return time.Now() }
+
+// readBody reads the body within the memory budget. On failure it has
+// answered the client.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, keyed bool) ([]byte, *lease, bool) {
+	l := &lease{b: &h.mem}
+	if r.ContentLength > h.opts.MaxBody+1024 {
+		unread(w)
+		httpjson.Error(w, http.StatusBadRequest, CodeBodyTooLarge, tooLarge(h.opts.MaxBody).Error(), nil)
+		return nil, l, false
+	}
+	bp := h.bufs.Get().(*[]byte)
+	dst := *bp
+	size := cap(dst)
+	if r.ContentLength >= int64(size) {
+		// A known length: one allocation, the right size.
+		size = int(r.ContentLength) + 1
+	}
+	err := l.grow(int64(size))
+	if err == nil && size > cap(dst) {
+		dst = make([]byte, 0, size)
+	}
+	var body []byte
+	if err == nil {
+		body, err = ReadBody(r.Body, r.Header.Get("Content-Encoding"), h.opts.MaxBody, dst, l.grow)
+	}
+	if cap(body) <= 1<<20 && cap(body) >= cap(*bp) {
+		// Keep buffers up to 1 MB for the next request; bigger ones would
+		// pin memory.
+		*bp = body[:0]
+	}
+	// The buffer goes back to the pool when the request is done with it.
+	l.done = func() { h.bufs.Put(bp) }
+	var ne net.Error
+	switch {
+	case err == nil:
+		return body, l, true
+	case errors.Is(err, errNoMemory):
+		unread(w)
+		h.refuse(w, refusedMemory, keyed, "too much data in flight")
+	case errors.As(err, &ne) && ne.Timeout():
+		h.refused(refusedSlowBody, false)
+		d := h.opts.BodyTimeout
+		if !keyed {
+			d = h.opts.UnkeyedBodyTimeout
 		}
-		h.log.Error("ingest: write key lookup failed", "err", err)
-		unavailable(w, "the store is not answering")
+		unread(w)
+		httpjson.Error(w, http.StatusRequestTimeout, "body_timeout",
+			"the body did not arrive within "+d.String()+" (a body must be sent at once; without an Authorization header the limit is shorter)", nil)
+	default:
+		h.requestError(w, err)
+	}
+	return nil, l, false
+}
+
+// ingest validates and stores the events of a decoded request.
+func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Source, req *Request, l *lease, client string) {
+	if n := len(req.Events); n > h.opts.MaxBatchEvents {
+		h.refused(refusedBatchSize, false)
+		httpjson.Error(w, http.StatusBadRequest, CodeTooManyEvents,
+			"the batch has "+strconv.Itoa(n)+" events; the limit is "+strconv.Itoa(h.opts.MaxBatchEvents)+" per request: send smaller batches", nil)
+		return
+	}
+	// What decoding will hold: a copy of each event's fields and the
+	// per-event overhead, on top of the body already counted.
+	var size int64
+	for _, e := range req.Events {
+		size += int64(len(e)) + eventOverhead
+	}
+	if err := l.grow(size); err != nil {
+		h.refuse(w, refusedMemory, true, "too much data in flight")
 		return
 	}
 	env := &event.Envelope{
@@ -189,17 +370,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, typ event.Type) 
 		StoreID:      src.StoreID,
 		Context:      req.Context,
 		Integrations: req.Integrations,
-		IP:           h.clientIP(r),
+		IP:           client,
 	}
 	if req.SentAt != "" {
 		// An unreadable batch-level sentAt only disables skew correction.
 		env.SentAt, _ = event.ParseTimestamp(req.SentAt)
 	}
-	events, rejects := Prepare(env, req.Events, typ)
-	res, err := h.ingester.Submit(r.Context(), events, rejects)
+	events, rejects := Prepare(env, req.Events, req.Type)
+	res, err := h.ingester.SubmitWithin(r.Context(), events, rejects, h.opts.MaxWait)
 	switch {
 	case errors.Is(err, ErrOverloaded):
-		overloaded(w, "the event log is busy")
+		h.refuse(w, refusedQueue, true, "the event log is busy")
 		return
 	case errors.Is(err, ErrClosed):
 		unavailable(w, "the server is shutting down")
@@ -209,6 +390,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, typ event.Type) 
 	case err != nil:
 		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "err", err)
 		unavailable(w, "events could not be stored")
+		return
+	}
+	if req.Type != "" && len(events) == 0 && len(res.Rejections) == 1 {
+		// A single call whose event was dropped: Segment's libraries take
+		// a 200 for "stored", so the client must hear that it was not.
+		rj := res.Rejections[0]
+		httpjson.Error(w, http.StatusBadRequest, rj.Code, rj.Reason, map[string]any{"field": rj.Field, "messageId": rj.MessageID})
 		return
 	}
 	resp := response{Success: true, Stored: res.Stored, Duplicates: res.Duplicates}
@@ -228,9 +416,15 @@ func (h *Handler) requestError(w http.ResponseWriter, err error) {
 	httpjson.Error(w, http.StatusBadRequest, CodeBadBody, "could not read the body: "+err.Error(), nil)
 }
 
-func overloaded(w http.ResponseWriter, why string) {
+// unread marks the response to a request whose body was not read: the
+// connection is closed after it, instead of reading the body to reuse it.
+func unread(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
+
+// refuse answers 503 with Retry-After for overload, and records it.
+func (h *Handler) refuse(w http.ResponseWriter, reason string, keyed bool, why string) {
+	h.refused(reason, keyed)
 	w.Header().Set("Retry-After", "1")
-	httpjson.Error(w, http.StatusServiceUnavailable, "overloaded", why+"; retry after 1 second", nil)
+	httpjson.Error(w, http.StatusServiceUnavailable, "overloaded", why+"; retry after 1 second", map[string]any{"reason": reason})
 }
 
 func unavailable(w http.ResponseWriter, why string) {
@@ -280,6 +474,9 @@ func (s *statusWriter) WriteHeader(code int) {
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {

@@ -103,7 +103,26 @@ func (in *Ingester) Ingest(ctx context.Context, env *event.Envelope, raws []json
 
 // Submit stores events prepared by the caller, with their rejections.
 func (in *Ingester) Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) (Result, error) {
-	if err := in.sink.Submit(ctx, events, rejects); err != nil {
+	return in.SubmitWithin(ctx, events, rejects, 0)
+}
+
+// boundedSink is a Sink that can refuse to wait beyond a bound; *Committer
+// is one.
+type boundedSink interface {
+	SubmitWithin(ctx context.Context, events []*event.Event, rejects []*event.Rejection, wait time.Duration) error
+}
+
+// SubmitWithin is Submit, answering ErrOverloaded when the sink cannot take
+// the events within wait (see Committer.SubmitWithin). wait <= 0, or a sink
+// without a bound: Submit.
+func (in *Ingester) SubmitWithin(ctx context.Context, events []*event.Event, rejects []*event.Rejection, wait time.Duration) (Result, error) {
+	var err error
+	if b, ok := in.sink.(boundedSink); ok && wait > 0 {
+		err = b.SubmitWithin(ctx, events, rejects, wait)
+	} else {
+		err = in.sink.Submit(ctx, events, rejects)
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Rejections: rejects}

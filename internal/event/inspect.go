@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 )
 
 // MaxDepth is the deepest nesting of objects and arrays an event may have,
@@ -338,4 +339,22 @@ func unquoteKey(q []byte) string {
 		return string(q[1 : len(q)-1])
 	}
 	return s
+}
+
+// CheckMember checks a batch-level member (context, integrations) before it
+// is merged into each event, as Normalize checks an event: a problem there
+// would be copied into every event of the batch. It returns nil or a
+// *ValidationError whose Field is the path from name. Text that would be
+// corrected in an event (invalid UTF-8, \u0000, an unpaired surrogate) is an
+// error here: the batch cannot be stored as sent.
+func CheckMember(name string, raw []byte) error {
+	in := inspect(raw, 1, name)
+	if in.bad != nil {
+		return in.bad
+	}
+	if in.rewrite || !utf8.Valid(raw) {
+		return &ValidationError{Code: CodeInvalidText, Field: name,
+			Reason: "holds invalid UTF-8, \\u0000 or an unpaired UTF-16 surrogate (\\ud800), which PostgreSQL cannot store"}
+	}
+	return nil
 }
