@@ -88,6 +88,11 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u"},{"type":"nope"}],"context":{"a":1},"sentAt":"2024-01-01T00:00:00Z"}`), false)
 	f.Add([]byte(`{"batch":[{"type":"identify","anonymousId":"a","traits":{"email":"x@y.z"}}],"integrations":{"all":true}}`), true)
 	f.Add([]byte("\xef\xbb\xbf{\"batch\":[]}"), false)
+	// Values one engine refuses, in events and in the batch-level context.
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","properties":{"a":1e131072,"b":-1e309,"c":1e-16384}}]}`), false)
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","properties":{"a":"\u0000\ud800\udc00\ud800"}}],"context":{"n":"\udfff"}}`), false)
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","properties":`+strings.Repeat(`{"a":[`, 40)+strings.Repeat(`]}`, 40)+`}],"context":{"deep":`+strings.Repeat("[", 70)+strings.Repeat("]", 70)+`}}`), true)
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","timestamp":"0001-01-01","sentAt":"0001-01-01T00:00:00Z"}],"sentAt":"0001-01-01"}`), false)
 	f.Fuzz(func(t *testing.T, body []byte, compress bool) {
 		if compress {
 			body = gz(t, string(body))
@@ -120,8 +125,15 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("%d events in, %d stored + %d dropped out", len(req.Events), len(events), dropped)
 		}
 		for _, e := range events {
-			if !json.Valid(e.AppendJSON(nil)) {
-				t.Fatalf("invalid stored JSON: %s", e.AppendJSON(nil))
+			stored := e.AppendJSON(nil)
+			if !json.Valid(stored) {
+				t.Fatalf("invalid stored JSON: %s", stored)
+			}
+			// What is accepted, both engines store and any reader reads:
+			// no number beyond a float, no nesting beyond the cap, no
+			// escape PostgreSQL refuses.
+			if err := event.Check(stored); err != nil {
+				t.Fatalf("accepted an event a store refuses: %v\n%s", err, stored)
 			}
 		}
 	})

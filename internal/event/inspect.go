@@ -347,8 +347,14 @@ func unquoteKey(q []byte) string {
 // *ValidationError whose Field is the path from name. Text that would be
 // corrected in an event (invalid UTF-8, \u0000, an unpaired surrogate) is an
 // error here: the batch cannot be stored as sent.
-func CheckMember(name string, raw []byte) error {
-	in := inspect(raw, 1, name)
+func CheckMember(name string, raw []byte) error { return check(raw, 1, name) }
+
+// Check reports whether the stored form of an event holds anything a store
+// or a reader refuses, as CheckMember does; tests and fuzzers use it.
+func Check(raw []byte) error { return check(raw, 0, "") }
+
+func check(raw []byte, base int, name string) error {
+	in := inspect(raw, base, name)
 	if in.bad != nil {
 		return in.bad
 	}
