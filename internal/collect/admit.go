@@ -165,7 +165,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, keyed bool) (
 		}
 		unread(w)
 		httpjson.Error(w, http.StatusRequestTimeout, "body_timeout",
-			"the body did not arrive within "+d.String()+" (a body must be sent at once; without an Authorization header the limit is shorter)", nil)
+			"the body did not arrive within "+d.String()+"; send it in one go (the limit is shorter for requests without an Authorization header)", nil)
 	default:
 		h.requestError(w, err)
 	}

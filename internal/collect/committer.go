@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,9 @@ type Committer struct {
 	done    chan struct{}
 
 	stats CommitStats
+	// rate is the recent commit throughput, events per second of commit
+	// time (float64 bits; 0 until a large commit): see Backlog.
+	rate atomic.Uint64
 	// busyUntil (unix nanoseconds) is set while commits run back to back
 	// with work waiting: see Busy.
 	busyUntil atomic.Int64
@@ -128,6 +132,19 @@ func (c *Committer) Busy() bool { return time.Now().UnixNano() < c.busyUntil.Loa
 
 // Queued returns the number of events waiting to be committed.
 func (c *Committer) Queued() int64 { return c.queued.Load() }
+
+// Backlog estimates how long events submitted now would wait for a commit:
+// the events queued ahead of them at the recent commit rate. The HTTP
+// handler refuses a request at once when it is beyond its bound, rather
+// than decoding events it would have to withdraw.
+func (c *Committer) Backlog() time.Duration {
+	rate := math.Float64frombits(c.rate.Load())
+	q := c.queued.Load()
+	if rate <= 0 || q == 0 {
+		return 0
+	}
+	return time.Duration(float64(q) / rate * float64(time.Second))
+}
 
 // Submit queues events and rejections for the next commit and waits until
 // they are durable. On return each event's Seq is set (0 for a duplicate).
@@ -262,7 +279,17 @@ func (c *Committer) commit(group []*submission) {
 	}
 	// The commit itself is not cancelled by shutdown: its submitters are
 	// waiting for it.
+	start := time.Now()
 	err := c.app.Append(context.Background(), events, rejects)
+	if n := len(events) + len(rejects); err == nil && n >= busyBacklog {
+		// Only large commits tell the throughput: a single event's commit
+		// is all fixed cost (the fsync). A moving average of the last few.
+		r := float64(n) / max(time.Since(start).Seconds(), 1e-6)
+		if old := math.Float64frombits(c.rate.Load()); old > 0 {
+			r = old*0.7 + r*0.3
+		}
+		c.rate.Store(math.Float64bits(r))
+	}
 	if err != nil && len(group) > 1 {
 		// One submission must not fail the others: commit them one by one so
 		// that only the faulty one gets the error.

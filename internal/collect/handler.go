@@ -195,6 +195,12 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 			"the batch has "+strconv.Itoa(n)+" events; the limit is "+strconv.Itoa(h.opts.MaxBatchEvents)+" per request: send smaller batches", nil)
 		return
 	}
+	// Events that would wait beyond the bound are refused before they are
+	// decoded: the work would be thrown away when they are withdrawn.
+	if h.ingester.Backlog() > h.opts.MaxWait {
+		h.refuse(w, refusedQueue, true, "the event log is busy")
+		return
+	}
 	// What decoding will hold: a copy of each event's fields and the
 	// per-event overhead, on top of the body already counted.
 	var size int64
