@@ -133,14 +133,15 @@ func (c *Committer) Busy() bool { return time.Now().UnixNano() < c.busyUntil.Loa
 // Queued returns the number of events waiting to be committed.
 func (c *Committer) Queued() int64 { return c.queued.Load() }
 
-// Backlog estimates how long events submitted now would wait for a commit:
-// the events queued ahead of them at the recent commit rate. The HTTP
-// handler refuses a request at once when it is beyond its bound, rather
-// than decoding events it would have to withdraw.
-func (c *Committer) Backlog() time.Duration {
+// Backlog estimates how long events submitted now, after ahead more, would
+// wait for a commit to take them: the events queued and ahead, at the
+// recent commit rate. The HTTP handler refuses a request at once when it is
+// beyond its bound, rather than decode events it would have to withdraw.
+// Nothing waiting: 0, however slow the commits.
+func (c *Committer) Backlog(ahead int64) time.Duration {
 	rate := math.Float64frombits(c.rate.Load())
-	q := c.queued.Load()
-	if rate <= 0 || q == 0 {
+	q := c.queued.Load() + ahead
+	if rate <= 0 || q <= 0 {
 		return 0
 	}
 	return time.Duration(float64(q) / rate * float64(time.Second))

@@ -119,6 +119,7 @@ type Handler struct {
 	perClient   perClient
 	mem         budget
 	lastRefusal atomic.Int64 // unix nanoseconds, by the handler's clock
+	preparing   atomic.Int64 // events of the requests being decoded
 	bufs        sync.Pool
 }
 
@@ -189,16 +190,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // ingest validates and stores the events of a decoded request.
 func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Source, req *Request, l *lease, client string) {
+	// The wait is bounded from here, the body read: decoding under load
+	// counts too. (The wall clock: this bounds real waiting, like a
+	// network deadline.)
+	start := time.Now()
 	if n := len(req.Events); n > h.opts.MaxBatchEvents {
 		h.refused(refusedBatchSize, false)
 		httpjson.Error(w, http.StatusBadRequest, CodeTooManyEvents,
 			"the batch has "+strconv.Itoa(n)+" events; the limit is "+strconv.Itoa(h.opts.MaxBatchEvents)+" per request: send smaller batches", nil)
-		return
-	}
-	// Events that would wait beyond the bound are refused before they are
-	// decoded: the work would be thrown away when they are withdrawn.
-	if h.ingester.Backlog() > h.opts.MaxWait {
-		h.refuse(w, refusedQueue, true, "the event log is busy")
 		return
 	}
 	// What decoding will hold: a copy of each event's fields and the
@@ -209,6 +208,17 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 	}
 	if err := l.grow(size); err != nil {
 		h.refuse(w, refusedMemory, true, "too much data in flight")
+		return
+	}
+	// Events that would wait beyond the bound are refused before they are
+	// decoded, or the work would be thrown away when they are withdrawn.
+	// Ahead of them: the events queued, and those of the requests being
+	// decoded, which will be queued first.
+	n := int64(len(req.Events))
+	preparing := h.preparing.Add(n)
+	if h.ingester.Backlog(preparing-n) > h.opts.MaxWait {
+		h.preparing.Add(-n)
+		h.refuse(w, refusedQueue, true, "the event log is busy")
 		return
 	}
 	env := &event.Envelope{
@@ -225,7 +235,8 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 		env.SentAt, _ = event.ParseTimestamp(req.SentAt)
 	}
 	events, rejects := Prepare(env, req.Events, req.Type)
-	res, err := h.ingester.SubmitWithin(r.Context(), events, rejects, h.opts.MaxWait)
+	h.preparing.Add(-n) // queued from here on
+	res, err := h.ingester.SubmitWithin(r.Context(), events, rejects, max(h.opts.MaxWait-time.Since(start), time.Millisecond))
 	switch {
 	case errors.Is(err, ErrOverloaded):
 		h.refuse(w, refusedQueue, true, "the event log is busy")

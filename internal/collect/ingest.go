@@ -110,14 +110,15 @@ func (in *Ingester) Submit(ctx context.Context, events []*event.Event, rejects [
 // is one.
 type boundedSink interface {
 	SubmitWithin(ctx context.Context, events []*event.Event, rejects []*event.Rejection, wait time.Duration) error
-	Backlog() time.Duration
+	Backlog(ahead int64) time.Duration
 }
 
-// Backlog estimates how long events submitted now would wait (see
-// Committer.Backlog); 0 for a sink that does not queue.
-func (in *Ingester) Backlog() time.Duration {
+// Backlog estimates how long events submitted now would wait for a commit
+// with ahead more events submitted before them (see Committer.Backlog); 0
+// for a sink that does not queue.
+func (in *Ingester) Backlog(ahead int64) time.Duration {
 	if b, ok := in.sink.(boundedSink); ok {
-		return b.Backlog()
+		return b.Backlog(ahead)
 	}
 	return 0
 }
