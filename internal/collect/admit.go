@@ -106,6 +106,11 @@ func (h *Handler) source(w http.ResponseWriter, ctx context.Context, key string)
 		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
 		return nil, false
 	}
+	if errors.Is(err, ErrLookupsBusy) {
+		unread(w)
+		h.refuse(w, refusedLookups, false, "too many unknown write keys being checked")
+		return nil, false
+	}
 	h.log.Error("ingest: write key lookup failed", "err", err)
 	unavailable(w, "the store is not answering")
 	return nil, false

@@ -150,6 +150,7 @@ const (
 	refusedQueue     = "queue"
 	refusedSlowBody  = "body_timeout"
 	refusedBatchSize = "too_many_events"
+	refusedLookups   = "key_lookups"
 )
 
 // Saturation returns the state of the handler's limits.

@@ -36,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"endpoint", "code"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parcours_ingest_refused_total",
-			Help: "Ingestion requests refused for overload or slowness, by reason: in_flight, unkeyed, unkeyed_per_client, memory, queue (503); body_timeout (408); too_many_events (400).",
+			Help: "Ingestion requests refused for overload or slowness, by reason: in_flight, unkeyed, unkeyed_per_client, memory, queue, key_lookups (503); body_timeout (408); too_many_events (400).",
 		}, []string{"reason"}),
 		reg: reg,
 	}
