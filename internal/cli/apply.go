@@ -1,111 +1,35 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/segment"
-	"github.com/parcours/parcours/internal/server"
 )
-
-// remote are the flags of commands that talk to a running server.
-type remote struct {
-	Server   string `help:"URL of the running parcours serve." default:"http://127.0.0.1:8080" env:"PARCOURS_SERVER"`
-	AdminKey string `help:"Admin key; default: the admin-key file of the data directory." env:"PARCOURS_ADMIN_KEY"`
-}
-
-// client returns an API client for the server.
-func (r *remote) client(g *config.Globals) (*apiClient, error) {
-	key := r.AdminKey
-	if key == "" {
-		var err error
-		if key, err = server.ReadAdminKey(g.DataDir); err != nil {
-			return nil, fmt.Errorf("%w; or pass --admin-key", err)
-		}
-	}
-	return &apiClient{base: strings.TrimSuffix(r.Server, "/"), key: key, http: &http.Client{Timeout: 10 * time.Minute}}, nil
-}
-
-// call sends a request and decodes a 2xx answer into out; any other
-// answer becomes an error with the API's message.
-func (a *apiClient) call(ctx context.Context, method, path string, body any, out any) error {
-	var b []byte
-	if body != nil {
-		var err error
-		if b, err = json.Marshal(body); err != nil {
-			return err
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.key)
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w (is parcours serve running? pass --server)", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct {
-				Code, Message string
-			} `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-		}
-		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
-	}
-	if w, ok := out.(io.Writer); ok {
-		_, err := w.Write(raw)
-		return err
-	}
-	if out != nil {
-		return json.Unmarshal(raw, out)
-	}
-	return nil
-}
-
-// apiError is an error the API answered: its message, with the status
-// and code a command may add advice to.
-type apiError struct {
-	Status        int
-	Code, Message string
-}
-
-func (e *apiError) Error() string { return e.Message }
 
 type applyCmd struct {
 	remote
 	File   []string `short:"f" required:"" help:"Files or directories of definitions (YAML or JSON; directories are read recursively)." type:"path"`
-	DryRun bool     `help:"Validate and preview (size of each segment) without saving."`
+	DryRun bool     `help:"Validate everything, resolving references within the files applied, and preview each segment's size, without saving."`
 	NoWait bool     `help:"Return once saved, without waiting for the backfill."`
 }
 
 func (c *applyCmd) Help() string {
 	return `Definitions are plain files that can live in version control. Each YAML document has a kind:
+
+  kind: template
+  id: cart-reminder-offer
+  name: Cart reminder with an offer
+  topic: offers
+  body:
+    email: {subject: "Votre panier vous attend", html: "<p>Bonjour {{ profile.first_name }} ...</p>"}
+    sms: {body: "Votre panier vous attend : {{ event.url }}"}
 
   kind: segment
   id: lyon-shoe-lovers
@@ -120,19 +44,18 @@ func (c *applyCmd) Help() string {
   exit_on: [{event: Order Completed}]
   steps:
     - wait: {for: 1h}
-    - send: {channel: email, template: cart-reminder-offer}
+    - send: {channel: email, template: cart-reminder-offer, topic: offers}
 
-A changed definition gets a new version (a segment is backfilled over every profile; customers
-already in a journey finish on the version they entered); an unchanged one is left alone.
-Segments are applied before journeys. docs/segments.md and docs/journeys.md describe them.`
-}
+They are applied in dependency order: templates, then segments, then journeys. Before anything is
+saved, every reference is resolved against the server and the files applied: a journey naming a
+template, topic or segment that exists in neither is refused with its file and field. A changed
+definition gets a new version (a segment is backfilled over every profile; customers already in a
+journey finish on the version they entered); an unchanged one is left alone. Documents of kind
+scenario are skipped. docs/cli.md, docs/messages.md, docs/segments.md and docs/journeys.md
+describe them.
 
-// document is one definition read from a file, with where it came from.
-type document struct {
-	where string
-	kind  string
-	seg   *segment.Definition
-	jour  *journey.Definition
+  parcours apply -f examples/ --dry-run
+  parcours apply -f examples/`
 }
 
 func (c *applyCmd) Run(g *config.Globals, e *env) error {
@@ -140,98 +63,140 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	if len(docs) == 0 {
+	set, err := newDefSet(docs)
+	if err != nil {
+		return err
+	}
+	if set.empty() {
 		return fmt.Errorf("no definitions found in %s", strings.Join(c.File, ", "))
 	}
 	api, err := c.client(g)
 	if err != nil {
 		return err
 	}
-	var segs []*segment.Definition
-	var journeys []*journey.Definition
-	var segDocs []document
-	for _, d := range docs {
-		if d.jour != nil {
-			journeys = append(journeys, d.jour)
-			continue
-		}
-		segs = append(segs, d.seg)
-		segDocs = append(segDocs, d)
+	srv, err := loadServerDefs(e, api)
+	if err != nil {
+		return err
+	}
+	if err := set.check(srv); err != nil {
+		return err
+	}
+	// The server validates each journey (triggers, conditions, segments)
+	// as if the segments applied with it existed: a refusal names its file.
+	if err := c.validateJourneys(e, api, set); err != nil {
+		return err
 	}
 	if c.DryRun {
-		if err := c.preview(e, g, api, segDocs); err != nil {
-			return err
-		}
-		return c.applyJourneys(e, g, api, journeys, len(segs) > 0, segs...)
+		return c.dryRun(e, g, api, set, srv)
 	}
-	if len(segs) == 0 {
-		return c.applyJourneys(e, g, api, journeys, false)
+	out := applied{Templates: []templateRow{}, Segments: []segmentRow{}, Journeys: []journeyRow{}}
+	if out.Templates, err = c.applyTemplates(e, api, set, srv); err != nil {
+		return err
+	}
+	if out.Segments, err = c.applySegments(e, g, api, set); err != nil {
+		return err
+	}
+	if out.Journeys, err = c.applyJourneys(e, api, set); err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, out)
+	}
+	out.print(e.stdout)
+	return nil
+}
+
+// applied is what an apply saved (or found unchanged).
+type applied struct {
+	Templates []templateRow `json:"templates"`
+	Segments  []segmentRow  `json:"segments"`
+	Journeys  []journeyRow  `json:"journeys"`
+}
+
+func (a *applied) print(w io.Writer) {
+	sep := ""
+	if len(a.Templates) > 0 {
+		fmt.Fprintln(w, "Templates")
+		printTemplates(w, a.Templates)
+		sep = "\n"
+	}
+	if len(a.Segments) > 0 {
+		fmt.Fprint(w, sep+"Segments\n")
+		printSegments(w, a.Segments)
+		sep = "\n"
+	}
+	if len(a.Journeys) > 0 {
+		fmt.Fprint(w, sep+"Journeys\n")
+		printJourneys(w, a.Journeys)
+	}
+}
+
+// applySegments saves the segments and waits for their backfill.
+func (c *applyCmd) applySegments(e *env, g *config.Globals, api *apiClient, set *defSet) ([]segmentRow, error) {
+	if len(set.segments) == 0 {
+		return nil, nil
 	}
 	var saved struct {
 		Segments []segmentRow `json:"segments"`
 	}
-	path := "/api/v1/segments"
-	if err := api.call(e.ctx, "POST", path, map[string]any{"segments": segs}, &saved); err != nil {
-		return err
+	if err := api.call(e.ctx, "POST", "/api/v1/segments", map[string]any{"segments": set.segmentDefs()}, &saved); err != nil {
+		return nil, set.locate(err)
 	}
-	if !c.NoWait {
-		if saved.Segments, err = waitLive(e, g, api, saved.Segments); err != nil {
-			return err
-		}
+	if c.NoWait {
+		return saved.Segments, nil
 	}
-	if g.JSON {
-		if err := printJSON(e.stdout, saved); err != nil {
-			return err
-		}
-	} else {
-		printSegments(e.stdout, saved.Segments)
-	}
-	// Journeys go after the segments they may name.
-	return c.applyJourneys(e, g, api, journeys, true)
+	return waitLive(e, g, api, saved.Segments)
 }
 
-// applyJourneys saves journeys (validates them with --dry-run, as if the
-// segments applied with them existed).
-func (c *applyCmd) applyJourneys(e *env, g *config.Globals, api *apiClient, defs []*journey.Definition, after bool, with ...*segment.Definition) error {
-	if len(defs) == 0 {
-		return nil
-	}
-	if after && !g.JSON {
-		fmt.Fprintln(e.stdout)
-	}
-	path := "/api/v1/journeys"
-	if c.DryRun {
-		path += "?dry_run=true"
-		var ids []string
-		for _, s := range with {
-			ids = append(ids, s.ID)
-		}
-		if len(ids) > 0 {
-			path += "&with_segments=" + url.QueryEscape(strings.Join(ids, ","))
-		}
+// applyJourneys saves the journeys, after the segments and templates they
+// name.
+func (c *applyCmd) applyJourneys(e *env, api *apiClient, set *defSet) ([]journeyRow, error) {
+	if len(set.journeys) == 0 {
+		return nil, nil
 	}
 	var saved struct {
 		Journeys []journeyRow `json:"journeys"`
 	}
-	if err := api.call(e.ctx, "POST", path, map[string]any{"journeys": defs}, &saved); err != nil {
-		return err
+	if err := api.call(e.ctx, "POST", "/api/v1/journeys", map[string]any{"journeys": set.journeyDefs()}, &saved); err != nil {
+		return nil, set.locate(err)
 	}
-	if g.JSON {
-		return printJSON(e.stdout, saved)
+	return saved.Journeys, nil
+}
+
+// validateJourneys has the server validate each journey alone (dry run),
+// as if the segments of the apply existed.
+func (c *applyCmd) validateJourneys(e *env, api *apiClient, set *defSet) error {
+	path := "/api/v1/journeys?dry_run=true"
+	if ids := set.segmentIDs(); len(ids) > 0 {
+		path += "&with_segments=" + url.QueryEscape(strings.Join(ids, ","))
 	}
-	if c.DryRun {
-		for _, d := range defs {
-			fmt.Fprintf(e.stdout, "%s: valid journey (not saved)\n", d.ID)
+	for _, d := range set.journeys {
+		if err := api.call(e.ctx, "POST", path, map[string]any{"journeys": []*journey.Definition{d.jour}}, nil); err != nil {
+			return fmt.Errorf("%s: %w", d.where, err)
 		}
-		return nil
 	}
-	printJourneys(e.stdout, saved.Journeys)
 	return nil
 }
 
-func (c *applyCmd) preview(e *env, g *config.Globals, api *apiClient, docs []document) error {
-	var out []map[string]any
-	for _, d := range docs {
+// dryRun reports what an apply would do, saving nothing.
+func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet, srv *serverDefs) error {
+	type row struct {
+		Kind   string `json:"kind"`
+		ID     string `json:"id"`
+		Where  string `json:"where"`
+		Change string `json:"change"` // new, changed, unchanged
+		// Segments: the preview.
+		Size     *int64  `json:"size,omitempty"`
+		Profiles int64   `json:"profiles,omitempty"`
+		Sample   []int64 `json:"sample,omitempty"`
+		Via      string  `json:"via,omitempty"`
+		TookMs   int64   `json:"took_ms,omitempty"`
+	}
+	var out []row
+	for _, d := range set.templates {
+		out = append(out, row{Kind: "template", ID: d.tpl.ID, Where: d.where, Change: srv.templateChange(d.tpl)})
+	}
+	for _, d := range set.segments {
 		var p struct {
 			Size     int64   `json:"size"`
 			Profiles int64   `json:"profiles_evaluated"`
@@ -239,18 +204,36 @@ func (c *applyCmd) preview(e *env, g *config.Globals, api *apiClient, docs []doc
 			Via      string  `json:"via"`
 			TookMs   int64   `json:"took_ms"`
 		}
-		if err := api.call(e.ctx, "POST", "/api/v1/segments/preview", d.seg, &p); err != nil {
+		// Members of segments applied with it are previewed with their
+		// definitions from the files: the server does not have them yet.
+		if err := api.call(e.ctx, "POST", "/api/v1/segments/preview", set.inlineMembers(d.seg), &p); err != nil {
 			return fmt.Errorf("%s: %w", d.where, err)
 		}
-		out = append(out, map[string]any{"id": d.seg.ID, "size": p.Size, "profiles": p.Profiles, "sample": p.Sample, "via": p.Via, "took_ms": p.TookMs})
-		if !g.JSON {
-			fmt.Fprintf(e.stdout, "%s: valid; %d of %d profiles would be in it (sample: %v; %d ms from the %s)\n",
-				d.seg.ID, p.Size, p.Profiles, p.Sample, p.TookMs, viaText(p.Via))
+		change := "new"
+		if srv.segments[d.seg.ID] {
+			change = "saved as a new version if it changed"
 		}
+		out = append(out, row{Kind: "segment", ID: d.seg.ID, Where: d.where, Change: change, Size: &p.Size, Profiles: p.Profiles,
+			Sample: p.Sample, Via: p.Via, TookMs: p.TookMs})
+	}
+	for _, d := range set.journeys {
+		out = append(out, row{Kind: "journey", ID: d.jour.ID, Where: d.where, Change: "valid"})
 	}
 	if g.JSON {
-		return printJSON(e.stdout, out)
+		return printJSON(e.stdout, map[string]any{"dry_run": true, "definitions": out})
 	}
+	for _, r := range out {
+		switch r.Kind {
+		case "segment":
+			fmt.Fprintf(e.stdout, "segment %s: valid; %d of %d profiles would be in it (sample: %v; %d ms from the %s)\n",
+				r.ID, *r.Size, r.Profiles, r.Sample, r.TookMs, viaText(r.Via))
+		case "template":
+			fmt.Fprintf(e.stdout, "template %s: valid (%s)\n", r.ID, r.Change)
+		default:
+			fmt.Fprintf(e.stdout, "journey %s: valid; its templates, topics and segments resolve\n", r.ID)
+		}
+	}
+	fmt.Fprintln(e.stdout, "Dry run: nothing saved.")
 	return nil
 }
 
@@ -319,124 +302,4 @@ func printSegments(w io.Writer, rows []segmentRow) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\n", r.ID, r.Version, r.Status, r.Size, r.Name)
 	}
 	tw.Flush()
-}
-
-// readDocuments reads every definition in paths.
-func readDocuments(paths []string) ([]document, error) {
-	var files []string
-	for _, p := range paths {
-		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			ext := strings.ToLower(filepath.Ext(path))
-			if !d.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json" || path == p) {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	slices.Sort(files)
-	var out []document
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		docs, err := splitKinds(f, b)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, docs...)
-	}
-	return out, nil
-}
-
-// splitKinds reads the documents of one file by kind: segments and
-// journeys, each parsed strictly (unknown fields are errors).
-func splitKinds(name string, b []byte) ([]document, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	var nodes []*yaml.Node
-	var kinds []string
-	for {
-		var node yaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		var head struct {
-			Kind string `yaml:"kind"`
-		}
-		if err := node.Decode(&head); err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", name, len(kinds)+1, err)
-		}
-		if head.Kind == "scenario" {
-			continue // a simulator scenario (parcours journey test), kept beside its journey
-		}
-		if head.Kind != "segment" && head.Kind != "journey" {
-			return nil, fmt.Errorf("%s: document %d: kind %q is not one parcours apply knows (kinds: segment, journey; scenario is skipped)", name, len(kinds)+1, head.Kind)
-		}
-		nodes, kinds = append(nodes, &node), append(kinds, head.Kind)
-	}
-	if len(kinds) == 0 {
-		return nil, nil
-	}
-	// A file of one kind is parsed whole, so that errors give its lines;
-	// a mixed file (or one with scenarios) document by document.
-	same := len(kinds) == docsIn(b) && !slices.ContainsFunc(kinds, func(k string) bool { return k != kinds[0] })
-	var out []document
-	for i := range kinds {
-		if same && i > 0 {
-			break
-		}
-		where := fmt.Sprintf("%s: document %d", name, i+1)
-		src := b
-		if !same {
-			raw, err := yaml.Marshal(nodes[i])
-			if err != nil {
-				return nil, err
-			}
-			src = raw
-		} else {
-			where = name
-		}
-		switch kinds[i] {
-		case "segment":
-			defs, err := segment.ParseYAML(where, bytes.NewReader(src))
-			if err != nil {
-				return nil, err
-			}
-			for j, d := range defs {
-				out = append(out, document{where: fmt.Sprintf("%s: document %d", name, i+j+1), kind: "segment", seg: d})
-			}
-		case "journey":
-			defs, err := journey.ParseYAML(where, bytes.NewReader(src))
-			if err != nil {
-				return nil, err
-			}
-			for j, d := range defs {
-				out = append(out, document{where: fmt.Sprintf("%s: document %d", name, i+j+1), kind: "journey", jour: d})
-			}
-		}
-	}
-	return out, nil
-}
-
-// docsIn counts the YAML documents of b.
-func docsIn(b []byte) int {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	n := 0
-	for {
-		var v yaml.Node
-		if dec.Decode(&v) != nil {
-			return n
-		}
-		n++
-	}
 }

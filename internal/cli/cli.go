@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -80,11 +81,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			c, ok := r.(exitCode)
-			if !ok {
-				panic(r)
-			}
-			code = int(c)
+			code = exitOnPanic(r, stderr)
 		}
 	}()
 	kctx, err := parser.Parse(args)
@@ -117,6 +114,18 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	return 0
 }
 
+// exitOnPanic turns a panic in a command into its exit code: kong's exit
+// requests pass; anything else is a bug, which no input may turn into a
+// Go crash (exit 2 and the runtime's dump): it is reported as such, with
+// the stack for the report, and the command fails like any other.
+func exitOnPanic(r any, stderr io.Writer) int {
+	if c, ok := r.(exitCode); ok {
+		return int(c)
+	}
+	fmt.Fprintf(stderr, "parcours: internal error (a bug, please report it with this output): %v\n%s", r, debug.Stack())
+	return 1
+}
+
 // openStore opens the store the globals name and applies migrations.
 func openStore(ctx context.Context, g *config.Globals) (store.Store, error) {
 	var st store.Store
@@ -141,6 +150,44 @@ func openStore(ctx context.Context, g *config.Globals) (store.Store, error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// defaultDataDir is --data-dir's default (config.Globals).
+const defaultDataDir = "./parcours-data"
+
+// openExisting opens the store of a data directory that must already hold
+// data: a command that reads (profiles, templates, replay) must not create
+// an empty store where it was run while the data is elsewhere.
+func openExisting(ctx context.Context, g *config.Globals) (store.Store, error) {
+	if g.Database == "" && !dataDirExists(g.DataDir) {
+		return nil, errors.New(whereIsTheData(g.DataDir))
+	}
+	return openStore(ctx, g)
+}
+
+// openOrCreate opens the store, creating the data directory if there is
+// none, and says so: a first step (sources create, a commerce import
+// before serve) may create it, but not while the user runs a server on
+// another directory (then it is most likely a mistake).
+func openOrCreate(ctx context.Context, g *config.Globals, e *env) (store.Store, error) {
+	if g.Database == "" && !dataDirExists(g.DataDir) {
+		// The default directory, relative to where the command runs, is
+		// the one people end up in by mistake; one they named is meant.
+		implicit := g.DataDir == defaultDataDir && os.Getenv("PARCOURS_DATA_DIR") == ""
+		if others := otherServers(g.DataDir); implicit && len(others) > 0 {
+			return nil, fmt.Errorf("%s\n  or, to create a new data directory here, name it: --data-dir %s",
+				whereIsTheData(g.DataDir), absPath(g.DataDir))
+		}
+		fmt.Fprintf(e.stderr, "parcours: new data directory %s (there was no Parcours data here)\n", absPath(g.DataDir))
+	}
+	return openStore(ctx, g)
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // describeStore says where the data is, for people.

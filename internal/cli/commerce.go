@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/commerce"
@@ -103,12 +101,9 @@ func (f *importFlags) run(g *config.Globals, e *env, what string, sink bool,
 	}
 	rejectsPath := f.Rejects
 	if rejectsPath == "" {
-		rejectsPath = what + ".rejects.ndjson"
-		if f.File != "-" {
-			rejectsPath = strings.TrimSuffix(f.File, filepath.Ext(f.File)) + ".rejects.ndjson"
-		}
+		rejectsPath = rejectsFile(f.File, what)
 	}
-	st, err := openStore(e.ctx, g)
+	st, err := openOrCreate(e.ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -123,19 +118,11 @@ func (f *importFlags) run(g *config.Globals, e *env, what string, sink bool,
 		o.Sink = collect.Direct{Appender: st}
 	}
 	r := &importRun{f: f, g: g, e: e, st: st, svc: commerce.New(st, o), rejects: json.NewEncoder(rf)}
-	bar := progressbar.NewOptions64(size,
-		progressbar.OptionSetWriter(e.stderr),
-		progressbar.OptionSetDescription("importing "+what),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetVisibility(!g.JSON && interactive(e.stderr)),
-	)
-	reader := progressbar.NewReader(in, bar)
+	bar := newImportProgress(e, g, size, "importing "+what, "records")
 	start := time.Now()
 	batch := max(1, f.Batch)
 	pending := 0
-	err = commerce.ScanFile(&reader, format, func(line int, raw []byte, fields map[string]string) error {
+	err = commerce.ScanFile(bar.reader(in), format, func(line int, raw []byte, fields map[string]string) error {
 		if err := e.ctx.Err(); err != nil {
 			return err
 		}
@@ -149,7 +136,9 @@ func (f *importFlags) run(g *config.Globals, e *env, what string, sink bool,
 		}
 		if pending++; pending >= batch {
 			pending = 0
-			return flush(r, false)
+			err := flush(r, false)
+			bar.committed("importing "+what, r.count.Records)
+			return err
 		}
 		return nil
 	})
@@ -161,7 +150,7 @@ func (f *importFlags) run(g *config.Globals, e *env, what string, sink bool,
 		// at the next serve's first relay pass.
 		_, err = r.svc.Deliver(e.ctx)
 	}
-	bar.Finish()
+	bar.finish()
 	if err != nil {
 		return err
 	}

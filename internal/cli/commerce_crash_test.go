@@ -155,6 +155,13 @@ func TestCrashLosesNoCommerceEvent(t *testing.T) {
 		for _, o := range page {
 			for _, s := range o.History {
 				committed["commerce-order-"+o.ID+"-"+string(s.Status)] = true
+				// The spec's events that go with a status (OrderEvents).
+				switch s.Status {
+				case commerce.Placed:
+					committed["commerce-order-"+o.ID+"-completed"] = true
+				case commerce.Restocked:
+					committed["commerce-order-"+o.ID+"-cancelled"] = true
+				}
 			}
 		}
 		if len(page) < 1000 {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/parcours/parcours/internal/commerce"
@@ -58,6 +59,11 @@ func (c *catalogImportCmd) Run(g *config.Globals, e *env) error {
 
 func (c *locationsImportCmd) Run(g *config.Globals, e *env) error {
 	var buf buffer[*commerce.Location]
+	defer func() {
+		if s := findServer(g.DataDir); s != nil {
+			fmt.Fprintf(e.stderr, "note: parcours serve (pid %d) read its physical stores at start: restart it for nearest_store and near conditions to know new ones\n", s.PID)
+		}
+	}()
 	return c.run(g, e, "locations", false, func(r *importRun, line int, raw []byte, fields map[string]string) error {
 		var l *commerce.Location
 		var err error

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 }
 
 // startServe runs `parcours serve` in a child process.
-func startServe(t *testing.T, dataDir string) (url string, cmd *exec.Cmd) {
+func startServe(t *testing.T, dataDir string, flags ...string) (url string, cmd *exec.Cmd) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +35,7 @@ func startServe(t *testing.T, dataDir string) (url string, cmd *exec.Cmd) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd = exec.Command(os.Args[0], "serve", "--data-dir", dataDir, "--addr", addr, "--log-level", "warn")
+	cmd = exec.Command(os.Args[0], append([]string{"serve", "--data-dir", dataDir, "--addr", addr, "--log-level", "warn"}, flags...)...)
 	cmd.Env = append(os.Environ(), "PARCOURS_TEST_RUN_MAIN=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ import (
 type genCmd struct {
 	Customers   int       `help:"People in the simulation; most come back many times." default:"1000"`
 	Days        int       `help:"Length of the simulated period." default:"30"`
-	Start       time.Time `help:"First day of the simulated period (YYYY-MM-DD)." default:"2025-01-06" format:"2006-01-02"`
+	Start       time.Time `help:"First day of the simulated period (YYYY-MM-DD). Default: --days ago, so the period ends now and time windows (within: 7d) find the events." format:"2006-01-02"`
 	Stores      int       `help:"Physical stores." default:"12"`
 	Seed        int64     `help:"The same seed gives the same events." default:"1"`
 	Channels    []string  `help:"Keep only these channels (web, ios, android, pos, email, sms, call_center)."`
@@ -37,6 +38,7 @@ type genCmd struct {
 	AdminKey    string    `help:"Admin key for --to; default: the admin-key file of the data directory." env:"PARCOURS_ADMIN_KEY"`
 	Batch       int       `help:"Events per request with --to." default:"100"`
 	Concurrency int       `help:"Requests in flight with --to." default:"4"`
+	Commerce    string    `help:"Instead of events, write the simulation's stores, catalog and stock to DIR as stores.csv, catalog.csv and stock.csv (for parcours locations, catalog and stock import)." placeholder:"DIR" type:"path"`
 }
 
 func (c *genCmd) Run(g *config.Globals, e *env) error {
@@ -45,7 +47,14 @@ func (c *genCmd) Run(g *config.Globals, e *env) error {
 			return fmt.Errorf("--channels: %q is not one of %s", ch, strings.Join(gen.Channels(), ", "))
 		}
 	}
-	gn := gen.New(gen.Options{Seed: c.Seed, Customers: c.Customers, Stores: c.Stores, Start: c.Start, Days: c.Days})
+	from := c.Start
+	if from.IsZero() {
+		from = recentStart(time.Now(), c.Days)
+	}
+	gn := gen.New(gen.Options{Seed: c.Seed, Customers: c.Customers, Stores: c.Stores, Start: from, Days: c.Days})
+	if c.Commerce != "" {
+		return writeCommerce(e, gn, c.Commerce)
+	}
 	bar := progressbar.NewOptions64(c.Limit,
 		progressbar.OptionSetWriter(e.stderr),
 		progressbar.OptionSetDescription("generating"),
@@ -252,6 +261,7 @@ func postBatch(ctx context.Context, client *http.Client, base, writeKey string, 
 // apiClient calls the management API.
 type apiClient struct {
 	base, key string
+	hint      string // what to do when the server cannot be reached
 	http      *http.Client
 }
 
@@ -294,4 +304,44 @@ func (a *apiClient) do(ctx context.Context, method, path string, body []byte, ou
 		return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 	}
 	return resp.StatusCode, nil
+}
+
+// writeCommerce writes the generator's stores, catalog and stock as the
+// CSV files the commerce imports read.
+func writeCommerce(e *env, gn *gen.Generator, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name, cmd string
+		write     func(io.Writer) error
+	}{
+		{"stores.csv", "locations", gn.WriteStoresCSV},
+		{"catalog.csv", "catalog", gn.WriteCatalogCSV},
+		{"stock.csv", "stock", gn.WriteStockCSV},
+	} {
+		path := filepath.Join(dir, f.name)
+		out, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		err = f.write(out)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		fmt.Fprintf(e.stdout, "wrote %s: parcours %s import %s\n", path, f.cmd, path)
+	}
+	return nil
+}
+
+// recentStart is when a period of days ending now starts (to the minute,
+// so that two runs in the same minute give the same events).
+func recentStart(now time.Time, days int) time.Time {
+	if days <= 0 {
+		days = 30
+	}
+	return now.UTC().Truncate(time.Minute).AddDate(0, 0, -days)
 }

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/store"
@@ -79,13 +77,10 @@ func (c *importCmd) Run(g *config.Globals, e *env) error {
 	}
 	rejectsPath := c.Rejects
 	if rejectsPath == "" {
-		rejectsPath = "import.rejects.ndjson"
-		if c.File != "-" {
-			rejectsPath = strings.TrimSuffix(c.File, filepath.Ext(c.File)) + ".rejects.ndjson"
-		}
+		rejectsPath = rejectsFile(c.File, "import")
 	}
 
-	st, err := openStore(e.ctx, g)
+	st, err := openExisting(e.ctx, g)
 	if err != nil {
 		return err
 	}
@@ -102,22 +97,15 @@ func (c *importCmd) Run(g *config.Globals, e *env) error {
 	}
 	defer rejects.Close()
 
-	bar := progressbar.NewOptions64(size,
-		progressbar.OptionSetWriter(e.stderr),
-		progressbar.OptionSetDescription("importing"),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetVisibility(!g.JSON && interactive(e.stderr)),
-	)
-	reader := progressbar.NewReader(in, bar)
+	bar := newImportProgress(e, g, size, "importing", "lines")
 	start := time.Now()
-	sum, err := collect.Import(e.ctx, &reader, collect.NewIngester(collect.Direct{Appender: st}, nil,
+	sum, err := collect.Import(e.ctx, bar.reader(in), collect.NewIngester(collect.Direct{Appender: st}, nil,
 		// The reject file is the report; warning once per line would bury the summary.
 		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))), collect.ImportOptions{
 		Source: src, Format: format, Mapping: mapping, BatchSize: c.Batch, Rejects: rejects,
+		Progress: func(s collect.ImportSummary) { bar.committed("importing", s.Lines) },
 	})
-	bar.Finish()
+	bar.finish()
 	if err != nil {
 		return err
 	}
@@ -143,4 +131,14 @@ func (c *importCmd) Run(g *config.Globals, e *env) error {
 		fmt.Fprintf(e.stdout, "  reasons, line by line: %s\n", rejectsPath)
 	}
 	return nil
+}
+
+// rejectsFile is where an import of file writes what it refused: the
+// file's name with .rejects.ndjson added (sales.csv.rejects.ndjson), or,
+// for standard input, what.rejects.ndjson in the current directory.
+func rejectsFile(file, what string) string {
+	if file == "-" {
+		return what + ".rejects.ndjson"
+	}
+	return file + ".rejects.ndjson"
 }

@@ -2,13 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"github.com/parcours/parcours/internal/store"
 	"io"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/store"
 )
 
 // journeyRow is a journey as the API lists it.
@@ -176,12 +176,19 @@ func (c *journeyStatsCmd) Run(g *config.Globals, e *env) error {
 	for _, k := range sortedKeys(st.Exits) {
 		fmt.Fprintf(tw, "  exited\t%s\t%d\n", k, st.Exits[k])
 	}
-	for _, k := range sortedKeys(st.Sent) {
-		fmt.Fprintf(tw, "  sent\t%s\t%d\n", k, st.Sent[k])
+	for _, k := range sortedKeys(st.Handed) {
+		fmt.Fprintf(tw, "  handed to messages\t%s\t%d\n", k, st.Handed[k])
+	}
+	// Sent is what a provider took; the rest waits or was refused.
+	for _, status := range []string{"sent", "queued", "deferred", "retrying", "sending", "skipped", "failed"} {
+		for _, ch := range sortedKeys(st.Messages[status]) {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\n", status, ch, st.Messages[status][ch])
+		}
 	}
 	tw.Flush()
-	fmt.Fprintln(e.stdout, "\nVERSION  STEP  KIND  OUTCOME  COUNT")
+	fmt.Fprintln(e.stdout)
 	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTEP\tKIND\tOUTCOME\tCOUNT")
 	for _, s := range st.Steps {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\n", s.Version, s.Step, s.Kind, s.Outcome, s.Count)
 	}
@@ -191,14 +198,20 @@ func (c *journeyStatsCmd) Run(g *config.Globals, e *env) error {
 	if err := tw.Flush(); err != nil || len(st.ABResults) == 0 {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "\nA/B  VERSION  STEP  VARIANT  ENTERED  CONVERTED  RATE  P-VALUE (vs the first variant)")
+	fmt.Fprintln(e.stdout, "\nA/B results (p-value: against the split's first variant)")
 	tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTEP\tVARIANT\tENTERED\tCONVERTED\tRATE\tP-VALUE")
+	ref := ""
 	for _, r := range st.ABResults {
-		p := "reference"
-		if r.PValue != nil {
+		// The first variant of each split is the reference; another
+		// without a p-value had no enrolment, or no difference to test.
+		p := "-"
+		if split := fmt.Sprint(r.Version, r.Step); split != ref {
+			ref, p = split, "reference"
+		} else if r.PValue != nil {
 			p = fmt.Sprintf("%.4f", *r.PValue)
 		}
-		fmt.Fprintf(tw, "\t%d\t%s\t%s\t%d\t%d\t%.1f%%\t%s\n", r.Version, r.Step, r.Variant, r.Entered, r.Converted, 100*r.ConversionRate, p)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%.1f%%\t%s\n", r.Version, r.Step, r.Variant, r.Entered, r.Converted, 100*r.ConversionRate, p)
 	}
 	return tw.Flush()
 }

@@ -58,7 +58,7 @@ func TestApplyReadsSegmentsAndJourneys(t *testing.T) {
 		t.Fatalf("a typo: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "typo.yaml"), []byte("kind: campaign\n"), 0o600)
-	if _, err := readDocuments([]string{dir}); err == nil || !strings.Contains(err.Error(), "kinds: segment, journey") {
+	if _, err := readDocuments([]string{dir}); err == nil || !strings.Contains(err.Error(), "kinds: template, segment, journey") {
 		t.Fatalf("an unknown kind: %v", err)
 	}
 }

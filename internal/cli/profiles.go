@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -39,7 +40,7 @@ type profileRef struct {
 
 // open opens the store and finds the profile; the caller closes the store.
 func (r *profileRef) open(e *env, g *config.Globals) (store.Store, *profile.Profile, error) {
-	st, err := openStore(e.ctx, g)
+	st, err := openExisting(e.ctx, g)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,7 +89,7 @@ func (c *profilesGetCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	defer st.Close()
-	stores, err := g.PhysicalStores()
+	stores, err := physicalStores(e.ctx, g, st)
 	if err != nil {
 		return err
 	}
@@ -221,18 +222,21 @@ type profilesUnmergeCmd struct {
 }
 
 func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
-	advice := fmt.Sprintf("undo the merge through it: curl -X POST -H \"Authorization: Bearer $(cat %s/%s)\" "+
-		"http://127.0.0.1:8080/api/v1/profiles/%s/unmerge -d '{\"merge_id\":%d}'", g.DataDir, server.AdminKeyFile, c.Profile, c.Merge)
-	release, err := lockDataDir(g.DataDir, advice)
-	if err != nil {
-		return err
-	}
-	defer release()
 	st, p, err := c.open(e, g)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if s := findServer(g.DataDir); s != nil {
+		// serve owns the derived state while it runs: it does the unmerge.
+		st.Close()
+		return c.throughServer(g, e, s, p.ID)
+	}
+	release, err := lockDataDir(g.DataDir, c.advice(g, defaultServer, p.ID))
+	if err != nil {
+		return err
+	}
+	defer release()
 	rules, err := g.Rules()
 	if err != nil {
 		return err
@@ -243,7 +247,7 @@ func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
 	}
 	// The events moved between profiles: their segment facts are rebuilt
 	// (silently: serve is stopped, and the changes show in the history).
-	stores, err := g.PhysicalStores()
+	stores, err := physicalStores(e.ctx, g, st)
 	if err != nil {
 		return err
 	}
@@ -267,13 +271,40 @@ func (c *profilesUnmergeCmd) Run(g *config.Globals, e *env) error {
 	return nil
 }
 
+// throughServer asks the serve running on the data directory to undo the
+// merge.
+func (c *profilesUnmergeCmd) throughServer(g *config.Globals, e *env, s *serverInfo, id int64) error {
+	api, err := (&remote{Server: s.URL}).client(g)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, c.advice(g, s.URL, id))
+	}
+	var out struct {
+		Profiles []int64 `json:"profiles"`
+	}
+	path := fmt.Sprintf("/api/v1/profiles/%d/unmerge", id)
+	if err := api.call(e.ctx, "POST", path, map[string]any{"merge_id": c.Merge}, &out); err != nil {
+		return fmt.Errorf("%w\n%s", err, c.advice(g, s.URL, id))
+	}
+	if g.JSON {
+		return printJSON(e.stdout, out)
+	}
+	fmt.Fprintf(e.stdout, "Merge %d undone by parcours serve at %s: the events of profile %d now belong to profiles %v.\n", c.Merge, s.URL, id, out.Profiles)
+	return nil
+}
+
+// advice is the API call that undoes the merge on a running server.
+func (c *profilesUnmergeCmd) advice(g *config.Globals, base string, id int64) string {
+	return fmt.Sprintf("undo the merge through it: curl -X POST -H \"Authorization: Bearer $(cat %s)\" %s/api/v1/profiles/%d/unmerge -d '{\"merge_id\":%d}'",
+		filepath.Join(absPath(g.DataDir), server.AdminKeyFile), base, id, c.Merge)
+}
+
 type replayCmd struct{}
 
 // replaySegments rebuilds segment memberships over the replayed profiles:
 // it forgets them and backfills every profile from its timeline, without
 // announcing anything (the first run did).
 func replaySegments(e *env, g *config.Globals, st store.Store, rules *identity.Rules, profiles int64) error {
-	stores, err := g.PhysicalStores()
+	stores, err := physicalStores(e.ctx, g, st)
 	if err != nil {
 		return err
 	}
@@ -306,6 +337,9 @@ func replaySegments(e *env, g *config.Globals, st store.Store, rules *identity.R
 }
 
 func (c *replayCmd) Run(g *config.Globals, e *env) error {
+	if g.Database == "" && !dataDirExists(g.DataDir) {
+		return errors.New(whereIsTheData(g.DataDir))
+	}
 	release, err := lockDataDir(g.DataDir, "stop it before replaying (it would keep applying events meanwhile)")
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
 )
@@ -53,15 +55,20 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	stores, err := g.PhysicalStores()
-	if err != nil {
-		return err
+	if g.StoresFile != "" { // a broken file is refused before anything starts
+		if _, err := g.PhysicalStores(); err != nil {
+			return err
+		}
 	}
 	st, err := openStore(e.ctx, g)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	stores, err := physicalStores(e.ctx, g, st)
+	if err != nil {
+		return err
+	}
 	key, err := server.EnsureAdminKey(e.ctx, st, g.DataDir, time.Now())
 	if err != nil {
 		return err
@@ -116,9 +123,16 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	srv.Start()
 	defer srv.Close()
 
-	url := "http://" + l.Addr().String()
+	url := clientURL(l.Addr())
+	removeRecord, err := recordServer(serverInfo{URL: url, PID: os.Getpid(), DataDir: absPath(g.DataDir),
+		PublicURL: c.PublicURL, Version: version(), StartedAt: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	defer removeRecord()
 	fmt.Fprintf(e.stdout, "Parcours %s listening on %s\n", version(), url)
 	fmt.Fprintf(e.stdout, "  store:      %s\n", describeStore(g, st))
+	fmt.Fprintf(e.stdout, "  shops:      %s\n", describeShops(stores))
 	if key != "" {
 		fmt.Fprintf(e.stdout, "  admin key:  %s\n", key)
 		fmt.Fprintf(e.stdout, "              saved to %s; this is the only time it is printed\n", filepath.Join(g.DataDir, server.AdminKeyFile))
@@ -126,9 +140,44 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if c.DecodeOnly {
 		fmt.Fprintln(e.stdout, "  WARNING:    --decode-only: events are validated and DROPPED, nothing is stored")
 	}
-	fmt.Fprintf(e.stdout, "  next:       parcours sources create --name \"Web shop\" --channel web\n")
+	fmt.Fprintf(e.stdout, "  data:       %s (commands run with this --data-dir find this server)\n", absPath(g.DataDir))
+	fmt.Fprintf(e.stdout, "  next:       parcours%s sources create --name \"Web shop\" --channel web\n", dataDirFlag(g))
 	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
 	err = srv.Serve(e.ctx, l)
 	e.log.Info("stopped")
 	return err
+}
+
+// clientURL is the URL a client on this machine reaches a listener at: an
+// unspecified address (0.0.0.0, ::) is reached on the loopback.
+func clientURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// dataDirFlag is " --data-dir DIR" when the data directory is not the
+// default one, for hints to copy.
+func dataDirFlag(g *config.Globals) string {
+	if g.DataDir == defaultDataDir {
+		return ""
+	}
+	return " --data-dir " + absPath(g.DataDir)
+}
+
+// describeShops says which physical stores nearest_store and near
+// conditions know.
+func describeShops(stores []profile.Store) string {
+	if len(stores) == 0 {
+		return "none yet (parcours locations import stores.csv, then restart serve, gives nearest_store and near conditions their stores)"
+	}
+	return fmt.Sprintf("%d physical stores, read at start (restart after a locations import to add new ones)", len(stores))
 }

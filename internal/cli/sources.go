@@ -28,7 +28,7 @@ func (c *sourcesCreateCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(e.ctx, g)
+	st, err := openOrCreate(e.ctx, g, e)
 	if err != nil {
 		return err
 	}
@@ -44,14 +44,18 @@ func (c *sourcesCreateCmd) Run(g *config.Globals, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "Created source %q (%s, channel %s)\n", src.Name, src.ID, src.Channel)
 	fmt.Fprintf(e.stdout, "Write key: %s\n\n", src.WriteKey)
-	fmt.Fprintf(e.stdout, "Send an event:\n  curl -u %s: http://127.0.0.1:8080/v1/track \\\n    -d '{\"userId\":\"u-1\",\"event\":\"Product Viewed\",\"properties\":{\"sku\":\"SHOE-42\"}}'\n", src.WriteKey)
+	base, note := defaultServer, " (once parcours serve runs; it listens there by default)"
+	if s := findServer(g.DataDir); s != nil {
+		base, note = s.URL, ""
+	}
+	fmt.Fprintf(e.stdout, "Send an event%s:\n  curl -u %s: %s/v1/track \\\n    -d '{\"userId\":\"u-1\",\"event\":\"Product Viewed\",\"properties\":{\"sku\":\"CHA-0001-KAK\"}}'\n", note, src.WriteKey, base)
 	return nil
 }
 
 type sourcesListCmd struct{}
 
 func (c *sourcesListCmd) Run(g *config.Globals, e *env) error {
-	st, err := openStore(e.ctx, g)
+	st, err := openExisting(e.ctx, g)
 	if err != nil {
 		return err
 	}
@@ -91,7 +95,7 @@ type sourcesDisableCmd struct {
 }
 
 func (c *sourcesDisableCmd) Run(g *config.Globals, e *env) error {
-	st, err := openStore(e.ctx, g)
+	st, err := openExisting(e.ctx, g)
 	if err != nil {
 		return err
 	}

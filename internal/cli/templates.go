@@ -1,15 +1,19 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
+	"strconv"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/server"
+	"github.com/parcours/parcours/internal/store"
 )
 
 // messageFlags configure the message pipeline, for serve and templates.
@@ -25,6 +29,9 @@ type messageFlags struct {
 // of the data directory.
 func (f *messageFlags) options(g *config.Globals) (message.Options, error) {
 	o := message.Options{BaseURL: f.PublicURL, UnsubscribeMailto: f.UnsubscribeTo}
+	if _, err := message.CheckPublicURL(f.PublicURL); err != nil {
+		return o, fmt.Errorf("--public-url: %w", err)
+	}
 	secret, err := server.EnsureMessageSecret(g.DataDir)
 	if err != nil {
 		return o, err
@@ -55,11 +62,11 @@ type templatesCmd struct {
 type templatesListCmd struct{}
 
 func (c *templatesListCmd) Run(g *config.Globals, e *env, t *templatesCmd) error {
-	p, closeStore, err := t.pipeline(g, e)
+	p, st, err := t.pipeline(g, e, false)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.Close()
 	list, err := p.Templates(e.ctx)
 	if err != nil {
 		return err
@@ -75,11 +82,11 @@ type templatesSaveCmd struct {
 }
 
 func (c *templatesSaveCmd) Run(g *config.Globals, e *env, t *templatesCmd) error {
-	p, closeStore, err := t.pipeline(g, e)
+	p, st, err := t.pipeline(g, e, true)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer st.Close()
 	b, err := os.ReadFile(c.File)
 	if err != nil {
 		return err
@@ -102,24 +109,25 @@ func (c *templatesSaveCmd) Run(g *config.Globals, e *env, t *templatesCmd) error
 type templatesPreviewCmd struct {
 	ID      string `arg:"" help:"The template id."`
 	Profile string `required:"" help:"A profile id, or an identifier as kind:value (email:sophie@example.fr)."`
+	Local   bool   `help:"Render here with this command's message flags even when serve runs on the data directory."`
+}
+
+func (c *templatesPreviewCmd) Help() string {
+	return `When parcours serve runs on the data directory, the preview is its own (POST
+/api/v1/templates/ID/preview): rendered with its --public-url, so emails show the tracked links and
+the List-Unsubscribe header they are sent with. Otherwise (or with --local) it is rendered here,
+with --public-url and --unsubscribe-to from this command's flags or PARCOURS_PUBLIC_URL and
+PARCOURS_UNSUBSCRIBE_MAILTO, the variables serve reads too.`
 }
 
 func (c *templatesPreviewCmd) Run(g *config.Globals, e *env, t *templatesCmd) error {
-	p, closeStore, err := t.pipeline(g, e)
-	if err != nil {
-		return err
+	var pv *message.Preview
+	var err error
+	if s := findServer(g.DataDir); s != nil && !c.Local {
+		pv, err = c.remote(g, e, s)
+	} else {
+		pv, err = c.local(g, e, t)
 	}
-	defer closeStore()
-	st, err := openStore(e.ctx, g)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	prof, err := (&profileRef{Profile: c.Profile}).resolve(e, g, st)
-	if err != nil {
-		return err
-	}
-	pv, err := p.Preview(e.ctx, c.ID, prof.ID)
 	if err != nil {
 		return err
 	}
@@ -129,18 +137,62 @@ func (c *templatesPreviewCmd) Run(g *config.Globals, e *env, t *templatesCmd) er
 	return enc.Encode(pv)
 }
 
-// pipeline opens the store and a pipeline over it that sends nothing.
-func (t *templatesCmd) pipeline(g *config.Globals, e *env) (*message.Pipeline, func(), error) {
-	o, err := t.options(g)
+// remote asks the running server for its preview.
+func (c *templatesPreviewCmd) remote(g *config.Globals, e *env, s *serverInfo) (*message.Preview, error) {
+	api, err := (&remote{Server: s.URL}).client(g)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{"identifier": c.Profile}
+	if id, err := strconv.ParseInt(c.Profile, 10, 64); err == nil {
+		body = map[string]any{"profile_id": id}
+	}
+	var pv message.Preview
+	if err := api.call(e.ctx, "POST", "/api/v1/templates/"+url.PathEscape(c.ID)+"/preview", body, &pv); err != nil {
+		return nil, err
+	}
+	return &pv, nil
+}
+
+// local renders with this command's flags.
+func (c *templatesPreviewCmd) local(g *config.Globals, e *env, t *templatesCmd) (*message.Preview, error) {
+	if t.PublicURL == "" {
+		fmt.Fprintln(e.stderr, "parcours: no --public-url (PARCOURS_PUBLIC_URL): emails render without tracked links and List-Unsubscribe; serve without it sends no marketing email")
+	}
+	p, st, err := t.pipeline(g, e, false)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	prof, err := (&profileRef{Profile: c.Profile}).resolve(e, g, st)
+	if err != nil {
+		return nil, err
+	}
+	return p.Preview(e.ctx, c.ID, prof.ID)
+}
+
+// pipeline opens the store and a pipeline over it that sends nothing;
+// create allows a new data directory (saving a template before the first
+// serve).
+func (t *templatesCmd) pipeline(g *config.Globals, e *env, create bool) (*message.Pipeline, store.Store, error) {
+	open := openExisting
+	if create {
+		open = func(ctx context.Context, g *config.Globals) (store.Store, error) { return openOrCreate(ctx, g, e) }
+	}
+	st, err := open(e.ctx, g)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := openStore(e.ctx, g)
+	o, err := t.options(g) // after the open: it creates the link secret
+	if err == nil {
+		o.Stores, err = physicalStores(e.ctx, g, st)
+	}
 	if err != nil {
+		st.Close()
 		return nil, nil, err
 	}
 	o.Logger = e.log
-	return message.New(st, nil, nil, o), func() { st.Close() }, nil
+	return message.New(st, nil, nil, o), st, nil
 }
 
 func trimExt(path string) string {

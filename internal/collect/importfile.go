@@ -56,7 +56,8 @@ type RejectLine struct {
 }
 
 // Import reads events from r and stores them through in, with the same
-// validation as the HTTP API. Events without a messageId get one derived
+// validation as the HTTP API, each marked Imported: history, which never
+// triggers a journey. Events without a messageId get one derived
 // from their content (and, for events without a timestamp, their line
 // number), so that importing the same file again stores nothing twice.
 func Import(ctx context.Context, r io.Reader, in *Ingester, o ImportOptions) (ImportSummary, error) {
@@ -97,6 +98,11 @@ func Import(ctx context.Context, r io.Reader, in *Ingester, o ImportOptions) (Im
 			return importMessageID(o.Source.ID, raw, e, lines[i])
 		}
 		events, rejects := Prepare(env, raws, "")
+		// An import is history (a CRM or POS backfill): it updates
+		// profiles, segments and timelines, and never triggers a journey.
+		for _, e := range events {
+			e.Imported = true
+		}
 		for _, rj := range rejects {
 			rj.Index = lines[rj.Index]
 		}

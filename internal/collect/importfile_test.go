@@ -84,6 +84,12 @@ not json
 	if len(stored) != 4 || stored[3].MessageID != "given-id" || stored[0].Channel != "crm" {
 		t.Fatalf("stored %d events: %+v", len(stored), stored)
 	}
+	// Every imported event is stored as history (journeys ignore it).
+	for _, e := range stored {
+		if !e.Imported {
+			t.Fatalf("event %d (%s) stored without the imported mark", e.Seq, e.MessageID)
+		}
+	}
 	// The rejections are in the store too, with their line numbers.
 	list, _ := s.ListRejections(context.Background(), store.RejectionQuery{})
 	if len(list) != 6 || list[len(list)-1].Index != 4 {
@@ -111,6 +117,9 @@ func TestImportCSV(t *testing.T) {
 		t.Fatalf("rejects %+v", rejects)
 	}
 	stored, _ := s.ReadAfter(context.Background(), 0, 10)
+	if !stored[0].Imported || !stored[1].Imported {
+		t.Fatalf("CSV rows stored without the imported mark: %+v", stored)
+	}
 	var traits map[string]any
 	json.Unmarshal(stored[0].Traits, &traits)
 	if stored[0].Type != event.Identify || stored[0].UserID != "c-1" || traits["email"] != " Sophie@Example.fr " ||

@@ -7,7 +7,8 @@ import (
 )
 
 // Cart is a customer's one cart, shared by every channel: the web shop,
-// the app, a store associate's tablet and the call center load the same.
+// the app, a store associate's tablet and the call center load the same,
+// the customer's profile and the staff's tasks show it.
 type Cart struct {
 	// Customer is the key the cart is kept under: an identifier as
 	// kind:value (user_id:42, anonymous_id:a1b2, email:…).
@@ -16,6 +17,103 @@ type Cart struct {
 	Currency  string     `json:"currency,omitempty"`
 	Version   int64      `json:"version"`
 	UpdatedAt time.Time  `json:"updated_at,omitzero"`
+	// KeptBy are the channels that save this cart through the API: their
+	// tracked Product Added and Removed are not applied to it again.
+	KeptBy []string `json:"kept_by,omitempty"`
+	// AppliedSeq is the log position of the last tracked event applied,
+	// so that the log consumer applies each one once.
+	AppliedSeq int64 `json:"applied_seq,omitempty"`
+	// ClearedAt is the time of the latest order that emptied it: what was
+	// put in before it was bought.
+	ClearedAt time.Time `json:"cleared_at,omitzero"`
+}
+
+// touch sets the cart's time to at, or just after its current time: every
+// version of a cart is later than the previous one, so that "the latest
+// Cart Updated by event time" is its latest version even when the clock
+// has not moved.
+func (c *Cart) touch(at time.Time) {
+	if !at.After(c.UpdatedAt) {
+		at = c.UpdatedAt.Add(time.Microsecond)
+	}
+	c.UpdatedAt = at
+}
+
+// clear drops the items last changed at or before at (an order's time):
+// the customer bought them. It reports whether the cart changed.
+func (c *Cart) clear(at time.Time) bool {
+	if !at.After(c.ClearedAt) {
+		return false
+	}
+	c.ClearedAt = at
+	c.Items = slices.DeleteFunc(c.Items, func(it CartItem) bool { return !it.UpdatedAt.After(at) })
+	return true
+}
+
+// touchpoint is the order channel a source channel stands for (a cart is
+// saved on web, app, store or call_center; events come from ios, pos, ...).
+func touchpoint(ch string) string {
+	switch ch {
+	case "ios", "android":
+		return "app"
+	case "pos":
+		return "store"
+	}
+	return ch
+}
+
+// Tracked is one Product Added (positive Quantity) or Product Removed
+// (negative) from the tracking API, as the cart applies it.
+type Tracked struct {
+	Seq     int64
+	Channel string
+	At      time.Time
+	Item    CartItem // Quantity: the change
+}
+
+// ApplyTracked applies t to c: the quantity of its SKU changes (a line at
+// zero or below is removed), its name, category and price are the event's
+// when it has them, and its time is the event's. It reports whether c
+// changed; it does not when c applied t before (its log position), when t
+// comes from a channel that keeps c through the API (that client's save
+// already says what the cart holds), or when t is older than the last
+// order that emptied c.
+func (c *Cart) ApplyTracked(t Tracked) bool {
+	if (t.Seq > 0 && t.Seq <= c.AppliedSeq) || slices.Contains(c.KeptBy, touchpoint(t.Channel)) || !t.At.After(c.ClearedAt) {
+		return false
+	}
+	if t.Seq > c.AppliedSeq {
+		c.AppliedSeq = t.Seq
+	}
+	i := slices.IndexFunc(c.Items, func(x CartItem) bool { return x.SKU == t.Item.SKU })
+	if i < 0 {
+		if t.Item.Quantity <= 0 {
+			return false
+		}
+		it := t.Item
+		it.UpdatedAt = t.At
+		c.Items = append(c.Items, it)
+		return true
+	}
+	cur := &c.Items[i]
+	cur.Quantity += t.Item.Quantity
+	if cur.Quantity <= 0 {
+		c.Items = slices.Delete(c.Items, i, i+1)
+		return true
+	}
+	if t.Item.Name != "" {
+		cur.Name = t.Item.Name
+	}
+	if t.Item.Category != "" {
+		cur.Category = t.Item.Category
+	}
+	if t.Item.Price > 0 {
+		cur.Price = t.Item.Price
+	}
+	if t.At.After(cur.UpdatedAt) {
+		cur.UpdatedAt = t.At
+	}
+	return true
 }
 
 // CartItem is a quantity of one SKU in a cart.
@@ -64,9 +162,23 @@ func ValidateItems(items []CartItem) error {
 // shows they belong to one customer. The rule: quantities of the same SKU
 // add up; the price (and name) is the one of the line updated most
 // recently; lines keep into's order, from's new SKUs follow. into's
-// currency wins when both have one. into is changed and returned.
+// currency wins when both have one. Lines put in either cart before the
+// latest order of either are dropped (it bought them). into is changed and
+// returned, with a time later than both carts'.
 func MergeCarts(into, from *Cart, at time.Time) *Cart {
+	for _, ch := range from.KeptBy {
+		if !slices.Contains(into.KeptBy, ch) {
+			into.KeptBy = append(into.KeptBy, ch)
+		}
+	}
+	into.AppliedSeq = max(into.AppliedSeq, from.AppliedSeq)
+	if from.ClearedAt.After(into.ClearedAt) {
+		into.ClearedAt = from.ClearedAt
+	}
 	for _, it := range from.Items {
+		if !it.UpdatedAt.After(into.ClearedAt) {
+			continue
+		}
 		i := slices.IndexFunc(into.Items, func(x CartItem) bool { return x.SKU == it.SKU })
 		if i < 0 {
 			into.Items = append(into.Items, it)
@@ -79,9 +191,13 @@ func MergeCarts(into, from *Cart, at time.Time) *Cart {
 		}
 		cur.Quantity = qty
 	}
+	into.Items = slices.DeleteFunc(into.Items, func(it CartItem) bool { return !it.UpdatedAt.After(into.ClearedAt) })
 	if into.Currency == "" {
 		into.Currency = from.Currency
 	}
-	into.UpdatedAt = at
+	if !at.After(from.UpdatedAt) {
+		at = from.UpdatedAt.Add(time.Microsecond)
+	}
+	into.touch(at)
 	return into
 }

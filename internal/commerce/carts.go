@@ -29,7 +29,10 @@ func checkCartKey(k string) error {
 // on channel (default web).
 // version, if not 0, must be the version the client read (else ErrConflict):
 // two channels editing the same cart do not overwrite each other blindly.
-// Items keep the time they were last changed, which the merge rule uses.
+// Every item gets the time of the save: the client says the cart holds it
+// now, so an order whose time is before the save leaves it there. The
+// channel is then one that keeps the cart (Cart.KeptBy): its tracked
+// Product Added and Removed are not applied to the cart again.
 func (s *Service) SetCart(ctx context.Context, customer string, items []CartItem, currency, channel string, version int64) (*Cart, error) {
 	if err := checkCartKey(customer); err != nil {
 		return nil, err
@@ -52,22 +55,20 @@ func (s *Service) SetCart(ctx context.Context, customer string, items []CartItem
 	if err := s.enrichLines(ctx, lines); err != nil {
 		return nil, err
 	}
+	c.touch(now)
 	next := make([]CartItem, len(items))
 	for i, l := range lines {
-		next[i] = CartItem{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Category: l.Category, Price: l.Price, Quantity: l.Quantity, UpdatedAt: now}
-		if j := slices.IndexFunc(c.Items, func(x CartItem) bool { return x.SKU == l.SKU }); j >= 0 {
-			old := c.Items[j]
-			if old.Quantity == l.Quantity && old.Price == l.Price {
-				next[i].UpdatedAt = old.UpdatedAt
-			}
-		}
+		next[i] = CartItem{SKU: l.SKU, ProductID: l.ProductID, Name: l.Name, Category: l.Category, Price: l.Price, Quantity: l.Quantity, UpdatedAt: c.UpdatedAt}
 	}
-	c.Items, c.UpdatedAt = next, now
+	c.Items = next
 	if currency != "" {
 		c.Currency = strings.ToUpper(currency)
 	}
 	if channel == "" {
 		channel = "web"
+	}
+	if tp := touchpoint(channel); !slices.Contains(c.KeptBy, tp) {
+		c.KeptBy = append(c.KeptBy, tp)
 	}
 	if err := s.st.SaveCart(ctx, c, s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, channel, now)} })); err != nil {
 		return nil, err

@@ -10,10 +10,19 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/profile"
 )
 
 // Consumer is the name of commerce's event log consumer (its checkpoint).
 const Consumer = "commerce"
+
+// unifyConsumer is the unify stage's checkpoint, which commerce reads
+// behind: a cart follows the customer's profile, so the event must be on
+// it first. (unify imports the store, which imports commerce.)
+const unifyConsumer = "unify"
+
+// eventProfileMerged is unify's event for two profiles becoming one.
+const eventProfileMerged = "Profile Merged"
 
 // Log is what the consumer reads: the event log and the checkpoints;
 // store.Store implements it.
@@ -22,10 +31,12 @@ type Log interface {
 	eventlog.Checkpoints
 }
 
-// Run follows the event log until ctx ends, applying what commerce reacts
-// to (see Handle).
+// Run follows the event log until ctx ends, behind the unify stage (n is
+// the notifier unify publishes to after each batch), applying what
+// commerce reacts to (see Handle).
 func (s *Service) Run(ctx context.Context, log Log, n *eventlog.Notifier) error {
-	c := &eventlog.Consumer{Name: Consumer, Log: log, Checkpoints: log, Notifier: n, BatchSize: 500, Poll: time.Second, Yield: s.o.Yield,
+	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: log, Behind: []string{unifyConsumer}}, Checkpoints: log,
+		Notifier: n, BatchSize: 500, Poll: time.Second, Yield: s.o.Yield,
 		// Nobody reads behind commerce and Handle is idempotent (keyed
 		// by event): a checkpoint every half second, not every batch.
 		CheckpointEvery: 500 * time.Millisecond}
@@ -38,27 +49,28 @@ func (s *Service) Run(ctx context.Context, log Log, n *eventlog.Notifier) error 
 //     source's store) and products with sku and quantity is a till sale:
 //     that store's on-hand stock drops. The adjustment is keyed by the
 //     event's source and message id, so a replay, or the same receipt
-//     imported twice, decrements once;
+//     imported twice, decrements once. A receipt for an order placed
+//     through commerce (its order_id) changes no stock: the order holds
+//     and consumes its own;
+//   - any Order Completed, commerce's own included, empties the
+//     customer's cart of what was put in before it;
+//   - a tracked Product Added or Removed changes the customer's cart
+//     (Cart.ApplyTracked), once;
 //   - an identify or alias that ties an anonymous id (or a previous id) to
-//     a user id merges the anonymous cart into the user's cart.
+//     a user id merges the anonymous cart into the user's cart, and any
+//     identify, alias or profile merge merges every cart of the customer
+//     into their one cart.
 //
-// Commerce's own events are skipped.
+// The customer is the profile unify put the event on (Options.Profiles),
+// else the event's identifiers.
 func (s *Service) Handle(ctx context.Context, batch []*event.Event) error {
-	for _, e := range batch {
-		if e.SourceID == SourceID {
-			continue
-		}
-		var err error
-		switch {
-		case e.Type == event.Track && e.Event == "Order Completed":
-			err = s.applySale(ctx, e)
-		case e.Type == event.Identify && e.UserID != "" && e.AnonymousID != "":
-			_, _, err = s.MergeCart(ctx, "anonymous_id:"+e.AnonymousID, "user_id:"+e.UserID)
-		case e.Type == event.Alias && e.UserID != "" && e.PreviousID != "":
-			if _, _, err = s.MergeCart(ctx, "anonymous_id:"+e.PreviousID, "user_id:"+e.UserID); err == nil {
-				_, _, err = s.MergeCart(ctx, "user_id:"+e.PreviousID, "user_id:"+e.UserID)
-			}
-		}
+	owners, err := s.owners(ctx, batch)
+	if err != nil {
+		return err
+	}
+	carts := s.newCartBatch()
+	for i, e := range batch {
+		err := s.handle(ctx, carts, e, owners[i])
 		var ve *ValidationError
 		var ce *StockConstraintError
 		if errors.As(err, &ve) || errors.As(err, &ce) {
@@ -71,7 +83,99 @@ func (s *Service) Handle(ctx context.Context, batch []*event.Event) error {
 			return fmt.Errorf("commerce: event %d (%s): %w", e.Seq, e.MessageID, err)
 		}
 	}
+	return carts.flush(ctx)
+}
+
+// handle applies one event. Cart changes gather in carts, written at the
+// end of the batch, or before a merge (which the store makes in its own
+// transaction).
+func (s *Service) handle(ctx context.Context, carts *cartBatch, e *event.Event, p *profile.Profile) error {
+	switch {
+	case e.Type == event.Track && e.Event == EventOrderCompleted:
+		if err := s.clearForOrder(ctx, carts, e, CartKeys(p, e)); err != nil {
+			return err
+		}
+		if e.SourceID != SourceID {
+			return s.applySale(ctx, e)
+		}
+		return nil
+	case e.Type == event.Track && e.SourceID != SourceID && (e.Event == "Product Added" || e.Event == "Product Removed"):
+		return s.applyTracked(ctx, carts, e, CartKeys(p, e))
+	case !touchesCart(e):
+		return nil
+	}
+	if err := carts.flush(ctx); err != nil {
+		return err
+	}
+	switch {
+	case e.SourceID == SourceID:
+		if e.Event == eventProfileMerged && p != nil {
+			return s.consolidate(ctx, CartKeys(p, nil))
+		}
+	case e.Type == event.Identify:
+		if e.UserID != "" && e.AnonymousID != "" {
+			if _, _, err := s.MergeCart(ctx, "anonymous_id:"+e.AnonymousID, "user_id:"+e.UserID); err != nil {
+				return err
+			}
+		}
+		if p != nil {
+			return s.consolidate(ctx, CartKeys(p, nil))
+		}
+	case e.Type == event.Alias:
+		if e.UserID != "" && e.PreviousID != "" {
+			if _, _, err := s.MergeCart(ctx, "anonymous_id:"+e.PreviousID, "user_id:"+e.UserID); err != nil {
+				return err
+			}
+			if _, _, err := s.MergeCart(ctx, "user_id:"+e.PreviousID, "user_id:"+e.UserID); err != nil {
+				return err
+			}
+		}
+		if p != nil {
+			return s.consolidate(ctx, CartKeys(p, nil))
+		}
+	}
 	return nil
+}
+
+// touchesCart reports whether Handle may change a cart for e (and so
+// needs its profile).
+func touchesCart(e *event.Event) bool {
+	switch {
+	case e.Type == event.Track && e.Event == EventOrderCompleted:
+		return true
+	case e.SourceID == SourceID:
+		return e.Event == eventProfileMerged && e.Channel == profile.InternalChannel
+	case e.Type == event.Track:
+		return e.Event == "Product Added" || e.Event == "Product Removed"
+	}
+	return e.Type == event.Identify || e.Type == event.Alias
+}
+
+// owners returns the profile of each event that touches a cart (nil for
+// the others, and for all without Options.Profiles).
+func (s *Service) owners(ctx context.Context, batch []*event.Event) ([]*profile.Profile, error) {
+	out := make([]*profile.Profile, len(batch))
+	if s.o.Profiles == nil {
+		return out, nil
+	}
+	var sub []*event.Event
+	var at []int
+	for i, e := range batch {
+		if touchesCart(e) {
+			sub, at = append(sub, e), append(at, i)
+		}
+	}
+	if len(sub) == 0 {
+		return out, nil
+	}
+	ps, err := s.o.Profiles.EventProfiles(ctx, sub)
+	if err != nil {
+		return nil, fmt.Errorf("commerce: profiles of events %d-%d: %w", sub[0].Seq, sub[len(sub)-1].Seq, err)
+	}
+	for j, p := range ps {
+		out[at[j]] = p
+	}
+	return out, nil
 }
 
 // saleProps are the parts of an Order Completed that a till sale needs.
@@ -96,6 +200,15 @@ func (s *Service) applySale(ctx context.Context, e *event.Event) error {
 	}
 	if store == "" || len(p.Products) == 0 {
 		return nil // an online order: the web shop's stock is not a store's
+	}
+	if p.OrderID != "" {
+		_, err := s.st.Order(ctx, p.OrderID)
+		if err == nil {
+			return nil // placed through commerce: its reservations hold and consume its stock
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
 	}
 	qty := map[string]int64{}
 	var order []string

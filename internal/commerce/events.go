@@ -12,16 +12,26 @@ import (
 
 // Names of the events commerce appends to the log. Order status events are
 // "Order " and the status in title case: Order Placed, Order Ready For
-// Pickup, Order Collected, ...
+// Pickup, Order Collected, ... Where an event means what one of the
+// Segment e-commerce spec's means, it has the spec's name and properties,
+// so that profiles, segments and journeys read a commerce order exactly as
+// a till's or a web shop's: a placed order is also an Order Completed, an
+// order that will not be fulfilled an Order Cancelled, a refund an Order
+// Refunded.
 const (
+	EventOrderCompleted      = profile.EventOrderCompleted
+	EventOrderCancelled      = profile.EventOrderCancelled
+	EventOrderRefunded       = profile.EventOrderRefunded
 	EventOrderReturned       = "Order Returned"
-	EventRefundIssued        = "Refund Issued"
 	EventBackInStock         = "Back In Stock"
 	EventLowStock            = "Low Stock"
-	EventCartUpdated         = "Cart Updated"
+	EventCartUpdated         = profile.EventCartUpdated
 	EventProductReserved     = "Product Reserved"
 	EventReservationReleased = "Reservation Released"
 	EventReservationExpired  = "Reservation Expired"
+	// EventRefundIssued is what Order Refunded was called before; logs
+	// that hold it still lower lifetime value.
+	EventRefundIssued = profile.EventRefundIssued
 )
 
 // OrderEventName is the event a transition to s emits.
@@ -34,8 +44,10 @@ func OrderEventName(s Status) string {
 }
 
 // ChannelCommerce is the channel of customer events that no touchpoint
-// caused: a reservation expiring, an anonymous cart merged on login.
-const ChannelCommerce = "commerce"
+// caused: a reservation expiring, an anonymous cart merged on login, a
+// cart updated after a tracked Product Added. Profiles do not count them
+// as the customer's activity.
+const ChannelCommerce = profile.CommerceChannel
 
 // newEvent builds one of commerce's events. The customer's identifiers go
 // where unify looks for them (userId, anonymousId, context.traits.email),
@@ -68,15 +80,38 @@ func products(lines []Line) []map[string]any {
 
 // OrderEvent is the event of o reaching its current status.
 func OrderEvent(o *Order, now time.Time) *event.Event {
-	props := map[string]any{
+	return newEvent(OrderEventName(o.Status), fmt.Sprintf("commerce-order-%s-%s", o.ID, o.Status), o.Channel, o.Customer, o.UpdatedAt, now, orderProps(o))
+}
+
+func orderProps(o *Order) map[string]any {
+	return map[string]any{
 		"order_id": o.ID, "products": products(o.Lines), "total": o.Total, "currency": o.Currency,
 		"store_id": o.Location, "fulfilment": o.Fulfilment, "channel": o.Channel, "status": o.Status,
 	}
-	return newEvent(OrderEventName(o.Status), fmt.Sprintf("commerce-order-%s-%s", o.ID, o.Status), o.Channel, o.Customer, o.UpdatedAt, now, props)
+}
+
+// OrderEvents are the events of o reaching its current status: its status
+// event, and the spec's event when the status means one. Placed is Order
+// Completed (the customer completed the order: it counts in their
+// profile); restocked (never collected, the goods went back on sale) is
+// Order Cancelled, as cancelled itself already is. An order is never
+// both cancelled and restocked, so the message id stays unique.
+func OrderEvents(o *Order, now time.Time) []*event.Event {
+	out := []*event.Event{OrderEvent(o, now)}
+	switch o.Status {
+	case Placed:
+		out = append(out, newEvent(EventOrderCompleted, "commerce-order-"+o.ID+"-completed", o.Channel, o.Customer, o.UpdatedAt, now, orderProps(o)))
+	case Restocked:
+		props := orderProps(o)
+		props["reason"] = "not collected"
+		out = append(out, newEvent(EventOrderCancelled, "commerce-order-"+o.ID+"-cancelled", o.Channel, o.Customer, o.UpdatedAt, now, props))
+	}
+	return out
 }
 
 // ReturnEvents are the events of a recorded return: Order Returned, and
-// Refund Issued when money was paid back.
+// Order Refunded (the spec's name; Refund Issued before) when money was
+// paid back. Only the refund lowers lifetime value: an exchange keeps it.
 func ReturnEvents(o *Order, r *Return, now time.Time) []*event.Event {
 	var lines []Line
 	for _, rl := range r.Lines {
@@ -93,8 +128,9 @@ func ReturnEvents(o *Order, r *Return, now time.Time) []*event.Event {
 	}
 	out := []*event.Event{newEvent(EventOrderReturned, "commerce-return-"+r.ID, r.Channel, o.Customer, r.CreatedAt, now, props)}
 	if r.Refunded > 0 {
-		out = append(out, newEvent(EventRefundIssued, "commerce-refund-"+r.ID, r.Channel, o.Customer, r.CreatedAt, now, map[string]any{
+		out = append(out, newEvent(EventOrderRefunded, "commerce-refund-"+r.ID, r.Channel, o.Customer, r.CreatedAt, now, map[string]any{
 			"order_id": o.ID, "return_id": r.ID, "total": r.Refunded, "currency": o.Currency, "store_id": r.Location,
+			"products": products(lines),
 		}))
 	}
 	return out
@@ -139,7 +175,8 @@ func ReservationEvent(r *Reservation, channel string, now time.Time) *event.Even
 }
 
 // CartEvent is Cart Updated for c, owned by the customer c names, changed
-// on channel.
+// on channel: the whole cart, each item with the time it last changed.
+// Profiles take the latest by event time as the customer's current cart.
 func CartEvent(c *Cart, channel string, now time.Time) *event.Event {
 	cust := Customer{}
 	kind, value, _ := strings.Cut(c.Customer, ":")
@@ -154,9 +191,16 @@ func CartEvent(c *Cart, channel string, now time.Time) *event.Event {
 	items := make([]map[string]any, 0, len(c.Items))
 	for _, it := range c.Items {
 		items = append(items, map[string]any{"product_id": it.ProductID, "sku": it.SKU, "name": it.Name,
-			"price": it.Price, "quantity": it.Quantity, "category": it.Category})
+			"price": it.Price, "quantity": it.Quantity, "category": it.Category, "updated_at": it.UpdatedAt})
 	}
-	return newEvent(EventCartUpdated, fmt.Sprintf("commerce-cart-%s-v%d-%d", c.Customer, c.Version, c.UpdatedAt.UnixMicro()), channel, cust, c.UpdatedAt, now, map[string]any{
-		"cart_id": c.Customer, "products": items, "total": c.Total(), "currency": c.Currency,
+	e := newEvent(EventCartUpdated, fmt.Sprintf("commerce-cart-%s-v%d-%d", c.Customer, c.Version, c.UpdatedAt.UnixMicro()), channel, cust, c.UpdatedAt, now, map[string]any{
+		"cart_id": c.Customer, "products": items, "total": c.Total(), "currency": c.Currency, "version": c.Version,
 	})
+	switch kind {
+	case "phone", "loyalty_id", "store_customer_id":
+		// A cart kept under a till customer's card or phone: the context
+		// trait unify finds the profile by.
+		e.Context, _ = json.Marshal(map[string]any{"traits": map[string]string{kind: value}})
+	}
+	return e
 }

@@ -55,10 +55,10 @@ func (s *Service) PlaceOrder(ctx context.Context, o *Order) (*Order, error) {
 }
 
 // orderOutbox is the Events of o reaching its current status: the order's
-// event, then the stock events of its reservations.
+// events, then the stock events of its reservations.
 func (s *Service) orderOutbox(o *Order, now time.Time) Events {
 	return s.outbox(func(e Effect) []*event.Event {
-		return append([]*event.Event{OrderEvent(o, now)}, StockEvents(e.Changes, s.o.LowStock, now)...)
+		return append(OrderEvents(o, now), StockEvents(e.Changes, s.o.LowStock, now)...)
 	})
 }
 

@@ -37,6 +37,9 @@ type Options struct {
 	LocationsTTL time.Duration
 	// Metrics, if set, count the outbox relay's deliveries.
 	Metrics *Metrics
+	// Profiles, if set, tells the log consumer whose profile an event is
+	// on, so that carts follow the customer's profile (see Handle).
+	Profiles Profiles
 }
 
 // Service is commerce's API: it validates, and writes through the store

@@ -142,7 +142,7 @@ func TestClickAndCollectThenReturnElsewhere(t *testing.T) {
 	if back == nil || !json.Valid(back.Properties) || string(back.Properties) == "" {
 		t.Fatalf("no Back In Stock: %v", sk.names())
 	}
-	if sk.find(commerce.EventRefundIssued) == nil || sk.find("Order Ready For Pickup") == nil {
+	if sk.find(commerce.EventOrderRefunded) == nil || sk.find("Order Ready For Pickup") == nil {
 		t.Fatalf("events %v", sk.names())
 	}
 	if _, err := svc.RecordReturn(ctx, &commerce.Return{OrderID: o.ID, Location: "paris", Lines: []commerce.ReturnLine{{SKU: "SHOE-42", Quantity: 2}}}); err == nil {

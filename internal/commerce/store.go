@@ -70,6 +70,10 @@ type OrderStore interface {
 	// SaveCart writes c if its stored version is still c.Version (else
 	// ErrConflict), and increments c.Version.
 	SaveCart(ctx context.Context, c *Cart, evs Events) error
+	// SaveCarts writes several carts as SaveCart does, in one transaction
+	// (the log consumer's changes of a batch): all or none, ErrConflict if
+	// any version moved. evs is called once per cart.
+	SaveCarts(ctx context.Context, cs []*Cart, evs Events) error
 	// MergeCart folds the cart of from into the cart of into with merge,
 	// and deletes from's cart, in one transaction. merged is false when
 	// from had no cart.

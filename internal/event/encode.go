@@ -45,6 +45,9 @@ func (e *Event) AppendJSON(buf []byte) []byte {
 	buf = appendField(buf, "sourceId", e.SourceID, false)
 	buf = appendField(buf, "channel", e.Channel, false)
 	buf = appendField(buf, "storeId", e.StoreID, true)
+	if e.Imported {
+		buf = append(buf, `"imported":true,`...)
+	}
 	buf[len(buf)-1] = '}'
 	return buf
 }

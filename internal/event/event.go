@@ -82,6 +82,11 @@ type Event struct {
 	Channel string `json:"channel"`
 	// StoreID is the physical store of a point-of-sale source.
 	StoreID string `json:"storeId,omitempty"`
+
+	// Imported marks an event stored by a bulk import (parcours import):
+	// history, which updates profiles, segments and timelines but never
+	// triggers a journey (see Historical). Clients cannot set it.
+	Imported bool `json:"imported,omitempty"`
 }
 
 // ID returns the identity the event is about: the user id if known, else the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -176,12 +177,18 @@ func TestBehindDoesNotSpin(t *testing.T) {
 	cl := &countingLog{Store: s}
 	got := make(chan int64, 10)
 	ctx, cancel := context.WithCancel(context.Background())
+	// Both consumers stop before the test returns: a callback running
+	// after it would report on a finished test.
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer cancel()
 	c := &eventlog.Consumer{Name: "reader", Log: eventlog.Behind{Log: cl, Behind: []string{"first"}}, Checkpoints: s,
 		Notifier: ahead, Poll: time.Hour}
-	go c.Run(ctx, func(_ context.Context, batch []*event.Event) error {
-		got <- batch[len(batch)-1].Seq
-		return nil
+	wg.Go(func() {
+		c.Run(ctx, func(_ context.Context, batch []*event.Event) error {
+			got <- batch[len(batch)-1].Seq
+			return nil
+		})
 	})
 	time.Sleep(100 * time.Millisecond)
 	if n := cl.reads.Load(); n > 100 {
@@ -190,11 +197,16 @@ func TestBehindDoesNotSpin(t *testing.T) {
 	// The followed consumer saves its checkpoint, then says so.
 	first := &eventlog.Consumer{Name: "first", Log: s, Checkpoints: s, Notifier: log, Poll: time.Hour,
 		Done: func(seq int64) {
-			if cp, _ := s.Checkpoint(ctx, "first"); cp != seq {
+			// Not ctx: Done may run while the test cancels it, and a
+			// failed read must not pass for an unsaved checkpoint.
+			cp, err := s.Checkpoint(context.Background(), "first")
+			if err != nil {
+				t.Errorf("read the checkpoint after Done(%d): %v", seq, err)
+			} else if cp != seq {
 				t.Errorf("Done(%d) told before the checkpoint (%d) was saved", seq, cp)
 			}
 		}}
-	go first.Run(ctx, func(context.Context, []*event.Event) error { return nil })
+	wg.Go(func() { first.Run(ctx, func(context.Context, []*event.Event) error { return nil }) })
 	select {
 	case seq := <-got:
 		if seq != 3 {

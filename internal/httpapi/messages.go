@@ -49,6 +49,7 @@ func (a *API) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/profiles/{id}/consent", a.withMessages(a.getConsent))
 	mux.HandleFunc("POST /api/v1/consent", a.withMessages(a.postConsent))
 	mux.HandleFunc("POST /api/v1/receipts/{provider}", a.withMessages(a.postReceipts))
+	mux.HandleFunc("GET /api/v1/topics", a.withMessages(a.listTopics))
 }
 
 func (a *API) withMessages(h http.HandlerFunc) http.HandlerFunc {

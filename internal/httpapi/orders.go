@@ -90,20 +90,19 @@ func (a *API) listReturns(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, http.StatusOK, map[string]any{"returns": append([]*commerce.Return{}, list...)}, err)
 }
 
-// cartKinds is the order in which a profile's identifiers name its cart.
-var cartKinds = []identity.Kind{identity.UserID, identity.Email, identity.LoyaltyID, identity.StoreCustomerID, identity.Phone, identity.AnonymousID}
-
 // resolveCustomer turns a profile id or a kind:value identifier into the
-// key a cart is kept under. For a profile, it is the identifier of the
-// first of the profile's carts that exists (in cartKinds order), else its
-// most stable identifier; the profile is returned too.
+// key a cart is kept under: for a customer with a profile (a profile id,
+// or an identifier a profile holds), the profile's one cart
+// (commerce.Service.CartKey), whichever of its identifiers names it; the
+// profile is returned too.
 func (a *API) resolveCustomer(r *http.Request, s string) (string, *profile.Profile, error) {
 	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
 		p, err := a.store.Profile(r.Context(), id)
 		if err != nil {
 			return "", nil, err
 		}
-		return a.profileCartKey(r, p)
+		key, err := a.commerce.CartKey(r.Context(), p)
+		return key, p, err
 	}
 	raw, ok := identity.ParseIdentifier(s)
 	if !ok {
@@ -117,36 +116,19 @@ func (a *API) resolveCustomer(r *http.Request, s string) (string, *profile.Profi
 	if why != "" {
 		return "", nil, &inputError{"customer", why}
 	}
-	var p *profile.Profile
-	if h, err := a.store.Holders(r.Context(), []identity.Identifier{id}); err == nil && h[id] != 0 {
-		p, _ = a.store.Profile(r.Context(), h[id])
+	h, err := a.store.Holders(r.Context(), []identity.Identifier{id})
+	if err != nil || h[id] == 0 {
+		return id.String(), nil, err
 	}
-	return id.String(), p, nil
-}
-
-func (a *API) profileCartKey(r *http.Request, p *profile.Profile) (string, *profile.Profile, error) {
-	first := ""
-	for _, k := range cartKinds {
-		for _, id := range p.Identifiers {
-			if id.Kind != k {
-				continue
-			}
-			if first == "" {
-				first = id.String()
-			}
-			c, err := a.commerce.Cart(r.Context(), id.String())
-			if err != nil {
-				return "", nil, err
-			}
-			if c.Version > 0 {
-				return id.String(), p, nil
-			}
-		}
+	p, err := a.store.Profile(r.Context(), h[id])
+	if err != nil {
+		return "", nil, err
 	}
-	if first == "" {
-		return "", nil, &inputError{"customer", "the profile has no identifier a cart can be kept under"}
+	if len(commerce.CartKeys(p, nil)) == 0 {
+		return id.String(), p, nil // an identifier of a kind carts are not kept under, on a profile of none
 	}
-	return first, p, nil
+	key, err := a.commerce.CartKey(r.Context(), p)
+	return key, p, err
 }
 
 // getCart serves GET /api/v1/carts/{customer}: the one cart every channel

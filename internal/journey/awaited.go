@@ -134,7 +134,9 @@ func (e *Engine) observeAwaited(ctx context.Context, b *batch, waiting []*store.
 			if err != nil {
 				return err
 			}
-			e.awake(b, p, en, s, why)
+			if p.about(en, s) {
+				e.awake(b, p, en, s, why)
+			}
 		}
 	}
 	return nil
@@ -148,6 +150,7 @@ func seenOf(ev *event.Event, stores []profile.Store) *seen {
 	}
 	if ev.Channel == profile.InternalChannel {
 		s.segment, _ = s.props["segmentId"].(string)
+		s.historical, _ = s.props["historical"].(bool)
 	}
 	return s
 }

@@ -54,6 +54,11 @@ type Goal struct {
 // SegmentEntered, SegmentExited, Schedule, DateTrait or API.
 type Trigger struct {
 	Match `yaml:",inline"`
+	// MaxAge, with Event, is the trigger's freshness window: an event
+	// received more than MaxAge after it happened (its timestamp) is
+	// history and enrols nobody. Default: event.DefaultMaxAge (24h).
+	// Imported events never enrol, whatever their age.
+	MaxAge *Duration `json:"max_age,omitempty" yaml:"max_age,omitempty"`
 	// API lets POST /api/v1/journeys/{id}/enrol enrol customers.
 	API bool `json:"api,omitempty" yaml:"api,omitempty"`
 	// Schedule enrols a segment's members every day at a time.
@@ -119,9 +124,16 @@ const (
 
 // ReEntry is the re-entry policy: once (the default), after a cool-down
 // since the previous entry, or always.
+//
+// With Key (a property path of the triggering event, dots for nesting:
+// "order_id", "order.id"), the policy applies per value of the key: a
+// customer may be in the journey once per key at the same time (two
+// orders, two enrolments), and events that carry the key property exit,
+// wake or convert only the enrolment with that key.
 type ReEntry struct {
 	Policy   string    `json:"policy,omitempty" yaml:"policy,omitempty"`
 	Cooldown *Duration `json:"cooldown,omitempty" yaml:"cooldown,omitempty"`
+	Key      string    `json:"key,omitempty" yaml:"key,omitempty"`
 }
 
 // Step is one step of a journey: exactly one kind is set.
@@ -199,11 +211,16 @@ type Wait struct {
 
 // WaitFor waits for an event for at most Timeout, then goes on with
 // OnEvent or OnTimeout (either may be empty), then with the next step.
+//
+// MaxAge, with Event, is the freshness window of the awaited event (as a
+// trigger's): history (imported, or received more than MaxAge after it
+// happened; default 24h) never wakes a wait_for.
 type WaitFor struct {
 	Match     `yaml:",inline"`
-	Timeout   Duration `json:"timeout" yaml:"timeout"`
-	OnEvent   []Step   `json:"on_event,omitempty" yaml:"on_event,omitempty"`
-	OnTimeout []Step   `json:"on_timeout,omitempty" yaml:"on_timeout,omitempty"`
+	Timeout   Duration  `json:"timeout" yaml:"timeout"`
+	MaxAge    *Duration `json:"max_age,omitempty" yaml:"max_age,omitempty"`
+	OnEvent   []Step    `json:"on_event,omitempty" yaml:"on_event,omitempty"`
+	OnTimeout []Step    `json:"on_timeout,omitempty" yaml:"on_timeout,omitempty"`
 }
 
 // Branch takes the steps of the first case whose condition holds, else

@@ -120,7 +120,7 @@ func TestExitOnPurchaseAndWaitForBranches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Entered != 3 || st.Sent["email"] != 4 || st.Sent["sms"] != 1 || st.Enrolments["exited"] != 2 ||
+	if st.Entered != 3 || st.Handed["email"] != 4 || st.Handed["sms"] != 1 || st.Enrolments["exited"] != 2 ||
 		st.Exits["exit_on[0]: Order Completed"] != 1 || st.Exits["steps[2].wait_for.on_timeout[0]: gone"] != 1 {
 		t.Fatalf("stats: %+v", st)
 	}

@@ -20,12 +20,14 @@ func (e *Engine) resolve(ctx context.Context, batch []*event.Event) ([]int64, ma
 }
 
 // merge moves the enrolments of a profile merged into another to the
-// survivor. Where both were active in the same journey, the merged one's
-// ends: the customer goes on in one. Lock should be held.
+// survivor. Where both were active in the same journey (with the same
+// re_entry key: two orders stay two enrolments), the merged one's ends:
+// the customer goes on in one. Lock should be held.
 func (e *Engine) merge(b *batch, into, merged int64) {
 	for _, en := range b.byProf[merged] {
+		key := readState(en).key()
 		dup := en.Status == EnrolActive && slices.ContainsFunc(b.byProf[into], func(o *store.Enrolment) bool {
-			return o.Journey == en.Journey && o.Status == EnrolActive
+			return o.Journey == en.Journey && o.Status == EnrolActive && readState(o).key() == key
 		})
 		en.Profile, en.UpdatedAt = into, b.now
 		b.touch(en)

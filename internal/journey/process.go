@@ -50,7 +50,9 @@ type seen struct {
 	e       *event.Event
 	props   map[string]any
 	segment string // Segment Entered/Exited: the segment
-	stores  []profile.Store
+	// historical: a Segment Entered/Exited caused by history alone.
+	historical bool
+	stores     []profile.Store
 }
 
 func (m *Match) matches(s *seen) bool {
@@ -215,29 +217,50 @@ func (e *Engine) observe(ctx context.Context, b *batch, id int64, s *seen) error
 		if err != nil {
 			return err
 		}
+		if !p.about(en, s) {
+			continue // keyed: the event is about another order
+		}
 		e.convert(b, p, en, s, why)
 		if en.Status != EnrolActive {
 			continue
 		}
-		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 {
+		if i := slices.IndexFunc(p.def.ExitOn, func(m Match) bool { return m.matches(s) }); i >= 0 && exits(s, en) {
 			e.end(b, en, EnrolExited, fmt.Sprintf("exit_on[%d]: %s", i, why), fmt.Sprintf("exit_on[%d]: %s", i, s.label()))
 			continue
 		}
 		e.awake(b, p, en, s, why)
 	}
 	for _, jid := range e.sortedLive() {
-		p := e.latest[jid]
-		for _, t := range p.def.Triggers {
-			if !t.API && t.Schedule == nil && t.DateTrait == nil && t.Match.matches(s) {
-				if _, refused := e.enter(b, p, id, "trigger: "+why, s); refused != "" {
-					e.trace(TraceEntry{At: b.now, Journey: jid, Version: p.version, Profile: id, Kind: "enter",
-						What: "not entered", Why: refused})
-				}
-				break
-			}
-		}
+		e.trigger(b, e.latest[jid], id, s, why)
 	}
 	return nil
+}
+
+// trigger enrols profile id in p if one of p's triggers takes the event s
+// (and s is news for it). Lock should be held.
+func (e *Engine) trigger(b *batch, p *program, id int64, s *seen, why string) {
+	var stale *Trigger
+	for i := range p.def.Triggers {
+		t := &p.def.Triggers[i]
+		if t.API || t.Schedule != nil || t.DateTrait != nil || !t.Match.matches(s) {
+			continue
+		}
+		if s.history(t.maxAge()) {
+			if stale == nil {
+				stale = t
+			}
+			continue
+		}
+		if _, refused := e.enter(b, p, id, "trigger: "+why, s); refused != "" {
+			e.trace(TraceEntry{At: b.now, Journey: p.def.ID, Version: p.version, Profile: id, Kind: "enter",
+				What: "not entered", Why: refused})
+		}
+		return
+	}
+	if stale != nil {
+		e.trace(TraceEntry{At: b.now, Journey: p.def.ID, Version: p.version, Profile: id, Kind: "enter",
+			What: "not entered", Why: why + ": " + s.historyWhy(stale.maxAge())})
+	}
 }
 
 // awake moves an enrolment waiting for the event s on to its on_event
@@ -249,6 +272,11 @@ func (e *Engine) awake(b *batch, p *program, en *store.Enrolment, s *seen, why s
 	}
 	st := readState(en)
 	if !st.Waiting || !n.step.WaitFor.Match.matchesFor(s, st) {
+		return
+	}
+	if max := n.step.WaitFor.maxAge(); s.history(max) {
+		e.trace(TraceEntry{At: b.now, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
+			Step: n.addr, Name: n.step.Name, Kind: "wait_for", What: "event ignored", Why: why + ": " + s.historyWhy(max)})
 		return
 	}
 	st.Waiting = false
@@ -277,14 +305,24 @@ func (e *Engine) sortedLive() []string {
 // enter enrols a profile if the re-entry policy allows; it reports why
 // not otherwise. s is the event that enrols them (nil: none). Lock should
 // be held.
+//
+// In a keyed journey (re_entry.key) the policy applies per key: the
+// enrolments with another key are not looked at.
 func (e *Engine) enter(b *batch, p *program, id int64, why string, s *seen) (*store.Enrolment, string) {
 	d := p.def
+	key := p.keyOf(s)
 	var last *store.Enrolment
 	for _, en := range b.byProf[id] {
 		if en.Journey != d.ID {
 			continue
 		}
+		if d.ReEntry.Key != "" && readState(en).key() != key {
+			continue
+		}
 		if en.Status == EnrolActive {
+			if d.ReEntry.Key != "" {
+				return nil, "already in the journey for " + keyLabel(d.ReEntry.Key, key)
+			}
 			return nil, "already in the journey"
 		}
 		if last == nil || en.EnteredAt.After(last.EnteredAt) {
@@ -315,6 +353,12 @@ func (e *Engine) enter(b *batch, p *program, id int64, why string, s *seen) (*st
 		DueAt: b.now, EnteredAt: b.now, UpdatedAt: b.now}
 	st := p.entryState(s)
 	st.Occurrence = b.occurrence
+	if s != nil {
+		st.Trigger = &triggered{Key: key, At: s.e.Timestamp}
+		if d.ReEntry.Key != "" {
+			why += " for " + keyLabel(d.ReEntry.Key, key)
+		}
+	}
 	en.State = st.encode()
 	what := "entered"
 	if inControl(d, id) {
@@ -351,21 +395,16 @@ func (s *seen) label() string {
 	return s.e.Event
 }
 
-// entryState is a new enrolment's state: what its steps read of the event
-// that enrolled the customer.
+// entryState is a new enrolment's state: the event that enrolled the
+// customer as its steps and sends read it (its properties, bounded by
+// keptProperties, and the store it names).
 func (p *program) entryState(s *seen) *state {
 	st := &state{}
 	if s == nil {
 		return st
 	}
-	for _, k := range p.refs {
-		if v := property(s.props, k); v != nil {
-			if st.Event == nil {
-				st.Event = map[string]any{}
-			}
-			st.Event[k] = v
-		}
-	}
+	st.Event, st.EventOmitted = keptProperties(s.props, p.refs)
+	st.EventStore = eventStore(s)
 	if p.pos {
 		if lat, lon, ok := s.position(); ok {
 			st.Pos = &Position{Lat: lat, Lon: lon}

@@ -75,6 +75,11 @@ func (v *validator) definition() error {
 	}
 	for i, t := range d.Triggers {
 		path := fmt.Sprintf("triggers[%d]", i)
+		if t.MaxAge != nil {
+			if err := maxAge(t.MaxAge, &t.Match, path+".max_age"); err != nil {
+				return err
+			}
+		}
 		if s := t.Schedule; s != nil {
 			if t.API || !t.Match.empty() || t.DateTrait != nil {
 				return fail(path, "sets schedule and another trigger: one trigger per item")
@@ -125,6 +130,9 @@ func (v *validator) definition() error {
 		}
 	default:
 		return fail("re_entry.policy", fmt.Sprintf("%q: expected once, cooldown or always", d.ReEntry.Policy))
+	}
+	if err := v.reEntryKey(); err != nil {
+		return err
 	}
 	for i := range d.ExitOn {
 		if err := v.match(&d.ExitOn[i], fmt.Sprintf("exit_on[%d]", i)); err != nil {
@@ -279,6 +287,11 @@ func (v *validator) step(s *Step, path string) error {
 		if w.Timeout <= 0 {
 			return fail(path+".timeout", "is required: a positive duration like 24h")
 		}
+		if w.MaxAge != nil {
+			if err := maxAge(w.MaxAge, &w.Match, path+".max_age"); err != nil {
+				return err
+			}
+		}
 		if err := v.list(w.OnEvent, path+".on_event"); err != nil {
 			return err
 		}
@@ -378,4 +391,37 @@ func zone(name string) (*time.Location, error) {
 		return time.UTC, nil
 	}
 	return time.LoadLocation(name)
+}
+
+// maxAge checks a freshness window: a positive duration, on an event.
+func maxAge(d *Duration, m *Match, path string) error {
+	if m.Event == "" {
+		return fail(path, "is the freshness window of an event: set event too (a segment change caused by history carries historical: true and never triggers, whatever max_age)")
+	}
+	if *d <= 0 {
+		return fail(path, "must be a positive duration like 2h or 7d: how long after it happened an event may be received and still be news (default 24h)")
+	}
+	return nil
+}
+
+// reEntryKey checks re_entry.key: a property path of the triggering
+// event, in a journey some event triggers.
+func (v *validator) reEntryKey() error {
+	key := v.d.ReEntry.Key
+	if key == "" {
+		return nil
+	}
+	const how = "a property path of the triggering event, like order_id or order.id"
+	if strings.TrimSpace(key) != key || strings.Contains(key, "{{") {
+		return fail("re_entry.key", fmt.Sprintf("%q is not a property path: write %s (no spaces around it, no {{ }})", key, how))
+	}
+	for _, part := range strings.Split(key, ".") {
+		if part == "" {
+			return fail("re_entry.key", fmt.Sprintf("%q has an empty part: write %s", key, how))
+		}
+	}
+	if !slices.ContainsFunc(v.d.Triggers, func(t Trigger) bool { return t.Event != "" }) {
+		return fail("re_entry.key", "reads a property of the triggering event, but no trigger is an event (add one like {event: Order Completed})")
+	}
+	return nil
 }

@@ -105,6 +105,9 @@ type Options struct {
 	// the default "store" variable); RFM returns the last RFM scoring.
 	Stores []profile.Store
 	RFM    func() *profile.RFM
+	// Commerce gives templates the order a message is about and the
+	// stores' addresses; nil: the event's properties and Stores only.
+	Commerce Commerce
 	// Registerer receives the pipeline's Prometheus metrics; nil: none.
 	Registerer prometheus.Registerer
 	// Policy holds topics, frequency caps, quiet hours and channel rules.

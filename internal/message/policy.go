@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parcours/parcours/internal/message/provider"
@@ -27,7 +28,14 @@ type Policy struct {
 	ConfirmationTemplate string `json:"confirmation_template,omitempty" yaml:"confirmation_template"`
 	// MaxSMSSegments refuses longer SMS at save and preview; default 4.
 	MaxSMSSegments int `json:"max_sms_segments" yaml:"max_sms_segments"`
+	// OptOutConfirmation is the text sent, once, to a customer who
+	// texted STOP, per channel (sms, whatsapp): the only message that
+	// follows a STOP. Empty: none (Twilio confirms US opt-outs itself).
+	OptOutConfirmation map[provider.Channel]string `json:"opt_out_confirmation,omitempty" yaml:"opt_out_confirmation"`
 }
+
+// reservedTopics are topics Parcours uses itself.
+var reservedTopics = []string{ConfirmationTopic, OptOutTopic, StopTopic}
 
 // Topic is a subscription topic (newsletter, offers, order_updates).
 type Topic struct {
@@ -97,7 +105,7 @@ func (p *Policy) defaults() {
 
 // transactional reports whether a topic is transactional.
 func (p *Policy) transactional(topic string) bool {
-	return topic == ConfirmationTopic || p.Topics[topic].Transactional
+	return topic == ConfirmationTopic || topic == OptOutTopic || p.Topics[topic].Transactional
 }
 
 // Validate checks a policy read from a file, naming what is wrong.
@@ -120,6 +128,19 @@ func (p *Policy) Validate() error {
 	if p.Timezone != "" {
 		if _, err := time.LoadLocation(p.Timezone); err != nil {
 			return fmt.Errorf("message policy: timezone %q: %w", p.Timezone, err)
+		}
+	}
+	for _, t := range reservedTopics {
+		if _, ok := p.Topics[t]; ok {
+			return fmt.Errorf("message policy: topics: %q is reserved for Parcours' own messages; name the topic otherwise", t)
+		}
+	}
+	for ch, text := range p.OptOutConfirmation {
+		if !stoppable(ch) {
+			return fmt.Errorf("message policy: opt_out_confirmation: %q: a STOP comes by sms or whatsapp", ch)
+		}
+		if strings.TrimSpace(text) == "" {
+			return fmt.Errorf("message policy: opt_out_confirmation.%s: empty text (remove the entry to send none)", ch)
 		}
 	}
 	for _, ch := range p.Fallback {

@@ -153,7 +153,15 @@ func (p *Pipeline) refusal(c *contact, ch provider.Channel, topic string, transa
 	if why := c.suppressed[ch]; why != "" {
 		return "address suppressed: " + why
 	}
+	if stoppable(ch) && topic != OptOutTopic {
+		if why := c.stoppedOn(ch); why != "" {
+			return why
+		}
+	}
 	if !transactional {
+		if ch == provider.Email && p.o.BaseURL == "" {
+			return ErrNoUnsubscribeURL.Error()
+		}
 		return c.consentRefusal(ch, topic)
 	}
 	return ""

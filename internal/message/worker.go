@@ -132,6 +132,11 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome 
 	if !ok || prov == nil {
 		return fail(store.MessageFailed, "no provider configured for channel "+string(ch))
 	}
+	if ch == provider.Email && !m.Transactional && pm.Headers["List-Unsubscribe"] == "" {
+		// Queued by a process without a public URL (or before this
+		// rule): never sent without a working unsubscribe.
+		return fail(store.MessageSkipped, ErrNoUnsubscribeURL.Error())
+	}
 	if why, status, due, err := p.recheck(ctx, m, ch, now); err != nil {
 		return p.retry(o, m, err, now)
 	} else if why != "" {
@@ -198,12 +203,19 @@ func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provi
 	} else if why != "" {
 		return "address suppressed: " + why, store.MessageSkipped, zeroTime, nil
 	}
-	if m.Transactional {
+	stop := stoppable(ch) && m.Topic != OptOutTopic
+	if m.Transactional && !stop {
 		return "", "", zeroTime, nil
 	}
 	c, err := p.consentOf(ctx, m.ProfileID)
 	if err != nil {
 		return "", "", zeroTime, err
+	}
+	if why := c.stoppedOn(ch); stop && why != "" {
+		return why, store.MessageSkipped, zeroTime, nil
+	}
+	if m.Transactional {
+		return "", "", zeroTime, nil
 	}
 	if why := c.consentRefusal(ch, m.Topic); why != "" {
 		return why, store.MessageSkipped, zeroTime, nil

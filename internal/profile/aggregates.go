@@ -20,14 +20,21 @@ type Aggregates struct {
 	Channels  map[string]int `json:"channels,omitempty"` // events per channel
 	Last      Stamped        `json:"last_channel,omitzero"`
 	// Engagement counts opens and clicks per channel (email, sms, push, ...).
-	Engagement  map[string]int `json:"engagement,omitempty"`
-	Orders      int            `json:"orders,omitempty"`
-	Revenue     int64          `json:"revenue_cents,omitempty"` // net of refunds; cents, so sums are exact in any order
-	LastOrderAt time.Time      `json:"last_order_at,omitzero"`
-	Viewed      Counts         `json:"viewed,omitempty"`  // "category:shoes", "brand:X"
-	Bought      Counts         `json:"bought,omitempty"`  // same, from orders
-	Cart        []CartLine     `json:"cart,omitempty"`    // adds and removes since the last order
-	Location    Location       `json:"location,omitzero"` // latest known
+	Engagement map[string]int `json:"engagement,omitempty"`
+	// Orders, Revenue, LastOrderAt and Bought are derived from Book after
+	// each order event (they are stored too: RFM scoring reads them).
+	Orders      int        `json:"orders,omitempty"`
+	Revenue     int64      `json:"revenue_cents,omitempty"` // net of refunds; cents, so sums are exact in any order
+	LastOrderAt time.Time  `json:"last_order_at,omitzero"`
+	Bought      Counts     `json:"bought,omitempty"` // "category:shoes", "brand:x", from orders
+	Book        *OrderBook `json:"order_book,omitempty"`
+	Viewed      Counts     `json:"viewed,omitempty"` // same, from views
+	// CheckoutAt is the latest Order Completed of any kind: what was in
+	// the cart before it is gone.
+	CheckoutAt time.Time     `json:"checkout_at,omitzero"`
+	CartSnap   *CartSnapshot `json:"cart_snapshot,omitempty"` // commerce's latest Cart Updated
+	Cart       []CartLine    `json:"cart,omitempty"`          // adds and removes since the last order, until a snapshot
+	Location   Location      `json:"location,omitzero"`       // latest known
 }
 
 // Stamped is a value with the event time it was seen at.
@@ -47,17 +54,6 @@ func (s Stamped) newer(o Stamped) bool {
 // Counts counts named things.
 type Counts map[string]int
 
-// CartLine is one Product Added (positive quantity) or Product Removed
-// (negative) after the last order.
-type CartLine struct {
-	SKU      string    `json:"sku"`
-	Name     string    `json:"name,omitempty"`
-	Price    float64   `json:"price,omitempty"`
-	Quantity int       `json:"quantity"`
-	At       time.Time `json:"at"`
-	Key      string    `json:"key"`
-}
-
 // Location is a last known position.
 type Location struct {
 	Lat     float64   `json:"lat,omitempty"`
@@ -68,10 +64,6 @@ type Location struct {
 	Key     string    `json:"key"`
 }
 
-// maxCartLines bounds a cart: beyond it the oldest lines are dropped. The
-// profile is read and written whole, so a long cart costs on every event.
-const maxCartLines = 50
-
 func newAggregates() Aggregates {
 	a := Aggregates{}
 	a.init()
@@ -79,6 +71,12 @@ func newAggregates() Aggregates {
 }
 
 func (a *Aggregates) init() {
+	if a.Book == nil && (a.Orders != 0 || a.Revenue != 0) {
+		// Stored before orders were kept by id: its totals stand for the
+		// orders it counted, and its last order for the last checkout.
+		a.Book = &OrderBook{Folded: FoldedOrders{Orders: a.Orders, Cents: a.Revenue, Last: a.LastOrderAt, Bought: a.Bought}}
+		a.CheckoutAt = a.LastOrderAt
+	}
 	if a.Channels == nil {
 		a.Channels = map[string]int{}
 	}
@@ -95,6 +93,7 @@ func (a *Aggregates) init() {
 
 // eventProps is what the computed traits read from an event's properties.
 type eventProps struct {
+	OrderID  string    `json:"order_id"`
 	Revenue  *float64  `json:"revenue"`
 	Total    *float64  `json:"total"`
 	Category string    `json:"category"`
@@ -109,9 +108,14 @@ type eventProps struct {
 }
 
 type product struct {
-	Category string `json:"category"`
-	Brand    string `json:"brand"`
-	Quantity int    `json:"quantity"`
+	SKU       string    `json:"sku"`
+	ProductID string    `json:"product_id"`
+	Name      string    `json:"name"`
+	Price     *float64  `json:"price"`
+	Quantity  float64   `json:"quantity"`
+	Category  string    `json:"category"`
+	Brand     string    `json:"brand"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 type eventContext struct {
@@ -125,7 +129,8 @@ type eventContext struct {
 
 // usesProperties lists the events whose properties computed traits read.
 var usesProperties = map[string]bool{
-	"Order Completed": true, "Order Refunded": true, "Product Viewed": true, "Product List Viewed": true,
+	EventOrderCompleted: true, EventOrderRefunded: true, EventRefundIssued: true, EventOrderCancelled: true,
+	EventCartUpdated: true, "Product Viewed": true, "Product List Viewed": true,
 	"Product Clicked": true, "Product Added": true, "Product Removed": true,
 }
 
@@ -151,15 +156,8 @@ func (a *Aggregates) apply(e *event.Event) {
 	if e.Channel == InternalChannel {
 		return
 	}
-	if a.FirstSeen.IsZero() || e.Timestamp.Before(a.FirstSeen) {
-		a.FirstSeen = e.Timestamp
-	}
-	if e.Timestamp.After(a.LastSeen) {
-		a.LastSeen = e.Timestamp
-	}
-	a.Channels[e.Channel]++
-	if s := (Stamped{e.Channel, e.Timestamp, e.MessageID}); s.newer(a.Last) {
-		a.Last = s
+	if e.Channel != CommerceChannel {
+		a.activity(e)
 	}
 	// Properties are decoded only for the events that use them: most events
 	// carry properties no computed trait reads.
@@ -174,24 +172,33 @@ func (a *Aggregates) apply(e *event.Event) {
 		}
 	}
 	switch e.Event {
-	case "Order Completed":
-		a.Orders++
-		a.Revenue += cents(&props)
-		if e.Timestamp.After(a.LastOrderAt) {
-			a.LastOrderAt = e.Timestamp
+	case EventOrderCompleted:
+		a.book().complete(orderID(&props, e.MessageID), e.Timestamp, e.MessageID, cents(&props), tags(&props))
+		a.ordersChanged()
+		if e.Timestamp.After(a.CheckoutAt) {
+			a.CheckoutAt = e.Timestamp
 			a.clearCart()
 		}
-		for _, p := range props.Products {
-			a.Bought.add("category", p.Category)
-			a.Bought.add("brand", p.Brand)
+	case EventOrderRefunded, EventRefundIssued:
+		amount, full := refundCents(&props)
+		if props.OrderID != "" || !full {
+			a.book().refund(props.OrderID, e.Timestamp, amount, full)
+			a.ordersChanged()
 		}
-	case "Order Refunded":
-		a.Revenue -= cents(&props)
+	case EventOrderCancelled:
+		if props.OrderID != "" {
+			a.book().cancel(props.OrderID, e.Timestamp)
+			a.ordersChanged()
+		}
+	case EventCartUpdated:
+		if e.SourceID == ParcoursSource {
+			a.snapshot(eventAt{e.Timestamp, e.MessageID}, &props)
+		}
 	case "Product Viewed", "Product List Viewed", "Product Clicked":
 		a.Viewed.add("category", props.Category)
 		a.Viewed.add("brand", props.Brand)
 	case "Product Added", "Product Removed":
-		if e.Timestamp.After(a.LastOrderAt) {
+		if e.Timestamp.After(a.CheckoutAt) {
 			q := 1
 			if props.Quantity != nil {
 				q = *props.Quantity
@@ -228,35 +235,37 @@ func cents(p *eventProps) int64 {
 
 func (c Counts) add(kind, name string) {
 	if name != "" {
-		c[kind+":"+strings.ToLower(name)]++
+		c[tagOf(kind, name)]++
 	}
 }
 
-func (a *Aggregates) addCartLine(l CartLine) {
-	if l.SKU == "" {
-		return
+func tagOf(kind, name string) string { return kind + ":" + strings.ToLower(name) }
+
+// activity counts e as something the customer did, on its channel.
+func (a *Aggregates) activity(e *event.Event) {
+	if a.FirstSeen.IsZero() || e.Timestamp.Before(a.FirstSeen) {
+		a.FirstSeen = e.Timestamp
 	}
-	a.Cart = append(a.Cart, l)
-	if len(a.Cart) > maxCartLines {
-		oldest := 0
-		for i, c := range a.Cart {
-			if (Stamped{At: a.Cart[oldest].At, Key: a.Cart[oldest].Key}).newer(Stamped{At: c.At, Key: c.Key}) {
-				oldest = i
-			}
-		}
-		a.Cart = append(a.Cart[:oldest], a.Cart[oldest+1:]...)
+	if e.Timestamp.After(a.LastSeen) {
+		a.LastSeen = e.Timestamp
+	}
+	a.Channels[e.Channel]++
+	if s := (Stamped{e.Channel, e.Timestamp, e.MessageID}); s.newer(a.Last) {
+		a.Last = s
 	}
 }
 
-// clearCart drops the lines up to the last order.
-func (a *Aggregates) clearCart() {
-	kept := a.Cart[:0]
-	for _, l := range a.Cart {
-		if l.At.After(a.LastOrderAt) {
-			kept = append(kept, l)
-		}
+func (a *Aggregates) book() *OrderBook {
+	if a.Book == nil {
+		a.Book = &OrderBook{}
 	}
-	a.Cart = kept
+	return a.Book
+}
+
+// ordersChanged derives the order traits again after the book changed.
+func (a *Aggregates) ordersChanged() {
+	a.Book.compact()
+	a.deriveOrders()
 }
 
 // merge folds other into a.
@@ -272,17 +281,12 @@ func (a *Aggregates) merge(o *Aggregates) {
 		a.Last = o.Last
 	}
 	addCounts(a.Engagement, o.Engagement)
-	a.Orders += o.Orders
-	a.Revenue += o.Revenue
-	if o.LastOrderAt.After(a.LastOrderAt) {
-		a.LastOrderAt = o.LastOrderAt
+	if o.Book != nil {
+		a.book().merge(o.Book)
+		a.ordersChanged()
 	}
 	addCounts(a.Viewed, o.Viewed)
-	addCounts(a.Bought, o.Bought)
-	for _, l := range o.Cart {
-		a.addCartLine(l)
-	}
-	a.clearCart()
+	a.mergeCart(o)
 	if !o.Location.At.IsZero() && (a.Location.At.IsZero() || (Stamped{At: o.Location.At, Key: o.Location.Key}).newer(Stamped{At: a.Location.At, Key: a.Location.Key})) {
 		a.Location = o.Location
 	}

@@ -45,8 +45,8 @@ var Definitions = []Definition{
 	{"channels_used", "channels the customer was seen on, most used first", func(p *Profile, _ *Env) any { return ranked(p.Agg.Channels, "", 0) }},
 	{"last_channel", "channel of the latest event", func(p *Profile, _ *Env) any { return strOrNil(p.Agg.Last.Value) }},
 	{"preferred_channel", "channel with the most opens and clicks, else the most used", func(p *Profile, _ *Env) any { return preferred(&p.Agg) }},
-	{"order_count", "orders completed", func(p *Profile, _ *Env) any { return p.Agg.Orders }},
-	{"lifetime_value", "revenue of all orders, net of refunds", func(p *Profile, _ *Env) any { return float64(p.Agg.Revenue) / 100 }},
+	{"order_count", "orders completed (an order_id counts once; cancelled orders do not count)", func(p *Profile, _ *Env) any { return p.Agg.Orders }},
+	{"lifetime_value", "revenue of all orders, net of refunds and cancellations", func(p *Profile, _ *Env) any { return float64(p.Agg.Revenue) / 100 }},
 	{"average_order_value", "lifetime value / orders", func(p *Profile, _ *Env) any {
 		if p.Agg.Orders == 0 {
 			return nil
@@ -73,7 +73,7 @@ var Definitions = []Definition{
 	{"top_brands_viewed", "three most viewed brands", func(p *Profile, _ *Env) any { return ranked(p.Agg.Viewed, "brand:", 3) }},
 	{"top_categories_bought", "three most bought categories", func(p *Profile, _ *Env) any { return ranked(p.Agg.Bought, "category:", 3) }},
 	{"top_brands_bought", "three most bought brands", func(p *Profile, _ *Env) any { return ranked(p.Agg.Bought, "brand:", 3) }},
-	{"current_cart", "products added since the last order and not removed", func(p *Profile, _ *Env) any { return cart(&p.Agg) }},
+	{"current_cart", "the one cart: commerce's latest Cart Updated, else products added since the last order and not removed", func(p *Profile, _ *Env) any { return cart(&p.Agg) }},
 	{"last_location", "latest known position (context.location)", func(p *Profile, _ *Env) any {
 		if p.Agg.Location.At.IsZero() {
 			return nil
@@ -137,42 +137,6 @@ func preferred(a *Aggregates) any {
 		}
 	}
 	return nil
-}
-
-// CartItem is one product in a current cart.
-type CartItem struct {
-	SKU      string  `json:"sku"`
-	Name     string  `json:"name,omitempty"`
-	Price    float64 `json:"price,omitempty"`
-	Quantity int     `json:"quantity"`
-}
-
-func cart(a *Aggregates) []CartItem {
-	bySKU := map[string]*CartItem{}
-	var order []string
-	for _, l := range a.Cart {
-		it, ok := bySKU[l.SKU]
-		if !ok {
-			it = &CartItem{SKU: l.SKU}
-			bySKU[l.SKU] = it
-			order = append(order, l.SKU)
-		}
-		it.Quantity += l.Quantity
-		if l.Name != "" {
-			it.Name = l.Name
-		}
-		if l.Price != 0 {
-			it.Price = l.Price
-		}
-	}
-	slices.Sort(order)
-	items := []CartItem{}
-	for _, sku := range order {
-		if it := bySKU[sku]; it.Quantity > 0 {
-			items = append(items, *it)
-		}
-	}
-	return items
 }
 
 // NearestStore is a store and its distance.

@@ -22,7 +22,7 @@ func sample(seed uint64, n int) []*event.Event {
 			Channel: channels[rng.IntN(len(channels))], UserID: "u",
 			// Several events share a timestamp, to exercise tie-breaking.
 			Timestamp: t0.Add(time.Duration(rng.IntN(n/2)) * time.Hour)}
-		switch rng.IntN(7) {
+		switch rng.IntN(11) {
 		case 0:
 			e.Type = event.Identify
 			e.Traits = json.RawMessage(fmt.Sprintf(`{"city":"c%d","tier":%d,"email":"a@b.fr"}`, rng.IntN(4), rng.IntN(3)))
@@ -40,9 +40,30 @@ func sample(seed uint64, n int) []*event.Event {
 		case 5:
 			e.Type, e.Event = event.Track, "Store Visited"
 			e.Context = json.RawMessage(fmt.Sprintf(`{"location":{"latitude":45.7%d,"longitude":4.8%d,"city":"Lyon"}}`, rng.IntN(9), rng.IntN(9)))
-		default:
+		case 6:
 			e.Type, e.Event = event.Track, "Product Removed"
 			e.Properties = json.RawMessage(fmt.Sprintf(`{"sku":"S%d"}`, rng.IntN(4)))
+		case 7:
+			// The same order reported by a till and by commerce, with
+			// different amounts: one of them counts, whatever comes first.
+			e.Type, e.Event = event.Track, "Order Completed"
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"order_id":"O%d","total":%d,"products":[{"category":"c%d"}]}`, rng.IntN(3), 10+rng.IntN(90), rng.IntN(2)))
+		case 8:
+			e.Type, e.Event = event.Track, []string{"Order Refunded", "Refund Issued", "Order Cancelled"}[rng.IntN(3)]
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"order_id":"O%d","total":%d}`, rng.IntN(4), rng.IntN(30)))
+		case 9:
+			if seed%2 == 0 { // half the streams have no commerce cart
+				e.Type, e.Event = event.Track, "Product Added"
+				e.Properties = json.RawMessage(fmt.Sprintf(`{"sku":"S%d","name":"n%d"}`, rng.IntN(4), rng.IntN(9)))
+				break
+			}
+			// Commerce's cart: the latest snapshot is the cart.
+			e.Type, e.Event, e.SourceID, e.Channel = event.Track, "Cart Updated", ParcoursSource, CommerceChannel
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"products":[{"sku":"S%d","price":%d,"quantity":%d,"updated_at":%q}]}`,
+				rng.IntN(4), rng.IntN(50), 1+rng.IntN(3), e.Timestamp.Add(-time.Duration(rng.IntN(3))*time.Hour).Format(time.RFC3339)))
+		default:
+			e.Type, e.Event = event.Track, "Order Refunded"
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"revenue":%d}`, rng.IntN(20)))
 		}
 		out = append(out, e)
 	}

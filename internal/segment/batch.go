@@ -219,6 +219,8 @@ func (s *Stage) backfillPage(ctx context.Context, page []*profile.Profile, conse
 		old := w.state(p.ID)
 		fresh.Members, fresh.Moves = old.Members, old.Moves
 		w.states[p.ID] = fresh
+		// A backfill (a segment saved or changed, an unmerge) finds who
+		// already was in: no live cause, so its entries are history.
 		w.touch(p.ID, "backfill", "b"+strconv.FormatInt(w.now.UnixMilli(), 10), time.Time{}).all = true
 	}
 	if err := w.evaluate(ctx); err != nil {
@@ -275,7 +277,10 @@ func (s *Stage) tickPage(ctx context.Context, due []int64) error {
 			w.batch.Timers[id] = time.Time{} // merged or gone
 			continue
 		}
-		w.touch(id, "time", "t", time.Time{}).timed = true
+		// Time passing is news: a customer who lapses now, lapses now.
+		t := w.touch(id, "time", "t", time.Time{})
+		t.timed = true
+		t.news().timed = true
 	}
 	if err := w.evaluate(ctx); err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Definition is a segment as users write it, in a YAML or JSON file or
@@ -175,9 +177,17 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return err
 }
 
-// UnmarshalText reads "7d" (YAML).
+// UnmarshalText reads "7d".
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := ParseDuration(string(b))
 	*d = v
 	return err
+}
+
+// UnmarshalYAML reads "7d" from YAML; an error names the line.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
 }

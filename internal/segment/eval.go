@@ -111,9 +111,9 @@ func (ev *evaluation) cond(c *Condition) bool {
 	case c.Performed != nil:
 		return ev.performed(c.Performed)
 	case c.Channel != "":
-		return p.Agg.Channels[c.Channel] > 0
+		return usedChannel(p, c.Channel)
 	case c.LastChannel != "":
-		return p.Agg.Last.Value == c.LastChannel
+		return channelMatches(c.LastChannel, p.Agg.Last.Value)
 	case c.Source != "":
 		return ev.in.State.Sources[c.Source]
 	case c.DeviceType != "":

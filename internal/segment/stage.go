@@ -202,6 +202,47 @@ type touch struct {
 	// backfill.
 	cause string
 	at    time.Time
+	// live is what the causes that are news (events that are not
+	// history, timers) can change, nil when there is none: a change to a
+	// segment no live cause affects is caused by history (an import, an
+	// old event, a backfill), and announced as such.
+	live *touch
+}
+
+// news returns what the live causes of t can change.
+func (t *touch) news() *touch {
+	if t.live == nil {
+		t.live = &touch{}
+	}
+	return t.live
+}
+
+// note records what event e can change; isNew says its profile is new to
+// the stage.
+func (t *touch) note(e *event.Event, isNew bool) {
+	// A profile new to the stage is evaluated for every segment: it can
+	// be in one by what it has not done ("no order in 30 days").
+	t.all = t.all || isNew
+	if e.Channel == profile.InternalChannel {
+		// Consent changes and message outcomes (a hard bounce suppresses
+		// an address) change reachability.
+		t.traits = t.traits || e.Event == "Traits Changed" || e.Event == "Consent Changed" || strings.HasPrefix(e.Event, "Message ")
+		return
+	}
+	t.anyEvent = true
+	t.traits = t.traits || e.Type == event.Identify
+	if e.Type == event.Track {
+		if t.events == nil {
+			t.events = map[string]bool{}
+		}
+		t.events[e.Event] = true
+	}
+}
+
+// historical says whether a change to segment c is caused by history
+// alone.
+func (t *touch) historical(c *compiled) bool {
+	return t.live == nil || !t.live.affects(c)
 }
 
 func (t *touch) affects(c *compiled) bool {
@@ -280,23 +321,12 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		_, known := w.states[id]
 		st := w.state(id)
 		t := w.touch(id, "event "+strconv.FormatInt(e.Seq, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp)
-		// A profile new to the stage is evaluated for every segment: it
-		// can be in one by what it has not done ("no order in 30 days").
-		t.all = t.all || !known
-		if e.Channel == profile.InternalChannel {
-			// Consent changes and message outcomes (a hard bounce
-			// suppresses an address) change reachability.
-			t.traits = t.traits || e.Event == "Traits Changed" || e.Event == "Consent Changed" || strings.HasPrefix(e.Event, "Message ")
-			continue
+		t.note(e, !known)
+		if !e.Historical(event.DefaultMaxAge) {
+			t.news().note(e, !known)
 		}
-		s.set.Observe(st, e, w.now)
-		t.anyEvent = true
-		t.traits = t.traits || e.Type == event.Identify
-		if e.Type == event.Track {
-			if t.events == nil {
-				t.events = map[string]bool{}
-			}
-			t.events[e.Event] = true
+		if e.Channel != profile.InternalChannel {
+			s.set.Observe(st, e, w.now)
 		}
 	}
 	if err := w.evaluate(ctx); err != nil {
@@ -404,7 +434,11 @@ func (w *work) merge(into, merged int64, e *event.Event) {
 	delete(w.why, merged)
 	w.deleted[merged] = true
 	w.batch.Deleted = append(w.batch.Deleted, merged)
-	w.touch(into, "merge of "+strconv.FormatInt(merged, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp).all = true
+	t := w.touch(into, "merge of "+strconv.FormatInt(merged, 10), "e"+strconv.FormatInt(e.Seq, 10), e.Timestamp)
+	t.all = true
+	if !e.Historical(event.DefaultMaxAge) {
+		t.news().all = true
+	}
 }
 
 func sizesOf(m map[string]int64, seg string, n int64) map[string]int64 {
@@ -471,7 +505,13 @@ func (w *work) apply(id int64, st *State, res Result, t *touch) {
 		w.batch.Sizes = sizesOf(w.batch.Sizes, seg, w.s.sizes[seg])
 		w.batch.Changes = append(w.batch.Changes, store.SegmentChange{Segment: seg, Profile: id, Entered: in, At: w.now, Reason: t.reason})
 		if w.s.o.Emit != nil {
-			props, _ := json.Marshal(map[string]any{"profileId": id, "segmentId": seg, "segmentName": c.def.Name, "reason": t.reason})
+			announce := map[string]any{"profileId": id, "segmentId": seg, "segmentName": c.def.Name, "reason": t.reason}
+			if t.historical(c) {
+				// Caused by history alone: journeys' segment triggers
+				// ignore it (docs/journeys.md, History and freshness).
+				announce["historical"] = true
+			}
+			props, _ := json.Marshal(announce)
 			at := t.at
 			if at.IsZero() || t.timed {
 				at = w.now

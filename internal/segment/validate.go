@@ -26,9 +26,6 @@ func (e *ValidationError) Error() string {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// Channels are the channels conditions may name.
-var Channels = []string{"web", "app", "store", "call_center", "email", "sms", "whatsapp", "push", "server", "internal"}
-
 // reachChannels are the channels consent and reachability know.
 var reachChannels = []string{"email", "sms", "push", "whatsapp"}
 
@@ -147,9 +144,8 @@ func validateCond(c *Condition, path string, known Known, fail func(string, stri
 			}
 		}
 	case "channel", "last_channel":
-		ch := c.Channel + c.LastChannel
-		if !slices.Contains(Channels, ch) {
-			return fail(path+"."+kinds[0], fmt.Sprintf("%q is not a channel; channels are: %s", ch, strings.Join(Channels, ", ")))
+		if why := checkChannel(c.Channel + c.LastChannel); why != "" {
+			return fail(path+"."+kinds[0], why)
 		}
 	case "consent", "reachable":
 		ch := c.Consent + c.Reachable
@@ -166,7 +162,7 @@ func validateCond(c *Condition, path string, known Known, fail func(string, stri
 			return fail(path+".near", "give a store or a point (lat, lon), not both")
 		case n.Store != "":
 			if !slices.ContainsFunc(known.Stores, func(s profile.Store) bool { return s.ID == n.Store }) {
-				return fail(path+".near.store", fmt.Sprintf("no store %q is known (serve --stores-file lists them)", n.Store))
+				return fail(path+".near.store", fmt.Sprintf("no store %q is known (stores are the locations of kind store: parcours locations import, then restart serve; or --stores-file)", n.Store))
 			}
 		case n.Lat == nil || n.Lon == nil:
 			return fail(path+".near", "needs a store, or both lat and lon")

@@ -11,7 +11,8 @@ import (
 func (s *Server) Commerce() *commerce.Service { return s.commerce }
 
 // startCommerce runs commerce's background work: the consumer that applies
-// till sales and cart merges from the log, the reservation expiry loop, and
+// till sales and cart changes from the log (behind unify: carts follow
+// profiles), the reservation expiry loop, and
 // the relay that moves the outbox's events into the log (woken by each
 // commit, and every second for what another process or a crash left).
 func (s *Server) startCommerce(ctx context.Context) {
@@ -25,7 +26,7 @@ func (s *Server) startCommerce(ctx context.Context) {
 	go func() {
 		defer s.wg.Done()
 		for ctx.Err() == nil {
-			err := s.commerce.Run(ctx, s.st, s.notifier)
+			err := s.commerce.Run(ctx, s.st, s.unified)
 			if err == nil || ctx.Err() != nil {
 				return
 			}

@@ -103,8 +103,12 @@ func TestAnonymousCartMergesOnIdentify(t *testing.T) {
 	if shoe["quantity"] != 2.0 || shoe["price"] != 89.9 {
 		t.Fatalf("merged cart %v", cart)
 	}
-	if _, anon := h.call("GET", "/api/v1/carts/anonymous_id:a1", ""); len(anon["items"].([]any)) != 0 {
-		t.Fatalf("the anonymous cart is still there: %v", anon)
+	// The anonymous id now names the same one cart.
+	if _, anon := h.call("GET", "/api/v1/carts/anonymous_id:a1", ""); anon["customer"] != "user_id:sophie" || len(anon["items"].([]any)) != 2 {
+		t.Fatalf("the anonymous id's cart is not Sophie's: %v", anon)
+	}
+	if c, err := h.st.Cart(context.Background(), "anonymous_id:a1"); err != nil || c.Version != 0 {
+		t.Fatalf("the anonymous cart is still kept: %+v %v", c, err)
 	}
 }
 

@@ -107,7 +107,7 @@ func TestCommerceAPI(t *testing.T) {
 	}
 	got := h.logged()
 	for _, name := range []string{"Order Placed", "Order Confirmed", "Order Ready For Pickup", "Order Collected", "Order Returned",
-		"Refund Issued", "Back In Stock", "Low Stock", "Cart Updated", "Product Reserved"} {
+		"Order Refunded", "Order Completed", "Back In Stock", "Low Stock", "Cart Updated", "Product Reserved"} {
 		want := 1
 		if name == "Back In Stock" {
 			want = 2 // Lyon stocked, then Paris by the return

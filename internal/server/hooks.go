@@ -139,19 +139,20 @@ func (h *hooks) twilioInbound(w http.ResponseWriter, r *http.Request) {
 		h.receipt(w, r, nil, err)
 		return
 	}
-	if !h.inbound(w, r, in.From, in.Body) {
+	if !h.inbound(w, r, in.MessageID, in.From, in.Body) {
 		return
 	}
-	// An empty TwiML answer: Parcours replies nothing itself (Twilio's
-	// own STOP handling confirms opt-outs).
+	// An empty TwiML answer: Twilio's own STOP handling confirms
+	// opt-outs; the policy's opt_out_confirmation, when set, goes as a
+	// message of its own.
 	w.Header().Set("Content-Type", "text/xml")
 	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
 }
 
 // inbound applies an inbound SMS (STOP, ARRET, ...); it answers 503 and
 // returns false when the change could not be recorded.
-func (h *hooks) inbound(w http.ResponseWriter, r *http.Request, from, body string) bool {
-	if _, err := h.msgs.HandleInboundSMS(r.Context(), from, body); err != nil {
+func (h *hooks) inbound(w http.ResponseWriter, r *http.Request, id, from, body string) bool {
+	if _, err := h.msgs.Receive(r.Context(), message.Inbound{Channel: provider.SMS, From: from, Body: body, ID: id}); err != nil {
 		h.log.Error("hooks: inbound sms", "err", err)
 		httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
 		return false
@@ -178,7 +179,7 @@ func (h *hooks) vonageInbound(w http.ResponseWriter, r *http.Request) {
 		h.receipt(w, r, nil, err)
 		return
 	}
-	if h.inbound(w, r, in.From, in.Body) {
+	if h.inbound(w, r, in.MessageID, in.From, in.Body) {
 		w.WriteHeader(http.StatusOK)
 	}
 }
@@ -207,7 +208,7 @@ func (h *hooks) whatsapp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, in := range n.Inbound {
-		if _, err := h.msgs.HandleInbound(r.Context(), provider.WhatsApp, in.From, in.Body); err != nil {
+		if _, err := h.msgs.Receive(r.Context(), message.Inbound{Channel: provider.WhatsApp, From: in.From, Body: in.Body, ID: in.MessageID}); err != nil {
 			h.log.Error("hooks: inbound whatsapp", "err", err)
 			httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
 			return

@@ -104,7 +104,7 @@ func TestJourneysAPI(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if code != 200 || resp["entered"] != float64(1) || resp["sent"].(map[string]any)["email"] != float64(1) ||
+	if code != 200 || resp["entered"] != float64(1) || resp["handed"].(map[string]any)["email"] != float64(1) ||
 		resp["converted"] != float64(1) || resp["conversion_rate"] != float64(1) {
 		t.Fatalf("stats: %d %v", code, resp)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -55,7 +56,9 @@ func TestSegmentsAPI(t *testing.T) {
 		t.Fatalf("%d %v", code, resp)
 	}
 	h.waitUnify()
-	h.waitUnify()
+	// reachable: email reads the consent ledger, which the consent
+	// consumer writes behind unify.
+	h.waitConsumer(message.Consumer)
 	def := `{"id":"shoe-viewers","name":"Shoe viewers reachable by email","where":{"all":[
 		{"performed":{"event":"Product Viewed","where":{"category":"shoes"},"within":"7d"}},{"reachable":"email"}]}}`
 	// Preview first, then save (backfill) and wait.

@@ -193,10 +193,10 @@ func New(st store.Store, o Options) *Server {
 		},
 	})
 	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock, Yield: s.commit.Busy,
-		Metrics: commerce.NewMetrics(s.registry)})
+		Metrics: commerce.NewMetrics(s.registry), Profiles: unify.ProfileFinder{Store: st, Rules: o.Rules}})
 	mo := o.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
-	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
+	mo.Stores, mo.RFM, mo.Commerce = o.Stores, s.unify.RFM, templateCommerce{s.commerce}
 	mo.OnConsentBatch = func(seq int64) { s.behindJourneys.Report(1, seq) }
 	s.messages = message.New(st, s.commit, o.Providers, mo)
 	sender := o.JourneySender
@@ -204,7 +204,7 @@ func New(st store.Store, o Options) *Server {
 		sender = journeySender{s.messages}
 	}
 	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
-		Sender: sender, Webhooks: journey.HTTPCaller{}, Emit: s.commit, Yield: s.commit.Busy,
+		Sender: sender, Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock}, Emit: s.commit, Yield: s.commit.Busy,
 		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret,
 		Stock: journey.CommerceStock{Service: s.commerce}, Tasks: st})
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
@@ -228,7 +228,7 @@ func New(st store.Store, o Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
-	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Ingestion paths never go through the mux: it answers unclean
 		// paths (//v1/track) with a redirect, and a redirected POST loses
 		// its events.
@@ -238,7 +238,7 @@ func New(st store.Store, o Options) *Server {
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}), o.Logger)
 	return s
 }
 
@@ -318,6 +318,13 @@ func channelConsent(ctx context.Context, st store.Store, ids []int64) (map[int64
 			out[r.ProfileID] = map[string]bool{}
 		}
 		out[r.ProfileID][r.Channel] = r.Granted
+	}
+	// A STOP not lifted since: nothing is sent, so not reachable, whatever
+	// an identify trait granted after it.
+	for _, r := range recs {
+		if r.Topic == message.StopTopic && !r.Granted && out[r.ProfileID] != nil {
+			out[r.ProfileID][r.Channel] = false
+		}
 	}
 	return out, nil
 }

@@ -68,9 +68,19 @@ type JourneyStats struct {
 	Entered    int64            `json:"entered"`
 	// Exits counts the exited enrolments by reason.
 	Exits map[string]int64 `json:"exits"`
-	// Sent counts the messages handed over, by channel.
-	Sent  map[string]int64 `json:"sent"`
-	Steps []StepCount      `json:"steps"`
+	// Handed counts the messages the journey handed to the message
+	// pipeline, by the channel its steps named ("best" included).
+	Handed map[string]int64 `json:"handed"`
+	// Sent counts the journey's messages a provider accepted, by the
+	// channel they went out on: not the ones still waiting (queued,
+	// deferred by quiet hours or caps, retrying), skipped (no consent,
+	// no address, suppressed) or failed. Messages has every status.
+	Sent map[string]int64 `json:"sent"`
+	// Messages counts the journey's messages in the outbox by status
+	// (queued, deferred, retrying, sending, sent, skipped, failed), then
+	// channel.
+	Messages map[string]map[string]int64 `json:"messages"`
+	Steps    []StepCount                 `json:"steps"`
 	// Variants says, per split variant, how the enrolments that took it
 	// stand (by status).
 	Variants []VariantCount `json:"variants"`

@@ -2,9 +2,28 @@ package store
 
 import "math"
 
+// NewJourneyStats returns empty stats for a journey, every map and list
+// made (the API writes {} and [], not null).
+func NewJourneyStats(journey string) *JourneyStats {
+	return &JourneyStats{Journey: journey, Exits: map[string]int64{}, Handed: map[string]int64{}, Sent: map[string]int64{},
+		Messages: map[string]map[string]int64{}, Steps: []StepCount{}, Variants: []VariantCount{}}
+}
+
+// AddMessages counts n outbox messages of a status and channel.
+func (s *JourneyStats) AddMessages(status, channel string, n int64) {
+	if s.Messages[status] == nil {
+		s.Messages[status] = map[string]int64{}
+	}
+	s.Messages[status][channel] += n
+}
+
 // FinishStats derives the rates and p-values of s from its counts (the
 // engines call it once they have read the counts).
 func FinishStats(s *JourneyStats) {
+	s.Sent = s.Messages[MessageSent]
+	if s.Sent == nil {
+		s.Sent = map[string]int64{}
+	}
 	s.ConversionRate = rate(s.Converted, s.Entered)
 	var ref *VariantResult
 	for i := range s.ABResults {

@@ -155,6 +155,9 @@ func (w *work) internalEvent(e *event.Event, name, key string, props map[string]
 		ReceivedAt: w.p.o.Clock.Now(),
 		SourceID:   SourceID,
 		Channel:    profile.InternalChannel,
+		// What an imported event causes is history too: journeys ignore
+		// it as they ignore the import.
+		Imported: e.Imported,
 	})
 }
 

@@ -64,3 +64,44 @@ func Owners(ctx context.Context, st Holders, rules *identity.Rules, batch []*eve
 	}
 	return owners, merges, nil
 }
+
+// ProfileFinder finds the profile of each event of a batch unify has
+// handled, loaded (nil: none): what commerce's consumer needs so that a
+// customer's cart follows their profile.
+type ProfileFinder struct {
+	Store interface {
+		Holders
+		LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, error)
+	}
+	Rules *identity.Rules // nil: the default rules
+}
+
+// EventProfiles returns the profile of each event of batch (see Owners).
+func (f ProfileFinder) EventProfiles(ctx context.Context, batch []*event.Event) ([]*profile.Profile, error) {
+	rules := f.Rules
+	if rules == nil {
+		rules = identity.DefaultRules()
+	}
+	owners, _, err := Owners(ctx, f.Store, rules, batch)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, id := range owners {
+		if id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	out := make([]*profile.Profile, len(batch))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	loaded, err := f.Store.LoadProfiles(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load profiles: %w", err)
+	}
+	for i, id := range owners {
+		out[i] = loaded[id]
+	}
+	return out, nil
+}

@@ -85,8 +85,8 @@ func TestBackInStockEdges(t *testing.T) {
 func TestSendSpecDataFields(t *testing.T) {
 	for _, c := range []struct{ name, from, to string }{
 		{"birthday", "promo_code: BDAY}", "promo_code: XMAS}"},
-		{"browse-abandonment", "store: lyon-bellecour}", "store: paris-rivoli}"},
-		{"in-store-vip", "cart: SHOE-42}", "cart: BAG-1}"},
+		{"browse-abandonment", "store: store-lyon-01}", "store: store-paris-01}"},
+		{"in-store-vip", "cart: CHA-0009-GRI}", "cart: SAC-0111-CAM}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := os.ReadFile("../../../examples/journeys/scenarios/" + c.name + ".yaml")

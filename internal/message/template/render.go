@@ -148,13 +148,13 @@ func (rd *renderer) field(name, src string, html bool) string {
 	if src == "" {
 		return ""
 	}
-	tpl, serr := engine(html).ParseString(src)
+	tpl, serr := parse(html, src)
 	if serr != nil {
 		rd.err = &Error{Problems: append(problemsOf(rd.err), Problem{Field: name, Line: serr.LineNumber(), Message: cleanError(serr.Error())})}
 		return ""
 	}
 	w := &capWriter{max: rd.max}
-	if serr := tpl.FRender(w, rd.data); serr != nil {
+	if serr := execute(tpl, w, rd.data); serr != nil {
 		msg := cleanError(serr.Error())
 		if errors.Is(serr, errTooLong) || strings.Contains(msg, errTooLong.Error()) {
 			msg = fmt.Sprintf("renders more than %d bytes", rd.max)

@@ -97,6 +97,18 @@ func (t *Template) Channels() []provider.Channel {
 	return out
 }
 
+// Mentions reports whether any field of the template contains word: a
+// cheap test (false positives are fine) that lets a sender skip building
+// variables no field can read.
+func (t *Template) Mentions(word string) bool {
+	for _, f := range t.fields() {
+		if strings.Contains(f.src, word) {
+			return true
+		}
+	}
+	return false
+}
+
 // field is one Liquid source of a template: its name (sms.body) and text.
 type field struct {
 	name, src string

@@ -204,7 +204,7 @@ func (s *Store) EnrolmentCounts(ctx context.Context, journey string) (map[string
 
 // JourneyStats counts what the step log recorded for a journey.
 func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.JourneyStats, error) {
-	out := &store.JourneyStats{Journey: journey, Exits: map[string]int64{}, Sent: map[string]int64{}, Steps: []store.StepCount{}, Variants: []store.VariantCount{}}
+	out := store.NewJourneyStats(journey)
 	var err error
 	if out.Enrolments, err = s.EnrolmentCounts(ctx, journey); err != nil {
 		return nil, err
@@ -224,7 +224,11 @@ func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.Journe
 	}
 	var key string
 	var n int64
-	if err := scan("journey-sent", []any{&key, &n}, func() { out.Sent[key] = n }); err != nil {
+	if err := scan("journey-sent", []any{&key, &n}, func() { out.Handed[key] = n }); err != nil {
+		return nil, err
+	}
+	var channel string
+	if err := scan("journey-messages", []any{&key, &channel, &n}, func() { out.AddMessages(key, channel, n) }); err != nil {
 		return nil, err
 	}
 	if err := scan("journey-exits", []any{&key, &n}, func() { out.Exits[key] += n }); err != nil {

@@ -69,6 +69,13 @@ GROUP BY version, step, kind, outcome ORDER BY version, step, kind, outcome;
 -- name: journey-sent
 SELECT channel, count(*) FROM journey_log WHERE journey_id = $1 AND kind = 'send' AND outcome = 'sent' GROUP BY channel;
 
+-- name: journey-messages
+-- The journey's outbox rows: their send keys start with journey:ID: and
+-- their campaign is the journey (no index: analytics, not a hot path).
+SELECT status, channel, count(*) FROM outbox
+WHERE campaign = $1 AND substr(send_key, 1, length($1) + 9) = 'journey:' || $1 || ':'
+GROUP BY status, channel;
+
 -- name: journey-exits
 -- The step log has the reasons without the event that caused them; an
 -- archive ends enrolments without the engine, so it is counted apart.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -184,6 +186,34 @@ func (s *Store) SaveCart(ctx context.Context, c *commerce.Cart, evs commerce.Eve
 	})
 	if err != nil {
 		c.Version = prev // nothing was written
+	}
+	return err
+}
+
+// SaveCarts writes carts in one transaction, in key order (the lock
+// order of MergeCart), each if its version did not move.
+func (s *Store) SaveCarts(ctx context.Context, cs []*commerce.Cart, evs commerce.Events) error {
+	sorted := slices.Clone(cs)
+	slices.SortFunc(sorted, func(a, b *commerce.Cart) int { return strings.Compare(a.Customer, b.Customer) })
+	prev := make([]int64, len(sorted))
+	for i, c := range sorted {
+		prev[i] = c.Version
+	}
+	err := s.inTx(ctx, "save carts", func(tx pgx.Tx) error {
+		for _, c := range sorted {
+			if err := saveCart(ctx, tx, c); err != nil {
+				return err
+			}
+			if err := writeOutbox(ctx, tx, evs, commerce.Effect{Cart: c}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for i, c := range sorted {
+			c.Version = prev[i] // nothing was written
+		}
 	}
 	return err
 }

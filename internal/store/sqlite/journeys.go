@@ -246,7 +246,7 @@ func (s *Store) EnrolmentCounts(ctx context.Context, journey string) (map[string
 
 // JourneyStats counts what the step log recorded for a journey.
 func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.JourneyStats, error) {
-	out := &store.JourneyStats{Journey: journey, Exits: map[string]int64{}, Sent: map[string]int64{}, Steps: []store.StepCount{}, Variants: []store.VariantCount{}}
+	out := store.NewJourneyStats(journey)
 	var err error
 	if out.Enrolments, err = s.EnrolmentCounts(ctx, journey); err != nil {
 		return nil, err
@@ -270,7 +270,11 @@ func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.Journe
 	}
 	var key string
 	var n int64
-	if err := scan("journey-sent", func() []any { return []any{&key, &n} }, func() { out.Sent[key] = n }); err != nil {
+	if err := scan("journey-sent", func() []any { return []any{&key, &n} }, func() { out.Handed[key] = n }); err != nil {
+		return nil, err
+	}
+	var channel string
+	if err := scan("journey-messages", func() []any { return []any{&key, &channel, &n} }, func() { out.AddMessages(key, channel, n) }); err != nil {
 		return nil, err
 	}
 	if err := scan("journey-exits", func() []any { return []any{&key, &n} }, func() { out.Exits[key] += n }); err != nil {

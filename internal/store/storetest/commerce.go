@@ -33,6 +33,7 @@ func RunCommerce(t *testing.T, open func(t *testing.T) CommerceStore) {
 		{"OrderEffectsAndReturns", testOrderEffectsAndReturns},
 		{"ExpireReservations", testExpireReservations},
 		{"Carts", testCarts},
+		{"SaveCarts", testSaveCarts},
 		{"OutboxCommitsWithChange", testOutboxCommitsWithChange},
 		{"OutboxReadAndDelete", testOutboxReadAndDelete},
 		{"OutboxConcurrentReservations", testOutboxConcurrentReservations},

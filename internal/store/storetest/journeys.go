@@ -17,6 +17,7 @@ type JourneyStore interface {
 	store.Journeys
 	store.JourneyDateTimers
 	store.Tasks
+	store.Outbox
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 }
 
@@ -26,6 +27,7 @@ func RunJourneys(t *testing.T, open func(t *testing.T) JourneyStore) {
 	t.Run("JourneyEnrolmentsAndTimers", func(t *testing.T) { testEnrolments(t, open(t)) })
 	t.Run("JourneyClaimsNeverShared", func(t *testing.T) { testConcurrentJourneyClaims(t, open(t)) })
 	t.Run("JourneyStats", func(t *testing.T) { testJourneyStats(t, open(t)) })
+	t.Run("JourneyStatsCountWhatWasSent", func(t *testing.T) { testJourneyStatsSent(t, open(t)) })
 	t.Run("JourneyDateTimers", func(t *testing.T) { testDateTimers(t, open(t)) })
 	t.Run("TasksOncePerKey", func(t *testing.T) { testTasks(t, open(t)) })
 }
@@ -255,7 +257,7 @@ func testJourneyStats(t *testing.T, s JourneyStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Entered != 4 || st.Enrolments["exited"] != 4 || st.Sent["email"] != 2 {
+	if st.Entered != 4 || st.Enrolments["exited"] != 4 || st.Handed["email"] != 2 {
 		t.Fatalf("stats: %+v", st)
 	}
 	if st.Exits["exit_on[0]: Order Completed"] != 1 || st.Exits["journey archived"] != 3 {
@@ -287,5 +289,64 @@ func testJourneyStats(t *testing.T, s JourneyStore) {
 	}
 	if enter != 4 || split != 4 {
 		t.Fatalf("steps: %+v", st.Steps)
+	}
+}
+
+// testJourneyStatsSent: a journey's sent messages are the ones a provider
+// took, by the channel they went on; the ones deferred (quiet hours,
+// caps), still queued or skipped (no consent) are counted apart.
+func testJourneyStatsSent(t *testing.T, s JourneyStore) {
+	ctx := context.Background()
+	// due: when a waiting message may go; zero for a skipped one.
+	msg := func(journey, key, channel, status string, due time.Time) *store.OutboxMessage {
+		return &store.OutboxMessage{SendKey: key, ProfileID: 1, Channel: channel, Campaign: journey, TemplateID: "t",
+			Status: status, DueAt: due, CreatedAt: t0, UpdatedAt: t0}
+	}
+	later := t0.Add(time.Hour)
+	ms := []*store.OutboxMessage{
+		msg("ab", "journey:ab:v1:steps[0]:p1:e1", "email", store.MessageQueued, t0),
+		msg("ab", "journey:ab:v1:steps[0]:p2:e2", "email", store.MessageDeferred, later),
+		msg("ab", "journey:ab:v1:steps[1]:p1:e1", "sms", store.MessageSkipped, time.Time{}),
+		msg("ab", "journey:ab:v1:steps[1]:p3:e3", "push", store.MessageQueued, t0),
+		// Not the journey's: another journey whose id starts alike, an
+		// API send naming the journey as its campaign.
+		msg("abc", "journey:abc:v1:steps[0]:p1:e1", "email", store.MessageQueued, later),
+		msg("ab", "api:promo-1", "email", store.MessageQueued, later),
+	}
+	if _, err := s.EnqueueMessages(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	// The due email and push go out; the rest waits or was skipped.
+	claimed, err := s.ClaimMessages(ctx, "w", t0, time.Minute, 10)
+	if err != nil || len(claimed) != 2 {
+		t.Fatalf("claimed %d, %v; want the 2 due", len(claimed), err)
+	}
+	var done []store.MessageUpdate
+	for _, m := range claimed {
+		done = append(done, store.MessageUpdate{ID: m.ID, LeaseToken: "w", Status: store.MessageSent, SentAt: t0, At: t0})
+	}
+	if _, err := s.FinishMessages(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.JourneyStats(ctx, "ab")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(st.Sent) != "map[email:1 push:1]" {
+		t.Fatalf("sent = %v, want the email and the push a provider took", st.Sent)
+	}
+	if st.Messages[store.MessageSkipped]["sms"] != 1 || st.Messages[store.MessageSent]["email"] != 1 {
+		t.Fatalf("messages = %v", st.Messages)
+	}
+	var waiting int64
+	for status, byChannel := range st.Messages {
+		if status != store.MessageSent && status != store.MessageSkipped {
+			for _, n := range byChannel {
+				waiting += n
+			}
+		}
+	}
+	if waiting != 1 {
+		t.Fatalf("messages = %v: want the deferred email alone still waiting", st.Messages)
 	}
 }

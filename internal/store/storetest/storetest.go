@@ -126,6 +126,7 @@ func testAppendAndRead(t *testing.T, s store.Store) {
 	in.StoreID = "lyon-01"
 	in2 := Event("src_a", "m2", "", t0.Add(time.Second))
 	in2.AnonymousID = "anon-1"
+	in2.Imported = true // stored by parcours import: history, kept in the body
 	if err := s.Append(ctx, []*event.Event{in, in2}, nil); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
@@ -138,6 +139,9 @@ func testAppendAndRead(t *testing.T, s store.Store) {
 	}
 	if diff := compareEvents(got[0], in); diff != "" {
 		t.Fatalf("read back differs: %s", diff)
+	}
+	if diff := compareEvents(got[1], in2); diff != "" || !got[1].Imported {
+		t.Fatalf("imported event read back differs: %s", diff)
 	}
 	if got, _ := s.ReadAfter(ctx, in.Seq, 10); len(got) != 1 || got[0].MessageID != "m2" {
 		t.Fatalf("ReadAfter(first) = %v", got)
