@@ -29,7 +29,7 @@ type serveCmd struct {
 	UnkeyedBodyTimeout  time.Duration `help:"Same, for a request without an Authorization header (its key is in the body)." env:"PARCOURS_UNKEYED_BODY_TIMEOUT" default:"2s"`
 	MaxUnkeyed          int           `help:"Ingestion requests without an Authorization header handled at once; they never take the slots of keyed requests." env:"PARCOURS_MAX_UNKEYED" default:"64"`
 	MaxUnkeyedPerClient int           `help:"Of those, how many one client address may have." env:"PARCOURS_MAX_UNKEYED_PER_CLIENT" default:"8"`
-	MaxConnsPerClient   int           `help:"Connections one client address may hold open (0: no cap; behind a proxy, raise it or use 0)." env:"PARCOURS_MAX_CONNS_PER_CLIENT" default:"256"`
+	MaxConnsPerClient   int           `help:"Connections one client address may hold open (0: no cap; behind a proxy, raise it or use 0)." env:"PARCOURS_MAX_CONNS_PER_CLIENT" default:"512"`
 	MaxBatchEvents      int           `help:"Events one ingestion request may carry; more: 400." env:"PARCOURS_MAX_BATCH_EVENTS" default:"5000"`
 	IngestMemory        int64         `help:"Memory budget, in bytes, of the ingestion requests in flight counted by decoded size; beyond it: 503 with Retry-After." env:"PARCOURS_INGEST_MEMORY" default:"134217728"`
 	// Commerce.

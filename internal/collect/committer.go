@@ -264,6 +264,26 @@ func (c *Committer) Run() {
 	}
 }
 
+// observe updates the commit rate with a commit of n events that took d.
+// Large commits tell the throughput: a moving average of the last few. A
+// small commit is mostly fixed cost (the fsync), so its rate only bounds
+// the throughput from below: it may raise the estimate, never lower it —
+// or one slow commit followed by refusals, hence small commits, would keep
+// the estimate low for ever.
+func (c *Committer) observe(n int, d time.Duration) {
+	r := float64(n) / max(d.Seconds(), 1e-6)
+	old := math.Float64frombits(c.rate.Load())
+	switch {
+	case n < busyBacklog:
+		if r <= old || old == 0 {
+			return // no large commit seen yet: no estimate
+		}
+	case old > 0:
+		r = old*0.7 + r*0.3
+	}
+	c.rate.Store(math.Float64bits(r))
+}
+
 // Close stops accepting submissions and waits until the queued ones are
 // committed.
 func (c *Committer) Close() {
@@ -282,14 +302,8 @@ func (c *Committer) commit(group []*submission) {
 	// waiting for it.
 	start := time.Now()
 	err := c.app.Append(context.Background(), events, rejects)
-	if n := len(events) + len(rejects); err == nil && n >= busyBacklog {
-		// Only large commits tell the throughput: a single event's commit
-		// is all fixed cost (the fsync). A moving average of the last few.
-		r := float64(n) / max(time.Since(start).Seconds(), 1e-6)
-		if old := math.Float64frombits(c.rate.Load()); old > 0 {
-			r = old*0.7 + r*0.3
-		}
-		c.rate.Store(math.Float64bits(r))
+	if n := len(events) + len(rejects); err == nil && n > 0 {
+		c.observe(n, time.Since(start))
 	}
 	if err != nil && len(group) > 1 {
 		// One submission must not fail the others: commit them one by one so

@@ -8,8 +8,8 @@ import (
 )
 
 // DefaultMaxConnsPerClient is how many connections one client address may
-// hold open at once, by default.
-const DefaultMaxConnsPerClient = 256
+// hold open at once, by default: as many as there are request slots.
+const DefaultMaxConnsPerClient = 512
 
 // tooManyConns is the whole answer to a connection over the cap: it is
 // written before the request is read, and the connection closed.
