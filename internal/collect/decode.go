@@ -39,6 +39,9 @@ const (
 type Request struct {
 	// Events are the raw events, still to be validated one by one.
 	Events []json.RawMessage
+	// Scans are what splitting a batch found in each event (see
+	// event.ScanObject), parallel to Events; nil for a single call.
+	Scans []event.Scanned
 	// Type is the type implied by the endpoint, empty for batches.
 	Type         event.Type
 	WriteKey     string
@@ -160,8 +163,11 @@ func Decode(body []byte, typ event.Type) (*Request, error) {
 			if string(v) == "null" {
 				return nil
 			}
-			req.Events = req.Events[:0]
-			if err := eachElement(v, func(e []byte) { req.Events = append(req.Events, e) }); err != nil {
+			req.Events, req.Scans = req.Events[:0], req.Scans[:0]
+			if err := eachElement(v, func(e []byte, s event.Scanned) {
+				req.Events = append(req.Events, e)
+				req.Scans = append(req.Scans, s)
+			}); err != nil {
 				return fmt.Errorf("batch: %w (it must be an array of events)", err)
 			}
 		case "writeKey":

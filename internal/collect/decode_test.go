@@ -114,7 +114,17 @@ func FuzzDecodeRequest(f *testing.F) {
 			return
 		}
 		env := &event.Envelope{Context: req.Context, Integrations: req.Integrations, SourceID: "s", Channel: "web"}
-		events, rejects := Prepare(env, req.Events, "")
+		events, rejects := prepare(env, req.Events, req.Scans, "")
+		// Inspecting while splitting decides exactly as inspecting apart.
+		again, rejectsAgain := Prepare(env, req.Events, "")
+		if len(again) != len(events) || len(rejectsAgain) != len(rejects) {
+			t.Fatalf("split-time inspection: %d events, %d rejections; apart: %d, %d", len(events), len(rejects), len(again), len(rejectsAgain))
+		}
+		for i, r := range rejects {
+			if a := rejectsAgain[i]; r.Code != a.Code || r.Field != a.Field || r.Reason != a.Reason {
+				t.Fatalf("rejection %d: %+v split-time, %+v apart", i, r, a)
+			}
+		}
 		dropped := 0
 		for _, r := range rejects {
 			if r.Action == event.Dropped {

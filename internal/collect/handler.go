@@ -234,7 +234,7 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 		// An unreadable batch-level sentAt only disables skew correction.
 		env.SentAt, _ = event.ParseTimestamp(req.SentAt)
 	}
-	events, rejects := Prepare(env, req.Events, req.Type)
+	events, rejects := prepare(env, req.Events, req.Scans, req.Type)
 	h.preparing.Add(-n) // queued from here on
 	res, err := h.ingester.SubmitWithin(r.Context(), events, rejects, max(h.opts.MaxWait-time.Since(start), time.Millisecond))
 	switch {

@@ -78,10 +78,20 @@ func NewIngester(sink Sink, metrics *Metrics, log *slog.Logger) *Ingester {
 // Prepare validates each raw event alone. Valid events are normalised; each
 // invalid one becomes a rejection and never affects the others.
 func Prepare(env *event.Envelope, raws []json.RawMessage, typ event.Type) ([]*event.Event, []*event.Rejection) {
+	return prepare(env, raws, nil, typ)
+}
+
+// prepare is Prepare for raws that splitting has inspected already (scans,
+// parallel to raws, or nil).
+func prepare(env *event.Envelope, raws []json.RawMessage, scans []event.Scanned, typ event.Type) ([]*event.Event, []*event.Rejection) {
 	events := make([]*event.Event, 0, len(raws))
 	var rejects []*event.Rejection
 	for i, raw := range raws {
-		e, warnings, err := env.Normalize(i, raw, typ)
+		var scan event.Scanned
+		if i < len(scans) {
+			scan = scans[i]
+		}
+		e, warnings, err := env.NormalizeScanned(i, raw, typ, scan)
 		if err != nil {
 			rejects = append(rejects, event.NewRejection(env, i, peekMessageID(raw), event.Dropped, err.(*event.ValidationError), raw))
 			continue

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"unicode/utf8"
 )
@@ -37,12 +38,56 @@ type inspection struct {
 // base is the nesting level raw starts at (0 for an event), and prefix the
 // path reported for it ("" for an event).
 func inspect(raw []byte, base int, prefix string) inspection {
-	var in inspection
+	_, in, _ := walk(raw, 0, base, prefix, true)
+	return in
+}
+
+// ScanObject returns the end of the JSON object that starts at b[i], and
+// inspects it on the way as Normalize would: a batch is split and its events
+// inspected in one pass, and NormalizeScanned skips the inspection. It
+// fails when the object does not end.
+func ScanObject(b []byte, i int) (end int, s Scanned, err error) {
+	end, in, ok := walk(b, i, 0, "", false)
+	if !ok {
+		return 0, Scanned{}, errTruncated
+	}
+	return end, Scanned{in: in, done: true}, nil
+}
+
+// Scanned is what ScanObject found in an event.
+type Scanned struct {
+	in   inspection
+	done bool
+}
+
+var errTruncated = errors.New("unexpected end of JSON")
+
+// walk is inspect's loop. With whole, it walks raw to its end and stops at
+// the first problem. Otherwise it walks the object or array that starts at
+// raw[start] to its end, which it returns with ok, the first problem found
+// in it described relative to it.
+func walk(raw []byte, start, base int, prefix string, whole bool) (end int, in inspection, ok bool) {
 	depth := base
+	// The first problem: what, where, and the number at fault.
+	var problem, at int
+	var why string
+	report := func() {
+		elem := raw[start:]
+		if !whole {
+			elem = raw[start:end]
+		}
+		switch problem {
+		case problemTooDeep:
+			in.bad = &ValidationError{Code: CodeTooDeep, Field: pathAt(elem, at-start, prefix),
+				Reason: "nested more than " + strconv.Itoa(MaxDepth) + " levels deep (objects and arrays, the event being level 1); flatten it"}
+		case problemNumber:
+			in.bad = &ValidationError{Code: CodeInvalidNumber, Field: pathAt(elem, at-start, prefix), Reason: why}
+		}
+	}
 	// nextEsc is the position of the next backslash: a string that ends
 	// before it holds no escape, and most events hold none at all.
-	nextEsc := indexFrom(raw, 0, '\\')
-	for i := 0; i < len(raw); {
+	nextEsc := indexFrom(raw, start, '\\')
+	for i := start; i < len(raw); {
 		switch byteClass[raw[i]] {
 		case classQuote:
 			q := indexFrom(raw, i+1, '"')
@@ -50,21 +95,30 @@ func inspect(raw []byte, base int, prefix string) inspection {
 				i = q + 1
 				continue
 			}
-			end, rewrite := skipJSONString(raw, i)
+			e, rewrite := skipJSONString(raw, i)
 			in.rewrite = in.rewrite || rewrite
-			i = end
+			i = e
 			nextEsc = indexFrom(raw, i, '\\')
 		case classOpen:
 			depth++
-			if depth > MaxDepth {
-				in.bad = &ValidationError{Code: CodeTooDeep, Field: pathAt(raw, i, prefix),
-					Reason: "nested more than " + strconv.Itoa(MaxDepth) + " levels deep (objects and arrays, the event being level 1); flatten it"}
-				return in
+			if depth > MaxDepth && problem == 0 {
+				problem, at = problemTooDeep, i
+				if whole {
+					report()
+					return len(raw), in, true
+				}
 			}
 			i++
 		case classClose:
 			depth--
 			i++
+			if !whole && depth == base {
+				end = i
+				if problem != 0 {
+					report()
+				}
+				return end, in, true
+			}
 		case classNumber:
 			j := i + 1
 			simple := true // digits, '-' and '.' only: no exponent
@@ -76,11 +130,13 @@ func inspect(raw []byte, base int, prefix string) inspection {
 			}
 			// Fifteen characters without an exponent cannot be out of
 			// range: the check costs nothing for ordinary numbers.
-			if !simple || j-i > 15 {
-				if why := numberProblem(raw[i:j]); why != "" {
-					in.bad = &ValidationError{Code: CodeInvalidNumber, Field: pathAt(raw, i, prefix),
-						Reason: "number " + truncate(string(raw[i:j]), 40) + " " + why}
-					return in
+			if (!simple || j-i > 15) && problem == 0 {
+				if w := numberProblem(raw[i:j]); w != "" {
+					problem, at, why = problemNumber, i, "number "+truncate(string(raw[i:j]), 40)+" "+w
+					if whole {
+						report()
+						return len(raw), in, true
+					}
 				}
 			}
 			i = j
@@ -88,8 +144,14 @@ func inspect(raw []byte, base int, prefix string) inspection {
 			i++
 		}
 	}
-	return in
+	return len(raw), in, whole
 }
+
+// The kinds of problem walk records (0: none yet).
+const (
+	problemTooDeep = iota + 1
+	problemNumber
+)
 
 // The bytes inspect acts on outside strings.
 const (

@@ -72,6 +72,12 @@ type times struct{ timestamp, originalTimestamp, sentAt string }
 // could be corrected (an unparseable timestamp, replaced by the receive time)
 // returns the event together with warnings.
 func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*ValidationError, error) {
+	return env.NormalizeScanned(index, raw, typ, Scanned{})
+}
+
+// NormalizeScanned is Normalize for an event ScanObject has inspected
+// already (s); a zero s: Normalize.
+func (env *Envelope) NormalizeScanned(index int, raw []byte, typ Type, s Scanned) (*Event, []*ValidationError, error) {
 	if len(raw) > MaxEventSize {
 		return nil, nil, &ValidationError{Code: CodeTooLarge, Reason: "event is " + strconv.Itoa(len(raw)) + " bytes, the limit is " + strconv.Itoa(MaxEventSize)}
 	}
@@ -82,7 +88,10 @@ func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*Vali
 	// One pass over the bytes finds what the decoder accepts but a store or
 	// a reader would not: numbers out of range, nesting too deep, escapes
 	// PostgreSQL refuses.
-	in := inspect(raw, 0, "")
+	in := s.in
+	if !s.done {
+		in = inspect(raw, 0, "")
+	}
 	if in.bad != nil {
 		return nil, nil, in.bad
 	}

@@ -174,6 +174,16 @@ func FuzzNormalize(f *testing.F) {
 		env.Context = map[string]json.RawMessage{"locale": json.RawMessage(`"fr"`)}
 		env.IP = "::1"
 		e, _, err := env.Normalize(0, raw, "")
+		// A batch's events are inspected while the batch is split: the
+		// outcome must be the same.
+		if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' {
+			if end, scan, serr := ScanObject(trimmed, 0); serr == nil && end == len(trimmed) {
+				_, _, err2 := env.NormalizeScanned(0, trimmed, "", scan)
+				if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+					t.Fatalf("scanned: %v; inspected apart: %v", err2, err)
+				}
+			}
+		}
 		if err != nil {
 			if _, ok := err.(*ValidationError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)
