@@ -148,3 +148,27 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecodeBatch splits and inspects a batch of 5,000 small events
+// (the most a request may carry): the cost must grow with the body, not
+// with its square.
+func BenchmarkDecodeBatch(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"batch":[`)
+	for i := range benchBatchEvents {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"type":"track","event":"E","userId":"u","messageId":"m-` + strings.Repeat("1", 8) + `","properties":{"n":1.5}}`)
+	}
+	sb.WriteString(`]}`)
+	body := []byte(sb.String())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := Decode(body, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var benchBatchEvents = DefaultMaxBatchEvents

@@ -78,12 +78,13 @@ func eachElement(b []byte, fn func(elem []byte, s event.Scanned)) error {
 	if i < len(b) && b[i] == ']' {
 		return nil
 	}
+	events := event.NewBatchScanner(b)
 	for {
 		var end int
 		var err error
 		var scan event.Scanned
 		if i < len(b) && b[i] == '{' {
-			end, scan, err = event.ScanObject(b, i)
+			end, scan, err = events.Object(i)
 		} else {
 			end, err = skipValue(b, i)
 		}

@@ -38,20 +38,41 @@ type inspection struct {
 // base is the nesting level raw starts at (0 for an event), and prefix the
 // path reported for it ("" for an event).
 func inspect(raw []byte, base int, prefix string) inspection {
-	_, in, _ := walk(raw, 0, base, prefix, true)
+	nextEsc := indexFrom(raw, 0, '\\')
+	_, in, _ := walk(raw, 0, base, prefix, true, &nextEsc)
 	return in
 }
 
-// ScanObject returns the end of the JSON object that starts at b[i], and
-// inspects it on the way as Normalize would: a batch is split and its events
-// inspected in one pass, and NormalizeScanned skips the inspection. It
-// fails when the object does not end.
-func ScanObject(b []byte, i int) (end int, s Scanned, err error) {
-	end, in, ok := walk(b, i, 0, "", false)
+// A BatchScanner splits the events of one batch and inspects them as
+// Normalize would, in one pass: NormalizeScanned then skips the inspection.
+type BatchScanner struct {
+	b []byte
+	// nextEsc is the position of the next backslash in b at or after the
+	// last object scanned (len(b): none), found once for the whole batch:
+	// searching each object's own would scan to the end of the batch for
+	// every event of a batch without escapes.
+	nextEsc int
+}
+
+// NewBatchScanner returns a scanner of the objects of b.
+func NewBatchScanner(b []byte) *BatchScanner { return &BatchScanner{b: b, nextEsc: -1} }
+
+// Object returns the end of the JSON object that starts at b[i], and what
+// inspecting it found. It fails when the object does not end.
+func (s *BatchScanner) Object(i int) (end int, sc Scanned, err error) {
+	if s.nextEsc < i {
+		s.nextEsc = indexFrom(s.b, i, '\\')
+	}
+	end, in, ok := walk(s.b, i, 0, "", false, &s.nextEsc)
 	if !ok {
 		return 0, Scanned{}, errTruncated
 	}
 	return end, Scanned{in: in, done: true}, nil
+}
+
+// ScanObject scans the one object that starts at b[i] (see BatchScanner).
+func ScanObject(b []byte, i int) (end int, s Scanned, err error) {
+	return NewBatchScanner(b).Object(i)
 }
 
 // Scanned is what ScanObject found in an event.
@@ -65,8 +86,9 @@ var errTruncated = errors.New("unexpected end of JSON")
 // walk is inspect's loop. With whole, it walks raw to its end and stops at
 // the first problem. Otherwise it walks the object or array that starts at
 // raw[start] to its end, which it returns with ok, the first problem found
-// in it described relative to it.
-func walk(raw []byte, start, base int, prefix string, whole bool) (end int, in inspection, ok bool) {
+// in it described relative to it. *nextEsc is the position of the first
+// backslash at or after start (len(raw): none); walk keeps it up to date.
+func walk(raw []byte, start, base int, prefix string, whole bool, nextEsc *int) (end int, in inspection, ok bool) {
 	depth := base
 	// The first problem: what, where, and the number at fault.
 	var problem, at int
@@ -84,21 +106,22 @@ func walk(raw []byte, start, base int, prefix string, whole bool) (end int, in i
 			in.bad = &ValidationError{Code: CodeInvalidNumber, Field: pathAt(elem, at-start, prefix), Reason: why}
 		}
 	}
-	// nextEsc is the position of the next backslash: a string that ends
-	// before it holds no escape, and most events hold none at all.
-	nextEsc := indexFrom(raw, start, '\\')
+	// A string that ends before the next backslash holds no escape, and
+	// most events hold none at all.
 	for i := start; i < len(raw); {
 		switch byteClass[raw[i]] {
 		case classQuote:
 			q := indexFrom(raw, i+1, '"')
-			if q < nextEsc {
+			if q < *nextEsc {
 				i = q + 1
 				continue
 			}
 			e, rewrite := skipJSONString(raw, i)
 			in.rewrite = in.rewrite || rewrite
 			i = e
-			nextEsc = indexFrom(raw, i, '\\')
+			if *nextEsc < i {
+				*nextEsc = indexFrom(raw, i, '\\')
+			}
 		case classOpen:
 			depth++
 			if depth > MaxDepth && problem == 0 {
