@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
 )
@@ -134,5 +135,11 @@ func (c *contact) stoppedOn(ch provider.Channel) string {
 		r.At.Format(time.DateOnly), ch)
 }
 
-// stoppable are the channels a stop keyword can come from.
-func stoppable(ch provider.Channel) bool { return ch == provider.SMS || ch == provider.WhatsApp }
+// stoppable reports whether a stop keyword can come from ch
+// (channel.Descriptor.Stop).
+func stoppable(ch provider.Channel) bool {
+	d, _ := channel.Lookup(ch)
+	return d.Stop
+}
+
+func stopChannel(d channel.Descriptor) bool { return d.Stop }
