@@ -128,8 +128,9 @@ func Known(n Name) bool {
 // order: Names(Descriptor.Personal) are the channels that reach a
 // customer.
 func Names(keep func(Descriptor) bool) []Name {
-	var out []Name
-	for _, d := range All() {
+	all := All()
+	out := make([]Name, 0, len(all)+len(reportedOnly))
+	for _, d := range all {
 		if keep == nil || keep(d) {
 			out = append(out, d.Name)
 		}
