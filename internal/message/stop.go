@@ -100,20 +100,17 @@ func (p *Pipeline) Receive(ctx context.Context, in Inbound) (bool, error) {
 		// To the number that texted, which may not be the profile's
 		// first.
 		addr, _ := p.addressOf(in.Channel, from)
+		content, ok := template.Text(in.Channel, text)
+		if !ok {
+			return true, fmt.Errorf("message: opt-out confirmation: the %s template variant cannot hold a plain text", in.Channel)
+		}
 		r := Request{ProfileID: ids[0], Channel: in.Channel, Topic: OptOutTopic, Key: "opt-out:" + key, Campaign: "opt-out",
-			Content: confirmation(in.Channel, text), optOut: true, to: addr.Value}
+			Content: content, optOut: true, to: addr.Value}
 		if _, err := p.Send(ctx, r); err != nil {
 			return true, fmt.Errorf("message: opt-out confirmation: %w", err)
 		}
 	}
 	return true, nil
-}
-
-func confirmation(ch provider.Channel, text string) *template.Template {
-	if ch == provider.WhatsApp {
-		return &template.Template{WhatsApp: &template.WhatsApp{Body: text}}
-	}
-	return &template.Template{SMS: &template.SMS{Body: text}}
 }
 
 // StopTopic is the pseudo-topic that records, per channel, whether the
