@@ -19,6 +19,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/postgres"
@@ -64,10 +65,11 @@ type env struct {
 
 type exitCode int
 
-// helpVars are the lists help texts show (${touchpoints}), read from where
-// they are described. Every parser of root needs them.
+// helpVars are the lists help texts show (${touchpoints},
+// ${provider_types}), read from where they are described. Every parser of
+// root needs them.
 func helpVars() kong.Vars {
-	return kong.Vars{"touchpoints": strings.Join(source.Channels(), ", ")}
+	return kong.Vars{"touchpoints": strings.Join(source.Channels(), ", "), "provider_types": strings.Join(providers.Types(), ", ")}
 }
 
 // Main runs the command line args and returns the process exit code.
