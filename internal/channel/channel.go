@@ -110,9 +110,10 @@ func All() []Descriptor { return *table.Load() }
 
 // Lookup returns the descriptor of the channel named n.
 func Lookup(n Name) (Descriptor, bool) {
-	for _, d := range All() {
-		if d.Name == n {
-			return d, true
+	all := All()
+	for i := range all { // by index: no copy of the descriptors passed over
+		if all[i].Name == n {
+			return all[i], true
 		}
 	}
 	return Descriptor{}, false

@@ -74,3 +74,15 @@ func TestExtend(t *testing.T) {
 	}()
 	channel.Extend(channel.Descriptor{Name: channel.SMS})
 }
+
+var personal bool
+
+// BenchmarkLookup is what reading the table costs the message pipeline
+// where a comparison with a constant was (personal(ch): a few
+// nanoseconds, against hundreds of microseconds per message sent).
+func BenchmarkLookup(b *testing.B) {
+	for b.Loop() {
+		d, _ := channel.Lookup(channel.WhatsApp)
+		personal = d.Personal()
+	}
+}

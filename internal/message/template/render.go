@@ -55,7 +55,10 @@ func (r Rules) Limit(m *provider.Message) []Problem {
 		name, text string
 		max        int
 	}{{"title", m.Title, lim.Title}, {"body", m.Body, lim.Body}} {
-		if n := utf8.RuneCountInString(f.text); f.max > 0 && n > f.max {
+		if f.max == 0 {
+			continue
+		}
+		if n := utf8.RuneCountInString(f.text); n > f.max {
 			probs = append(probs, Problem{Field: prefix + f.name, Message: fmt.Sprintf("%d characters, more than the maximum of %d", n, f.max)})
 		}
 	}
