@@ -472,11 +472,20 @@ func (p *pipeline) seedStock(ctx context.Context, sc *Scenario) error {
 }
 
 // setStock counts a SKU at a store; commerce's events (Back In Stock)
-// enter the log at once.
+// enter the log at once. Commerce refuses stock of a SKU the catalog
+// lacks: as the scenario's stores become locations, its SKUs become
+// products of their own.
 func (p *pipeline) setStock(ctx context.Context, s Stock) error {
+	known, err := p.com.KnownSKU(ctx, s.SKU)
+	if err == nil && !known {
+		err = p.com.UpsertProducts(ctx, []*commerce.Product{{ID: s.SKU, Name: s.SKU, Variants: []commerce.Variant{{SKU: s.SKU, Currency: "EUR"}}}})
+	}
+	if err != nil {
+		return fmt.Errorf("stock %s at %s: %w", s.SKU, s.Store, err)
+	}
 	if _, err := p.com.SetStock(ctx, []commerce.StockLevel{{SKU: s.SKU, Location: s.Store, OnHand: s.OnHand}}); err != nil {
 		return fmt.Errorf("stock %s at %s: %w", s.SKU, s.Store, err)
 	}
-	_, err := p.com.Deliver(ctx)
+	_, err = p.com.Deliver(ctx)
 	return err
 }
