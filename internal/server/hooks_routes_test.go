@@ -30,6 +30,9 @@ func TestProviderCallbackRoutes(t *testing.T) {
     settings: {phone_number_id: "1", access_token: t, app_secret: app, verify_token: v}`))
 	names := map[string]string{providers.TypeVonage: "vg", providers.TypeWebhook: "crm", providers.TypeTwilio: "tw", providers.TypeWhatsApp: "wa"}
 	for _, hk := range providers.Hooks() {
+		if names[hk.Type] == "" {
+			continue // a type this test configures no provider of
+		}
 		method := hk.Method
 		if method == "" {
 			method = "POST"

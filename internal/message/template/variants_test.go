@@ -74,9 +74,9 @@ func TestTagLinksByVariant(t *testing.T) {
 // TestLimitReadsTheDescriptor: a channel's limits are its descriptor's,
 // whichever variant renders it.
 func TestLimitReadsTheDescriptor(t *testing.T) {
-	defer channel.Extend(channel.Descriptor{Name: "rcs", Limits: channel.Limits{Body: 10}})()
-	probs := Rules{}.Limit(&provider.Message{Channel: "rcs", Body: strings.Repeat("x", 11)})
-	if len(probs) != 1 || probs[0].Field != "rcs.body" || !strings.Contains(probs[0].Message, "11 characters") {
+	defer channel.Extend(channel.Descriptor{Name: "fax", Limits: channel.Limits{Body: 10}})()
+	probs := Rules{}.Limit(&provider.Message{Channel: "fax", Body: strings.Repeat("x", 11)})
+	if len(probs) != 1 || probs[0].Field != "fax.body" || !strings.Contains(probs[0].Message, "11 characters") {
 		t.Errorf("problems %+v", probs)
 	}
 	if probs := (Rules{MaxSMSSegments: 1}).Limit(&provider.Message{Channel: provider.SMS, Body: strings.Repeat("a", 161)}); len(probs) != 1 {
