@@ -63,6 +63,14 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	defer closeProviders()
+	// The node id names this process's outbox leases, so that after a
+	// crash it takes them back at once (docs/reliability.md).
+	node, releaseNode, err := server.ClaimNode(e.ctx, st, g.DataDir)
+	if err != nil {
+		return err
+	}
+	defer releaseNode()
+	so.Messages.Node = node
 	stores := so.Stores
 	set, _ := so.Providers.(message.ProviderSet)
 	for ch, p := range set {
@@ -95,7 +103,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "  data:       %s (commands run with this --data-dir find this server)\n", absPath(g.DataDir))
 	fmt.Fprintf(e.stdout, "  next:       parcours%s sources create --name \"Web shop\" --channel web\n", dataDirFlag(g))
-	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
+	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine(), "node", node)
 	err = srv.Serve(e.ctx, l)
 	e.log.Info("stopped")
 	return err
