@@ -20,6 +20,9 @@ type CatalogStore interface {
 	Location(ctx context.Context, id string) (*Location, error)
 	// ListLocations returns up to limit locations with ids above after.
 	ListLocations(ctx context.Context, after string, limit int) ([]*Location, error)
+	// KnownRefs returns which of skus the catalog has (some product has
+	// them as a variant) and which of locations exist.
+	KnownRefs(ctx context.Context, skus, locations []string) (knownSKUs, knownLocations map[string]bool, err error)
 }
 
 // StockStore keeps stock rows and reservations. Every method that changes
@@ -32,12 +35,14 @@ type StockStore interface {
 	// is refused with a *StockConstraintError.
 	SetStock(ctx context.Context, levels []StockLevel, at time.Time, evs Events) ([]StockChange, error)
 	// AdjustStock applies a keyed adjustment. applied is false, and
-	// nothing changes, when the key was applied before.
+	// nothing changes, when the key was applied before (with another
+	// fingerprint, when both have one: a *KeyReuseError).
 	AdjustStock(ctx context.Context, a Adjustment, evs Events) (changes []StockChange, applied bool, err error)
 	// StockOf returns every row of one SKU (one index range).
 	StockOf(ctx context.Context, sku string) ([]StockLevel, error)
 	// Reserve holds stock for every reservation, all or none, with the
-	// reservations' ids already set. It fails with *InsufficientStockError
+	// reservations' ids already set, and stores their idempotency keys
+	// (a key already stored fails the call with ErrConflict). It fails with *InsufficientStockError
 	// when a location has less available than asked.
 	Reserve(ctx context.Context, rs []*Reservation, evs Events) ([]StockChange, error)
 	// EndReservation releases (or consumes) an active reservation.
@@ -53,18 +58,21 @@ type StockStore interface {
 type OrderStore interface {
 	// CreateOrder stores a new order and holds its reservations, all in
 	// one transaction: either the order exists with its stock held or
-	// nothing changed.
+	// nothing changed. Its idempotency key is stored with it (a key
+	// already stored fails the call with ErrConflict).
 	CreateOrder(ctx context.Context, o *Order, rs []*Reservation, evs Events) ([]StockChange, error)
 	Order(ctx context.Context, id string) (*Order, error)
 	ListOrders(ctx context.Context, q OrderQuery) ([]*Order, error)
 	// UpdateOrder writes o if its stored version is still prev (else
 	// ErrConflict) and applies effect to the order's active reservations.
 	UpdateOrder(ctx context.Context, o *Order, prev int64, effect StockEffect, evs Events) ([]StockChange, error)
-	// RecordReturn stores r, writes o (checked against prev like
-	// UpdateOrder) and puts the sellable lines back in stock at r's
-	// location.
+	// RecordReturn stores r with its idempotency key, writes o (checked
+	// against prev like UpdateOrder) and puts the sellable lines back in
+	// stock at r's location.
 	RecordReturn(ctx context.Context, r *Return, o *Order, prev int64, evs Events) ([]StockChange, error)
 	Returns(ctx context.Context, orderID string) ([]*Return, error)
+	// Return returns a return by id.
+	Return(ctx context.Context, id string) (*Return, error)
 	// Cart returns a customer's cart, empty (Version 0) if none was saved.
 	Cart(ctx context.Context, customer string) (*Cart, error)
 	// SaveCart writes c if its stored version is still c.Version (else
@@ -86,4 +94,5 @@ type Store interface {
 	StockStore
 	OrderStore
 	OutboxStore
+	KeyStore
 }

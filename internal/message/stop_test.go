@@ -70,9 +70,13 @@ func TestStopMeansStopOnItsChannel(t *testing.T) {
 	if _, err := h.p.Receive(ctx, message.Inbound{Channel: provider.SMS, From: "+33600000002", Body: "START", ID: "SM2"}); err != nil {
 		t.Fatal(err)
 	}
-	if m := h.send(message.Request{ProfileID: 1, Channel: provider.SMS, Topic: "order_updates", Key: "after-start", Content: smsHello.Content}); m.Status != store.MessageQueued {
+	// The workers run: the message may already be claimed, or sent, when
+	// Send reads it back.
+	m := h.send(message.Request{ProfileID: 1, Channel: provider.SMS, Topic: "order_updates", Key: "after-start", Content: smsHello.Content})
+	if m.Status != store.MessageQueued && m.Status != store.MessageSending && m.Status != store.MessageSent {
 		t.Fatalf("after START: %s %q", m.Status, m.Reason)
 	}
+	h.wait(m.SendKey, store.MessageSent)
 }
 
 var pushContent = &template.Template{Push: &template.Push{Title: "Colis", Body: "Votre colis arrive"}}

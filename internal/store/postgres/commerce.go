@@ -114,6 +114,32 @@ func (s *Store) ListLocations(ctx context.Context, after string, limit int) ([]*
 	return listDocs[commerce.Location](ctx, s.pool, "list locations", queries.Get("list-locations"), after, store.ClampLimit(limit, 100, 10000))
 }
 
+// KnownRefs returns which of skus the catalog has and which of locations
+// exist.
+func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[string]bool, map[string]bool, error) {
+	known := func(what, query string, ids []string) (map[string]bool, error) {
+		out := make(map[string]bool, len(ids))
+		if len(ids) == 0 {
+			return out, nil
+		}
+		rows, err := s.pool.Query(ctx, query, ids)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: known %s: %w", what, err)
+		}
+		var id string
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { out[id] = true; return nil }); err != nil {
+			return nil, fmt.Errorf("postgres: known %s: %w", what, err)
+		}
+		return out, nil
+	}
+	ks, err := known("skus", queries.Get("known-skus"), skus)
+	if err != nil {
+		return nil, nil, err
+	}
+	kl, err := known("locations", queries.Get("known-locations"), locations)
+	return ks, kl, err
+}
+
 // inTx runs fn in a transaction; typed commerce errors pass unwrapped.
 func (s *Store) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
 	err := pgx.BeginFunc(ctx, s.pool, fn)

@@ -28,6 +28,9 @@ func (s *Store) CreateOrder(ctx context.Context, o *commerce.Order, rs []*commer
 			}
 			return err
 		}
+		if err := insertKey(ctx, tx, o.Idem, o.ID, o.CreatedAt); err != nil {
+			return err
+		}
 		if out, err = reserveAll(ctx, tx, rs); err != nil {
 			return err
 		}
@@ -119,10 +122,13 @@ func (s *Store) RecordReturn(ctx context.Context, r *commerce.Return, o *commerc
 			}
 			return err
 		}
+		if err := insertKey(ctx, tx, r.Idem, r.ID, r.CreatedAt); err != nil {
+			return err
+		}
 		for _, d := range r.RestockDeltas() {
 			c, err := mutateStock(ctx, tx, d.SKU, d.Location, r.CreatedAt, true, func(l *commerce.StockLevel) error {
-				l.OnHand += d.OnHand
-				return nil
+				_, err := l.ApplyDelta(d.OnHand, false)
+				return err
 			})
 			if err != nil {
 				return err

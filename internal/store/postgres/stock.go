@@ -89,19 +89,25 @@ func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs comm
 	applied := false
 	err := s.inTx(ctx, "adjust stock "+a.Key, func(tx pgx.Tx) error {
 		out, applied = out[:0], false
-		tag, err := tx.Exec(ctx, queries.Get("record-adjustment"), a.Key, a.Reason, "{}", a.At)
-		if err != nil || tag.RowsAffected() == 0 {
+		tag, err := tx.Exec(ctx, queries.Get("record-adjustment"), a.Key, a.Reason, "{}", a.At, a.Fingerprint)
+		if err != nil {
 			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var prior string
+			if err := tx.QueryRow(ctx, queries.Get("adjustment-fingerprint"), a.Key).Scan(&prior); err != nil {
+				return err
+			}
+			return commerce.CheckAdjustmentKey(a, prior)
 		}
 		shortfall := map[string]int64{}
 		for _, d := range deltas {
 			c, err := mutateStock(ctx, tx, d.SKU, d.Location, a.At, d.OnHand > 0 || a.Clamp, func(r *commerce.StockLevel) error {
-				r.OnHand += d.OnHand
-				if a.Clamp && r.OnHand < r.Reserved {
-					shortfall[d.SKU+"@"+d.Location] = r.Reserved - r.OnHand
-					r.OnHand = r.Reserved
+				short, err := r.ApplyDelta(d.OnHand, a.Clamp)
+				if short > 0 {
+					shortfall[d.SKU+"@"+d.Location] = short
 				}
-				return nil
+				return err
 			})
 			if err != nil {
 				return err
@@ -148,6 +154,9 @@ func reserve(ctx context.Context, tx pgx.Tx, r *commerce.Reservation) (commerce.
 			return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, store.CommerceConflict)
 		}
 		return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
+	}
+	if err := insertKey(ctx, tx, r.Idem, r.ID, r.CreatedAt); err != nil {
+		return commerce.StockChange{}, err
 	}
 	after := commerce.StockLevel{SKU: r.SKU, Location: r.Location, UpdatedAt: r.CreatedAt.UTC()}
 	err := tx.QueryRow(ctx, queries.Get("reserve-stock"), r.Quantity, r.CreatedAt, r.SKU, r.Location).

@@ -92,6 +92,37 @@ func (s *Store) ListLocations(ctx context.Context, after string, limit int) ([]*
 	return listDocs[commerce.Location](ctx, s.r, "list locations", queries.Get("list-locations"), after, store.ClampLimit(limit, 100, 10000))
 }
 
+// KnownRefs returns which of skus the catalog has and which of locations
+// exist.
+func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[string]bool, map[string]bool, error) {
+	known := func(what, query string, ids []string) (map[string]bool, error) {
+		out := make(map[string]bool, len(ids))
+		if len(ids) == 0 {
+			return out, nil
+		}
+		list, _ := json.Marshal(ids)
+		rows, err := s.r.QueryContext(ctx, query, string(list))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: known %s: %w", what, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("sqlite: known %s: %w", what, err)
+			}
+			out[id] = true
+		}
+		return out, rows.Err()
+	}
+	ks, err := known("skus", queries.Get("known-skus"), skus)
+	if err != nil {
+		return nil, nil, err
+	}
+	kl, err := known("locations", queries.Get("known-locations"), locations)
+	return ks, kl, err
+}
+
 // inTx runs fn in a write transaction.
 func (s *Store) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)

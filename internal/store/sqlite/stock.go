@@ -83,22 +83,22 @@ func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs comm
 	var out []commerce.StockChange
 	applied := false
 	err := s.inTx(ctx, "adjust stock "+a.Key, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, queries.Get("adjustment-applied"), a.Key).Scan(&n); err != nil {
-			return err
+		var prior string
+		err := tx.QueryRowContext(ctx, queries.Get("adjustment-fingerprint"), a.Key).Scan(&prior)
+		if err == nil {
+			return commerce.CheckAdjustmentKey(a, prior)
 		}
-		if n > 0 {
-			return nil
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
 		shortfall := map[string]int64{}
 		for _, d := range deltas {
 			c, err := mutateStock(ctx, tx, d.SKU, d.Location, a.At, d.OnHand > 0 || a.Clamp, func(r *commerce.StockLevel) error {
-				r.OnHand += d.OnHand
-				if a.Clamp && r.OnHand < r.Reserved {
-					shortfall[d.SKU+"@"+d.Location] = r.Reserved - r.OnHand
-					r.OnHand = r.Reserved
+				short, err := r.ApplyDelta(d.OnHand, a.Clamp)
+				if short > 0 {
+					shortfall[d.SKU+"@"+d.Location] = short
 				}
-				return nil
+				return err
 			})
 			if err != nil {
 				return err
@@ -106,7 +106,7 @@ func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs comm
 			out = append(out, c)
 		}
 		detail, _ := json.Marshal(map[string]any{"deltas": deltas, "shortfall": shortfall})
-		if _, err := tx.ExecContext(ctx, queries.Get("record-adjustment"), a.Key, a.Reason, string(detail), micros(a.At)); err != nil {
+		if _, err := tx.ExecContext(ctx, queries.Get("record-adjustment"), a.Key, a.Reason, string(detail), micros(a.At), a.Fingerprint); err != nil {
 			return err
 		}
 		applied = true
@@ -159,6 +159,9 @@ func reserve(ctx context.Context, tx *sql.Tx, r *commerce.Reservation) (commerce
 			return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, store.CommerceConflict)
 		}
 		return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
+	}
+	if err := insertKey(ctx, tx, r.Idem, r.ID, r.CreatedAt); err != nil {
+		return commerce.StockChange{}, err
 	}
 	r.Status = commerce.ReservationActive
 	return commerce.StockChange{Before: before, After: after}, nil

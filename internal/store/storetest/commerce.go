@@ -37,6 +37,12 @@ func RunCommerce(t *testing.T, open func(t *testing.T) CommerceStore) {
 		{"OutboxCommitsWithChange", testOutboxCommitsWithChange},
 		{"OutboxReadAndDelete", testOutboxReadAndDelete},
 		{"OutboxConcurrentReservations", testOutboxConcurrentReservations},
+		{"ServiceRefusesUnknownRefs", testServiceRefusesUnknownRefs},
+		{"ServiceIgnoresUnknownRows", testServiceIgnoresUnknownRows},
+		{"StockNeverWrapsAround", testStockNeverWrapsAround},
+		{"ReservationKeys", testReservationKeys},
+		{"OrderAndReturnKeys", testOrderAndReturnKeys},
+		{"AdjustmentKeys", testAdjustmentKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

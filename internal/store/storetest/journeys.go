@@ -317,7 +317,7 @@ func testJourneyStatsSent(t *testing.T, s JourneyStore) {
 		t.Fatal(err)
 	}
 	// The due email and push go out; the rest waits or was skipped.
-	claimed, err := s.ClaimMessages(ctx, "w", t0, time.Minute, 10)
+	claimed, err := s.ClaimMessages(ctx, "", "w", t0, time.Minute, 10)
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("claimed %d, %v; want the 2 due", len(claimed), err)
 	}
