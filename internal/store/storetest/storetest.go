@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListEvents", testListEvents},
 		{"FollowerNeverSkips", testFollowerNeverSkips},
 		{"Rejections", testRejections},
+		{"HostileValues", testHostileValues},
 		{"Checkpoints", testCheckpoints},
 		{"AdminKeys", testAdminKeys},
 	}
