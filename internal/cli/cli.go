@@ -19,6 +19,8 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/postgres"
 	"github.com/parcours/parcours/internal/store/sqlite"
@@ -63,6 +65,13 @@ type env struct {
 
 type exitCode int
 
+// helpVars are the lists help texts show (${touchpoints},
+// ${provider_types}), read from where they are described. Every parser of
+// root needs them.
+func helpVars() kong.Vars {
+	return kong.Vars{"touchpoints": strings.Join(source.Channels(), ", "), "provider_types": strings.Join(providers.Types(), ", ")}
+}
+
 // Main runs the command line args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) (code int) {
 	var cli root
@@ -74,6 +83,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Configuration(config.FileLoader),
 		kong.UsageOnError(),
+		helpVars(),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "parcours:", err)

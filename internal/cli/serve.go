@@ -25,6 +25,15 @@ type serveCmd struct {
 	MaxInFlight int           `help:"Ingestion requests handled at once; more are answered 503 with Retry-After." env:"PARCOURS_MAX_IN_FLIGHT" default:"512"`
 	MaxQueued   int64         `help:"Events waiting for a commit beyond which ingestion answers 503 with Retry-After." env:"PARCOURS_MAX_QUEUED" default:"200000"`
 	TrustProxy  bool          `help:"Take the client address from X-Forwarded-For (only behind a proxy you run)." env:"PARCOURS_TRUST_PROXY"`
+	// Ingestion under load and hostile clients (docs/ingestion.md).
+	MaxWait             time.Duration `help:"Longest an ingestion request waits for a commit to take its events; then 503 with Retry-After, nothing stored." env:"PARCOURS_MAX_WAIT" default:"2s"`
+	BodyTimeout         time.Duration `help:"Time a request body with the write key in the Authorization header may take to arrive; slower: 408." env:"PARCOURS_BODY_TIMEOUT" default:"10s"`
+	UnkeyedBodyTimeout  time.Duration `help:"Same, for a request without an Authorization header (its key is in the body)." env:"PARCOURS_UNKEYED_BODY_TIMEOUT" default:"2s"`
+	MaxUnkeyed          int           `help:"Ingestion requests without an Authorization header handled at once; they never take the slots of keyed requests." env:"PARCOURS_MAX_UNKEYED" default:"64"`
+	MaxUnkeyedPerClient int           `help:"Of those, how many one client address may have." env:"PARCOURS_MAX_UNKEYED_PER_CLIENT" default:"8"`
+	MaxConnsPerClient   int           `help:"Connections one client address may hold open (0: no cap; behind a proxy, raise it or use 0)." env:"PARCOURS_MAX_CONNS_PER_CLIENT" default:"512"`
+	MaxBatchEvents      int           `help:"Events one ingestion request may carry; more: 400." env:"PARCOURS_MAX_BATCH_EVENTS" default:"5000"`
+	IngestMemory        int64         `help:"Memory budget, in bytes, of the ingestion requests in flight counted by decoded size; beyond it: 503 with Retry-After." env:"PARCOURS_INGEST_MEMORY" default:"134217728"`
 	// Commerce.
 	ReservationSweep time.Duration `help:"How often reservations past their expiry are released." env:"PARCOURS_RESERVATION_SWEEP" default:"30s"`
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
@@ -165,12 +174,16 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 	so := server.Options{
 		DedupWindow: c.DedupWindow,
 		DecodeOnly:  c.DecodeOnly,
-		Ingest:      collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy},
-		Committer:   collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
-		Clock:       clock.System{},
-		Logger:      e.log,
-		Rules:       rules,
-		Stores:      stores,
+		Ingest: collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy,
+			MaxWait: c.MaxWait, BodyTimeout: c.BodyTimeout, UnkeyedBodyTimeout: c.UnkeyedBodyTimeout,
+			MaxUnkeyed: c.MaxUnkeyed, MaxUnkeyedPerClient: c.MaxUnkeyedPerClient, MaxBatchEvents: c.MaxBatchEvents,
+			MaxMemory: c.IngestMemory},
+		MaxConnsPerClient: c.MaxConnsPerClient,
+		Committer:         collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
+		Clock:             clock.System{},
+		Logger:            e.log,
+		Rules:             rules,
+		Stores:            stores,
 
 		BehaviourIndex:   segment.IndexFile(g.DataDir),
 		ReservationSweep: c.ReservationSweep,

@@ -25,7 +25,7 @@ import (
 func ServeOptions(ctx context.Context, args []string, st store.Store, log *slog.Logger) (server.Options, func(), error) {
 	var cli root
 	parser, err := kong.New(&cli, kong.Name("parcours"), kong.Writers(io.Discard, io.Discard),
-		kong.Exit(func(int) {}), kong.Configuration(config.FileLoader))
+		kong.Exit(func(int) {}), kong.Configuration(config.FileLoader), helpVars())
 	if err != nil {
 		return server.Options{}, func() {}, err
 	}

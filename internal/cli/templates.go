@@ -22,7 +22,7 @@ type messageFlags struct {
 	MessagePolicy string `help:"YAML file of the message policy: topics, frequency caps, quiet hours, time zone, fallback channels." env:"PARCOURS_MESSAGE_POLICY" placeholder:"FILE" type:"existingfile"`
 	Templates     string `help:"Directory of template files (ID.json) imported at start." env:"PARCOURS_TEMPLATES" placeholder:"DIR"`
 	UnsubscribeTo string `help:"Address of the mailto: List-Unsubscribe entry of marketing emails." env:"PARCOURS_UNSUBSCRIBE_MAILTO" placeholder:"EMAIL"`
-	Providers     string `help:"YAML file of the delivery providers (SMTP, Twilio, Vonage, WhatsApp, FCM, APNs, webhooks); secrets as environment variable references. See docs/providers.md." env:"PARCOURS_PROVIDERS" placeholder:"FILE" type:"existingfile"`
+	Providers     string `help:"YAML file of the delivery providers (types: ${provider_types}); secrets as environment variable references. See docs/providers.md." env:"PARCOURS_PROVIDERS" placeholder:"FILE" type:"existingfile"`
 }
 
 // options builds the pipeline's options: the policy file, the link secret

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
@@ -53,8 +54,8 @@ func (a *API) consentView(ctx context.Context, p *profile.Profile) map[string]an
 	if a.messages == nil {
 		return out
 	}
-	for _, ch := range []string{"email", "sms", "push", "whatsapp"} {
-		out[ch] = nil
+	for _, ch := range channel.Names(channel.Descriptor.Personal) {
+		out[string(ch)] = nil
 	}
 	current, err := a.messages.CurrentConsent(ctx, p)
 	if err != nil {

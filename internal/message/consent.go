@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
@@ -83,8 +84,8 @@ func stopMark(rec *store.ConsentRecord) *store.ConsentRecord {
 
 // consentRecord validates a change and builds its ledger record.
 func (p *Pipeline) consentRecord(c ConsentChange) (*store.ConsentRecord, error) {
-	if !validChannel(c.Channel) || c.Channel == provider.Webhook {
-		return nil, fmt.Errorf("%w: channel %q: consent is for email, sms, push or whatsapp", ErrInvalid, c.Channel)
+	if !personal(c.Channel) {
+		return nil, fmt.Errorf("%w: channel %q: consent is for %s", ErrInvalid, c.Channel, channel.Or(channel.Names(channel.Descriptor.Personal)))
 	}
 	if _, ok := p.o.Policy.Topics[c.Topic]; c.Topic != "" && !ok {
 		return nil, fmt.Errorf("%w: unknown topic %q (the topics are configured in the message policy)", ErrInvalid, c.Topic)
@@ -213,10 +214,11 @@ func (p *Pipeline) profilesOf(ctx context.Context, ch provider.Channel, addr str
 // addressOf is the identifier of an address of ch, normalised as identity
 // resolution does.
 func (p *Pipeline) addressOf(ch provider.Channel, addr string) (identity.Identifier, bool) {
-	kind, ok := addressKinds[ch]
-	if !ok {
+	d, _ := channel.Lookup(ch)
+	if !d.Personal() {
 		return identity.Identifier{}, false
 	}
+	kind := d.Address
 	id, refused := p.o.Rules.Normalize(identity.Raw{Kind: kind, Value: addr})
 	if refused != "" {
 		id = identity.Identifier{Kind: kind, Value: strings.TrimSpace(addr)}

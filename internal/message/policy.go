@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 )
 
@@ -21,12 +22,14 @@ type Policy struct {
 	// default Europe/Paris.
 	Timezone string `json:"timezone" yaml:"timezone"`
 	// Fallback is the order "best" tries channels in after the
-	// customer's preference; default email, push, sms, whatsapp.
+	// customer's preference; default channel.Fallback (email, push, sms,
+	// whatsapp).
 	Fallback []provider.Channel `json:"fallback" yaml:"fallback"`
 	// ConfirmationTemplate is the template of double opt-in emails (it
 	// uses message.confirm_url); empty: DefaultConfirmation.
 	ConfirmationTemplate string `json:"confirmation_template,omitempty" yaml:"confirmation_template"`
-	// MaxSMSSegments refuses longer SMS at save and preview; default 4.
+	// MaxSMSSegments refuses longer SMS at save and preview; default the
+	// sms channel's limit (4).
 	MaxSMSSegments int `json:"max_sms_segments" yaml:"max_sms_segments"`
 	// OptOutConfirmation is the text sent, once, to a customer who
 	// texted STOP, per channel (sms, whatsapp): the only message that
@@ -96,10 +99,10 @@ func (p *Policy) defaults() {
 		p.Timezone = "Europe/Paris"
 	}
 	if len(p.Fallback) == 0 {
-		p.Fallback = []provider.Channel{provider.Email, provider.Push, provider.SMS, provider.WhatsApp}
+		p.Fallback = channel.Fallback()
 	}
-	if p.MaxSMSSegments <= 0 {
-		p.MaxSMSSegments = 4
+	if d, _ := channel.Lookup(channel.SMS); p.MaxSMSSegments <= 0 {
+		p.MaxSMSSegments = d.Limits.Segments
 	}
 }
 
@@ -114,7 +117,7 @@ func (p *Policy) Validate() error {
 		switch {
 		case c.Max <= 0 || c.Per <= 0:
 			return fmt.Errorf("message policy: caps[%d]: max and per must be positive (e.g. {max: 3, per: 168h})", i)
-		case c.Channel != "" && !validChannel(c.Channel):
+		case c.Channel != "" && !channel.Known(c.Channel):
 			return fmt.Errorf("message policy: caps[%d]: unknown channel %q", i, c.Channel)
 		case c.Topic != "" && p.Topics != nil && !p.known(c.Topic):
 			return fmt.Errorf("message policy: caps[%d]: unknown topic %q", i, c.Topic)
@@ -137,14 +140,14 @@ func (p *Policy) Validate() error {
 	}
 	for ch, text := range p.OptOutConfirmation {
 		if !stoppable(ch) {
-			return fmt.Errorf("message policy: opt_out_confirmation: %q: a STOP comes by sms or whatsapp", ch)
+			return fmt.Errorf("message policy: opt_out_confirmation: %q: a STOP comes by %s", ch, channel.Or(channel.Names(stopChannel)))
 		}
 		if strings.TrimSpace(text) == "" {
 			return fmt.Errorf("message policy: opt_out_confirmation.%s: empty text (remove the entry to send none)", ch)
 		}
 	}
 	for _, ch := range p.Fallback {
-		if !validChannel(ch) || ch == Best {
+		if !channel.Known(ch) {
 			return fmt.Errorf("message policy: fallback: unknown channel %q", ch)
 		}
 	}

@@ -140,7 +140,8 @@ func (p *Pipeline) render(ctx context.Context, m *store.OutboxMessage, c *contac
 	if err != nil {
 		return err
 	}
-	pm, err := tpl.Render(ch, d, p.templateRules())
+	rules := p.templateRules()
+	pm, err := tpl.Render(ch, d, rules)
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,9 @@ func (p *Pipeline) render(ctx context.Context, m *store.OutboxMessage, c *contac
 		}
 		return template.AddUTM(href, "parcours", string(ch), m.Campaign)
 	}
-	track := p.o.BaseURL != "" && ch == provider.Email
+	// Clicks are tracked where the variant says they can be (an email's
+	// links: template.Links.Click).
+	track := p.o.BaseURL != ""
 	click := func(href string) string {
 		href = tag(href)
 		if !track || !template.Trackable(href) || (p.o.BaseURL != "" && strings.HasPrefix(href, own)) {
@@ -162,10 +165,13 @@ func (p *Pipeline) render(ctx context.Context, m *store.OutboxMessage, c *contac
 		}
 		return p.url("/t/c/" + p.sign(tokenClick, m.SendKey, href))
 	}
-	switch ch {
-	case provider.Email:
-		pm.HTML = template.RewriteLinks(pm.HTML, click)
-		pm.Text = template.RewriteTextLinks(pm.Text, click)
+	tpl.TagLinks(pm, template.Links{Tag: tag, Click: click})
+	// Tagged links lengthen the text: the limits are checked again.
+	if probs := rules.Limit(pm); len(probs) > 0 {
+		return fmt.Errorf("template: %s: %s, once links are tagged", probs[0].Field, probs[0].Message)
+	}
+	// Email's own: the open pixel and the List-Unsubscribe headers.
+	if ch == provider.Email {
 		if track {
 			pixel := `<img src="` + p.url("/t/o/"+p.sign(tokenOpen, m.SendKey, "")+".gif") + `" width="1" height="1" alt="" style="display:none">`
 			if i := strings.LastIndex(strings.ToLower(pm.HTML), "</body>"); i >= 0 {
@@ -181,19 +187,6 @@ func (p *Pipeline) render(ctx context.Context, m *store.OutboxMessage, c *contac
 				list += ", <mailto:" + p.o.UnsubscribeMailto + "?subject=unsubscribe%20" + tok + ">"
 			}
 			pm.Headers = map[string]string{"List-Unsubscribe": list, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-		}
-	case provider.SMS, provider.WhatsApp:
-		pm.Body = template.RewriteTextLinks(pm.Body, tag)
-		if ch == provider.SMS {
-			// UTM parameters lengthen the text: check the segments again.
-			if s := template.Segments(pm.Body); s.Count > p.o.Policy.MaxSMSSegments {
-				return fmt.Errorf("template: sms.body: %d %s segments once links are tagged, more than the maximum of %d",
-					s.Count, s.Encoding, p.o.Policy.MaxSMSSegments)
-			}
-		}
-	case provider.Push:
-		if l, ok := pm.Data["link"]; ok {
-			pm.Data["link"] = tag(l)
 		}
 	}
 	body, err := json.Marshal(pm)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
@@ -14,7 +15,10 @@ import (
 )
 
 // Best asks the pipeline to choose the channel (see best.go).
-const Best provider.Channel = "best"
+const Best = channel.Best
+
+// sendable lists the channels a request may name, for errors.
+func sendable() string { return channel.Or(append(channel.Names(nil), Best)) }
 
 // Request asks for one message to one customer.
 type Request struct {
@@ -88,7 +92,7 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 		return nil, err
 	}
 	if r.Channel == "" {
-		return nil, fmt.Errorf("%w: channel is required (email, sms, push, whatsapp, webhook or best)", ErrInvalid)
+		return nil, fmt.Errorf("%w: channel is required (%s)", ErrInvalid, sendable())
 	}
 	if (r.Topic == OptOutTopic || r.Topic == StopTopic) && !r.optOut {
 		return nil, fmt.Errorf("%w: topic %q is reserved for the confirmation of a STOP", ErrInvalid, r.Topic)
@@ -120,8 +124,8 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	ch := r.Channel
 	if ch == Best {
 		ch, m.ChannelReason = p.best(ctx, c, tpl, m.Topic, m.Transactional)
-	} else if !validChannel(ch) {
-		return nil, fmt.Errorf("%w: unknown channel %q (email, sms, push, whatsapp, webhook or best)", ErrInvalid, ch)
+	} else if !channel.Known(ch) {
+		return nil, fmt.Errorf("%w: unknown channel %q (%s)", ErrInvalid, ch, sendable())
 	}
 	m.Channel, m.Address = string(ch), c.addr[ch]
 	if r.to != "" && m.Address != "" {
@@ -215,14 +219,6 @@ func (p *Pipeline) CheckSend(ctx context.Context, templateID, topic string) erro
 		return fmt.Errorf("message: template %s: %w", templateID, err)
 	}
 	return p.topicCarries(topic, rec)
-}
-
-func validChannel(ch provider.Channel) bool {
-	switch ch {
-	case provider.Email, provider.SMS, provider.Push, provider.WhatsApp, provider.Webhook:
-		return true
-	}
-	return false
 }
 
 // payload decodes a message's rendered payload.

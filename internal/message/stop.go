@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
 )
@@ -99,20 +100,17 @@ func (p *Pipeline) Receive(ctx context.Context, in Inbound) (bool, error) {
 		// To the number that texted, which may not be the profile's
 		// first.
 		addr, _ := p.addressOf(in.Channel, from)
+		content, ok := template.Text(in.Channel, text)
+		if !ok {
+			return true, fmt.Errorf("message: opt-out confirmation: the %s template variant cannot hold a plain text", in.Channel)
+		}
 		r := Request{ProfileID: ids[0], Channel: in.Channel, Topic: OptOutTopic, Key: "opt-out:" + key, Campaign: "opt-out",
-			Content: confirmation(in.Channel, text), optOut: true, to: addr.Value}
+			Content: content, optOut: true, to: addr.Value}
 		if _, err := p.Send(ctx, r); err != nil {
 			return true, fmt.Errorf("message: opt-out confirmation: %w", err)
 		}
 	}
 	return true, nil
-}
-
-func confirmation(ch provider.Channel, text string) *template.Template {
-	if ch == provider.WhatsApp {
-		return &template.Template{WhatsApp: &template.WhatsApp{Body: text}}
-	}
-	return &template.Template{SMS: &template.SMS{Body: text}}
 }
 
 // StopTopic is the pseudo-topic that records, per channel, whether the
@@ -134,5 +132,11 @@ func (c *contact) stoppedOn(ch provider.Channel) string {
 		r.At.Format(time.DateOnly), ch)
 }
 
-// stoppable are the channels a stop keyword can come from.
-func stoppable(ch provider.Channel) bool { return ch == provider.SMS || ch == provider.WhatsApp }
+// stoppable reports whether a stop keyword can come from ch
+// (channel.Descriptor.Stop).
+func stoppable(ch provider.Channel) bool {
+	d, _ := channel.Lookup(ch)
+	return d.Stop
+}
+
+func stopChannel(d channel.Descriptor) bool { return d.Stop }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
 	"github.com/parcours/parcours/internal/store"
@@ -156,7 +157,7 @@ func (p *Pipeline) Preview(ctx context.Context, id string, profileID int64) (*Pr
 		} else {
 			pm, _ := payload(m)
 			cp.Message = rendered(pm)
-			if ch == provider.SMS {
+			if d, _ := channel.Lookup(ch); d.Limits.Segments > 0 {
 				info := template.Segments(pm.Body)
 				cp.SMS = &info
 			}

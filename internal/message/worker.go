@@ -151,7 +151,7 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage, outcomes
 		o.Status, o.Reason, o.DueAt = status, why, due
 		return o
 	}
-	if !m.Transactional && ch != provider.Webhook {
+	if !m.Transactional && personal(ch) {
 		unlock := p.caps.lock(m.ProfileID)
 		why, err := p.capReached(ctx, m, now)
 		if err == nil && why == "" {
@@ -210,7 +210,7 @@ func (p *Pipeline) releaseReserved(o outcome, m *store.OutboxMessage) outcome {
 // recheck returns why a claimed message must not go now: skipped (a
 // suppression, a withdrawn consent) or deferred (quiet hours).
 func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provider.Channel, now time.Time) (why, status string, due time.Time, err error) {
-	if ch == provider.Webhook {
+	if !personal(ch) {
 		return "", "", zeroTime, nil
 	}
 	if why, err := p.suppressed(ctx, ch, m.Address); err != nil {

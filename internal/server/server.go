@@ -45,9 +45,13 @@ type Options struct {
 	// storing them: the floor that benchmarks compare the real path with.
 	DecodeOnly bool
 	Ingest     collect.HandlerOptions
-	Committer  collect.CommitterOptions
-	Clock      clock.Clock
-	Logger     *slog.Logger
+	// MaxConnsPerClient caps the connections one client address holds
+	// open in Serve; 0: no cap (serve's flag defaults to
+	// collect.DefaultMaxConnsPerClient).
+	MaxConnsPerClient int
+	Committer         collect.CommitterOptions
+	Clock             clock.Clock
+	Logger            *slog.Logger
 	// Rules are the identity resolution rules; nil: the defaults.
 	Rules *identity.Rules
 	// Stores are the physical stores (for the nearest-store trait).
@@ -87,6 +91,7 @@ type Server struct {
 	notifier *eventlog.Notifier
 	commit   *collect.Committer
 	keys     *collect.Keys
+	ingest   *collect.Handler
 	registry *prometheus.Registry
 	handler  http.Handler
 	ready    atomic.Bool
@@ -103,6 +108,8 @@ type Server struct {
 	messages       *message.Pipeline
 	bounces        func() // stops the bounce servers
 	journeys       *journey.Engine
+
+	connsRefused prometheus.Counter
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -140,6 +147,12 @@ func New(st store.Store, o Options) *Server {
 	ho := o.Ingest
 	ho.Logger = o.Logger
 	ingest := collect.NewHandler(s.keys, collect.NewIngester(sink, metrics, o.Logger), o.Clock, metrics, ho)
+	s.ingest = ingest
+	s.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parcours_connections_refused_total",
+		Help: "Connections answered 503 and closed because their address held --max-conns-per-client already.",
+	})
+	s.registry.MustRegister(s.connsRefused)
 	if o.RFMEvery <= 0 {
 		o.RFMEvery = 24 * time.Hour
 		s.opts.RFMEvery = o.RFMEvery
@@ -393,6 +406,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	l = collect.LimitConnsPerClient(l, s.opts.MaxConnsPerClient, s.connsRefused.Inc)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	select {
@@ -421,7 +435,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "store: "+err.Error(), nil)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued()})
+	// Saturated ingestion is not ready: a load balancer should send the
+	// tracking API's clients elsewhere until it recovers.
+	sat := s.ingest.Saturation()
+	if sat.Saturated {
+		httpjson.Error(w, http.StatusServiceUnavailable, "saturated", "ingestion is saturated: "+sat.Reason,
+			map[string]any{"ingest": sat, "queued_events": s.commit.Queued()})
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat})
 }
 
 // pruneDedup forgets dedup keys older than the window, hourly.

@@ -8,6 +8,8 @@ import (
 
 	"github.com/osteele/liquid"
 	"github.com/osteele/liquid/render"
+
+	"github.com/parcours/parcours/internal/channel"
 )
 
 // Roots are the variables a template may use.
@@ -51,22 +53,15 @@ func (t *Template) Check(r Rules) error {
 	var probs []Problem
 	fields := t.fields()
 	if len(fields) == 0 {
-		probs = append(probs, Problem{Field: "template", Message: "no channel variant (email, sms, push, whatsapp or webhook)"})
+		probs = append(probs, Problem{Field: "template", Message: "no channel variant (" + channel.Or(Variants()) + ")"})
 	}
 	for _, f := range fields {
 		probs = append(probs, checkField(f)...)
 	}
-	if t.Email != nil && (t.Email.Subject == "" || t.Email.HTML == "") {
-		probs = append(probs, Problem{Field: "email", Message: "an email needs a subject and html"})
-	}
-	if t.SMS != nil && t.SMS.Body == "" {
-		probs = append(probs, Problem{Field: "sms.body", Message: "empty"})
-	}
-	if t.Push != nil && t.Push.Body == "" {
-		probs = append(probs, Problem{Field: "push.body", Message: "empty"})
-	}
-	if w := t.WhatsApp; w != nil && (w.Body == "") == (w.Template == "") {
-		probs = append(probs, Problem{Field: "whatsapp", Message: "give either a body (session message) or a template name"})
+	for _, v := range variants {
+		if tv := v.of(t); tv != nil {
+			probs = append(probs, tv.problems()...)
+		}
 	}
 	if len(probs) == 0 {
 		// Rendered without data, variables are empty: what remains is the

@@ -49,6 +49,7 @@ func runEventLog(t *testing.T, open Opener) {
 		{"ListEvents", testListEvents},
 		{"FollowerNeverSkips", testFollowerNeverSkips},
 		{"Rejections", testRejections},
+		{"HostileValues", testHostileValues},
 		{"Checkpoints", testCheckpoints},
 		{"AdminKeys", testAdminKeys},
 	}
