@@ -35,7 +35,7 @@ func crashCommerceEvents(t *testing.T, e engine) {
 		Capabilities: []string{commerce.CapClickCollect}, UpdatedAt: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 1_000_000}}, time.Now(), nil); err != nil {
+	if _, err := (commerce.Writes{Store: st}).SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 1_000_000}}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

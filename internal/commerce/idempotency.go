@@ -100,10 +100,10 @@ func once[T any](ctx context.Context, s *Service, k *IdempotencyKey, load func(c
 	return v, false, err
 }
 
-// CheckAdjustmentKey is what the engines answer when a's key was applied
-// before, by a request whose fingerprint was prior: nothing to do (nil),
-// or a *KeyReuseError when both fingerprints are known and differ.
-func CheckAdjustmentKey(a Adjustment, prior string) error {
+// checkAdjustmentKey is the answer when a's key was applied before, by a
+// request whose fingerprint was prior: nothing to do (nil), or a
+// *KeyReuseError when both fingerprints are known and differ.
+func checkAdjustmentKey(a Adjustment, prior string) error {
 	if a.Fingerprint != "" && prior != "" && a.Fingerprint != prior {
 		return &KeyReuseError{Scope: ScopeAdjustment, Key: a.Key, ID: a.Key}
 	}

@@ -46,7 +46,7 @@ func (s *Service) PlaceOrder(ctx context.Context, o *Order) (*Order, error) {
 		rs = append(rs, &Reservation{ID: o.ID + "-" + l.SKU, SKU: l.SKU, Location: o.Location, Quantity: l.Quantity,
 			OrderID: o.ID, Customer: o.Customer, CreatedAt: now})
 	}
-	_, err = s.st.CreateOrder(ctx, o, rs, s.orderOutbox(o, now))
+	_, err = s.w.CreateOrder(ctx, o, rs, s.orderOutbox(o, now))
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (s *Service) Transition(ctx context.Context, id string, to Status, note str
 		prev, now := o.Version, s.o.Clock.Now()
 		o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
 		o.History = append(o.History, Step{Status: to, At: now, Note: note})
-		_, err = s.st.UpdateOrder(ctx, o, prev, effect, s.orderOutbox(o, now))
+		_, err = s.w.UpdateOrder(ctx, o, prev, effect, s.orderOutbox(o, now))
 		if isConflict(err) && attempt < 3 {
 			continue
 		}
@@ -158,7 +158,7 @@ func (s *Service) RecordReturn(ctx context.Context, r *Return) (*Return, error) 
 		}
 		prev, now := o.Version, s.o.Clock.Now()
 		o.Version, o.UpdatedAt, ret.CreatedAt = o.Version+1, now, now
-		_, err = s.st.RecordReturn(ctx, &ret, o, prev, s.outbox(func(e Effect) []*event.Event {
+		_, err = s.w.RecordReturn(ctx, &ret, o, prev, s.outbox(func(e Effect) []*event.Event {
 			return append(ReturnEvents(o, &ret, now), StockEvents(e.Changes, s.o.LowStock, now)...)
 		}))
 		if isConflict(err) && attempt < 3 {

@@ -56,7 +56,7 @@ func (s *Service) ReserveOnce(ctx context.Context, req ReserveRequest) (res *Res
 		if channel == "" {
 			channel = "web"
 		}
-		_, err := s.st.Reserve(ctx, []*Reservation{r}, s.outbox(func(e Effect) []*event.Event {
+		_, err := s.w.Reserve(ctx, []*Reservation{r}, s.outbox(func(e Effect) []*event.Event {
 			return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(r, channel, now))
 		}))
 		if err != nil {
@@ -70,7 +70,7 @@ func (s *Service) ReserveOnce(ctx context.Context, req ReserveRequest) (res *Res
 // Release gives a reservation's stock back.
 func (s *Service) Release(ctx context.Context, id string) (*Reservation, error) {
 	now := s.o.Clock.Now()
-	r, _, err := s.st.EndReservation(ctx, id, ReservationReleased, now, s.outbox(func(e Effect) []*event.Event {
+	r, _, err := s.w.EndReservation(ctx, id, ReservationReleased, now, s.outbox(func(e Effect) []*event.Event {
 		return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(e.Reservations[0], ChannelCommerce, now))
 	}))
 	if err != nil {
@@ -87,7 +87,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		now := s.o.Clock.Now()
-		rs, _, err := s.st.ExpireReservations(ctx, now, batch, s.outbox(func(e Effect) []*event.Event {
+		rs, _, err := s.w.ExpireReservations(ctx, now, batch, s.outbox(func(e Effect) []*event.Event {
 			evs := StockEvents(e.Changes, s.o.LowStock, now)
 			for _, r := range e.Reservations {
 				evs = append(evs, ReservationEvent(r, ChannelCommerce, now))

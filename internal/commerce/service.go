@@ -47,6 +47,7 @@ type Options struct {
 // change's transaction); RunRelay moves the events into the log.
 type Service struct {
 	st  Store
+	w   Writes // the rules every change is written by, over st
 	o   Options
 	log *slog.Logger
 
@@ -76,7 +77,7 @@ func New(st Store, o Options) *Service {
 	if o.LocationsTTL <= 0 {
 		o.LocationsTTL = 10 * time.Second
 	}
-	return &Service{st: st, o: o, log: o.Logger, wake: make(chan struct{}, 1)}
+	return &Service{st: st, w: Writes{Store: st}, o: o, log: o.Logger, wake: make(chan struct{}, 1)}
 }
 
 // Store returns the store the service writes to.
@@ -223,7 +224,7 @@ func (s *Service) SetStock(ctx context.Context, levels []StockLevel) ([]StockCha
 		return nil, err
 	}
 	now := s.o.Clock.Now()
-	changes, err := s.st.SetStock(ctx, levels, now, s.stockOutbox(now))
+	changes, err := s.w.SetStock(ctx, levels, now, s.stockOutbox(now))
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +269,7 @@ func (s *Service) AdjustStock(ctx context.Context, key, reason string, deltas []
 		return nil, false, err
 	}
 	a.At = s.o.Clock.Now()
-	changes, applied, err := s.st.AdjustStock(ctx, a, s.stockOutbox(a.At))
+	changes, applied, err := s.w.AdjustStock(ctx, a, s.stockOutbox(a.At))
 	if err != nil {
 		return nil, false, err
 	}

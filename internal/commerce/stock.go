@@ -154,8 +154,7 @@ func SortLevels(ls []StockLevel) {
 // ApplyDelta adds delta to the row's on-hand stock. With clamp (a till
 // sale, which already happened) a decrement below what is reserved stops
 // there, and the shortfall is returned. A sum beyond MaxQuantity (or one
-// that would wrap around) is refused with a *StockConstraintError; the
-// engines call it, so both compute stock the same way.
+// that would wrap around) is refused with a *StockConstraintError.
 func (l *StockLevel) ApplyDelta(delta int64, clamp bool) (shortfall int64, err error) {
 	sum := l.OnHand + delta
 	if (delta > 0 && (sum < l.OnHand || sum > MaxQuantity)) || (delta < 0 && sum > l.OnHand) {
@@ -169,8 +168,19 @@ func (l *StockLevel) ApplyDelta(delta int64, clamp bool) (shortfall int64, err e
 	return shortfall, nil
 }
 
+// Unreserve takes qty units off the row's reservations: they go back to
+// sale, or, when consume is set (the goods left with the customer), out
+// of on hand too.
+func (l *StockLevel) Unreserve(qty int64, consume bool) {
+	l.Reserved -= qty
+	if consume {
+		l.OnHand -= qty
+	}
+}
+
 // CheckLevel is the stock table's CHECK constraint, with an error that
-// says which rule a write would break. The engines check it before writing.
+// says which rule a write would break. Every stock write checks it before
+// writing (changeStock).
 func CheckLevel(l StockLevel) error {
 	switch {
 	case l.OnHand < 0:

@@ -83,6 +83,11 @@ SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, c
 FROM reservations WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= $1
 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED;
 
+-- name: list-reservations
+-- The listing's filters and page are appended (store.ReservationWhere).
+SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
+FROM reservations
+
 -- name: order-reservations
 SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
 FROM reservations WHERE order_id = $1 AND status = 'active' ORDER BY sku, location_id;
@@ -96,6 +101,10 @@ INSERT INTO orders (id, status, version, customer, doc, created_at, updated_at) 
 
 -- name: order
 SELECT doc FROM orders WHERE id = $1;
+
+-- name: list-orders
+-- The listing's filters and page are appended (store.OrderWhere).
+SELECT doc FROM orders
 
 -- name: update-order
 UPDATE orders SET status = $1, version = $2, doc = $3, updated_at = $4 WHERE id = $5 AND version = $6;

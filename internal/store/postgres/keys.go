@@ -4,29 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/store"
 )
-
-// insertKey stores an idempotency key (none: nil) naming id, in the
-// transaction that creates id. A key already stored, or being stored by
-// a concurrent transaction that then commits, is ErrConflict.
-func insertKey(ctx context.Context, tx pgx.Tx, k *commerce.IdempotencyKey, id string, at time.Time) error {
-	if k == nil {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, queries.Get("insert-key"), k.Scope, k.Key, k.Fingerprint, id, at); err != nil {
-		if isUniqueViolation(err) {
-			return fmt.Errorf("%s idempotency key %q: %w", k.Scope, k.Key, store.CommerceConflict)
-		}
-		return fmt.Errorf("%s idempotency key: %w", k.Scope, err)
-	}
-	return nil
-}
 
 // IdempotencyKey returns a stored key, or ErrNotFound.
 func (s *Store) IdempotencyKey(ctx context.Context, scope, key string) (*commerce.IdempotencyKey, error) {

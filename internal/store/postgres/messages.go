@@ -207,7 +207,7 @@ func pgTime(t time.Time) any { return t }
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]*store.OutboxMessage, error) {
 	w := store.Where{Placeholder: store.Dollar, Time: pgTime}
 	store.MessageWhere(q, &w)
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 50, 1000))
+	clause, args, marks := w.SQL(store.FeedPage.Size(q.Limit))
 	ms, err := scanMessages(s.pool.Query(ctx, queries.Get("list-messages")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list messages: %w", err)

@@ -62,7 +62,7 @@ func (s *Store) ProductsBySKU(ctx context.Context, skus []string) (map[string]*c
 
 // ListProducts returns products by id.
 func (s *Store) ListProducts(ctx context.Context, after string, limit int) ([]*commerce.Product, error) {
-	return listDocs[commerce.Product](ctx, s.r, "list products", queries.Get("list-products"), after, store.ClampLimit(limit, 100, 1000))
+	return listDocs[commerce.Product](ctx, s.r, "list products", queries.Get("list-products"), after, store.ListPage.Size(limit))
 }
 
 // UpsertLocations writes locations.
@@ -89,7 +89,7 @@ func (s *Store) Location(ctx context.Context, id string) (*commerce.Location, er
 
 // ListLocations returns locations by id.
 func (s *Store) ListLocations(ctx context.Context, after string, limit int) ([]*commerce.Location, error) {
-	return listDocs[commerce.Location](ctx, s.r, "list locations", queries.Get("list-locations"), after, store.ClampLimit(limit, 100, 10000))
+	return listDocs[commerce.Location](ctx, s.r, "list locations", queries.Get("list-locations"), after, store.ScanPage.Size(limit))
 }
 
 // KnownRefs returns which of skus the catalog has and which of locations
@@ -121,27 +121,6 @@ func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[st
 	}
 	kl, err := known("locations", queries.Get("known-locations"), locations)
 	return ks, kl, err
-}
-
-// inTx runs fn in a write transaction.
-func (s *Store) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		var ve *commerce.InsufficientStockError
-		var ce *commerce.StockConstraintError
-		if errors.As(err, &ve) || errors.As(err, &ce) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: commit: %w", what, err)
-	}
-	return nil
 }
 
 // getDoc reads one JSON document column into v.

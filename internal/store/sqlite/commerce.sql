@@ -75,6 +75,11 @@ SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, c
 FROM reservations WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?
 ORDER BY expires_at LIMIT ?;
 
+-- name: list-reservations
+-- The listing's filters and page are appended (store.ReservationWhere).
+SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
+FROM reservations
+
 -- name: order-reservations
 SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
 FROM reservations WHERE order_id = ? AND status = 'active' ORDER BY sku, location_id;
@@ -91,6 +96,10 @@ INSERT INTO orders (id, status, version, customer, doc, created_at, updated_at) 
 
 -- name: order
 SELECT doc FROM orders WHERE id = ?;
+
+-- name: list-orders
+-- The listing's filters and page are appended (store.OrderWhere).
+SELECT doc FROM orders
 
 -- name: update-order
 UPDATE orders SET status = ?, version = ?, doc = ?, updated_at = ? WHERE id = ? AND version = ?;

@@ -5,26 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/store"
 )
-
-// insertKey stores an idempotency key (none: nil) naming id, in the
-// transaction that creates id. A key already stored is ErrConflict.
-func insertKey(ctx context.Context, tx *sql.Tx, k *commerce.IdempotencyKey, id string, at time.Time) error {
-	if k == nil {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, queries.Get("insert-key"), k.Scope, k.Key, k.Fingerprint, id, micros(at)); err != nil {
-		if isUniqueViolation(err) {
-			return fmt.Errorf("%s idempotency key %q: %w", k.Scope, k.Key, store.CommerceConflict)
-		}
-		return fmt.Errorf("%s idempotency key: %w", k.Scope, err)
-	}
-	return nil
-}
 
 // IdempotencyKey returns a stored key, or ErrNotFound.
 func (s *Store) IdempotencyKey(ctx context.Context, scope, key string) (*commerce.IdempotencyKey, error) {

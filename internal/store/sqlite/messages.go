@@ -228,7 +228,7 @@ func (s *Store) MessageByProviderID(ctx context.Context, provider, providerID st
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]*store.OutboxMessage, error) {
 	w := store.Where{Placeholder: store.QuestionMark, Time: func(t time.Time) any { return micros(t) }}
 	store.MessageWhere(q, &w)
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 50, 1000))
+	clause, args, marks := w.SQL(store.FeedPage.Size(q.Limit))
 	ms, err := scanMessages(s.r.QueryContext(ctx, queries.Get("list-messages")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list messages: %w", err)

@@ -26,7 +26,7 @@ func reused(t *testing.T, err error, scope, key string) {
 // returns the reservation the key made instead of holding stock twice;
 // the key with another request is refused; concurrent requests with one
 // key make one reservation (issue 14.6).
-func testReservationKeys(t *testing.T, s CommerceStore) {
+func testReservationKeys(t *testing.T, s commerceStore) {
 	ctx := context.Background()
 	first := service(t, s)
 	if _, err := first.SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: 10}}); err != nil {
@@ -87,7 +87,7 @@ func testReservationKeys(t *testing.T, s CommerceStore) {
 
 // testOrderAndReturnKeys: orders and returns keyed the same way; a
 // return retried is not restocked nor refunded twice.
-func testOrderAndReturnKeys(t *testing.T, s CommerceStore) {
+func testOrderAndReturnKeys(t *testing.T, s commerceStore) {
 	ctx := context.Background()
 	svc := service(t, s)
 	if err := svc.UpsertLocations(ctx, []*commerce.Location{{ID: "lyon", Name: "Lyon", Lat: 45.76, Lon: 4.83, TimeZone: "Europe/Paris",
@@ -143,7 +143,7 @@ func testOrderAndReturnKeys(t *testing.T, s CommerceStore) {
 // testAdjustmentKeys: an adjustment's key sent again with the same
 // request changes nothing and answers the rows as they are; with other
 // deltas it is refused instead of silently ignored.
-func testAdjustmentKeys(t *testing.T, s CommerceStore) {
+func testAdjustmentKeys(t *testing.T, s commerceStore) {
 	ctx := context.Background()
 	svc := service(t, s)
 	deltas := []commerce.Delta{{SKU: "A", Location: "lyon", OnHand: 4}}

@@ -16,7 +16,7 @@ import (
 // service is the commerce service over s, with the catalog the tests of
 // this file share: product p1 with SKU A, location lyon. Its events are
 // not recorded.
-func service(t *testing.T, s CommerceStore) *commerce.Service {
+func service(t *testing.T, s commerceStore) *commerce.Service {
 	t.Helper()
 	svc := commerce.New(s, commerce.Options{Clock: clock.NewFake(t0), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx := context.Background()
@@ -45,7 +45,7 @@ func unknown(t *testing.T, err error, field, kind, id string) {
 // catalog lacks or at a location that does not exist are refused, with
 // the field and which of the two is unknown, and nothing is written
 // (issue 13.6).
-func testServiceRefusesUnknownRefs(t *testing.T, s CommerceStore) {
+func testServiceRefusesUnknownRefs(t *testing.T, s commerceStore) {
 	svc := service(t, s)
 	ctx := context.Background()
 	_, err := svc.SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "paris", OnHand: 5}})
@@ -79,7 +79,7 @@ func testServiceRefusesUnknownRefs(t *testing.T, s CommerceStore) {
 // already in the store (written before the refusal) are kept but never
 // counted as available, and cannot be reserved; they count again once the
 // SKU or the location exists.
-func testServiceIgnoresUnknownRows(t *testing.T, s CommerceStore) {
+func testServiceIgnoresUnknownRows(t *testing.T, s commerceStore) {
 	svc := service(t, s)
 	ctx := context.Background()
 	// Written past the service, as before the fix.
@@ -113,7 +113,7 @@ func testServiceIgnoresUnknownRows(t *testing.T, s CommerceStore) {
 // field before anything is read; a sum past the largest stock is refused
 // by the engine with a *StockConstraintError, never wrapped into a
 // negative number (issue 14.8).
-func testStockNeverWrapsAround(t *testing.T, s CommerceStore) {
+func testStockNeverWrapsAround(t *testing.T, s commerceStore) {
 	svc := service(t, s)
 	ctx := context.Background()
 	if _, err := svc.SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: 5}}); err != nil {

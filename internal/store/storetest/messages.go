@@ -12,8 +12,8 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// RunMessages runs the conformance tests of store.Messages.
-func RunMessages(t *testing.T, open func(t *testing.T) store.Store) {
+// runMessages runs the tests of store.Messages.
+func runMessages(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, store.Store)
