@@ -22,6 +22,16 @@ func (s *Service) PlaceOrder(ctx context.Context, o *Order) (*Order, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	// Every line reserves its SKU at the location: a SKU the catalog does
+	// not know is refused by name, as a reservation of it is, rather than
+	// reported as out of stock.
+	refs := make([]ref, len(o.Lines))
+	for i, l := range o.Lines {
+		refs[i] = ref{skuField: fmt.Sprintf("lines[%d].sku", i), sku: l.SKU}
+	}
+	if err := s.checkRefs(ctx, refs...); err != nil {
+		return nil, err
+	}
 	loc, err := s.st.Location(ctx, o.Location)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid("location_id", "no location %q", o.Location)

@@ -55,6 +55,8 @@ func TestCommerceRefusesWhatDoesNotExist(t *testing.T) {
 			404, "unknown_sku", map[string]string{"field": "deltas[1].sku"}},
 		{"POST", "/api/v1/reservations", `{"sku":"NOPE-1","location_id":"lyon","quantity":1}`, 404, "unknown_sku", map[string]string{"sku": "NOPE-1"}},
 		{"POST", "/api/v1/reservations", `{"sku":"SHOE-42","location_id":"ghost","quantity":1}`, 404, "unknown_location", map[string]string{"location_id": "ghost"}},
+		{"POST", "/api/v1/orders", `{"channel":"web","currency":"EUR","location_id":"lyon","fulfilment":"click_collect","customer":{"user_id":"u1"},"lines":[{"sku":"SHOE-42","quantity":1,"price":10},{"sku":"NOPE-1","quantity":1,"price":10}]}`,
+			404, "unknown_sku", map[string]string{"field": "lines[1].sku", "sku": "NOPE-1"}},
 		{"GET", "/api/v1/stock/NOPE-1", "", 404, "unknown_sku", nil},
 		{"GET", "/api/v1/stock/NOPE-1/nearby?lat=45.7&lon=4.8", "", 200, "", nil},
 		// Nothing was written by the refusals: the adjustment's first
