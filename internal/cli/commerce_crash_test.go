@@ -35,6 +35,11 @@ func crashCommerceEvents(t *testing.T, e engine) {
 		Capabilities: []string{commerce.CapClickCollect}, UpdatedAt: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
+	// Orders name SKUs of the catalog (an unknown one is refused).
+	if err := st.UpsertProducts(ctx, []*commerce.Product{{ID: "shoe", Name: "Shoe",
+		Variants: []commerce.Variant{{SKU: "SHOE-42", Price: 10, Currency: "EUR"}}}}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := (commerce.Writes{Store: st}).SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 1_000_000}}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +89,20 @@ func crashCommerceEvents(t *testing.T, e engine) {
 			}
 		})
 	}
-	for {
+	// Until 600 changes are acknowledged; a failing client (one that
+	// stopped) fails the test instead of leaving it waiting for ever.
+	for deadline := time.Now().Add(time.Minute); ; {
 		time.Sleep(20 * time.Millisecond)
 		mu.Lock()
-		n := len(acked)
+		got := len(acked)
 		mu.Unlock()
-		if n >= 600 {
+		if got >= 600 {
 			break
+		}
+		if t.Failed() || time.Now().After(deadline) {
+			n.kill()
+			wg.Wait()
+			t.Fatalf("%d changes acknowledged before the clients stopped or a minute passed", got)
 		}
 	}
 	n.kill()
