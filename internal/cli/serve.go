@@ -46,6 +46,10 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
+	zone, err := g.Zone()
+	if err != nil {
+		return err
+	}
 	if g.StoresFile != "" { // a broken file is refused before anything starts
 		if _, err := g.PhysicalStores(); err != nil {
 			return err
@@ -81,6 +85,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		Logger:      e.log,
 		Rules:       rules,
 		Stores:      stores,
+		Zone:        zone,
 
 		BehaviourIndex:   segment.IndexFile(g.DataDir),
 		ReservationSweep: c.ReservationSweep,

@@ -24,6 +24,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
 }
 
+func TestMeasureConformance(t *testing.T) {
+	storetest.RunMeasure(t, func(t *testing.T) store.Store { return open(t) })
+}
+
 func TestProfilesConformance(t *testing.T) {
 	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t) })
 	storetest.RunSegments(t, func(t *testing.T) storetest.SegmentStore { return open(t) })

@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/measure"
+)
+
+// WithMeasure serves the Measure endpoints (/api/v1/measure/...).
+func (a *API) WithMeasure(m *measure.Service) *API {
+	a.measure = m
+	return a
+}
+
+// measureRoutes registers the Measure endpoints (docs/measure.md).
+func (a *API) measureRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/measure/kpis", a.measureKPIs)
+	mux.HandleFunc("GET /api/v1/measure/kpis/definitions", a.measureKPIDefinitions)
+	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
+	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
+	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
+	mux.HandleFunc("POST /api/v1/measure/rebuild", a.measureRebuild)
+}
+
+// failMeasure maps the Measure errors.
+func failMeasure(w http.ResponseWriter, err error) bool {
+	var ve *measure.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ve.Error(), map[string]string{"field": ve.Field, "reason": ve.Reason})
+	case errors.Is(err, measure.ErrNotReady):
+		w.Header().Set("Retry-After", "5")
+		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", err.Error(), nil)
+	default:
+		return false
+	}
+	return true
+}
+
+// measureService returns the service, or answers 404 when this server has
+// none.
+func (a *API) measureService(w http.ResponseWriter) *measure.Service {
+	if a.measure == nil {
+		httpjson.Error(w, http.StatusNotFound, "not_found", "measurement is not enabled on this server", nil)
+	}
+	return a.measure
+}
+
+// list reads a comma-separated query parameter.
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// measureKPIs serves GET /api/v1/measure/kpis?from=&to=&kpis=&breakdown=&interval=&format=csv.
+func (a *API) measureKPIs(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	q := r.URL.Query()
+	rep, err := m.Engine.KPIs(r.Context(), measure.KPIQuery{From: q.Get("from"), To: q.Get("to"), KPIs: list(q.Get("kpis")),
+		Breakdown: q.Get("breakdown"), Interval: q.Get("interval")})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if q.Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="kpis-`+rep.Range.From+`-`+rep.Range.To+`.csv"`)
+		if err := measure.WriteKPIsCSV(w, rep); err != nil {
+			a.log.Error("api: write kpis csv", "err", err)
+		}
+		return
+	}
+	httpjson.Write(w, http.StatusOK, rep)
+}
+
+// measureKPIDefinitions serves GET /api/v1/measure/kpis/definitions: every
+// KPI with its unit, formula and breakdowns.
+func (a *API) measureKPIDefinitions(w http.ResponseWriter, r *http.Request) {
+	httpjson.Write(w, http.StatusOK, map[string]any{"kpis": measure.KPIs(), "default": measure.DefaultKPIs})
+}
+
+// measureCosts serves GET /api/v1/measure/costs?from=&to=.
+func (a *API) measureCosts(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	rows, err := m.Costs(r.Context(), r.URL.Query().Get("from"), r.URL.Query().Get("to"))
+	a.reply(w, r, http.StatusOK, map[string]any{"costs": rows}, err)
+}
+
+// importCosts serves POST /api/v1/measure/costs: a CSV body of
+// date,channel,campaign,spend,currency.
+func (a *API) importCosts(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	out, err := m.ImportCosts(r.Context(), io.LimitReader(r.Body, 64<<20))
+	a.reply(w, r, http.StatusOK, out, err)
+}
+
+// measureStatus serves GET /api/v1/measure/status.
+func (a *API) measureStatus(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	st, err := m.Status(r.Context())
+	a.reply(w, r, http.StatusOK, st, err)
+}
+
+// measureRebuild serves POST /api/v1/measure/rebuild: the rollups are
+// dropped and counted again from the log, in the background.
+func (a *API) measureRebuild(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	err := m.Rebuild()
+	a.reply(w, r, http.StatusAccepted, map[string]string{"status": "rebuilding"}, err)
+}

@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parcours/parcours/internal/server"
+)
+
+// kpiValue reads one KPI's value from a /api/v1/measure/kpis answer.
+func kpiValue(out map[string]any, id string) (float64, bool) {
+	list, _ := out["kpis"].([]any)
+	for _, k := range list {
+		m := k.(map[string]any)
+		if m["id"] == id {
+			v, ok := m["value"].(float64)
+			return v, ok
+		}
+	}
+	return 0, false
+}
+
+// TestMeasureLive sends orders and visits through the tracking API: the
+// KPIs show them within seconds, in the brand's time zone, and a rebuild
+// from the log gives the same figures.
+func TestMeasureLive(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	h := newHarness(t, func(o *server.Options) { o.Zone = paris })
+	batch := `{"batch":[
+		{"type":"page","userId":"ana","name":"Home","timestamp":"2026-11-22T22:30:00Z","messageId":"p1"},
+		{"type":"track","userId":"ana","event":"Order Completed","timestamp":"2026-11-22T23:10:00Z","messageId":"o1",
+		 "properties":{"order_id":"A-1","revenue":120.5,"currency":"EUR"}},
+		{"type":"page","userId":"ben","name":"Home","timestamp":"2026-11-23T08:00:00Z","messageId":"p2"}]}`
+	if code, out := h.ingest("/v1/batch", batch); code != 200 {
+		t.Fatalf("ingest: %d %v", code, out)
+	}
+	// 23:10 UTC on the 22nd is the 23rd in Paris.
+	path := "/api/v1/measure/kpis?from=2026-11-23&to=2026-11-23&kpis=orders,revenue,visitors,conversion_rate"
+	var out map[string]any
+	waitFor(t, "the order in the KPIs", func() bool {
+		_, out = h.api(path)
+		v, _ := kpiValue(out, "orders")
+		return v == 1
+	})
+	if v, _ := kpiValue(out, "revenue"); v != 120.5 {
+		t.Errorf("revenue %v", v)
+	}
+	if v, _ := kpiValue(out, "visitors"); v != 2 {
+		t.Errorf("visitors %v", v)
+	}
+	if v, _ := kpiValue(out, "conversion_rate"); v != 0.5 {
+		t.Errorf("conversion %v", v)
+	}
+	if out["time_zone"] != "Europe/Paris" {
+		t.Errorf("zone %v", out["time_zone"])
+	}
+	// The same order again (a retried receipt with another message id)
+	// counts once.
+	again := `{"type":"track","userId":"ana","event":"Order Completed","timestamp":"2026-11-22T23:15:00Z","messageId":"o1-bis",
+		"properties":{"order_id":"A-1","revenue":120.5}}`
+	if code, _ := h.ingest("/v1/track", again); code != 200 {
+		t.Fatal(code)
+	}
+	waitFor(t, "the repeat counted", func() bool {
+		_, st := h.api("/api/v1/measure/status")
+		return st["behind"] == 0.0 && st["checkpoint"].(float64) >= 4
+	})
+	_, out = h.api(path)
+	if v, _ := kpiValue(out, "orders"); v != 1 {
+		t.Errorf("orders after the repeat: %v", v)
+	}
+
+	// Rebuild: the same figures from the log.
+	code, _, _ := h.do("POST", "/api/v1/measure/rebuild", nil, map[string]string{"Authorization": "Bearer " + h.admin})
+	if code != http.StatusAccepted {
+		t.Fatalf("rebuild: %d", code)
+	}
+	waitFor(t, "the rebuild", func() bool {
+		_, st := h.api("/api/v1/measure/status")
+		_, again := h.api(path)
+		v, _ := kpiValue(again, "revenue")
+		return st["behind"] == 0.0 && v == 120.5
+	})
+
+	// CSV export and refusals that say what to write.
+	req, _ := http.NewRequest("GET", h.http.URL+path+"&format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+h.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(string(body), "kpi,unit,breakdown,value,bucket,current,previous\n") || !strings.Contains(string(body), "revenue,currency,,,total,120.5,") {
+		t.Errorf("csv:\n%s", body)
+	}
+	for q, field := range map[string]string{"kpis=nope": "kpis", "breakdown=color": "breakdown", "from=2026-13-01": "from", "interval=hour": "interval"} {
+		code, out := h.api("/api/v1/measure/kpis?" + q)
+		e, _ := out["error"].(map[string]any)
+		d, _ := e["details"].(map[string]any)
+		if code != 400 || d["field"] != field {
+			t.Errorf("%s: %d %v", q, code, out)
+		}
+	}
+}
+
+// TestMeasureCostsAPI imports campaign costs as CSV: acquisition cost is
+// the spend over the new customers; a bad file is refused whole, with
+// its lines.
+func TestMeasureCostsAPI(t *testing.T) {
+	h := newHarness(t)
+	post := func(body string) (int, map[string]any) {
+		code, _, out := h.do("POST", "/api/v1/measure/costs", []byte(body), map[string]string{"Authorization": "Bearer " + h.admin, "Content-Type": "text/csv"})
+		return code, out
+	}
+	if code, out := post("date,channel,campaign,spend,currency\n2026-11-23,google,brand,100.00,EUR\n2026-11-23,instagram,shoes,50,EUR\n"); code != 200 || out["rows"] != 2.0 || out["cents"] != 15000.0 {
+		t.Fatalf("import: %d %v", code, out)
+	}
+	code, out := post("date,channel,spend\n2026-11-31,google,10\n2026-11-23,,5\n2026-11-23,google,ten\n")
+	msg := fmt.Sprint(out["error"])
+	if code != 400 || !strings.Contains(msg, "line 2: date") || !strings.Contains(msg, "line 3: channel") || !strings.Contains(msg, "line 4: spend") {
+		t.Fatalf("bad file: %d %v", code, out)
+	}
+	orders := `{"batch":[
+		{"type":"track","userId":"a","event":"Order Completed","timestamp":"2026-11-23T09:00:00Z","messageId":"o1","properties":{"order_id":"1","revenue":10}},
+		{"type":"track","userId":"b","event":"Order Completed","timestamp":"2026-11-23T09:00:00Z","messageId":"o2","properties":{"order_id":"2","revenue":10}},
+		{"type":"track","userId":"c","event":"Order Completed","timestamp":"2026-11-23T09:00:00Z","messageId":"o3","properties":{"order_id":"3","revenue":10}}]}`
+	if code, _ := h.ingest("/v1/batch", orders); code != 200 {
+		t.Fatal(code)
+	}
+	path := "/api/v1/measure/kpis?from=2026-11-23&to=2026-11-23&kpis=spend,cac,new_customers"
+	waitFor(t, "the new customers", func() bool {
+		_, out = h.api(path)
+		v, _ := kpiValue(out, "new_customers")
+		return v == 3
+	})
+	if v, _ := kpiValue(out, "spend"); v != 150 {
+		t.Errorf("spend %v", v)
+	}
+	if v, _ := kpiValue(out, "cac"); v != 50 {
+		t.Errorf("cac %v", v)
+	}
+}
