@@ -20,6 +20,7 @@ func (a *API) WithMeasure(m *measure.Service) *API {
 func (a *API) measureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/measure/kpis", a.measureKPIs)
 	mux.HandleFunc("GET /api/v1/measure/kpis/definitions", a.measureKPIDefinitions)
+	mux.HandleFunc("POST /api/v1/measure/funnel", a.measureFunnel)
 	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
 	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
 	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
@@ -131,4 +132,20 @@ func (a *API) measureRebuild(w http.ResponseWriter, r *http.Request) {
 	}
 	err := m.Rebuild()
 	a.reply(w, r, http.StatusAccepted, map[string]string{"status": "rebuilding"}, err)
+}
+
+// measureFunnel serves POST /api/v1/measure/funnel: the body is a funnel
+// (steps, window, order, from, to).
+func (a *API) measureFunnel(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	var q measure.FunnelQuery
+	if err := decodeBody(r, &q); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rep, err := m.Engine.Funnel(r.Context(), q)
+	a.reply(w, r, http.StatusOK, rep, err)
 }

@@ -125,7 +125,11 @@ func (p *props) campaign() string {
 // analytics libraries send (Email Delivered, Email Link Clicked, SMS
 // Delivered, Push Opened, Unsubscribed, ...).
 func messageEvent(e *event.Event) (outcome, channel string) {
-	name := e.Event
+	return messageOutcome(e.Event, e.Channel)
+}
+
+// messageOutcome is messageEvent for an event's name and channel.
+func messageOutcome(name, eventChannel string) (outcome, channel string) {
 	if rest, ok := strings.CutPrefix(name, "Message "); ok {
 		switch rest {
 		case "Sent", "Delivered", "Opened", "Clicked", "Unsubscribed", "Bounced":
@@ -134,7 +138,7 @@ func messageEvent(e *event.Event) (outcome, channel string) {
 		return "", ""
 	}
 	if name == "Unsubscribed" {
-		return msgUnsubscribed, e.Channel
+		return msgUnsubscribed, eventChannel
 	}
 	medium, verb, ok := strings.Cut(name, " ")
 	if !ok {

@@ -15,6 +15,7 @@ import (
 // scale").
 type Engine interface {
 	KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error)
+	Funnel(ctx context.Context, q FunnelQuery) (*FunnelReport, error)
 }
 
 // ReportStore is what the embedded engine reads.
@@ -31,6 +32,8 @@ type Rollups struct {
 	zone  *time.Location
 	clock clock.Clock
 	sets  *setReader
+	// Index, if set, is the behaviour index funnels read.
+	Index FunnelIndex
 }
 
 // NewRollups returns the embedded engine over st, in the brand's zone.

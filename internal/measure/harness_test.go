@@ -9,7 +9,9 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/measure"
+	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/sqlite"
 	"github.com/parcours/parcours/internal/unify"
@@ -26,6 +28,7 @@ type harness struct {
 	uni   *unify.Processor
 	stage *measure.Stage
 	eng   *measure.Rollups
+	index *segment.Index // what the segment stage would keep, for funnels
 	n     int
 }
 
@@ -67,6 +70,9 @@ func newHarnessOn(t *testing.T, st store.Store, zone string) *harness {
 		t.Fatal(err)
 	}
 	h.eng = measure.NewRollups(st, loc, clk)
+	h.index = segment.NewIndex()
+	h.index.MarkReady()
+	h.eng.Index = h.index
 	return h
 }
 
@@ -139,6 +145,20 @@ func (h *harness) catchUp(size int) {
 		if err := h.uni.Process(h.ctx, batch); err != nil {
 			h.t.Fatal(err)
 		}
+	}
+	for {
+		batch, err := h.st.ReadAfter(h.ctx, h.index.Upto(), size)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		owners, merges, err := unify.Owners(h.ctx, h.st, identity.DefaultRules(), batch)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.index.Add(batch, owners, merges)
 	}
 	for {
 		cp, err := h.st.Checkpoint(h.ctx, measure.Consumer)

@@ -145,3 +145,35 @@ func TestMeasureCostsAPI(t *testing.T) {
 		t.Errorf("cac %v", v)
 	}
 }
+
+// TestMeasureFunnelAPI posts a funnel: it reads the segments' behaviour
+// index, per unified customer.
+func TestMeasureFunnelAPI(t *testing.T) {
+	h := newHarness(t)
+	batch := `{"batch":[
+		{"type":"track","anonymousId":"d1","event":"Product Viewed","timestamp":"2026-11-23T08:00:00Z","messageId":"1"},
+		{"type":"identify","anonymousId":"d1","userId":"zoe","timestamp":"2026-11-23T08:01:00Z","messageId":"2"},
+		{"type":"track","userId":"zoe","event":"Product Added","timestamp":"2026-11-23T08:02:00Z","messageId":"3"},
+		{"type":"track","userId":"yan","event":"Product Viewed","timestamp":"2026-11-23T08:00:00Z","messageId":"4"}]}`
+	if code, out := h.ingest("/v1/batch", batch); code != 200 {
+		t.Fatalf("ingest: %d %v", code, out)
+	}
+	body := []byte(`{"from":"2026-11-23","to":"2026-11-23","steps":[{"event":"Product Viewed"},{"event":"Product Added"}],"window":"1h"}`)
+	var out map[string]any
+	waitFor(t, "the funnel", func() bool {
+		var code int
+		code, _, out = h.do("POST", "/api/v1/measure/funnel", body, map[string]string{"Authorization": "Bearer " + h.admin})
+		if code != 200 {
+			return false
+		}
+		steps := out["steps"].([]any)
+		return steps[0].(map[string]any)["customers"] == 2.0 && steps[1].(map[string]any)["customers"] == 1.0
+	})
+	if out["conversion"] != 0.5 || out["window"] != "1h" || out["order"] != "sequence" {
+		t.Errorf("funnel: %v", out)
+	}
+	code, _, bad := h.do("POST", "/api/v1/measure/funnel", []byte(`{"steps":[{"event":"a"}]}`), map[string]string{"Authorization": "Bearer " + h.admin})
+	if code != 400 {
+		t.Errorf("one step: %d %v", code, bad)
+	}
+}

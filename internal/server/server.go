@@ -199,7 +199,7 @@ func New(st store.Store, o Options) *Server {
 		Sender: sender, Webhooks: journey.HTTPCaller{}, Emit: s.commit, Yield: s.commit.Busy,
 		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret,
 		Stock: journey.CommerceStock{Service: s.commerce}, Tasks: st})
-	s.measure = newMeasure(st, o, s.commit.Busy, s.registry)
+	s.measure = newMeasure(st, o, s.index, s.commit.Busy, s.registry)
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)

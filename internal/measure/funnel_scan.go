@@ -1,0 +1,413 @@
+package measure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/parcours/parcours/internal/segment"
+)
+
+// A funnel is computed in passes over the index's rows, never reading the
+// log: a first pass counts each customer's occurrences of the steps (and,
+// for a strict funnel, of any event), then the customers are taken in
+// chunks of about chunkOccurrences occurrences: one pass places a chunk's
+// occurrences side by side per customer (a counting sort), each customer's
+// are sorted by time and walked once. The last pass looks at what the
+// customers who dropped did next. Memory stays bounded whatever the number
+// of events.
+
+// chunkOccurrences bounds the occurrences held at once (16 bytes each).
+var chunkOccurrences = 4 << 20
+
+// occ is one event of a customer that matters to the funnel.
+type occ struct {
+	at   int64 // Unix milliseconds
+	step int8  // 0-based; -1: another event (strict funnels)
+	ch   uint8
+}
+
+// otherRows are the rows of an event name for a strict funnel, with the
+// steps of that name (their rows are step occurrences, not others).
+type otherRows struct {
+	rows  *segment.IndexRows
+	steps []int
+}
+
+// stepRows are the rows of one step and the channels it accepts.
+type stepRows struct {
+	rows     *segment.IndexRows
+	channels []bool // by channel code; nil: any
+}
+
+type funnelScan struct {
+	v        *segment.IndexView
+	q        *FunnelQuery
+	from, to int64 // entry range, Unix ms [from, to)
+	window   int64
+	steps    []stepRows
+	others   []otherRows // every event name (strict)
+	n        int         // profiles
+	counts   []uint32    // occurrences per profile
+	first    []bool      // profiles with a first step in the entry range
+
+	// Results.
+	reached  []int64
+	channels []map[uint8]int64
+	times    [][]float64 // seconds from the previous step
+	drop     dropped
+	seen     *nextSeen
+}
+
+// dropped is, per profile that dropped, the step it reached (1-based; 0:
+// did not drop), when, on which channel, and when its window ends.
+type dropped struct {
+	step     []uint8
+	at, end  []int64
+	ch       []uint8
+	anyDrops bool
+}
+
+func newFunnelScan(v *segment.IndexView, q *FunnelQuery, from, to int64) (*funnelScan, error) {
+	f := &funnelScan{v: v, q: q, from: from, to: to, window: time.Duration(q.Window).Milliseconds(), n: v.Profiles()}
+	for i, s := range q.Steps {
+		rows, err := v.Rows(s.Event, s.Where)
+		if errors.Is(err, segment.ErrNotIndexed) {
+			return nil, &ValidationError{Field: fmt.Sprintf("steps[%d].where", i),
+				Reason: fmt.Sprintf("%v: the property has too many distinct values to be kept in the behaviour index (an id?); filter on another one", err)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		sr := stepRows{rows: rows}
+		if s.Channel != "" {
+			sr.channels = make([]bool, 256)
+			for c := range 256 {
+				sr.channels[c] = channelIn(v.Channel(uint8(c)), s.Channel)
+			}
+		}
+		f.steps = append(f.steps, sr)
+	}
+	if q.Order == OrderStrict {
+		for _, name := range v.Names() {
+			rows, _ := v.Rows(name, nil)
+			o := otherRows{rows: rows}
+			for i, st := range q.Steps {
+				if st.Event == name {
+					o.steps = append(o.steps, i)
+				}
+			}
+			f.others = append(f.others, o)
+		}
+	}
+	k := len(q.Steps)
+	f.reached, f.channels, f.times = make([]int64, k), make([]map[uint8]int64, k), make([][]float64, k)
+	for i := range f.channels {
+		f.channels[i] = map[uint8]int64{}
+	}
+	return f, nil
+}
+
+// channelIn reports whether an event's channel is the one a step names
+// (or one of its group's).
+func channelIn(channel, want string) bool {
+	if g, ok := segment.ChannelGroups[want]; ok {
+		return slices.Contains(g, channel)
+	}
+	return channel == want
+}
+
+// inRange says whether an occurrence of a step matters: the first step of
+// a sequence funnel in the entry range; everything else up to a window
+// after it (a strict funnel's later first steps break chains; an any-order
+// funnel's window may start with any step).
+func (f *funnelScan) inRange(step int, at int64) bool {
+	if step == 0 && f.q.Order == OrderSequence {
+		return at >= f.from && at < f.to
+	}
+	return at >= f.from && at < f.to+f.window
+}
+
+// each calls fn with every occurrence of the funnel's steps (and, for a
+// strict funnel, every other event of the customers who entered) whose
+// profile is in [lo, hi).
+func (f *funnelScan) each(lo, hi uint32, fn func(p uint32, o occ)) {
+	for i, s := range f.steps {
+		r := s.rows
+		for j := range r.Len() {
+			at := r.At(j)
+			if !f.inRange(i, at) || !r.Match(j) {
+				continue
+			}
+			ch := r.ChannelCode(j)
+			if s.channels != nil && !s.channels[ch] {
+				continue
+			}
+			if p := r.Profile(j); p >= lo && p < hi {
+				fn(p, occ{at: at, step: int8(i), ch: ch})
+			}
+		}
+	}
+	for _, o := range f.others {
+		r := o.rows
+	rows:
+		for j := range r.Len() {
+			at := r.At(j)
+			if at < f.from || at >= f.to+f.window || !r.Match(j) {
+				continue
+			}
+			p := r.Profile(j)
+			if p < lo || p >= hi || int(p) >= len(f.first) || !f.first[p] {
+				continue
+			}
+			for _, i := range o.steps {
+				if f.isStep(i, j) {
+					continue rows // counted as that step
+				}
+			}
+			fn(p, occ{at: at, step: -1, ch: r.ChannelCode(j)})
+		}
+	}
+}
+
+// isStep reports whether row j of the step's event is an occurrence of
+// the step (its filters and channel).
+func (f *funnelScan) isStep(i, j int) bool {
+	s := f.steps[i]
+	return s.rows.Match(j) && (s.channels == nil || s.channels[s.rows.ChannelCode(j)])
+}
+
+func (f *funnelScan) run(ctx context.Context) error {
+	f.counts = make([]uint32, f.n)
+	if f.q.Order == OrderStrict {
+		f.first = make([]bool, f.n)
+		first := f.steps[0].rows
+		for j := range first.Len() {
+			if at := first.At(j); at >= f.from && at < f.to && f.isStep(0, j) {
+				if p := first.Profile(j); int(p) < f.n {
+					f.first[p] = true
+				}
+			}
+		}
+	}
+	f.each(0, uint32(f.n), func(p uint32, _ occ) { f.counts[p]++ })
+	var buf []occ
+	for lo := 0; lo < f.n; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// The chunk: as many profiles as fit in chunkOccurrences.
+		hi, total := lo, 0
+		for hi < f.n && (hi == lo || total+int(f.counts[hi]) <= chunkOccurrences) {
+			total += int(f.counts[hi])
+			hi++
+		}
+		if total == 0 {
+			lo = hi
+			continue
+		}
+		off := make([]int, hi-lo+1)
+		for p := lo; p < hi; p++ {
+			off[p-lo+1] = off[p-lo] + int(f.counts[p])
+		}
+		buf = slices.Grow(buf[:0], total)[:total]
+		pos := slices.Clone(off[:hi-lo])
+		f.each(uint32(lo), uint32(hi), func(p uint32, o occ) {
+			i := int(p) - lo
+			buf[pos[i]] = o
+			pos[i]++
+		})
+		for p := lo; p < hi; p++ {
+			if g := buf[off[p-lo]:off[p-lo+1]]; len(g) > 0 {
+				sortOccs(g)
+				f.walk(uint32(p), g)
+			}
+		}
+		lo = hi
+	}
+	if f.drop.anyDrops {
+		return f.next(ctx)
+	}
+	return nil
+}
+
+// sortOccs sorts a customer's occurrences by time; at the same instant,
+// later steps first, so that one event matching two steps is not used for
+// both.
+func sortOccs(g []occ) {
+	less := func(a, b occ) bool { return a.at < b.at || a.at == b.at && a.step > b.step }
+	if len(g) <= 24 {
+		for i := 1; i < len(g); i++ {
+			for j := i; j > 0 && less(g[j], g[j-1]); j-- {
+				g[j], g[j-1] = g[j-1], g[j]
+			}
+		}
+		return
+	}
+	slices.SortFunc(g, func(a, b occ) int {
+		switch {
+		case less(a, b):
+			return -1
+		case less(b, a):
+			return 1
+		}
+		return 0
+	})
+}
+
+// chain is a customer's way through the funnel: the time and channel of
+// each step reached.
+type chain struct {
+	n  int
+	at [maxSteps]int64
+	ch [maxSteps]uint8
+}
+
+// walk finds how far one customer went and records it.
+func (f *funnelScan) walk(p uint32, g []occ) {
+	var best chain
+	switch f.q.Order {
+	case OrderAny:
+		best = f.walkAny(g)
+	case OrderStrict:
+		best = f.walkStrict(g)
+	default:
+		best = f.walkSequence(g)
+	}
+	if best.n == 0 {
+		return
+	}
+	for i := range best.n {
+		f.reached[i]++
+		f.channels[i][best.ch[i]]++
+		if i > 0 {
+			f.times[i] = append(f.times[i], float64(best.at[i]-best.at[i-1])/1000)
+		}
+	}
+	if best.n < len(f.q.Steps) {
+		f.markDropped(p, &best)
+	}
+}
+
+// walkSequence keeps, for each level, the chain that reached it with the
+// latest start (it leaves the most room in its window): the deepest level
+// any chain reaches is how far the customer went.
+func (f *funnelScan) walkSequence(g []occ) chain {
+	var lv [maxSteps + 1]chain // lv[i]: a chain that reached i steps
+	best := 0
+	for _, o := range g {
+		s := int(o.step)
+		if s == 0 {
+			if o.at >= f.from && o.at < f.to {
+				lv[1] = chain{n: 1}
+				lv[1].at[0], lv[1].ch[0] = o.at, o.ch
+				best = max(best, 1)
+			}
+			continue
+		}
+		prev := &lv[s]
+		if prev.n != s || o.at-prev.at[0] > f.window || o.at < prev.at[s-1] {
+			continue
+		}
+		if next := &lv[s+1]; next.n == s+1 && next.at[0] >= prev.at[0] {
+			continue // as late a start already reached it (first time kept)
+		}
+		lv[s+1] = *prev
+		lv[s+1].n, lv[s+1].at[s], lv[s+1].ch[s] = s+1, o.at, o.ch
+		best = max(best, s+1)
+	}
+	return lv[best]
+}
+
+// walkStrict follows one chain at a time: any event that is not the next
+// step breaks it (a first step starts a new one).
+func (f *funnelScan) walkStrict(g []occ) chain {
+	var cur, best chain
+	for _, o := range g {
+		s := int(o.step)
+		switch {
+		case cur.n > 0 && s == cur.n && o.at-cur.at[0] <= f.window:
+			cur.at[s], cur.ch[s] = o.at, o.ch
+			cur.n++
+		case s == 0 && o.at >= f.from && o.at < f.to:
+			cur = chain{n: 1}
+			cur.at[0], cur.ch[0] = o.at, o.ch
+		default:
+			cur.n = 0
+		}
+		if cur.n > best.n {
+			best = cur
+		}
+	}
+	return best
+}
+
+// walkAny tries each event in the entry range as the window's start and
+// finds the longest prefix of steps all done within the window; step i is
+// reached when the last of steps 1..i is first done.
+func (f *funnelScan) walkAny(g []occ) chain {
+	var best chain
+	k := len(f.q.Steps)
+	for a := range g {
+		if g[a].at < f.from || g[a].at >= f.to {
+			continue
+		}
+		var c chain
+		var seen [maxSteps]bool
+		var when [maxSteps]int64
+		var chs [maxSteps]uint8
+		for b := a; b < len(g) && g[b].at-g[a].at <= f.window; b++ {
+			s := int(g[b].step)
+			if s < 0 || seen[s] {
+				continue
+			}
+			seen[s], when[s], chs[s] = true, g[b].at, g[b].ch
+			for c.n < k && seen[c.n] {
+				c.at[c.n] = when[c.n]
+				if c.n > 0 {
+					c.at[c.n] = max(when[c.n], c.at[c.n-1])
+				}
+				c.ch[c.n] = chs[c.n]
+				c.n++
+			}
+			if c.n == k {
+				break
+			}
+		}
+		if c.n > best.n {
+			best = c
+			if best.n == k {
+				break
+			}
+		}
+	}
+	return best
+}
+
+func (f *funnelScan) markDropped(p uint32, c *chain) {
+	d := &f.drop
+	if d.step == nil {
+		d.step, d.at, d.end, d.ch = make([]uint8, f.n), make([]int64, f.n), make([]int64, f.n), make([]uint8, f.n)
+	}
+	d.step[p], d.at[p], d.end[p], d.ch[p] = uint8(c.n), c.at[c.n-1], c.at[0]+f.window, c.ch[c.n-1]
+	d.anyDrops = true
+}
+
+// median of a list (it is sorted in place); nil when empty.
+func median(v []float64) *float64 {
+	if len(v) == 0 {
+		return nil
+	}
+	slices.Sort(v)
+	m := v[len(v)/2]
+	if len(v)%2 == 0 {
+		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	if math.IsNaN(m) {
+		return nil
+	}
+	return &m
+}
