@@ -15,11 +15,12 @@ import (
 )
 
 type measureCmd struct {
-	Kpis    measureKPIsCmd    `cmd:"" name:"kpis" help:"KPIs over a date range, against the previous range: revenue, orders, conversion, retention, lifetime value, NPS, CSAT, messages ..."`
-	Funnel  measureFunnelCmd  `cmd:"" help:"A funnel: how far customers went through ordered steps, the median time per step, where they dropped and what they did next."`
-	Costs   measureCostsCmd   `cmd:"" help:"Campaign costs (for acquisition cost): import a CSV of spend per channel, campaign and day; list them."`
-	Status  measureStatusCmd  `cmd:"" help:"How far the measurement rollups are behind the event log."`
-	Rebuild measureRebuildCmd `cmd:"" help:"Drop the measurement rollups and count the whole event log again (in the background)."`
+	Kpis       measureKPIsCmd       `cmd:"" name:"kpis" help:"KPIs over a date range, against the previous range: revenue, orders, conversion, retention, lifetime value, NPS, CSAT, messages ..."`
+	Funnel     measureFunnelCmd     `cmd:"" help:"A funnel: how far customers went through ordered steps, the median time per step, where they dropped and what they did next."`
+	Experiment measureExperimentCmd `cmd:"" help:"A journey's holdout and A/B splits: conversion per arm with intervals, lift, significance, revenue per recipient, sample ratio check."`
+	Costs      measureCostsCmd      `cmd:"" help:"Campaign costs (for acquisition cost): import a CSV of spend per channel, campaign and day; list them."`
+	Status     measureStatusCmd     `cmd:"" help:"How far the measurement rollups are behind the event log."`
+	Rebuild    measureRebuildCmd    `cmd:"" help:"Drop the measurement rollups and count the whole event log again (in the background)."`
 }
 
 // measureRange are the flags of a report over dates.

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/measure"
+	"github.com/parcours/parcours/internal/segment"
 )
 
 // WithMeasure serves the Measure endpoints (/api/v1/measure/...).
@@ -21,6 +23,7 @@ func (a *API) measureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/measure/kpis", a.measureKPIs)
 	mux.HandleFunc("GET /api/v1/measure/kpis/definitions", a.measureKPIDefinitions)
 	mux.HandleFunc("POST /api/v1/measure/funnel", a.measureFunnel)
+	mux.HandleFunc("GET /api/v1/measure/experiments/{journey}", a.measureExperiment)
 	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
 	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
 	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
@@ -147,5 +150,33 @@ func (a *API) measureFunnel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := m.Engine.Funnel(r.Context(), q)
+	a.reply(w, r, http.StatusOK, rep, err)
+}
+
+// measureExperiment serves GET /api/v1/measure/experiments/{journey}?confidence=0.95&window=7d:
+// the journey's holdout and A/B splits with their significance.
+func (a *API) measureExperiment(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	q := measure.ExperimentQuery{Journey: r.PathValue("journey")}
+	if v := r.URL.Query().Get("confidence"); v != "" {
+		c, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			a.fail(w, r, &inputError{"confidence", "is a level like 0.95"})
+			return
+		}
+		q.Confidence = c
+	}
+	if v := r.URL.Query().Get("window"); v != "" {
+		d, err := segment.ParseDuration(v)
+		if err != nil {
+			a.fail(w, r, &inputError{"window", err.Error()})
+			return
+		}
+		q.Window = d
+	}
+	rep, err := m.Experiment(r.Context(), q)
 	a.reply(w, r, http.StatusOK, rep, err)
 }

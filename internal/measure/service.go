@@ -13,6 +13,7 @@ import (
 // ServiceStore is what the service reads and writes besides the engine.
 type ServiceStore interface {
 	store.MeasureReports
+	ScanOrders(ctx context.Context, from, to time.Time, fn func(*store.MeasureOrder) error) error
 	store.Journeys
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 	LastSeq(ctx context.Context) (int64, error)

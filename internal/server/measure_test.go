@@ -177,3 +177,48 @@ func TestMeasureFunnelAPI(t *testing.T) {
 		t.Errorf("one step: %d %v", code, bad)
 	}
 }
+
+// TestMeasureExperimentAPI runs a journey with a control group and a split
+// on real enrolments: the experiment report counts every customer who
+// entered, in their arm.
+func TestMeasureExperimentAPI(t *testing.T) {
+	h := newHarness(t)
+	def := `{"id":"promo","name":"Promo","triggers":[{"event":"Signed Up"}],"control_group":30,
+		"goal":{"event":"Order Completed","within":"7d"},
+		"steps":[{"split":{"variants":[{"name":"offer","weight":1,"steps":[{"exit":{}}]},{"name":"nothing","weight":1}]}}]}`
+	if code, out := h.post("/api/v1/journeys", `{"journeys":[`+def+`]}`); code != 200 {
+		t.Fatalf("journey: %d %v", code, out)
+	}
+	var events []string
+	for i := range 40 {
+		events = append(events, fmt.Sprintf(`{"type":"track","userId":"c%d","event":"Signed Up","timestamp":"2026-11-23T09:00:00Z","messageId":"s%d"}`, i, i))
+		if i%4 == 0 {
+			events = append(events, fmt.Sprintf(`{"type":"track","userId":"c%d","event":"Order Completed","timestamp":"2026-11-23T10:30:00Z","messageId":"o%d","properties":{"order_id":"p%d","revenue":20}}`, i, i, i))
+		}
+	}
+	if code, out := h.ingest("/v1/batch", `{"batch":[`+strings.Join(events, ",")+`]}`); code != 200 {
+		t.Fatalf("ingest: %d %v", code, out)
+	}
+	var out map[string]any
+	waitFor(t, "every enrolment and order", func() bool {
+		_, out = h.api("/api/v1/measure/experiments/promo")
+		exps, _ := out["experiments"].([]any)
+		if len(exps) == 0 {
+			return false
+		}
+		var n, revenue float64
+		for _, a := range exps[0].(map[string]any)["arms"].([]any) {
+			n += a.(map[string]any)["customers"].(float64)
+			revenue += a.(map[string]any)["revenue"].(float64)
+		}
+		return n == 40 && revenue == 200
+	})
+	exps := out["experiments"].([]any)
+	hold := exps[0].(map[string]any)
+	if hold["kind"] != "holdout" || len(exps) != 2 || exps[1].(map[string]any)["kind"] != "split" || out["goal"] != "Order Completed within 7d of entering" {
+		t.Fatalf("experiments: %v", out)
+	}
+	if code, _ := h.api("/api/v1/measure/experiments/nope"); code != 404 {
+		t.Errorf("unknown journey: %d", code)
+	}
+}
