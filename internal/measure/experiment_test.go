@@ -175,4 +175,3 @@ func TestExperimentSampleRatioMismatch(t *testing.T) {
 func closeTo(v *float64, want, tol float64) bool {
 	return v != nil && math.Abs(*v-want) <= tol
 }
-
