@@ -24,6 +24,7 @@ func (a *API) measureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/measure/kpis/definitions", a.measureKPIDefinitions)
 	mux.HandleFunc("POST /api/v1/measure/funnel", a.measureFunnel)
 	mux.HandleFunc("GET /api/v1/measure/experiments/{journey}", a.measureExperiment)
+	mux.HandleFunc("GET /api/v1/measure/cohorts", a.measureCohorts)
 	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
 	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
 	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
@@ -178,5 +179,25 @@ func (a *API) measureExperiment(w http.ResponseWriter, r *http.Request) {
 		q.Window = d
 	}
 	rep, err := m.Experiment(r.Context(), q)
+	a.reply(w, r, http.StatusOK, rep, err)
+}
+
+// measureCohorts serves GET /api/v1/measure/cohorts?from=&to=&interval=week|month&by=first_order|first_seen&activity=orders|visits&split=&periods=.
+func (a *API) measureCohorts(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	q := r.URL.Query()
+	c := measure.CohortQuery{From: q.Get("from"), To: q.Get("to"), Interval: q.Get("interval"), By: q.Get("by"), Activity: q.Get("activity"), Split: q.Get("split")}
+	if v := q.Get("periods"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			a.fail(w, r, &inputError{"periods", "is a number of periods, at least 1"})
+			return
+		}
+		c.Periods = n
+	}
+	rep, err := m.Engine.Cohorts(r.Context(), c)
 	a.reply(w, r, http.StatusOK, rep, err)
 }

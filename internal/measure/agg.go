@@ -133,6 +133,17 @@ func (a *agg) set(name string, dv dimval, from, to int32) *roaring.Bitmap {
 	return u
 }
 
+// lastDay is the last loaded day the set has members (base - 1: none).
+func (a *agg) lastDay(name string) int32 {
+	v := a.sets[name][total]
+	for d := len(v) - 1; d >= 0; d-- {
+		if v[d] != nil && !v[d].IsEmpty() {
+			return a.base + int32(d)
+		}
+	}
+	return a.base - 1
+}
+
 // values lists the values of dim that the metric or set has in the
 // loaded days.
 func (a *agg) values(dim string, metrics, sets []string) []string {

@@ -16,6 +16,7 @@ import (
 type Engine interface {
 	KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error)
 	Funnel(ctx context.Context, q FunnelQuery) (*FunnelReport, error)
+	Cohorts(ctx context.Context, q CohortQuery) (*CohortReport, error)
 }
 
 // ReportStore is what the embedded engine reads.
