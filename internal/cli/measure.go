@@ -15,13 +15,14 @@ import (
 )
 
 type measureCmd struct {
-	Kpis       measureKPIsCmd       `cmd:"" name:"kpis" help:"KPIs over a date range, against the previous range: revenue, orders, conversion, retention, lifetime value, NPS, CSAT, messages ..."`
-	Funnel     measureFunnelCmd     `cmd:"" help:"A funnel: how far customers went through ordered steps, the median time per step, where they dropped and what they did next."`
-	Experiment measureExperimentCmd `cmd:"" help:"A journey's holdout and A/B splits: conversion per arm with intervals, lift, significance, revenue per recipient, sample ratio check."`
-	Cohorts    measureCohortsCmd    `cmd:"" help:"Retention table: customers by the period of their first order (or visit), active and spending in each later period."`
-	Costs      measureCostsCmd      `cmd:"" help:"Campaign costs (for acquisition cost): import a CSV of spend per channel, campaign and day; list them."`
-	Status     measureStatusCmd     `cmd:"" help:"How far the measurement rollups are behind the event log."`
-	Rebuild    measureRebuildCmd    `cmd:"" help:"Drop the measurement rollups and count the whole event log again (in the background)."`
+	Kpis        measureKPIsCmd        `cmd:"" name:"kpis" help:"KPIs over a date range, against the previous range: revenue, orders, conversion, retention, lifetime value, NPS, CSAT, messages ..."`
+	Funnel      measureFunnelCmd      `cmd:"" help:"A funnel: how far customers went through ordered steps, the median time per step, where they dropped and what they did next."`
+	Experiment  measureExperimentCmd  `cmd:"" help:"A journey's holdout and A/B splits: conversion per arm with intervals, lift, significance, revenue per recipient, sample ratio check."`
+	Cohorts     measureCohortsCmd     `cmd:"" help:"Retention table: customers by the period of their first order (or visit), active and spending in each later period."`
+	Attribution measureAttributionCmd `cmd:"" help:"Orders credited to the touchpoints before them (campaigns, messages, store visits, calls) under five models side by side."`
+	Costs       measureCostsCmd       `cmd:"" help:"Campaign costs (for acquisition cost): import a CSV of spend per channel, campaign and day; list them."`
+	Status      measureStatusCmd      `cmd:"" help:"How far the measurement rollups are behind the event log."`
+	Rebuild     measureRebuildCmd     `cmd:"" help:"Drop the measurement rollups and count the whole event log again (in the background)."`
 }
 
 // measureRange are the flags of a report over dates.

@@ -25,6 +25,7 @@ func (a *API) measureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/measure/funnel", a.measureFunnel)
 	mux.HandleFunc("GET /api/v1/measure/experiments/{journey}", a.measureExperiment)
 	mux.HandleFunc("GET /api/v1/measure/cohorts", a.measureCohorts)
+	mux.HandleFunc("GET /api/v1/measure/attribution", a.measureAttribution)
 	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
 	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
 	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
@@ -199,5 +200,27 @@ func (a *API) measureCohorts(w http.ResponseWriter, r *http.Request) {
 		c.Periods = n
 	}
 	rep, err := m.Engine.Cohorts(r.Context(), c)
+	a.reply(w, r, http.StatusOK, rep, err)
+}
+
+// measureAttribution serves GET /api/v1/measure/attribution?from=&to=&lookback=30d&half_life=7d&by=touchpoint|channel|journey|kind.
+func (a *API) measureAttribution(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	q := r.URL.Query()
+	aq := measure.AttributionQuery{From: q.Get("from"), To: q.Get("to"), By: q.Get("by")}
+	for field, dst := range map[string]*segment.Duration{"lookback": &aq.Lookback, "half_life": &aq.HalfLife} {
+		if v := q.Get(field); v != "" {
+			d, err := segment.ParseDuration(v)
+			if err != nil {
+				a.fail(w, r, &inputError{field, err.Error()})
+				return
+			}
+			*dst = d
+		}
+	}
+	rep, err := m.Engine.Attribution(r.Context(), aq)
 	a.reply(w, r, http.StatusOK, rep, err)
 }

@@ -17,6 +17,7 @@ type Engine interface {
 	KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error)
 	Funnel(ctx context.Context, q FunnelQuery) (*FunnelReport, error)
 	Cohorts(ctx context.Context, q CohortQuery) (*CohortReport, error)
+	Attribution(ctx context.Context, q AttributionQuery) (*AttributionReport, error)
 }
 
 // ReportStore is what the embedded engine reads.
