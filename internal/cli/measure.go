@@ -20,6 +20,8 @@ type measureCmd struct {
 	Experiment  measureExperimentCmd  `cmd:"" help:"A journey's holdout and A/B splits: conversion per arm with intervals, lift, significance, revenue per recipient, sample ratio check."`
 	Cohorts     measureCohortsCmd     `cmd:"" help:"Retention table: customers by the period of their first order (or visit), active and spending in each later period."`
 	Attribution measureAttributionCmd `cmd:"" help:"Orders credited to the touchpoints before them (campaigns, messages, store visits, calls) under five models side by side."`
+	Reports     measureReportsCmd     `cmd:"" help:"List the saved funnels and reports (kind: funnel, kind: report, applied with parcours apply)."`
+	Run         measureRunCmd         `cmd:"" help:"Run a saved funnel or report."`
 	Costs       measureCostsCmd       `cmd:"" help:"Campaign costs (for acquisition cost): import a CSV of spend per channel, campaign and day; list them."`
 	Status      measureStatusCmd      `cmd:"" help:"How far the measurement rollups are behind the event log."`
 	Rebuild     measureRebuildCmd     `cmd:"" help:"Drop the measurement rollups and count the whole event log again (in the background)."`

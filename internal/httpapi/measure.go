@@ -26,6 +26,11 @@ func (a *API) measureRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/measure/experiments/{journey}", a.measureExperiment)
 	mux.HandleFunc("GET /api/v1/measure/cohorts", a.measureCohorts)
 	mux.HandleFunc("GET /api/v1/measure/attribution", a.measureAttribution)
+	mux.HandleFunc("GET /api/v1/measure/reports", a.listMeasureReports)
+	mux.HandleFunc("POST /api/v1/measure/reports", a.saveMeasureReports)
+	mux.HandleFunc("GET /api/v1/measure/reports/{id}", a.getMeasureReport)
+	mux.HandleFunc("DELETE /api/v1/measure/reports/{id}", a.deleteMeasureReport)
+	mux.HandleFunc("GET /api/v1/measure/reports/{id}/run", a.runMeasureReport)
 	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
 	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
 	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
@@ -223,4 +228,72 @@ func (a *API) measureAttribution(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := m.Engine.Attribution(r.Context(), aq)
 	a.reply(w, r, http.StatusOK, rep, err)
+}
+
+// listMeasureReports serves GET /api/v1/measure/reports: the saved funnels
+// and reports.
+func (a *API) listMeasureReports(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	list, err := m.Definitions(r.Context())
+	a.reply(w, r, http.StatusOK, map[string]any{"reports": list}, err)
+}
+
+// saveMeasureReports serves POST /api/v1/measure/reports
+// {"reports":[definition, ...]} (?dry_run=true: validate only).
+func (a *API) saveMeasureReports(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	var body struct {
+		Reports []*measure.Definition `json:"reports"`
+	}
+	if err := decodeBody(r, &body); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if r.URL.Query().Get("dry_run") == "true" {
+		for _, d := range body.Reports {
+			if err := d.Validate(); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"valid": true})
+		return
+	}
+	saved, err := m.SaveDefinitions(r.Context(), body.Reports)
+	a.reply(w, r, http.StatusOK, map[string]any{"reports": saved}, err)
+}
+
+func (a *API) getMeasureReport(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	d, err := m.Definition(r.Context(), r.PathValue("id"))
+	a.reply(w, r, http.StatusOK, d, err)
+}
+
+func (a *API) deleteMeasureReport(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	err := m.DeleteDefinition(r.Context(), r.PathValue("id"))
+	a.reply(w, r, http.StatusOK, map[string]string{"deleted": r.PathValue("id")}, err)
+}
+
+// runMeasureReport serves GET /api/v1/measure/reports/{id}/run?from=&to=:
+// the saved report's answer, over its range by default.
+func (a *API) runMeasureReport(w http.ResponseWriter, r *http.Request) {
+	m := a.measureService(w)
+	if m == nil {
+		return
+	}
+	out, err := m.Run(r.Context(), r.PathValue("id"), r.URL.Query().Get("from"), r.URL.Query().Get("to"))
+	a.reply(w, r, http.StatusOK, out, err)
 }
