@@ -63,8 +63,8 @@ func TestSavedReports(t *testing.T) {
 		"kind: report\nid: r\nreport: kpis\nkpis: [revenu]\n":                       `"revenu" is not a KPI`,
 		"kind: report\nid: r\nreport: pies\n":                                       "a report is kpis, cohorts or attribution",
 		"kind: report\nid: Bad Id\nreport: kpis\n":                                  "an id is",
-		"kind: funnel\nid: f\nsteps: [{event: a}]\n":                               "2 to 12 steps",
-		"kind: funnel\nid: f\nstepz: [{event: a}]\n":                               "field stepz not found",
+		"kind: funnel\nid: f\nsteps: [{event: a}]\n":                                "2 to 12 steps",
+		"kind: funnel\nid: f\nstepz: [{event: a}]\n":                                "field stepz not found",
 		"kind: report\nid: r\nreport: cohorts\nby: birthday\n":                      "first_order or first_seen",
 		"kind: report\nid: r\nreport: attribution\nsteps: [{event: a}, {event: b}]": "belong to kind: funnel",
 	} {
