@@ -128,7 +128,15 @@ func (a *agg) set(name string, dv dimval, from, to int32) *roaring.Bitmap {
 			parts = append(parts, b)
 		}
 	}
-	u := roaring.FastOr(parts...)
+	var u *roaring.Bitmap
+	switch len(parts) {
+	case 0:
+		u = roaring.New()
+	case 1:
+		u = parts[0] // shared, read only: no copy of a day's set
+	default:
+		u = roaring.FastOr(parts...)
+	}
 	a.unions[k] = u
 	return u
 }

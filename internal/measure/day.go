@@ -23,9 +23,16 @@ func dayStart(d int32, loc *time.Location) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 }
 
-// dayString writes day d as 2006-01-02.
+// dayString writes day d as 2006-01-02 (a report writes thousands: no
+// time.Format).
 func dayString(d int32) string {
-	return time.Unix(int64(d)*secondsPerDay, 0).UTC().Format(time.DateOnly)
+	y, m, dd := time.Unix(int64(d)*secondsPerDay, 0).UTC().Date()
+	if y < 0 || y > 9999 {
+		return time.Unix(int64(d)*secondsPerDay, 0).UTC().Format(time.DateOnly)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + int(m)/10), byte('0' + int(m)%10), '-', byte('0' + dd/10), byte('0' + dd%10)}
+	return string(b[:])
 }
 
 // parseDay reads a date written 2006-01-02.

@@ -55,9 +55,9 @@ const (
 )
 
 var (
-	orderDims   = []string{DimChannel, DimSource, DimStore, DimFulfillment}
-	visitDims   = []string{DimChannel, DimSource, DimStore}
-	messageDims = []string{DimChannel, DimCampaign}
+	orderDims   = []string{DimChannel, DimSource, DimStore, DimFulfillment, DimSegment, DimJourney}
+	visitDims   = []string{DimChannel, DimSource, DimStore, DimSegment}
+	messageDims = []string{DimChannel, DimCampaign, DimJourney}
 	answerDims  = []string{DimChannel, DimStore}
 )
 
@@ -106,7 +106,7 @@ func init() {
 			return ratio(float64(v.AndCardinality(x.totalSet(setBuyers))), float64(v.GetCardinality()))
 		}})
 	define(&KPI{ID: "channel_conversion_rate", Name: "Same-channel conversion rate", Unit: "ratio",
-		Formula: "visitors of a channel who bought on that channel / its visitors", Dims: []string{DimChannel, DimSource, DimStore},
+		Formula: "visitors of a channel who bought on that channel / its visitors", Dims: []string{DimChannel, DimSource, DimStore, DimSegment},
 		sets: []string{setVisitors, setBuyers},
 		value: func(x *kpiCtx) *float64 {
 			v := x.set(setVisitors)

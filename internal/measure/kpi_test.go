@@ -3,9 +3,11 @@ package measure_test
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/measure"
+	"github.com/parcours/parcours/internal/store"
 )
 
 // fixture is the small fixed dataset every hand-computed answer below is
@@ -197,4 +199,43 @@ func show(v *float64) any {
 		return "null"
 	}
 	return *v
+}
+
+// TestKPIBreakdownBySegmentAndJourney: alice and dan are in segment vip;
+// both ordered within a week of newsletter nl-1 (alice clicked it).
+func TestKPIBreakdownBySegmentAndJourney(t *testing.T) {
+	h := newHarness(t, "Europe/Paris")
+	sendFixture(h)
+	at := time.Date(2025, 1, 20, 0, 0, 0, 0, time.UTC)
+	if err := h.st.SaveSegment(h.ctx, &store.SegmentRecord{ID: "vip", Definition: []byte(`{}`), Status: "live", CreatedAt: at, UpdatedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	var changes []store.SegmentChange
+	for _, u := range []string{"alice", "dan"} {
+		changes = append(changes, store.SegmentChange{Segment: "vip", Profile: h.profileOf(u), Entered: true, At: at, Reason: "test"})
+	}
+	if err := h.st.ApplySegments(h.ctx, &store.SegmentBatch{Changes: changes, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	row := func(r *measure.KPIReport, id, value string) *float64 {
+		for _, b := range kpi(t, r, id).Breakdown {
+			if b.Value == value {
+				return b.Current
+			}
+		}
+		return nil
+	}
+	q := measure.KPIQuery{From: "2025-01-08", To: "2025-01-14", KPIs: []string{"orders", "revenue", "visitors", "conversion_rate", "nps"}, Breakdown: "segment"}
+	r := h.kpis(q)
+	if !near(row(r, "orders", "vip"), 2) || !near(row(r, "revenue", "vip"), 140) || !near(row(r, "visitors", "vip"), 2) ||
+		!near(row(r, "conversion_rate", "vip"), 1) || kpi(t, r, "nps").Note == "" {
+		t.Errorf("by segment: orders %v revenue %v visitors %v conversion %v", show(row(r, "orders", "vip")), show(row(r, "revenue", "vip")),
+			show(row(r, "visitors", "vip")), show(row(r, "conversion_rate", "vip")))
+	}
+	q.Breakdown, q.KPIs = "journey", []string{"orders", "revenue", "messages_delivered", "message_reach"}
+	r = h.kpis(q)
+	if !near(row(r, "orders", "nl-1"), 2) || !near(row(r, "revenue", "nl-1"), 140) || !near(row(r, "messages_delivered", "nl-1"), 2) ||
+		!near(row(r, "message_reach", "nl-1"), 2) {
+		t.Errorf("by journey: %+v", r.KPIs)
+	}
 }

@@ -15,7 +15,8 @@ type KPIQuery struct {
 	From, To string   // dates, both included; default: the last 30 days
 	KPIs     []string // default: DefaultKPIs
 	// Breakdown is a dimension (channel, source, store, fulfillment,
-	// campaign, acquisition) each KPI that supports it is split by.
+	// campaign, acquisition, segment, journey) each KPI that supports it is
+	// split by.
 	Breakdown string
 	// Interval buckets the series: day, week or month; default: by the
 	// range's length.
@@ -71,7 +72,7 @@ type Point struct {
 }
 
 // dims lists the breakdowns, for errors.
-var dims = []string{DimChannel, DimSource, DimStore, DimFulfillment, DimCampaign, DimAcquisition}
+var dims = []string{DimChannel, DimSource, DimStore, DimFulfillment, DimCampaign, DimAcquisition, DimSegment, DimJourney}
 
 // KPIs computes the indicators q asks for.
 func (e *Rollups) KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error) {
@@ -117,7 +118,11 @@ func (e *Rollups) KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error) {
 	slices.Sort(metrics)
 	slices.Sort(names)
 	var bd []string
-	if q.Breakdown != "" {
+	switch q.Breakdown {
+	case "", DimSegment: // computed from the totals
+	case DimJourney:
+		bd = []string{DimCampaign} // messages' journeys; orders computed
+	default:
 		bd = []string{q.Breakdown}
 	}
 	for _, k := range list {
@@ -128,6 +133,15 @@ func (e *Rollups) KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error) {
 		}
 	}
 	a, err := e.loadAgg(ctx, base, cur.to, slices.Compact(metrics), slices.Compact(names), bd, cumulative)
+	if err != nil {
+		return nil, err
+	}
+	switch q.Breakdown {
+	case DimSegment:
+		err = e.addSegments(ctx, a)
+	case DimJourney:
+		err = e.addJourneys(ctx, a)
+	}
 	if err != nil {
 		return nil, err
 	}

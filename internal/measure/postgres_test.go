@@ -61,7 +61,9 @@ func TestMeasureOnPostgres(t *testing.T) {
 	defer func() { onPostgres = false }()
 	for name, fn := range map[string]func(*testing.T){
 		"KPIsHandComputed": TestKPIsHandComputed, "KPIBreakdowns": TestKPIBreakdowns, "LiveEqualsReplay": TestLiveEqualsReplay,
-		"ArrivalOrderDoesNotMatter": TestArrivalOrderDoesNotMatter,
+		"ArrivalOrderDoesNotMatter": TestArrivalOrderDoesNotMatter, "BreakdownBySegmentAndJourney": TestKPIBreakdownBySegmentAndJourney,
+		"Cohorts": TestCohortsHandComputed, "Attribution": TestAttributionHandComputed, "Experiment": TestExperimentHandComputed,
+		"SampleRatioMismatch": TestExperimentSampleRatioMismatch, "SavedReports": TestSavedReports, "Funnel": TestFunnelHandComputed,
 	} {
 		t.Run(name, fn)
 	}
