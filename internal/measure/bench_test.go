@@ -267,7 +267,7 @@ func BenchmarkMeasureFunnel(b *testing.B) {
 	d := benchSetup(b)
 	ctx := context.Background()
 	q := measure.FunnelQuery{From: d.first.In(d.zone).Format(time.DateOnly), To: d.last.In(d.zone).Format(time.DateOnly),
-		Steps: []measure.FunnelStep{{Event: "Product Viewed"}, {Event: "Product Added"}, {Event: "Checkout Started"}, {Event: "Order Completed"}},
+		Steps:  []measure.FunnelStep{{Event: "Product Viewed"}, {Event: "Product Added"}, {Event: "Checkout Started"}, {Event: "Order Completed"}},
 		Window: segment.Duration(7 * 24 * time.Hour)}
 	runtime.GC()
 	var r *measure.FunnelReport

@@ -64,7 +64,9 @@ func (e *Rollups) addJourneys(ctx context.Context, a *agg) error {
 	}); err != nil {
 		return err
 	}
-	slices.SortFunc(orders, func(x, y *store.MeasureOrder) int { return cmp.Or(cmp.Compare(x.Profile, y.Profile), x.At.Compare(y.At)) })
+	slices.SortFunc(orders, func(x, y *store.MeasureOrder) int {
+		return cmp.Or(cmp.Compare(x.Profile, y.Profile), x.At.Compare(y.At))
+	})
 	cells := map[string]map[dimval][]int64{"orders": {}, "revenue": {}}
 	buyers := map[dimval]map[int32]*roaring.Bitmap{}
 	n := int(a.last-a.base) + 2
