@@ -296,7 +296,8 @@ func (c *measureStatusCmd) Run(g *config.Globals, e *env) error {
 	if g.JSON {
 		return printJSON(e.stdout, st)
 	}
-	fmt.Fprintf(e.stdout, "rollups count events up to %d of %d (%d behind), days in %s\n", st.Checkpoint, st.LastSeq, st.Behind, st.TimeZone)
+	fmt.Fprintf(e.stdout, "rollups count events up to %d of %d (%d behind; %d behind unify), days in %s\n", st.Checkpoint, st.LastSeq, st.Behind,
+		st.BehindUnify, st.TimeZone)
 	return nil
 }
 

@@ -20,7 +20,9 @@ type agg struct {
 	base, last int32
 	cells      map[string]map[dimval][]int64 // metric -> prefix sums over [base, last]
 	sets       map[string]map[dimval][]*roaring.Bitmap
+	versions   map[string]map[dimval][]int64 // of each day's set
 	unions     map[unionKey]*roaring.Bitmap
+	shared     *setReader // unions kept across reports (nil: none)
 	// cum holds the sums of metrics (total) over every day up to last,
 	// for the cumulative KPIs (lifetime value).
 	cum   map[string][]int64 // metric -> prefix sums over [base, last], plus before[metric] before base
@@ -36,7 +38,7 @@ type unionKey struct {
 
 func newAgg(base, last int32) *agg {
 	return &agg{base: base, last: last, cells: map[string]map[dimval][]int64{}, sets: map[string]map[dimval][]*roaring.Bitmap{},
-		unions: map[unionKey]*roaring.Bitmap{}, prior: map[string]int64{}}
+		versions: map[string]map[dimval][]int64{}, unions: map[unionKey]*roaring.Bitmap{}, prior: map[string]int64{}}
 }
 
 // addCells loads counters (their prefix sums are built by prefix).
@@ -96,8 +98,9 @@ func (a *agg) upto(metric string, to int32) int64 {
 	return a.prior[metric] + a.sum(metric, total, a.base, to)
 }
 
-// addSet loads one day's set.
-func (a *agg) addSet(name string, dv dimval, day int32, b *roaring.Bitmap) {
+// addSet loads one day's set (version: of the stored row; 0 for a set a
+// report computed, which is never shared).
+func (a *agg) addSet(name string, dv dimval, day int32, b *roaring.Bitmap, version int64) {
 	if day < a.base || day > a.last {
 		return
 	}
@@ -105,13 +108,16 @@ func (a *agg) addSet(name string, dv dimval, day int32, b *roaring.Bitmap) {
 	if m == nil {
 		m = map[dimval][]*roaring.Bitmap{}
 		a.sets[name] = m
+		a.versions[name] = map[dimval][]int64{}
 	}
 	v := m[dv]
 	if v == nil {
 		v = make([]*roaring.Bitmap, a.last-a.base+1)
 		m[dv] = v
+		a.versions[name][dv] = make([]int64, a.last-a.base+1)
 	}
 	v[day-a.base] = b
+	a.versions[name][dv][day-a.base] = version
 }
 
 // set returns the union of the set's days in [from, to] for dv (never
@@ -122,18 +128,25 @@ func (a *agg) set(name string, dv dimval, from, to int32) *roaring.Bitmap {
 		return u
 	}
 	var parts []*roaring.Bitmap
-	v := a.sets[name][dv]
+	v, vers := a.sets[name][dv], a.versions[name][dv]
+	var sig [3]int64 // days, the highest version, the sum of versions
+	shareable := a.shared != nil
 	for d := max(from, a.base); d <= min(to, a.last) && v != nil; d++ {
 		if b := v[d-a.base]; b != nil {
 			parts = append(parts, b)
+			ver := vers[d-a.base]
+			shareable = shareable && ver > 0
+			sig = [3]int64{sig[0] + 1, max(sig[1], ver), sig[2] + ver}
 		}
 	}
 	var u *roaring.Bitmap
-	switch len(parts) {
-	case 0:
+	switch {
+	case len(parts) == 0:
 		u = roaring.New()
-	case 1:
+	case len(parts) == 1:
 		u = parts[0] // shared, read only: no copy of a day's set
+	case shareable:
+		u = a.shared.union(k, sig, func() *roaring.Bitmap { return roaring.FastOr(parts...) })
 	default:
 		u = roaring.FastOr(parts...)
 	}
@@ -192,6 +205,7 @@ func num(v float64) *float64 { return &v }
 // metrics summed since the beginning.
 func (e *Rollups) loadAgg(ctx context.Context, base, last int32, metrics, names, dims []string, cumulative bool) (*agg, error) {
 	a := newAgg(base, last)
+	a.shared = e.sets
 	dimList := append([]string{""}, dims...)
 	if len(metrics) > 0 {
 		from := base

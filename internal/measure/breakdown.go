@@ -53,7 +53,9 @@ func (e *Rollups) addJourneys(ctx context.Context, a *agg) error {
 	}
 	for dv, v := range a.sets[setReached] {
 		if dv.dim == DimCampaign {
-			a.sets[setReached][dimval{DimJourney, dv.value}] = v
+			jv := dimval{DimJourney, dv.value}
+			a.sets[setReached][jv] = v
+			a.versions[setReached][jv] = a.versions[setReached][dv]
 		}
 	}
 	from, to := dayStart(a.base, e.zone), dayStart(a.last+1, e.zone)
@@ -132,7 +134,7 @@ func (e *Rollups) addJourneys(ctx context.Context, a *agg) error {
 	}
 	for dv, days := range buyers {
 		for day, b := range days {
-			a.addSet(setBuyers, dv, day, b)
+			a.addSet(setBuyers, dv, day, b, 0)
 		}
 	}
 	return nil
@@ -184,6 +186,7 @@ func (e *Rollups) addSegments(ctx context.Context, a *agg) error {
 				}
 			}
 			a.sets[name][dimval{DimSegment, id}] = v
+			a.versions[name][dimval{DimSegment, id}] = make([]int64, len(days)) // computed: never shared
 		}
 	}
 	n := int(a.last-a.base) + 2

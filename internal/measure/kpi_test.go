@@ -239,3 +239,26 @@ func TestKPIBreakdownBySegmentAndJourney(t *testing.T) {
 		t.Errorf("by journey: %+v", r.KPIs)
 	}
 }
+
+// TestKPIsSeeNewEvents asks twice for the same range: the second answer
+// counts a visitor who came in between (reports keep unions of past days,
+// not stale ones).
+func TestKPIsSeeNewEvents(t *testing.T) {
+	h := newHarness(t, "Europe/Paris")
+	sendFixture(h)
+	q := measure.KPIQuery{From: "2025-01-08", To: "2025-01-14", KPIs: []string{"visitors"}, Breakdown: "channel"}
+	if v := kpi(t, h.kpis(q), "visitors").Value; !near(v, 5) {
+		t.Fatalf("visitors %v", show(v))
+	}
+	h.send(ev{user: "fay", typ: event.Page, name: "Home", at: "2025-01-10T10:00:00Z", channel: "web"})
+	h.catchUp(10)
+	r := h.kpis(q)
+	if v := kpi(t, r, "visitors").Value; !near(v, 6) {
+		t.Errorf("visitors after a new one: %v", show(v))
+	}
+	for _, b := range kpi(t, r, "visitors").Breakdown {
+		if b.Value == "web" && !near(b.Current, 6) {
+			t.Errorf("web visitors: %v", show(b.Current))
+		}
+	}
+}

@@ -92,6 +92,9 @@ type Status struct {
 	Checkpoint int64  `json:"checkpoint"` // the last event counted
 	LastSeq    int64  `json:"last_seq"`   // the last event in the log
 	Behind     int64  `json:"behind"`     // events not counted yet
+	// BehindUnify are the events unify has handled that the rollups do
+	// not count yet: the stage's own lag (it reads behind unify).
+	BehindUnify int64 `json:"behind_unify"`
 }
 
 // Status reports how far the rollups are behind the log.
@@ -104,7 +107,11 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Status{TimeZone: s.zone.String(), Checkpoint: cp, LastSeq: last, Behind: max(0, last-cp)}, nil
+	uni, err := s.st.Checkpoint(ctx, unifyConsumer)
+	if err != nil {
+		return nil, err
+	}
+	return &Status{TimeZone: s.zone.String(), Checkpoint: cp, LastSeq: last, Behind: max(0, last-cp), BehindUnify: max(0, uni-cp)}, nil
 }
 
 // Rebuild drops the rollups and counts the whole log again, in the

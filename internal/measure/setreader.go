@@ -19,6 +19,41 @@ type setReader struct {
 	sets  map[setKey]cachedSet
 	bytes int64
 	limit int64 // past it, the cache is emptied
+	// unions keeps the unions of ranges reports computed, with the
+	// signature of the days' versions they were computed from: the same
+	// range asked again (a dashboard refreshed) is not recomputed unless a
+	// day in it changed.
+	unions     map[unionKey]cachedUnion
+	unionBytes int64
+}
+
+type cachedUnion struct {
+	sig  [3]int64
+	bits *roaring.Bitmap
+}
+
+// union returns the cached union of key if sig matches, else computes it
+// with fn and keeps it.
+func (r *setReader) union(key unionKey, sig [3]int64, fn func() *roaring.Bitmap) *roaring.Bitmap {
+	r.mu.Lock()
+	c, ok := r.unions[key]
+	r.mu.Unlock()
+	if ok && c.sig == sig {
+		return c.bits
+	}
+	u := fn()
+	size := int64(u.GetSizeInBytes())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.unions == nil || r.unionBytes+size > r.limit {
+		r.unions, r.unionBytes = map[unionKey]cachedUnion{}, 0
+	}
+	if old, ok := r.unions[key]; ok {
+		r.unionBytes -= int64(old.bits.GetSizeInBytes())
+	}
+	r.unions[key] = cachedUnion{sig, u}
+	r.unionBytes += size
+	return u
 }
 
 type cachedSet struct {
@@ -33,7 +68,7 @@ func newSetReader(limit int64) *setReader {
 
 // read calls fn with every set of names and dims in [from, to].
 func (r *setReader) read(ctx context.Context, st store.MeasureRollups, from, to int32, names, dims []string,
-	fn func(name string, dv dimval, day int32, b *roaring.Bitmap)) error {
+	fn func(name string, dv dimval, day int32, b *roaring.Bitmap, version int64)) error {
 	keys, err := st.MeasureSets(ctx, store.SetQuery{From: from, To: to, Names: names, Dims: dims, NoBits: true})
 	if err != nil {
 		return fmt.Errorf("measure: sets: %w", err)
@@ -76,7 +111,7 @@ func (r *setReader) read(ctx context.Context, st store.MeasureRollups, from, to 
 		if !ok {
 			continue // written after the listing: the next report reads it
 		}
-		fn(k.Name, dimval{k.Dim, k.Value}, k.Day, c.bits)
+		fn(k.Name, dimval{k.Dim, k.Value}, k.Day, c.bits, c.version)
 	}
 	if r.bytes > r.limit {
 		clear(r.sets)
