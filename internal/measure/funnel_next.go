@@ -72,7 +72,7 @@ func (f *funnelScan) report() *FunnelReport {
 	first := float64(f.reached[0])
 	for i, s := range f.q.Steps {
 		r := StepResult{Step: i + 1, Name: s.Name, Event: s.Event, Customers: f.reached[i], Conversion: ratio(float64(f.reached[i]), first),
-			Channels: f.channelCounts(f.channels[i])}
+			Channels: f.channelCounts(f.channels[i][:])}
 		if i > 0 {
 			r.FromPrevious = ratio(float64(f.reached[i]), float64(f.reached[i-1]))
 			r.Dropped = f.reached[i-1] - f.reached[i]
@@ -102,7 +102,7 @@ func (f *funnelScan) friction(step int) Friction {
 	}
 	d, n := &f.drop, f.seen
 	then := map[[2]string]int64{}
-	ordered := map[uint8]int64{}
+	var ordered [256]int64
 	top := map[[2]string]int64{}
 	for p := range d.step {
 		if int(d.step[p]) != step {
@@ -133,7 +133,7 @@ func (f *funnelScan) friction(step int) Friction {
 	slices.SortFunc(fr.Then, func(a, b NextCount) int {
 		return cmp.Or(cmp.Compare(b.Customers, a.Customers), strings.Compare(a.What, b.What), strings.Compare(a.Channel, b.Channel))
 	})
-	fr.Ordered = f.channelCounts(ordered)
+	fr.Ordered = f.channelCounts(ordered[:])
 	for k, c := range top {
 		fr.TopNext = append(fr.TopNext, EventCount{Event: k[0], Channel: k[1], Customers: c})
 	}
@@ -156,10 +156,12 @@ func (f *funnelScan) channelName(c uint8) string {
 }
 
 // channelCounts lists counts by channel code, largest first.
-func (f *funnelScan) channelCounts(m map[uint8]int64) []ChannelCount {
+func (f *funnelScan) channelCounts(m []int64) []ChannelCount {
 	out := []ChannelCount{}
 	for c, n := range m {
-		out = append(out, ChannelCount{Channel: f.channelName(c), Customers: n})
+		if n > 0 {
+			out = append(out, ChannelCount{Channel: f.channelName(uint8(c)), Customers: n})
+		}
 	}
 	slices.SortFunc(out, func(a, b ChannelCount) int {
 		return cmp.Or(cmp.Compare(b.Customers, a.Customers), strings.Compare(a.Channel, b.Channel))

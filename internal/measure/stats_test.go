@@ -2,6 +2,7 @@ package measure
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -55,5 +56,23 @@ func TestStatsKnownValues(t *testing.T) {
 	close("P(better) equal", probabilityBetter(50, 100, 50, 100), 0.5, 1e-12)
 	if pb := probabilityBetter(100, 1000, 150, 1000); pb < 0.99 {
 		t.Errorf("P(150/1000 beats 100/1000) = %v", pb)
+	}
+}
+
+// TestMedian checks the quickselect median against a sort.
+func TestMedian(t *testing.T) {
+	for _, v := range [][]float64{{5}, {3, 1}, {1, 2, 3, 4}, {9, 1, 8, 2, 7, 3, 6, 4, 5}, {2, 2, 2, 1, 1, 3, 3, 3}, {10, 0, 10, 0, 10, 0}} {
+		want := append([]float64(nil), v...)
+		slices.Sort(want)
+		m := want[len(want)/2]
+		if len(want)%2 == 0 {
+			m = (want[len(want)/2-1] + want[len(want)/2]) / 2
+		}
+		if got := median(append([]float64(nil), v...)); got == nil || *got != m {
+			t.Errorf("median(%v) = %v, want %v", v, got, m)
+		}
+	}
+	if median(nil) != nil {
+		t.Error("median of nothing")
 	}
 }
