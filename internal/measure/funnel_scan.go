@@ -57,7 +57,7 @@ type funnelScan struct {
 	// Results.
 	reached  []int64
 	channels [][256]int64 // customers per step and channel code
-	times    [][]float64 // seconds from the previous step
+	times    [][]float64  // seconds from the previous step
 	drop     dropped
 	seen     *nextSeen
 }
