@@ -26,7 +26,9 @@ func (s *Stage) apply(ctx context.Context, e *event.Event, owner int64) {
 	}
 	at := e.Timestamp.Truncate(time.Microsecond)
 	day := dayOf(at, s.o.Zone)
-	s.maxDay = max(s.maxDay, day)
+	if day <= s.today+1 { // a clock far in the future must not evict today's sets
+		s.maxDay = max(s.maxDay, day)
+	}
 	s.loadDay(ctx, day)
 	p := &s.props
 	*p = props{}

@@ -70,7 +70,8 @@ type Stage struct {
 	p          *pending
 	checkpoint int64     // the stored checkpoint
 	flushedAt  time.Time // wall time: how often to write is plumbing, not what is counted
-	maxDay     int32
+	maxDay     int32 // the latest day counted (at most tomorrow): its sets stay in memory
+	today      int32 // when the batch in progress started
 	err        error // the first failure of the batch in progress
 	props      props // reused for each event's properties
 
@@ -264,6 +265,7 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	if s.err != nil {
 		return s.err
 	}
+	s.today = dayOf(s.o.Clock.Now(), s.o.Zone)
 	for i, e := range batch {
 		if e.Seq <= s.p.last || e.Seq <= s.checkpoint {
 			continue // handed over again: already counted
