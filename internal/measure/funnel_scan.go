@@ -253,4 +253,3 @@ func sortOccs(g []occ) {
 		return 0
 	})
 }
-

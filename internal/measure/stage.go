@@ -70,10 +70,10 @@ type Stage struct {
 	p          *pending
 	checkpoint int64     // the stored checkpoint
 	flushedAt  time.Time // wall time: how often to write is plumbing, not what is counted
-	maxDay     int32 // the latest day counted (at most tomorrow): its sets stay in memory
-	today      int32 // when the batch in progress started
-	err        error // the first failure of the batch in progress
-	props      props // reused for each event's properties
+	maxDay     int32     // the latest day counted (at most tomorrow): its sets stay in memory
+	today      int32     // when the batch in progress started
+	err        error     // the first failure of the batch in progress
+	props      props     // reused for each event's properties
 
 	resetting atomic.Bool
 	restart   chan struct{}
