@@ -17,6 +17,7 @@ type measureAttributionCmd struct {
 	Lookback string `help:"How long before an order a touch may be credited." default:"30d"`
 	HalfLife string `help:"The time-decay model's half-life." default:"7d"`
 	Revenue  bool   `help:"Show credited revenue instead of credited orders."`
+	CSV      bool   `help:"Print CSV: one row per touchpoint and model."`
 }
 
 func (c *measureAttributionCmd) Help() string {
@@ -38,6 +39,10 @@ func (c *measureAttributionCmd) Run(g *config.Globals, e *env) error {
 	q.Set("by", c.By)
 	q.Set("lookback", c.Lookback)
 	q.Set("half_life", c.HalfLife)
+	if c.CSV {
+		q.Set("format", "csv")
+		return api.call(e.ctx, "GET", "/api/v1/measure/attribution?"+q.Encode(), nil, e.stdout)
+	}
 	var rep measure.AttributionReport
 	if err := api.call(e.ctx, "GET", "/api/v1/measure/attribution?"+q.Encode(), nil, &rep); err != nil {
 		return err

@@ -19,6 +19,7 @@ type measureCohortsCmd struct {
 	Activity string `help:"What retention counts: orders (bought again) or visits (came back). Default: orders for first_order, visits for first_seen." enum:",orders,visits" default:""`
 	Split    string `help:"One cohort per period and acquisition (how the customer first came), channel or store (of the first order)."`
 	Revenue  bool   `help:"Show the cumulated revenue per customer (a lifetime value curve) instead of retention."`
+	CSV      bool   `help:"Print CSV: one row per cohort and period."`
 }
 
 func (c *measureCohortsCmd) Help() string {
@@ -44,6 +45,10 @@ func (c *measureCohortsCmd) Run(g *config.Globals, e *env) error {
 	}
 	if c.From == "" && c.To == "" {
 		q.Del("from")
+	}
+	if c.CSV {
+		q.Set("format", "csv")
+		return api.call(e.ctx, "GET", "/api/v1/measure/cohorts?"+q.Encode(), nil, e.stdout)
 	}
 	var rep measure.CohortReport
 	if err := api.call(e.ctx, "GET", "/api/v1/measure/cohorts?"+q.Encode(), nil, &rep); err != nil {

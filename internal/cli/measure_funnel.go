@@ -22,6 +22,7 @@ type measureFunnelCmd struct {
 	File   string   `short:"f" help:"A funnel file (YAML or JSON: steps with event, where, channel; window; order) instead of --step." type:"existingfile"`
 	Window string   `help:"Conversion window from the first step (7d, 24h, 30m)." default:"7d"`
 	Order  string   `help:"sequence (the steps in order, other events between allowed), strict (no other tracked event between steps) or any." enum:"sequence,strict,any" default:"sequence"`
+	CSV    bool     `help:"Print CSV: the steps, then the dropped customers by what they did next."`
 }
 
 func (c *measureFunnelCmd) Help() string {
@@ -80,6 +81,9 @@ func (c *measureFunnelCmd) Run(g *config.Globals, e *env) error {
 	api, err := c.client(g)
 	if err != nil {
 		return err
+	}
+	if c.CSV {
+		return api.call(e.ctx, "POST", "/api/v1/measure/funnel?format=csv", q, e.stdout)
 	}
 	var rep measure.FunnelReport
 	if err := api.call(e.ctx, "POST", "/api/v1/measure/funnel", q, &rep); err != nil {

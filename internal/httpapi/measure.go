@@ -96,6 +96,19 @@ func (a *API) measureKPIs(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, rep)
 }
 
+// csvReply writes a report as CSV (format=csv) with write, else as JSON.
+func (a *API) csvReply(w http.ResponseWriter, r *http.Request, name string, v any, err error, write func(io.Writer) error) {
+	if err != nil || r.URL.Query().Get("format") != "csv" {
+		a.reply(w, r, http.StatusOK, v, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+	if err := write(w); err != nil {
+		a.log.Error("api: write csv", "report", name, "err", err)
+	}
+}
+
 // measureKPIDefinitions serves GET /api/v1/measure/kpis/definitions: every
 // KPI with its unit, formula and breakdowns.
 func (a *API) measureKPIDefinitions(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +170,7 @@ func (a *API) measureFunnel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := m.Engine.Funnel(r.Context(), q)
-	a.reply(w, r, http.StatusOK, rep, err)
+	a.csvReply(w, r, "funnel", rep, err, func(w io.Writer) error { return measure.WriteFunnelCSV(w, rep) })
 }
 
 // measureExperiment serves GET /api/v1/measure/experiments/{journey}?confidence=0.95&window=7d:
@@ -205,7 +218,7 @@ func (a *API) measureCohorts(w http.ResponseWriter, r *http.Request) {
 		c.Periods = n
 	}
 	rep, err := m.Engine.Cohorts(r.Context(), c)
-	a.reply(w, r, http.StatusOK, rep, err)
+	a.csvReply(w, r, "cohorts", rep, err, func(w io.Writer) error { return measure.WriteCohortsCSV(w, rep) })
 }
 
 // measureAttribution serves GET /api/v1/measure/attribution?from=&to=&lookback=30d&half_life=7d&by=touchpoint|channel|journey|kind.
@@ -227,7 +240,7 @@ func (a *API) measureAttribution(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rep, err := m.Engine.Attribution(r.Context(), aq)
-	a.reply(w, r, http.StatusOK, rep, err)
+	a.csvReply(w, r, "attribution", rep, err, func(w io.Writer) error { return measure.WriteAttributionCSV(w, rep) })
 }
 
 // listMeasureReports serves GET /api/v1/measure/reports: the saved funnels

@@ -2,6 +2,7 @@ package measure_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/parcours/parcours/internal/event"
@@ -80,6 +81,13 @@ func TestAttributionHandComputed(t *testing.T) {
 				t.Errorf("%s %s: %+v, want %v orders, %v revenue", key, model, got, orders, revenue)
 			}
 		}
+	}
+	var csv strings.Builder
+	if err := measure.WriteAttributionCSV(&csv, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csv.String(), "\nstore_visit,pos,st-1,,1,position,1,50.00\n") {
+		t.Errorf("csv:\n%s", csv.String())
 	}
 	if rows["campaign/instagram/spring"].Touches != 1 {
 		t.Errorf("touches: %+v", rows["campaign/instagram/spring"])

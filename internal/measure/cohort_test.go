@@ -2,6 +2,7 @@ package measure_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,13 @@ func TestCohortsHandComputed(t *testing.T) {
 	}
 	if rt := r.Cohorts[0].Periods[2].Retention; !near(rt, 2.0/3) || r.Interval != "month" || r.Activity != "orders" {
 		t.Errorf("retention %v, %s %s", show(rt), r.Interval, r.Activity)
+	}
+	var csv strings.Builder
+	if err := measure.WriteCohortsCSV(&csv, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csv.String(), "\n2025-01-01,,3,2,2025-03-01,2,0.6666666666666666,60.00,83.33333333333333\n") {
+		t.Errorf("csv:\n%s", csv.String())
 	}
 	// Split by the first order's channel.
 	r, err = h.eng.Cohorts(h.ctx, measure.CohortQuery{From: "2025-01-01", To: "2025-01-31", Split: "channel"})

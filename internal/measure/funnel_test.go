@@ -2,6 +2,7 @@ package measure_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/parcours/parcours/internal/event"
@@ -102,6 +103,14 @@ func TestFunnelHandComputed(t *testing.T) {
 	// After the checkout: u2 viewed another product on the web.
 	if f := fr[3]; f.Dropped != 1 || fmt.Sprint(f.Then) != "[{same_channel web 1}]" || len(f.Ordered) != 0 {
 		t.Errorf("after step 3: %+v", f)
+	}
+	var csv strings.Builder
+	if err := measure.WriteFunnelCSV(&csv, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(csv.String(), "\nstep,2,Product Added,4,0.5714285714285714,0.5714285714285714,600,,\n") ||
+		!strings.Contains(csv.String(), "\ndropped,2,Product Added,1,,,,ordered_anyway,pos\n") {
+		t.Errorf("csv:\n%s", csv.String())
 	}
 	if r.Friction[0].Dropped != 3 {
 		t.Errorf("the worst drop comes first: %+v", r.Friction[0])
