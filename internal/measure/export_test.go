@@ -8,3 +8,11 @@ func SetChunkOccurrences(n int) func() {
 	chunkOccurrences = n
 	return func() { chunkOccurrences = old }
 }
+
+// ForgetUnions drops the unions reports keep (as if every day had
+// changed since the last report).
+func ForgetUnions(e *Rollups) {
+	e.sets.mu.Lock()
+	e.sets.unions, e.sets.unionBytes = nil, 0
+	e.sets.mu.Unlock()
+}

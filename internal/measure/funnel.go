@@ -188,6 +188,7 @@ func (e *Rollups) Funnel(ctx context.Context, q FunnelQuery) (*FunnelReport, err
 		if err != nil {
 			return err
 		}
+		defer f.release()
 		if err := f.run(ctx); err != nil {
 			return err
 		}

@@ -30,8 +30,10 @@ type nextSeen struct {
 // something they did: they are skipped (opens and clicks are not).
 func (f *funnelScan) next(ctx context.Context) error {
 	d := &f.drop
-	n := &nextSeen{at: make([]int64, f.n), name: make([]uint16, f.n), ch: make([]uint8, f.n),
-		orderAt: make([]int64, f.n), orderCh: make([]uint8, f.n), names: f.v.Names()}
+	sn := &f.sc.next
+	n := &nextSeen{at: grown(sn.at, f.n), name: grown(sn.name, f.n), ch: grown(sn.ch, f.n),
+		orderAt: grown(sn.orderAt, f.n), orderCh: grown(sn.orderCh, f.n), names: f.v.Names()}
+	*sn = *n
 	for i := range n.at {
 		n.at[i], n.orderAt[i] = math.MaxInt64, math.MaxInt64
 	}

@@ -2,6 +2,7 @@ package measure
 
 import (
 	"context"
+	"sync"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,8 +20,9 @@ import (
 // customers who dropped did next. Memory stays bounded whatever the number
 // of events.
 
-// chunkOccurrences bounds the occurrences held at once (16 bytes each).
-var chunkOccurrences = 4 << 20
+// chunkOccurrences bounds the occurrences held at once (16 bytes each: 128
+// MB; each chunk is one more pass over the steps' rows).
+var chunkOccurrences = 8 << 20
 
 // occ is one event of a customer that matters to the funnel.
 type occ struct {
@@ -53,6 +55,8 @@ type funnelScan struct {
 	counts   []uint32    // occurrences per profile
 	first    []bool      // profiles with a first step in the entry range
 
+	sc *scratch // the big arrays, reused from funnel to funnel
+
 	// Results.
 	reached  []int64
 	channels [][256]int64 // customers per step and channel code
@@ -71,7 +75,8 @@ type dropped struct {
 }
 
 func newFunnelScan(v *segment.IndexView, q *FunnelQuery, from, to int64) (*funnelScan, error) {
-	f := &funnelScan{v: v, q: q, from: from, to: to, window: time.Duration(q.Window).Milliseconds(), n: v.Profiles()}
+	f := &funnelScan{v: v, q: q, from: from, to: to, window: time.Duration(q.Window).Milliseconds(), n: v.Profiles(),
+		sc: scratches.Get().(*scratch)}
 	for i, s := range q.Steps {
 		rows, err := v.Rows(s.Event, s.Where)
 		if errors.Is(err, segment.ErrNotIndexed) {
@@ -176,10 +181,42 @@ func (f *funnelScan) isStep(i, j int) bool {
 	return s.rows.Match(j) && (s.channels == nil || s.channels[s.rows.ChannelCode(j)])
 }
 
+// scratch holds a funnel's big arrays: over a million customers they
+// weigh a hundred megabytes, which the next funnel reuses instead of
+// allocating (and the collector freeing) again.
+type scratch struct {
+	counts   []uint32
+	off, pos []int
+	buf      []occ
+	first    []bool
+	drop     dropped
+	next     nextSeen
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// zeroed returns s with length n, zeroed, reusing its array when it is
+// large enough.
+func zeroed[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// release gives the scratch arrays back (after the report is built).
+func (f *funnelScan) release() {
+	f.sc.counts, f.sc.first = f.counts, f.first
+	scratches.Put(f.sc)
+	f.sc = nil
+}
+
 func (f *funnelScan) run(ctx context.Context) error {
-	f.counts = make([]uint32, f.n)
+	f.counts = zeroed(f.sc.counts, f.n)
 	if f.q.Order == OrderStrict {
-		f.first = make([]bool, f.n)
+		f.first = zeroed(f.sc.first, f.n)
 		first := f.steps[0].rows
 		for j := range first.Len() {
 			if at := first.At(j); at >= f.from && at < f.to && f.isStep(0, j) {
@@ -190,7 +227,8 @@ func (f *funnelScan) run(ctx context.Context) error {
 		}
 	}
 	f.each(0, uint32(f.n), func(p uint32, _ occ) { f.counts[p]++ })
-	var buf []occ
+	buf := f.sc.buf
+	defer func() { f.sc.buf = buf }()
 	for lo := 0; lo < f.n; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -205,12 +243,13 @@ func (f *funnelScan) run(ctx context.Context) error {
 			lo = hi
 			continue
 		}
-		off := make([]int, hi-lo+1)
+		off := zeroed(f.sc.off, hi-lo+1)
 		for p := lo; p < hi; p++ {
 			off[p-lo+1] = off[p-lo] + int(f.counts[p])
 		}
 		buf = slices.Grow(buf[:0], total)[:total]
-		pos := slices.Clone(off[:hi-lo])
+		pos := append(f.sc.pos[:0], off[:hi-lo]...)
+		f.sc.off, f.sc.pos = off, pos
 		f.each(uint32(lo), uint32(hi), func(p uint32, o occ) {
 			i := int(p) - lo
 			buf[pos[i]] = o

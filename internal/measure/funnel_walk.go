@@ -139,8 +139,12 @@ func (f *funnelScan) walkAny(g []occ) chain {
 
 func (f *funnelScan) markDropped(p uint32, c *chain) {
 	d := &f.drop
-	if d.step == nil {
-		d.step, d.at, d.end, d.ch = make([]uint8, f.n), make([]int64, f.n), make([]int64, f.n), make([]uint8, f.n)
+	if !d.anyDrops {
+		// Only step says who dropped; the others are read for those.
+		sd := &f.sc.drop
+		d.step = zeroed(sd.step, f.n)
+		d.at, d.end, d.ch = grown(sd.at, f.n), grown(sd.end, f.n), grown(sd.ch, f.n)
+		*sd = *d
 	}
 	d.step[p], d.at[p], d.end[p], d.ch[p] = uint8(c.n), c.at[c.n-1], c.at[0]+f.window, c.ch[c.n-1]
 	d.anyDrops = true
@@ -192,4 +196,13 @@ func nth(v []float64, k int) float64 {
 		}
 	}
 	return v[k]
+}
+
+// grown returns s with length n, reusing its array when it is large
+// enough, not zeroed (every entry read is written first).
+func grown[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }

@@ -171,17 +171,19 @@ func kpiResult(k *KPI, a *agg, costs costTable, cur, prev Period, bs []bucket, b
 	// The previous period's buckets are the current ones moved back by
 	// the period's length.
 	shift := int32(cur.Days)
-	series := func(dv dimval) (now, before []Point) {
+	series := func(dv dimval, previous bool) (now, before []Point) {
 		for _, b := range bs {
 			now = append(now, Point{T: dayString(b.from), V: at(dv, b.from, b.to)})
-			before = append(before, Point{T: dayString(b.from - shift), V: at(dv, b.from-shift, b.to-shift)})
+			if previous {
+				before = append(before, Point{T: dayString(b.from - shift), V: at(dv, b.from-shift, b.to-shift)})
+			}
 		}
 		return now, before
 	}
 	if k.noSeries {
 		r.Note = "no series: each point would read two years of buyers"
 	} else {
-		r.Series, r.PreviousSeries = series(total)
+		r.Series, r.PreviousSeries = series(total, true)
 	}
 	if breakdown == "" {
 		return r
@@ -206,7 +208,7 @@ func kpiResult(k *KPI, a *agg, costs costTable, cur, prev Period, bs []bucket, b
 		row := BreakdownRow{Value: v, Current: at(dv, cur.from, cur.to), Previous: at(dv, prev.from, prev.to)}
 		row.Change = change(row.Current, row.Previous)
 		if !k.noSeries {
-			row.Series, _ = series(dv)
+			row.Series, _ = series(dv, false) // the previous range's, per value, nobody plots
 		}
 		r.Breakdown = append(r.Breakdown, row)
 	}
