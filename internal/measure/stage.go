@@ -42,10 +42,8 @@ type Options struct {
 	Zone *time.Location
 	// Yield makes the stage wait while ingestion is saturated.
 	Yield func() bool
-	// FlushEvery is how often the rollups are written while events keep
-	// coming (default 1s); once the stage has caught up with the log it
-	// writes at once, so that a dashboard shows an order within about a
-	// second.
+	// FlushEvery is how often the rollups are written (default 1s): a
+	// dashboard shows an order a second or two after it was acknowledged.
 	FlushEvery time.Duration
 	Metrics    *Metrics
 	// Owners, if set, finds each event's profile instead of unify.Owners
@@ -74,6 +72,7 @@ type Stage struct {
 	today      int32     // when the batch in progress started
 	err        error     // the first failure of the batch in progress
 	props      props     // reused for each event's properties
+	holders    *holderCache
 
 	resetting atomic.Bool
 	restart   chan struct{}
@@ -100,7 +99,7 @@ func NewStage(st Store, o Options) *Stage {
 		o.FlushEvery = time.Second
 	}
 	return &Stage{st: st, o: o, log: o.Logger, prof: newProfiles(), sets: newSetCache(st), p: newPending(),
-		restart: make(chan struct{}, 1), Processed: eventlog.NewNotifier()}
+		holders: newHolderCache(st), restart: make(chan struct{}, 1), Processed: eventlog.NewNotifier()}
 }
 
 // Zone returns the brand's time zone.
@@ -129,7 +128,7 @@ func (s *Stage) Load(ctx context.Context) error {
 
 // load reads the profiles and the checkpoint. Lock should be held.
 func (s *Stage) load(ctx context.Context) error {
-	s.prof, s.p, s.err = newProfiles(), newPending(), nil
+	s.prof, s.p, s.err, s.holders = newProfiles(), newPending(), nil, newHolderCache(s.st)
 	s.sets.reset()
 	after := int64(0)
 	for {
@@ -250,8 +249,7 @@ func (s *Stage) flushIdle(ctx context.Context) {
 }
 
 // Process counts one batch of the log (events unify has handled), and
-// writes the rollups when FlushEvery has passed or the batch is the last
-// one available.
+// writes the rollups when FlushEvery has passed since the last write.
 func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	if len(batch) == 0 {
 		return nil
@@ -272,8 +270,11 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		}
 		if m, ok := merges[i]; ok {
 			s.merge(ctx, m[0], m[1])
+			s.holders.merged(m[0], m[1])
 		} else if owners[i] > 0 {
-			s.apply(ctx, e, owners[i])
+			// Found from the cache before a merge of this batch was
+			// counted: the profile it became.
+			s.apply(ctx, e, s.mergedTo(owners[i]))
 		}
 		s.p.last = e.Seq
 		if s.err != nil {
@@ -281,7 +282,10 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		}
 	}
 	s.p.received = append(s.p.received, batch[0].ReceivedAt)
-	if len(batch) < batchSize || time.Since(s.flushedAt) >= s.o.FlushEvery {
+	// At most one write a second, caught up or not (flushIdle writes the
+	// last batches of a pause): the single SQLite writer is ingestion's
+	// first, and a flush rewrites the day's profile sets.
+	if time.Since(s.flushedAt) >= s.o.FlushEvery {
 		return s.flush(ctx)
 	}
 	return nil
@@ -291,7 +295,7 @@ func (s *Stage) owners(ctx context.Context, batch []*event.Event) ([]int64, map[
 	if s.o.Owners != nil {
 		return s.o.Owners(ctx, batch)
 	}
-	return unify.Owners(ctx, s.st, s.o.Rules, batch)
+	return unify.Owners(ctx, s.holders, s.o.Rules, batch)
 }
 
 // Flush writes what is pending.
