@@ -2,10 +2,10 @@ package measure
 
 import (
 	"context"
-	"sync"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/parcours/parcours/internal/segment"
