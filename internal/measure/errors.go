@@ -12,6 +12,7 @@ type ValidationError struct {
 	Reason string
 }
 
+// Error says which field and why.
 func (e *ValidationError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Reason) }
 
 // ErrNotReady says a report needs something still being built (the

@@ -24,8 +24,9 @@ type holderCache struct {
 	byProfile map[int64][]identity.Identifier
 }
 
-// maxCachedHolders bounds the cache; past it, it starts again empty.
-const maxCachedHolders = 1 << 20
+// maxCachedHolders bounds the cache (about 100 bytes an entry); past it,
+// it starts again empty.
+const maxCachedHolders = 1 << 18
 
 func newHolderCache(st unify.Holders) *holderCache {
 	return &holderCache{st: st, holders: map[identity.Identifier]int64{}, byProfile: map[int64][]identity.Identifier{}}

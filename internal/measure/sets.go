@@ -214,6 +214,10 @@ func (c *setCache) changed(version int64) ([]store.MeasureSet, error) {
 	return out, nil
 }
 
+// allDays is how many days of setAll stay in memory (merges read them;
+// older days are read again when a merge needs them).
+const allDays = 120
+
 // flushed forgets what changed (it is stored) and keeps in memory only the
 // days from keepFrom on: the ones live traffic writes.
 func (c *setCache) flushed(keepFrom int32) {
@@ -222,6 +226,11 @@ func (c *setCache) flushed(keepFrom int32) {
 	for d := range c.days {
 		if d < keepFrom {
 			delete(c.days, d)
+		}
+	}
+	for d := range c.all {
+		if d < keepFrom-allDays {
+			delete(c.all, d)
 		}
 	}
 }
