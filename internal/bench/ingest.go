@@ -49,6 +49,12 @@ type IngestResult struct {
 	P99          Millis         `json:"p99_ms"`
 	Max          Millis         `json:"max_ms"`
 	Errors       map[string]int `json:"errors,omitempty"`
+	// RefusedMax is the slowest 503 answer: how long the server held a
+	// request before refusing it.
+	RefusedMax Millis `json:"refused_max_ms,omitempty"`
+	// ServerPeakRSS is the peak resident memory of the server, in MiB, when
+	// the caller started it and could read it.
+	ServerPeakRSS int64 `json:"server_peak_rss_mib,omitempty"`
 }
 
 // Millis is a duration printed in milliseconds.
@@ -91,10 +97,13 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 		measure  atomic.Bool
 		mu       sync.Mutex
 		lat      []time.Duration
+		refused  time.Duration
 		errs     = map[string]int{}
 		requests atomic.Int64
 	)
-	send := func(due time.Time) {
+	// send posts one request and returns how long to wait before the next
+	// one: the Retry-After of a 503, as the client libraries honour it.
+	send := func(due time.Time) (backoff time.Duration) {
 		body := tpl.Render(counter.Add(1))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
@@ -105,7 +114,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 		if err != nil {
 			status = "transport"
 			if ctx.Err() != nil {
-				return
+				return 0
 			}
 		} else {
 			io.Copy(io.Discard, resp.Body)
@@ -113,11 +122,17 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 			if resp.StatusCode != http.StatusOK {
 				status = strconv.Itoa(resp.StatusCode)
 			}
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+				backoff = time.Duration(min(max(s, 0), 10)) * time.Second
+			}
 		}
 		if !measure.Load() {
-			return
+			return backoff
 		}
 		mu.Lock()
+		if status == "503" {
+			refused = max(refused, d)
+		}
 		if status != "" {
 			errs[status]++
 		} else {
@@ -125,6 +140,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 			requests.Add(1)
 		}
 		mu.Unlock()
+		return backoff
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -163,7 +179,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 			go func() {
 				defer wg.Done()
 				for runCtx.Err() == nil {
-					send(time.Now())
+					sleep(runCtx, send(time.Now()))
 				}
 			}()
 		}
@@ -194,6 +210,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 		P90:          ms(percentile(lat, 0.90)),
 		P99:          ms(percentile(lat, 0.99)),
 		Max:          ms(percentile(lat, 1)),
+		RefusedMax:   ms(refused),
 	}
 	if len(errs) > 0 {
 		res.Errors = errs

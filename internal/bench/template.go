@@ -34,6 +34,12 @@ func NewTemplate(endpoint string, batchSize, eventSize int, runID string) *Templ
 		fmt.Fprintf(&b, `{"type":"track","messageId":"bench-%s-`, runID)
 		holes = append(holes, b.Len())
 		b.WriteString(strings.Repeat("0", idDigits))
+		if eventSize < 200 {
+			// A minimal event (about 90 bytes): batches of tens of
+			// thousands of events, the hardest on memory.
+			fmt.Fprintf(&b, `","userId":"u%d","event":"E"}`, i%1000)
+			continue
+		}
 		fmt.Fprintf(&b, `","anonymousId":"anon-%05d","userId":"user-%05d","event":"Product Viewed",`+
 			`"properties":{"product_id":"SKU-%05d","sku":"SHOE-RUN-42","category":"shoes","name":"Trail runner","brand":"Parcours","price":89.9,"currency":"EUR","url":"https://shop.example/p/trail-runner"},`+
 			`"context":{"library":{"name":"parcours-bench","version":"1.0"},"page":{"path":"/p/trail-runner","referrer":"https://instagram.com/"},"userAgent":"Mozilla/5.0 (X11; Linux x86_64)","locale":"fr-FR","pad":"`,

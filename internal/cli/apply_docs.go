@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
@@ -195,10 +196,10 @@ func parseTemplates(where string, b []byte) ([]*templateDoc, error) {
 		jd.DisallowUnknownFields()
 		var t templateDoc
 		if err := jd.Decode(&t); err != nil {
-			return nil, fmt.Errorf("%s: document %d: template: %w (fields: kind, id, name, topic, body with email, sms, push, whatsapp, webhook)", where, i, err)
+			return nil, fmt.Errorf("%s: document %d: template: %w (fields: kind, id, name, topic, body with %s)", where, i, err, channel.Join(template.Variants()))
 		}
 		if t.Body == nil {
-			return nil, fmt.Errorf("%s: document %d: template %s: body is required: one variant per channel (email, sms, push, whatsapp, webhook)", where, i, t.ID)
+			return nil, fmt.Errorf("%s: document %d: template %s: body is required: one variant per channel (%s)", where, i, t.ID, channel.Join(template.Variants()))
 		}
 		out = append(out, &t)
 	}

@@ -79,6 +79,7 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 			}
 			res, err := bench.Ingest(e.ctx, o)
 			if srv != nil {
+				_, res.ServerPeakRSS = procMemory(srv.cmd.Process.Pid)
 				srv.stop()
 			}
 			if err != nil {
@@ -109,9 +110,9 @@ func (c *benchIngestCmd) report(g *config.Globals, e *env, runs []benchRun, mode
 		return printJSON(e.stdout, map[string]any{"runs": runs, "median": median, "durable_over_floor": ratio})
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t")
+	fmt.Fprintln(tw, "mode\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t503 max ms\tserver peak MiB\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%v\t\n", r.Mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, errorsText(r.Errors))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%v\t%.0f\t%d\t\n", r.Mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, errorsText(r.Errors), r.RefusedMax, r.ServerPeakRSS)
 	}
 	for _, mode := range modes {
 		r := median[mode]

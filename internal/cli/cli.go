@@ -19,6 +19,8 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/postgres"
 	"github.com/parcours/parcours/internal/store/sqlite"
@@ -64,6 +66,13 @@ type env struct {
 
 type exitCode int
 
+// helpVars are the lists help texts show (${touchpoints},
+// ${provider_types}), read from where they are described. Every parser of
+// root needs them.
+func helpVars() kong.Vars {
+	return kong.Vars{"touchpoints": strings.Join(source.Channels(), ", "), "provider_types": strings.Join(providers.Types(), ", ")}
+}
+
 // Main runs the command line args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) (code int) {
 	var cli root
@@ -75,6 +84,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Configuration(config.FileLoader),
 		kong.UsageOnError(),
+		helpVars(),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "parcours:", err)
@@ -82,11 +92,7 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			c, ok := r.(exitCode)
-			if !ok {
-				panic(r)
-			}
-			code = int(c)
+			code = exitOnPanic(r, stderr)
 		}
 	}()
 	kctx, err := parser.Parse(args)
@@ -117,6 +123,18 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		return 1
 	}
 	return 0
+}
+
+// exitOnPanic turns a panic in a command into its exit code: kong's exit
+// requests pass; anything else is a bug, which no input may turn into a
+// Go crash (exit 2 and the runtime's dump): it is reported as such, with
+// the stack for the report, and the command fails like any other.
+func exitOnPanic(r any, stderr io.Writer) int {
+	if c, ok := r.(exitCode); ok {
+		return int(c)
+	}
+	fmt.Fprintf(stderr, "parcours: internal error (a bug, please report it with this output): %v\n%s", r, debug.Stack())
+	return 1
 }
 
 // openStore opens the store the globals name and applies migrations.

@@ -122,16 +122,16 @@ func (f *importFlags) run(g *config.Globals, e *env, what string, sink bool,
 	start := time.Now()
 	batch := max(1, f.Batch)
 	pending := 0
-	err = commerce.ScanFile(bar.reader(in), format, func(line int, raw []byte, fields map[string]string) error {
+	err = commerce.ScanFile(bar.reader(in), format, func(rec commerce.Record) error {
 		if err := e.ctx.Err(); err != nil {
 			return err
 		}
 		r.count.Records++
-		if format == "csv" && fields == nil {
-			r.reject(line, raw, errors.New("malformed CSV"))
+		if rec.Err != nil {
+			r.reject(rec.Line, rec.Raw, rec.Err)
 			return nil
 		}
-		if err := each(r, line, raw, fields); err != nil {
+		if err := each(r, rec.Line, rec.Raw, rec.Fields); err != nil {
 			return err
 		}
 		if pending++; pending >= batch {

@@ -4,17 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
-	"github.com/parcours/parcours/internal/config"
-	"github.com/parcours/parcours/internal/server"
-	"github.com/parcours/parcours/internal/store/sqlite"
 )
 
 // TestCrashLosesNoCommerceEvent kills the server with SIGKILL during a
@@ -27,30 +22,29 @@ func TestCrashLosesNoCommerceEvent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts server processes")
 	}
+	for _, e := range crashEngines() {
+		t.Run(e.name, func(t *testing.T) { crashCommerceEvents(t, e.prepare(t)) })
+	}
+}
+
+func crashCommerceEvents(t *testing.T, e engine) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	g := &config.Globals{DataDir: dir}
-	st, err := openStore(ctx, g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.open(t, dir)
 	if err := st.UpsertLocations(ctx, []*commerce.Location{{ID: "lyon", Name: "Lyon", Lat: 45.76, Lon: 4.83, TimeZone: "Europe/Paris",
 		Capabilities: []string{commerce.CapClickCollect}, UpdatedAt: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 1_000_000}}, time.Now(), nil); err != nil {
+	if _, err := (commerce.Writes{Store: st}).SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 1_000_000}}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
 
-	url, cmd := startServe(t, dir)
-	key, err := os.ReadFile(filepath.Join(dir, server.AdminKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := startNode(t, dir, e)
+	key := adminKey(t, dir)
 	post := func(path, body string) (int, error) {
-		req, _ := http.NewRequest("POST", url+"/api/v1"+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(key)))
+		req, _ := http.NewRequest("POST", n.url+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0, err
@@ -99,18 +93,12 @@ func TestCrashLosesNoCommerceEvent(t *testing.T) {
 			break
 		}
 	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	n.kill()
 	wg.Wait()
 
 	// Restarted, the relay delivers what the crash left in the outbox.
-	url, cmd = startServe(t, dir)
-	ro, err := sqlite.Open(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n = startNode(t, dir, e)
+	ro := e.open(t, dir)
 	left := -1
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		es, err := ro.Outbox(ctx, 100000)
@@ -125,13 +113,9 @@ func TestCrashLosesNoCommerceEvent(t *testing.T) {
 		}
 	}
 	ro.Close()
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
+	n.stop()
 
-	st, err = openStore(ctx, g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st = e.open(t, dir)
 	defer st.Close()
 	if es, _ := st.Outbox(ctx, 10); len(es) != 0 {
 		t.Fatalf("the outbox still holds %d+ events after the restart", len(es))

@@ -112,7 +112,22 @@ func (c *stockImportCmd) Run(g *config.Globals, e *env) error {
 		buf.add(l, line, raw)
 		return nil
 	}, func(r *importRun, _ bool) error {
-		return buf.flush(e.ctx, r, func(ls []commerce.StockLevel) error {
+		// Rows of unknown SKUs or locations are rejected here, each on its
+		// line, so that the batch is written whole.
+		unknown, err := r.svc.CheckStockRefs(e.ctx, buf.items)
+		if err != nil {
+			return err
+		}
+		var known buffer[commerce.StockLevel]
+		for i, l := range buf.items {
+			if unknown[i] != nil {
+				r.reject(buf.lines[i], buf.raws[i], unknown[i])
+				continue
+			}
+			known.add(l, buf.lines[i], buf.raws[i])
+		}
+		buf.items, buf.lines, buf.raws = buf.items[:0], buf.lines[:0], buf.raws[:0]
+		return known.flush(e.ctx, r, func(ls []commerce.StockLevel) error {
 			_, err := r.svc.SetStock(e.ctx, ls)
 			return err
 		})

@@ -24,12 +24,19 @@ type journeyCmd struct {
 type journeyTestCmd struct {
 	Journey  string `arg:"" help:"The journey file (YAML; may also hold the segments it needs, as kind: segment documents)." type:"existingfile"`
 	Scenario string `arg:"" help:"The scenario file: customers, steps ({at: +1h, user, event, properties}) and expectations." type:"existingfile"`
+	// The message flags of serve that change what a send renders to.
+	Templates     string `help:"Directory of template files (ID.json), as serve imports them: every send is rendered and the trace shows its text. Default: the scenario's templates." env:"PARCOURS_TEMPLATES" placeholder:"DIR" type:"existingdir"`
+	MessagePolicy string `help:"YAML file of the message policy (topics, quiet hours, fallback channels), as serve reads it." env:"PARCOURS_MESSAGE_POLICY" placeholder:"FILE" type:"existingfile"`
+	PublicURL     string `help:"Public URL of the server, the base of the rendered messages' tracking and unsubscribe links." env:"PARCOURS_PUBLIC_URL" placeholder:"URL"`
 }
 
 func (c *journeyTestCmd) Help() string {
 	return `The scenario runs in a temporary store with the real identity resolution, segments and
 journey engine, on a fake clock: a week of waits takes a fraction of a second. Sends are recorded,
-not delivered. Every timer fires at its instant.
+not delivered. Every timer fires at its instant. With templates (--templates DIR, or templates: DIR
+in the scenario), each send goes through the message pipeline as it would live — address,
+suppressions, consent, quiet hours, the template rendered with the same variables — and the trace
+shows what the customer would read; expectations can check it (send: {text: ...}).
 
   name: a purchase stops the reminders
   customers:
@@ -62,7 +69,11 @@ func (c *journeyTestCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	res, err := sim.Run(e.ctx, files, sc)
+	policy, err := loadPolicy(c.MessagePolicy)
+	if err != nil {
+		return err
+	}
+	res, err := sim.RunWith(e.ctx, files, sc, sim.Options{Templates: c.Templates, Policy: policy, PublicURL: c.PublicURL})
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,12 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
+	"github.com/parcours/parcours/internal/store"
 )
 
 type serveCmd struct {
@@ -23,6 +25,15 @@ type serveCmd struct {
 	MaxInFlight int           `help:"Ingestion requests handled at once; more are answered 503 with Retry-After." env:"PARCOURS_MAX_IN_FLIGHT" default:"512"`
 	MaxQueued   int64         `help:"Events waiting for a commit beyond which ingestion answers 503 with Retry-After." env:"PARCOURS_MAX_QUEUED" default:"200000"`
 	TrustProxy  bool          `help:"Take the client address from X-Forwarded-For (only behind a proxy you run)." env:"PARCOURS_TRUST_PROXY"`
+	// Ingestion under load and hostile clients (docs/ingestion.md).
+	MaxWait             time.Duration `help:"Longest an ingestion request waits for a commit to take its events; then 503 with Retry-After, nothing stored." env:"PARCOURS_MAX_WAIT" default:"2s"`
+	BodyTimeout         time.Duration `help:"Time a request body with the write key in the Authorization header may take to arrive; slower: 408." env:"PARCOURS_BODY_TIMEOUT" default:"10s"`
+	UnkeyedBodyTimeout  time.Duration `help:"Same, for a request without an Authorization header (its key is in the body)." env:"PARCOURS_UNKEYED_BODY_TIMEOUT" default:"2s"`
+	MaxUnkeyed          int           `help:"Ingestion requests without an Authorization header handled at once; they never take the slots of keyed requests." env:"PARCOURS_MAX_UNKEYED" default:"64"`
+	MaxUnkeyedPerClient int           `help:"Of those, how many one client address may have." env:"PARCOURS_MAX_UNKEYED_PER_CLIENT" default:"8"`
+	MaxConnsPerClient   int           `help:"Connections one client address may hold open (0: no cap; behind a proxy, raise it or use 0)." env:"PARCOURS_MAX_CONNS_PER_CLIENT" default:"512"`
+	MaxBatchEvents      int           `help:"Events one ingestion request may carry; more: 400." env:"PARCOURS_MAX_BATCH_EVENTS" default:"5000"`
+	IngestMemory        int64         `help:"Memory budget, in bytes, of the ingestion requests in flight counted by decoded size; beyond it: 503 with Retry-After." env:"PARCOURS_INGEST_MEMORY" default:"134217728"`
 	// Commerce.
 	ReservationSweep time.Duration `help:"How often reservations past their expiry are released." env:"PARCOURS_RESERVATION_SWEEP" default:"30s"`
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
@@ -42,14 +53,6 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	defer release()
-	rules, err := g.Rules()
-	if err != nil {
-		return err
-	}
-	zone, err := g.Zone()
-	if err != nil {
-		return err
-	}
 	if g.StoresFile != "" { // a broken file is refused before anything starts
 		if _, err := g.PhysicalStores(); err != nil {
 			return err
@@ -60,56 +63,31 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	defer st.Close()
-	stores, err := physicalStores(e.ctx, g, st)
-	if err != nil {
-		return err
-	}
 	key, err := server.EnsureAdminKey(e.ctx, st, g.DataDir, time.Now())
 	if err != nil {
 		return err
 	}
-	mo, err := c.messageFlags.options(g)
+	so, closeProviders, err := c.options(e, g, st)
 	if err != nil {
 		return err
+	}
+	defer closeProviders()
+	// The node id names this process's outbox leases, so that after a
+	// crash it takes them back at once (docs/reliability.md).
+	node, releaseNode, err := server.ClaimNode(e.ctx, st, g.DataDir)
+	if err != nil {
+		return err
+	}
+	defer releaseNode()
+	so.Messages.Node = node
+	stores := so.Stores
+	set, _ := so.Providers.(message.ProviderSet)
+	for ch, p := range set {
+		e.log.Info("messages: provider configured", "channel", ch, "provider", p.Provider.Name(), "rate_per_second", p.Limits.Rate)
 	}
 	l, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
-	}
-	so := server.Options{
-		DedupWindow: c.DedupWindow,
-		DecodeOnly:  c.DecodeOnly,
-		Ingest:      collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy},
-		Committer:   collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
-		Clock:       clock.System{},
-		Logger:      e.log,
-		Rules:       rules,
-		Stores:      stores,
-		Zone:        zone,
-
-		BehaviourIndex:   segment.IndexFile(g.DataDir),
-		ReservationSweep: c.ReservationSweep,
-		LowStock:         c.LowStock,
-	}
-	so.Messages, so.TemplatesDir = mo, c.Templates
-	if c.Providers != "" {
-		cfg, err := providers.Load(c.Providers)
-		if err != nil {
-			return err
-		}
-		set, built, err := server.ProviderSet(cfg)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			for _, p := range built {
-				p.Close()
-			}
-		}()
-		so.Providers, so.ProviderConfig = set, cfg
-		for ch, p := range set {
-			e.log.Info("messages: provider configured", "channel", ch, "provider", p.Provider.Name(), "rate_per_second", p.Limits.Rate)
-		}
 	}
 	srv := server.New(st, so)
 	srv.Start()
@@ -134,7 +112,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "  data:       %s (commands run with this --data-dir find this server)\n", absPath(g.DataDir))
 	fmt.Fprintf(e.stdout, "  next:       parcours%s sources create --name \"Web shop\" --channel web\n", dataDirFlag(g))
-	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine())
+	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine(), "node", node)
 	err = srv.Serve(e.ctx, l)
 	e.log.Info("stopped")
 	return err
@@ -172,4 +150,66 @@ func describeShops(stores []profile.Store) string {
 		return "none yet (parcours locations import stores.csv, then restart serve, gives nearest_store and near conditions their stores)"
 	}
 	return fmt.Sprintf("%d physical stores, read at start (restart after a locations import to add new ones)", len(stores))
+}
+
+// options assembles what the server starts with: the identity rules, the
+// physical stores (the stores file's and the data's), the message flags
+// and the providers file, its providers built (close them with the
+// returned function), over st, the data directory's store. Run adds the
+// listener; ServeOptions gives the same to tests.
+func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Options, func(), error) {
+	none := func() {}
+	rules, err := g.Rules()
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	stores, err := physicalStores(e.ctx, g, st)
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	zone, err := g.Zone()
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	mo, err := c.messageFlags.options(g)
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	so := server.Options{
+		DedupWindow: c.DedupWindow,
+		DecodeOnly:  c.DecodeOnly,
+		Ingest: collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy,
+			MaxWait: c.MaxWait, BodyTimeout: c.BodyTimeout, UnkeyedBodyTimeout: c.UnkeyedBodyTimeout,
+			MaxUnkeyed: c.MaxUnkeyed, MaxUnkeyedPerClient: c.MaxUnkeyedPerClient, MaxBatchEvents: c.MaxBatchEvents,
+			MaxMemory: c.IngestMemory},
+		MaxConnsPerClient: c.MaxConnsPerClient,
+		Committer:         collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
+		Clock:             clock.System{},
+		Logger:            e.log,
+		Rules:             rules,
+		Stores:            stores,
+		Zone:              zone,
+
+		BehaviourIndex:   segment.IndexFile(g.DataDir),
+		ReservationSweep: c.ReservationSweep,
+		LowStock:         c.LowStock,
+	}
+	so.Messages, so.TemplatesDir = mo, c.Templates
+	if c.Providers == "" {
+		return so, none, nil
+	}
+	cfg, err := providers.Load(c.Providers)
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	set, built, err := server.ProviderSet(cfg)
+	if err != nil {
+		return server.Options{}, none, err
+	}
+	so.Providers, so.ProviderConfig = set, cfg
+	return so, func() {
+		for _, p := range built {
+			p.Close()
+		}
+	}, nil
 }

@@ -19,7 +19,7 @@ type sourcesCmd struct {
 
 type sourcesCreateCmd struct {
 	Name    string `help:"A name people recognise, e.g. \"Web shop\" or \"Lyon store tills\"." required:""`
-	Channel string `help:"The touchpoint kind: web, ios, android, app, pos, call_center, email, sms, whatsapp, push, crm, server, other." required:""`
+	Channel string `help:"The touchpoint kind: ${touchpoints}." required:""`
 	StoreID string `help:"For a pos source: the id of its physical store."`
 }
 

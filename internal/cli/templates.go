@@ -22,31 +22,42 @@ type messageFlags struct {
 	MessagePolicy string `help:"YAML file of the message policy: topics, frequency caps, quiet hours, time zone, fallback channels." env:"PARCOURS_MESSAGE_POLICY" placeholder:"FILE" type:"existingfile"`
 	Templates     string `help:"Directory of template files (ID.json) imported at start." env:"PARCOURS_TEMPLATES" placeholder:"DIR"`
 	UnsubscribeTo string `help:"Address of the mailto: List-Unsubscribe entry of marketing emails." env:"PARCOURS_UNSUBSCRIBE_MAILTO" placeholder:"EMAIL"`
-	Providers     string `help:"YAML file of the delivery providers (SMTP, Twilio, Vonage, WhatsApp, FCM, APNs, webhooks); secrets as environment variable references. See docs/providers.md." env:"PARCOURS_PROVIDERS" placeholder:"FILE" type:"existingfile"`
+	Providers     string `help:"YAML file of the delivery providers (types: ${provider_types}); secrets as environment variable references. See docs/providers.md." env:"PARCOURS_PROVIDERS" placeholder:"FILE" type:"existingfile"`
 }
 
 // options builds the pipeline's options: the policy file, the link secret
 // of the data directory.
 func (f *messageFlags) options(g *config.Globals) (message.Options, error) {
 	o := message.Options{BaseURL: f.PublicURL, UnsubscribeMailto: f.UnsubscribeTo}
+	if _, err := message.CheckPublicURL(f.PublicURL); err != nil {
+		return o, fmt.Errorf("--public-url: %w", err)
+	}
 	secret, err := server.EnsureMessageSecret(g.DataDir)
 	if err != nil {
 		return o, err
 	}
 	o.Secret = secret
-	if f.MessagePolicy != "" {
-		b, err := os.ReadFile(f.MessagePolicy)
-		if err != nil {
-			return o, fmt.Errorf("message policy: %w", err)
-		}
-		if err := yaml.Unmarshal(b, &o.Policy); err != nil {
-			return o, fmt.Errorf("message policy %s: %w", f.MessagePolicy, err)
-		}
-		if err := o.Policy.Validate(); err != nil {
-			return o, fmt.Errorf("%s: %w", f.MessagePolicy, err)
-		}
+	o.Policy, err = loadPolicy(f.MessagePolicy)
+	return o, err
+}
+
+// loadPolicy reads a message policy file; "" is the default policy.
+func loadPolicy(path string) (message.Policy, error) {
+	var p message.Policy
+	if path == "" {
+		return p, nil
 	}
-	return o, nil
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return p, fmt.Errorf("message policy: %w", err)
+	}
+	if err := yaml.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("message policy %s: %w", path, err)
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }
 
 type templatesCmd struct {
@@ -154,7 +165,7 @@ func (c *templatesPreviewCmd) remote(g *config.Globals, e *env, s *serverInfo) (
 // local renders with this command's flags.
 func (c *templatesPreviewCmd) local(g *config.Globals, e *env, t *templatesCmd) (*message.Preview, error) {
 	if t.PublicURL == "" {
-		fmt.Fprintln(e.stderr, "parcours: no --public-url (PARCOURS_PUBLIC_URL): emails render without tracked links and List-Unsubscribe, as serve without it sends them")
+		fmt.Fprintln(e.stderr, "parcours: no --public-url (PARCOURS_PUBLIC_URL): emails render without tracked links and List-Unsubscribe; serve without it sends no marketing email")
 	}
 	p, st, err := t.pipeline(g, e, false)
 	if err != nil {

@@ -56,7 +56,7 @@ func TestTemplatesPreviewLikeTheAPI(t *testing.T) {
 	}
 	// --local renders here, and says what it lacks.
 	code, out, errOut = run(t, "--data-dir", data, "templates", "preview", "soldes", "--profile", "user_id:zoe", "--local")
-	if code != 0 || strings.Contains(out, "List-Unsubscribe") || !strings.Contains(errOut, "no --public-url") {
+	if code != 0 || strings.Contains(out, `"List-Unsubscribe"`) || !strings.Contains(out, "no unsubscribe link") || !strings.Contains(errOut, "no --public-url") {
 		t.Fatalf("preview --local: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

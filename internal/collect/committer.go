@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,9 @@ type Committer struct {
 	done    chan struct{}
 
 	stats CommitStats
+	// rate is the recent commit throughput, events per second of commit
+	// time (float64 bits; 0 until a large commit): see Backlog.
+	rate atomic.Uint64
 	// busyUntil (unix nanoseconds) is set while commits run back to back
 	// with work waiting: see Busy.
 	busyUntil atomic.Int64
@@ -61,7 +65,20 @@ type submission struct {
 	events  []*event.Event
 	rejects []*event.Rejection
 	err     chan error
+	// state moves from queued to taken (by a commit) or to withdrawn (by
+	// a submitter that waited its bound); whichever comes first wins.
+	state atomic.Int32
 }
+
+// Submission states.
+const (
+	queued int32 = iota
+	taken
+	withdrawn
+)
+
+// take claims s for a commit; false if its submitter withdrew it.
+func (s *submission) take() bool { return s.state.CompareAndSwap(queued, taken) }
 
 // CommitterOptions tune a Committer. Zero values take the defaults.
 type CommitterOptions struct {
@@ -116,11 +133,34 @@ func (c *Committer) Busy() bool { return time.Now().UnixNano() < c.busyUntil.Loa
 // Queued returns the number of events waiting to be committed.
 func (c *Committer) Queued() int64 { return c.queued.Load() }
 
+// Backlog estimates how long events submitted now, after ahead more, would
+// wait for a commit to take them: the events queued and ahead, at the
+// recent commit rate. The HTTP handler refuses a request at once when it is
+// beyond its bound, rather than decode events it would have to withdraw.
+// Nothing waiting: 0, however slow the commits.
+func (c *Committer) Backlog(ahead int64) time.Duration {
+	rate := math.Float64frombits(c.rate.Load())
+	q := c.queued.Load() + ahead
+	if rate <= 0 || q <= 0 {
+		return 0
+	}
+	return time.Duration(float64(q) / rate * float64(time.Second))
+}
+
 // Submit queues events and rejections for the next commit and waits until
 // they are durable. On return each event's Seq is set (0 for a duplicate).
 // If ctx ends first, Submit returns its error but the events may still be
 // committed: a client that retries is protected by dedup.
 func (c *Committer) Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error {
+	return c.SubmitWithin(ctx, events, rejects, 0)
+}
+
+// SubmitWithin is Submit with a bound on the wait: if no commit has taken
+// the events within wait, they are withdrawn and ErrOverloaded is returned —
+// then they are certainly not stored, and the client is told to retry
+// rather than held. Once a commit has taken them, SubmitWithin waits for it
+// (one commit, at most MaxEventsPerCommit events). wait <= 0: no bound.
+func (c *Committer) SubmitWithin(ctx context.Context, events []*event.Event, rejects []*event.Rejection, wait time.Duration) error {
 	if len(events) == 0 && len(rejects) == 0 {
 		return nil
 	}
@@ -156,6 +196,24 @@ func (c *Committer) Submit(ctx context.Context, events []*event.Event, rejects [
 			return ctx.Err()
 		}
 	}
+	var bound <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		bound = t.C
+	}
+	select {
+	case err := <-s.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-bound:
+		if s.state.CompareAndSwap(queued, withdrawn) {
+			c.queued.Add(-n)
+			return ErrOverloaded
+		}
+	}
+	// A commit took the events just in time: its outcome is the answer.
 	select {
 	case err := <-s.err:
 		return err
@@ -177,11 +235,16 @@ func (c *Committer) Run() {
 			for {
 				select {
 				case s := <-c.queue:
-					c.commit([]*submission{s})
+					if s.take() {
+						c.commit([]*submission{s})
+					}
 				default:
 					return
 				}
 			}
+		}
+		if !first.take() {
+			continue // withdrawn: its submitter was answered already
 		}
 		group := []*submission{first}
 		n := len(first.events)
@@ -189,14 +252,36 @@ func (c *Committer) Run() {
 		for n < c.maxEvents {
 			select {
 			case s := <-c.queue:
-				group = append(group, s)
-				n += len(s.events)
+				if s.take() {
+					group = append(group, s)
+					n += len(s.events)
+				}
 			default:
 				break more
 			}
 		}
 		c.commit(group)
 	}
+}
+
+// observe updates the commit rate with a commit of n events that took d.
+// Large commits tell the throughput: a moving average of the last few. A
+// small commit is mostly fixed cost (the fsync), so its rate only bounds
+// the throughput from below: it may raise the estimate, never lower it —
+// or one slow commit followed by refusals, hence small commits, would keep
+// the estimate low for ever.
+func (c *Committer) observe(n int, d time.Duration) {
+	r := float64(n) / max(d.Seconds(), 1e-6)
+	old := math.Float64frombits(c.rate.Load())
+	switch {
+	case n < busyBacklog:
+		if r <= old || old == 0 {
+			return // no large commit seen yet: no estimate
+		}
+	case old > 0:
+		r = old*0.7 + r*0.3
+	}
+	c.rate.Store(math.Float64bits(r))
 }
 
 // Close stops accepting submissions and waits until the queued ones are
@@ -215,7 +300,11 @@ func (c *Committer) commit(group []*submission) {
 	}
 	// The commit itself is not cancelled by shutdown: its submitters are
 	// waiting for it.
+	start := time.Now()
 	err := c.app.Append(context.Background(), events, rejects)
+	if n := len(events) + len(rejects); err == nil && n > 0 {
+		c.observe(n, time.Since(start))
+	}
 	if err != nil && len(group) > 1 {
 		// One submission must not fail the others: commit them one by one so
 		// that only the faulty one gets the error.

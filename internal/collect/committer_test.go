@@ -147,3 +147,35 @@ func TestBasicWriteKey(t *testing.T) {
 		}
 	}
 }
+
+// TestBacklogEstimate: the handler refuses at once what the committer's
+// backlog says would wait beyond the bound, so the estimate must follow the
+// store both ways — and never stay low once refusals leave only small
+// commits to observe.
+func TestBacklogEstimate(t *testing.T) {
+	c := NewCommitter(&fakeLog{}, CommitterOptions{})
+	c.observe(100, time.Millisecond)
+	if got := c.Backlog(10_000); got != 0 {
+		t.Fatalf("before any large commit: backlog %v, want no estimate", got)
+	}
+	c.observe(5000, time.Second) // 5,000 events/s
+	if got := c.Backlog(10_000); got != 2*time.Second {
+		t.Fatalf("10,000 events at 5,000/s: %v", got)
+	}
+	if got := c.Backlog(0); got != 0 {
+		t.Fatalf("nothing waiting: %v", got)
+	}
+	c.observe(5000, 5*time.Second) // a slow commit: the estimate falls
+	slow := c.Backlog(10_000)
+	if slow <= 2*time.Second {
+		t.Fatalf("after a slow commit: %v", slow)
+	}
+	c.observe(100, 50*time.Millisecond) // small and slow: says nothing new
+	if got := c.Backlog(10_000); got != slow {
+		t.Fatalf("a small slow commit moved the estimate: %v -> %v", slow, got)
+	}
+	c.observe(100, time.Millisecond) // small and fast: at least 100,000/s
+	if got := c.Backlog(10_000); got > 100*time.Millisecond {
+		t.Fatalf("after a fast small commit: %v", got)
+	}
+}

@@ -31,6 +31,7 @@ const (
 	CodeBadGzip         = "invalid_gzip"
 	CodeBadBody         = "invalid_body"
 	CodeUnsupportedCode = "unsupported_encoding"
+	CodeTooManyEvents   = "too_many_events"
 )
 
 // Request is a decoded ingestion request: one event (/v1/track, ...) or a
@@ -38,6 +39,9 @@ const (
 type Request struct {
 	// Events are the raw events, still to be validated one by one.
 	Events []json.RawMessage
+	// Scans are what splitting a batch found in each event (see
+	// event.ScanObject), parallel to Events; nil for a single call.
+	Scans []event.Scanned
 	// Type is the type implied by the endpoint, empty for batches.
 	Type         event.Type
 	WriteKey     string
@@ -48,15 +52,19 @@ type Request struct {
 
 // ReadBody reads a request body, decompressing it when the client says it is
 // gzip (Content-Encoding) or when it starts with the gzip magic number
-// (clients send gzipped JSON under all sorts of content types). At most max
-// bytes are accepted after decompression, which also defuses gzip bombs.
-func ReadBody(r io.Reader, contentEncoding string, max int64, buf *bytes.Buffer) ([]byte, error) {
+// (clients send gzipped JSON under all sorts of content types). At most
+// limit bytes are accepted after decompression, which also defuses gzip
+// bombs. The body is read into dst's storage when it is large enough; grow,
+// if not nil, is asked for the bytes of each allocation ReadBody makes (dst
+// is the caller's to account for), and its error stops the read: the memory
+// budget of the requests in flight.
+func ReadBody(r io.Reader, contentEncoding string, limit int64, dst []byte, grow func(int64) error) ([]byte, error) {
 	// The raw body is capped too: a compressed body is never larger than
 	// what it expands to, except for a few header bytes.
-	if err := readCapped(buf, r, max+1024); err != nil {
+	body, err := readCapped(dst[:0], r, limit+1024, grow)
+	if err != nil {
 		return nil, err
 	}
-	body := buf.Bytes()
 	enc := strings.ToLower(strings.TrimSpace(contentEncoding))
 	gzipped := enc == "gzip" || enc == "x-gzip" || (len(body) >= 2 && body[0] == 0x1f && body[1] == 0x8b)
 	switch {
@@ -65,35 +73,59 @@ func ReadBody(r io.Reader, contentEncoding string, max int64, buf *bytes.Buffer)
 		if err != nil {
 			return nil, &RequestError{CodeBadGzip, "body is not valid gzip: " + err.Error()}
 		}
-		var out bytes.Buffer
-		out.Grow(min(len(body)*4, int(max)+1))
-		if err := readCapped(&out, zr, max); err != nil {
-			if _, ok := err.(*RequestError); ok {
+		size := min(len(body)*4, int(limit)+1)
+		if grow != nil {
+			if err := grow(int64(size)); err != nil {
+				return nil, err
+			}
+		}
+		out, err := readCapped(make([]byte, 0, size), zr, limit, grow)
+		if err != nil {
+			if _, ok := err.(*RequestError); ok || errors.Is(err, errNoMemory) {
 				return nil, err
 			}
 			return nil, &RequestError{CodeBadGzip, "body is not valid gzip: " + err.Error()}
 		}
-		buf.Reset()
-		buf.Write(out.Bytes())
-		body = buf.Bytes()
+		body = out
 	case enc != "" && enc != "identity":
 		return nil, &RequestError{CodeUnsupportedCode, fmt.Sprintf("Content-Encoding %q is not supported; send gzip or nothing", contentEncoding)}
 	}
-	if int64(len(body)) > max {
-		return nil, tooLarge(max)
+	if int64(len(body)) > limit {
+		return nil, tooLarge(limit)
 	}
 	return body, nil
 }
 
-func readCapped(buf *bytes.Buffer, r io.Reader, max int64) error {
-	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if err != nil {
-		return err
+// readCapped appends what r holds to dst, refusing more than max bytes.
+func readCapped(dst []byte, r io.Reader, limit int64, grow func(int64) error) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			// Double, as append would, but never beyond what the cap allows.
+			size := min(max(2*cap(dst), 16<<10), int(limit)+1)
+			if size <= cap(dst) {
+				return nil, tooLarge(limit)
+			}
+			if grow != nil {
+				if err := grow(int64(size - cap(dst))); err != nil {
+					return nil, err
+				}
+			}
+			next := make([]byte, len(dst), size)
+			copy(next, dst)
+			dst = next
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if int64(len(dst)) > limit {
+			return nil, tooLarge(limit)
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if n > max {
-		return tooLarge(max)
-	}
-	return nil
 }
 
 func tooLarge(max int64) error {
@@ -131,8 +163,11 @@ func Decode(body []byte, typ event.Type) (*Request, error) {
 			if string(v) == "null" {
 				return nil
 			}
-			req.Events = req.Events[:0]
-			if err := eachElement(v, func(e []byte) { req.Events = append(req.Events, e) }); err != nil {
+			req.Events, req.Scans = req.Events[:0], req.Scans[:0]
+			if err := eachElement(v, func(e []byte, s event.Scanned) {
+				req.Events = append(req.Events, e)
+				req.Scans = append(req.Scans, s)
+			}); err != nil {
 				return fmt.Errorf("batch: %w (it must be an array of events)", err)
 			}
 		case "writeKey":
@@ -162,6 +197,9 @@ func decodeObject(name string, v []byte, out *map[string]json.RawMessage) error 
 	}
 	if v[0] != '{' {
 		return errors.New(name + " must be a JSON object")
+	}
+	if err := event.CheckMember(name, v); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(v, out); err != nil {
 		return fmt.Errorf("%s: %w", name, err)

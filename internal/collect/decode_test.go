@@ -40,7 +40,7 @@ func TestReadBody(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := ReadBody(bytes.NewReader(c.body), c.encoding, max, new(bytes.Buffer))
+			got, err := ReadBody(bytes.NewReader(c.body), c.encoding, max, nil, nil)
 			var re *RequestError
 			switch {
 			case c.code == "" && err != nil:
@@ -88,11 +88,16 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u"},{"type":"nope"}],"context":{"a":1},"sentAt":"2024-01-01T00:00:00Z"}`), false)
 	f.Add([]byte(`{"batch":[{"type":"identify","anonymousId":"a","traits":{"email":"x@y.z"}}],"integrations":{"all":true}}`), true)
 	f.Add([]byte("\xef\xbb\xbf{\"batch\":[]}"), false)
+	// Values one engine refuses, in events and in the batch-level context.
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","properties":{"a":1e131072,"b":-1e309,"c":1e-16384}}]}`), false)
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","properties":{"a":"\u0000\ud800\udc00\ud800"}}],"context":{"n":"\udfff"}}`), false)
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","properties":`+strings.Repeat(`{"a":[`, 40)+strings.Repeat(`]}`, 40)+`}],"context":{"deep":`+strings.Repeat("[", 70)+strings.Repeat("]", 70)+`}}`), true)
+	f.Add([]byte(`{"batch":[{"type":"track","event":"X","userId":"u","timestamp":"0001-01-01","sentAt":"0001-01-01T00:00:00Z"}],"sentAt":"0001-01-01"}`), false)
 	f.Fuzz(func(t *testing.T, body []byte, compress bool) {
 		if compress {
 			body = gz(t, string(body))
 		}
-		raw, err := ReadBody(bytes.NewReader(body), "", 1<<16, new(bytes.Buffer))
+		raw, err := ReadBody(bytes.NewReader(body), "", 1<<16, nil, nil)
 		if err != nil {
 			var re *RequestError
 			if !errors.As(err, &re) {
@@ -109,7 +114,17 @@ func FuzzDecodeRequest(f *testing.F) {
 			return
 		}
 		env := &event.Envelope{Context: req.Context, Integrations: req.Integrations, SourceID: "s", Channel: "web"}
-		events, rejects := Prepare(env, req.Events, "")
+		events, rejects := prepare(env, req.Events, req.Scans, "")
+		// Inspecting while splitting decides exactly as inspecting apart.
+		again, rejectsAgain := Prepare(env, req.Events, "")
+		if len(again) != len(events) || len(rejectsAgain) != len(rejects) {
+			t.Fatalf("split-time inspection: %d events, %d rejections; apart: %d, %d", len(events), len(rejects), len(again), len(rejectsAgain))
+		}
+		for i, r := range rejects {
+			if a := rejectsAgain[i]; r.Code != a.Code || r.Field != a.Field || r.Reason != a.Reason {
+				t.Fatalf("rejection %d: %+v split-time, %+v apart", i, r, a)
+			}
+		}
 		dropped := 0
 		for _, r := range rejects {
 			if r.Action == event.Dropped {
@@ -120,9 +135,40 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("%d events in, %d stored + %d dropped out", len(req.Events), len(events), dropped)
 		}
 		for _, e := range events {
-			if !json.Valid(e.AppendJSON(nil)) {
-				t.Fatalf("invalid stored JSON: %s", e.AppendJSON(nil))
+			stored := e.AppendJSON(nil)
+			if !json.Valid(stored) {
+				t.Fatalf("invalid stored JSON: %s", stored)
+			}
+			// What is accepted, both engines store and any reader reads:
+			// no number beyond a float, no nesting beyond the cap, no
+			// escape PostgreSQL refuses.
+			if err := event.Check(stored); err != nil {
+				t.Fatalf("accepted an event a store refuses: %v\n%s", err, stored)
 			}
 		}
 	})
 }
+
+// BenchmarkDecodeBatch splits and inspects a batch of 5,000 small events
+// (the most a request may carry): the cost must grow with the body, not
+// with its square.
+func BenchmarkDecodeBatch(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"batch":[`)
+	for i := range benchBatchEvents {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"type":"track","event":"E","userId":"u","messageId":"m-` + strings.Repeat("1", 8) + `","properties":{"n":1.5}}`)
+	}
+	sb.WriteString(`]}`)
+	body := []byte(sb.String())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := Decode(body, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+var benchBatchEvents = DefaultMaxBatchEvents

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/source"
 )
 
 // endpoints maps the ingestion paths to the call type they imply (empty for
@@ -37,14 +37,72 @@ func IsIngestPath(path string) bool {
 	return ok
 }
 
-// HandlerOptions tune the HTTP handler. Zero values take the defaults.
+// HandlerOptions tune the HTTP handler. Zero values take the defaults
+// (the Default* constants).
 type HandlerOptions struct {
-	MaxBody          int64 // decoded body limit, default 4 MB
-	MaxInFlight      int   // concurrent requests, default 512
-	MaxInFlightBytes int64 // decoded bytes held by requests in flight, default 256 MB
+	// MaxBody is the largest body, once decompressed (default 4 MB).
+	MaxBody int64
+	// MaxInFlight bounds the requests with a valid write key in the
+	// Authorization header handled at once (default 512).
+	MaxInFlight int
+	// MaxUnkeyed bounds the requests without an Authorization header
+	// reading their body to find its writeKey (default 64), and
+	// MaxUnkeyedPerClient those of one client address (default 8): a
+	// request without a key never takes a keyed client's slot.
+	MaxUnkeyed          int
+	MaxUnkeyedPerClient int
+	// MaxBatchEvents is the most events one request may carry (default
+	// 5,000); a larger batch is refused with 400.
+	MaxBatchEvents int
+	// MaxMemory bounds the decoded size of the requests in flight
+	// (default 128 MB): bodies, decoded events, and a fixed overhead per
+	// event. A request that would cross it is answered 503.
+	MaxMemory int64
+	// BodyTimeout is how long a keyed request's body may take to arrive
+	// (default 10s), UnkeyedBodyTimeout an unkeyed one's (default 2s).
+	// A slower body is answered 408 and its connection closed.
+	BodyTimeout        time.Duration
+	UnkeyedBodyTimeout time.Duration
+	// MaxWait is how long a request's events may wait for a commit to
+	// take them (default 2s); then it is answered 503 with Retry-After,
+	// its events certainly not stored.
+	MaxWait time.Duration
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
 	Logger     *slog.Logger
+}
+
+func (o *HandlerOptions) defaults() {
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxUnkeyed <= 0 {
+		o.MaxUnkeyed = DefaultMaxUnkeyed
+	}
+	if o.MaxUnkeyedPerClient <= 0 {
+		o.MaxUnkeyedPerClient = DefaultMaxUnkeyedPerClient
+	}
+	if o.MaxBatchEvents <= 0 {
+		o.MaxBatchEvents = DefaultMaxBatchEvents
+	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
+	if o.BodyTimeout <= 0 {
+		o.BodyTimeout = DefaultBodyTimeout
+	}
+	if o.UnkeyedBodyTimeout <= 0 {
+		o.UnkeyedBodyTimeout = DefaultUnkeyedBodyTimeout
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
 }
 
 // Handler serves the Segment-compatible tracking API.
@@ -56,30 +114,30 @@ type Handler struct {
 	opts     HandlerOptions
 	log      *slog.Logger
 
-	inFlight      chan struct{}
-	inFlightBytes atomic.Int64
-	bufs          sync.Pool
+	keyed       pool
+	unkeyed     pool
+	perClient   perClient
+	mem         budget
+	lastRefusal atomic.Int64 // unix nanoseconds, by the handler's clock
+	preparing   atomic.Int64 // events of the requests being decoded
+	bufs        sync.Pool
 }
 
 // NewHandler returns the tracking API handler.
 func NewHandler(keys *Keys, ingester *Ingester, clk clock.Clock, metrics *Metrics, o HandlerOptions) *Handler {
-	if o.MaxBody <= 0 {
-		o.MaxBody = DefaultMaxBody
-	}
-	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 512
-	}
-	if o.MaxInFlightBytes <= 0 {
-		o.MaxInFlightBytes = 256 << 20
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	return &Handler{
+	o.defaults()
+	h := &Handler{
 		keys: keys, ingester: ingester, clock: clk, metrics: metrics, opts: o, log: o.Logger,
-		inFlight: make(chan struct{}, o.MaxInFlight),
-		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		keyed:     pool{max: int64(o.MaxInFlight)},
+		unkeyed:   pool{max: int64(o.MaxUnkeyed)},
+		perClient: perClient{max: o.MaxUnkeyedPerClient, n: map[string]int{}},
+		mem:       budget{max: o.MaxMemory},
+		bufs:      sync.Pool{New: func() any { return new([]byte) }},
 	}
+	if metrics != nil {
+		metrics.watch(h)
+	}
+	return h
 }
 
 // response is the body of a successful ingestion request. Segment answers
@@ -130,56 +188,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serve(sw, r, typ)
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, typ event.Type) {
-	select {
-	case h.inFlight <- struct{}{}:
-		defer func() { <-h.inFlight }()
-	default:
-		overloaded(w, "too many requests in flight")
+// ingest validates and stores the events of a decoded request.
+func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Source, req *Request, l *lease, client string) {
+	// The wait is bounded from here, the body read: decoding under load
+	// counts too. (The wall clock: this bounds real waiting, like a
+	// network deadline.)
+	start := time.Now()
+	if n := len(req.Events); n > h.opts.MaxBatchEvents {
+		h.refused(refusedBatchSize, false)
+		httpjson.Error(w, http.StatusBadRequest, CodeTooManyEvents,
+			"the batch has "+strconv.Itoa(n)+" events; the limit is "+strconv.Itoa(h.opts.MaxBatchEvents)+" per request: send smaller batches", nil)
 		return
 	}
-	if r.ContentLength > h.opts.MaxBody+1024 {
-		httpjson.Error(w, http.StatusBadRequest, CodeBodyTooLarge, tooLarge(h.opts.MaxBody).Error(), nil)
+	// What decoding will hold: a copy of each event's fields and the
+	// per-event overhead, on top of the body already counted.
+	var size int64
+	for _, e := range req.Events {
+		size += int64(len(e)) + eventOverhead
+	}
+	if err := l.grow(size); err != nil {
+		h.refuse(w, refusedMemory, true, "too much data in flight")
 		return
 	}
-	buf := h.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 1<<20 { // keep big buffers from pinning memory
-			h.bufs.Put(buf)
-		}
-	}()
-	body, err := ReadBody(r.Body, r.Header.Get("Content-Encoding"), h.opts.MaxBody, buf)
-	if err != nil {
-		h.requestError(w, err)
-		return
-	}
-	size := int64(cap(body))
-	if h.inFlightBytes.Add(size) > h.opts.MaxInFlightBytes {
-		h.inFlightBytes.Add(-size)
-		overloaded(w, "too much data in flight")
-		return
-	}
-	defer h.inFlightBytes.Add(-size)
-
-	req, err := Decode(body, typ)
-	if err != nil {
-		h.requestError(w, err)
-		return
-	}
-	key := BasicWriteKey(r.Header.Get("Authorization"))
-	if key == "" {
-		key = req.WriteKey
-	}
-	src, err := h.keys.Source(r.Context(), key)
-	if err != nil {
-		if errors.Is(err, ErrNoWriteKey) || errors.Is(err, ErrUnknownWriteKey) || errors.Is(err, ErrDisabledSource) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="parcours"`)
-			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
-			return
-		}
-		h.log.Error("ingest: write key lookup failed", "err", err)
-		unavailable(w, "the store is not answering")
+	// Events that would wait beyond the bound are refused before they are
+	// decoded, or the work would be thrown away when they are withdrawn.
+	// Ahead of them: the events queued, and those of the requests being
+	// decoded, which will be queued first.
+	n := int64(len(req.Events))
+	preparing := h.preparing.Add(n)
+	if h.ingester.Backlog(preparing-n) > h.opts.MaxWait {
+		h.preparing.Add(-n)
+		h.refuse(w, refusedQueue, true, "the event log is busy")
 		return
 	}
 	env := &event.Envelope{
@@ -189,17 +228,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, typ event.Type) 
 		StoreID:      src.StoreID,
 		Context:      req.Context,
 		Integrations: req.Integrations,
-		IP:           h.clientIP(r),
+		IP:           client,
 	}
 	if req.SentAt != "" {
 		// An unreadable batch-level sentAt only disables skew correction.
 		env.SentAt, _ = event.ParseTimestamp(req.SentAt)
 	}
-	events, rejects := Prepare(env, req.Events, typ)
-	res, err := h.ingester.Submit(r.Context(), events, rejects)
+	events, rejects := prepare(env, req.Events, req.Scans, req.Type)
+	h.preparing.Add(-n) // queued from here on
+	res, err := h.ingester.SubmitWithin(r.Context(), events, rejects, max(h.opts.MaxWait-time.Since(start), time.Millisecond))
 	switch {
 	case errors.Is(err, ErrOverloaded):
-		overloaded(w, "the event log is busy")
+		h.refuse(w, refusedQueue, true, "the event log is busy")
 		return
 	case errors.Is(err, ErrClosed):
 		unavailable(w, "the server is shutting down")
@@ -209,6 +249,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, typ event.Type) 
 	case err != nil:
 		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "err", err)
 		unavailable(w, "events could not be stored")
+		return
+	}
+	if req.Type != "" && len(events) == 0 && len(res.Rejections) == 1 {
+		// A single call whose event was dropped: Segment's libraries take
+		// a 200 for "stored", so the client must hear that it was not.
+		rj := res.Rejections[0]
+		httpjson.Error(w, http.StatusBadRequest, rj.Code, rj.Reason, map[string]any{"field": rj.Field, "messageId": rj.MessageID})
 		return
 	}
 	resp := response{Success: true, Stored: res.Stored, Duplicates: res.Duplicates}
@@ -226,11 +273,6 @@ func (h *Handler) requestError(w http.ResponseWriter, err error) {
 	}
 	// Reading the body failed: the client went away or timed out.
 	httpjson.Error(w, http.StatusBadRequest, CodeBadBody, "could not read the body: "+err.Error(), nil)
-}
-
-func overloaded(w http.ResponseWriter, why string) {
-	w.Header().Set("Retry-After", "1")
-	httpjson.Error(w, http.StatusServiceUnavailable, "overloaded", why+"; retry after 1 second", nil)
 }
 
 func unavailable(w http.ResponseWriter, why string) {
@@ -280,6 +322,9 @@ func (s *statusWriter) WriteHeader(code int) {
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (deadlines).
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {

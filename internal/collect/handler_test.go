@@ -58,7 +58,7 @@ func TestHandlerRefusesWhenTooManyInFlight(t *testing.T) {
 	src, _ := source.New("Web", "web", "", time.Now())
 	clk := clock.System{}
 	h := NewHandler(NewKeys(oneSource{src}, clk, time.Second), NewIngester(Discard{}, nil, nil), clk, nil, HandlerOptions{MaxInFlight: 1})
-	h.inFlight <- struct{}{} // one request is being served
+	h.keyed.inUse.Store(1) // one request is being served
 	req := httptest.NewRequest("POST", "/v1/track", strings.NewReader(`{"userId":"u","event":"X"}`))
 	req.SetBasicAuth(src.WriteKey, "")
 	rec := httptest.NewRecorder()

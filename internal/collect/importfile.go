@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/importfile"
 	"github.com/parcours/parcours/internal/source"
 )
 
@@ -185,20 +185,23 @@ type rowError struct {
 
 func (e *rowError) Error() string { return e.msg }
 
+// maxImportLine bounds an NDJSON line: far above any event the API
+// accepts, so that a longer line is refused alone rather than read whole.
+const maxImportLine = 4 << 20
+
 func ndjsonLines(r io.Reader) func() ([]byte, int, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
-	line := 0
+	lines := importfile.NewLines(r, maxImportLine)
 	return func() ([]byte, int, error) {
 		for {
-			b, err := br.ReadBytes('\n')
-			if len(b) == 0 && err != nil {
+			text, line, err := lines.Next()
+			var long *importfile.LongLineError
+			if errors.As(err, &long) {
+				return nil, line, &rowError{msg: err.Error(), input: text[:min(len(text), 1024)]}
+			}
+			if err != nil {
 				return nil, line, err
 			}
-			line++
-			if line == 1 {
-				b = bytes.TrimPrefix(b, utf8BOM)
-			}
-			b = bytes.TrimSpace(b)
+			b := bytes.TrimSpace([]byte(text))
 			if len(b) == 0 {
 				continue // blank lines are not events
 			}
@@ -207,37 +210,39 @@ func ndjsonLines(r io.Reader) func() ([]byte, int, error) {
 	}
 }
 
+// csvRows reads the file with importfile.CSV: a malformed row (an
+// unclosed quote) is refused alone on its own line, and the rows after it
+// are read as usual.
 func csvRows(r io.Reader, m *Mapping) (func() ([]byte, int, error), error) {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	cr := importfile.NewCSV(r)
+	head, err := cr.Next()
+	if errors.Is(err, io.EOF) {
+		return nil, errors.New("import: the CSV file is empty: it needs a header row")
+	}
+	if err == nil {
+		err = head.Err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("import: read CSV header: %w", err)
+		return nil, fmt.Errorf("import: read CSV header (line %d): %w", head.Line, err)
 	}
-	if len(header) > 0 {
-		header[0] = string(bytes.TrimPrefix([]byte(header[0]), utf8BOM))
-	}
-	cols, err := m.compile(append([]string(nil), header...))
+	cols, err := m.compile(head.Fields)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	return func() ([]byte, int, error) {
-		rec, err := cr.Read()
-		line, _ := cr.FieldPos(0)
+		rec, err := cr.Next()
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, pe.Line, &rowError{msg: "CSV: " + pe.Err.Error()}
-			}
-			return nil, line, err
+			return nil, rec.Line, err
 		}
-		obj, err := m.row(cols, rec)
+		if rec.Err != nil {
+			return nil, rec.Line, &rowError{msg: "CSV: " + rec.Err.Error(), input: rec.Text}
+		}
+		obj, err := m.row(cols, rec.Fields)
 		if err != nil {
-			return nil, line, &rowError{msg: err.Error(), input: csvLine(rec)}
+			return nil, rec.Line, &rowError{msg: err.Error(), input: csvLine(rec.Fields)}
 		}
 		b, err := json.Marshal(obj)
-		return b, line, err
+		return b, rec.Line, err
 	}, nil
 }
 

@@ -78,10 +78,20 @@ func NewIngester(sink Sink, metrics *Metrics, log *slog.Logger) *Ingester {
 // Prepare validates each raw event alone. Valid events are normalised; each
 // invalid one becomes a rejection and never affects the others.
 func Prepare(env *event.Envelope, raws []json.RawMessage, typ event.Type) ([]*event.Event, []*event.Rejection) {
+	return prepare(env, raws, nil, typ)
+}
+
+// prepare is Prepare for raws that splitting has inspected already (scans,
+// parallel to raws, or nil).
+func prepare(env *event.Envelope, raws []json.RawMessage, scans []event.Scanned, typ event.Type) ([]*event.Event, []*event.Rejection) {
 	events := make([]*event.Event, 0, len(raws))
 	var rejects []*event.Rejection
 	for i, raw := range raws {
-		e, warnings, err := env.Normalize(i, raw, typ)
+		var scan event.Scanned
+		if i < len(scans) {
+			scan = scans[i]
+		}
+		e, warnings, err := env.NormalizeScanned(i, raw, typ, scan)
 		if err != nil {
 			rejects = append(rejects, event.NewRejection(env, i, peekMessageID(raw), event.Dropped, err.(*event.ValidationError), raw))
 			continue
@@ -103,7 +113,37 @@ func (in *Ingester) Ingest(ctx context.Context, env *event.Envelope, raws []json
 
 // Submit stores events prepared by the caller, with their rejections.
 func (in *Ingester) Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) (Result, error) {
-	if err := in.sink.Submit(ctx, events, rejects); err != nil {
+	return in.SubmitWithin(ctx, events, rejects, 0)
+}
+
+// boundedSink is a Sink that can refuse to wait beyond a bound; *Committer
+// is one.
+type boundedSink interface {
+	SubmitWithin(ctx context.Context, events []*event.Event, rejects []*event.Rejection, wait time.Duration) error
+	Backlog(ahead int64) time.Duration
+}
+
+// Backlog estimates how long events submitted now would wait for a commit
+// with ahead more events submitted before them (see Committer.Backlog); 0
+// for a sink that does not queue.
+func (in *Ingester) Backlog(ahead int64) time.Duration {
+	if b, ok := in.sink.(boundedSink); ok {
+		return b.Backlog(ahead)
+	}
+	return 0
+}
+
+// SubmitWithin is Submit, answering ErrOverloaded when the sink cannot take
+// the events within wait (see Committer.SubmitWithin). wait <= 0, or a sink
+// without a bound: Submit.
+func (in *Ingester) SubmitWithin(ctx context.Context, events []*event.Event, rejects []*event.Rejection, wait time.Duration) (Result, error) {
+	var err error
+	if b, ok := in.sink.(boundedSink); ok && wait > 0 {
+		err = b.SubmitWithin(ctx, events, rejects, wait)
+	} else {
+		err = in.sink.Submit(ctx, events, rejects)
+	}
+	if err != nil {
 		return Result{}, err
 	}
 	res := Result{Rejections: rejects}

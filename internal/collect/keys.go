@@ -21,6 +21,15 @@ var (
 	ErrDisabledSource  = errors.New("the source of this write key is disabled")
 )
 
+// ErrLookupsBusy is returned when too many write keys are being looked up
+// in the store at once (a flood of unknown keys): answered 503.
+var ErrLookupsBusy = errors.New("collect: too many write key lookups at once")
+
+// maxLookups bounds the store lookups of write keys missing from the
+// cache. Keys are checked before a request takes a slot, so without it a
+// flood of random keys would reach the store unbounded.
+const maxLookups = 32
+
 // SourceFinder looks sources up by write key; store.Sources implements it.
 type SourceFinder interface {
 	SourceByWriteKey(ctx context.Context, key string) (*source.Source, error)
@@ -35,8 +44,9 @@ type Keys struct {
 	ttl      time.Duration // for known keys
 	negative time.Duration // for unknown keys
 
-	mu    sync.RWMutex
-	cache map[string]keyEntry
+	mu      sync.RWMutex
+	cache   map[string]keyEntry
+	lookups chan struct{}
 }
 
 type keyEntry struct {
@@ -53,7 +63,8 @@ func NewKeys(finder SourceFinder, clk clock.Clock, ttl time.Duration) *Keys {
 	if ttl <= 0 {
 		ttl = 5 * time.Second
 	}
-	return &Keys{finder: finder, clock: clk, ttl: ttl, negative: min(ttl, time.Second), cache: map[string]keyEntry{}}
+	return &Keys{finder: finder, clock: clk, ttl: ttl, negative: min(ttl, time.Second), cache: map[string]keyEntry{},
+		lookups: make(chan struct{}, maxLookups)}
 }
 
 // Source returns the enabled source that owns key.
@@ -66,7 +77,18 @@ func (k *Keys) Source(ctx context.Context, key string) (*source.Source, error) {
 	ent, ok := k.cache[key]
 	k.mu.RUnlock()
 	if !ok || now.After(ent.expires) {
+		select {
+		case k.lookups <- struct{}{}:
+		default:
+			if !ok {
+				return nil, ErrLookupsBusy
+			}
+			// A known key past its TTL: its last answer serves until the
+			// store can be asked again.
+			return ent.check()
+		}
 		src, err := k.finder.SourceByWriteKey(ctx, key)
+		<-k.lookups
 		ttl := k.ttl
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -82,6 +104,10 @@ func (k *Keys) Source(ctx context.Context, key string) (*source.Source, error) {
 		k.cache[key] = ent
 		k.mu.Unlock()
 	}
+	return ent.check()
+}
+
+func (ent keyEntry) check() (*source.Source, error) {
 	switch {
 	case ent.src == nil:
 		return nil, ErrUnknownWriteKey

@@ -10,6 +10,8 @@ type Metrics struct {
 	duplicates *prometheus.CounterVec
 	rejected   *prometheus.CounterVec
 	requests   *prometheus.HistogramVec
+	refused    *prometheus.CounterVec
+	reg        prometheus.Registerer
 }
 
 // NewMetrics creates the ingestion metrics and registers them with reg.
@@ -32,9 +34,37 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Latency of ingestion requests, from the first byte read to the response, by endpoint and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"endpoint", "code"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parcours_ingest_refused_total",
+			Help: "Ingestion requests refused for overload or slowness, by reason: in_flight, unkeyed, unkeyed_per_client, memory, queue, key_lookups (503); body_timeout (408); too_many_events (400).",
+		}, []string{"reason"}),
+		reg: reg,
 	}
-	reg.MustRegister(m.accepted, m.duplicates, m.rejected, m.requests)
+	reg.MustRegister(m.accepted, m.duplicates, m.rejected, m.requests, m.refused)
 	return m
+}
+
+// watch exposes the limits of h: its pools, memory budget and saturation.
+func (m *Metrics) watch(h *Handler) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parcours_ingest_in_flight_requests", Help: "Ingestion requests with a valid write key being handled (limit: --max-in-flight).",
+		}, func() float64 { return float64(h.keyed.inUse.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parcours_ingest_unkeyed_requests", Help: "Ingestion requests without an Authorization header reading their body (limit: --max-unkeyed).",
+		}, func() float64 { return float64(h.unkeyed.inUse.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parcours_ingest_memory_bytes", Help: "Decoded size of the ingestion requests in flight (limit: --ingest-memory).",
+		}, func() float64 { return float64(h.mem.used.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parcours_ingest_saturated", Help: "1 while ingestion refuses keyed work for overload or did in the last 5 seconds (/readyz answers 503).",
+		}, func() float64 {
+			if h.Saturation().Saturated {
+				return 1
+			}
+			return 0
+		}),
+	)
 }
 
 // CommitterMetrics exposes a committer's queue and counters.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/parcours/parcours/internal/event"
 )
 
 // A batch is split into its events in one pass: decoding it with
@@ -64,8 +66,10 @@ func eachMember(b []byte, fn func(key string, value []byte) error) error {
 	}
 }
 
-// eachElement calls fn with each raw element of the JSON array b.
-func eachElement(b []byte, fn func(elem []byte)) error {
+// eachElement calls fn with each raw element of the JSON array b. An object
+// is inspected as it is skipped (event.ScanObject): the events of a batch
+// are walked once, not once to split them and once more to validate them.
+func eachElement(b []byte, fn func(elem []byte, s event.Scanned)) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return errors.New("expected a JSON array")
@@ -74,12 +78,20 @@ func eachElement(b []byte, fn func(elem []byte)) error {
 	if i < len(b) && b[i] == ']' {
 		return nil
 	}
+	events := event.NewBatchScanner(b)
 	for {
-		end, err := skipValue(b, i)
+		var end int
+		var err error
+		var scan event.Scanned
+		if i < len(b) && b[i] == '{' {
+			end, scan, err = events.Object(i)
+		} else {
+			end, err = skipValue(b, i)
+		}
 		if err != nil {
 			return err
 		}
-		fn(b[i:end])
+		fn(b[i:end], scan)
 		i = skipSpace(b, end)
 		if i >= len(b) {
 			return errTruncated

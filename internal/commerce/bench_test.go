@@ -54,6 +54,16 @@ func serviceReserve(b *testing.B, clients int) {
 	for i := range hot {
 		levels = append(levels, commerce.StockLevel{SKU: fmt.Sprintf("HOT-%d", i), Location: "lyon", OnHand: stock})
 	}
+	p := &commerce.Product{ID: "hot", Name: "Hot"}
+	for _, l := range levels {
+		p.Variants = append(p.Variants, commerce.Variant{SKU: l.SKU, Price: 10, Currency: "EUR"})
+	}
+	if err := svc.UpsertProducts(ctx, []*commerce.Product{p}); err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.UpsertLocations(ctx, []*commerce.Location{{ID: "lyon", Name: "Lyon", Lat: 45.76, Lon: 4.83, TimeZone: "Europe/Paris"}}); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := svc.SetStock(ctx, levels); err != nil {
 		b.Fatal(err)
 	}

@@ -28,6 +28,9 @@ type Cart struct {
 	ClearedAt time.Time `json:"cleared_at,omitzero"`
 }
 
+// EmptyCart is the cart of a customer who has none saved (Version 0).
+func EmptyCart(customer string) *Cart { return &Cart{Customer: customer, Items: []CartItem{}} }
+
 // touch sets the cart's time to at, or just after its current time: every
 // version of a cart is later than the previous one, so that "the latest
 // Cart Updated by event time" is its latest version even when the clock

@@ -103,7 +103,7 @@ func (b *cartBatch) flush(ctx context.Context) error {
 			c.touch(later(now, b.at[k]))
 			cs = append(cs, c)
 		}
-		err := b.s.st.SaveCarts(ctx, cs, b.s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, ChannelCommerce, now)} }))
+		err := b.s.w.SaveCarts(ctx, cs, b.s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, ChannelCommerce, now)} }))
 		if isConflict(err) && attempt < 3 {
 			for _, k := range b.dirty {
 				c, err := b.s.st.Cart(ctx, k)

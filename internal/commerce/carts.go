@@ -70,7 +70,7 @@ func (s *Service) SetCart(ctx context.Context, customer string, items []CartItem
 	if tp := touchpoint(channel); !slices.Contains(c.KeptBy, tp) {
 		c.KeptBy = append(c.KeptBy, tp)
 	}
-	if err := s.st.SaveCart(ctx, c, s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, channel, now)} })); err != nil {
+	if err := s.w.SaveCart(ctx, c, s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, channel, now)} })); err != nil {
 		return nil, err
 	}
 	s.kick()
@@ -87,7 +87,7 @@ func (s *Service) MergeCart(ctx context.Context, from, into string) (*Cart, bool
 		return nil, false, nil
 	}
 	now := s.o.Clock.Now()
-	c, merged, err := s.st.MergeCart(ctx, from, into, func(dst, src *Cart) *Cart { return MergeCarts(dst, src, now) },
+	c, merged, err := s.w.MergeCart(ctx, from, into, func(dst, src *Cart) *Cart { return MergeCarts(dst, src, now) },
 		s.outbox(func(e Effect) []*event.Event { return []*event.Event{CartEvent(e.Cart, ChannelCommerce, now)} }))
 	if err != nil || !merged {
 		return c, merged, err

@@ -52,7 +52,7 @@ func (p *Product) Variant(sku string) *Variant {
 
 // Validate checks the product and normalises currencies to upper case.
 func (p *Product) Validate() error {
-	if err := checkID("id", p.ID); err != nil {
+	if err := CheckID("id", p.ID); err != nil {
 		return err
 	}
 	if strings.TrimSpace(p.Name) == "" {
@@ -65,7 +65,7 @@ func (p *Product) Validate() error {
 	for i := range p.Variants {
 		v := &p.Variants[i]
 		field := fmt.Sprintf("variants[%d]", i)
-		if err := checkID(field+".sku", v.SKU); err != nil {
+		if err := CheckID(field+".sku", v.SKU); err != nil {
 			return err
 		}
 		if seen[v.SKU] {
@@ -79,18 +79,6 @@ func (p *Product) Validate() error {
 		if len(v.Currency) != 3 {
 			return invalid(field+".currency", "must be an ISO 4217 code such as EUR")
 		}
-	}
-	return nil
-}
-
-// checkID accepts ids that fit in URLs and identifiers: printable, no
-// spaces or slashes, at most 128 bytes.
-func checkID(field, id string) error {
-	if id == "" {
-		return invalid(field, "is required")
-	}
-	if len(id) > 128 || strings.ContainsAny(id, " /?#%\t\r\n") {
-		return invalid(field, "%q must be at most 128 characters without spaces, '/', '?', '#' or '%%'", id)
 	}
 	return nil
 }
@@ -142,7 +130,7 @@ var days = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 
 // Validate checks the location.
 func (l *Location) Validate() error {
-	if err := checkID("id", l.ID); err != nil {
+	if err := CheckID("id", l.ID); err != nil {
 		return err
 	}
 	if strings.TrimSpace(l.Name) == "" {

@@ -235,7 +235,7 @@ func (s *Service) applySale(ctx context.Context, e *event.Event) error {
 	}
 	key := "pos:" + e.SourceID + ":" + e.MessageID
 	now := s.o.Clock.Now()
-	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: "sale " + p.OrderID, Deltas: deltas, Clamp: true, At: now}, s.stockOutbox(now))
+	changes, applied, err := s.w.AdjustStock(ctx, Adjustment{Key: key, Reason: "sale " + p.OrderID, Deltas: deltas, Clamp: true, At: now}, s.stockOutbox(now))
 	if err != nil {
 		return err
 	}

@@ -3,22 +3,41 @@ package commerce
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/parcours/parcours/internal/importfile"
 )
 
+// Record is one record of an import file, as ScanFile hands it over.
+type Record struct {
+	// Line is where the record starts in the file, from 1.
+	Line int
+	// Raw is the record's text: a JSON value, or for CSV its fields as a
+	// JSON object (the text as written when it is malformed).
+	Raw []byte
+	// Fields are a CSV record's values by column name (lower case).
+	Fields map[string]string
+	// Err says why the record could not be read at all (a malformed CSV
+	// record, a JSON syntax error, an overlong line): the caller rejects
+	// it, and the scan goes on after it.
+	Err error
+}
+
+// maxJSONLine bounds an NDJSON record.
+const maxJSONLine = 4 << 20
+
 // ScanFile reads an import file record by record: CSV with a header row,
-// a JSON array, or NDJSON (one JSON object per line). each receives the
-// record's line (CSV, NDJSON) or position (JSON array, from 1), its raw
-// text, and for CSV its fields by column name. An error from each stops
-// the scan; a malformed record is handed over with fields nil and raw set,
-// for the caller to reject.
-func ScanFile(r io.Reader, format string, each func(line int, raw []byte, fields map[string]string) error) error {
+// a JSON array, or NDJSON (one JSON object per line), and calls each with
+// every record, good or malformed, and its line. A malformed record costs
+// only itself (in a JSON array, whose syntax cannot be resumed after an
+// error, it ends the file). An error from each stops the scan; ScanFile's
+// own errors are reading errors.
+func ScanFile(r io.Reader, format string, each func(Record) error) error {
 	switch format {
 	case "csv":
 		return scanCSV(r, each)
@@ -36,46 +55,142 @@ func ScanFile(r io.Reader, format string, each func(line int, raw []byte, fields
 	return fmt.Errorf("commerce: unknown import format %q: use csv, json or ndjson", format)
 }
 
+// peekNonSpace skips a UTF-8 byte order mark and returns the first byte
+// that is not a space, leaving it and the spaces before it unread (so
+// that line numbers count them).
 func peekNonSpace(br *bufio.Reader) (byte, error) {
-	for {
-		b, err := br.Peek(1)
-		if errors.Is(err, io.EOF) {
-			return 0, nil
-		}
-		if err != nil {
+	if b, _ := br.Peek(3); string(b) == "\xef\xbb\xbf" {
+		br.Discard(3)
+	}
+	for i := 1; i <= br.Size(); i++ {
+		b, err := br.Peek(i)
+		if len(b) < i {
+			if errors.Is(err, io.EOF) {
+				return 0, nil
+			}
 			return 0, err
 		}
-		switch b[0] {
-		case ' ', '\t', '\r', '\n', 0xEF, 0xBB, 0xBF: // spaces and a UTF-8 byte order mark
-		default:
-			return b[0], nil
+		if c := b[i-1]; c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return c, nil
 		}
-		br.ReadByte()
 	}
+	return 0, nil
 }
 
-func scanCSV(r io.Reader, each func(int, []byte, map[string]string) error) error {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("commerce: csv header: %w", err)
-	}
-	for i := range header {
-		header[i] = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff")))
-	}
-	for {
-		row, err := cr.Read()
+func scanCSV(r io.Reader, each func(Record) error) error {
+	cr := importfile.NewCSV(r)
+	var header []string
+	for header == nil {
+		rec, err := cr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			if err := each(pe.Line, []byte(pe.Error()), nil); err != nil {
+		if err != nil {
+			return fmt.Errorf("commerce: csv: %w", err)
+		}
+		if rec.Err != nil {
+			return fmt.Errorf("commerce: csv header (line %d): %w", rec.Line, rec.Err)
+		}
+		header = rec.Fields
+	}
+	for i := range header {
+		header[i] = strings.ToLower(strings.TrimSpace(header[i]))
+	}
+	for {
+		rec, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("commerce: csv: %w", err)
+		}
+		out := Record{Line: rec.Line}
+		if rec.Err != nil {
+			out.Raw, out.Err = []byte(rec.Text), &ValidationError{Field: "record", Reason: "malformed CSV: " + rec.Err.Error()}
+		} else {
+			out.Fields = make(map[string]string, len(header))
+			for i, v := range rec.Fields {
+				if i < len(header) {
+					out.Fields[header[i]] = strings.TrimSpace(v)
+				}
+			}
+			out.Raw, _ = json.Marshal(out.Fields)
+		}
+		if err := each(out); err != nil {
+			return err
+		}
+	}
+}
+
+// scanJSONArray hands over the elements of an array. The line of each is
+// found by counting the line feeds the decoder has read up to it.
+func scanJSONArray(r io.Reader, each func(Record) error) error {
+	lc := &lineCounter{r: r, line: 1}
+	dec := json.NewDecoder(lc)
+	if _, err := dec.Token(); err != nil {
+		return each(Record{Line: 1, Raw: []byte("["), Err: &ValidationError{Field: "record", Reason: "malformed JSON: " + err.Error()}})
+	}
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			// The decoder cannot resume after a syntax error: the rest of
+			// the file is one rejected record.
+			at := dec.InputOffset()
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				at = se.Offset
+			}
+			return each(Record{Line: lc.lineAt(at), Raw: []byte(err.Error()),
+				Err: &ValidationError{Field: "record", Reason: "malformed JSON, the rest of the file is not read: " + err.Error()}})
+		}
+		if err := each(Record{Line: lc.lineAt(dec.InputOffset() - int64(len(raw))), Raw: raw}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lineCounter remembers where the line feeds it reads are, so that the
+// line of an offset the decoder reached can be told. Offsets asked for
+// only grow, so the positions before them are dropped.
+type lineCounter struct {
+	r    io.Reader
+	read int64
+	nl   []int64 // offsets of line feeds read and not yet passed
+	line int
+}
+
+func (c *lineCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for i, b := range p[:n] {
+		if b == '\n' {
+			c.nl = append(c.nl, c.read+int64(i))
+		}
+	}
+	c.read += int64(n)
+	return n, err
+}
+
+func (c *lineCounter) lineAt(off int64) int {
+	i := 0
+	for i < len(c.nl) && c.nl[i] < off {
+		i++
+	}
+	c.line += i
+	c.nl = c.nl[i:]
+	return c.line
+}
+
+func scanNDJSON(r io.Reader, each func(Record) error) error {
+	lines := importfile.NewLines(r, maxJSONLine)
+	for {
+		text, line, err := lines.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var long *importfile.LongLineError
+		if errors.As(err, &long) {
+			if err := each(Record{Line: line, Raw: []byte(text[:min(len(text), 1024)]), Err: &ValidationError{Field: "record", Reason: err.Error()}}); err != nil {
 				return err
 			}
 			continue
@@ -83,49 +198,14 @@ func scanCSV(r io.Reader, each func(int, []byte, map[string]string) error) error
 		if err != nil {
 			return err
 		}
-		fields := make(map[string]string, len(header))
-		for i, v := range row {
-			if i < len(header) {
-				fields[header[i]] = strings.TrimSpace(v)
-			}
-		}
-		raw, _ := json.Marshal(fields)
-		if err := each(line, raw, fields); err != nil {
-			return err
-		}
-	}
-}
-
-func scanJSONArray(r io.Reader, each func(int, []byte, map[string]string) error) error {
-	dec := json.NewDecoder(r)
-	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("commerce: json: %w", err)
-	}
-	for i := 1; dec.More(); i++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return fmt.Errorf("commerce: json element %d: %w", i, err)
-		}
-		if err := each(i, raw, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func scanNDJSON(r io.Reader, each func(int, []byte, map[string]string) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), 4<<20)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
+		b := bytes.TrimSpace([]byte(text))
 		if len(b) == 0 {
 			continue
 		}
-		if err := each(line, bytes.Clone(b), nil); err != nil {
+		if err := each(Record{Line: line, Raw: b}); err != nil {
 			return err
 		}
 	}
-	return sc.Err()
 }
 
 // DecodeJSON decodes one JSON record strictly: unknown fields are errors,
@@ -209,15 +289,11 @@ func StockFromCSV(f map[string]string) (StockLevel, error) {
 	return l, CheckStockRow(l)
 }
 
-// CheckStockRow checks a stock row to import.
+// CheckStockRow checks a stock row to import, by itself; whether its SKU
+// and location exist is CheckStockRefs'.
 func CheckStockRow(l StockLevel) error {
-	if l.SKU == "" || l.Location == "" {
-		return invalid("sku", "sku and location_id are required")
-	}
-	if l.OnHand < 0 || l.Safety < 0 {
-		return invalid("on_hand", "on_hand and safety must be >= 0")
-	}
-	return nil
+	return firstOf(checkID("sku", l.SKU), checkID("location_id", l.Location),
+		CheckQuantity("on_hand", l.OnHand, 0), CheckQuantity("safety", l.Safety, 0))
 }
 
 func split(s, sep string) []string {

@@ -44,6 +44,9 @@ func BenchmarkEventLatency(b *testing.B) {
 		Capabilities: []string{commerce.CapClickCollect}}}); err != nil {
 		b.Fatal(err)
 	}
+	if err := svc.UpsertProducts(ctx, []*commerce.Product{{ID: "shoe", Name: "Shoe", Variants: []commerce.Variant{{SKU: "SHOE-42", Price: 10, Currency: "EUR"}}}}); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := svc.SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: int64(b.N) + 1000}}); err != nil {
 		b.Fatal(err)
 	}

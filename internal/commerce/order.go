@@ -171,6 +171,9 @@ type Order struct {
 	Version    int64     `json:"version"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// Idem is the client's idempotency key, if any: the engines store it
+	// with the new order.
+	Idem *IdempotencyKey `json:"-"`
 }
 
 // Step is one status the order went through.
@@ -210,15 +213,15 @@ func (o *Order) Validate() error {
 	total := 0.0
 	for i, l := range o.Lines {
 		field := fmt.Sprintf("lines[%d]", i)
-		if l.SKU == "" {
-			return invalid(field+".sku", "is required")
+		if err := checkID(field+".sku", l.SKU); err != nil {
+			return err
 		}
 		if seen[l.SKU] {
 			return invalid(field+".sku", "%s appears on two lines; put the quantity on one", l.SKU)
 		}
 		seen[l.SKU] = true
-		if l.Quantity <= 0 {
-			return invalid(field+".quantity", "must be at least 1")
+		if err := CheckQuantity(field+".quantity", l.Quantity, 1); err != nil {
+			return err
 		}
 		if l.Price < 0 || math.IsNaN(l.Price) {
 			return invalid(field+".price", "must be >= 0")

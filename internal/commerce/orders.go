@@ -22,6 +22,16 @@ func (s *Service) PlaceOrder(ctx context.Context, o *Order) (*Order, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	// Every line reserves its SKU at the location: a SKU the catalog does
+	// not know is refused by name, as a reservation of it is, rather than
+	// reported as out of stock.
+	refs := make([]ref, len(o.Lines))
+	for i, l := range o.Lines {
+		refs[i] = ref{skuField: fmt.Sprintf("lines[%d].sku", i), sku: l.SKU}
+	}
+	if err := s.checkRefs(ctx, refs...); err != nil {
+		return nil, err
+	}
 	loc, err := s.st.Location(ctx, o.Location)
 	if errors.Is(err, ErrNotFound) {
 		return nil, invalid("location_id", "no location %q", o.Location)
@@ -46,7 +56,7 @@ func (s *Service) PlaceOrder(ctx context.Context, o *Order) (*Order, error) {
 		rs = append(rs, &Reservation{ID: o.ID + "-" + l.SKU, SKU: l.SKU, Location: o.Location, Quantity: l.Quantity,
 			OrderID: o.ID, Customer: o.Customer, CreatedAt: now})
 	}
-	_, err = s.st.CreateOrder(ctx, o, rs, s.orderOutbox(o, now))
+	_, err = s.w.CreateOrder(ctx, o, rs, s.orderOutbox(o, now))
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +120,7 @@ func (s *Service) Transition(ctx context.Context, id string, to Status, note str
 		prev, now := o.Version, s.o.Clock.Now()
 		o.Status, o.Version, o.UpdatedAt = to, o.Version+1, now
 		o.History = append(o.History, Step{Status: to, At: now, Note: note})
-		_, err = s.st.UpdateOrder(ctx, o, prev, effect, s.orderOutbox(o, now))
+		_, err = s.w.UpdateOrder(ctx, o, prev, effect, s.orderOutbox(o, now))
 		if isConflict(err) && attempt < 3 {
 			continue
 		}
@@ -158,7 +168,7 @@ func (s *Service) RecordReturn(ctx context.Context, r *Return) (*Return, error) 
 		}
 		prev, now := o.Version, s.o.Clock.Now()
 		o.Version, o.UpdatedAt, ret.CreatedAt = o.Version+1, now, now
-		_, err = s.st.RecordReturn(ctx, &ret, o, prev, s.outbox(func(e Effect) []*event.Event {
+		_, err = s.w.RecordReturn(ctx, &ret, o, prev, s.outbox(func(e Effect) []*event.Event {
 			return append(ReturnEvents(o, &ret, now), StockEvents(e.Changes, s.o.LowStock, now)...)
 		}))
 		if isConflict(err) && attempt < 3 {

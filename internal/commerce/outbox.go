@@ -7,8 +7,8 @@ import (
 	"github.com/parcours/parcours/internal/event"
 )
 
-// Effect is what one store write changed. A store passes it to the write's
-// Events function, inside the write's transaction.
+// Effect is what one write changed. Writes passes it to the write's Events
+// function, inside the write's transaction.
 type Effect struct {
 	// Changes are the stock rows the write changed, in lock order.
 	Changes []StockChange
@@ -19,9 +19,9 @@ type Effect struct {
 	Cart *Cart
 }
 
-// Events computes the events a store write causes from its Effect. The
-// store calls it after the change, inside the change's transaction, and
-// writes what it returns to its outbox in that same transaction: the change
+// Events computes the events a write causes from its Effect. Writes calls
+// it after the change, inside the change's transaction, and writes what it
+// returns to the store's outbox in that same transaction: the change
 // and its events commit or roll back together, so a crash can lose neither
 // one without the other. A nil Events writes nothing (imports without
 // events); a write that changes nothing (an adjustment applied before, a

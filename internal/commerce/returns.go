@@ -35,6 +35,9 @@ type Return struct {
 	ExchangeOrderID string    `json:"exchange_order_id,omitempty"`
 	Note            string    `json:"note,omitempty"`
 	CreatedAt       time.Time `json:"created_at"`
+	// Idem is the client's idempotency key, if any: the engines store it
+	// with the return.
+	Idem *IdempotencyKey `json:"-"`
 }
 
 // ReturnLine is a quantity of one SKU returned, and its condition.

@@ -47,12 +47,14 @@ type Options struct {
 // change's transaction); RunRelay moves the events into the log.
 type Service struct {
 	st  Store
+	w   Writes // the rules every change is written by, over st
 	o   Options
 	log *slog.Logger
 
 	mu        sync.Mutex
 	locations map[string]*Location
 	loadedAt  time.Time
+	known     knownCache // SKUs and locations found to exist
 
 	wake    chan struct{} // a change committed events to the outbox
 	relayMu sync.Mutex    // one delivery of the outbox at a time
@@ -75,7 +77,7 @@ func New(st Store, o Options) *Service {
 	if o.LocationsTTL <= 0 {
 		o.LocationsTTL = 10 * time.Second
 	}
-	return &Service{st: st, o: o, log: o.Logger, wake: make(chan struct{}, 1)}
+	return &Service{st: st, w: Writes{Store: st}, o: o, log: o.Logger, wake: make(chan struct{}, 1)}
 }
 
 // Store returns the store the service writes to.
@@ -110,6 +112,7 @@ func (s *Service) UpsertProducts(ctx context.Context, ps []*Product) error {
 		}
 		p.UpdatedAt = now
 	}
+	defer s.known.forgetSKUs() // after the write: a variant may be gone
 	return s.st.UpsertProducts(ctx, ps)
 }
 
@@ -167,13 +170,17 @@ func (s *Service) allLocations(ctx context.Context) (map[string]*Location, error
 
 // Nearby returns the limit locations nearest (lat, lon) where sku is
 // available, nearest first. It reads one SKU's stock rows (one index
-// range, at most one row per location) and sorts them by distance.
+// range, at most one row per location) and sorts them by distance. A SKU
+// the catalog does not have is available nowhere.
 func (s *Service) Nearby(ctx context.Context, sku string, lat, lon float64, limit int) ([]Availability, error) {
-	if sku == "" {
-		return nil, invalid("sku", "is required")
+	if err := checkID("sku", sku); err != nil {
+		return nil, err
 	}
 	if lat < -90 || lat > 90 || lon < -180 || lon > 180 {
 		return nil, invalid("lat", "coordinates must be within [-90, 90] and [-180, 180]")
+	}
+	if known, err := s.KnownSKU(ctx, sku); err != nil || !known {
+		return nil, err
 	}
 	levels, err := s.st.StockOf(ctx, sku)
 	if err != nil {
@@ -191,18 +198,33 @@ func (s *Service) Nearby(ctx context.Context, sku string, lat, lon float64, limi
 	return out, nil
 }
 
+// indexed names the field of element i of a list: "stock[3].sku", or
+// "sku" alone when the list has one element (an API call about one row).
+func indexed(list string, i, n int, field string) string {
+	if n == 1 {
+		return field
+	}
+	return fmt.Sprintf("%s[%d].%s", list, i, field)
+}
+
 // SetStock sets on hand and safety stock of rows (an import, a count).
+// Every SKU must be in the catalog and every location exist
+// (*UnknownError).
 func (s *Service) SetStock(ctx context.Context, levels []StockLevel) ([]StockChange, error) {
+	refs := make([]ref, len(levels))
 	for i, l := range levels {
-		if l.SKU == "" || l.Location == "" {
-			return nil, invalid(fmt.Sprintf("stock[%d]", i), "sku and location_id are required")
+		f := func(name string) string { return indexed("stock", i, len(levels), name) }
+		if err := firstOf(checkID(f("sku"), l.SKU), checkID(f("location_id"), l.Location),
+			CheckQuantity(f("on_hand"), l.OnHand, 0), CheckQuantity(f("safety"), l.Safety, 0)); err != nil {
+			return nil, err
 		}
-		if l.OnHand < 0 || l.Safety < 0 {
-			return nil, invalid(fmt.Sprintf("stock[%d]", i), "on_hand and safety must be >= 0")
-		}
+		refs[i] = ref{f("sku"), l.SKU, f("location_id"), l.Location}
+	}
+	if err := s.checkRefs(ctx, refs...); err != nil {
+		return nil, err
 	}
 	now := s.o.Clock.Now()
-	changes, err := s.st.SetStock(ctx, levels, now, s.stockOutbox(now))
+	changes, err := s.w.SetStock(ctx, levels, now, s.stockOutbox(now))
 	if err != nil {
 		return nil, err
 	}
@@ -216,100 +238,81 @@ func (s *Service) AdjustStock(ctx context.Context, key, reason string, deltas []
 	if len(deltas) == 0 {
 		return nil, false, invalid("deltas", "at least one delta is required")
 	}
+	refs := make([]ref, len(deltas))
 	for i, d := range deltas {
-		if d.SKU == "" || d.Location == "" || d.OnHand == 0 {
-			return nil, false, invalid(fmt.Sprintf("deltas[%d]", i), "sku, location_id and a non-zero delta are required")
+		f := func(name string) string { return fmt.Sprintf("deltas[%d].%s", i, name) }
+		if err := firstOf(checkID(f("sku"), d.SKU), checkID(f("location_id"), d.Location)); err != nil {
+			return nil, false, err
 		}
+		if d.OnHand == 0 || d.OnHand < -MaxQuantity || d.OnHand > MaxQuantity {
+			return nil, false, invalid(f("delta"), "%d is out of range: a non-zero whole number from %d to %d", d.OnHand, -int64(MaxQuantity), int64(MaxQuantity))
+		}
+		refs[i] = ref{f("sku"), d.SKU, f("location_id"), d.Location}
 	}
+	a := Adjustment{Key: key, Reason: reason, Deltas: deltas}
 	if key == "" {
-		key = newID("adj_")
+		a.Key = newID("adj_")
+	} else {
+		if err := CheckKey("key", key); err != nil {
+			return nil, false, err
+		}
+		k, err := newKey(ScopeAdjustment, key, struct {
+			Reason string  `json:"reason"`
+			Deltas []Delta `json:"deltas"`
+		}{reason, deltas})
+		if err != nil {
+			return nil, false, err
+		}
+		a.Fingerprint = k.Fingerprint
 	}
-	now := s.o.Clock.Now()
-	changes, applied, err := s.st.AdjustStock(ctx, Adjustment{Key: key, Reason: reason, Deltas: deltas, At: now}, s.stockOutbox(now))
+	if err := s.checkRefs(ctx, refs...); err != nil {
+		return nil, false, err
+	}
+	a.At = s.o.Clock.Now()
+	changes, applied, err := s.w.AdjustStock(ctx, a, s.stockOutbox(a.At))
 	if err != nil {
 		return nil, false, err
+	}
+	if !applied {
+		// A retry: nothing changed; answer with the rows as they are.
+		changes, err = s.currentRows(ctx, deltas)
+		return changes, false, err
 	}
 	s.kick()
 	return changes, applied, nil
 }
 
-// ReserveRequest asks to hold stock for a customer (reserve in store).
-type ReserveRequest struct {
-	SKU      string        `json:"sku"`
-	Location string        `json:"location_id"`
-	Quantity int64         `json:"quantity"`
-	Customer Customer      `json:"customer"`
-	Channel  string        `json:"channel"` // where it was asked for; default web
-	TTL      time.Duration `json:"-"`
-}
-
-// Reserve holds stock for a customer until it is released or expires.
-func (s *Service) Reserve(ctx context.Context, req ReserveRequest) (*Reservation, error) {
-	if req.SKU == "" || req.Location == "" {
-		return nil, invalid("sku", "sku and location_id are required")
-	}
-	if req.Quantity <= 0 {
-		return nil, invalid("quantity", "must be at least 1")
-	}
-	ttl := req.TTL
-	if ttl <= 0 {
-		ttl = s.o.ReservationTTL
-	}
-	now := s.o.Clock.Now()
-	r := &Reservation{ID: newID("res_"), SKU: req.SKU, Location: req.Location, Quantity: req.Quantity,
-		Customer: req.Customer, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	channel := req.Channel
-	if channel == "" {
-		channel = "web"
-	}
-	_, err := s.st.Reserve(ctx, []*Reservation{r}, s.outbox(func(e Effect) []*event.Event {
-		return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(r, channel, now))
-	}))
-	if err != nil {
-		return nil, err
-	}
-	s.kick()
-	return r, nil
-}
-
-// Release gives a reservation's stock back.
-func (s *Service) Release(ctx context.Context, id string) (*Reservation, error) {
-	now := s.o.Clock.Now()
-	r, _, err := s.st.EndReservation(ctx, id, ReservationReleased, now, s.outbox(func(e Effect) []*event.Event {
-		return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(e.Reservations[0], ChannelCommerce, now))
-	}))
-	if err != nil {
-		return nil, err
-	}
-	s.kick()
-	return r, nil
-}
-
-// ExpireDue releases every reservation past its expiry and returns how
-// many it released.
-func (s *Service) ExpireDue(ctx context.Context) (int, error) {
-	const batch = 500
-	total := 0
-	for {
-		now := s.o.Clock.Now()
-		rs, _, err := s.st.ExpireReservations(ctx, now, batch, s.outbox(func(e Effect) []*event.Event {
-			evs := StockEvents(e.Changes, s.o.LowStock, now)
-			for _, r := range e.Reservations {
-				evs = append(evs, ReservationEvent(r, ChannelCommerce, now))
+// currentRows returns the stock rows deltas name, as they are, as
+// changes from and to themselves.
+func (s *Service) currentRows(ctx context.Context, deltas []Delta) ([]StockChange, error) {
+	var out []StockChange
+	rows := map[string][]StockLevel{}
+	for _, d := range deltas {
+		if _, ok := rows[d.SKU]; !ok {
+			levels, err := s.st.StockOf(ctx, d.SKU)
+			if err != nil {
+				return nil, err
 			}
-			return evs
-		}))
-		if err != nil {
-			return total, err
+			rows[d.SKU] = levels
 		}
-		if len(rs) > 0 {
-			s.kick()
-		}
-		total += len(rs)
-		if len(rs) < batch {
-			return total, nil
+		for _, l := range rows[d.SKU] {
+			if l.Location == d.Location {
+				out = append(out, StockChange{Before: l, After: l})
+			}
 		}
 	}
+	return out, nil
+}
+
+// firstOf returns the first error that is not nil: checks are written
+// in a row, and the first fault is reported with its own field.
+func firstOf(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // isConflict reports a lost optimistic race.

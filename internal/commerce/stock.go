@@ -42,9 +42,13 @@ type Delta struct {
 type Adjustment struct {
 	// Key makes the adjustment idempotent: "pos-<seq>" for a till sale,
 	// the client's idempotency key through the API.
-	Key    string
-	Deltas []Delta
-	Reason string
+	Key string
+	// Fingerprint, if set, is the request's: the same key with another
+	// fingerprint is refused with a *KeyReuseError instead of being
+	// ignored.
+	Fingerprint string
+	Deltas      []Delta
+	Reason      string
 	// Clamp is for facts that already happened (a till sale): a decrement
 	// larger than the free stock stops at what is reserved instead of
 	// failing, and the shortfall is recorded with the adjustment.
@@ -68,6 +72,9 @@ const (
 	ReservationConsumed = "consumed" // the goods left with the customer
 )
 
+// ReservationStatuses lists the reservation statuses.
+var ReservationStatuses = []string{ReservationActive, ReservationReleased, ReservationExpired, ReservationConsumed}
+
 // Reservation holds stock for a customer (reserve in store) or an order
 // (click & collect, shipping) until it is consumed, released or expires.
 type Reservation struct {
@@ -81,6 +88,9 @@ type Reservation struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"` // zero: held until the order moves on
 	CreatedAt time.Time `json:"created_at"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
+	// Idem is the client's idempotency key, if any: the engines store it
+	// with the reservation.
+	Idem *IdempotencyKey `json:"-"`
 }
 
 // SortReservations orders reservations by (SKU, location), the lock order.
@@ -141,8 +151,36 @@ func SortLevels(ls []StockLevel) {
 	})
 }
 
+// ApplyDelta adds delta to the row's on-hand stock. With clamp (a till
+// sale, which already happened) a decrement below what is reserved stops
+// there, and the shortfall is returned. A sum beyond MaxQuantity (or one
+// that would wrap around) is refused with a *StockConstraintError.
+func (l *StockLevel) ApplyDelta(delta int64, clamp bool) (shortfall int64, err error) {
+	sum := l.OnHand + delta
+	if (delta > 0 && (sum < l.OnHand || sum > MaxQuantity)) || (delta < 0 && sum > l.OnHand) {
+		return 0, &StockConstraintError{SKU: l.SKU, Location: l.Location,
+			Reason: fmt.Sprintf("on hand %d %+d would exceed the largest stock, %d", l.OnHand, delta, int64(MaxQuantity))}
+	}
+	l.OnHand = sum
+	if clamp && l.OnHand < l.Reserved {
+		shortfall, l.OnHand = l.Reserved-l.OnHand, l.Reserved
+	}
+	return shortfall, nil
+}
+
+// Unreserve takes qty units off the row's reservations: they go back to
+// sale, or, when consume is set (the goods left with the customer), out
+// of on hand too.
+func (l *StockLevel) Unreserve(qty int64, consume bool) {
+	l.Reserved -= qty
+	if consume {
+		l.OnHand -= qty
+	}
+}
+
 // CheckLevel is the stock table's CHECK constraint, with an error that
-// says which rule a write would break. The engines check it before writing.
+// says which rule a write would break. Every stock write checks it before
+// writing (changeStock).
 func CheckLevel(l StockLevel) error {
 	switch {
 	case l.OnHand < 0:

@@ -18,11 +18,14 @@ const (
 	CodeInvalidField     = "invalid_field"
 	CodeInvalidTimestamp = "invalid_timestamp"
 	CodeInvalidText      = "invalid_text"
+	CodeInvalidNumber    = "invalid_number"
+	CodeTooDeep          = "too_deep"
 )
 
 // Codes lists every code, for pre-registering metrics.
 var Codes = []string{CodeNotObject, CodeInvalidJSON, CodeTooLarge, CodeUnknownType,
-	CodeMissingIdentity, CodeMissingField, CodeInvalidField, CodeInvalidTimestamp, CodeInvalidText}
+	CodeMissingIdentity, CodeMissingField, CodeInvalidField, CodeInvalidTimestamp, CodeInvalidText,
+	CodeInvalidNumber, CodeTooDeep}
 
 // ValidationError says why an event is invalid: which field and why.
 type ValidationError struct {

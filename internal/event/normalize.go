@@ -72,6 +72,12 @@ type times struct{ timestamp, originalTimestamp, sentAt string }
 // could be corrected (an unparseable timestamp, replaced by the receive time)
 // returns the event together with warnings.
 func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*ValidationError, error) {
+	return env.NormalizeScanned(index, raw, typ, Scanned{})
+}
+
+// NormalizeScanned is Normalize for an event ScanObject has inspected
+// already (s); a zero s: Normalize.
+func (env *Envelope) NormalizeScanned(index int, raw []byte, typ Type, s Scanned) (*Event, []*ValidationError, error) {
 	if len(raw) > MaxEventSize {
 		return nil, nil, &ValidationError{Code: CodeTooLarge, Reason: "event is " + strconv.Itoa(len(raw)) + " bytes, the limit is " + strconv.Itoa(MaxEventSize)}
 	}
@@ -79,7 +85,17 @@ func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*Vali
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, nil, &ValidationError{Code: CodeNotObject, Reason: "event must be a JSON object"}
 	}
-	raw, dirty := sanitize(raw)
+	// One pass over the bytes finds what the decoder accepts but a store or
+	// a reader would not: numbers out of range, nesting too deep, escapes
+	// PostgreSQL refuses.
+	in := s.in
+	if !s.done {
+		in = inspect(raw, 0, "")
+	}
+	if in.bad != nil {
+		return nil, nil, in.bad
+	}
+	raw, dirty := sanitize(raw, in.rewrite)
 	var w wire
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, nil, decodeError(err)
@@ -150,7 +166,7 @@ func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*Vali
 	warnings := env.setTimes(e, ts)
 	if dirty {
 		warnings = append(warnings, &ValidationError{Code: CodeInvalidText,
-			Reason: "invalid UTF-8 or \\u0000 replaced with U+FFFD"})
+			Reason: "invalid UTF-8, \\u0000 or an unpaired UTF-16 surrogate (\\ud800) replaced with U+FFFD"})
 	}
 
 	if e.MessageID == "" {
@@ -198,9 +214,15 @@ func (env *Envelope) setTimes(e *Event, w times) []*ValidationError {
 			return time.Time{}
 		}
 		t, err := ParseTimestamp(s)
-		if err != nil {
+		switch {
+		case err != nil:
 			warnings = append(warnings, &ValidationError{Code: CodeInvalidTimestamp, Field: field,
 				Reason: strconv.Quote(truncate(s, 64)) + " is not an ISO-8601 date-time; " + field + " ignored"})
+		case t.IsZero():
+			// 0001-01-01T00:00:00Z is what an unset date serialises to
+			// (Go's zero time, .NET's DateTime.MinValue): not an event time.
+			warnings = append(warnings, &ValidationError{Code: CodeInvalidTimestamp, Field: field,
+				Reason: strconv.Quote(truncate(s, 64)) + " is the zero date (0001-01-01T00:00:00Z) that an unset date holds, not a real time; " + field + " ignored"})
 		}
 		return t
 	}

@@ -162,6 +162,10 @@ func FuzzNormalize(f *testing.F) {
 		`{"type":"track","event":"X","userId":"u","properties":{"a":1},"timestamp":"2024-01-01T00:00:00Z","sentAt":"2024-01-01T00:00:01Z"}`,
 		`{"type":"identify","anonymousId":1,"traits":{"email":"A@B.C"},"context":{"ip":"1.2.3.4"},"integrations":{"all":false}}`,
 		`{"type":"alias","previousId":"a","userId":"b"}`,
+		`{"type":"track","event":"X","userId":"u","properties":{"a":1e131072,"b":[1e-16384]}}`,
+		`{"type":"track","event":"X","userId":"u","properties":{"a":"\ud800\\ud800\udc00\u0000","b":"\ud83d\ude00"}}`,
+		`{"type":"track","event":"X","userId":"u","properties":` + strings.Repeat(`{"a":[`, 40) + strings.Repeat(`]}`, 40) + `}`,
+		`{"type":"track","event":"X","userId":"u","timestamp":"0001-01-01","sentAt":"0001-01-01T00:00:00Z"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -170,6 +174,16 @@ func FuzzNormalize(f *testing.F) {
 		env.Context = map[string]json.RawMessage{"locale": json.RawMessage(`"fr"`)}
 		env.IP = "::1"
 		e, _, err := env.Normalize(0, raw, "")
+		// A batch's events are inspected while the batch is split: the
+		// outcome must be the same.
+		if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '{' {
+			if end, scan, serr := ScanObject(trimmed, 0); serr == nil && end == len(trimmed) {
+				_, _, err2 := env.NormalizeScanned(0, trimmed, "", scan)
+				if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
+					t.Fatalf("scanned: %v; inspected apart: %v", err2, err)
+				}
+			}
+		}
 		if err != nil {
 			if _, ok := err.(*ValidationError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)
@@ -180,6 +194,16 @@ func FuzzNormalize(f *testing.F) {
 		stored := e.AppendJSON(nil)
 		if !utf8.Valid(stored) || bytes.Contains(stored, []byte(`\u0000`)) && !bytes.Contains(stored, []byte(`\\u0000`)) {
 			t.Fatalf("stored form has invalid UTF-8 or NUL: %q", stored)
+		}
+		// Both engines can store it: no number out of range, no nesting
+		// too deep, no escape PostgreSQL refuses.
+		if in := inspect(stored, 0, ""); in.bad != nil || in.rewrite {
+			t.Fatalf("stored form would be refused: %v, rewrite %v\n%s", in.bad, in.rewrite, stored)
+		}
+		// Every reader can decode it: numbers fit a float64.
+		var generic any
+		if err := json.Unmarshal(stored, &generic); err != nil {
+			t.Fatalf("stored form is not readable as plain JSON: %v\n%s", err, stored)
 		}
 		var back Event
 		if err := Unmarshal(stored, &back); err != nil {

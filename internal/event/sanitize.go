@@ -6,15 +6,17 @@ import (
 )
 
 // sanitize makes raw storable everywhere: invalid UTF-8 becomes U+FFFD, and
-// so does the escaped NUL character (\u0000), which PostgreSQL's jsonb
-// refuses. It reports whether it changed anything.
-func sanitize(raw []byte) ([]byte, bool) {
+// so do the escapes PostgreSQL's jsonb refuses — the NUL character (\u0000)
+// and UTF-16 surrogates that are not in a pair (\ud800 alone), which Go's
+// decoder reads as U+FFFD anyway. escapes says whether inspect found such an
+// escape; sanitize reports whether it changed anything.
+func sanitize(raw []byte, escapes bool) ([]byte, bool) {
 	changed := false
 	if !utf8.Valid(raw) {
 		raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
 		changed = true
 	}
-	if !bytes.Contains(raw, []byte(`\u0000`)) {
+	if !escapes {
 		return raw, changed
 	}
 	out := make([]byte, 0, len(raw))
@@ -26,14 +28,34 @@ func sanitize(raw []byte) ([]byte, bool) {
 		}
 		// An escape: copy it whole, so that "\\u0000" (a backslash, then
 		// the text u0000) is told apart from "\u0000".
-		if bytes.HasPrefix(raw[i:], []byte(`\u0000`)) {
-			out = append(out, `\ufffd`...)
-			i += len(`\u0000`) - 1
-			changed = true
+		if raw[i+1] != 'u' {
+			out = append(out, c, raw[i+1])
+			i++
 			continue
 		}
-		out = append(out, c, raw[i+1])
-		i++
+		r, ok := hex4(raw, i+2)
+		switch {
+		case !ok:
+			out = append(out, c, raw[i+1])
+			i++
+			continue
+		case 0xD800 <= r && r < 0xDC00:
+			if lo, ok := escapedRune(raw, i+6); ok && 0xDC00 <= lo && lo < 0xE000 {
+				out = append(out, raw[i:i+12]...) // a proper pair
+				i += 11
+				continue
+			}
+			r = 0 // a high surrogate alone
+		case 0xDC00 <= r && r < 0xE000:
+			r = 0 // a low surrogate alone
+		}
+		if r == 0 {
+			out = append(out, `\ufffd`...)
+			changed = true
+		} else {
+			out = append(out, raw[i:i+6]...)
+		}
+		i += 5
 	}
 	return out, changed
 }

@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/parcours/parcours/internal/commerce"
@@ -50,13 +48,23 @@ func (a *API) commerceRoutes(mux *http.ServeMux) {
 // failCommerce writes commerce's typed errors; it reports false for the
 // others, which fail maps.
 func failCommerce(w http.ResponseWriter, err error) bool {
+	var ue *commerce.UnknownError
 	var ve *commerce.ValidationError
 	var ie *commerce.InsufficientStockError
 	var ce *commerce.StockConstraintError
 	var te *commerce.TransitionError
+	var ke *commerce.KeyReuseError
 	switch {
+	case errors.As(err, &ue): // before ValidationError: it is one too
+		name := "sku"
+		if ue.Kind == commerce.RefLocation {
+			name = "location_id"
+		}
+		httpjson.Error(w, http.StatusNotFound, "unknown_"+ue.Kind, ue.Error(), map[string]string{"field": ue.Field, name: ue.ID})
 	case errors.As(err, &ve):
 		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ve.Error(), map[string]string{"field": ve.Field})
+	case errors.As(err, &ke):
+		httpjson.Error(w, http.StatusUnprocessableEntity, "idempotency_key_reused", ke.Error(), map[string]string{"key": ke.Key, ke.Scope + "_id": ke.ID})
 	case errors.As(err, &ie):
 		httpjson.Error(w, http.StatusConflict, "insufficient_stock", ie.Error(), map[string]any{
 			"sku": ie.SKU, "location_id": ie.Location, "requested": ie.Requested, "available": max(0, ie.Available)})
@@ -86,29 +94,9 @@ func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any, e
 	httpjson.Write(w, status, v)
 }
 
-// Catalog and location lists page by id with an opaque cursor.
-func idCursor(v url.Values) (string, error) {
-	c := v.Get("cursor")
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", &inputError{"cursor", "is not a cursor this API handed out"}
-	}
-	return string(b), nil
-}
-
-func nextIDCursor(n, limit int, last string) string {
-	if n < limit {
-		return ""
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(last))
-}
-
 func (a *API) listProducts(w http.ResponseWriter, r *http.Request) {
 	limit, err := limitParam(r.URL.Query())
-	after, err2 := idCursor(r.URL.Query())
+	after, err2 := cursorID(r.URL.Query())
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return
@@ -124,8 +112,21 @@ func (a *API) listProducts(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, r, http.StatusOK, page, err)
 }
 
+// pathID returns the path value name, checked as a commerce id (field
+// names it in the error): an id that cannot exist is a 400, not a 404,
+// and never reaches the store.
+func pathID(r *http.Request, name, field string) (string, error) {
+	id := r.PathValue(name)
+	return id, commerce.CheckID(field, id)
+}
+
 func (a *API) getProduct(w http.ResponseWriter, r *http.Request) {
-	p, err := a.commerce.Store().Product(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	p, err := a.commerce.Store().Product(r.Context(), id)
 	a.reply(w, r, http.StatusOK, p, err)
 }
 
@@ -147,7 +148,7 @@ func (a *API) putProduct(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) listLocations(w http.ResponseWriter, r *http.Request) {
 	limit, err := limitParam(r.URL.Query())
-	after, err2 := idCursor(r.URL.Query())
+	after, err2 := cursorID(r.URL.Query())
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return
@@ -164,7 +165,12 @@ func (a *API) listLocations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getLocation(w http.ResponseWriter, r *http.Request) {
-	l, err := a.commerce.Store().Location(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	l, err := a.commerce.Store().Location(r.Context(), id)
 	a.reply(w, r, http.StatusOK, l, err)
 }
 
@@ -190,13 +196,28 @@ type stockView struct {
 	Available int64 `json:"available"`
 }
 
+// getStock serves GET /api/v1/stock/{sku}: the SKU's rows at locations
+// that exist (a SKU the catalog does not have is a 404).
 func (a *API) getStock(w http.ResponseWriter, r *http.Request) {
-	rows, err := a.commerce.Store().StockOf(r.Context(), r.PathValue("sku"))
+	sku, err := pathID(r, "sku", "sku")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	known, err := a.commerce.KnownSKU(r.Context(), sku)
+	if err == nil && !known {
+		err = &commerce.UnknownError{Field: "sku", Kind: commerce.RefSKU, ID: sku}
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rows, err := a.commerce.Stock(r.Context(), sku)
 	out := struct {
 		SKU       string      `json:"sku"`
 		Available int64       `json:"available"`
 		Locations []stockView `json:"locations"`
-	}{SKU: r.PathValue("sku"), Locations: []stockView{}}
+	}{SKU: sku, Locations: []stockView{}}
 	for _, l := range rows {
 		out.Locations = append(out.Locations, stockView{l, l.Available()})
 		out.Available += max(0, l.Available())
@@ -266,6 +287,21 @@ func (a *API) nearby(w http.ResponseWriter, r *http.Request) {
 		"locations": append([]commerce.Availability{}, list...)}, err)
 }
 
+// idempotencyHeader is the header a client names a creating request's
+// idempotency key with.
+const idempotencyHeader = "Idempotency-Key"
+
+// created writes v with 201 Created; a replayed answer (a retry with the
+// same idempotency key) says so in Idempotent-Replayed.
+func (a *API) created(w http.ResponseWriter, r *http.Request, v any, replayed bool, err error) {
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	a.reply(w, r, http.StatusCreated, v, err)
+}
+
+// adjustStock serves POST /api/v1/stock/adjustments. The key is the
+// body's "key" or the Idempotency-Key header.
 func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Key    string           `json:"key"`
@@ -275,6 +311,13 @@ func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
 	if err := decodeBody(r, &req); err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	if h := r.Header.Get(idempotencyHeader); h != "" {
+		if req.Key != "" && req.Key != h {
+			a.fail(w, r, &inputError{"key", "differs from the Idempotency-Key header: send one of them, or the same"})
+			return
+		}
+		req.Key = h
 	}
 	changes, applied, err := a.commerce.AdjustStock(r.Context(), req.Key, req.Reason, req.Deltas)
 	rows := []stockView{}

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,7 +77,7 @@ func eventQuery(v url.Values) (store.EventQuery, error) {
 	if q.Limit, err = limitParam(v); err != nil {
 		return q, err
 	}
-	c, err := decodeCursor(v.Get("cursor"))
+	c, err := decodeCursor(v)
 	if err != nil {
 		return q, err
 	}
@@ -101,7 +99,7 @@ func (a *API) listRejections(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := decodeCursor(v.Get("cursor"))
+	c, err := decodeCursor(v)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -147,28 +145,4 @@ func limitParam(v url.Values) (int, error) {
 		return 0, &inputError{"limit", "must be a number from 1 to " + strconv.Itoa(maxLimit)}
 	}
 	return n, nil
-}
-
-// cursor is where the next page starts. It is handed out base64-encoded so
-// that clients treat it as opaque.
-type cursor struct {
-	Before int64 `json:"b,omitempty"`
-	After  int64 `json:"a,omitempty"`
-}
-
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	if s == "" {
-		return c, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil {
-		return c, &inputError{"cursor", "is not a cursor this API handed out"}
-	}
-	return c, nil
 }

@@ -171,7 +171,7 @@ func (a *API) profileMessages(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := decodeCursor(v.Get("cursor"))
+	c, err := decodeCursor(v)
 	if err != nil {
 		a.fail(w, r, err)
 		return

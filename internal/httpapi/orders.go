@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/identity"
@@ -11,14 +13,16 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
+// createOrder serves POST /api/v1/orders; an Idempotency-Key header
+// makes a retry return the order the key placed.
 func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 	var o commerce.Order
 	if err := decodeBody(r, &o); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	placed, err := a.commerce.PlaceOrder(r.Context(), &o)
-	a.reply(w, r, http.StatusCreated, placed, err)
+	placed, replayed, err := a.commerce.PlaceOrderOnce(r.Context(), r.Header.Get(idempotencyHeader), &o)
+	a.created(w, r, placed, replayed, err)
 }
 
 // listOrders serves GET /api/v1/orders?customer=kind:value&status=, newest
@@ -26,9 +30,13 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	limit, err := limitParam(v)
-	before, err2 := idCursor(v)
+	before, err2 := cursorID(v)
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if c := v.Get("customer"); len(c) > 512 || strings.ContainsFunc(c, unicode.IsControl) {
+		a.fail(w, r, &inputError{"customer", "must be kind:value, at most 512 bytes without control characters"})
 		return
 	}
 	list, err := a.commerce.Store().ListOrders(r.Context(), commerce.OrderQuery{
@@ -44,7 +52,12 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
-	o, err := a.commerce.Order(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	o, err := a.commerce.Order(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -58,7 +71,11 @@ func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
 		To   commerce.Status `json:"to"`
 		Note string          `json:"note"`
 	}
-	if err := decodeBody(r, &req); err != nil {
+	id, err := pathID(r, "id", "id")
+	if err == nil {
+		err = decodeBody(r, &req)
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -66,27 +83,38 @@ func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &inputError{"to", "is required: the status to move the order to"})
 		return
 	}
-	o, err := a.commerce.Transition(r.Context(), r.PathValue("id"), req.To, req.Note)
+	o, err := a.commerce.Transition(r.Context(), id, req.To, req.Note)
 	a.reply(w, r, http.StatusOK, o, err)
 }
 
+// createReturn serves POST /api/v1/orders/{id}/returns; an
+// Idempotency-Key header makes a retry return the return the key
+// recorded, instead of restocking and refunding twice.
 func (a *API) createReturn(w http.ResponseWriter, r *http.Request) {
 	var ret commerce.Return
-	if err := decodeBody(r, &ret); err != nil {
+	id, err := pathID(r, "id", "id")
+	if err == nil {
+		err = decodeBody(r, &ret)
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	ret.OrderID = r.PathValue("id")
-	got, err := a.commerce.RecordReturn(r.Context(), &ret)
-	a.reply(w, r, http.StatusCreated, got, err)
+	ret.OrderID = id
+	got, replayed, err := a.commerce.RecordReturnOnce(r.Context(), r.Header.Get(idempotencyHeader), &ret)
+	a.created(w, r, got, replayed, err)
 }
 
 func (a *API) listReturns(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.commerce.Order(r.Context(), r.PathValue("id")); err != nil {
+	id, err := pathID(r, "id", "id")
+	if err == nil {
+		_, err = a.commerce.Order(r.Context(), id)
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.commerce.Store().Returns(r.Context(), r.PathValue("id"))
+	list, err := a.commerce.Store().Returns(r.Context(), id)
 	a.reply(w, r, http.StatusOK, map[string]any{"returns": append([]*commerce.Return{}, list...)}, err)
 }
 

@@ -2,12 +2,11 @@ package httpapi
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
@@ -55,8 +54,8 @@ func (a *API) consentView(ctx context.Context, p *profile.Profile) map[string]an
 	if a.messages == nil {
 		return out
 	}
-	for _, ch := range []string{"email", "sms", "push", "whatsapp"} {
-		out[ch] = nil
+	for _, ch := range channel.Names(channel.Descriptor.Personal) {
+		out[string(ch)] = nil
 	}
 	current, err := a.messages.CurrentConsent(ctx, p)
 	if err != nil {
@@ -133,7 +132,7 @@ func (a *API) listProfiles(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := decodeCursor(v.Get("cursor"))
+	c, err := decodeCursor(v)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -190,12 +189,6 @@ func (a *API) getProfile(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, a.view(r.Context(), p))
 }
 
-// timelineCursor pages a timeline by (event time, seq).
-type timelineCursor struct {
-	At  int64 `json:"t"`
-	Seq int64 `json:"s"`
-}
-
 // getTimeline serves GET /api/v1/profiles/{id}/timeline: the customer's
 // events on every channel, newest first. Filters: type, event, channel,
 // source, since, until.
@@ -227,13 +220,12 @@ func (a *API) getTimeline(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	if c := v.Get("cursor"); c != "" {
-		var tc timelineCursor
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || json.Unmarshal(b, &tc) != nil {
-			a.fail(w, r, &inputError{"cursor", "is not a cursor this API handed out"})
-			return
-		}
+	var tc timelineCursor
+	if err := readCursor(v, &tc); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if tc.valid() {
 		q.BeforeAt, q.BeforeSeq = time.UnixMicro(tc.At).UTC(), tc.Seq
 	}
 	events, err := a.store.Timeline(r.Context(), q)
@@ -251,8 +243,7 @@ func (a *API) getTimeline(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(events) == q.Limit {
 		last := events[len(events)-1]
-		b, _ := json.Marshal(timelineCursor{At: last.Timestamp.UnixMicro(), Seq: last.Seq})
-		page.NextCursor = base64.RawURLEncoding.EncodeToString(b)
+		page.NextCursor = encodeCursor(timelineCursor{At: last.Timestamp.UnixMicro(), Seq: last.Seq})
 	}
 	httpjson.Write(w, http.StatusOK, page)
 }

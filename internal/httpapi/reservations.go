@@ -3,11 +3,16 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
 )
 
+// createReservation serves POST /api/v1/reservations; an Idempotency-Key
+// header makes a retry return the reservation the key made.
 func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		commerce.ReserveRequest
@@ -25,20 +30,26 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 		}
 		req.ReserveRequest.TTL = d
 	}
-	res, err := a.commerce.Reserve(r.Context(), req.ReserveRequest)
-	a.reply(w, r, http.StatusCreated, res, err)
+	req.ReserveRequest.Key = r.Header.Get(idempotencyHeader)
+	res, replayed, err := a.commerce.ReserveOnce(r.Context(), req.ReserveRequest)
+	a.created(w, r, res, replayed, err)
 }
 
 func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
 	limit, err := limitParam(v)
-	after, err2 := idCursor(v)
+	after, err2 := cursorID(v)
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.commerce.Store().ListReservations(r.Context(), commerce.ReservationQuery{
-		SKU: v.Get("sku"), Location: v.Get("location_id"), OrderID: v.Get("order_id"), Status: v.Get("status"), After: after, Limit: limit})
+	q, err := reservationQuery(v)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q.After, q.Limit = after, limit
+	list, err := a.commerce.Store().ListReservations(r.Context(), q)
 	page := struct {
 		Reservations []*commerce.Reservation `json:"reservations"`
 		NextCursor   string                  `json:"next_cursor,omitempty"`
@@ -50,11 +61,37 @@ func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getReservation(w http.ResponseWriter, r *http.Request) {
-	res, err := a.commerce.Store().Reservation(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.commerce.Store().Reservation(r.Context(), id)
 	a.reply(w, r, http.StatusOK, res, err)
 }
 
 func (a *API) releaseReservation(w http.ResponseWriter, r *http.Request) {
-	res, err := a.commerce.Release(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id", "id")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	res, err := a.commerce.Release(r.Context(), id)
 	a.reply(w, r, http.StatusOK, res, err)
+}
+
+// reservationQuery reads the filters of GET /api/v1/reservations.
+func reservationQuery(v url.Values) (commerce.ReservationQuery, error) {
+	q := commerce.ReservationQuery{SKU: v.Get("sku"), Location: v.Get("location_id"), OrderID: v.Get("order_id"), Status: v.Get("status")}
+	for field, id := range map[string]string{"sku": q.SKU, "location_id": q.Location, "order_id": q.OrderID} {
+		if id != "" {
+			if err := commerce.CheckID(field, id); err != nil {
+				return q, err
+			}
+		}
+	}
+	if q.Status != "" && !slices.Contains(commerce.ReservationStatuses, q.Status) {
+		return q, &inputError{"status", "must be one of " + strings.Join(commerce.ReservationStatuses, ", ")}
+	}
+	return q, nil
 }

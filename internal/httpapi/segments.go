@@ -194,10 +194,32 @@ func (a *API) archiveSegment(w http.ResponseWriter, r *http.Request) {
 	a.getSegment(w, r)
 }
 
+// pathSegment returns the id of the path's segment, or answers 404 naming
+// it when no segment (live, backfilling or archived) has that id: its
+// members, counts and history are not an empty list but an unknown
+// segment.
+func (a *API) pathSegment(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	recs, err := a.store.ListSegments(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return "", false
+	}
+	if !slices.ContainsFunc(recs, func(s *store.SegmentRecord) bool { return s.ID == id }) {
+		httpjson.Error(w, http.StatusNotFound, "not_found", "no segment "+strconv.Quote(id)+": GET /api/v1/segments lists them",
+			map[string]string{"segment": id})
+		return "", false
+	}
+	return id, true
+}
+
 // segmentMembers serves GET /api/v1/segments/{id}/members, paged, or as
 // CSV with ?format=csv (every member, streamed).
 func (a *API) segmentMembers(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id, ok := a.pathSegment(w, r)
+	if !ok {
+		return
+	}
 	v := r.URL.Query()
 	if v.Get("format") == "csv" {
 		a.segmentCSV(w, r, id)
@@ -208,7 +230,7 @@ func (a *API) segmentMembers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := decodeCursor(v.Get("cursor"))
+	c, err := decodeCursor(v)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -275,7 +297,11 @@ func (a *API) segmentCSV(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 func (a *API) segmentCounts(w http.ResponseWriter, r *http.Request) {
-	counts, err := a.store.SegmentCounts(r.Context(), r.PathValue("id"))
+	id, ok := a.pathSegment(w, r)
+	if !ok {
+		return
+	}
+	counts, err := a.store.SegmentCounts(r.Context(), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -289,18 +315,22 @@ func (a *API) segmentCounts(w http.ResponseWriter, r *http.Request) {
 // segmentHistory serves GET /api/v1/segments/{id}/history (?profile=ID),
 // newest first, paged.
 func (a *API) segmentHistory(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.pathSegment(w, r)
+	if !ok {
+		return
+	}
 	v := r.URL.Query()
 	limit, err := limitParam(v)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := decodeCursor(v.Get("cursor"))
+	c, err := decodeCursor(v)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	q := store.SegmentHistoryQuery{Segment: r.PathValue("id"), Before: c.Before, Limit: limit}
+	q := store.SegmentHistoryQuery{Segment: id, Before: c.Before, Limit: limit}
 	if p := v.Get("profile"); p != "" {
 		if q.Profile, err = strconv.ParseInt(p, 10, 64); err != nil {
 			a.fail(w, r, &inputError{"profile", "must be a profile id"})

@@ -22,7 +22,7 @@ func (a *API) taskRoutes(mux *http.ServeMux) {
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := limitParam(q)
-	cursor, err2 := idCursor(q)
+	cursor, err2 := cursorID(q)
 	if err = errors.Join(err, err2); err != nil {
 		a.fail(w, r, err)
 		return

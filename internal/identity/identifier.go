@@ -67,6 +67,16 @@ var traitKeys = map[Kind][]string{
 	StoreCustomerID: {"storeCustomerId", "store_customer_id"},
 }
 
+// Trait is the trait an identifier of kind k is read from first ("email",
+// "phone"); "" for the kinds that are not read from traits (ids, device
+// tokens).
+func (k Kind) Trait() string {
+	if keys := traitKeys[k]; len(keys) > 0 {
+		return keys[0]
+	}
+	return ""
+}
+
 // extractFields is what Extract reads beyond the top-level ids.
 type extractFields struct {
 	Traits     map[string]json.RawMessage `json:"traits"`

@@ -174,8 +174,9 @@ type Webhook struct {
 
 // Send hands a message to the message pipeline.
 type Send struct {
-	// Channel is email, sms, push, whatsapp, or best (the pipeline picks
-	// the customer's best reachable channel).
+	// Channel is a messaging channel that reaches a customer (email, sms,
+	// push, whatsapp: SendChannels), or best (the pipeline picks the
+	// customer's best reachable channel).
 	Channel  string `json:"channel" yaml:"channel"`
 	Template string `json:"template" yaml:"template"`
 	// Topic is the subscription topic the customer's consent is checked

@@ -221,6 +221,9 @@ func (e *Engine) Validate(ctx context.Context, defs []*Definition, also ...strin
 		if err := Validate(d, known); err != nil {
 			return err
 		}
+		if err := e.checkSends(ctx, d); err != nil {
+			return err
+		}
 	}
 	return nil
 }

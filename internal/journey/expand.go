@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,18 +17,22 @@ import (
 // found).
 var placeholder = regexp.MustCompile(`\{\{\s*(event|trait|store)\.([A-Za-z0-9_.-]+)\s*\}\}`)
 
+// storeFields are the fields of the store an in_stock case found, as
+// placeholders read them ({{ store.name }}).
+var storeFields = []string{"id", "name", "distance_km", "available", "sku"}
+
 // checkPlaceholders refuses a "{{" that is not a placeholder, and a
-// store placeholder other than id and name (it would always be empty).
+// store placeholder other than storeFields (it would always be empty).
 func checkPlaceholders(s string) error {
 	bad := false
 	rest := placeholder.ReplaceAllStringFunc(s, func(m string) string {
-		if g := placeholder.FindStringSubmatch(m); g[1] == "store" && g[2] != "id" && g[2] != "name" {
+		if g := placeholder.FindStringSubmatch(m); g[1] == "store" && !slices.Contains(storeFields, g[2]) {
 			bad = true
 		}
 		return ""
 	})
 	if bad || strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
-		return fmt.Errorf("%q: a placeholder is {{ event.PROPERTY }}, {{ trait.NAME }} or {{ store.id|name }}", s)
+		return fmt.Errorf("%q: a placeholder is {{ event.PROPERTY }}, {{ trait.NAME }} or {{ store.%s }}", s, strings.Join(storeFields, "|"))
 	}
 	return nil
 }
@@ -53,7 +58,7 @@ func (x *expander) expand(s string) string {
 		switch g[1] {
 		case "event":
 			if x.st != nil {
-				return text(x.st.Event[g[2]])
+				return text(property(x.st.Event, g[2]))
 			}
 		case "trait":
 			if x.prof != nil {
@@ -65,11 +70,17 @@ func (x *expander) expand(s string) string {
 			}
 		case "store":
 			if x.st != nil && x.st.Store != nil {
-				switch g[2] {
+				switch s := x.st.Store; g[2] {
 				case "id":
-					return x.st.Store.ID
+					return s.ID
 				case "name":
-					return x.st.Store.Name
+					return s.Name
+				case "distance_km":
+					return text(s.DistanceKm)
+				case "available":
+					return strconv.FormatInt(s.Available, 10)
+				case "sku":
+					return s.SKU
 				}
 			}
 		}

@@ -395,21 +395,16 @@ func (s *seen) label() string {
 	return s.e.Event
 }
 
-// entryState is a new enrolment's state: what its steps read of the event
-// that enrolled the customer.
+// entryState is a new enrolment's state: the event that enrolled the
+// customer as its steps and sends read it (its properties, bounded by
+// keptProperties, and the store it names).
 func (p *program) entryState(s *seen) *state {
 	st := &state{}
 	if s == nil {
 		return st
 	}
-	for _, k := range p.refs {
-		if v := property(s.props, k); v != nil {
-			if st.Event == nil {
-				st.Event = map[string]any{}
-			}
-			st.Event[k] = v
-		}
-	}
+	st.Event, st.EventOmitted = keptProperties(s.props, p.refs)
+	st.EventStore = eventStore(s)
 	if p.pos {
 		if lat, lon, ok := s.position(); ok {
 			st.Pos = &Position{Lat: lat, Lon: lon}

@@ -24,10 +24,16 @@ type state struct {
 	// Converted is when the customer reached the journey's goal.
 	Converted time.Time `json:"converted,omitzero"`
 	// Event holds the properties of the event that enrolled the customer
-	// which the journey refers to ({{ event.sku }}), and Pos its position:
-	// kept only for journeys that read them.
-	Event map[string]any `json:"event,omitempty"`
-	Pos   *Position      `json:"pos,omitempty"`
+	// (all of them, within MaxEventProperties bytes: see keptProperties),
+	// for the sends' templates ({{ event.* }}) and the steps'
+	// placeholders; EventOmitted names those left out. EventStore is the
+	// store the event names (its store_id property, else its POS
+	// source's store): the sends' {{ store }}. Pos is the event's
+	// position, kept only for journeys that read it.
+	Event        map[string]any `json:"event,omitempty"`
+	EventOmitted []string       `json:"event_omitted,omitempty"`
+	EventStore   string         `json:"event_store,omitempty"`
+	Pos          *Position      `json:"pos,omitempty"`
 	// Store is the store the last in_stock case found.
 	Store *StoreStock `json:"store,omitempty"`
 	// Occurrence is the date (YYYY-MM-DD) whose date_trait trigger
@@ -286,7 +292,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
 				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
 				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
-			req.Data, req.Event = sendData(st), st.Event
+			req.Data, req.Event, req.Store = sendData(st), st.Event, st.EventStore
 			if s.Send.PromoCode != nil {
 				req.Data["promo_code"] = promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)
 			}
@@ -320,7 +326,7 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 				r.b.record(en, n.addr, "webhook", "not called", "", at)
 				tr(n, "webhook", s.Webhook.URL, "no webhook caller configured: not called")
 			} else if err := e.o.Webhooks.Call(ctx, req); err != nil {
-				if d, again := retry(st, en, now, false); again {
+				if d, again := retry(st, en, now, refused(err)); again {
 					tr(n, "webhook", "call failed; retry in "+d.String(), err.Error())
 					return nil
 				}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -15,6 +17,39 @@ import (
 // record (a crash between the send and the write).
 type Sender interface {
 	Send(ctx context.Context, r SendRequest) error
+}
+
+// SendChecker is implemented by a Sender that can tell, when a journey
+// is saved, that a send step cannot work: the message pipeline refuses a
+// promotional template on a transactional topic. A refusal is a
+// *ValidationError whose Path is within the step ("send.topic").
+type SendChecker interface {
+	CheckSend(ctx context.Context, s Send) error
+}
+
+// checkSends asks the sender, if it can check, about every send step of
+// d, in the order of their paths.
+func (e *Engine) checkSends(ctx context.Context, d *Definition) error {
+	c, ok := e.o.Sender.(SendChecker)
+	if !ok {
+		return nil
+	}
+	p := compile(d, 0)
+	addrs := slices.Sorted(maps.Keys(p.nodes))
+	for _, a := range addrs {
+		if s := p.nodes[a].step.Send; s != nil {
+			if err := c.CheckSend(ctx, *s); err != nil {
+				// A ValidationError is the definition's fault (its path
+				// is within the step); any other, the store's.
+				var ve *ValidationError
+				if errors.As(err, &ve) {
+					return &ValidationError{Journey: d.ID, Path: a + "." + ve.Path, Reason: ve.Reason}
+				}
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ErrRefused marks a send the sender refuses for good (an unknown
@@ -39,9 +74,12 @@ type SendRequest struct {
 	// in_stock case found).
 	Data map[string]any `json:"data,omitempty"`
 	// Event holds the properties of the event that enrolled the
-	// customer which the journey refers to ({{ event.sku }} in its
-	// steps); templates read them as event.
+	// customer (all of them, within MaxEventProperties); templates read
+	// them as event, and as order when they name an order_id.
 	Event map[string]any `json:"event,omitempty"`
+	// Store is the store that event names (its store_id property, else
+	// its point-of-sale source's store); templates read it as store.
+	Store string `json:"store_id,omitempty"`
 }
 
 // sendKey builds a send's idempotency key.

@@ -53,7 +53,7 @@ func (c CommerceStock) Nearby(ctx context.Context, sku string, lat, lon float64)
 // At reads what one store has of sku.
 func (c CommerceStock) At(ctx context.Context, sku, storeID string) (StoreStock, error) {
 	out := StoreStock{ID: storeID, Name: storeID, SKU: sku}
-	levels, err := c.Service.Store().StockOf(ctx, sku)
+	levels, err := c.Service.Stock(ctx, sku) // rows that count: known SKU, existing store
 	if err != nil {
 		return out, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -30,8 +31,16 @@ func (e *ValidationError) Error() string {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
-// SendChannels are the channels a send step may name.
-var SendChannels = []string{"email", "sms", "push", "whatsapp", "best"}
+// SendChannels are the channels a send step may name: the messaging
+// channels that reach a customer (channel.Names), and best. The brand's
+// own endpoint is the webhook step's.
+func SendChannels() []string {
+	var out []string
+	for _, n := range channel.Names(channel.Descriptor.Personal) {
+		out = append(out, string(n))
+	}
+	return append(out, string(channel.Best))
+}
 
 // maxSteps bounds a journey's size (every step, nested ones included).
 const maxSteps = 200
@@ -239,8 +248,8 @@ func (v *validator) step(s *Step, path string) error {
 	path += "." + kinds[0]
 	switch kinds[0] {
 	case "send":
-		if !slices.Contains(SendChannels, s.Send.Channel) {
-			return fail(path+".channel", fmt.Sprintf("%q: expected one of %s", s.Send.Channel, strings.Join(SendChannels, ", ")))
+		if chs := SendChannels(); !slices.Contains(chs, s.Send.Channel) {
+			return fail(path+".channel", fmt.Sprintf("%q: expected one of %s", s.Send.Channel, strings.Join(chs, ", ")))
 		}
 		if strings.TrimSpace(s.Send.Template) == "" {
 			return fail(path+".template", "is required: the template's id")

@@ -103,7 +103,7 @@ func TestValidationErrors(t *testing.T) {
 		{"task without store", "- wait: {for: 1h}", "- task: {title: Call them}", "steps[0].task.store", "is required"},
 		{"task without title", "- wait: {for: 1h}", "- task: {store: nearest}", "steps[0].task.title", "is required"},
 		{"task with a bad placeholder", "- wait: {for: 1h}", `- task: {store: nearest, title: "{{ customer.name }}"}`, "steps[0].task.title", "placeholder"},
-		{"task with a store field placeholders do not have", "- wait: {for: 1h}", `- task: {store: nearest, title: "near {{ store.city }}"}`, "steps[0].task.title", "{{ store.id|name }}"},
+		{"task with a store field placeholders do not have", "- wait: {for: 1h}", `- task: {store: nearest, title: "near {{ store.city }}"}`, "steps[0].task.title", "{{ store.id|name|distance_km|available|sku }}"},
 		{"task history", "- wait: {for: 1h}", "- task: {store: lyon, title: Hi, history: 500}", "steps[0].task.history", "0 (the default, 10) to 100"},
 		{"wait_for where placeholder", "timeout: 23h", "timeout: 23h\n      where: {sku: '{{ evnt.sku }}'}", "steps[2].wait_for.where.sku", "placeholder"},
 	}

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/message/webhook"
 )
 
 // Caller calls the URLs of webhook steps; HTTPCaller is the real one. Like
@@ -29,14 +34,29 @@ type WebhookRequest struct {
 	At        time.Time `json:"at"`
 }
 
-// HTTPCaller posts webhook requests as JSON, with the key in an
-// Idempotency-Key header; any answer but 2xx is an error.
+// ErrNoWebhookSecret refuses a webhook step when no secret signs it: a
+// receiver could not tell Parcours' call from a forgery.
+var ErrNoWebhookSecret = fmt.Errorf("%w: journey webhook steps are signed with the secret of the webhook provider "+
+	"(type: webhook in the providers file, --providers) and none is configured", ErrRefused)
+
+// HTTPCaller posts webhook requests as JSON, signed like the webhook
+// provider's messages (internal/message/webhook): an Idempotency-Key
+// header with the key, and Parcours-Signature: t=<unix>,v1=<hex
+// HMAC-SHA256(Secret, t + "." + body)>, which receivers check with
+// webhook.Verify. Any answer but 2xx is an error.
 type HTTPCaller struct {
 	Client *http.Client // default: a 10-second timeout
+	// Secret signs the requests; empty: every call is refused
+	// (ErrNoWebhookSecret).
+	Secret provider.Secret
+	Clock  clock.Clock // the signature's time; default clock.System
 }
 
 // Call posts r to its URL.
 func (c HTTPCaller) Call(ctx context.Context, r WebhookRequest) error {
+	if c.Secret.Reveal() == "" {
+		return ErrNoWebhookSecret
+	}
 	body, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -45,8 +65,13 @@ func (c HTTPCaller) Call(ctx context.Context, r WebhookRequest) error {
 	if err != nil {
 		return fmt.Errorf("webhook %s: %w", r.URL, err)
 	}
+	clk := c.Clock
+	if clk == nil {
+		clk = clock.System{}
+	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", r.Key)
+	req.Header.Set(webhook.IdempotencyHeader, r.Key)
+	req.Header.Set(webhook.SignatureHeader, webhook.Sign(c.Secret, clk.Now(), body))
 	req.Header.Set("User-Agent", "parcours-journeys")
 	client := c.Client
 	if client == nil {
@@ -63,3 +88,6 @@ func (c HTTPCaller) Call(ctx context.Context, r WebhookRequest) error {
 	}
 	return nil
 }
+
+// refused reports whether a webhook call's error is for good.
+func refused(err error) bool { return errors.Is(err, ErrRefused) }

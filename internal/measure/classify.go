@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	channelpkg "github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/profile"
 )
@@ -144,12 +145,11 @@ func messageOutcome(name, eventChannel string) (outcome, channel string) {
 	if !ok {
 		return "", ""
 	}
-	switch strings.ToLower(medium) {
-	case "email", "sms", "push", "whatsapp":
-		channel = strings.ToLower(medium)
-	default:
-		return "", ""
+	d, ok := channelpkg.Lookup(channelpkg.Name(strings.ToLower(medium)))
+	if !ok || !d.Personal() {
+		return "", "" // not a messaging channel's name (Product Viewed, ...)
 	}
+	channel = string(d.Name)
 	switch verb {
 	case "Sent":
 		return msgSent, channel

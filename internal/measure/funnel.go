@@ -69,8 +69,8 @@ func (q *FunnelQuery) check() error {
 		if s.Name == "" {
 			s.Name = s.Event
 		}
-		if s.Channel != "" && !slices.Contains(segment.Channels, s.Channel) {
-			return &ValidationError{Field: fmt.Sprintf("steps[%d].channel", i), Reason: fmt.Sprintf("%q is not a channel (%s)", s.Channel, strings.Join(segment.Channels, ", "))}
+		if all := segment.Channels(); s.Channel != "" && !slices.Contains(all, s.Channel) {
+			return &ValidationError{Field: fmt.Sprintf("steps[%d].channel", i), Reason: fmt.Sprintf("%q is not a channel (%s)", s.Channel, strings.Join(all, ", "))}
 		}
 	}
 	switch q.Order {

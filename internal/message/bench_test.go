@@ -92,7 +92,7 @@ func BenchmarkPipeline(b *testing.B) {
 			key := fmt.Sprint("api:", i)
 			batch = append(batch, &store.OutboxMessage{SendKey: key, ProfileID: 1, UserID: "u1", Channel: "email", Topic: "offers",
 				Address: "a@example.com", Status: store.MessageQueued, DueAt: now, CreatedAt: now,
-				Payload: []byte(fmt.Sprintf(`{"Key":%q,"Channel":"email","To":"a@example.com","Subject":"s","HTML":"<p>x</p>"}`, key))})
+				Payload: []byte(fmt.Sprintf(`{"Key":%q,"Channel":"email","To":"a@example.com","Subject":"s","HTML":"<p>x</p>","Headers":{"List-Unsubscribe":"<https://crm.shop.example/u/x>"}}`, key))})
 		}
 		if _, err := st.EnqueueMessages(context.Background(), batch); err != nil {
 			b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
 	"github.com/parcours/parcours/internal/profile"
@@ -22,7 +23,7 @@ func (p *Pipeline) best(_ context.Context, c *contact, tpl *template.Template, t
 		why string
 	}
 	var cands []candidate
-	if pref, ok := profile.Computed(c.profile, p.env())["preferred_channel"].(string); ok && validChannel(provider.Channel(pref)) {
+	if pref, ok := profile.Computed(c.profile, p.env())["preferred_channel"].(string); ok && channel.Known(provider.Channel(pref)) {
 		cands = append(cands, candidate{provider.Channel(pref), "preferred channel"})
 	}
 	type engaged struct {
@@ -31,7 +32,7 @@ func (p *Pipeline) best(_ context.Context, c *contact, tpl *template.Template, t
 	}
 	var es []engaged
 	for ch, n := range c.profile.Agg.Engagement {
-		if validChannel(provider.Channel(ch)) && n > 0 {
+		if channel.Known(provider.Channel(ch)) && n > 0 {
 			es = append(es, engaged{ch, n})
 		}
 	}

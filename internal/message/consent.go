@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
@@ -48,22 +49,43 @@ func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.C
 	return rec, nil
 }
 
-// recordConsent appends a change to the ledger, without announcing it.
+// recordConsent appends a change to the ledger, without announcing it,
+// with, for a STOP or a grant of the channel that is the customer's own,
+// its mark on the channel's stop state (StopTopic), in one transaction.
 func (p *Pipeline) recordConsent(ctx context.Context, c ConsentChange) (*store.ConsentRecord, error) {
 	rec, err := p.consentRecord(c)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.st.RecordConsent(ctx, rec); err != nil {
+	recs := []*store.ConsentRecord{rec}
+	if s := stopMark(rec); s != nil {
+		recs = append(recs, s)
+	}
+	if _, err := p.st.RecordConsents(ctx, recs); err != nil {
 		return nil, err
 	}
 	return rec, nil
 }
 
+// stopMark is the stop-state record a consent change implies: a stop
+// keyword withdraws it; a grant of the whole channel given through
+// RecordConsent (a start keyword, the API, a double opt-in) restores it.
+// Identify traits never reach here: a sync replaying an old opt-in does
+// not undo a STOP.
+func stopMark(rec *store.ConsentRecord) *store.ConsentRecord {
+	ch := provider.Channel(rec.Channel)
+	if rec.Topic != "" || !stoppable(ch) || (!rec.Granted && rec.Source != string(ch)+"-stop") {
+		return nil
+	}
+	m := *rec
+	m.Topic, m.Key = StopTopic, rec.Key+":"+StopTopic
+	return &m
+}
+
 // consentRecord validates a change and builds its ledger record.
 func (p *Pipeline) consentRecord(c ConsentChange) (*store.ConsentRecord, error) {
-	if !validChannel(c.Channel) || c.Channel == provider.Webhook {
-		return nil, fmt.Errorf("%w: channel %q: consent is for email, sms, push or whatsapp", ErrInvalid, c.Channel)
+	if !personal(c.Channel) {
+		return nil, fmt.Errorf("%w: channel %q: consent is for %s", ErrInvalid, c.Channel, channel.Or(channel.Names(channel.Descriptor.Personal)))
 	}
 	if _, ok := p.o.Policy.Topics[c.Topic]; c.Topic != "" && !ok {
 		return nil, fmt.Errorf("%w: unknown topic %q (the topics are configured in the message policy)", ErrInvalid, c.Topic)
@@ -171,54 +193,12 @@ func (p *Pipeline) Consent(ctx context.Context, profileID int64) (*Consent, erro
 	return out, nil
 }
 
-// stopWords withdraw SMS consent when a customer texts them.
-var stopWords = map[string]bool{"STOP": true, "ARRET": true, "ARRÊT": true, "STOPALL": true, "UNSUBSCRIBE": true,
-	"STOP SMS": true, "END": true, "QUIT": true, "CANCEL": true}
-
-// HandleInboundSMS handles a text a customer sent: a STOP keyword (STOP,
-// ARRET, STOPALL, UNSUBSCRIBE, ...; any case, trimmed) withdraws SMS
-// consent of every profile holding the number. It reports whether the
-// text was a stop keyword.
-func (p *Pipeline) HandleInboundSMS(ctx context.Context, from, body string) (bool, error) {
-	return p.HandleInbound(ctx, provider.SMS, from, body)
-}
-
-// HandleInbound handles a text a customer sent on a messaging channel
-// (sms, whatsapp): a stop keyword withdraws that channel's consent of
-// every profile holding the number.
-func (p *Pipeline) HandleInbound(ctx context.Context, ch provider.Channel, from, body string) (bool, error) {
-	if !stopWords[strings.ToUpper(strings.Join(strings.Fields(body), " "))] {
-		return false, nil
-	}
-	if ch == provider.WhatsApp && !strings.HasPrefix(from, "+") {
-		from = "+" + from // WhatsApp's wa_id is the number without its '+'
-	}
-	ids, err := p.profilesOf(ctx, ch, from)
-	if err != nil {
-		return true, err
-	}
-	if len(ids) == 0 {
-		p.log.Warn("messages: STOP from a number no profile holds")
-	}
-	for _, id := range ids {
-		if _, err := p.RecordConsent(ctx, ConsentChange{ProfileID: id, Channel: ch, Granted: false,
-			Source: string(ch) + "-stop", Proof: map[string]any{"from": from, "text": body}}); err != nil {
-			return true, err
-		}
-	}
-	return true, nil
-}
-
 // profilesOf returns the profiles holding an address of ch, normalised as
 // identity resolution does (E.164 phones, lower-case emails).
 func (p *Pipeline) profilesOf(ctx context.Context, ch provider.Channel, addr string) ([]int64, error) {
-	kind, ok := addressKinds[ch]
+	id, ok := p.addressOf(ch, addr)
 	if !ok {
 		return nil, nil
-	}
-	id, refused := p.o.Rules.Normalize(identity.Raw{Kind: kind, Value: addr})
-	if refused != "" {
-		id = identity.Identifier{Kind: kind, Value: strings.TrimSpace(addr)}
 	}
 	holders, err := p.st.Holders(ctx, []identity.Identifier{id})
 	if err != nil {
@@ -229,4 +209,19 @@ func (p *Pipeline) profilesOf(ctx context.Context, ch provider.Channel, addr str
 		out = append(out, h)
 	}
 	return out, nil
+}
+
+// addressOf is the identifier of an address of ch, normalised as identity
+// resolution does.
+func (p *Pipeline) addressOf(ch provider.Channel, addr string) (identity.Identifier, bool) {
+	d, _ := channel.Lookup(ch)
+	if !d.Personal() {
+		return identity.Identifier{}, false
+	}
+	kind := d.Address
+	id, refused := p.o.Rules.Normalize(identity.Raw{Kind: kind, Value: addr})
+	if refused != "" {
+		id = identity.Identifier{Kind: kind, Value: strings.TrimSpace(addr)}
+	}
+	return id, true
 }

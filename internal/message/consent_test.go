@@ -162,10 +162,11 @@ func TestStopKeywordsAndConsentFromTraits(t *testing.T) {
 	}
 	r := smsHello
 	r.ProfileID, r.Key = 1, "after-stop"
-	if m := h.send(r); m.Status != store.MessageSkipped || !strings.Contains(m.Reason, "sms consent withdrawn") {
+	if m := h.send(r); m.Status != store.MessageSkipped || !strings.Contains(m.Reason, "texted STOP") {
 		t.Fatalf("after STOP: %s %q", m.Status, m.Reason)
 	}
-	// An identify event opting in again: the consumer records it.
+	// An identify event opting in again: the consumer records it, but a
+	// trait (a CRM sync may replay an old opt-in) does not undo a STOP.
 	e := &event.Event{MessageID: "id-1", Type: event.Identify, UserID: "u1", SourceID: "web", Channel: "web",
 		Traits: json.RawMessage(`{"sms_opt_in": true, "push_opt_in": "no"}`), Context: json.RawMessage(`{"ip":"192.0.2.1"}`),
 		Timestamp: t0.Add(time.Hour), ReceivedAt: t0.Add(time.Hour)}
@@ -199,8 +200,16 @@ func TestStopKeywordsAndConsentFromTraits(t *testing.T) {
 	<-done
 	r.Key = "after-opt-in"
 	h.clock.Advance(2 * time.Hour)
+	if m := h.send(r); m.Status != store.MessageSkipped || !strings.Contains(m.Reason, "texted STOP") {
+		t.Fatalf("after an opt-in trait: %s %q", m.Status, m.Reason)
+	}
+	// START from the number does.
+	if start, err := h.p.HandleInboundSMS(ctx, "+33600000001", " Start"); err != nil || !start {
+		t.Fatalf("START: %v %v", start, err)
+	}
+	r.Key = "after-start"
 	if m := h.send(r); m.Status != store.MessageQueued {
-		t.Fatalf("after opting in again: %s %q", m.Status, m.Reason)
+		t.Fatalf("after START: %s %q", m.Status, m.Reason)
 	}
 }
 

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
-	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
 )
@@ -18,17 +18,9 @@ import (
 // Consumer is the name of the pipeline's event log consumer.
 const Consumer = "message"
 
-// optInTraits are the identify traits that carry consent, by channel.
-var optInTraits = map[string]provider.Channel{
-	"email_opt_in": provider.Email, "emailOptIn": provider.Email,
-	"sms_opt_in": provider.SMS, "smsOptIn": provider.SMS,
-	"push_opt_in": provider.Push, "pushOptIn": provider.Push,
-	"whatsapp_opt_in": provider.WhatsApp, "whatsappOptIn": provider.WhatsApp,
-}
-
 // RunConsent follows the event log and records the consent that identify
-// traits carry (email_opt_in, sms_opt_in, push_opt_in, whatsapp_opt_in) in
-// the ledger, until ctx ends. It stays behind unify, whose profiles it
+// traits carry (email_opt_in, smsOptIn, ...: channel.ByOptInTrait) in the
+// ledger, until ctx ends. It stays behind unify, whose profiles it
 // needs; each change's ledger key derives from the event, so a batch
 // handled again after a crash adds nothing.
 func (p *Pipeline) RunConsent(ctx context.Context, n *eventlog.Notifier) error {
@@ -69,10 +61,7 @@ func (p *Pipeline) consentFromEvents(ctx context.Context, batch []*event.Event) 
 	return nil
 }
 
-func mentionsOptIn(traits json.RawMessage) bool {
-	s := string(traits)
-	return strings.Contains(s, "_opt_in") || strings.Contains(s, "OptIn")
-}
+func mentionsOptIn(traits json.RawMessage) bool { return channel.MentionsOptIn(string(traits)) }
 
 func (p *Pipeline) consentFromEvent(ctx context.Context, e *event.Event, recs *[]*store.ConsentRecord) error {
 	var traits map[string]json.RawMessage
@@ -89,7 +78,7 @@ func (p *Pipeline) consentFromEvent(ctx context.Context, e *event.Event, recs *[
 	}
 	_ = json.Unmarshal(e.Context, &ctxFields)
 	for name, raw := range traits {
-		ch, ok := optInTraits[name]
+		ch, ok := channel.ByOptInTrait(name)
 		if !ok {
 			continue
 		}

@@ -222,6 +222,8 @@ func TestPipelineOnPostgres(t *testing.T) {
 		"CrashedClaims": TestCrashedWorkersClaimsComeBack, "TrackingAndUnsubscribe": TestEmailTrackingAndOneClickUnsubscribe,
 		"Receipts": TestReceiptsAndSuppression, "StopAndTraits": TestStopKeywordsAndConsentFromTraits, "Caps": TestFrequencyCaps,
 		"QuietHours": TestQuietHoursAcrossDST, "Best": TestBestChannel, "DoubleOptIn": TestDoubleOptIn,
+		"Stop": TestStopMeansStopOnItsChannel, "NoUnsubscribeURL": TestNoMarketingEmailWithoutUnsubscribeLink,
+		"OrderAndStore": TestTemplatesGetTheOrderAndItsStore,
 	} {
 		t.Run(name, fn)
 	}

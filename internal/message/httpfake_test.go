@@ -30,6 +30,10 @@ func (p *httpProvider) Name() string              { return "http-fake" }
 func (p *httpProvider) Channel() provider.Channel { return provider.Webhook }
 func (p *httpProvider) Close() error              { return nil }
 
+// HonoursIdempotencyKey is true, as for the webhook provider it stands for:
+// the receiver counts by Idempotency-Key.
+func (p *httpProvider) HonoursIdempotencyKey() bool { return true }
+
 func (p *httpProvider) Send(ctx context.Context, m *provider.Message) (provider.Result, error) {
 	body := m.Payload
 	if body == nil {

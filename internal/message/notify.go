@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/profile"
@@ -123,23 +124,23 @@ func (p *Pipeline) messageEvent(m *store.OutboxMessage, name, suffix string, at 
 	}
 	props["transactional"] = m.Transactional
 	body, _ := json.Marshal(props)
-	channel := profile.InternalChannel
+	on := profile.InternalChannel
 	if name == EventOpened || name == EventClicked {
-		channel = m.Channel
+		on = m.Channel
 	}
 	e := &event.Event{
 		MessageID: "parcours-msg-" + strconv.FormatInt(m.ID, 10) + "-" + suffix,
 		Type:      event.Track, Event: name, Properties: body,
 		UserID: m.UserID, AnonymousID: m.AnonymousID,
-		Timestamp: at, ReceivedAt: p.clock.Now(), SourceID: unify.SourceID, Channel: channel,
+		Timestamp: at, ReceivedAt: p.clock.Now(), SourceID: unify.SourceID, Channel: on,
 	}
 	if e.Timestamp.IsZero() {
 		e.Timestamp = e.ReceivedAt
 	}
 	if e.UserID == "" && e.AnonymousID == "" && m.Address != "" {
-		key := map[string]string{string(provider.Email): "email", string(provider.SMS): "phone", string(provider.WhatsApp): "phone"}[m.Channel]
-		if key != "" {
-			e.Context, _ = json.Marshal(map[string]any{"traits": map[string]string{key: m.Address}})
+		// The address under its trait, for unify to find the customer.
+		if d, _ := channel.Lookup(provider.Channel(m.Channel)); d.Address.Trait() != "" {
+			e.Context, _ = json.Marshal(map[string]any{"traits": map[string]string{d.Address.Trait(): m.Address}})
 		}
 	}
 	return e

@@ -80,6 +80,13 @@ type Options struct {
 	// may take it (a crashed process's claims come back after it); it must
 	// exceed a provider call's timeout. Default 2 minutes.
 	Lease time.Duration
+	// Node names this process in its leases; it must stay the same across
+	// restarts and be held by one live process at a time (serve keeps it
+	// in the data directory, which it locks). When set, Run first takes
+	// back the messages the node's previous run left leased (see
+	// reclaim), instead of letting them wait for their leases to expire.
+	// "": leases are anonymous and only expiry brings them back.
+	Node string
 	// Poll is how often workers look for due messages when not woken;
 	// default 1s.
 	Poll time.Duration
@@ -105,6 +112,9 @@ type Options struct {
 	// the default "store" variable); RFM returns the last RFM scoring.
 	Stores []profile.Store
 	RFM    func() *profile.RFM
+	// Commerce gives templates the order a message is about and the
+	// stores' addresses; nil: the event's properties and Stores only.
+	Commerce Commerce
 	// Registerer receives the pipeline's Prometheus metrics; nil: none.
 	Registerer prometheus.Registerer
 	// Policy holds topics, frequency caps, quiet hours and channel rules.

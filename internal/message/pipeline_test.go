@@ -179,7 +179,7 @@ func TestCrashedWorkersClaimsComeBack(t *testing.T) {
 	r := smsHello
 	r.ProfileID, r.Key = 1, "lost"
 	h.send(r)
-	claimed, err := h.st.ClaimMessages(context.Background(), "crashed", h.clock.Now(), 2*time.Minute, 10)
+	claimed, err := h.st.ClaimMessages(context.Background(), "", "crashed", h.clock.Now(), 2*time.Minute, 10)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}

@@ -2,8 +2,10 @@ package message
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 )
 
@@ -20,14 +22,23 @@ type Policy struct {
 	// default Europe/Paris.
 	Timezone string `json:"timezone" yaml:"timezone"`
 	// Fallback is the order "best" tries channels in after the
-	// customer's preference; default email, push, sms, whatsapp.
+	// customer's preference; default channel.Fallback (email, push, sms,
+	// whatsapp).
 	Fallback []provider.Channel `json:"fallback" yaml:"fallback"`
 	// ConfirmationTemplate is the template of double opt-in emails (it
 	// uses message.confirm_url); empty: DefaultConfirmation.
 	ConfirmationTemplate string `json:"confirmation_template,omitempty" yaml:"confirmation_template"`
-	// MaxSMSSegments refuses longer SMS at save and preview; default 4.
+	// MaxSMSSegments refuses longer SMS at save and preview; default the
+	// sms channel's limit (4).
 	MaxSMSSegments int `json:"max_sms_segments" yaml:"max_sms_segments"`
+	// OptOutConfirmation is the text sent, once, to a customer who
+	// texted STOP, per channel (sms, whatsapp): the only message that
+	// follows a STOP. Empty: none (Twilio confirms US opt-outs itself).
+	OptOutConfirmation map[provider.Channel]string `json:"opt_out_confirmation,omitempty" yaml:"opt_out_confirmation"`
 }
+
+// reservedTopics are topics Parcours uses itself.
+var reservedTopics = []string{ConfirmationTopic, OptOutTopic, StopTopic}
 
 // Topic is a subscription topic (newsletter, offers, order_updates).
 type Topic struct {
@@ -88,16 +99,16 @@ func (p *Policy) defaults() {
 		p.Timezone = "Europe/Paris"
 	}
 	if len(p.Fallback) == 0 {
-		p.Fallback = []provider.Channel{provider.Email, provider.Push, provider.SMS, provider.WhatsApp}
+		p.Fallback = channel.Fallback()
 	}
-	if p.MaxSMSSegments <= 0 {
-		p.MaxSMSSegments = 4
+	if d, _ := channel.Lookup(channel.SMS); p.MaxSMSSegments <= 0 {
+		p.MaxSMSSegments = d.Limits.Segments
 	}
 }
 
 // transactional reports whether a topic is transactional.
 func (p *Policy) transactional(topic string) bool {
-	return topic == ConfirmationTopic || p.Topics[topic].Transactional
+	return topic == ConfirmationTopic || topic == OptOutTopic || p.Topics[topic].Transactional
 }
 
 // Validate checks a policy read from a file, naming what is wrong.
@@ -106,7 +117,7 @@ func (p *Policy) Validate() error {
 		switch {
 		case c.Max <= 0 || c.Per <= 0:
 			return fmt.Errorf("message policy: caps[%d]: max and per must be positive (e.g. {max: 3, per: 168h})", i)
-		case c.Channel != "" && !validChannel(c.Channel):
+		case c.Channel != "" && !channel.Known(c.Channel):
 			return fmt.Errorf("message policy: caps[%d]: unknown channel %q", i, c.Channel)
 		case c.Topic != "" && p.Topics != nil && !p.known(c.Topic):
 			return fmt.Errorf("message policy: caps[%d]: unknown topic %q", i, c.Topic)
@@ -122,8 +133,21 @@ func (p *Policy) Validate() error {
 			return fmt.Errorf("message policy: timezone %q: %w", p.Timezone, err)
 		}
 	}
+	for _, t := range reservedTopics {
+		if _, ok := p.Topics[t]; ok {
+			return fmt.Errorf("message policy: topics: %q is reserved for Parcours' own messages; name the topic otherwise", t)
+		}
+	}
+	for ch, text := range p.OptOutConfirmation {
+		if !stoppable(ch) {
+			return fmt.Errorf("message policy: opt_out_confirmation: %q: a STOP comes by %s", ch, channel.Or(channel.Names(stopChannel)))
+		}
+		if strings.TrimSpace(text) == "" {
+			return fmt.Errorf("message policy: opt_out_confirmation.%s: empty text (remove the entry to send none)", ch)
+		}
+	}
 	for _, ch := range p.Fallback {
-		if !validChannel(ch) || ch == Best {
+		if !channel.Known(ch) {
 			return fmt.Errorf("message policy: fallback: unknown channel %q", ch)
 		}
 	}

@@ -94,7 +94,7 @@ func (p *Pipeline) location(prof *profile.Profile) (*time.Location, string) {
 // the end of them (in UTC) and the reason to record; zero otherwise.
 func (p *Pipeline) quietUntil(prof *profile.Profile, ch provider.Channel, now time.Time) (time.Time, string) {
 	q := p.o.Policy.QuietHours
-	if q == nil || ch == provider.Webhook || (len(q.Channels) > 0 && !contains(q.Channels, ch)) {
+	if q == nil || !personal(ch) || (len(q.Channels) > 0 && !contains(q.Channels, ch)) {
 		return zeroTime, ""
 	}
 	start, err1 := minutes(q.Start)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
@@ -28,10 +29,12 @@ type contact struct {
 
 type consentKey struct{ channel, topic string }
 
-// addressKinds are the identifiers each channel sends to.
-var addressKinds = map[provider.Channel]identity.Kind{
-	provider.Email: identity.Email, provider.SMS: identity.Phone, provider.WhatsApp: identity.Phone,
-	provider.Push: identity.DeviceToken,
+// personal reports whether ch reaches a customer at an address (see
+// channel.Descriptor.Personal): not the brand's own endpoint, which has
+// no address, consent, suppressions, caps or quiet hours.
+func personal(ch provider.Channel) bool {
+	d, _ := channel.Lookup(ch)
+	return d.Personal()
 }
 
 func firstOf(ids []identity.Identifier, kind identity.Kind) string {
@@ -65,8 +68,12 @@ func (p *Pipeline) contact(ctx context.Context, prof *profile.Profile) (*contact
 	if c.ids, err = p.profileIDs(ctx, prof.ID); err != nil {
 		return nil, err
 	}
-	for ch, kind := range addressKinds {
-		if a := firstOf(prof.Identifiers, kind); a != "" {
+	for _, d := range channel.All() {
+		if !d.Personal() {
+			continue
+		}
+		if a := firstOf(prof.Identifiers, d.Address); a != "" {
+			ch := d.Name
 			c.addr[ch] = a
 			reason, err := p.suppressed(ctx, ch, a)
 			if err != nil {
@@ -144,7 +151,11 @@ func (p *Pipeline) refusal(c *contact, ch provider.Channel, topic string, transa
 	if tpl != nil && !tpl.Has(ch) {
 		return "the template has no " + string(ch) + " variant"
 	}
-	if ch == provider.Webhook {
+	d, ok := channel.Lookup(ch)
+	switch {
+	case !ok:
+		return "unknown channel " + string(ch)
+	case !d.Personal():
 		return "" // the brand's own endpoint: no address, no consent
 	}
 	if c.addr[ch] == "" {
@@ -153,7 +164,15 @@ func (p *Pipeline) refusal(c *contact, ch provider.Channel, topic string, transa
 	if why := c.suppressed[ch]; why != "" {
 		return "address suppressed: " + why
 	}
+	if d.Stop && topic != OptOutTopic {
+		if why := c.stoppedOn(ch); why != "" {
+			return why
+		}
+	}
 	if !transactional {
+		if ch == provider.Email && p.o.BaseURL == "" {
+			return ErrNoUnsubscribeURL.Error()
+		}
 		return c.consentRefusal(ch, topic)
 	}
 	return ""

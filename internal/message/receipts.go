@@ -99,8 +99,8 @@ func (p *Pipeline) receipt(ctx context.Context, m *store.OutboxMessage, st provi
 // message's topic if it has one, else from its channel's marketing. The
 // ledger key derives from the message: a second click is the same change.
 func (p *Pipeline) withdraw(ctx context.Context, m *store.OutboxMessage, source string, at time.Time, proof map[string]any) error {
-	if m.Channel == string(provider.Webhook) {
-		return nil
+	if !personal(provider.Channel(m.Channel)) {
+		return nil // the brand's own endpoint: no consent to withdraw
 	}
 	_, err := p.RecordConsent(ctx, ConsentChange{ProfileID: m.ProfileID, Channel: provider.Channel(m.Channel), Topic: m.Topic,
 		Granted: false, Source: source, At: at, Proof: proof, Key: "unsubscribe:" + m.SendKey})

@@ -1,8 +1,10 @@
 package message
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/parcours/parcours/internal/message/provider"
@@ -57,8 +59,11 @@ func (p *Pipeline) url(path string) string {
 	return strings.TrimSuffix(p.o.BaseURL, "/") + path
 }
 
-// data builds a rendering's variables.
-func (p *Pipeline) data(m *store.OutboxMessage, prof *profile.Profile, r *Request) template.Data {
+// data builds a rendering's variables: event (the triggering event's
+// properties), order (the order they name), store (what the sender
+// passed, else the store the event names, else the customer's nearest),
+// products, data, profile and message.
+func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profile.Profile, r *Request, tpl *template.Template) (template.Data, error) {
 	unsub := p.url("/u/" + p.sign(tokenUnsubscribe, m.SendKey, ""))
 	d := template.Data{
 		"profile": p.profileData(prof),
@@ -72,6 +77,18 @@ func (p *Pipeline) data(m *store.OutboxMessage, prof *profile.Profile, r *Reques
 	if r.confirmURL != "" {
 		d["message"].(map[string]any)["confirm_url"] = r.confirmURL
 	}
+	// Order and store cost reads of commerce: only for a template that
+	// can show them (the order names the store when the event does not).
+	var order map[string]any
+	if tpl.Mentions("order") || tpl.Mentions("store") {
+		var err error
+		if order, err = p.orderData(ctx, r.Event); err != nil {
+			return nil, err
+		}
+		if order != nil {
+			d["order"] = order
+		}
+	}
 	d["data"] = map[string]any{}
 	if r.Data != nil {
 		// data is everything the sender passed (a journey's promo_code);
@@ -79,24 +96,52 @@ func (p *Pipeline) data(m *store.OutboxMessage, prof *profile.Profile, r *Reques
 		d["data"] = r.Data
 		d["store"], d["products"] = r.Data["store"], r.Data["products"]
 	}
-	// Without data, the customer's nearest store and current cart (an
-	// abandoned-cart email needs nothing more).
 	computed := d["profile"].(map[string]any)["computed"].(map[string]any)
-	if d["store"] == nil {
-		d["store"] = computed["nearest_store"]
+	var st map[string]any
+	switch s := d["store"].(type) {
+	case map[string]any:
+		// A copy: completing it must not change the sender's data.
+		st = maps.Clone(s)
+	case nil:
+		// The store the message is about: the one its event names,
+		// else the customer's nearest (an abandoned-cart email needs
+		// nothing more).
+		id := r.StoreID
+		if id == "" {
+			id = idOf(r.Event["store_id"])
+		}
+		if id == "" && order != nil {
+			id = idOf(order["store_id"])
+		}
+		if id != "" {
+			st = map[string]any{"id": id, "name": id}
+		} else if n, ok := computed["nearest_store"].(map[string]any); ok {
+			st = maps.Clone(n)
+		}
+	}
+	if st != nil && tpl.Mentions("store") {
+		if err := p.completeStore(ctx, st); err != nil {
+			return nil, err
+		}
+		d["store"] = st
 	}
 	if d["products"] == nil {
 		d["products"] = computed["current_cart"]
 	}
-	return d
+	return d, nil
 }
 
 // render renders the message for its channel, then adds what the
 // pipeline owns: UTM parameters on links, click and open tracking and
 // the one-click unsubscribe headers (email). The result is m.Payload.
-func (p *Pipeline) render(m *store.OutboxMessage, c *contact, tpl *template.Template, r Request) error {
+func (p *Pipeline) render(ctx context.Context, m *store.OutboxMessage, c *contact, tpl *template.Template, r Request) error {
 	ch := provider.Channel(m.Channel)
-	pm, err := tpl.Render(ch, p.data(m, c.profile, &r), p.templateRules())
+	d, err := p.data(ctx, m, c.profile, &r, tpl)
+	if err != nil {
+		return err
+	}
+	rules := p.templateRules()
+	pm, err := tpl.Render(ch, d, rules)
 	if err != nil {
 		return err
 	}
@@ -110,7 +155,9 @@ func (p *Pipeline) render(m *store.OutboxMessage, c *contact, tpl *template.Temp
 		}
 		return template.AddUTM(href, "parcours", string(ch), m.Campaign)
 	}
-	track := p.o.BaseURL != "" && ch == provider.Email
+	// Clicks are tracked where the variant says they can be (an email's
+	// links: template.Links.Click).
+	track := p.o.BaseURL != ""
 	click := func(href string) string {
 		href = tag(href)
 		if !track || !template.Trackable(href) || (p.o.BaseURL != "" && strings.HasPrefix(href, own)) {
@@ -118,10 +165,13 @@ func (p *Pipeline) render(m *store.OutboxMessage, c *contact, tpl *template.Temp
 		}
 		return p.url("/t/c/" + p.sign(tokenClick, m.SendKey, href))
 	}
-	switch ch {
-	case provider.Email:
-		pm.HTML = template.RewriteLinks(pm.HTML, click)
-		pm.Text = template.RewriteTextLinks(pm.Text, click)
+	tpl.TagLinks(pm, template.Links{Tag: tag, Click: click})
+	// Tagged links lengthen the text: the limits are checked again.
+	if probs := rules.Limit(pm); len(probs) > 0 {
+		return fmt.Errorf("template: %s: %s, once links are tagged", probs[0].Field, probs[0].Message)
+	}
+	// Email's own: the open pixel and the List-Unsubscribe headers.
+	if ch == provider.Email {
 		if track {
 			pixel := `<img src="` + p.url("/t/o/"+p.sign(tokenOpen, m.SendKey, "")+".gif") + `" width="1" height="1" alt="" style="display:none">`
 			if i := strings.LastIndex(strings.ToLower(pm.HTML), "</body>"); i >= 0 {
@@ -137,19 +187,6 @@ func (p *Pipeline) render(m *store.OutboxMessage, c *contact, tpl *template.Temp
 				list += ", <mailto:" + p.o.UnsubscribeMailto + "?subject=unsubscribe%20" + tok + ">"
 			}
 			pm.Headers = map[string]string{"List-Unsubscribe": list, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-		}
-	case provider.SMS, provider.WhatsApp:
-		pm.Body = template.RewriteTextLinks(pm.Body, tag)
-		if ch == provider.SMS {
-			// UTM parameters lengthen the text: check the segments again.
-			if s := template.Segments(pm.Body); s.Count > p.o.Policy.MaxSMSSegments {
-				return fmt.Errorf("template: sms.body: %d %s segments once links are tagged, more than the maximum of %d",
-					s.Count, s.Encoding, p.o.Policy.MaxSMSSegments)
-			}
-		}
-	case provider.Push:
-		if l, ok := pm.Data["link"]; ok {
-			pm.Data["link"] = tag(l)
 		}
 	}
 	body, err := json.Marshal(pm)

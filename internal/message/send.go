@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
@@ -14,7 +15,10 @@ import (
 )
 
 // Best asks the pipeline to choose the channel (see best.go).
-const Best provider.Channel = "best"
+const Best = channel.Best
+
+// sendable lists the channels a request may name, for errors.
+func sendable() string { return channel.Or(append(channel.Names(nil), Best)) }
 
 // Request asks for one message to one customer.
 type Request struct {
@@ -27,10 +31,14 @@ type Request struct {
 	// of them is needed.
 	TemplateID string
 	Content    *template.Template
-	// Event holds the triggering event's properties, Data extra template
-	// variables (store, products).
-	Event map[string]any
-	Data  map[string]any
+	// Event holds the triggering event's properties (templates: event,
+	// and order when they have an order_id), Data extra template
+	// variables (store, products). StoreID is the store the message is
+	// about (templates: store); empty: the event's store_id property,
+	// else the order's store, else the customer's nearest store.
+	Event   map[string]any
+	Data    map[string]any
+	StoreID string
 
 	// The send key: a journey step's (Journey, Version, Step, Enrolment),
 	// or for one-off sends the caller's idempotency Key.
@@ -44,6 +52,8 @@ type Request struct {
 	Campaign string
 
 	confirmURL string // double opt-in: message.confirm_url
+	optOut     bool   // the confirmation of a STOP (OptOutTopic)
+	to         string // the address, instead of the profile's first
 }
 
 // SendKey returns the request's send key: the same request twice (a retry,
@@ -82,7 +92,10 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 		return nil, err
 	}
 	if r.Channel == "" {
-		return nil, fmt.Errorf("%w: channel is required (email, sms, push, whatsapp, webhook or best)", ErrInvalid)
+		return nil, fmt.Errorf("%w: channel is required (%s)", ErrInvalid, sendable())
+	}
+	if (r.Topic == OptOutTopic || r.Topic == StopTopic) && !r.optOut {
+		return nil, fmt.Errorf("%w: topic %q is reserved for the confirmation of a STOP", ErrInvalid, r.Topic)
 	}
 	tpl, err := p.requestTemplate(ctx, &r)
 	if err != nil {
@@ -111,15 +124,20 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	ch := r.Channel
 	if ch == Best {
 		ch, m.ChannelReason = p.best(ctx, c, tpl, m.Topic, m.Transactional)
-	} else if !validChannel(ch) {
-		return nil, fmt.Errorf("%w: unknown channel %q (email, sms, push, whatsapp, webhook or best)", ErrInvalid, ch)
+	} else if !channel.Known(ch) {
+		return nil, fmt.Errorf("%w: unknown channel %q (%s)", ErrInvalid, ch, sendable())
 	}
 	m.Channel, m.Address = string(ch), c.addr[ch]
+	if r.to != "" && m.Address != "" {
+		m.Address = r.to
+	}
 	switch reason := p.refusal(c, ch, m.Topic, m.Transactional, tpl); {
 	case reason != "":
 		m.Status, m.Reason, m.DueAt = store.MessageSkipped, reason, zeroTime
 	default:
-		if err := p.render(m, c, tpl, r); err != nil {
+		if err := p.render(ctx, m, c, tpl, r); errors.Is(err, errLookup) {
+			return nil, err
+		} else if err != nil {
 			m.Status, m.Reason, m.DueAt = store.MessageFailed, err.Error(), zeroTime
 			break
 		}
@@ -160,15 +178,47 @@ func (p *Pipeline) requestTemplate(ctx context.Context, r *Request) (*template.T
 	if r.Topic == "" {
 		r.Topic = rec.Topic
 	}
+	if r.confirmURL == "" && !r.optOut {
+		if err := p.topicCarries(r.Topic, rec); err != nil {
+			return nil, err
+		}
+	}
 	return tpl, nil
 }
 
-func validChannel(ch provider.Channel) bool {
-	switch ch {
-	case provider.Email, provider.SMS, provider.Push, provider.WhatsApp, provider.Webhook:
-		return true
+// topicCarries refuses a promotional template on a transactional topic.
+// A stored template declares what it is by its own topic: a transactional
+// one (order_updates) makes it transactional; any other, or none, makes
+// it promotional. A transactional message passes marketing opt-outs,
+// caps and quiet hours, so it must not carry promotion.
+func (p *Pipeline) topicCarries(topic string, rec *store.TemplateRecord) error {
+	if !p.o.Policy.transactional(topic) || p.o.Policy.transactional(rec.Topic) {
+		return nil
 	}
-	return false
+	declared := "it declares no topic"
+	if rec.Topic != "" {
+		declared = fmt.Sprintf("its topic %q is marketing", rec.Topic)
+	}
+	return fmt.Errorf("%w: template %q is promotional (%s) and cannot be sent on the transactional topic %q, which passes opt-outs: "+
+		"give the template a transactional topic if it is a service message, or send it on a marketing topic", ErrInvalid, rec.ID, declared, topic)
+}
+
+// CheckSend checks, when a journey is saved, that its send step may send
+// the template on the topic: a transactional topic cannot carry a
+// promotional template. A template that does not exist yet passes (it is
+// checked again at each send).
+func (p *Pipeline) CheckSend(ctx context.Context, templateID, topic string) error {
+	if topic == "" {
+		return nil
+	}
+	rec, err := p.st.Template(ctx, templateID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("message: template %s: %w", templateID, err)
+	}
+	return p.topicCarries(topic, rec)
 }
 
 // payload decodes a message's rendered payload.

@@ -62,7 +62,7 @@ func BenchmarkPipelineToSMTP(b *testing.B) {
 		key := fmt.Sprint("api:", i)
 		batch = append(batch, &store.OutboxMessage{SendKey: key, ProfileID: 1, UserID: "u1", Channel: "email", Topic: "offers",
 			Address: "camille@client.example", Status: store.MessageQueued, DueAt: now, CreatedAt: now,
-			Payload: []byte(fmt.Sprintf(`{"Key":%q,"Channel":"email","To":"camille@client.example","Subject":"-20%% ce week-end","HTML":"<p>Bonjour Camille</p>","Text":"Bonjour Camille"}`, key))})
+			Payload: []byte(fmt.Sprintf(`{"Key":%q,"Channel":"email","To":"camille@client.example","Subject":"-20%% ce week-end","HTML":"<p>Bonjour Camille</p>","Text":"Bonjour Camille","Headers":{"List-Unsubscribe":"<https://crm.shop.example/u/x>"}}`, key))})
 	}
 	if _, err := st.EnqueueMessages(context.Background(), batch); err != nil {
 		b.Fatal(err)

@@ -3,12 +3,14 @@ package message
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
 	"github.com/parcours/parcours/internal/store"
@@ -70,27 +72,38 @@ func (p *Pipeline) DeleteTemplate(ctx context.Context, id string) error {
 }
 
 // ImportTemplateFiles saves every *.json file of dir as a template whose
-// id is the file's name: {"name": ..., "topic": ..., "body": {...}}.
+// id is the file's name: {"name": ..., "topic": ..., "body": {...}}. A file
+// that cannot be read or is refused does not stop the others: it returns
+// how many were saved and every file's error, joined.
 func (p *Pipeline) ImportTemplateFiles(ctx context.Context, dir string) (int, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return 0, err
 	}
+	var errs []error
+	saved := 0
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return 0, fmt.Errorf("message: template file: %w", err)
+		if err := p.importTemplateFile(ctx, f); err != nil {
+			errs = append(errs, fmt.Errorf("message: template file %s: %w", f, err))
+			continue
 		}
-		var in TemplateInput
-		if err := json.Unmarshal(b, &in); err != nil {
-			return 0, fmt.Errorf("message: template file %s: %w", f, err)
-		}
-		in.ID = strings.TrimSuffix(filepath.Base(f), ".json")
-		if _, err := p.SaveTemplate(ctx, in); err != nil {
-			return 0, fmt.Errorf("message: template file %s: %w", f, err)
-		}
+		saved++
 	}
-	return len(files), nil
+	return saved, errors.Join(errs...)
+}
+
+func (p *Pipeline) importTemplateFile(ctx context.Context, f string) error {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return err
+	}
+	var in TemplateInput
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	in.ID = strings.TrimSuffix(filepath.Base(f), ".json")
+	_, err = p.SaveTemplate(ctx, in)
+	return err
 }
 
 // Preview is a template rendered for one customer, per channel: what
@@ -136,7 +149,7 @@ func (p *Pipeline) Preview(ctx context.Context, id string, profileID int64) (*Pr
 		m := &store.OutboxMessage{SendKey: "preview:" + id, ProfileID: prof.ID, Channel: string(ch), Topic: rec.Topic,
 			Transactional: tr, TemplateID: id, Campaign: "preview", Address: c.addr[ch]}
 		cp := &ChannelPreview{Refusal: p.refusal(c, ch, rec.Topic, tr, tpl)}
-		if err := p.render(m, c, tpl, Request{}); err != nil {
+		if err := p.render(ctx, m, c, tpl, Request{}); err != nil {
 			cp.Problems = template.Problems(err)
 			if cp.Problems == nil {
 				cp.Problems = []template.Problem{{Field: string(ch), Message: err.Error()}}
@@ -144,7 +157,7 @@ func (p *Pipeline) Preview(ctx context.Context, id string, profileID int64) (*Pr
 		} else {
 			pm, _ := payload(m)
 			cp.Message = rendered(pm)
-			if ch == provider.SMS {
+			if d, _ := channel.Lookup(ch); d.Limits.Segments > 0 {
 				info := template.Segments(pm.Body)
 				cp.SMS = &info
 			}

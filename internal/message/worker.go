@@ -19,14 +19,21 @@ type outcome struct {
 	reserved bool               // a frequency-cap reservation to release
 	profile  int64
 	channel  string
+	done     chan struct{} // a Calling mark: closed once it is durable
 }
 
 // Run claims due messages and hands them to the providers until ctx ends:
 // one claimer leases batches from the outbox, Workers goroutines send,
 // one recorder writes the outcomes in group commits, one announcer turns
 // them into events. On shutdown, sends in flight finish and are recorded;
-// claimed messages not started are handed back at once.
+// claimed messages not started are handed back at once. Before it claims
+// anything, it takes back what the node's previous run left leased
+// (reclaim).
 func (p *Pipeline) Run(ctx context.Context) error {
+	if err := p.reclaim(ctx); err != nil {
+		// Not fatal: those leases come back when they expire.
+		p.log.Error("messages: leases of the previous run not taken back; they come back when they expire", "err", err)
+	}
 	jobs := make(chan *store.OutboxMessage, p.o.ClaimBatch)
 	outcomes := make(chan outcome, p.o.Workers*4)
 	var claimErr error
@@ -42,7 +49,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 					outcomes <- p.release(m)
 					continue
 				}
-				outcomes <- p.deliver(ctx, m)
+				outcomes <- p.deliver(ctx, m, outcomes)
 			}
 		})
 	}
@@ -72,7 +79,7 @@ func (p *Pipeline) claim(ctx context.Context, jobs chan<- *store.OutboxMessage) 
 		room := cap(jobs) - len(jobs)
 		n := 0
 		if room > 0 {
-			ms, err := p.st.ClaimMessages(ctx, rand.Text(), p.clock.Now(), p.o.Lease, room)
+			ms, err := p.st.ClaimMessages(ctx, p.o.Node, rand.Text(), p.clock.Now(), p.o.Lease, room)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -109,8 +116,9 @@ func (p *Pipeline) release(m *store.OutboxMessage) outcome {
 }
 
 // deliver checks a claimed message again (suppressions, consent, caps and
-// quiet hours may have changed since it was queued) and sends it.
-func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome {
+// quiet hours may have changed since it was queued) and sends it. The
+// "calling" mark goes through outcomes, the recorder's queue.
+func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage, outcomes chan<- outcome) outcome {
 	now := p.clock.Now()
 	o := outcome{MessageUpdate: store.MessageUpdate{ID: m.ID, LeaseToken: m.LeaseToken, At: now, Reason: m.Reason},
 		profile: m.ProfileID, channel: m.Channel}
@@ -132,13 +140,18 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome 
 	if !ok || prov == nil {
 		return fail(store.MessageFailed, "no provider configured for channel "+string(ch))
 	}
+	if ch == provider.Email && !m.Transactional && pm.Headers["List-Unsubscribe"] == "" {
+		// Queued by a process without a public URL (or before this
+		// rule): never sent without a working unsubscribe.
+		return fail(store.MessageSkipped, ErrNoUnsubscribeURL.Error())
+	}
 	if why, status, due, err := p.recheck(ctx, m, ch, now); err != nil {
 		return p.retry(o, m, err, now)
 	} else if why != "" {
 		o.Status, o.Reason, o.DueAt = status, why, due
 		return o
 	}
-	if !m.Transactional && ch != provider.Webhook {
+	if !m.Transactional && personal(ch) {
 		unlock := p.caps.lock(m.ProfileID)
 		why, err := p.capReached(ctx, m, now)
 		if err == nil && why == "" {
@@ -161,6 +174,13 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage) outcome 
 	// message that waited too long for its provider's rate goes back.
 	if !p.clock.Now().Before(m.DueAt.Add(-p.o.Lease / 2)) {
 		return p.releaseReserved(o, m)
+	}
+	// From the durable mark on, a crash leaves this attempt in doubt
+	// (reclaim); before it, the provider has not seen it. A provider that
+	// drops repeated keys needs no mark: after a crash its messages are
+	// sent again either way.
+	if !honoursKey(prov) {
+		p.markCalling(m, outcomes)
 	}
 	// The send itself is not cut short by shutdown: a message the provider
 	// accepts must be recorded as sent, or it would go again.
@@ -190,7 +210,7 @@ func (p *Pipeline) releaseReserved(o outcome, m *store.OutboxMessage) outcome {
 // recheck returns why a claimed message must not go now: skipped (a
 // suppression, a withdrawn consent) or deferred (quiet hours).
 func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provider.Channel, now time.Time) (why, status string, due time.Time, err error) {
-	if ch == provider.Webhook {
+	if !personal(ch) {
 		return "", "", zeroTime, nil
 	}
 	if why, err := p.suppressed(ctx, ch, m.Address); err != nil {
@@ -198,12 +218,19 @@ func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provi
 	} else if why != "" {
 		return "address suppressed: " + why, store.MessageSkipped, zeroTime, nil
 	}
-	if m.Transactional {
+	stop := stoppable(ch) && m.Topic != OptOutTopic
+	if m.Transactional && !stop {
 		return "", "", zeroTime, nil
 	}
 	c, err := p.consentOf(ctx, m.ProfileID)
 	if err != nil {
 		return "", "", zeroTime, err
+	}
+	if why := c.stoppedOn(ch); stop && why != "" {
+		return why, store.MessageSkipped, zeroTime, nil
+	}
+	if m.Transactional {
+		return "", "", zeroTime, nil
 	}
 	if why := c.consentRefusal(ch, m.Topic); why != "" {
 		return why, store.MessageSkipped, zeroTime, nil
@@ -286,6 +313,10 @@ func (p *Pipeline) commit(batch []outcome) {
 		time.Sleep(min(time.Duration(attempt+1)*100*time.Millisecond, 5*time.Second))
 	}
 	for _, o := range batch {
+		if o.done != nil {
+			close(o.done)
+			continue
+		}
 		if o.reserved {
 			p.pending.remove(o.profile, o.ID)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/event"
 )
 
@@ -143,9 +144,9 @@ func isEngagement(name string) bool {
 // engagementChannel returns the channel an engagement event is about, or "".
 func engagementChannel(name string, props *eventProps) string {
 	lower := strings.ToLower(name)
-	for _, ch := range []string{"email", "sms", "push", "whatsapp", "in-app"} {
-		if strings.HasPrefix(lower, ch+" ") {
-			return ch
+	for _, ch := range channel.Engaged() {
+		if len(lower) > len(ch) && lower[len(ch)] == ' ' && strings.HasPrefix(lower, string(ch)) {
+			return string(ch)
 		}
 	}
 	return strings.ToLower(props.Channel)

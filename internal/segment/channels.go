@@ -11,10 +11,11 @@ import (
 
 // The channel vocabulary of channel and last_channel conditions. Events
 // carry the channel of the source that sent them (source.Channels: web,
-// ios, android, pos, call_center, ...); commerce records an order's
-// channel as web, app, store or call_center, and changes no touchpoint
-// caused as "commerce"; Parcours' own events are "internal". A condition
-// may name any of these, or a group that stands for several.
+// ios, android, pos, call_center, ..., and the messaging channels, on
+// which opens and clicks come back); commerce records an order's channel
+// as web, app, store or call_center, and changes no touchpoint caused as
+// "commerce"; Parcours' own events are "internal". A condition may name
+// any of these, or a group that stands for several.
 
 // ChannelGroups are the names that stand for several channels: "app" is
 // every mobile app (a source declared ios, android or app, and orders
@@ -30,10 +31,8 @@ var commerceChannels = []string{"store", "commerce"}
 
 // Channels are the names channel and last_channel conditions accept: every
 // source channel, commerce's, internal, and the groups.
-var Channels = channelVocabulary()
-
-func channelVocabulary() []string {
-	out := slices.Clone(source.Channels)
+func Channels() []string {
+	out := source.Channels()
 	out = append(out, commerceChannels...)
 	out = append(out, profile.InternalChannel)
 	for g := range ChannelGroups {
@@ -68,7 +67,8 @@ func usedChannel(p *profile.Profile, cond string) bool {
 
 // checkChannel says why name is not a channel a condition can use.
 func checkChannel(name string) string {
-	if slices.Contains(Channels, name) {
+	names := Channels()
+	if slices.Contains(names, name) {
 		return ""
 	}
 	groups := make([]string, 0, len(ChannelGroups))
@@ -76,11 +76,11 @@ func checkChannel(name string) string {
 		groups = append(groups, g+" = "+strings.Join(ChannelGroups[g], "+"))
 	}
 	hint := ""
-	if lower := strings.ToLower(strings.TrimSpace(name)); lower != name && slices.Contains(Channels, lower) {
+	if lower := strings.ToLower(strings.TrimSpace(name)); lower != name && slices.Contains(names, lower) {
 		hint = fmt.Sprintf(" (did you mean %q? channels are lower case)", lower)
 	}
 	return fmt.Sprintf("%q is not a channel%s; channels are: %s; groups: %s",
-		name, hint, strings.Join(Channels, ", "), strings.Join(groups, ", "))
+		name, hint, strings.Join(names, ", "), strings.Join(groups, ", "))
 }
 
 func sortedGroupNames() []string {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/profile"
 )
@@ -324,10 +325,10 @@ func (ev *evaluation) near(n *Near) bool {
 
 // reachableAddress reports whether the profile has an address on the
 // channel that is not suppressed.
-func (ev *evaluation) reachableAddress(channel string) bool {
-	kind := addressKinds[channel]
+func (ev *evaluation) reachableAddress(ch string) bool {
+	kind := addressKind(ch)
 	for _, id := range ev.in.Profile.Identifiers {
-		if id.Kind == kind && (ev.in.Suppressed == nil || !ev.in.Suppressed(channel, id.Value)) {
+		if id.Kind == kind && (ev.in.Suppressed == nil || !ev.in.Suppressed(ch, id.Value)) {
 			return true
 		}
 	}
@@ -335,17 +336,21 @@ func (ev *evaluation) reachableAddress(channel string) bool {
 }
 
 // consents reads the ledger's consent, else the opt-in traits.
-func (ev *evaluation) consents(channel string) bool {
-	if granted, ok := ev.in.Consent[channel]; ok {
+func (ev *evaluation) consents(ch string) bool {
+	if granted, ok := ev.in.Consent[ch]; ok {
 		return granted
 	}
-	return Consents(ev.in.Profile, channel)
+	return Consents(ev.in.Profile, ch)
 }
 
-// Consents reports whether the profile opted in to a channel (the
-// <channel>OptIn or <channel>_opt_in trait is true).
-func Consents(p *profile.Profile, channel string) bool {
-	for _, name := range []string{channel + "OptIn", channel + "_opt_in"} {
+// Consents reports whether the profile opted in to a channel (its
+// consent trait, <channel>OptIn or <channel>_opt_in, is true).
+func Consents(p *profile.Profile, ch string) bool {
+	d, ok := channel.Lookup(channel.Name(ch))
+	if !ok || !d.Personal() {
+		return false
+	}
+	for _, name := range d.OptInTraits() {
 		if t, ok := p.Traits[name]; ok {
 			var b bool
 			return json.Unmarshal(t.Value, &b) == nil && b
@@ -356,18 +361,21 @@ func Consents(p *profile.Profile, channel string) bool {
 
 // Reachable reports whether the profile consents to a channel and has an
 // address on it.
-func Reachable(p *profile.Profile, channel string) bool {
-	return Consents(p, channel) && hasAddress(p, channel)
+func Reachable(p *profile.Profile, ch string) bool {
+	return Consents(p, ch) && hasAddress(p, ch)
 }
 
 // hasAddress reports whether the profile has an address on the channel.
-func hasAddress(p *profile.Profile, channel string) bool {
-	kind := addressKinds[channel]
-	return slices.ContainsFunc(p.Identifiers, func(id identity.Identifier) bool { return id.Kind == kind })
+func hasAddress(p *profile.Profile, ch string) bool {
+	kind := addressKind(ch)
+	return kind != "" && slices.ContainsFunc(p.Identifiers, func(id identity.Identifier) bool { return id.Kind == kind })
 }
 
-// addressKinds are the identifiers that address each channel.
-var addressKinds = map[string]identity.Kind{"email": identity.Email, "sms": identity.Phone, "whatsapp": identity.Phone, "push": identity.DeviceToken}
+// addressKind is the identifier kind that addresses a channel, "" if none.
+func addressKind(ch string) identity.Kind {
+	d, _ := channel.Lookup(channel.Name(ch))
+	return d.Address
+}
 
 func ptr[T any](v T) *T { return &v }
 

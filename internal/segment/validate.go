@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/profile"
 )
 
@@ -25,9 +26,6 @@ func (e *ValidationError) Error() string {
 }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
-
-// reachChannels are the channels consent and reachability know.
-var reachChannels = []string{"email", "sms", "push", "whatsapp"}
 
 // Known tells the validator what exists besides the definition: the other
 // segments (for member conditions) and the stores (for near conditions).
@@ -148,9 +146,10 @@ func validateCond(c *Condition, path string, known Known, fail func(string, stri
 			return fail(path+"."+kinds[0], why)
 		}
 	case "consent", "reachable":
+		// The messaging channels that reach a customer (channel.Names).
 		ch := c.Consent + c.Reachable
-		if !slices.Contains(reachChannels, ch) {
-			return fail(path+"."+kinds[0], fmt.Sprintf("%q: expected one of %s", ch, strings.Join(reachChannels, ", ")))
+		if d, ok := channel.Lookup(channel.Name(ch)); !ok || !d.Personal() {
+			return fail(path+"."+kinds[0], fmt.Sprintf("%q: expected one of %s", ch, channel.Join(channel.Names(channel.Descriptor.Personal))))
 		}
 	case "near":
 		n := c.Near

@@ -17,6 +17,8 @@ import (
 // TestOutboxMetrics checks that the relay's deliveries are on /metrics.
 func TestOutboxMetrics(t *testing.T) {
 	h := newHarness(t)
+	seedCatalog(t, h.srv.Commerce(), []string{"SHOE-42"}, []string{"lyon"})
+	h.outboxDrained()
 	if _, err := h.srv.Commerce().SetStock(context.Background(), []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 5}}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +54,11 @@ func TestGracefulStopDeliversTheOutbox(t *testing.T) {
 	srv := server.New(st, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	srv.Start()
 	const n = 50
+	var locs []string
+	for i := range n {
+		locs = append(locs, fmt.Sprintf("loc-%02d", i))
+	}
+	seedCatalog(t, srv.Commerce(), []string{"SHOE-42"}, locs)
 	for i := range n {
 		// 0 → 5 at a new location: one Back In Stock each.
 		if _, err := srv.Commerce().SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: fmt.Sprintf("loc-%02d", i), OnHand: 5}}); err != nil {

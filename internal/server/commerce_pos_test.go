@@ -48,6 +48,7 @@ func TestTillSalesDecrementStoreStockOnce(t *testing.T) {
 	if err := h.st.CreateSource(ctx, pos); err != nil {
 		t.Fatal(err)
 	}
+	seedCatalog(t, h.srv.Commerce(), []string{"SHOE-42", "SOCK"}, []string{"lyon"})
 	if _, err := h.srv.Commerce().SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 10}, {SKU: "SOCK", Location: "lyon", OnHand: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +116,7 @@ func TestAnonymousCartMergesOnIdentify(t *testing.T) {
 func TestReservationsExpireInTheBackground(t *testing.T) {
 	h := newHarness(t, func(o *server.Options) { o.ReservationSweep = 5 * time.Millisecond })
 	ctx := context.Background()
+	seedCatalog(t, h.srv.Commerce(), []string{"SHOE-42"}, []string{"lyon"})
 	if _, err := h.srv.Commerce().SetStock(ctx, []commerce.StockLevel{{SKU: "SHOE-42", Location: "lyon", OnHand: 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +145,7 @@ func TestStoreAssociateFindsTheCustomer(t *testing.T) {
 	for _, c := range []struct{ method, path, body string }{
 		{"PUT", "/api/v1/locations/lyon", `{"name":"Lyon","lat":45.7606,"lon":4.8593,"time_zone":"Europe/Paris","opening_hours":{"mon":["10:00-19:00"]}}`},
 		{"PUT", "/api/v1/locations/paris", `{"name":"Paris","lat":48.8606,"lon":2.3376,"time_zone":"Europe/Paris"}`},
+		{"PUT", "/api/v1/products/shoe", `{"name":"Trail shoe","variants":[{"sku":"SHOE-42","price":89.9,"currency":"EUR"}]}`},
 		{"PUT", "/api/v1/stock/SHOE-42/lyon", `{"on_hand":2}`},
 		{"PUT", "/api/v1/stock/SHOE-42/paris", `{"on_hand":2}`},
 		{"PUT", "/api/v1/carts/user_id:sophie", `{"items":[{"sku":"SHOE-42","quantity":1,"price":89.9}]}`},

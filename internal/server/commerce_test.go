@@ -17,6 +17,24 @@ func (h *harness) call(method, path, body string) (int, map[string]any) {
 	return code, out
 }
 
+// seedCatalog creates a product for each SKU and a store for each
+// location id: commerce refuses stock of SKUs and at locations that do
+// not exist.
+func seedCatalog(t testing.TB, svc *commerce.Service, skus, locations []string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, sku := range skus {
+		if err := svc.UpsertProducts(ctx, []*commerce.Product{{ID: "p-" + sku, Name: sku, Variants: []commerce.Variant{{SKU: sku, Price: 10, Currency: "EUR"}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range locations {
+		if err := svc.UpsertLocations(ctx, []*commerce.Location{{ID: id, Name: id, Lat: 45.76, Lon: 4.83, TimeZone: "Europe/Paris"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // logged returns the names of commerce's events in the log.
 // outboxDrained waits until the relay has moved every commerce event into
 // the log (an entry is deleted only once its event is durable there).

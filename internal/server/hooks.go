@@ -14,9 +14,6 @@ import (
 	"github.com/parcours/parcours/internal/message/email"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providers"
-	"github.com/parcours/parcours/internal/message/sms"
-	"github.com/parcours/parcours/internal/message/webhook"
-	"github.com/parcours/parcours/internal/message/whatsapp"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -59,25 +56,16 @@ func newHooks(cfg *providers.Config, msgs *message.Pipeline, publicURL string, n
 	return h
 }
 
+// routes registers every provider type's callbacks (providers.Hooks):
+// /hooks/{type}/{name}{path}.
 func (h *hooks) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /hooks/twilio/{name}/status", h.twilioStatus)
-	mux.HandleFunc("POST /hooks/twilio/{name}/inbound", h.twilioInbound)
-	mux.HandleFunc("/hooks/vonage/{name}/dlr", h.vonageDLR)
-	mux.HandleFunc("/hooks/vonage/{name}/inbound", h.vonageInbound)
-	mux.HandleFunc("GET /hooks/whatsapp/{name}", h.whatsappVerify)
-	mux.HandleFunc("POST /hooks/whatsapp/{name}", h.whatsapp)
-	mux.HandleFunc("POST /hooks/webhook/{name}/receipts", h.webhookReceipt)
-}
-
-// settings returns the named provider's settings if it has the type.
-func settings[T any](h *hooks, w http.ResponseWriter, r *http.Request) (*T, bool) {
-	e, ok := h.entries[r.PathValue("name")]
-	s, isT := e.Settings.(*T)
-	if !ok || !isT {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no such provider of this type: "+r.PathValue("name"), nil)
-		return nil, false
+	for _, hk := range providers.Hooks() {
+		pattern := "/hooks/" + hk.Type + "/{name}" + hk.Path
+		if hk.Method != "" {
+			pattern = hk.Method + " " + pattern
+		}
+		mux.HandleFunc(pattern, h.serve(hk))
 	}
-	return s, true
 }
 
 // fullURL is the URL the provider was configured with for this request.
@@ -92,17 +80,48 @@ func (h *hooks) fullURL(r *http.Request) string {
 	return scheme + "://" + r.Host + r.URL.RequestURI()
 }
 
-// receipt records receipts and answers the provider.
-func (h *hooks) receipt(w http.ResponseWriter, r *http.Request, rs []provider.Receipt, err error) {
-	switch {
-	case errors.Is(err, sms.ErrInterimStatus):
-		w.WriteHeader(http.StatusOK) // a state that is not a receipt: nothing to record
-		return
-	case err != nil:
-		h.log.Warn("hooks: callback refused", "path", r.URL.Path, "err", err)
-		httpjson.Error(w, http.StatusForbidden, "forbidden", "callback refused: "+err.Error(), nil)
-		return
+// serve handles one callback route for the named provider of its type:
+// the texts customers sent (STOP, ARRET, ...) on the provider's channel,
+// then the receipts, then the provider's answer. A callback that does not
+// authenticate is refused (403); one that could not be recorded is
+// answered 503, so that the provider retries it.
+func (h *hooks) serve(hk providers.Hook) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		e, ok := h.entries[r.PathValue("name")]
+		if !ok || e.Type != hk.Type {
+			httpjson.Error(w, http.StatusNotFound, "not_found", "no such provider of this type: "+r.PathValue("name"), nil)
+			return
+		}
+		cb, err := hk.Parse(r, e, providers.Call{URL: h.fullURL(r), Now: h.now()})
+		if err != nil {
+			h.log.Warn("hooks: callback refused", "path", r.URL.Path, "err", err)
+			httpjson.Error(w, http.StatusForbidden, "forbidden", "callback refused: "+err.Error(), nil)
+			return
+		}
+		for _, in := range cb.Inbound {
+			if _, err := h.msgs.Receive(r.Context(), message.Inbound{Channel: e.Channel, From: in.From, Body: in.Body, ID: in.ID}); err != nil {
+				h.log.Error("hooks: inbound text", "channel", e.Channel, "err", err)
+				httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
+				return
+			}
+		}
+		if !h.receipts(w, r, cb.Receipts) {
+			return
+		}
+		if cb.Reply == "" {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if cb.ReplyType != "" {
+			w.Header().Set("Content-Type", cb.ReplyType)
+		}
+		io.WriteString(w, cb.Reply)
 	}
+}
+
+// receipts records receipts; it answers 503 and returns false when one
+// could not be recorded.
+func (h *hooks) receipts(w http.ResponseWriter, r *http.Request, rs []provider.Receipt) bool {
 	for _, rc := range rs {
 		if err := h.msgs.HandleReceipt(r.Context(), rc); err != nil {
 			if errors.Is(err, store.ErrNotFound) || errors.Is(err, message.ErrInvalid) {
@@ -114,115 +133,10 @@ func (h *hooks) receipt(w http.ResponseWriter, r *http.Request, rs []provider.Re
 			// Anything else is ours: a 5xx makes the provider retry.
 			h.log.Error("hooks: record receipt", "provider", rc.Provider, "err", err)
 			httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
-			return
+			return false
 		}
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-func (h *hooks) twilioStatus(w http.ResponseWriter, r *http.Request) {
-	s, ok := settings[providers.TwilioSettings](h, w, r)
-	if !ok {
-		return
-	}
-	rc, err := sms.ParseTwilioStatusCallback(r, s.AuthToken, h.fullURL(r), r.PathValue("name"), h.now())
-	h.receipt(w, r, []provider.Receipt{rc}, err)
-}
-
-func (h *hooks) twilioInbound(w http.ResponseWriter, r *http.Request) {
-	s, ok := settings[providers.TwilioSettings](h, w, r)
-	if !ok {
-		return
-	}
-	in, err := sms.ParseTwilioInbound(r, s.AuthToken, h.fullURL(r), r.PathValue("name"))
-	if err != nil {
-		h.receipt(w, r, nil, err)
-		return
-	}
-	if !h.inbound(w, r, in.From, in.Body) {
-		return
-	}
-	// An empty TwiML answer: Parcours replies nothing itself (Twilio's
-	// own STOP handling confirms opt-outs).
-	w.Header().Set("Content-Type", "text/xml")
-	io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`)
-}
-
-// inbound applies an inbound SMS (STOP, ARRET, ...); it answers 503 and
-// returns false when the change could not be recorded.
-func (h *hooks) inbound(w http.ResponseWriter, r *http.Request, from, body string) bool {
-	if _, err := h.msgs.HandleInboundSMS(r.Context(), from, body); err != nil {
-		h.log.Error("hooks: inbound sms", "err", err)
-		httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
-		return false
 	}
 	return true
-}
-
-func (h *hooks) vonageDLR(w http.ResponseWriter, r *http.Request) {
-	s, ok := settings[providers.VonageSettings](h, w, r)
-	if !ok {
-		return
-	}
-	rc, err := sms.ParseVonageDLR(r, s.APIKey, r.PathValue("name"), h.now())
-	h.receipt(w, r, []provider.Receipt{rc}, err)
-}
-
-func (h *hooks) vonageInbound(w http.ResponseWriter, r *http.Request) {
-	s, ok := settings[providers.VonageSettings](h, w, r)
-	if !ok {
-		return
-	}
-	in, err := sms.ParseVonageInbound(r, s.APIKey, r.PathValue("name"))
-	if err != nil {
-		h.receipt(w, r, nil, err)
-		return
-	}
-	if h.inbound(w, r, in.From, in.Body) {
-		w.WriteHeader(http.StatusOK)
-	}
-}
-
-func (h *hooks) whatsappVerify(w http.ResponseWriter, r *http.Request) {
-	s, ok := settings[providers.WhatsAppSettings](h, w, r)
-	if !ok {
-		return
-	}
-	challenge, err := whatsapp.VerifySubscription(r.URL.Query(), s.VerifyToken)
-	if err != nil {
-		httpjson.Error(w, http.StatusForbidden, "forbidden", err.Error(), nil)
-		return
-	}
-	io.WriteString(w, challenge)
-}
-
-func (h *hooks) whatsapp(w http.ResponseWriter, r *http.Request) {
-	s, ok := settings[providers.WhatsAppSettings](h, w, r)
-	if !ok {
-		return
-	}
-	n, err := whatsapp.ParseWebhook(r, s.AppSecret, r.PathValue("name"))
-	if err != nil {
-		h.receipt(w, r, nil, err)
-		return
-	}
-	for _, in := range n.Inbound {
-		if _, err := h.msgs.HandleInbound(r.Context(), provider.WhatsApp, in.From, in.Body); err != nil {
-			h.log.Error("hooks: inbound whatsapp", "err", err)
-			httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
-			return
-		}
-	}
-	h.receipt(w, r, n.Receipts, nil)
-}
-
-func (h *hooks) webhookReceipt(w http.ResponseWriter, r *http.Request) {
-	s, ok := settings[providers.WebhookSettings](h, w, r)
-	if !ok {
-		return
-	}
-	rc, err := webhook.ParseReceipt(r, r.PathValue("name"), s.Secret, h.now(), 5*time.Minute)
-	h.receipt(w, r, []provider.Receipt{rc}, err)
 }
 
 // startBounces starts an inbound bounce server for each SMTP provider that

@@ -125,8 +125,23 @@ func TestTwilioEndToEnd(t *testing.T) {
 	waitFor(t, "Zoe out of the textable segment", func() bool { return members() == 0 })
 
 	second := send("promo-2")
-	if second["status"] != "skipped" || !strings.Contains(second["reason"].(string), "sms consent withdrawn") {
+	if second["status"] != "skipped" || !strings.Contains(second["reason"].(string), "texted STOP") {
 		t.Fatalf("the offer after STOP: %v", second)
+	}
+	// A CRM sync replaying her old opt-in trait: still not textable.
+	if code, resp := h.ingest("/v1/identify", `{"userId":"zoe","traits":{"smsOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	waitFor(t, "the trait's grant in the ledger", func() bool {
+		_, c := h.api("/api/v1/profiles/" + jsonNumber(prof["id"]) + "/consent")
+		return strings.Count(toJSON(c["ledger"]), `"source":"identify:`) == 2
+	})
+	h.waitSegments()
+	if n := members(); n != 0 {
+		t.Fatalf("textable members after STOP and an opt-in trait: %d", n)
+	}
+	if third := send("promo-3"); third["status"] != "skipped" {
+		t.Fatalf("the offer after the trait: %v", third)
 	}
 	mu.Lock()
 	defer mu.Unlock()

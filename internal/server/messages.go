@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/message"
 )
 
@@ -45,12 +47,13 @@ func (s *Server) Messages() *message.Pipeline { return s.messages }
 
 // runMessages runs the pipeline's workers, restarting after a failure.
 func (s *Server) runMessages(ctx context.Context) {
+	s.logUnsubscribe()
 	if dir := s.opts.TemplatesDir; dir != "" {
-		if n, err := s.messages.ImportTemplateFiles(ctx, dir); err != nil {
-			s.log.Error("messages: template files not imported", "dir", dir, "err", err)
-		} else {
-			s.log.Info("messages: template files imported", "dir", dir, "templates", n)
+		n, err := s.messages.ImportTemplateFiles(ctx, dir)
+		if err != nil {
+			s.log.Error("messages: template files refused; fix them and restart, or save them with parcours templates save", "dir", dir, "err", err)
 		}
+		s.log.Info("messages: template files imported", "dir", dir, "templates", n)
 	}
 	s.restartLoop(ctx, "message workers", func(ctx context.Context) error { return s.messages.Run(ctx) })
 }
@@ -62,7 +65,7 @@ func (s *Server) runConsent(ctx context.Context) {
 
 func (s *Server) restartLoop(ctx context.Context, what string, run func(context.Context) error) {
 	for ctx.Err() == nil {
-		err := run(ctx)
+		err := runRecovered(ctx, run)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
@@ -71,5 +74,46 @@ func (s *Server) restartLoop(ctx context.Context, what string, run func(context.
 		case <-ctx.Done():
 		case <-time.After(5 * time.Second):
 		}
+	}
+}
+
+// runRecovered runs a background loop, turning a panic into an error so
+// that restartLoop logs it and starts the loop again instead of the whole
+// process dying.
+func runRecovered(ctx context.Context, run func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return run(ctx)
+}
+
+// templateCommerce gives message templates the commerce orders and
+// locations ({{ order.status }}, {{ store.address.city }}).
+type templateCommerce struct{ svc *commerce.Service }
+
+func (c templateCommerce) Order(ctx context.Context, id string) (*commerce.Order, error) {
+	return c.svc.Order(ctx, id)
+}
+
+func (c templateCommerce) Location(ctx context.Context, id string) (*commerce.Location, error) {
+	return c.svc.Store().Location(ctx, id)
+}
+
+// logUnsubscribe says at startup whether marketing emails can carry a
+// working unsubscribe link, and how to fix it when they cannot.
+func (s *Server) logUnsubscribe() {
+	warnings, err := message.CheckPublicURL(s.opts.Messages.BaseURL)
+	if err != nil {
+		warnings = append(warnings, err.Error())
+	}
+	for _, w := range warnings {
+		s.log.Warn("messages: " + w)
+	}
+	if ok, msg := s.messages.UnsubscribeStatus(); ok {
+		s.log.Info(msg)
+	} else {
+		s.log.Warn(msg)
 	}
 }

@@ -200,7 +200,7 @@ func TestMessagesAPIErrors(t *testing.T) {
 		{"unknown field", "POST", "/api/v1/messages", `{"profile":1}`, 400, "unknown field"},
 		{"bad template id", "POST", "/api/v1/templates", `{"id":"Bad Id","body":{"sms":{"body":"x"}}}`, 400, "template id"},
 		{"unknown topic", "POST", "/api/v1/consent", `{"profile_id":1,"channel":"email","topic":"lottery","granted":true}`, 400, `unknown topic "lottery"`},
-		{"consent on a webhook", "POST", "/api/v1/consent", `{"profile_id":1,"channel":"webhook","granted":true}`, 400, "consent is for email, sms, push or whatsapp"},
+		{"consent on a webhook", "POST", "/api/v1/consent", `{"profile_id":1,"channel":"webhook","granted":true}`, 400, "consent is for email, sms, push"},
 		{"receipt without status", "POST", "/api/v1/receipts/twilio", `{"provider_id":"SM1"}`, 400, "needs provider, provider_id and status"},
 		{"message not found", "GET", "/api/v1/messages/999", ``, 404, "not found"},
 	} {

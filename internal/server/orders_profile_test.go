@@ -214,6 +214,7 @@ func TestCommerceOrderEndsTheCartJourney(t *testing.T) {
 	h := newHarness(t, func(o *server.Options) { o.JourneySender = rec })
 	for _, c := range []struct{ method, path, body string }{
 		{"PUT", "/api/v1/locations/lyon", `{"name":"Lyon","lat":45.76,"lon":4.86,"time_zone":"Europe/Paris","capabilities":["click_collect"]}`},
+		{"PUT", "/api/v1/products/shoe", `{"name":"Trail shoe","variants":[{"sku":"SHOE-42","price":89.9,"currency":"EUR"}]}`},
 		{"PUT", "/api/v1/stock/SHOE-42/lyon", `{"on_hand":3}`},
 	} {
 		if code, body := h.call(c.method, c.path, c.body); code != 200 {

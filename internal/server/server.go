@@ -46,9 +46,13 @@ type Options struct {
 	// storing them: the floor that benchmarks compare the real path with.
 	DecodeOnly bool
 	Ingest     collect.HandlerOptions
-	Committer  collect.CommitterOptions
-	Clock      clock.Clock
-	Logger     *slog.Logger
+	// MaxConnsPerClient caps the connections one client address holds
+	// open in Serve; 0: no cap (serve's flag defaults to
+	// collect.DefaultMaxConnsPerClient).
+	MaxConnsPerClient int
+	Committer         collect.CommitterOptions
+	Clock             clock.Clock
+	Logger            *slog.Logger
 	// Rules are the identity resolution rules; nil: the defaults.
 	Rules *identity.Rules
 	// Stores are the physical stores (for the nearest-store trait).
@@ -91,6 +95,7 @@ type Server struct {
 	notifier *eventlog.Notifier
 	commit   *collect.Committer
 	keys     *collect.Keys
+	ingest   *collect.Handler
 	registry *prometheus.Registry
 	handler  http.Handler
 	ready    atomic.Bool
@@ -108,6 +113,8 @@ type Server struct {
 	bounces        func() // stops the bounce servers
 	journeys       *journey.Engine
 	measure        *measure.Service
+
+	connsRefused prometheus.Counter
 
 	stop   chan struct{}
 	cancel context.CancelFunc
@@ -145,6 +152,12 @@ func New(st store.Store, o Options) *Server {
 	ho := o.Ingest
 	ho.Logger = o.Logger
 	ingest := collect.NewHandler(s.keys, collect.NewIngester(sink, metrics, o.Logger), o.Clock, metrics, ho)
+	s.ingest = ingest
+	s.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parcours_connections_refused_total",
+		Help: "Connections answered 503 and closed because their address held --max-conns-per-client already.",
+	})
+	s.registry.MustRegister(s.connsRefused)
 	if o.RFMEvery <= 0 {
 		o.RFMEvery = 24 * time.Hour
 		s.opts.RFMEvery = o.RFMEvery
@@ -188,7 +201,7 @@ func New(st store.Store, o Options) *Server {
 		Metrics: commerce.NewMetrics(s.registry), Profiles: unify.ProfileFinder{Store: st, Rules: o.Rules}})
 	mo := o.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
-	mo.Stores, mo.RFM = o.Stores, s.unify.RFM
+	mo.Stores, mo.RFM, mo.Commerce = o.Stores, s.unify.RFM, templateCommerce{s.commerce}
 	mo.OnConsentBatch = func(seq int64) { s.behindJourneys.Report(1, seq) }
 	s.messages = message.New(st, s.commit, o.Providers, mo)
 	sender := o.JourneySender
@@ -196,7 +209,7 @@ func New(st store.Store, o Options) *Server {
 		sender = journeySender{s.messages}
 	}
 	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
-		Sender: sender, Webhooks: journey.HTTPCaller{}, Emit: s.commit, Yield: s.commit.Busy,
+		Sender: sender, Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock}, Emit: s.commit, Yield: s.commit.Busy,
 		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret,
 		Stock: journey.CommerceStock{Service: s.commerce}, Tasks: st})
 	s.measure = newMeasure(st, o, s.index, s.commit.Busy, s.registry)
@@ -221,7 +234,7 @@ func New(st store.Store, o Options) *Server {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
-	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Ingestion paths never go through the mux: it answers unclean
 		// paths (//v1/track) with a redirect, and a redirected POST loses
 		// its events.
@@ -231,7 +244,7 @@ func New(st store.Store, o Options) *Server {
 			return
 		}
 		mux.ServeHTTP(w, r)
-	})
+	}), o.Logger)
 	return s
 }
 
@@ -313,6 +326,13 @@ func channelConsent(ctx context.Context, st store.Store, ids []int64) (map[int64
 		}
 		out[r.ProfileID][r.Channel] = r.Granted
 	}
+	// A STOP not lifted since: nothing is sent, so not reachable, whatever
+	// an identify trait granted after it.
+	for _, r := range recs {
+		if r.Topic == message.StopTopic && !r.Granted && out[r.ProfileID] != nil {
+			out[r.ProfileID][r.Channel] = false
+		}
+	}
 	return out, nil
 }
 
@@ -393,6 +413,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	l = collect.LimitConnsPerClient(l, s.opts.MaxConnsPerClient, s.connsRefused.Inc)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
 	select {
@@ -421,7 +442,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "store: "+err.Error(), nil)
 		return
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued()})
+	// Saturated ingestion is not ready: a load balancer should send the
+	// tracking API's clients elsewhere until it recovers.
+	sat := s.ingest.Saturation()
+	if sat.Saturated {
+		httpjson.Error(w, http.StatusServiceUnavailable, "saturated", "ingestion is saturated: "+sat.Reason,
+			map[string]any{"ingest": sat, "queued_events": s.commit.Queued()})
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat})
 }
 
 // pruneDedup forgets dedup keys older than the window, hourly.

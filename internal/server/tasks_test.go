@@ -82,6 +82,7 @@ func TestInStockNamesTheStore(t *testing.T) {
 	for _, c := range []struct{ path, body string }{
 		{"/api/v1/locations/lyon", `{"name":"Lyon Bellecour","lat":45.7578,"lon":4.8320,"time_zone":"Europe/Paris"}`},
 		{"/api/v1/locations/paris", `{"name":"Paris Rivoli","lat":48.8606,"lon":2.3376,"time_zone":"Europe/Paris"}`},
+		{"/api/v1/products/shoe", `{"name":"Trail shoe","variants":[{"sku":"SHOE-42","price":89.9,"currency":"EUR"}]}`},
 		{"/api/v1/stock/SHOE-42/lyon", `{"on_hand":3}`},
 	} {
 		if code, body := h.call("PUT", c.path, c.body); code != 200 {

@@ -12,12 +12,31 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/parcours/parcours/internal/channel"
 )
 
-// Channels are the touchpoint kinds a source can stand for.
-var Channels = []string{
-	"web", "ios", "android", "app", "pos", "call_center", "email", "sms",
-	"whatsapp", "push", "crm", "server", "other",
+// A source's channel is the kind of touchpoint it stands for: where its
+// events come from. Messaging channels (package channel) are how Parcours
+// reaches a customer, a vocabulary of their own; the two meet in Channels,
+// since a messaging channel that reaches a customer is a touchpoint too
+// (opens, clicks and replies come back on it).
+var (
+	// touchpoints are the kinds that are not messaging channels.
+	touchpoints = []string{"web", "ios", "android", "app", "pos", "call_center"}
+	// systems stand for a system rather than a customer's touchpoint.
+	systems = []string{"crm", "server", "other"}
+)
+
+// Channels are the kinds a source can stand for: web, ios, android, app,
+// pos, call_center, the messaging channels that reach a customer (email,
+// sms, push, whatsapp: channel.Names), crm, server and other.
+func Channels() []string {
+	out := slices.Clone(touchpoints)
+	for _, n := range channel.Names(channel.Descriptor.Personal) {
+		out = append(out, string(n))
+	}
+	return append(out, systems...)
 }
 
 // Source is one touchpoint that sends events.
@@ -43,22 +62,22 @@ func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
 
 // New checks name, channel and store id and returns a source with a fresh
 // id and write key.
-func New(name, channel, storeID string, now time.Time) (*Source, error) {
-	name, channel, storeID = strings.TrimSpace(name), strings.TrimSpace(channel), strings.TrimSpace(storeID)
+func New(name, kind, storeID string, now time.Time) (*Source, error) {
+	name, kind, storeID = strings.TrimSpace(name), strings.TrimSpace(kind), strings.TrimSpace(storeID)
 	switch {
 	case name == "":
 		return nil, &ValidationError{"name", "is required"}
 	case len(name) > 200:
 		return nil, &ValidationError{"name", "is longer than 200 characters"}
-	case !slices.Contains(Channels, channel):
-		return nil, &ValidationError{"channel", fmt.Sprintf("%q is not one of %s", channel, strings.Join(Channels, ", "))}
-	case channel == "pos" && storeID == "":
+	case !slices.Contains(Channels(), kind):
+		return nil, &ValidationError{"channel", fmt.Sprintf("%q is not one of %s", kind, strings.Join(Channels(), ", "))}
+	case kind == "pos" && storeID == "":
 		return nil, &ValidationError{"store_id", "a pos source needs the id of its store (--store-id)"}
 	}
 	return &Source{
 		ID:       NewID(),
 		Name:     name,
-		Channel:  channel,
+		Channel:  kind,
 		WriteKey: NewWriteKey(),
 		StoreID:  storeID,
 		Created:  now.UTC(),

@@ -36,13 +36,20 @@ type Outbox interface {
 	EnqueueMessages(ctx context.Context, ms []*OutboxMessage) (created []bool, err error)
 	// ClaimMessages leases up to limit due messages (waiting ones whose
 	// DueAt has come, and sending ones whose lease has expired) to token
-	// until now+lease: they become Sending, their attempts grow by one.
-	// A message is never leased to two claims at once.
-	ClaimMessages(ctx context.Context, token string, now time.Time, lease time.Duration, limit int) ([]*OutboxMessage, error)
+	// until now+lease, on behalf of node (the process's node id, "" for
+	// none): they become Sending, their attempts grow by one, their
+	// CalledAt is cleared. A message is never leased to two claims at once.
+	ClaimMessages(ctx context.Context, node, token string, now time.Time, lease time.Duration, limit int) ([]*OutboxMessage, error)
 	// FinishMessages applies updates in one transaction, each only if
 	// the message is still leased to the update's token. It returns how
 	// many applied.
 	FinishMessages(ctx context.Context, updates []MessageUpdate) (int, error)
+	// LeasedBy returns the messages still Sending under a lease of node,
+	// expired or not, by id. A node calls it at start-up, before claiming
+	// anything: they are its previous run's claims, which it takes back at
+	// once instead of waiting for the leases to expire. node must not be
+	// "".
+	LeasedBy(ctx context.Context, node string) ([]*OutboxMessage, error)
 	// Unnotified returns up to limit messages whose last state change has
 	// not been announced on the event log yet. MarkNotified records that
 	// the states read were announced: a message changed since (its
@@ -91,6 +98,11 @@ type OutboxMessage struct {
 	SentAt     time.Time `json:"sent_at,omitzero"`
 	// Version counts the row's changes (for MarkNotified).
 	Version int64 `json:"-"`
+	// LeaseNode is the node holding a Sending message's lease; CalledAt,
+	// when the provider call began under that lease (zero: not begun, so
+	// the provider never saw this attempt).
+	LeaseNode string    `json:"-"`
+	CalledAt  time.Time `json:"-"`
 }
 
 // MessageUpdate is a worker's outcome for a message it leased.
@@ -107,6 +119,11 @@ type MessageUpdate struct {
 	// Unclaim hands the message back untried: the claim's attempt is
 	// taken back.
 	Unclaim bool
+	// Calling records, at At, that the provider is about to be called,
+	// and nothing else: the message stays Sending. Once it is durable, a
+	// crash leaves the attempt's outcome in doubt; before, the provider
+	// has not seen it.
+	Calling bool
 }
 
 // MessageQuery selects outbox messages. Zero fields do not filter.

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/parcours/parcours/internal/commerce"
 )
 
 // Where builds the WHERE clause of a list query. Listing filters are
@@ -77,6 +79,28 @@ func EventWhere(q EventQuery, w *Where) {
 	}
 	if q.Before > 0 {
 		w.Add("seq < ?", q.Before)
+	}
+}
+
+// ReservationWhere turns a ReservationQuery into conditions on the
+// reservations table's columns, for a list by id.
+func ReservationWhere(q commerce.ReservationQuery, w *Where) {
+	w.Eq("sku", q.SKU)
+	w.Eq("location_id", q.Location)
+	w.Eq("order_id", q.OrderID)
+	w.Eq("status", q.Status)
+	if q.After != "" {
+		w.Add("id > ?", q.After)
+	}
+}
+
+// OrderWhere turns an OrderQuery into conditions on the orders table's
+// columns, for a list newest first.
+func OrderWhere(q commerce.OrderQuery, w *Where) {
+	w.Eq("customer", q.Customer)
+	w.Eq("status", string(q.Status))
+	if q.Before != "" {
+		w.Add("id < ?", q.Before)
 	}
 }
 

@@ -133,14 +133,3 @@ func FirstOccurrences(batch []*event.Event) []*event.Event {
 	}
 	return out
 }
-
-// ClampLimit returns limit bounded to [1, max], def when limit is 0.
-func ClampLimit(limit, def, max int) int {
-	switch {
-	case limit <= 0:
-		return def
-	case limit > max:
-		return max
-	}
-	return limit
-}

@@ -31,6 +31,18 @@ func TestExampleScenarios(t *testing.T) {
 
 func runFile(t *testing.T, scenarioFile, journeyFile string) *sim.Result {
 	t.Helper()
+	sc, files := parseFiles(t, scenarioFile, journeyFile)
+	res, err := sim.Run(context.Background(), files, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// parseFiles reads a scenario and its journey (the one it names, unless
+// a journey file is given).
+func parseFiles(t *testing.T, scenarioFile string, journeyFile ...string) (*sim.Scenario, *sim.Files) {
+	t.Helper()
 	b, err := os.ReadFile(scenarioFile)
 	if err != nil {
 		t.Fatal(err)
@@ -39,20 +51,17 @@ func runFile(t *testing.T, scenarioFile, journeyFile string) *sim.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if journeyFile == "" {
-		journeyFile = filepath.Join(filepath.Dir(scenarioFile), sc.Journey)
+	jf := filepath.Join(filepath.Dir(scenarioFile), sc.Journey)
+	if len(journeyFile) > 0 && journeyFile[0] != "" {
+		jf = journeyFile[0]
 	}
-	jb, err := os.ReadFile(journeyFile)
+	jb, err := os.ReadFile(jf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := sim.ParseJourneyFile(journeyFile, jb)
+	files, err := sim.ParseJourneyFile(jf, jb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := sim.Run(context.Background(), files, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return sc, files
 }

@@ -46,6 +46,9 @@ type Line struct {
 	Key      string `json:"key,omitempty"`
 	// Data is the send's extra template data (promo_code).
 	Data map[string]any `json:"data,omitempty"`
+	// Delivery is what the message pipeline made of a send, with
+	// templates: the channel, the outcome, the rendered message.
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
 
 // EndLine is where a customer's enrolment stands at the end.
@@ -97,6 +100,14 @@ func (p *pipeline) finish(ctx context.Context, sc *Scenario, res *Result) error 
 		l := Line{At: Offset(t.At.Sub(res.Start)), User: u, Step: t.Step, Name: t.Name, Kind: t.Kind, What: t.What, Why: t.Why}
 		if t.Send != nil {
 			l.Channel, l.Template, l.Key, l.Data = t.Send.Channel, t.Send.Template, t.Send.Key, t.Send.Data
+			if p.rend != nil {
+				d, err := p.rend.delivery(t.Send.Key)
+				if err != nil {
+					return err
+				}
+				l.Delivery = d
+				l.Why = d.outcome()
+			}
 			res.Sends = append(res.Sends, l)
 		}
 		res.Trace = append(res.Trace, l)
@@ -147,7 +158,19 @@ func uniq(s []string) []string {
 	return out
 }
 
+// matches reports whether a send is one s describes and reaches the
+// customer: with templates, the message pipeline would send it (not skip
+// it, nor fail to render it).
 func (s *SendSpec) matches(l Line) bool {
+	if !l.Delivery.sent() || (s.Text != "" && (l.Delivery == nil || !strings.Contains(l.Delivery.Read(), s.Text))) {
+		return false
+	}
+	return s.handed(l)
+}
+
+// handed reports whether the journey handed over a send s matches,
+// whatever the message pipeline made of it.
+func (s *SendSpec) handed(l Line) bool {
 	if s.PromoCode != "" {
 		if c, _ := l.Data["promo_code"].(string); !strings.HasPrefix(c, s.PromoCode+"-") {
 			return false
@@ -182,6 +205,12 @@ func check(e Expect, res *Result, ends map[string]string) Check {
 		c.Detail = "not sent"
 		if len(near) > 0 {
 			c.Detail = "sent at " + strings.Join(near, ", ") + " instead"
+		}
+		for _, l := range res.Sends {
+			if l.User == e.User && e.Send.handed(l) && (e.At == nil || sameSecond(l.At, *e.At)) && !l.Delivery.sent() {
+				c.Detail = l.At.String() + ": handed over, " + l.Delivery.outcome()
+				break
+			}
 		}
 		return c
 	case e.Converts != nil:
@@ -280,6 +309,9 @@ func (r *Result) Print(w io.Writer) {
 			step, what = "▶ "+l.Step, l.What
 		case l.Channel != "":
 			what = "✉ " + l.Channel + " " + l.Template
+			if d := l.Delivery; d != nil && d.To != "" {
+				what += " → " + d.To
+			}
 			if c, ok := l.Data["promo_code"]; ok {
 				what += fmt.Sprintf(" (promo_code %v)", c)
 			}
@@ -290,6 +322,7 @@ func (r *Result) Print(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", l.At, l.User, step, what, l.Why)
 	}
 	tw.Flush()
+	r.printMessages(w)
 	if len(r.Ends) > 0 {
 		fmt.Fprintln(w, "\nEnrolments at the end")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -9,13 +9,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/parcours/parcours/internal/profile"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -46,6 +47,15 @@ type Scenario struct {
 	// last step).
 	Until  Offset   `yaml:"until"`
 	Expect []Expect `yaml:"expect"`
+	// Templates is a directory of template files (ID.json, as parcours
+	// serve --templates reads them), relative to the scenario's file.
+	// With templates, every send is rendered by the message pipeline as
+	// the live server renders it, and the trace shows the text.
+	Templates string `yaml:"templates"`
+
+	// dir is the directory of the scenario's file: relative paths in it
+	// start there.
+	dir string
 }
 
 // Customer is a scripted customer: a user id and traits.
@@ -114,6 +124,11 @@ type SendSpec struct {
 	// Store is the id of the store an in_stock case found, which the
 	// send names (data.store).
 	Store string `yaml:"store"`
+	// Text is a part of the rendered message: an email's subject or
+	// text, an SMS's or WhatsApp text's body, a push's title or body. It
+	// needs templates, and matches only a message the pipeline would send
+	// (not one it skips).
+	Text string `yaml:"text"`
 }
 
 func (s *SendSpec) String() string {
@@ -126,6 +141,9 @@ func (s *SendSpec) String() string {
 	}
 	if s.Store != "" {
 		out += " naming store " + s.Store
+	}
+	if s.Text != "" {
+		out += fmt.Sprintf(" reading %q", s.Text)
 	}
 	return out
 }
@@ -201,6 +219,7 @@ func ParseScenario(name string, r io.Reader) (*Scenario, error) {
 	if s.Kind != "" && s.Kind != "scenario" {
 		return nil, fmt.Errorf("%s: kind %q: a scenario's kind is \"scenario\"", name, s.Kind)
 	}
+	s.dir = filepath.Dir(name)
 	if s.Start.IsZero() {
 		s.Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/parcours/parcours/internal/profile"
 	"io"
 	"log/slog"
 	"os"
@@ -21,7 +20,10 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/sqlite"
 	"github.com/parcours/parcours/internal/unify"
 )
@@ -83,7 +85,8 @@ func ParseJourneyFile(name string, b []byte) (*Files, error) {
 }
 
 // pipeline is a Parcours in miniature: a temporary SQLite store, unify,
-// segments and the journey engine, on a fake clock.
+// segments and the journey engine, on a fake clock; with templates, the
+// message pipeline's consent consumer and rendering too.
 type pipeline struct {
 	st    *sqlite.Store
 	clk   *clock.Fake
@@ -93,6 +96,9 @@ type pipeline struct {
 	eng   *journey.Engine
 	rec   *journey.Recorder
 	com   *commerce.Service
+	// msgs and rend are set when the scenario runs with templates.
+	msgs  *message.Pipeline
+	rend  *renderer
 	trace []entry
 	// timers are the instants the engine set timers for; runs the next
 	// instant a schedule runs. The clock stops at each.
@@ -100,7 +106,9 @@ type pipeline struct {
 	n            int
 }
 
-func newPipeline(ctx context.Context, dir string, start time.Time, stores []profile.Store) (*pipeline, error) {
+// newPipeline assembles the stages over a new store in dir; with
+// templates, sends are rendered by a message pipeline configured by o.
+func newPipeline(ctx context.Context, dir string, start time.Time, stores []profile.Store, templates bool, o Options) (*pipeline, error) {
 	st, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return nil, err
@@ -116,7 +124,18 @@ func newPipeline(ctx context.Context, dir string, start time.Time, stores []prof
 	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet, Stores: stores})
 	// The stores are commerce locations too, for in_stock branches.
 	p.com = commerce.New(st, commerce.Options{Clock: p.clk, Sink: sink, Logger: quiet})
-	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: p.rec, Stores: stores,
+	var sender journey.Sender = p.rec
+	if templates {
+		base := o.PublicURL
+		if base == "" {
+			base = DefaultPublicURL
+		}
+		p.msgs = message.New(st, sink, nil, message.Options{Clock: p.clk, Logger: quiet, Stores: stores, Secret: simSecret,
+			BaseURL: base, Policy: o.Policy})
+		p.rend = &renderer{rec: p.rec, msgs: p.msgs, out: map[string]*store.OutboxMessage{}}
+		sender = p.rend
+	}
+	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: sender, Stores: stores,
 		MaxLateness: 100 * 365 * 24 * time.Hour, Trace: p.record, Stock: journey.CommerceStock{Service: p.com}, Tasks: st})
 	return p, nil
 }
@@ -150,14 +169,16 @@ func (p *pipeline) append(ctx context.Context, events ...*event.Event) error {
 func (p *pipeline) settle(ctx context.Context) error {
 	for range 50 {
 		busy := false
-		stages := []struct {
+		type stage struct {
 			name string
 			fn   func(context.Context, []*event.Event) error
-		}{
-			{unify.Consumer, p.unify.Process},
-			{segment.Consumer, p.seg.Process},
-			{journey.Consumer, p.eng.Process},
 		}
+		stages := []stage{{unify.Consumer, p.unify.Process}, {segment.Consumer, p.seg.Process}}
+		if p.msgs != nil {
+			// As live, journeys read behind the consent consumer too.
+			stages = append(stages, stage{message.Consumer, p.consent})
+		}
+		stages = append(stages, stage{journey.Consumer, p.eng.Process})
 		for _, s := range stages {
 			after, err := p.st.Checkpoint(ctx, s.name)
 			if err != nil {
@@ -298,18 +319,38 @@ func (p *pipeline) profileOf(ctx context.Context, user string) (int64, error) {
 }
 
 // Run runs a scenario against a journey in a temporary store (removed
-// after) and returns the result.
+// after) and returns the result; with the scenario's templates, if it
+// names a directory of them.
 func Run(ctx context.Context, f *Files, sc *Scenario) (*Result, error) {
+	return RunWith(ctx, f, sc, Options{})
+}
+
+// RunWith runs a scenario with options: the templates to render sends
+// with, the message policy, the public URL.
+func RunWith(ctx context.Context, f *Files, sc *Scenario, o Options) (*Result, error) {
 	dir, err := os.MkdirTemp("", "parcours-sim-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	p, err := newPipeline(ctx, dir, sc.Start, sc.Stores)
+	templates := o.templatesDir(sc)
+	if err := o.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := newPipeline(ctx, dir, sc.Start, sc.Stores, templates != "", o)
 	if err != nil {
 		return nil, err
 	}
 	defer p.st.Close()
+	if templates != "" {
+		n, err := p.msgs.ImportTemplateFiles(ctx, templates)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("templates %s: no template file (ID.json) in it", templates)
+		}
+	}
 	if err := p.seg.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -431,11 +472,20 @@ func (p *pipeline) seedStock(ctx context.Context, sc *Scenario) error {
 }
 
 // setStock counts a SKU at a store; commerce's events (Back In Stock)
-// enter the log at once.
+// enter the log at once. Commerce refuses stock of a SKU the catalog
+// lacks: as the scenario's stores become locations, its SKUs become
+// products of their own.
 func (p *pipeline) setStock(ctx context.Context, s Stock) error {
+	known, err := p.com.KnownSKU(ctx, s.SKU)
+	if err == nil && !known {
+		err = p.com.UpsertProducts(ctx, []*commerce.Product{{ID: s.SKU, Name: s.SKU, Variants: []commerce.Variant{{SKU: s.SKU, Currency: "EUR"}}}})
+	}
+	if err != nil {
+		return fmt.Errorf("stock %s at %s: %w", s.SKU, s.Store, err)
+	}
 	if _, err := p.com.SetStock(ctx, []commerce.StockLevel{{SKU: s.SKU, Location: s.Store, OnHand: s.OnHand}}); err != nil {
 		return fmt.Errorf("stock %s at %s: %w", s.SKU, s.Store, err)
 	}
-	_, err := p.com.Deliver(ctx)
+	_, err = p.com.Deliver(ctx)
 	return err
 }

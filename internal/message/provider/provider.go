@@ -12,18 +12,22 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/parcours/parcours/internal/channel"
 )
 
-// Channel is a medium customers are reached on.
-type Channel string
+// Channel is a messaging channel. What each one is (its address, consent,
+// STOP, limits) is described once, in internal/channel.
+type Channel = channel.Name
 
-// The channels.
+// The channels Parcours ships with, by the names the pipeline and the
+// providers use (the same values as channel.Email, ...).
 const (
-	Email    Channel = "email"
-	SMS      Channel = "sms"
-	WhatsApp Channel = "whatsapp"
-	Push     Channel = "push"
-	Webhook  Channel = "webhook"
+	Email    = channel.Email
+	SMS      = channel.SMS
+	WhatsApp = channel.WhatsApp
+	Push     = channel.Push
+	Webhook  = channel.Webhook
 )
 
 // Message is one rendered message, ready for a provider. Which fields a

@@ -1,7 +1,8 @@
 // Package providers reads the delivery providers' configuration (a YAML or
 // JSON file), validates it with precise errors, expands ${ENV_VAR}
-// references in secrets so that credentials stay out of files, and builds
-// the providers.
+// references in secrets so that credentials stay out of files, builds the
+// providers and reads their callbacks (Hooks). Each provider type is a
+// file of its own and a line of the kinds table (kinds.go).
 package providers
 
 import (
@@ -14,34 +15,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/redact"
 )
-
-// The provider types.
-const (
-	TypeSMTP     = "smtp"
-	TypeTwilio   = "twilio"
-	TypeVonage   = "vonage"
-	TypeWhatsApp = "whatsapp"
-	TypeFCM      = "fcm"
-	TypeAPNs     = "apns"
-	TypeWebhook  = "webhook"
-)
-
-// channels lists the channel each type serves; webhook serves any.
-var channels = map[string]provider.Channel{
-	TypeSMTP: provider.Email, TypeTwilio: provider.SMS, TypeVonage: provider.SMS, TypeWhatsApp: provider.WhatsApp,
-	TypeFCM: provider.Push, TypeAPNs: provider.Push, TypeWebhook: provider.Webhook,
-}
-
-// settingsType is the settings struct of each type.
-var settingsType = map[string]reflect.Type{
-	TypeSMTP: reflect.TypeFor[SMTPSettings](), TypeTwilio: reflect.TypeFor[TwilioSettings](),
-	TypeVonage: reflect.TypeFor[VonageSettings](), TypeWhatsApp: reflect.TypeFor[WhatsAppSettings](),
-	TypeFCM: reflect.TypeFor[FCMSettings](), TypeAPNs: reflect.TypeFor[APNsSettings](),
-	TypeWebhook: reflect.TypeFor[WebhookSettings](),
-}
 
 // Config is a parsed, validated providers file.
 type Config struct {
@@ -158,28 +135,28 @@ func parseEntry(n *yaml.Node, i int, file string, lookupEnv func(string) (string
 	if head.Name != "" {
 		id = quote(head.Name)
 	}
+	k, known := kindNamed(head.Type)
 	switch {
 	case head.Name == "":
 		return Entry{}, fe(n.Line, "name", "required")
 	case !validName.MatchString(head.Name):
 		return Entry{}, fe(n.Line, "name", "use letters, digits, '-' and '_' (it appears in URLs and logs)")
-	case settingsType[head.Type] == nil:
-		return Entry{}, fe(n.Line, "type", fmt.Sprintf("%q is not one of smtp, twilio, vonage, whatsapp, fcm, apns, webhook", head.Type))
+	case !known:
+		return Entry{}, fe(n.Line, "type", fmt.Sprintf("%q is not one of %s", head.Type, strings.Join(Types(), ", ")))
 	case head.RatePerSecond < 0:
 		return Entry{}, fe(n.Line, "rate_per_second", "must be 0 (unlimited) or more")
 	}
-	want := channels[head.Type]
 	switch {
 	case head.Channel == "":
-		head.Channel = want
-	case head.Type == TypeWebhook:
-		if !knownChannel[head.Channel] {
-			return Entry{}, fe(n.Line, "channel", fmt.Sprintf("%q is not one of email, sms, whatsapp, push, webhook", head.Channel))
+		head.Channel = k.channel
+	case k.any:
+		if !channel.Known(head.Channel) {
+			return Entry{}, fe(n.Line, "channel", fmt.Sprintf("%q is not one of %s", head.Channel, channel.Join(channel.Names(nil))))
 		}
-	case head.Channel != want:
-		return Entry{}, fe(n.Line, "channel", fmt.Sprintf("type %s serves channel %s, not %s", head.Type, want, head.Channel))
+	case head.Channel != k.channel:
+		return Entry{}, fe(n.Line, "channel", fmt.Sprintf("type %s serves channel %s, not %s", head.Type, k.channel, head.Channel))
 	}
-	st := settingsType[head.Type]
+	st := k.settings
 	settings := reflect.New(st)
 	sn := &head.Settings
 	if sn.Kind == 0 {
@@ -197,7 +174,7 @@ func parseEntry(n *yaml.Node, i int, file string, lookupEnv func(string) (string
 	if err := checkRequired(settings.Elem(), "settings.", func(field string) error { return fe(sn.Line, field, "required") }); err != nil {
 		return Entry{}, err
 	}
-	if err := validate(settings.Interface()); err != nil {
+	if err := k.validate(settings.Interface()); err != nil {
 		var f *FieldError
 		if errors.As(err, &f) {
 			f.File, f.Line, f.Provider = file, sn.Line, id
@@ -209,10 +186,9 @@ func parseEntry(n *yaml.Node, i int, file string, lookupEnv func(string) (string
 }
 
 var (
-	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	envRef       = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-	secretType   = reflect.TypeFor[provider.Secret]()
-	knownChannel = map[provider.Channel]bool{provider.Email: true, provider.SMS: true, provider.WhatsApp: true, provider.Push: true, provider.Webhook: true}
+	validName  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	envRef     = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+	secretType = reflect.TypeFor[provider.Secret]()
 )
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }

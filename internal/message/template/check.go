@@ -2,15 +2,27 @@ package template
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/osteele/liquid"
 	"github.com/osteele/liquid/render"
+
+	"github.com/parcours/parcours/internal/channel"
 )
 
 // Roots are the variables a template may use.
-var Roots = []string{"profile", "event", "store", "products", "message", "data"}
+var Roots = []string{"profile", "event", "order", "store", "products", "message", "data"}
+
+// Fields are the properties of the roots whose shape Parcours fixes (what
+// the pipeline fills in them): any other is refused when the template is
+// saved, since it would always be empty. Extra store fields a sender
+// passes are read under data ({{ data.store.phone }}).
+var Fields = map[string][]string{
+	"order": {"id", "status", "total", "currency", "store_id", "products", "fulfilment", "channel", "created_at", "updated_at"},
+	"store": {"id", "name", "kind", "address", "lat", "lon", "time_zone", "opening_hours", "distance_km", "available", "sku"},
+}
 
 // keywords are the words of Liquid expressions that are not variables.
 var keywords = map[string]bool{
@@ -41,22 +53,15 @@ func (t *Template) Check(r Rules) error {
 	var probs []Problem
 	fields := t.fields()
 	if len(fields) == 0 {
-		probs = append(probs, Problem{Field: "template", Message: "no channel variant (email, sms, push, whatsapp or webhook)"})
+		probs = append(probs, Problem{Field: "template", Message: "no channel variant (" + channel.Or(Variants()) + ")"})
 	}
 	for _, f := range fields {
 		probs = append(probs, checkField(f)...)
 	}
-	if t.Email != nil && (t.Email.Subject == "" || t.Email.HTML == "") {
-		probs = append(probs, Problem{Field: "email", Message: "an email needs a subject and html"})
-	}
-	if t.SMS != nil && t.SMS.Body == "" {
-		probs = append(probs, Problem{Field: "sms.body", Message: "empty"})
-	}
-	if t.Push != nil && t.Push.Body == "" {
-		probs = append(probs, Problem{Field: "push.body", Message: "empty"})
-	}
-	if w := t.WhatsApp; w != nil && (w.Body == "") == (w.Template == "") {
-		probs = append(probs, Problem{Field: "whatsapp", Message: "give either a body (session message) or a template name"})
+	for _, v := range variants {
+		if tv := v.of(t); tv != nil {
+			probs = append(probs, tv.problems()...)
+		}
 	}
 	if len(probs) == 0 {
 		// Rendered without data, variables are empty: what remains is the
@@ -83,7 +88,7 @@ func (t *Template) Check(r Rules) error {
 var lineInError = regexp.MustCompile(`\(line (\d+)\)`)
 
 func checkField(f field) []Problem {
-	tpl, serr := engine(f.html).ParseString(f.src)
+	tpl, serr := parse(f.html, f.src)
 	if serr != nil {
 		p := Problem{Field: f.name, Message: cleanError(serr.Error())}
 		p.Line, p.Column = locate(f.src, serr.Error(), serr.LineNumber())
@@ -235,8 +240,15 @@ func (w *walker) check(source, expr string, line int) {
 		switch {
 		case id.filter && !knownFilters[id.name]:
 			p = Problem{Line: line, Message: "unknown filter " + strconv.Quote(id.name)}
-		case id.filter, w.locals[id.name], keywords[id.name], isRoot(id.name):
+		case id.filter, w.locals[id.name], keywords[id.name]:
 			continue
+		case isRoot(id.name):
+			known, fixed := Fields[id.name]
+			if !fixed || id.field == "" || slices.Contains(known, id.field) {
+				continue
+			}
+			p = Problem{Line: line, Message: "unknown field " + strconv.Quote(id.name+"."+id.field) +
+				" (" + id.name + " has " + strings.Join(known, ", ") + ")"}
 		default:
 			p = Problem{Line: line, Message: "unknown variable " + strconv.Quote(id.name) +
 				" (use " + strings.Join(Roots, ", ") + ", or a variable the template assigns)"}

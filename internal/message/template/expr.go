@@ -8,8 +8,9 @@ import (
 
 type ident struct {
 	name   string
-	at     int  // byte offset in the expression
-	filter bool // a filter's name
+	at     int    // byte offset in the expression
+	filter bool   // a filter's name
+	field  string // the property read right after it (order.id: "id")
 }
 
 // candidateFilters are the filter names of Liquid and of the engine's
@@ -63,9 +64,17 @@ func roots(expr string) []ident {
 			named := k < len(expr) && expr[k] == ':'
 			switch {
 			case prev == '|':
-				out = append(out, ident{expr[i:j], i, true})
+				out = append(out, ident{name: expr[i:j], at: i, filter: true})
 			case prev != '.' && !named:
-				out = append(out, ident{expr[i:j], i, false})
+				id := ident{name: expr[i:j], at: i}
+				if j+1 < len(expr) && expr[j] == '.' && isIdentStart(expr[j+1]) {
+					f := j + 2
+					for f < len(expr) && (isIdentStart(expr[f]) || expr[f] >= '0' && expr[f] <= '9' || expr[f] == '-') {
+						f++
+					}
+					id.field = expr[j+1 : f]
+				}
+				out = append(out, id)
 			}
 			i, prev = j, 'a'
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':

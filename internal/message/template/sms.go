@@ -1,6 +1,29 @@
 package template
 
-import "unicode/utf16"
+import (
+	"unicode/utf16"
+
+	"github.com/parcours/parcours/internal/message/provider"
+)
+
+// SMS is the SMS variant.
+type SMS struct {
+	Body string `json:"body"`
+}
+
+func (s *SMS) fields(add func(name, src string, html bool)) { add("sms.body", s.Body, false) }
+
+func (s *SMS) problems() []Problem {
+	if s.Body == "" {
+		return []Problem{{Field: "sms.body", Message: "empty"}}
+	}
+	return nil
+}
+
+func (s *SMS) render(rd *renderer, m *provider.Message) { m.Body = rd.field("sms.body", s.Body, false) }
+
+// links tags the links of the text (which lengthens it: see Rules.Limit).
+func (s *SMS) links(m *provider.Message, l Links) { m.Body = RewriteTextLinks(m.Body, l.Tag) }
 
 // gsm7 is the GSM 03.38 basic character set; gsm7ext the extension table,
 // whose characters take two septets (an escape, then the character).

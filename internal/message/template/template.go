@@ -1,8 +1,9 @@
 // Package template is the message templates: Liquid (osteele/liquid), one
 // variant per channel, checked when saved (syntax, unknown variables and
 // filters, with their line and column) and rendered into a
-// provider.Message under each channel's rules (SMS segments, push lengths,
-// email plain-text part, output size cap).
+// provider.Message under each channel's limits (its descriptor's
+// channel.Limits: SMS segments, push lengths), with an email's plain-text
+// part and an output size cap.
 package template
 
 import (
@@ -10,12 +11,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
 )
 
-// Template is a message template: one variant per channel.
+// Template is a message template: one variant per channel, under the
+// channel's name.
 type Template struct {
 	Email    *Email    `json:"email,omitempty"`
 	SMS      *SMS      `json:"sms,omitempty"`
@@ -24,38 +28,50 @@ type Template struct {
 	Webhook  *Webhook  `json:"webhook,omitempty"`
 }
 
-// Email is the email variant. Text is generated from HTML when empty.
-type Email struct {
-	Subject string `json:"subject"`
-	HTML    string `json:"html"`
-	Text    string `json:"text,omitempty"`
+// variant is one channel's content. Each lives in a file of its own
+// (email.go, sms.go, ...); the channel's limits are its descriptor's
+// (channel.Limits), checked on every variant alike (Rules.Limit).
+type variant interface {
+	// fields adds its Liquid sources, by name ("sms.body").
+	fields(add func(name, src string, html bool))
+	// problems are what it lacks whatever the data (an email without a
+	// subject).
+	problems() []Problem
+	// render fills m, rendering each field with rd.
+	render(rd *renderer, m *provider.Message)
+	// links rewrites the links of a message it rendered.
+	links(m *provider.Message, l Links)
 }
 
-// SMS is the SMS variant.
-type SMS struct {
-	Body string `json:"body"`
+// variants are the channels that have a template variant, in the
+// channel table's order. A channel's variant is a type in a file of its
+// own, a field of Template and a line here; text, when the variant can
+// hold plain text, makes a template of it alone (the confirmation of a
+// STOP on the channel).
+var variants = []variantOf{
+	{channel.Email, func(t *Template) variant { return opt(t.Email) }, nil},
+	{channel.SMS, func(t *Template) variant { return opt(t.SMS) }, func(b string) *Template { return &Template{SMS: &SMS{Body: b}} }},
+	{channel.Push, func(t *Template) variant { return opt(t.Push) }, nil},
+	{channel.WhatsApp, func(t *Template) variant { return opt(t.WhatsApp) }, func(b string) *Template { return &Template{WhatsApp: &WhatsApp{Body: b}} }},
+	{channel.Webhook, func(t *Template) variant { return opt(t.Webhook) }, nil},
 }
 
-// Push is the mobile push variant. Link is a deep link; Data extra keys.
-type Push struct {
-	Title string            `json:"title"`
-	Body  string            `json:"body"`
-	Link  string            `json:"link,omitempty"`
-	Data  map[string]string `json:"data,omitempty"`
+// variantOf is how a channel's variant is found in a template.
+type variantOf struct {
+	ch   channel.Name
+	of   func(*Template) variant
+	text func(body string) *Template // nil: no plain-text form
 }
 
-// WhatsApp is a session message (Body) or an approved template (Template,
-// Language, Params).
-type WhatsApp struct {
-	Body     string   `json:"body,omitempty"`
-	Template string   `json:"template,omitempty"`
-	Language string   `json:"language,omitempty"`
-	Params   []string `json:"params,omitempty"`
-}
-
-// Webhook is a JSON payload template: it must render to valid JSON.
-type Webhook struct {
-	Payload string `json:"payload"`
+// opt makes an absent variant a nil interface, not a nil pointer in one.
+func opt[V any, P interface {
+	*V
+	variant
+}](p P) variant {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 // Parse decodes a stored template (no checks: see Check).
@@ -69,32 +85,75 @@ func Parse(body []byte) (*Template, error) {
 	return &t, nil
 }
 
-// Has reports whether the template has a variant for ch.
-func (t *Template) Has(ch provider.Channel) bool {
-	switch ch {
-	case provider.Email:
-		return t.Email != nil
-	case provider.SMS:
-		return t.SMS != nil
-	case provider.Push:
-		return t.Push != nil
-	case provider.WhatsApp:
-		return t.WhatsApp != nil
-	case provider.Webhook:
-		return t.Webhook != nil
+// variant returns the template's variant for ch, nil if it has none.
+func (t *Template) variant(ch channel.Name) variant {
+	for _, v := range variants {
+		if v.ch == ch {
+			return v.of(t)
+		}
 	}
-	return false
+	return nil
 }
 
-// Channels lists the channels the template has a variant for.
+// Has reports whether the template has a variant for ch.
+func (t *Template) Has(ch provider.Channel) bool { return t.variant(ch) != nil }
+
+// Channels lists the channels the template has a variant for, in the
+// channel table's order.
 func (t *Template) Channels() []provider.Channel {
 	var out []provider.Channel
-	for _, ch := range []provider.Channel{provider.Email, provider.SMS, provider.Push, provider.WhatsApp, provider.Webhook} {
-		if t.Has(ch) {
-			out = append(out, ch)
+	for _, d := range channel.All() {
+		if t.Has(d.Name) {
+			out = append(out, d.Name)
 		}
 	}
 	return out
+}
+
+// Variants lists the channels a template can have a variant for.
+func Variants() []channel.Name {
+	return channel.Names(func(d channel.Descriptor) bool {
+		return slices.ContainsFunc(variants, func(v variantOf) bool { return v.ch == d.Name })
+	})
+}
+
+// Text returns a template that says body on ch alone, if ch's variant can
+// hold plain text (an SMS, a WhatsApp session message).
+func Text(ch channel.Name, body string) (*Template, bool) {
+	for _, v := range variants {
+		if v.ch == ch && v.text != nil {
+			return v.text(body), true
+		}
+	}
+	return nil, false
+}
+
+// Links rewrite the links of a rendered message: Tag adds the sender's
+// campaign parameters; Click, when set, replaces it where clicks can be
+// tracked (an email's links).
+type Links struct {
+	Tag, Click func(href string) string
+}
+
+// TagLinks rewrites the links of m, rendered from the template's variant
+// for m.Channel, as that variant places them: an email's in both parts, a
+// text's in its body, a push's deep link.
+func (t *Template) TagLinks(m *provider.Message, l Links) {
+	if v := t.variant(m.Channel); v != nil {
+		v.links(m, l)
+	}
+}
+
+// Mentions reports whether any field of the template contains word: a
+// cheap test (false positives are fine) that lets a sender skip building
+// variables no field can read.
+func (t *Template) Mentions(word string) bool {
+	for _, f := range t.fields() {
+		if strings.Contains(f.src, word) {
+			return true
+		}
+	}
+	return false
 }
 
 // field is one Liquid source of a template: its name (sms.body) and text.
@@ -110,30 +169,10 @@ func (t *Template) fields() []field {
 			fs = append(fs, field{name, src, html})
 		}
 	}
-	if e := t.Email; e != nil {
-		add("email.subject", e.Subject, false)
-		add("email.html", e.HTML, true)
-		add("email.text", e.Text, false)
-	}
-	if s := t.SMS; s != nil {
-		add("sms.body", s.Body, false)
-	}
-	if p := t.Push; p != nil {
-		add("push.title", p.Title, false)
-		add("push.body", p.Body, false)
-		add("push.link", p.Link, false)
-		for k, v := range p.Data {
-			add("push.data."+k, v, false)
+	for _, v := range variants {
+		if tv := v.of(t); tv != nil {
+			tv.fields(add)
 		}
-	}
-	if w := t.WhatsApp; w != nil {
-		add("whatsapp.body", w.Body, false)
-		for i, v := range w.Params {
-			add(fmt.Sprintf("whatsapp.params[%d]", i), v, false)
-		}
-	}
-	if w := t.Webhook; w != nil {
-		add("webhook.payload", w.Payload, false)
 	}
 	return fs
 }

@@ -25,6 +25,12 @@ func TestCheckReportsPositions(t *testing.T) {
 			[]Problem{{Field: "sms.body", Line: 2}}},
 		{"variable range without limit", Template{SMS: &SMS{Body: "{% for i in (1..event.n) %}{% endfor %}"}},
 			[]Problem{{Field: "sms.body", Line: 1}}},
+		{"a field order does not have", Template{SMS: &SMS{Body: "Commande {{ order.id }}\n n° {{ order.number }}"}},
+			[]Problem{{Field: "sms.body", Line: 2, Column: 8}}},
+		{"a field store does not have", Template{SMS: &SMS{Body: "{% if event.x %}{{ store.city | upcase }}{% endif %}"}},
+			[]Problem{{Field: "sms.body", Line: 1, Column: 20}}},
+		{"order and store fields", Template{SMS: &SMS{Body: `{{ order.id }} {{ order.status }} {{ order.total }} {% for p in order.products %}{{ p.name }}{% endfor %} {{ store.name }}, {{ store.address.city }} {{ data.store.phone }} {{ event.anything }}`}},
+			nil},
 		{"locals and filters are fine", Template{SMS: &SMS{Body: `{% assign n = profile.first_name | upcase %}{% for i in (1..event.n) limit: 5 %}{{ i }}{% endfor %}{% for p in products limit: 2 %}{{ p.name }} {{ forloop.index }}{% endfor %}{{ n | default: "client" }} {{ message.unsubscribe_url }} {{ event.total | round: 2 }} {{ store.name }}`}},
 			nil},
 	}

@@ -84,6 +84,12 @@ func (p *Provider) Name() string { return p.cfg.Name }
 // Channel returns the configured channel (webhook by default).
 func (p *Provider) Channel() provider.Channel { return p.cfg.Channel }
 
+// HonoursIdempotencyKey is true: the wire format asks receivers to drop a
+// request whose Idempotency-Key they have seen, so after a crash the
+// pipeline resends a message whose call was in flight (a receiver that
+// ignores the header gets that one twice).
+func (p *Provider) HonoursIdempotencyKey() bool { return true }
+
 // Close releases idle connections.
 func (p *Provider) Close() error {
 	p.client.CloseIdleConnections()

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/store"
@@ -83,7 +82,7 @@ func (s *Store) ProductsBySKU(ctx context.Context, skus []string) (map[string]*c
 
 // ListProducts returns products by id.
 func (s *Store) ListProducts(ctx context.Context, after string, limit int) ([]*commerce.Product, error) {
-	return listDocs[commerce.Product](ctx, s.pool, "list products", queries.Get("list-products"), after, store.ClampLimit(limit, 100, 1000))
+	return listDocs[commerce.Product](ctx, s.pool, "list products", queries.Get("list-products"), after, store.ListPage.Size(limit))
 }
 
 // UpsertLocations writes locations.
@@ -111,26 +110,33 @@ func (s *Store) Location(ctx context.Context, id string) (*commerce.Location, er
 
 // ListLocations returns locations by id.
 func (s *Store) ListLocations(ctx context.Context, after string, limit int) ([]*commerce.Location, error) {
-	return listDocs[commerce.Location](ctx, s.pool, "list locations", queries.Get("list-locations"), after, store.ClampLimit(limit, 100, 10000))
+	return listDocs[commerce.Location](ctx, s.pool, "list locations", queries.Get("list-locations"), after, store.ScanPage.Size(limit))
 }
 
-// inTx runs fn in a transaction; typed commerce errors pass unwrapped.
-func (s *Store) inTx(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
-	err := pgx.BeginFunc(ctx, s.pool, fn)
-	if err == nil {
-		return nil
+// KnownRefs returns which of skus the catalog has and which of locations
+// exist.
+func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[string]bool, map[string]bool, error) {
+	known := func(what, query string, ids []string) (map[string]bool, error) {
+		out := make(map[string]bool, len(ids))
+		if len(ids) == 0 {
+			return out, nil
+		}
+		rows, err := s.pool.Query(ctx, query, ids)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: known %s: %w", what, err)
+		}
+		var id string
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { out[id] = true; return nil }); err != nil {
+			return nil, fmt.Errorf("postgres: known %s: %w", what, err)
+		}
+		return out, nil
 	}
-	var ie *commerce.InsufficientStockError
-	var ce *commerce.StockConstraintError
-	if errors.As(err, &ie) || errors.As(err, &ce) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-		return err
+	ks, err := known("skus", queries.Get("known-skus"), skus)
+	if err != nil {
+		return nil, nil, err
 	}
-	return fmt.Errorf("postgres: %s: %w", what, err)
-}
-
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+	kl, err := known("locations", queries.Get("known-locations"), locations)
+	return ks, kl, err
 }
 
 func scanDoc(row pgx.Row, what string, v any) error {

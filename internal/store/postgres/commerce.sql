@@ -33,6 +33,12 @@ SELECT doc FROM locations WHERE id = $1;
 -- name: list-locations
 SELECT doc FROM locations WHERE id > $1 ORDER BY id LIMIT $2;
 
+-- name: known-skus
+SELECT sku FROM product_skus WHERE sku = ANY($1::text[]);
+
+-- name: known-locations
+SELECT id FROM locations WHERE id = ANY($1::text[]);
+
 -- name: ensure-stock-row
 INSERT INTO stock (sku, location_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING;
 
@@ -77,12 +83,17 @@ SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, c
 FROM reservations WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= $1
 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED;
 
+-- name: list-reservations
+-- The listing's filters and page are appended (store.ReservationWhere).
+SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
+FROM reservations
+
 -- name: order-reservations
 SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
 FROM reservations WHERE order_id = $1 AND status = 'active' ORDER BY sku, location_id;
 
 -- name: record-adjustment
-INSERT INTO stock_adjustments (key, reason, detail, applied_at) VALUES ($1, $2, $3, $4)
+INSERT INTO stock_adjustments (key, reason, detail, applied_at, fingerprint) VALUES ($1, $2, $3, $4, NULLIF($5, ''))
 ON CONFLICT (key) DO NOTHING;
 
 -- name: insert-order
@@ -90,6 +101,10 @@ INSERT INTO orders (id, status, version, customer, doc, created_at, updated_at) 
 
 -- name: order
 SELECT doc FROM orders WHERE id = $1;
+
+-- name: list-orders
+-- The listing's filters and page are appended (store.OrderWhere).
+SELECT doc FROM orders
 
 -- name: update-order
 UPDATE orders SET status = $1, version = $2, doc = $3, updated_at = $4 WHERE id = $5 AND version = $6;
@@ -127,3 +142,15 @@ SELECT seq, event, created_at FROM commerce_outbox ORDER BY seq LIMIT $1;
 
 -- name: delete-outbox
 DELETE FROM commerce_outbox WHERE seq = ANY($1);
+
+-- name: insert-key
+INSERT INTO commerce_keys (scope, key, fingerprint, resource_id, created_at) VALUES ($1, $2, $3, $4, $5);
+
+-- name: key
+SELECT fingerprint, resource_id FROM commerce_keys WHERE scope = $1 AND key = $2;
+
+-- name: return
+SELECT doc FROM order_returns WHERE id = $1;
+
+-- name: adjustment-fingerprint
+SELECT COALESCE(fingerprint, '') FROM stock_adjustments WHERE key = $1;

@@ -17,7 +17,7 @@ func TestStockCheckConstraint(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: 2}}, time.Now(), nil); err != nil {
+	if _, err := (commerce.Writes{Store: s}).SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: 2}}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{

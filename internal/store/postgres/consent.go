@@ -138,7 +138,7 @@ func (s *Store) ConsentState(ctx context.Context, ids []int64) ([]store.ConsentR
 func (s *Store) ConsentLedger(ctx context.Context, ids []int64, limit int) ([]store.ConsentRecord, error) {
 	w := store.Where{Placeholder: store.Dollar}
 	w.In("profile_id", ids)
-	clause, args, marks := w.SQL(store.ClampLimit(limit, 100, 1000))
+	clause, args, marks := w.SQL(store.ListPage.Size(limit))
 	rows, err := s.pool.Query(ctx, queries.Get("consent-ledger")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: consent ledger: %w", err)

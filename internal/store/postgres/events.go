@@ -161,7 +161,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Ev
 	if q.Ascending {
 		order = "ASC"
 	}
-	where, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
+	where, args, marks := w.SQL(store.ListPage.Size(q.Limit))
 	rows, err := s.pool.Query(ctx, "SELECT seq, body FROM events"+where+" ORDER BY seq "+order+" LIMIT "+marks[0], args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list events: %w", err)
@@ -214,7 +214,7 @@ func (s *Store) ListRejections(ctx context.Context, q store.RejectionQuery) ([]*
 	if q.Before > 0 {
 		w.Add("id < ?", q.Before)
 	}
-	where, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
+	where, args, marks := w.SQL(store.ListPage.Size(q.Limit))
 	rows, err := s.pool.Query(ctx, `SELECT id, source_id, received_at, message_id, idx, action, code, field, reason, payload
 		FROM rejections`+where+` ORDER BY id DESC LIMIT `+marks[0], args...)
 	if err != nil {

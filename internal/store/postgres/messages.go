@@ -53,14 +53,18 @@ func (s *Store) EnqueueMessages(ctx context.Context, ms []*store.OutboxMessage) 
 
 func scanMessage(r pgx.Row) (*store.OutboxMessage, error) {
 	var m store.OutboxMessage
-	var due, sent *time.Time
+	var due, sent, called *time.Time
 	var payload []byte
 	if err := r.Scan(&m.ID, &m.SendKey, &m.ProfileID, &m.UserID, &m.AnonymousID, &m.Channel, &m.ChannelReason,
 		&m.Topic, &m.Transactional, &m.TemplateID, &m.Campaign, &m.Address, &payload, &m.Status, &m.Reason,
-		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &m.CreatedAt, &m.UpdatedAt, &sent, &m.Version); err != nil {
+		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &m.CreatedAt, &m.UpdatedAt, &sent, &m.Version,
+		&m.LeaseNode, &called); err != nil {
 		return nil, err
 	}
 	m.Payload = payload
+	if called != nil {
+		m.CalledAt = called.UTC()
+	}
 	if due != nil {
 		m.DueAt = due.UTC()
 	}
@@ -91,10 +95,23 @@ func scanMessages(rows pgx.Rows, err error) ([]*store.OutboxMessage, error) {
 // LOCKED: concurrent claims (of this process or others) take different
 // rows, and a row another claim just leased no longer matches when it is
 // re-checked after its lock is released.
-func (s *Store) ClaimMessages(ctx context.Context, token string, now time.Time, lease time.Duration, limit int) ([]*store.OutboxMessage, error) {
-	ms, err := scanMessages(s.pool.Query(ctx, queries.Get("claim-messages"), token, now.Add(lease), now, limit))
+func (s *Store) ClaimMessages(ctx context.Context, node, token string, now time.Time, lease time.Duration, limit int) ([]*store.OutboxMessage, error) {
+	ms, err := scanMessages(s.pool.Query(ctx, queries.Get("claim-messages"), token, now.Add(lease), now, limit, node))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim messages: %w", err)
+	}
+	return ms, nil
+}
+
+// LeasedBy returns the messages still leased to node. Other nodes' leases
+// are never returned, expired or not: a live node's claims stay its own.
+func (s *Store) LeasedBy(ctx context.Context, node string) ([]*store.OutboxMessage, error) {
+	if node == "" {
+		return nil, fmt.Errorf("postgres: messages leased by a node: the node id is empty (leases without a node cannot be told apart)")
+	}
+	ms, err := scanMessages(s.pool.Query(ctx, queries.Get("leased-by-node"), node))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages leased by node %s: %w", node, err)
 	}
 	return ms, nil
 }
@@ -111,6 +128,10 @@ func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (i
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, u := range us {
+			if u.Calling {
+				b.Queue(queries.Get("mark-calling"), u.ID, u.LeaseToken, u.At)
+				continue
+			}
 			b.Queue(queries.Get("finish-message"), u.ID, u.LeaseToken, u.Status, u.Reason, optTime(u.DueAt),
 				u.Provider, u.ProviderID, optTime(u.SentAt), u.At, unclaim(u))
 		}
@@ -186,7 +207,7 @@ func pgTime(t time.Time) any { return t }
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]*store.OutboxMessage, error) {
 	w := store.Where{Placeholder: store.Dollar, Time: pgTime}
 	store.MessageWhere(q, &w)
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 50, 1000))
+	clause, args, marks := w.SQL(store.FeedPage.Size(q.Limit))
 	ms, err := scanMessages(s.pool.Query(ctx, queries.Get("list-messages")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list messages: %w", err)

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,26 +11,14 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// CreateOrder stores an order and holds its reservations atomically.
-func (s *Store) CreateOrder(ctx context.Context, o *commerce.Order, rs []*commerce.Reservation, evs commerce.Events) ([]commerce.StockChange, error) {
+// InsertOrder stores a new order.
+func (c commerceTx) InsertOrder(ctx context.Context, o *commerce.Order) error {
 	doc, err := json.Marshal(o)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: create order %s: %w", o.ID, err)
+		return err
 	}
-	var out []commerce.StockChange
-	err = s.inTx(ctx, "create order "+o.ID, func(tx pgx.Tx) (err error) {
-		if _, err := tx.Exec(ctx, queries.Get("insert-order"), o.ID, string(o.Status), o.Version, o.Customer.Key(), doc, o.CreatedAt, o.UpdatedAt); err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("order %s: %w", o.ID, store.CommerceConflict)
-			}
-			return err
-		}
-		if out, err = reserveAll(ctx, tx, rs); err != nil {
-			return err
-		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
-	})
-	return out, err
+	_, err = c.tx.Exec(ctx, queries.Get("insert-order"), o.ID, string(o.Status), o.Version, o.Customer.Key(), doc, o.CreatedAt, o.UpdatedAt)
+	return conflictOr(err)
 }
 
 // Order returns an order by id.
@@ -45,93 +30,28 @@ func (s *Store) Order(ctx context.Context, id string) (*commerce.Order, error) {
 // ListOrders returns orders newest first.
 func (s *Store) ListOrders(ctx context.Context, q commerce.OrderQuery) ([]*commerce.Order, error) {
 	w := store.Where{Placeholder: store.Dollar}
-	w.Eq("customer", q.Customer)
-	w.Eq("status", string(q.Status))
-	if q.Before != "" {
-		w.Add("id < ?", q.Before)
-	}
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
-	return listDocs[commerce.Order](ctx, s.pool, "list orders", "SELECT doc FROM orders"+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
+	store.OrderWhere(q, &w)
+	clause, args, marks := w.SQL(store.ListPage.Size(q.Limit))
+	return listDocs[commerce.Order](ctx, s.pool, "list orders", queries.Get("list-orders")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
 }
 
-func writeOrder(ctx context.Context, tx pgx.Tx, o *commerce.Order, prev int64) error {
+// UpdateOrder writes o if its version is still prev.
+func (c commerceTx) UpdateOrder(ctx context.Context, o *commerce.Order, prev int64) error {
 	doc, err := json.Marshal(o)
 	if err != nil {
 		return err
 	}
-	tag, err := tx.Exec(ctx, queries.Get("update-order"), string(o.Status), o.Version, doc, o.UpdatedAt, o.ID, prev)
+	return affected(c.tx.Exec(ctx, queries.Get("update-order"), string(o.Status), o.Version, doc, o.UpdatedAt, o.ID, prev))
+}
+
+// InsertReturn stores a new return.
+func (c commerceTx) InsertReturn(ctx context.Context, r *commerce.Return) error {
+	doc, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("order %s changed since version %d: %w", o.ID, prev, store.CommerceConflict)
-	}
-	return nil
-}
-
-// UpdateOrder writes o and applies effect to its active reservations.
-func (s *Store) UpdateOrder(ctx context.Context, o *commerce.Order, prev int64, effect commerce.StockEffect, evs commerce.Events) ([]commerce.StockChange, error) {
-	var out []commerce.StockChange
-	err := s.inTx(ctx, "update order "+o.ID, func(tx pgx.Tx) error {
-		out = out[:0]
-		if err := writeOrder(ctx, tx, o, prev); err != nil {
-			return err
-		}
-		if effect == commerce.NoEffect {
-			return writeOutbox(ctx, tx, evs, commerce.Effect{})
-		}
-		status := commerce.ReservationReleased
-		if effect == commerce.Consume {
-			status = commerce.ReservationConsumed
-		}
-		rs, err := queryReservations(ctx, tx, queries.Get("order-reservations"), o.ID)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			c, err := endReservation(ctx, tx, r, status, o.UpdatedAt)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out, Reservations: rs})
-	})
-	return out, err
-}
-
-// RecordReturn stores a return, writes its order and restocks the
-// sellable lines at the receiving location.
-func (s *Store) RecordReturn(ctx context.Context, r *commerce.Return, o *commerce.Order, prev int64, evs commerce.Events) ([]commerce.StockChange, error) {
-	doc, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: record return: %w", err)
-	}
-	var out []commerce.StockChange
-	err = s.inTx(ctx, "record return "+r.ID, func(tx pgx.Tx) error {
-		out = out[:0]
-		if err := writeOrder(ctx, tx, o, prev); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, queries.Get("insert-return"), r.ID, r.OrderID, doc, r.CreatedAt); err != nil {
-			if isUniqueViolation(err) {
-				return fmt.Errorf("return %s: %w", r.ID, store.CommerceConflict)
-			}
-			return err
-		}
-		for _, d := range r.RestockDeltas() {
-			c, err := mutateStock(ctx, tx, d.SKU, d.Location, r.CreatedAt, true, func(l *commerce.StockLevel) error {
-				l.OnHand += d.OnHand
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
-	})
-	return out, err
+	_, err = c.tx.Exec(ctx, queries.Get("insert-return"), r.ID, r.OrderID, doc, r.CreatedAt)
+	return conflictOr(err)
 }
 
 // Returns lists an order's returns, oldest first.
@@ -141,115 +61,38 @@ func (s *Store) Returns(ctx context.Context, orderID string) ([]*commerce.Return
 
 // Cart returns a customer's cart, empty if none.
 func (s *Store) Cart(ctx context.Context, customer string) (*commerce.Cart, error) {
-	return loadCart(s.pool.QueryRow(ctx, queries.Get("cart"), customer), customer)
-}
-
-func loadCart(row pgx.Row, customer string) (*commerce.Cart, error) {
-	var c commerce.Cart
-	err := scanDoc(row, "cart of "+customer, &c)
+	c, err := scanCart(s.pool.QueryRow(ctx, queries.Get("cart"), customer), customer)
 	if errors.Is(err, store.ErrNotFound) {
-		return &commerce.Cart{Customer: customer, Items: []commerce.CartItem{}}, nil
+		return commerce.EmptyCart(customer), nil
 	}
-	return &c, err
+	return c, err
 }
 
-func saveCart(ctx context.Context, tx pgx.Tx, c *commerce.Cart) error {
-	prev := c.Version
-	c.Version++
-	doc, err := json.Marshal(c)
+func scanCart(row pgx.Row, customer string) (*commerce.Cart, error) {
+	var c commerce.Cart
+	return &c, scanDoc(row, "cart of "+customer, &c)
+}
+
+// LockCart reads a customer's cart FOR UPDATE.
+func (c commerceTx) LockCart(ctx context.Context, customer string) (*commerce.Cart, error) {
+	return scanCart(c.tx.QueryRow(ctx, queries.Get("lock-cart"), customer), customer)
+}
+
+// WriteCart inserts c (prev 0) or updates it if its version is still
+// prev.
+func (c commerceTx) WriteCart(ctx context.Context, cart *commerce.Cart, prev int64) error {
+	doc, err := json.Marshal(cart)
 	if err != nil {
-		c.Version = prev
 		return err
 	}
-	q, args := queries.Get("update-cart"), []any{c.Version, doc, c.UpdatedAt, c.Customer, prev}
 	if prev == 0 {
-		q, args = queries.Get("insert-cart"), []any{c.Customer, c.Version, doc, c.UpdatedAt}
+		return affected(c.tx.Exec(ctx, queries.Get("insert-cart"), cart.Customer, cart.Version, doc, cart.UpdatedAt))
 	}
-	tag, err := tx.Exec(ctx, q, args...)
-	if err == nil && tag.RowsAffected() == 0 {
-		err = fmt.Errorf("cart of %s changed since version %d: %w", c.Customer, prev, store.CommerceConflict)
-	}
-	if err != nil {
-		c.Version = prev
-	}
-	return err
+	return affected(c.tx.Exec(ctx, queries.Get("update-cart"), cart.Version, doc, cart.UpdatedAt, cart.Customer, prev))
 }
 
-// SaveCart writes a cart if its version did not move.
-func (s *Store) SaveCart(ctx context.Context, c *commerce.Cart, evs commerce.Events) error {
-	prev := c.Version
-	err := s.inTx(ctx, "save cart", func(tx pgx.Tx) error {
-		if err := saveCart(ctx, tx, c); err != nil {
-			return err
-		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Cart: c})
-	})
-	if err != nil {
-		c.Version = prev // nothing was written
-	}
+// DeleteCart deletes a customer's cart.
+func (c commerceTx) DeleteCart(ctx context.Context, customer string) error {
+	_, err := c.tx.Exec(ctx, queries.Get("delete-cart"), customer)
 	return err
-}
-
-// SaveCarts writes carts in one transaction, in key order (the lock
-// order of MergeCart), each if its version did not move.
-func (s *Store) SaveCarts(ctx context.Context, cs []*commerce.Cart, evs commerce.Events) error {
-	sorted := slices.Clone(cs)
-	slices.SortFunc(sorted, func(a, b *commerce.Cart) int { return strings.Compare(a.Customer, b.Customer) })
-	prev := make([]int64, len(sorted))
-	for i, c := range sorted {
-		prev[i] = c.Version
-	}
-	err := s.inTx(ctx, "save carts", func(tx pgx.Tx) error {
-		for _, c := range sorted {
-			if err := saveCart(ctx, tx, c); err != nil {
-				return err
-			}
-			if err := writeOutbox(ctx, tx, evs, commerce.Effect{Cart: c}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		for i, c := range sorted {
-			c.Version = prev[i] // nothing was written
-		}
-	}
-	return err
-}
-
-// MergeCart folds from's cart into into's. Both rows are locked, in key
-// order.
-func (s *Store) MergeCart(ctx context.Context, from, into string, merge func(into, from *commerce.Cart) *commerce.Cart, evs commerce.Events) (*commerce.Cart, bool, error) {
-	var out *commerce.Cart
-	merged := false
-	err := s.inTx(ctx, "merge cart", func(tx pgx.Tx) error {
-		carts := map[string]*commerce.Cart{}
-		keys := []string{from, into}
-		if into < from {
-			keys = []string{into, from}
-		}
-		for _, k := range keys {
-			c, err := loadCart(tx.QueryRow(ctx, queries.Get("lock-cart"), k), k)
-			if err != nil {
-				return err
-			}
-			carts[k] = c
-		}
-		src, dst := carts[from], carts[into]
-		out, merged = dst, false
-		if src.Version == 0 {
-			return nil
-		}
-		out = merge(dst, src)
-		if err := saveCart(ctx, tx, out); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, queries.Get("delete-cart"), from); err != nil {
-			return err
-		}
-		merged = true
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Cart: out})
-	})
-	return out, merged, err
 }

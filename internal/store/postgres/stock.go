@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,13 +13,6 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// Stock rows are changed in one of two ways, both free of lost updates:
-// a conditional UPDATE (reservations: WHERE available >= qty, re-checked
-// by PostgreSQL on the locked row), or SELECT ... FOR UPDATE then UPDATE
-// within one transaction (everything else). Multi-row writes take rows in
-// (sku, location_id) order, so two of them never wait on each other in a
-// cycle.
-
 func scanStock(r pgx.Row) (commerce.StockLevel, error) {
 	var l commerce.StockLevel
 	err := r.Scan(&l.SKU, &l.Location, &l.OnHand, &l.Reserved, &l.Safety, &l.Version, &l.UpdatedAt)
@@ -28,94 +20,67 @@ func scanStock(r pgx.Row) (commerce.StockLevel, error) {
 	return l, err
 }
 
-// mutateStock changes one row with fn under its row lock, creating it if
-// create is set.
-func mutateStock(ctx context.Context, tx pgx.Tx, sku, loc string, at time.Time, create bool, fn func(l *commerce.StockLevel) error) (commerce.StockChange, error) {
-	if create {
-		if _, err := tx.Exec(ctx, queries.Get("ensure-stock-row"), sku, loc, at); err != nil {
-			return commerce.StockChange{}, fmt.Errorf("stock %s@%s: %w", sku, loc, err)
-		}
-	}
-	before, err := scanStock(tx.QueryRow(ctx, queries.Get("lock-stock-row"), sku, loc))
+// stockRow reads one stock row with query; found is false when there is
+// none.
+func stockRow(ctx context.Context, tx pgx.Tx, query, sku, loc string) (commerce.StockLevel, bool, error) {
+	l, err := scanStock(tx.QueryRow(ctx, query, sku, loc))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return commerce.StockChange{}, &commerce.StockConstraintError{SKU: sku, Location: loc, Reason: "not stocked there"}
+		return commerce.StockLevel{}, false, nil
 	}
-	if err != nil {
-		return commerce.StockChange{}, fmt.Errorf("stock %s@%s: %w", sku, loc, err)
-	}
-	after := before
-	if err := fn(&after); err != nil {
-		return commerce.StockChange{}, err
-	}
-	if err := commerce.CheckLevel(after); err != nil {
-		return commerce.StockChange{}, err
-	}
-	after.Version, after.UpdatedAt = before.Version+1, at.UTC()
-	if _, err := tx.Exec(ctx, queries.Get("write-stock"), sku, loc, after.OnHand, after.Reserved, after.Safety, after.Version, at); err != nil {
-		return commerce.StockChange{}, fmt.Errorf("stock %s@%s: %w", sku, loc, err)
-	}
-	return commerce.StockChange{Before: before, After: after}, nil
+	return l, err == nil, err
 }
 
-// SetStock sets on hand and safety, keeping reservations.
-func (s *Store) SetStock(ctx context.Context, levels []commerce.StockLevel, at time.Time, evs commerce.Events) ([]commerce.StockChange, error) {
-	levels = slices.Clone(levels)
-	commerce.SortLevels(levels)
-	var out []commerce.StockChange
-	err := s.inTx(ctx, "set stock", func(tx pgx.Tx) error {
-		out = out[:0]
-		for _, l := range levels {
-			c, err := mutateStock(ctx, tx, l.SKU, l.Location, at, true, func(r *commerce.StockLevel) error {
-				r.OnHand, r.Safety = l.OnHand, l.Safety
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
+// LockStock reads a stock row FOR UPDATE, creating it empty first if
+// create is set: a row inserted by a concurrent transaction is then
+// waited for, not inserted twice.
+func (c commerceTx) LockStock(ctx context.Context, sku, loc string, create bool, at time.Time) (commerce.StockLevel, bool, error) {
+	if create {
+		if _, err := c.tx.Exec(ctx, queries.Get("ensure-stock-row"), sku, loc, at); err != nil {
+			return commerce.StockLevel{}, false, err
 		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
-	})
-	return out, err
+	}
+	return stockRow(ctx, c.tx, queries.Get("lock-stock-row"), sku, loc)
 }
 
-// AdjustStock applies a keyed adjustment once. The key is claimed first:
-// a concurrent transaction with the same key waits on it, then sees it
-// taken.
-func (s *Store) AdjustStock(ctx context.Context, a commerce.Adjustment, evs commerce.Events) ([]commerce.StockChange, bool, error) {
-	deltas := slices.Clone(a.Deltas)
-	commerce.SortDeltas(deltas)
-	var out []commerce.StockChange
-	applied := false
-	err := s.inTx(ctx, "adjust stock "+a.Key, func(tx pgx.Tx) error {
-		out, applied = out[:0], false
-		tag, err := tx.Exec(ctx, queries.Get("record-adjustment"), a.Key, a.Reason, "{}", a.At)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		shortfall := map[string]int64{}
-		for _, d := range deltas {
-			c, err := mutateStock(ctx, tx, d.SKU, d.Location, a.At, d.OnHand > 0 || a.Clamp, func(r *commerce.StockLevel) error {
-				r.OnHand += d.OnHand
-				if a.Clamp && r.OnHand < r.Reserved {
-					shortfall[d.SKU+"@"+d.Location] = r.Reserved - r.OnHand
-					r.OnHand = r.Reserved
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		detail, _ := json.Marshal(map[string]any{"deltas": deltas, "shortfall": shortfall})
-		if _, err := tx.Exec(ctx, queries.Get("set-adjustment-detail"), a.Key, detail); err != nil {
-			return err
-		}
-		applied = true
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
-	})
-	return out, applied, err
+// StockRow reads a stock row without locking it.
+func (c commerceTx) StockRow(ctx context.Context, sku, loc string) (commerce.StockLevel, bool, error) {
+	return stockRow(ctx, c.tx, queries.Get("stock-row"), sku, loc)
+}
+
+// WriteStock writes a stock row locked by LockStock.
+func (c commerceTx) WriteStock(ctx context.Context, l commerce.StockLevel) error {
+	_, err := c.tx.Exec(ctx, queries.Get("write-stock"), l.SKU, l.Location, l.OnHand, l.Reserved, l.Safety, l.Version, l.UpdatedAt)
+	return err
+}
+
+// HoldStock reserves qty units with a conditional UPDATE: PostgreSQL
+// locks the row and re-checks the condition on its latest version.
+func (c commerceTx) HoldStock(ctx context.Context, sku, loc string, qty int64, at time.Time) (commerce.StockLevel, bool, error) {
+	var after commerce.StockLevel
+	err := c.tx.QueryRow(ctx, queries.Get("reserve-stock"), qty, at, sku, loc).
+		Scan(&after.OnHand, &after.Reserved, &after.Safety, &after.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return after, false, nil
+	}
+	return after, err == nil, err
+}
+
+// ClaimAdjustment inserts the key's row first: a concurrent transaction
+// with the same key waits on it, then finds it taken.
+func (c commerceTx) ClaimAdjustment(ctx context.Context, a commerce.Adjustment) (string, bool, error) {
+	tag, err := c.tx.Exec(ctx, queries.Get("record-adjustment"), a.Key, a.Reason, "{}", a.At, a.Fingerprint)
+	if err != nil || tag.RowsAffected() == 1 {
+		return "", false, err
+	}
+	var prior string
+	err = c.tx.QueryRow(ctx, queries.Get("adjustment-fingerprint"), a.Key).Scan(&prior)
+	return prior, err == nil, err
+}
+
+// RecordAdjustment sets the claimed row's detail.
+func (c commerceTx) RecordAdjustment(ctx context.Context, a commerce.Adjustment, detail []byte) error {
+	_, err := c.tx.Exec(ctx, queries.Get("set-adjustment-detail"), a.Key, detail)
+	return err
 }
 
 // StockOf returns one SKU's rows.
@@ -131,106 +96,42 @@ func (s *Store) StockOf(ctx context.Context, sku string) ([]commerce.StockLevel,
 	return out, nil
 }
 
-// reserve records r, then holds its quantity with a conditional UPDATE.
-// The reservation row goes in first: the stock row's lock, which every
-// reservation of a hot SKU waits on, is then held only from the UPDATE to
-// the commit (with the outbox insert between them), not for one more
-// statement.
-func reserve(ctx context.Context, tx pgx.Tx, r *commerce.Reservation) (commerce.StockChange, error) {
+// HoldsFirst is false: the reservation row goes in first, so that the hot
+// stock row's lock is held only from the UPDATE to the commit (inserting
+// after the UPDATE fell to 480-1,388 reservations/s).
+func (commerceTx) HoldsFirst() bool { return false }
+
+// InsertReservation stores a new reservation.
+func (c commerceTx) InsertReservation(ctx context.Context, r *commerce.Reservation) error {
 	cust, _ := json.Marshal(r.Customer)
 	var exp *time.Time
 	if !r.ExpiresAt.IsZero() {
 		exp = &r.ExpiresAt
 	}
-	if _, err := tx.Exec(ctx, queries.Get("insert-reservation"), r.ID, r.SKU, r.Location, r.Quantity, commerce.ReservationActive,
-		r.OrderID, cust, exp, r.CreatedAt); err != nil {
-		if isUniqueViolation(err) {
-			return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, store.CommerceConflict)
-		}
-		return commerce.StockChange{}, fmt.Errorf("reservation %s: %w", r.ID, err)
-	}
-	after := commerce.StockLevel{SKU: r.SKU, Location: r.Location, UpdatedAt: r.CreatedAt.UTC()}
-	err := tx.QueryRow(ctx, queries.Get("reserve-stock"), r.Quantity, r.CreatedAt, r.SKU, r.Location).
-		Scan(&after.OnHand, &after.Reserved, &after.Safety, &after.Version)
-	if errors.Is(err, pgx.ErrNoRows) {
-		ie := &commerce.InsufficientStockError{SKU: r.SKU, Location: r.Location, Requested: r.Quantity, Available: -1}
-		if l, err := scanStock(tx.QueryRow(ctx, queries.Get("stock-row"), r.SKU, r.Location)); err == nil {
-			ie.Available = max(0, l.Available())
-		}
-		return commerce.StockChange{}, ie
-	}
-	if err != nil {
-		return commerce.StockChange{}, fmt.Errorf("reserve %s@%s: %w", r.SKU, r.Location, err)
-	}
-	before := after
-	before.Reserved -= r.Quantity
-	before.Version--
-	r.Status = commerce.ReservationActive
-	return commerce.StockChange{Before: before, After: after}, nil
+	_, err := c.tx.Exec(ctx, queries.Get("insert-reservation"), r.ID, r.SKU, r.Location, r.Quantity, commerce.ReservationActive,
+		r.OrderID, cust, exp, r.CreatedAt)
+	return conflictOr(err)
 }
 
-func reserveAll(ctx context.Context, tx pgx.Tx, rs []*commerce.Reservation) ([]commerce.StockChange, error) {
-	rs = slices.Clone(rs)
-	commerce.SortReservations(rs)
-	var out []commerce.StockChange
-	for _, r := range rs {
-		c, err := reserve(ctx, tx, r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+// Reservation reads a reservation in the transaction.
+func (c commerceTx) Reservation(ctx context.Context, id string) (*commerce.Reservation, error) {
+	return scanReservation(c.tx.QueryRow(ctx, queries.Get("reservation"), id))
 }
 
-// Reserve holds stock for every reservation, all or none.
-func (s *Store) Reserve(ctx context.Context, rs []*commerce.Reservation, evs commerce.Events) ([]commerce.StockChange, error) {
-	var out []commerce.StockChange
-	err := s.inTx(ctx, "reserve", func(tx pgx.Tx) (err error) {
-		if out, err = reserveAll(ctx, tx, rs); err != nil {
-			return err
-		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out})
-	})
-	return out, err
+// EndReservation ends an active reservation.
+func (c commerceTx) EndReservation(ctx context.Context, id, status string, at time.Time) error {
+	return affected(c.tx.Exec(ctx, queries.Get("end-reservation"), status, at, id))
 }
 
-// endReservation ends one active reservation.
-func endReservation(ctx context.Context, tx pgx.Tx, r *commerce.Reservation, status string, at time.Time) (commerce.StockChange, error) {
-	tag, err := tx.Exec(ctx, queries.Get("end-reservation"), status, at, r.ID)
-	if err != nil {
-		return commerce.StockChange{}, err
-	}
-	if tag.RowsAffected() == 0 {
-		return commerce.StockChange{}, fmt.Errorf("reservation %s is no longer active: %w", r.ID, store.CommerceConflict)
-	}
-	r.Status, r.EndedAt = status, at.UTC()
-	return mutateStock(ctx, tx, r.SKU, r.Location, at, false, func(l *commerce.StockLevel) error {
-		l.Reserved -= r.Quantity
-		if status == commerce.ReservationConsumed {
-			l.OnHand -= r.Quantity
-		}
-		return nil
-	})
+// DueReservations returns active reservations due by now, locked; rows
+// another transaction is expiring are skipped, not waited for.
+func (c commerceTx) DueReservations(ctx context.Context, now time.Time, limit int) ([]*commerce.Reservation, error) {
+	return queryReservations(ctx, c.tx, queries.Get("due-reservations"), now, limit)
 }
 
-// EndReservation releases or consumes an active reservation.
-func (s *Store) EndReservation(ctx context.Context, id, status string, at time.Time, evs commerce.Events) (*commerce.Reservation, []commerce.StockChange, error) {
-	var r *commerce.Reservation
-	var c commerce.StockChange
-	err := s.inTx(ctx, "end reservation "+id, func(tx pgx.Tx) (err error) {
-		if r, err = scanReservation(tx.QueryRow(ctx, queries.Get("reservation"), id)); err != nil {
-			return err
-		}
-		if c, err = endReservation(ctx, tx, r, status, at); err != nil {
-			return err
-		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: []commerce.StockChange{c}, Reservations: []*commerce.Reservation{r}})
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return r, []commerce.StockChange{c}, nil
+// OrderReservations returns an order's active reservations.
+func (c commerceTx) OrderReservations(ctx context.Context, orderID string) ([]*commerce.Reservation, error) {
+	return queryReservations(ctx, c.tx, queries.Get("order-reservations"), orderID)
 }
 
 // Reservation returns a reservation by id.
@@ -245,42 +146,9 @@ func (s *Store) Reservation(ctx context.Context, id string) (*commerce.Reservati
 // ListReservations returns reservations by id.
 func (s *Store) ListReservations(ctx context.Context, q commerce.ReservationQuery) ([]*commerce.Reservation, error) {
 	w := store.Where{Placeholder: store.Dollar}
-	w.Eq("sku", q.SKU)
-	w.Eq("location_id", q.Location)
-	w.Eq("order_id", q.OrderID)
-	w.Eq("status", q.Status)
-	if q.After != "" {
-		w.Add("id > ?", q.After)
-	}
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
-	return queryReservations(ctx, s.pool, `SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
-		FROM reservations`+clause+` ORDER BY id LIMIT `+marks[0], args...)
-}
-
-// ExpireReservations releases due reservations. Rows another process is
-// expiring are skipped, not waited for.
-func (s *Store) ExpireReservations(ctx context.Context, now time.Time, limit int, evs commerce.Events) ([]*commerce.Reservation, []commerce.StockChange, error) {
-	var rs []*commerce.Reservation
-	var out []commerce.StockChange
-	err := s.inTx(ctx, "expire reservations", func(tx pgx.Tx) (err error) {
-		out = out[:0]
-		if rs, err = queryReservations(ctx, tx, queries.Get("due-reservations"), now, limit); err != nil {
-			return err
-		}
-		commerce.SortReservations(rs)
-		for _, r := range rs {
-			c, err := endReservation(ctx, tx, r, commerce.ReservationExpired, now)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		if len(rs) == 0 {
-			return nil
-		}
-		return writeOutbox(ctx, tx, evs, commerce.Effect{Changes: out, Reservations: rs})
-	})
-	return rs, out, err
+	store.ReservationWhere(q, &w)
+	clause, args, marks := w.SQL(store.ListPage.Size(q.Limit))
+	return queryReservations(ctx, s.pool, queries.Get("list-reservations")+clause+" ORDER BY id LIMIT "+marks[0], args...)
 }
 
 func queryReservations(ctx context.Context, q queryer, query string, args ...any) ([]*commerce.Reservation, error) {

@@ -30,7 +30,7 @@ func (s *Store) Timeline(ctx context.Context, q store.TimelineQuery) ([]*event.E
 	if !q.BeforeAt.IsZero() {
 		w.Add("(p.ts, p.seq) < (?, ?)", q.BeforeAt, q.BeforeSeq)
 	}
-	where, args, marks := w.SQL(store.ClampLimit(q.Limit, 50, 1000))
+	where, args, marks := w.SQL(store.FeedPage.Size(q.Limit))
 	rows, err := s.pool.Query(ctx, `SELECT e.seq, e.body FROM profile_events p JOIN events e ON e.seq = p.seq`+
 		where+` ORDER BY p.ts DESC, p.seq DESC LIMIT `+marks[0], args...)
 	if err != nil {
@@ -81,7 +81,7 @@ func (s *Store) MergeLog(ctx context.Context, profileID int64) ([]store.MergeRec
 
 // Refusals returns a profile's refused identifiers, newest first.
 func (s *Store) Refusals(ctx context.Context, profileID int64, limit int) ([]store.RefusalRecord, error) {
-	rows, err := s.pool.Query(ctx, queries.Get("refusals"), profileID, store.ClampLimit(limit, 100, 1000))
+	rows, err := s.pool.Query(ctx, queries.Get("refusals"), profileID, store.ListPage.Size(limit))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: refusals: %w", err)
 	}

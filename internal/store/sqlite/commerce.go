@@ -62,7 +62,7 @@ func (s *Store) ProductsBySKU(ctx context.Context, skus []string) (map[string]*c
 
 // ListProducts returns products by id.
 func (s *Store) ListProducts(ctx context.Context, after string, limit int) ([]*commerce.Product, error) {
-	return listDocs[commerce.Product](ctx, s.r, "list products", queries.Get("list-products"), after, store.ClampLimit(limit, 100, 1000))
+	return listDocs[commerce.Product](ctx, s.r, "list products", queries.Get("list-products"), after, store.ListPage.Size(limit))
 }
 
 // UpsertLocations writes locations.
@@ -89,28 +89,38 @@ func (s *Store) Location(ctx context.Context, id string) (*commerce.Location, er
 
 // ListLocations returns locations by id.
 func (s *Store) ListLocations(ctx context.Context, after string, limit int) ([]*commerce.Location, error) {
-	return listDocs[commerce.Location](ctx, s.r, "list locations", queries.Get("list-locations"), after, store.ClampLimit(limit, 100, 10000))
+	return listDocs[commerce.Location](ctx, s.r, "list locations", queries.Get("list-locations"), after, store.ScanPage.Size(limit))
 }
 
-// inTx runs fn in a write transaction.
-func (s *Store) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		var ve *commerce.InsufficientStockError
-		var ce *commerce.StockConstraintError
-		if errors.As(err, &ve) || errors.As(err, &ce) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) {
-			return err
+// KnownRefs returns which of skus the catalog has and which of locations
+// exist.
+func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[string]bool, map[string]bool, error) {
+	known := func(what, query string, ids []string) (map[string]bool, error) {
+		out := make(map[string]bool, len(ids))
+		if len(ids) == 0 {
+			return out, nil
 		}
-		return fmt.Errorf("sqlite: %s: %w", what, err)
+		list, _ := json.Marshal(ids)
+		rows, err := s.r.QueryContext(ctx, query, string(list))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: known %s: %w", what, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("sqlite: known %s: %w", what, err)
+			}
+			out[id] = true
+		}
+		return out, rows.Err()
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: %s: commit: %w", what, err)
+	ks, err := known("skus", queries.Get("known-skus"), skus)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil
+	kl, err := known("locations", queries.Get("known-locations"), locations)
+	return ks, kl, err
 }
 
 // getDoc reads one JSON document column into v.

@@ -30,6 +30,13 @@ SELECT doc FROM locations WHERE id = ?;
 -- name: list-locations
 SELECT doc FROM locations WHERE id > ? ORDER BY id LIMIT ?;
 
+-- name: known-skus
+-- ?1 is a JSON array of SKUs; the ones some product has come back.
+SELECT sku FROM product_skus WHERE sku IN (SELECT value FROM json_each(?1));
+
+-- name: known-locations
+SELECT id FROM locations WHERE id IN (SELECT value FROM json_each(?1));
+
 -- name: stock-row
 SELECT sku, location_id, on_hand, reserved, safety, version, updated_at
 FROM stock WHERE sku = ? AND location_id = ?;
@@ -68,21 +75,31 @@ SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, c
 FROM reservations WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?
 ORDER BY expires_at LIMIT ?;
 
+-- name: list-reservations
+-- The listing's filters and page are appended (store.ReservationWhere).
+SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
+FROM reservations
+
 -- name: order-reservations
 SELECT id, sku, location_id, quantity, status, order_id, customer, expires_at, created_at, ended_at
 FROM reservations WHERE order_id = ? AND status = 'active' ORDER BY sku, location_id;
 
--- name: adjustment-applied
-SELECT COUNT(*) FROM stock_adjustments WHERE key = ?;
+-- name: adjustment-fingerprint
+-- No row: the key was never applied.
+SELECT COALESCE(fingerprint, '') FROM stock_adjustments WHERE key = ?;
 
 -- name: record-adjustment
-INSERT INTO stock_adjustments (key, reason, detail, applied_at) VALUES (?, ?, ?, ?);
+INSERT INTO stock_adjustments (key, reason, detail, applied_at, fingerprint) VALUES (?, ?, ?, ?, NULLIF(?, ''));
 
 -- name: insert-order
 INSERT INTO orders (id, status, version, customer, doc, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?);
 
 -- name: order
 SELECT doc FROM orders WHERE id = ?;
+
+-- name: list-orders
+-- The listing's filters and page are appended (store.OrderWhere).
+SELECT doc FROM orders
 
 -- name: update-order
 UPDATE orders SET status = ?, version = ?, doc = ?, updated_at = ? WHERE id = ? AND version = ?;
@@ -113,3 +130,12 @@ SELECT seq, event, created_at FROM commerce_outbox ORDER BY seq LIMIT ?;
 
 -- name: delete-outbox
 DELETE FROM commerce_outbox WHERE seq IN (SELECT value FROM json_each(?));
+
+-- name: insert-key
+INSERT INTO commerce_keys (scope, key, fingerprint, resource_id, created_at) VALUES (?, ?, ?, ?, ?);
+
+-- name: key
+SELECT fingerprint, resource_id FROM commerce_keys WHERE scope = ? AND key = ?;
+
+-- name: return
+SELECT doc FROM order_returns WHERE id = ?;

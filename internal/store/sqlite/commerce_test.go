@@ -24,7 +24,7 @@ func TestStockCheckConstraint(t *testing.T) {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: 2}}, time.Now(), nil); err != nil {
+	if _, err := (commerce.Writes{Store: st}).SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: 2}}, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(5000)")

@@ -142,7 +142,7 @@ func (s *Store) ConsentState(ctx context.Context, ids []int64) ([]store.ConsentR
 func (s *Store) ConsentLedger(ctx context.Context, ids []int64, limit int) ([]store.ConsentRecord, error) {
 	w := store.Where{Placeholder: store.QuestionMark}
 	w.In("profile_id", ids)
-	clause, args, marks := w.SQL(store.ClampLimit(limit, 100, 1000))
+	clause, args, marks := w.SQL(store.ListPage.Size(limit))
 	rows, err := s.r.QueryContext(ctx, queries.Get("consent-ledger")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: consent ledger: %w", err)

@@ -147,7 +147,7 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Ev
 	if q.Ascending {
 		order = "ASC"
 	}
-	limit := store.ClampLimit(q.Limit, 100, 1000)
+	limit := store.ListPage.Size(q.Limit)
 	where, args, _ := w.SQL()
 	query := "SELECT seq, body FROM events" + where
 	if id := cmp.Or(q.UserID, q.AnonymousID, q.Identifier); id != "" {
@@ -274,7 +274,7 @@ func (s *Store) ListRejections(ctx context.Context, q store.RejectionQuery) ([]*
 	if q.Before > 0 {
 		w.Add("id < ?", q.Before)
 	}
-	where, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
+	where, args, marks := w.SQL(store.ListPage.Size(q.Limit))
 	rows, err := s.r.QueryContext(ctx, `SELECT id, source_id, received_at, message_id, idx, action, code, field, reason, payload
 		FROM rejections`+where+` ORDER BY id DESC LIMIT `+marks[0], args...)
 	if err != nil {

@@ -60,16 +60,17 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanMessage(r scanner) (*store.OutboxMessage, error) {
 	var m store.OutboxMessage
-	var due, sent sql.NullInt64
+	var due, sent, called sql.NullInt64
 	var created, updated int64
 	var payload []byte
 	if err := r.Scan(&m.ID, &m.SendKey, &m.ProfileID, &m.UserID, &m.AnonymousID, &m.Channel, &m.ChannelReason,
 		&m.Topic, &m.Transactional, &m.TemplateID, &m.Campaign, &m.Address, &payload, &m.Status, &m.Reason,
-		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &created, &updated, &sent, &m.Version); err != nil {
+		&m.Attempts, &due, &m.LeaseToken, &m.Provider, &m.ProviderID, &created, &updated, &sent, &m.Version,
+		&m.LeaseNode, &called); err != nil {
 		return nil, err
 	}
 	m.Payload = payload
-	m.DueAt, m.SentAt = nullMicros(due), nullMicros(sent)
+	m.DueAt, m.SentAt, m.CalledAt = nullMicros(due), nullMicros(sent), nullMicros(called)
 	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &m, nil
 }
@@ -93,30 +94,56 @@ func scanMessages(rows *sql.Rows, err error) ([]*store.OutboxMessage, error) {
 // ClaimMessages leases due messages. SQLite has one writer: the UPDATE's
 // subquery and its write happen under the same lock, so two claims never
 // see the same row as due.
-func (s *Store) ClaimMessages(ctx context.Context, token string, now time.Time, lease time.Duration, limit int) ([]*store.OutboxMessage, error) {
-	ms, err := scanMessages(s.w.QueryContext(ctx, queries.Get("claim-messages"), token, micros(now.Add(lease)), micros(now), limit))
+func (s *Store) ClaimMessages(ctx context.Context, node, token string, now time.Time, lease time.Duration, limit int) ([]*store.OutboxMessage, error) {
+	ms, err := scanMessages(s.w.QueryContext(ctx, queries.Get("claim-messages"), token, micros(now.Add(lease)), micros(now), limit, node))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim messages: %w", err)
 	}
 	return ms, nil
 }
 
-// FinishMessages applies workers' outcomes in one transaction.
+// LeasedBy returns the messages still leased to node.
+func (s *Store) LeasedBy(ctx context.Context, node string) ([]*store.OutboxMessage, error) {
+	if node == "" {
+		return nil, fmt.Errorf("sqlite: messages leased by a node: the node id is empty (leases without a node cannot be told apart)")
+	}
+	ms, err := scanMessages(s.r.QueryContext(ctx, queries.Get("leased-by-node"), node))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: messages leased by node %s: %w", node, err)
+	}
+	return ms, nil
+}
+
+// FinishMessages applies workers' outcomes (and "calling" marks) in one
+// transaction, with the writer's kept statements: the recorder runs it for
+// every group of outcomes, and parsing the SQL again each time was a good
+// share of its work.
 func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (int, error) {
+	// The kept statements are looked up before the transaction takes the
+	// writer's one connection: preparing one the first time needs it.
+	keptFinish, keptMark := s.w.stmt(ctx, queries.Get("finish-message")), s.w.stmt(ctx, queries.Get("mark-calling"))
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, queries.Get("finish-message"))
+	finish, err := txStmt(ctx, tx, keptFinish, "finish-message")
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
 	}
-	defer stmt.Close()
+	mark, err := txStmt(ctx, tx, keptMark, "mark-calling")
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
+	}
 	applied := 0
 	for _, u := range us {
-		res, err := stmt.ExecContext(ctx, u.ID, u.LeaseToken, u.Status, u.Reason, optMicros(u.DueAt), u.Provider,
-			u.ProviderID, optMicros(u.SentAt), micros(u.At), unclaim(u))
+		var res sql.Result
+		if u.Calling {
+			res, err = mark.ExecContext(ctx, u.ID, u.LeaseToken, micros(u.At))
+		} else {
+			res, err = finish.ExecContext(ctx, u.ID, u.LeaseToken, u.Status, u.Reason, optMicros(u.DueAt), u.Provider,
+				u.ProviderID, optMicros(u.SentAt), micros(u.At), unclaim(u))
+		}
 		if err != nil {
 			return 0, fmt.Errorf("sqlite: finish message %d: %w", u.ID, err)
 		}
@@ -128,6 +155,15 @@ func (s *Store) FinishMessages(ctx context.Context, us []store.MessageUpdate) (i
 		return 0, fmt.Errorf("sqlite: finish messages: %w", err)
 	}
 	return applied, nil
+}
+
+// txStmt binds a kept statement to tx, or prepares the named query on tx
+// when there is none kept.
+func txStmt(ctx context.Context, tx *sql.Tx, kept *sql.Stmt, name string) (*sql.Stmt, error) {
+	if kept != nil {
+		return tx.StmtContext(ctx, kept), nil
+	}
+	return tx.PrepareContext(ctx, queries.Get(name))
 }
 
 // Unnotified returns messages whose state was not announced yet.
@@ -192,7 +228,7 @@ func (s *Store) MessageByProviderID(ctx context.Context, provider, providerID st
 func (s *Store) ListMessages(ctx context.Context, q store.MessageQuery) ([]*store.OutboxMessage, error) {
 	w := store.Where{Placeholder: store.QuestionMark, Time: func(t time.Time) any { return micros(t) }}
 	store.MessageWhere(q, &w)
-	clause, args, marks := w.SQL(store.ClampLimit(q.Limit, 50, 1000))
+	clause, args, marks := w.SQL(store.FeedPage.Size(q.Limit))
 	ms, err := scanMessages(s.r.QueryContext(ctx, queries.Get("list-messages")+clause+" ORDER BY id DESC LIMIT "+marks[0], args...))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list messages: %w", err)

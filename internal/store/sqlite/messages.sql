@@ -11,32 +11,40 @@ RETURNING id;
 SELECT id FROM outbox WHERE send_key = ?1;
 
 -- name: claim-messages
-UPDATE outbox SET status = 'sending', lease_token = ?1, due_at = ?2, attempts = attempts + 1, version = version + 1, updated_at = ?3
+UPDATE outbox SET status = 'sending', lease_token = ?1, lease_node = ?5, called_at = NULL, due_at = ?2, attempts = attempts + 1, version = version + 1, updated_at = ?3
 WHERE id IN (SELECT id FROM outbox WHERE due_at IS NOT NULL AND due_at <= ?3 ORDER BY due_at LIMIT ?4)
-RETURNING id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version;
+RETURNING id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at;
 
 -- name: finish-message
 UPDATE outbox SET status = ?3, reason = ?4, due_at = ?5, provider = ?6, provider_id = ?7,
-    attempts = attempts - ?10, sent_at = COALESCE(?8, sent_at), updated_at = ?9, version = version + 1, lease_token = '', notified = 0
+    attempts = attempts - ?10, sent_at = COALESCE(?8, sent_at), updated_at = ?9, version = version + 1, lease_token = '', lease_node = '', called_at = NULL, notified = 0
 WHERE id = ?1 AND lease_token = ?2 AND status = 'sending';
 
+-- name: mark-calling
+-- The provider is about to be called under this lease: from here on a
+-- crash leaves the outcome in doubt.
+UPDATE outbox SET called_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status = 'sending';
+
+-- name: leased-by-node
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE status = 'sending' AND lease_node = ?1 ORDER BY id;
+
 -- name: unnotified-messages
-SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version FROM outbox WHERE notified = 0 ORDER BY id LIMIT ?1;
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE notified = 0 ORDER BY id LIMIT ?1;
 
 -- name: mark-notified
 UPDATE outbox SET notified = 1 WHERE id = ?1 AND version = ?2;
 
 -- name: message-by-id
-SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version FROM outbox WHERE id = ?1;
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE id = ?1;
 
 -- name: message-by-key
-SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version FROM outbox WHERE send_key = ?1;
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE send_key = ?1;
 
 -- name: message-by-provider-id
-SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version FROM outbox WHERE provider = ?1 AND provider_id = ?2 ORDER BY id DESC LIMIT 1;
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE provider = ?1 AND provider_id = ?2 ORDER BY id DESC LIMIT 1;
 
 -- name: list-messages
-SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version FROM outbox
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox
 
 -- name: count-sent
 SELECT COUNT(*) FROM outbox

@@ -7,20 +7,18 @@ import (
 	"fmt"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/event"
 )
 
-// writeOutbox inserts the events of a change into the outbox, inside the
-// change's transaction (or savepoint).
-func writeOutbox(ctx context.Context, tx *sql.Tx, evs commerce.Events, eff commerce.Effect) error {
-	if evs == nil {
-		return nil
-	}
-	for _, e := range evs(eff) {
+// WriteOutbox inserts events into the outbox, inside the change's
+// transaction (or savepoint).
+func (c commerceTx) WriteOutbox(ctx context.Context, evs []*event.Event) error {
+	for _, e := range evs {
 		body, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("outbox: event %s: %w", e.MessageID, err)
 		}
-		if _, err := tx.ExecContext(ctx, queries.Get("insert-outbox"), e.MessageID, body, micros(e.ReceivedAt)); err != nil {
+		if _, err := c.tx.ExecContext(ctx, queries.Get("insert-outbox"), e.MessageID, body, micros(e.ReceivedAt)); err != nil {
 			return fmt.Errorf("outbox: event %s: %w", e.MessageID, err)
 		}
 	}

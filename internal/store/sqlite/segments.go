@@ -233,7 +233,7 @@ func (s *Store) SegmentHistory(ctx context.Context, q store.SegmentHistoryQuery)
 	if q.Before > 0 {
 		w.Add("id < ?", q.Before)
 	}
-	where, args, marks := w.SQL(store.ClampLimit(q.Limit, 100, 1000))
+	where, args, marks := w.SQL(store.ListPage.Size(q.Limit))
 	rows, err := s.r.QueryContext(ctx, `SELECT id, segment_id, profile_id, entered, at, reason FROM segment_history`+
 		where+` ORDER BY id DESC LIMIT `+marks[0], args...)
 	if err != nil {

@@ -21,24 +21,7 @@ func open(t testing.TB) store.Store {
 	return s
 }
 
+// TestConformance runs the conformance suite, the one every engine passes.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t) })
-}
-
-func TestMeasureConformance(t *testing.T) {
-	storetest.RunMeasure(t, func(t *testing.T) store.Store { return open(t) })
-}
-
-func TestProfilesConformance(t *testing.T) {
-	storetest.RunProfiles(t, func(t *testing.T) storetest.ProfileStore { return open(t).(*sqlite.Store) })
-	storetest.RunSegments(t, func(t *testing.T) storetest.SegmentStore { return open(t).(*sqlite.Store) })
-	storetest.RunJourneys(t, func(t *testing.T) storetest.JourneyStore { return open(t).(*sqlite.Store) })
-}
-
-func TestCommerceConformance(t *testing.T) {
-	storetest.RunCommerce(t, func(t *testing.T) storetest.CommerceStore { return open(t).(*sqlite.Store) })
-}
-
-func TestMessagesConformance(t *testing.T) {
-	storetest.RunMessages(t, func(t *testing.T) store.Store { return open(t) })
 }

@@ -12,7 +12,7 @@ import (
 
 // testSaveCarts: several carts are written in one transaction, with their
 // events, all or none.
-func testSaveCarts(t *testing.T, s CommerceStore) {
+func testSaveCarts(t *testing.T, s commerceStore) {
 	ctx := context.Background()
 	old := &commerce.Cart{Customer: "user_id:b", Items: []commerce.CartItem{{SKU: "A", Quantity: 1, UpdatedAt: t0}}, UpdatedAt: t0}
 	if err := s.SaveCart(ctx, old, nil); err != nil {

@@ -12,8 +12,8 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// JourneyStore is what the journey conformance tests need.
-type JourneyStore interface {
+// journeyStore is what the journey conformance tests need.
+type journeyStore interface {
 	store.Journeys
 	store.JourneyDateTimers
 	store.Tasks
@@ -21,8 +21,8 @@ type JourneyStore interface {
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 }
 
-// RunJourneys runs the conformance tests of store.Journeys.
-func RunJourneys(t *testing.T, open func(t *testing.T) JourneyStore) {
+// runJourneys runs the tests of store.Journeys.
+func runJourneys(t *testing.T, open Opener) {
 	t.Run("JourneyDefinitionsAndVersions", func(t *testing.T) { testJourneyDefinitions(t, open(t)) })
 	t.Run("JourneyEnrolmentsAndTimers", func(t *testing.T) { testEnrolments(t, open(t)) })
 	t.Run("JourneyClaimsNeverShared", func(t *testing.T) { testConcurrentJourneyClaims(t, open(t)) })
@@ -32,7 +32,7 @@ func RunJourneys(t *testing.T, open func(t *testing.T) JourneyStore) {
 	t.Run("TasksOncePerKey", func(t *testing.T) { testTasks(t, open(t)) })
 }
 
-func testJourneyDefinitions(t *testing.T, s JourneyStore) {
+func testJourneyDefinitions(t *testing.T, s journeyStore) {
 	ctx := context.Background()
 	j := &store.JourneyRecord{ID: "cart", Definition: []byte(`{"id":"cart","name":"a"}`), Status: "live", UpdatedAt: t0}
 	if err := s.SaveJourney(ctx, j); err != nil || j.Version != 1 {
@@ -77,7 +77,7 @@ func enrolment(journey string, profile int64, due time.Time) *store.Enrolment {
 		State: []byte(`{}`), DueAt: due, EnteredAt: t0, UpdatedAt: t0}
 }
 
-func testEnrolments(t *testing.T, s JourneyStore) {
+func testEnrolments(t *testing.T, s journeyStore) {
 	ctx := context.Background()
 	for _, id := range []string{"cart", "paused"} {
 		if err := s.SaveJourney(ctx, &store.JourneyRecord{ID: id, Definition: []byte(`{}`), Status: "live", UpdatedAt: t0}); err != nil {
@@ -170,7 +170,7 @@ func testEnrolments(t *testing.T, s JourneyStore) {
 	}
 }
 
-func testConcurrentJourneyClaims(t *testing.T, s JourneyStore) {
+func testConcurrentJourneyClaims(t *testing.T, s journeyStore) {
 	ctx := context.Background()
 	if err := s.SaveJourney(ctx, &store.JourneyRecord{ID: "j", Definition: []byte(`{}`), Status: "live", UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func testConcurrentJourneyClaims(t *testing.T, s JourneyStore) {
 	}
 }
 
-func testJourneyStats(t *testing.T, s JourneyStore) {
+func testJourneyStats(t *testing.T, s journeyStore) {
 	ctx := context.Background()
 	if err := s.SaveJourney(ctx, &store.JourneyRecord{ID: "ab", Definition: []byte(`{}`), Status: "live", UpdatedAt: t0}); err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func testJourneyStats(t *testing.T, s JourneyStore) {
 // testJourneyStatsSent: a journey's sent messages are the ones a provider
 // took, by the channel they went on; the ones deferred (quiet hours,
 // caps), still queued or skipped (no consent) are counted apart.
-func testJourneyStatsSent(t *testing.T, s JourneyStore) {
+func testJourneyStatsSent(t *testing.T, s journeyStore) {
 	ctx := context.Background()
 	// due: when a waiting message may go; zero for a skipped one.
 	msg := func(journey, key, channel, status string, due time.Time) *store.OutboxMessage {
@@ -317,7 +317,7 @@ func testJourneyStatsSent(t *testing.T, s JourneyStore) {
 		t.Fatal(err)
 	}
 	// The due email and push go out; the rest waits or was skipped.
-	claimed, err := s.ClaimMessages(ctx, "w", t0, time.Minute, 10)
+	claimed, err := s.ClaimMessages(ctx, "", "w", t0, time.Minute, 10)
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("claimed %d, %v; want the 2 due", len(claimed), err)
 	}

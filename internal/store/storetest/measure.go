@@ -12,8 +12,8 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// RunMeasure runs the conformance tests of the measure rollups and reports.
-func RunMeasure(t *testing.T, open func(t *testing.T) store.Store) {
+// runMeasure runs the conformance tests of the measure rollups and reports.
+func runMeasure(t *testing.T, open Opener) {
 	t.Run("MeasureFlushes", func(t *testing.T) { testMeasureFlushes(t, open(t)) })
 	t.Run("MeasureMergesAndReset", func(t *testing.T) { testMeasureMerges(t, open(t)) })
 	t.Run("MeasureCostsAndDefinitions", func(t *testing.T) { testMeasureReports(t, open(t)) })

@@ -12,8 +12,8 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// RunMessages runs the conformance tests of store.Messages.
-func RunMessages(t *testing.T, open func(t *testing.T) store.Store) {
+// runMessages runs the tests of store.Messages.
+func runMessages(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, store.Store)
@@ -21,6 +21,7 @@ func RunMessages(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EnqueueIsIdempotent", testEnqueueIdempotent},
 		{"ClaimLeasesAndFinish", testClaimLeases},
 		{"ConcurrentClaimsNeverShare", testConcurrentClaims},
+		{"NodeLeases", testNodeLeases},
 		{"NotifiedAndCounted", testNotifiedAndCounted},
 		{"ChangedSinceReadStaysUnnotified", testNotifiedRace},
 		{"Templates", testTemplates},
@@ -73,7 +74,7 @@ func testClaimLeases(t *testing.T, s store.Store) {
 	now := t0.Add(time.Hour)
 	early, late := outboxMessage("early", 1, now.Add(-time.Minute)), outboxMessage("late", 1, now.Add(time.Minute))
 	enqueue(t, s, early, late)
-	got, err := s.ClaimMessages(ctx, "w1", now, 30*time.Second, 10)
+	got, err := s.ClaimMessages(ctx, "", "w1", now, 30*time.Second, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +82,12 @@ func testClaimLeases(t *testing.T, s store.Store) {
 		t.Fatalf("claim: %+v, want only the due message, sending, attempt 1", got)
 	}
 	// Leased: not claimable again until the lease expires.
-	if again, _ := s.ClaimMessages(ctx, "w2", now.Add(10*time.Second), 30*time.Second, 10); len(again) != 0 {
+	if again, _ := s.ClaimMessages(ctx, "", "w2", now.Add(10*time.Second), 30*time.Second, 10); len(again) != 0 {
 		t.Fatalf("leased message claimed again: %+v", again)
 	}
 	// The lease expires (the worker crashed): another claim takes it, and
 	// the first worker's late outcome no longer applies.
-	retake, err := s.ClaimMessages(ctx, "w2", now.Add(31*time.Second), 30*time.Second, 1)
+	retake, err := s.ClaimMessages(ctx, "", "w2", now.Add(31*time.Second), 30*time.Second, 1)
 	if err != nil || len(retake) != 1 || retake[0].ID != early.ID || retake[0].Attempts != 2 {
 		t.Fatalf("claim after lease expiry: %+v, %v", retake, err)
 	}
@@ -110,7 +111,7 @@ func testClaimLeases(t *testing.T, s store.Store) {
 	// A message handed back untried keeps its attempts.
 	back := outboxMessage("back", 1, now)
 	enqueue(t, s, back)
-	got, _ = s.ClaimMessages(ctx, "w5", now, time.Minute, 10)
+	got, _ = s.ClaimMessages(ctx, "", "w5", now, time.Minute, 10)
 	if len(got) != 1 || got[0].ID != back.ID {
 		t.Fatalf("claim: %+v", got)
 	}
@@ -121,7 +122,7 @@ func testClaimLeases(t *testing.T, s store.Store) {
 		t.Fatalf("after unclaim: %+v", m)
 	}
 	// A final message is never claimed; a retrying one is, when due.
-	late2, _ := s.ClaimMessages(ctx, "w3", now.Add(2*time.Minute), time.Minute, 10)
+	late2, _ := s.ClaimMessages(ctx, "", "w3", now.Add(2*time.Minute), time.Minute, 10)
 	if len(late2) != 2 || late2[0].ID != back.ID && late2[1].ID != back.ID {
 		t.Fatalf("claim: %+v, want the late message only", late2)
 	}
@@ -131,10 +132,10 @@ func testClaimLeases(t *testing.T, s store.Store) {
 		{ID: back.ID, LeaseToken: "w3", Status: store.MessageSent, SentAt: now, At: now}}); n != 2 {
 		t.Fatal("retry not recorded")
 	}
-	if got, _ := s.ClaimMessages(ctx, "w4", retryAt.Add(-time.Second), time.Minute, 10); len(got) != 0 {
+	if got, _ := s.ClaimMessages(ctx, "", "w4", retryAt.Add(-time.Second), time.Minute, 10); len(got) != 0 {
 		t.Fatalf("claimed before its retry time: %+v", got)
 	}
-	if got, _ := s.ClaimMessages(ctx, "w4", retryAt, time.Minute, 10); len(got) != 1 || got[0].Reason != "timeout" {
+	if got, _ := s.ClaimMessages(ctx, "", "w4", retryAt, time.Minute, 10); len(got) != 1 || got[0].Reason != "timeout" {
 		t.Fatalf("retry claim: %+v", got)
 	}
 }
@@ -155,7 +156,7 @@ func testConcurrentClaims(t *testing.T, s store.Store) {
 		wg.Go(func() {
 			token := fmt.Sprint("w", w)
 			for {
-				got, err := s.ClaimMessages(ctx, token, t0.Add(time.Minute), time.Hour, 7)
+				got, err := s.ClaimMessages(ctx, "", token, t0.Add(time.Minute), time.Hour, 7)
 				if err != nil {
 					errs <- err
 					return
@@ -191,7 +192,7 @@ func testNotifiedAndCounted(t *testing.T, s store.Store) {
 	tr := outboxMessage("n4", 5, t0)
 	tr.Transactional = true
 	enqueue(t, s, a, b, c, tr)
-	claimed, _ := s.ClaimMessages(ctx, "w", t0, time.Minute, 10)
+	claimed, _ := s.ClaimMessages(ctx, "", "w", t0, time.Minute, 10)
 	var us []store.MessageUpdate
 	for i, m := range claimed {
 		at := t0.Add(time.Duration(i+1) * time.Hour)
@@ -323,7 +324,7 @@ func testNotifiedRace(t *testing.T, s store.Store) {
 	if err != nil || len(read) != 1 {
 		t.Fatalf("unnotified: %v %v", read, err)
 	}
-	if _, err := s.ClaimMessages(ctx, "w", t0, time.Minute, 10); err != nil {
+	if _, err := s.ClaimMessages(ctx, "", "w", t0, time.Minute, 10); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.FinishMessages(ctx, []store.MessageUpdate{{ID: m.ID, LeaseToken: "w", Status: store.MessageSent, SentAt: t0, At: t0}}); err != nil || n != 1 {

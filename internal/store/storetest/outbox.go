@@ -42,7 +42,7 @@ func (r *recorder) events(id string, broken bool) commerce.Events {
 	}
 }
 
-func outboxIDs(t *testing.T, s CommerceStore) []string {
+func outboxIDs(t *testing.T, s commerceStore) []string {
 	t.Helper()
 	es, err := s.Outbox(context.Background(), 10000)
 	if err != nil {
@@ -62,7 +62,7 @@ func outboxIDs(t *testing.T, s CommerceStore) []string {
 // events are in the outbox when it committed, and neither the change nor
 // the events are when it failed, whether the change itself failed or the
 // events could not be written.
-func testOutboxCommitsWithChange(t *testing.T, s CommerceStore) {
+func testOutboxCommitsWithChange(t *testing.T, s commerceStore) {
 	ctx := context.Background()
 	var rec recorder
 	ev := rec.events
@@ -191,7 +191,7 @@ func testOutboxCommitsWithChange(t *testing.T, s CommerceStore) {
 
 // testOutboxReadAndDelete checks that an event comes back as written, in
 // seq order, and that deleting removes only the seqs named.
-func testOutboxReadAndDelete(t *testing.T, s CommerceStore) {
+func testOutboxReadAndDelete(t *testing.T, s commerceStore) {
 	ctx := context.Background()
 	setStock(t, s, "A", "lyon", 100, 0)
 	for i := range 5 {
@@ -230,7 +230,7 @@ func testOutboxReadAndDelete(t *testing.T, s CommerceStore) {
 // they share transactions, one savepoint each. The outbox must hold the
 // events of exactly the reservations that hold stock, whatever the
 // savepoints around them did.
-func testOutboxConcurrentReservations(t *testing.T, s CommerceStore) {
+func testOutboxConcurrentReservations(t *testing.T, s commerceStore) {
 	ctx := context.Background()
 	setStock(t, s, "HOT", "lyon", 50, 0)
 	var wg sync.WaitGroup

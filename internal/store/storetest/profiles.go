@@ -14,18 +14,18 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// ProfileStore is an engine that also keeps unify's state.
-type ProfileStore interface {
+// profileStore is an engine that also keeps unify's state.
+type profileStore interface {
 	store.Store
 	store.Profiles
 	ProfileEvents(ctx context.Context, from, to int64, names []string) ([]store.ProfileEvent, error)
 }
 
-// RunProfiles runs the conformance tests of store.Profiles.
-func RunProfiles(t *testing.T, open func(t *testing.T) ProfileStore) {
+// runProfiles runs the tests of store.Profiles.
+func runProfiles(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, ProfileStore)
+		fn   func(*testing.T, profileStore)
 	}{
 		{"ApplyAndRead", testApplyAndRead},
 		{"MergeMovesEverything", testMergeMovesEverything},
@@ -44,7 +44,7 @@ func ident(kind identity.Kind, v string) identity.Identifier {
 }
 
 // seed appends n track events and returns them.
-func seed(t *testing.T, s ProfileStore, n int) []*event.Event {
+func seed(t *testing.T, s profileStore, n int) []*event.Event {
 	t.Helper()
 	var batch []*event.Event
 	for i := range n {
@@ -68,7 +68,7 @@ func newProfile(id int64, ids ...identity.Identifier) *profile.Profile {
 	return p
 }
 
-func testApplyAndRead(t *testing.T, s ProfileStore) {
+func testApplyAndRead(t *testing.T, s profileStore) {
 	ctx := context.Background()
 	evs := seed(t, s, 3)
 	a, b := ident(identity.UserID, "u1"), ident(identity.Email, "a@b.fr")
@@ -118,7 +118,7 @@ func testApplyAndRead(t *testing.T, s ProfileStore) {
 	}
 }
 
-func testMergeMovesEverything(t *testing.T, s ProfileStore) {
+func testMergeMovesEverything(t *testing.T, s profileStore) {
 	ctx := context.Background()
 	evs := seed(t, s, 4)
 	anon, user := ident(identity.AnonymousID, "a"), ident(identity.UserID, "u")
@@ -162,7 +162,7 @@ func testMergeMovesEverything(t *testing.T, s ProfileStore) {
 	}
 }
 
-func testTimeline(t *testing.T, s ProfileStore) {
+func testTimeline(t *testing.T, s profileStore) {
 	ctx := context.Background()
 	evs := seed(t, s, 9)
 	p := newProfile(evs[0].Seq)
@@ -202,7 +202,7 @@ func testTimeline(t *testing.T, s ProfileStore) {
 	}
 }
 
-func testResetAndForget(t *testing.T, s ProfileStore) {
+func testResetAndForget(t *testing.T, s profileStore) {
 	ctx := context.Background()
 	evs := seed(t, s, 2)
 	a := ident(identity.AnonymousID, "a")
@@ -240,7 +240,7 @@ func testResetAndForget(t *testing.T, s ProfileStore) {
 	}
 }
 
-func testExclusionsAndRFM(t *testing.T, s ProfileStore) {
+func testExclusionsAndRFM(t *testing.T, s profileStore) {
 	ctx := context.Background()
 	x := store.Exclusion{EventSeq: 7, Identifier: ident(identity.Email, "a@b.fr")}
 	for range 2 {
@@ -276,7 +276,7 @@ func testExclusionsAndRFM(t *testing.T, s ProfileStore) {
 
 // testProfileEvents reads a range of profiles' timelines, filtered by
 // track event name or whole.
-func testProfileEvents(t *testing.T, s ProfileStore) {
+func testProfileEvents(t *testing.T, s profileStore) {
 	ctx := context.Background()
 	events := seed(t, s, 6) // e2 and e5 are Order Completed
 	b := &store.UnifyBatch{Consumer: "unify", Checkpoint: events[5].Seq,

@@ -8,19 +8,19 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// SegmentStore is what the segment conformance tests need.
-type SegmentStore interface {
+// segmentStore is what the segment conformance tests need.
+type segmentStore interface {
 	store.Segments
 	Checkpoint(ctx context.Context, consumer string) (int64, error)
 }
 
-// RunSegments runs the conformance tests of store.Segments.
-func RunSegments(t *testing.T, open func(t *testing.T) SegmentStore) {
+// runSegments runs the tests of store.Segments.
+func runSegments(t *testing.T, open Opener) {
 	t.Run("DefinitionsAndVersions", func(t *testing.T) { testSegmentDefinitions(t, open(t)) })
 	t.Run("BatchMembersTimersHistory", func(t *testing.T) { testSegmentBatch(t, open(t)) })
 }
 
-func testSegmentDefinitions(t *testing.T, s SegmentStore) {
+func testSegmentDefinitions(t *testing.T, s segmentStore) {
 	ctx := context.Background()
 	r := &store.SegmentRecord{ID: "vip", Definition: []byte(`{"id":"vip"}`), Status: "backfilling", UpdatedAt: t0}
 	if err := s.SaveSegment(ctx, r); err != nil || r.Version != 1 {
@@ -44,7 +44,7 @@ func testSegmentDefinitions(t *testing.T, s SegmentStore) {
 	}
 }
 
-func testSegmentBatch(t *testing.T, s SegmentStore) {
+func testSegmentBatch(t *testing.T, s segmentStore) {
 	ctx := context.Background()
 	b := &store.SegmentBatch{
 		Consumer: "segment", Checkpoint: 42, At: t0,

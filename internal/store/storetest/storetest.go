@@ -20,8 +20,22 @@ import (
 // Opener returns a fresh, migrated, empty store, closed when t ends.
 type Opener func(t *testing.T) store.Store
 
-// Run runs the whole suite.
+// Run runs the whole suite: every part an engine keeps, each test on a
+// store of its own. It is the one entry point; an engine's test calls it
+// once (River's riverdrivertest.Exercise is the model).
 func Run(t *testing.T, open Opener) {
+	t.Run("EventLog", func(t *testing.T) { runEventLog(t, open) })
+	t.Run("Profiles", func(t *testing.T) { runProfiles(t, open) })
+	t.Run("Segments", func(t *testing.T) { runSegments(t, open) })
+	t.Run("Journeys", func(t *testing.T) { runJourneys(t, open) })
+	t.Run("Commerce", func(t *testing.T) { runCommerce(t, open) })
+	t.Run("Messages", func(t *testing.T) { runMessages(t, open) })
+	t.Run("Measure", func(t *testing.T) { runMeasure(t, open) })
+}
+
+// runEventLog runs the tests of the event log, sources, checkpoints and
+// admin keys.
+func runEventLog(t *testing.T, open Opener) {
 	tests := []struct {
 		name string
 		fn   func(*testing.T, store.Store)
@@ -36,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListEvents", testListEvents},
 		{"FollowerNeverSkips", testFollowerNeverSkips},
 		{"Rejections", testRejections},
+		{"HostileValues", testHostileValues},
 		{"Checkpoints", testCheckpoints},
 		{"AdminKeys", testAdminKeys},
 	}

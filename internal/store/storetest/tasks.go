@@ -9,7 +9,7 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-func testDateTimers(t *testing.T, s JourneyStore) {
+func testDateTimers(t *testing.T, s journeyStore) {
 	ctx := context.Background()
 	for _, id := range []string{"birthday", "renewal"} {
 		if err := s.SaveJourney(ctx, &store.JourneyRecord{ID: id, Definition: []byte(`{}`), Status: "live", UpdatedAt: t0}); err != nil {
@@ -66,7 +66,7 @@ func testDateTimers(t *testing.T, s JourneyStore) {
 	}
 }
 
-func testTasks(t *testing.T, s JourneyStore) {
+func testTasks(t *testing.T, s journeyStore) {
 	ctx := context.Background()
 	at := t0.Truncate(time.Microsecond)
 	mk := func(key, storeID string, profile int64) *store.Task {

@@ -1,0 +1,34 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/store"
+)
+
+// IdempotencyKey returns a stored key, or ErrNotFound.
+func (s *Store) IdempotencyKey(ctx context.Context, scope, key string) (*commerce.IdempotencyKey, error) {
+	k := commerce.IdempotencyKey{Scope: scope, Key: key}
+	err := s.pool.QueryRow(ctx, queries.Get("key"), scope, key).Scan(&k.Fingerprint, &k.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: %s idempotency key: %w", scope, store.CommerceNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s idempotency key: %w", scope, err)
+	}
+	return &k, nil
+}
+
+// Return returns a return by id.
+func (s *Store) Return(ctx context.Context, id string) (*commerce.Return, error) {
+	var r commerce.Return
+	if err := scanDoc(s.pool.QueryRow(ctx, queries.Get("return"), id), "return "+id, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
