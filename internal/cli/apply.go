@@ -10,6 +10,7 @@ import (
 
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -46,7 +47,13 @@ func (c *applyCmd) Help() string {
     - wait: {for: 1h}
     - send: {channel: email, template: cart-reminder-offer, topic: offers}
 
-They are applied in dependency order: templates, then segments, then journeys. Before anything is
+  kind: funnel            (or kind: report: a saved KPI dashboard, cohort table or attribution)
+  id: checkout-funnel
+  steps: [{event: Product Viewed}, {event: Product Added}, {event: Order Completed}]
+  window: 7d
+
+They are applied in dependency order: templates, then segments, then journeys, then saved funnels
+and reports (docs/measure.md). Before anything is
 saved, every reference is resolved against the server and the files applied: a journey naming a
 template, topic or segment that exists in neither is refused with its file and field. A changed
 definition gets a new version (a segment is backfilled over every profile; customers already in a
@@ -89,7 +96,7 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 	if c.DryRun {
 		return c.dryRun(e, g, api, set, srv)
 	}
-	out := applied{Templates: []templateRow{}, Segments: []segmentRow{}, Journeys: []journeyRow{}}
+	out := applied{Templates: []templateRow{}, Segments: []segmentRow{}, Journeys: []journeyRow{}, Reports: []reportRow{}}
 	if out.Templates, err = c.applyTemplates(e, api, set, srv); err != nil {
 		return err
 	}
@@ -97,6 +104,9 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	if out.Journeys, err = c.applyJourneys(e, api, set); err != nil {
+		return err
+	}
+	if out.Reports, err = applyReports(e, api, set); err != nil {
 		return err
 	}
 	if g.JSON {
@@ -111,6 +121,7 @@ type applied struct {
 	Templates []templateRow `json:"templates"`
 	Segments  []segmentRow  `json:"segments"`
 	Journeys  []journeyRow  `json:"journeys"`
+	Reports   []reportRow   `json:"reports"`
 }
 
 func (a *applied) print(w io.Writer) {
@@ -128,6 +139,11 @@ func (a *applied) print(w io.Writer) {
 	if len(a.Journeys) > 0 {
 		fmt.Fprint(w, sep+"Journeys\n")
 		printJourneys(w, a.Journeys)
+		sep = "\n"
+	}
+	if len(a.Reports) > 0 {
+		fmt.Fprint(w, sep+"Saved reports\n")
+		printReports(w, a.Reports)
 	}
 }
 
@@ -219,6 +235,12 @@ func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet
 	for _, d := range set.journeys {
 		out = append(out, row{Kind: "journey", ID: d.jour.ID, Where: d.where, Change: "valid"})
 	}
+	for _, d := range set.reports {
+		if err := api.call(e.ctx, "POST", "/api/v1/measure/reports?dry_run=true", map[string]any{"reports": []*measure.Definition{d.meas}}, nil); err != nil {
+			return fmt.Errorf("%s: %w", d.where, err)
+		}
+		out = append(out, row{Kind: d.kind, ID: d.meas.ID, Where: d.where, Change: "valid"})
+	}
 	if g.JSON {
 		return printJSON(e.stdout, map[string]any{"dry_run": true, "definitions": out})
 	}
@@ -229,6 +251,8 @@ func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet
 				r.ID, *r.Size, r.Profiles, r.Sample, r.TookMs, viaText(r.Via))
 		case "template":
 			fmt.Fprintf(e.stdout, "template %s: valid (%s)\n", r.ID, r.Change)
+		case measure.KindFunnel, measure.KindReport:
+			fmt.Fprintf(e.stdout, "%s %s: valid\n", r.Kind, r.ID)
 		default:
 			fmt.Fprintf(e.stdout, "journey %s: valid; its templates, topics and segments resolve\n", r.ID)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/template"
 	"github.com/parcours/parcours/internal/segment"
@@ -28,6 +29,7 @@ type document struct {
 	tpl   *templateDoc
 	seg   *segment.Definition
 	jour  *journey.Definition
+	meas  *measure.Definition // a saved funnel or report
 }
 
 // templateDoc is a template as a file holds it (kind: template): the
@@ -45,7 +47,7 @@ func (t *templateDoc) input() message.TemplateInput {
 }
 
 // kinds are the definitions apply knows, in the order it applies them.
-var kinds = []string{"template", "segment", "journey"}
+var kinds = []string{"template", "segment", "journey", measure.KindFunnel, measure.KindReport}
 
 // readDocuments reads every definition in paths.
 func readDocuments(paths []string) ([]document, error) {
@@ -158,6 +160,14 @@ func splitKinds(name string, b []byte) ([]document, error) {
 			}
 			for j, d := range defs {
 				out = append(out, document{where: at(j), kind: "journey", jour: d})
+			}
+		case measure.KindFunnel, measure.KindReport:
+			defs, err := measure.ParseDefinitions(where, bytes.NewReader(src))
+			if err != nil {
+				return nil, err
+			}
+			for j, d := range defs {
+				out = append(out, document{where: at(j), kind: d.Kind, meas: d})
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 // defSet is the definitions of one apply, by kind, each id once.
 type defSet struct {
 	templates, segments, journeys []document
+	reports                       []document // saved funnels and reports (internal/cli/measure_apply.go)
 }
 
 // newDefSet sorts the documents by kind. The same id twice is one
@@ -41,6 +42,8 @@ func newDefSet(docs []document) (*defSet, error) {
 			s.segments = append(s.segments, d)
 		case "journey":
 			s.journeys = append(s.journeys, d)
+		default:
+			s.reports = append(s.reports, d)
 		}
 	}
 	return s, nil
@@ -52,6 +55,8 @@ func (d *document) id() string {
 		return d.tpl.ID
 	case d.seg != nil:
 		return d.seg.ID
+	case d.meas != nil:
+		return d.meas.ID
 	}
 	return d.jour.ID
 }
@@ -62,6 +67,8 @@ func (d *document) value() any {
 		return d.tpl
 	case d.seg != nil:
 		return d.seg
+	case d.meas != nil:
+		return d.meas
 	}
 	return d.jour
 }
@@ -75,7 +82,7 @@ func canonical(v any) any {
 }
 
 func (s *defSet) empty() bool {
-	return len(s.templates)+len(s.segments)+len(s.journeys) == 0
+	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports) == 0
 }
 
 func (s *defSet) segmentIDs() []string {

@@ -90,6 +90,10 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 			t.Errorf("journey %s applied again: version %d", r.ID, r.Version)
 		}
 	}
+	// The saved funnels and reports of examples/measure.
+	if len(again.Reports) != 4 || again.Reports[0].Version != 1 {
+		t.Errorf("saved reports applied again: %+v", again.Reports)
+	}
 }
 
 // TestApplyRefusesMissingReferences: a journey naming a template, topic or

@@ -44,6 +44,7 @@ type root struct {
 	Segments  segmentsCmd  `cmd:"" help:"Look at segments: list, members (CSV export), history; archive one."`
 	Journey   journeyCmd   `cmd:"" help:"Journeys: test one against a scenario; list, show, pause, resume, archive; enrol a customer."`
 	Tasks     tasksCmd     `cmd:"" help:"Tasks for store staff that journeys create: list a store's, mark one done."`
+	Measure   measureCmd   `cmd:"" help:"Measure: KPIs against the previous period, campaign costs, the rollups' status."`
 	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
 	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
 	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`

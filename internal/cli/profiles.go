@@ -19,6 +19,7 @@ import (
 
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
@@ -379,6 +380,15 @@ func (c *replayCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	if err := replaySegments(e, g, st, rules, n); err != nil {
+		return err
+	}
+	// Profile ids changed: serve counts the measurement rollups again from
+	// the log at its next start.
+	zone, err := g.Zone()
+	if err != nil {
+		return err
+	}
+	if err := st.ResetMeasure(e.ctx, measure.Consumer, zone.String()); err != nil {
 		return err
 	}
 	took := time.Since(start)

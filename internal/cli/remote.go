@@ -60,11 +60,19 @@ func (a *apiClient) call(ctx context.Context, method, path string, body any, out
 			return err
 		}
 	}
+	return a.send(ctx, method, path, "application/json", b, out)
+}
+
+// send is call with a body already encoded as ctype.
+func (a *apiClient) send(ctx context.Context, method, path, ctype string, b []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.key)
+	if b != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
 	resp, err := a.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s%s: %w (%s)", method, a.base, path, err, a.hint)

@@ -167,6 +167,10 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 	if err != nil {
 		return server.Options{}, none, err
 	}
+	zone, err := g.Zone()
+	if err != nil {
+		return server.Options{}, none, err
+	}
 	mo, err := c.messageFlags.options(g)
 	if err != nil {
 		return server.Options{}, none, err
@@ -184,6 +188,7 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 		Logger:            e.log,
 		Rules:             rules,
 		Stores:            stores,
+		Zone:              zone,
 
 		BehaviourIndex:   segment.IndexFile(g.DataDir),
 		ReservationSweep: c.ReservationSweep,

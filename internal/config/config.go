@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"gopkg.in/yaml.v3"
@@ -28,6 +29,20 @@ type Globals struct {
 	LogFormat     string          `help:"Log format: text or json." env:"PARCOURS_LOG_FORMAT" default:"text" enum:"text,json"`
 	IdentityRules string          `help:"Identity resolution rules (YAML): blocklist, limits per identifier kind, priority, caps. Default: the built-in rules (docs/identity.md)." env:"PARCOURS_IDENTITY_RULES" type:"existingfile" placeholder:"FILE"`
 	StoresFile    string          `help:"Physical stores (YAML list of id, name, lat, lon), for the nearest-store trait." env:"PARCOURS_STORES_FILE" type:"existingfile" placeholder:"FILE"`
+	TimeZone      string          `help:"The brand's time zone (IANA name such as Europe/Paris): measurement counts days and periods in it. Changing it rebuilds the rollups." env:"PARCOURS_TIME_ZONE" default:"UTC" placeholder:"ZONE"`
+}
+
+// Zone returns the brand's time zone.
+func (g *Globals) Zone() (*time.Location, error) {
+	name := g.TimeZone
+	if name == "" {
+		name = "UTC"
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("--time-zone %q: %w (write an IANA name such as Europe/Paris, or UTC)", name, err)
+	}
+	return loc, nil
 }
 
 // Logger returns the logger the settings ask for, writing to w.

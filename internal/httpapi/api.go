@@ -19,6 +19,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
@@ -49,7 +50,8 @@ type API struct {
 	segments *segment.Stage
 	commerce *commerce.Service // nil: no commerce endpoints
 	messages Messages
-	journeys *journey.Engine // nil: no journey endpoints
+	journeys *journey.Engine  // nil: no journey endpoints
+	measure  *measure.Service // nil: no measure endpoints
 	clock    clock.Clock
 	log      *slog.Logger
 
@@ -88,6 +90,7 @@ func (a *API) Handler() http.Handler {
 	a.messageRoutes(mux)
 	a.journeyRoutes(mux)
 	a.taskRoutes(mux)
+	a.measureRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -149,7 +152,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if failMessage(w, err) {
 		return
 	}
-	if failCommerce(w, err) || failJourney(w, err) {
+	if failCommerce(w, err) || failJourney(w, err) || failMeasure(w, err) {
 		return
 	}
 	var segErr *segment.ValidationError

@@ -38,6 +38,10 @@ type Index struct {
 	upto    int64             // the last seq indexed
 	ready   bool              // caught up with the stage: new batches go in
 	rows    int64
+	// chans names the channel codes rows carry (code 0: unknown); past
+	// 255 channels the rest are unknown.
+	chans    []string
+	chanCode map[string]uint8
 
 	file *indexFile // nil: memory only
 	// Since the last record written.
@@ -50,6 +54,7 @@ type Index struct {
 type part struct {
 	prof []uint32 // 0: a row removed by an unmerge
 	at   []int64  // event time, unix milliseconds
+	ch   []uint8  // the event's channel (Index.chans)
 	cols map[string]*column
 	// dropped keys had too many distinct values (or the part too many
 	// keys): conditions on them cannot be answered from the index.
@@ -80,7 +85,21 @@ const (
 
 // NewIndex returns an empty index kept in memory only.
 func NewIndex() *Index {
-	return &Index{parts: map[string]*part{}, alias: map[uint32]uint32{}}
+	return &Index{parts: map[string]*part{}, alias: map[uint32]uint32{}, chans: []string{""}, chanCode: map[string]uint8{"": 0}}
+}
+
+// chanOf returns the code of a channel. Called with x.mu held.
+func (x *Index) chanOf(channel string) uint8 {
+	if c, ok := x.chanCode[channel]; ok {
+		return c
+	}
+	if len(x.chans) > 255 {
+		return 0
+	}
+	c := uint8(len(x.chans))
+	x.chans = append(x.chans, channel)
+	x.chanCode[channel] = c
+	return c
 }
 
 // Ready reports whether the index has caught up with the segment stage,
@@ -141,7 +160,7 @@ func (x *Index) add(batch []*event.Event, owners []int64, merges map[int][2]int6
 		if e.Type != event.Track || e.Channel == profile.InternalChannel {
 			continue
 		}
-		x.addRow(e.Event, uint32(id), e.Timestamp.UnixMilli(), e.Properties)
+		x.addRow(e.Event, uint32(id), e.Timestamp.UnixMilli(), e.Channel, e.Properties)
 	}
 }
 
@@ -163,7 +182,7 @@ func (x *Index) setAlias(merged, into uint32) {
 }
 
 // addRow appends one event to its part.
-func (x *Index) addRow(name string, prof uint32, at int64, props json.RawMessage) {
+func (x *Index) addRow(name string, prof uint32, at int64, channel string, props json.RawMessage) {
 	p := x.parts[name]
 	if p == nil {
 		p = &part{cols: map[string]*column{}, dropped: map[string]bool{}}
@@ -172,6 +191,7 @@ func (x *Index) addRow(name string, prof uint32, at int64, props json.RawMessage
 	row := len(p.prof)
 	p.prof = append(p.prof, prof)
 	p.at = append(p.at, at)
+	p.ch = append(p.ch, x.chanOf(channel))
 	x.rows++
 	for _, c := range p.cols {
 		c.ids = append(c.ids, 0)
@@ -298,7 +318,7 @@ func (x *Index) reassign(ids []int64, timelines map[int64][]*event.Event) {
 		x.see(uint32(id))
 		for _, e := range timelines[id] {
 			if e.Type == event.Track && e.Channel != profile.InternalChannel {
-				x.addRow(e.Event, uint32(id), e.Timestamp.UnixMilli(), e.Properties)
+				x.addRow(e.Event, uint32(id), e.Timestamp.UnixMilli(), e.Channel, e.Properties)
 			}
 		}
 	}

@@ -143,6 +143,44 @@ type filter struct {
 	ok  []bool
 }
 
+// filters turns property filters into the dictionary ids each accepts;
+// none says that no row can match (a key no row has, with a value absence
+// does not match).
+func (p *part) filters(event string, where map[string]any) (out []filter, none bool, err error) {
+	for key, want := range where {
+		if p.dropped[key] {
+			return nil, false, fmt.Errorf("%s.%s: %w", event, key, errNotIndexed)
+		}
+		c := p.cols[key]
+		if c == nil {
+			if matches(map[string]any{}, map[string]any{key: want}) {
+				continue // absent matches (not with any value a definition can hold)
+			}
+			return nil, true, nil
+		}
+		f := filter{col: c, ok: make([]bool, len(c.dict))}
+		for id, v := range c.dict {
+			f.ok[id] = matches(map[string]any{key: v}, map[string]any{key: want})
+		}
+		out = append(out, f)
+	}
+	return out, false, nil
+}
+
+// pass reports whether row r passes the filters.
+func pass(filters []filter, r int) bool {
+	for _, f := range filters {
+		v := uint32(0)
+		if i := r - f.col.start; i >= 0 {
+			v = f.col.ids[i]
+		}
+		if !f.ok[v] {
+			return false
+		}
+	}
+	return true
+}
+
 // performed counts, per profile, the rows of b's event that pass its
 // filters inside its window (and sums its property), and returns the
 // profiles whose count and sum are in bounds, as evaluation.performed
@@ -153,24 +191,12 @@ func (q *indexQuery) performed(b *Behaviour) (bitset, error) {
 	counts := make([]uint32, n)
 	var sums []float64
 	if p != nil {
-		var filters []filter
-		for key, want := range b.Where {
-			if p.dropped[key] {
-				return nil, fmt.Errorf("%s.%s: %w", b.Event, key, errNotIndexed)
-			}
-			c := p.cols[key]
-			if c == nil {
-				if matches(map[string]any{}, map[string]any{key: want}) {
-					continue // absent matches (not with any value a definition can hold)
-				}
-				p = nil // no row can match
-				break
-			}
-			f := filter{col: c, ok: make([]bool, len(c.dict))}
-			for id, v := range c.dict {
-				f.ok[id] = matches(map[string]any{key: v}, map[string]any{key: want})
-			}
-			filters = append(filters, f)
+		filters, none, err := p.filters(b.Event, b.Where)
+		if err != nil {
+			return nil, err
+		}
+		if none {
+			p = nil // no row can match
 		}
 		var sum []float64 // the summed property's value per dictionary id
 		var sumCol *column

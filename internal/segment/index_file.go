@@ -27,12 +27,14 @@ type idxRecord struct {
 	Seen  []uint32
 	Alias [][2]uint32
 	Parts []partRecord
+	Chans []string // the channel codes so far (a file written before channels were kept has none)
 }
 
 type partRecord struct {
 	Name    string
 	Prof    []uint32
 	At      []int64
+	Chan    []uint8 // the rows' channels (absent from older files: unknown)
 	Cols    []colRecord
 	Dropped []string
 }
@@ -106,6 +108,15 @@ func (x *Index) load(r io.Reader) (int64, error) {
 		if err := gob.NewDecoder(bytes.NewReader(body)).Decode(&rec); err != nil {
 			return off, nil
 		}
+		if rec.Chans == nil {
+			// Written before rows kept their channel: built again from
+			// the log, like a new index, so that every row has one.
+			fresh := NewIndex()
+			x.parts, x.alias, x.seen, x.rows, x.upto = fresh.parts, fresh.alias, nil, 0, 0
+			x.chans, x.chanCode, x.newSeen, x.newAlias = fresh.chans, fresh.chanCode, nil, nil
+			x.file.records = 0
+			return 0, nil
+		}
 		if err := x.apply(&rec); err != nil {
 			return off, err
 		}
@@ -118,6 +129,12 @@ func (x *Index) load(r io.Reader) (int64, error) {
 func (x *Index) apply(rec *idxRecord) error {
 	if rec.Full {
 		x.parts, x.alias, x.seen, x.rows, x.upto = map[string]*part{}, map[uint32]uint32{}, nil, 0, 0
+	}
+	if len(rec.Chans) > len(x.chans) {
+		for _, c := range rec.Chans[len(x.chans):] {
+			x.chanCode[c] = uint8(len(x.chans))
+			x.chans = append(x.chans, c)
+		}
 	}
 	x.upto = max(x.upto, rec.Upto)
 	for _, id := range rec.Seen {
@@ -138,6 +155,11 @@ func (x *Index) apply(rec *idxRecord) error {
 		}
 		p.prof = append(p.prof, pr.Prof...)
 		p.at = append(p.at, pr.At...)
+		if len(pr.Chan) == len(pr.Prof) {
+			p.ch = append(p.ch, pr.Chan...)
+		} else {
+			p.ch = append(p.ch, make([]uint8, len(pr.Prof))...)
+		}
 		x.rows += int64(len(pr.Prof))
 		for _, k := range pr.Dropped {
 			p.dropped[k] = true
@@ -249,7 +271,7 @@ func (m *flushMarks) apply(x *Index) {
 // record collects what is new (everything if full), and how far it
 // reaches. Called with x.mu held.
 func (x *Index) record(full bool) (*idxRecord, *flushMarks) {
-	rec := &idxRecord{Full: full, Upto: x.upto}
+	rec := &idxRecord{Full: full, Upto: x.upto, Chans: slices.Clone(x.chans)}
 	marks := &flushMarks{seen: len(x.newSeen), alias: len(x.newAlias), parts: map[*part]int{}, cols: map[*column][2]int{}}
 	if full {
 		x.seen.each(func(id uint32) bool { rec.Seen = append(rec.Seen, id); return true })
@@ -273,7 +295,7 @@ func (x *Index) record(full bool) (*idxRecord, *flushMarks) {
 		marks.parts[p] = rows
 		// Full slice expressions: the record holds what is there now,
 		// whatever is appended after.
-		pr := partRecord{Name: n, Prof: p.prof[from:rows:rows], At: p.at[from:rows:rows]}
+		pr := partRecord{Name: n, Prof: p.prof[from:rows:rows], At: p.at[from:rows:rows], Chan: p.ch[from:rows:rows]}
 		for k := range p.dropped {
 			pr.Dropped = append(pr.Dropped, k)
 		}

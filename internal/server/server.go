@@ -28,6 +28,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/profile"
@@ -81,6 +82,9 @@ type Options struct {
 	// previews of behavioural segments read); "": kept in memory and
 	// built from the log at each start.
 	BehaviourIndex string
+	// Zone is the brand's time zone, in which measurement counts days;
+	// default UTC.
+	Zone *time.Location
 }
 
 // Server is a running Parcours.
@@ -108,6 +112,7 @@ type Server struct {
 	messages       *message.Pipeline
 	bounces        func() // stops the bounce servers
 	journeys       *journey.Engine
+	measure        *measure.Service
 
 	connsRefused prometheus.Counter
 
@@ -207,9 +212,10 @@ func New(st store.Store, o Options) *Server {
 		Sender: sender, Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock}, Emit: s.commit, Yield: s.commit.Busy,
 		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret,
 		Stock: journey.CommerceStock{Service: s.commerce}, Tasks: st})
+	s.measure = newMeasure(st, o, s.index, s.commit.Busy, s.registry)
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: s.unify, Stores: o.Stores,
-	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys)
+	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)
 	apiv1.SetMessages(s.messages)
 	api := apiv1.Handler()
 	public := httpapi.PublicMessageHandler(s.messages, o.Logger)
@@ -274,6 +280,7 @@ func (s *Server) Start() {
 	go func() { defer s.wg.Done(); s.runSegments(ctx) }()
 	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
 	s.startCommerce(ctx)
+	s.startMeasure(ctx)
 	stop, err := startBounces(ctx, s.opts.ProviderConfig, s.messages, s.log)
 	if err != nil {
 		s.log.Error("bounces: not started", "err", err)

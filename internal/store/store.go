@@ -77,6 +77,8 @@ type Store interface {
 	Journeys
 	JourneyDateTimers
 	Tasks
+	MeasureRollups
+	MeasureReports
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Journeys", func(t *testing.T) { runJourneys(t, open) })
 	t.Run("Commerce", func(t *testing.T) { runCommerce(t, open) })
 	t.Run("Messages", func(t *testing.T) { runMessages(t, open) })
+	t.Run("Measure", func(t *testing.T) { runMeasure(t, open) })
 }
 
 // runEventLog runs the tests of the event log, sources, checkpoints and
