@@ -135,12 +135,14 @@ func (c *setCache) present(from, to int32, id int64) []int32 {
 	return out
 }
 
-// add puts id in the set (its day must be loaded).
+// add puts id in the set (its day must be loaded). A day whose load
+// failed is not there: nothing is added, the batch fails with the load's
+// error, and the stage starts over from its checkpoint.
 func (c *setCache) add(k setKey, id int64) {
-	if id <= 0 || id > 1<<32-1 {
+	day := c.days[k.day]
+	if id <= 0 || id > 1<<32-1 || day == nil {
 		return
 	}
-	day := c.days[k.day]
 	b := day[k]
 	if b == nil {
 		b = roaring.New()
