@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 type engine struct {
 	name     string
 	database string // "" for SQLite
+	// app is the application_name serve's PostgreSQL sessions carry, so
+	// that a kill can wait for them to end (see node.kill).
+	app string
 }
 
 // crashEngines returns SQLite, and PostgreSQL when
@@ -76,7 +79,7 @@ func (e engine) prepare(t *testing.T) engine {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	e.database = u.String()
+	e.database, e.app = u.String(), "parcours-"+schema
 	return e
 }
 
@@ -93,6 +96,7 @@ func (e engine) open(t *testing.T, dir string) store.Store {
 // node is a `parcours serve` child process.
 type node struct {
 	t       *testing.T
+	e       engine
 	url     string
 	cmd     *exec.Cmd
 	started time.Time // when the process was started
@@ -112,9 +116,20 @@ func startNode(t *testing.T, dir string, e engine, args ...string) *node {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	n := &node{t: t, url: "http://" + addr}
+	n := &node{t: t, e: e, url: "http://" + addr}
 	n.cmd = exec.Command(os.Args[0], append([]string{"serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn"}, args...)...)
-	n.cmd.Env = append(os.Environ(), "PARCOURS_TEST_RUN_MAIN=1", "PARCOURS_DATABASE_URL="+e.database)
+	database := e.database
+	if e.app != "" {
+		u, err := url.Parse(e.database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("application_name", e.app)
+		u.RawQuery = q.Encode()
+		database = u.String()
+	}
+	n.cmd.Env = append(os.Environ(), "PARCOURS_TEST_RUN_MAIN=1", "PARCOURS_DATABASE_URL="+database)
 	n.cmd.Stderr = &lockedWriter{mu: &n.mu, w: &n.stderr}
 	n.started = time.Now()
 	if err := n.cmd.Start(); err != nil {
@@ -150,6 +165,36 @@ func (n *node) kill() {
 		n.t.Fatal(err)
 	}
 	_ = n.cmd.Wait()
+	n.e.awaitSessionsGone(n.t)
+}
+
+// awaitSessionsGone waits until PostgreSQL has ended the sessions of a
+// killed serve: a COMMIT the process sent just before it died still
+// commits after its death, and what the test reads of the dead run must
+// include it.
+func (e engine) awaitSessionsGone(t *testing.T) {
+	t.Helper()
+	if e.app == "" {
+		return
+	}
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, os.Getenv("PARCOURS_TEST_POSTGRES_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", e.app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d PostgreSQL sessions of the killed serve still open after 10 s", n)
+		}
+	}
 }
 
 // stop stops the process with SIGINT and waits for it.
