@@ -55,6 +55,10 @@ type IngestResult struct {
 	// ServerPeakRSS is the peak resident memory of the server, in MiB, when
 	// the caller started it and could read it.
 	ServerPeakRSS int64 `json:"server_peak_rss_mib,omitempty"`
+	// ServerCores is the CPU the server used (user + system), in cores,
+	// over the warm-up and the run, when the caller started it (its
+	// database included only for the embedded store).
+	ServerCores float64 `json:"server_cores,omitempty"`
 }
 
 // Millis is a duration printed in milliseconds.

@@ -38,6 +38,9 @@ type benchIngestCmd struct {
 	Warmup      time.Duration `help:"Unmeasured time before each run." default:"3s"`
 	Runs        int           `help:"Runs of each mode; the summary reports medians." default:"3"`
 	Floor       bool          `help:"Also measure the decode-only floor (without --url)." default:"true" negatable:""`
+	ServerArgs  []string      `name:"server-arg" sep:"none" help:"Without --url: a flag for each server started, e.g. --server-arg=--log-tail=0 (repeat it for several)." placeholder:"FLAG"`
+	// ServerProfile writes a CPU profile of each server it starts.
+	ServerProfile string `help:"Without --url: write a CPU profile of each server started to PREFIX-MODE-RUN.prof (go tool pprof), to see where the server's time goes." placeholder:"PREFIX" type:"path"`
 }
 
 type benchRun struct {
@@ -68,6 +71,10 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 				if mode == "decode-only" {
 					args = []string{"--decode-only"}
 				}
+				args = append(args, c.ServerArgs...)
+				if c.ServerProfile != "" {
+					args = append(args, "--cpu-profile", fmt.Sprintf("%s-%s-%d.prof", c.ServerProfile, mode, i+1))
+				}
 				var err error
 				if srv, err = startBenchServer(e, g, args, nil); err != nil {
 					return err
@@ -77,9 +84,15 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 			if !g.JSON {
 				fmt.Fprintf(e.stderr, "run %d/%d %-11s %s x%d, %d in flight, %s ...\n", i+1, c.Runs, mode, c.Endpoint, o.BatchSize, c.Concurrency, c.Duration)
 			}
+			var cpu0 time.Duration
+			start := time.Now()
+			if srv != nil {
+				cpu0 = procCPU(srv.cmd.Process.Pid)
+			}
 			res, err := bench.Ingest(e.ctx, o)
 			if srv != nil {
 				_, res.ServerPeakRSS = procMemory(srv.cmd.Process.Pid)
+				res.ServerCores = (procCPU(srv.cmd.Process.Pid) - cpu0).Seconds() / time.Since(start).Seconds()
 				srv.stop()
 			}
 			if err != nil {
@@ -110,13 +123,13 @@ func (c *benchIngestCmd) report(g *config.Globals, e *env, runs []benchRun, mode
 		return printJSON(e.stdout, map[string]any{"runs": runs, "median": median, "durable_over_floor": ratio})
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t503 max ms\tserver peak MiB\t")
+	fmt.Fprintln(tw, "mode\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t503 max ms\tserver peak MiB\tserver cores\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%v\t%.0f\t%d\t\n", r.Mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, errorsText(r.Errors), r.RefusedMax, r.ServerPeakRSS)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%v\t%.0f\t%d\t%.2f\t\n", r.Mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, errorsText(r.Errors), r.RefusedMax, r.ServerPeakRSS, r.ServerCores)
 	}
 	for _, mode := range modes {
 		r := median[mode]
-		fmt.Fprintf(tw, "median %s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\t\n", mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max)
+		fmt.Fprintf(tw, "median %s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\t\t\t%.2f\t\n", mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, r.ServerCores)
 	}
 	tw.Flush()
 	if ratio > 0 {
@@ -143,6 +156,7 @@ func medianRun(mode string, runs []benchRun) benchRun {
 	m.P90 = bench.Millis(pick(func(r benchRun) float64 { return float64(r.P90) }))
 	m.P99 = bench.Millis(pick(func(r benchRun) float64 { return float64(r.P99) }))
 	m.Max = bench.Millis(pick(func(r benchRun) float64 { return float64(r.Max) }))
+	m.ServerCores = pick(func(r benchRun) float64 { return r.ServerCores })
 	return m
 }
 
