@@ -142,6 +142,7 @@ func New(st store.Store, o Options) *Server {
 	if o.LogTail >= 0 {
 		useTail(st, o.LogTail, s.registry)
 	}
+	s.registry.MustRegister(newStageLag(st, o.Clock))
 
 	co := o.Committer
 	co.OnCommit = s.notifier.Publish
