@@ -24,6 +24,7 @@ type benchCmd struct {
 	Ingest   benchIngestCmd   `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
 	Unify    benchUnifyCmd    `cmd:"" help:"Send events at a fixed rate and report how long each takes to reach its profile."`
 	Profiles benchProfilesCmd `cmd:"" help:"Fill a store with profiles and report lookup latency by identifier and the server's memory."`
+	Send     benchSendCmd     `cmd:"" help:"Send emails through a real server to an SMTP sink (a broadcast, and the API) and report emails/s, CPU per email, memory, losses and duplicates."`
 }
 
 type benchIngestCmd struct {
