@@ -25,6 +25,7 @@ func Owners(ctx context.Context, st Holders, rules *identity.Rules, batch []*eve
 	owners := make([]int64, len(batch))
 	merges := map[int][2]int64{}
 	var all []identity.Identifier
+	asked := map[identity.Identifier]bool{} // a customer's events in one batch share their identifiers
 	ids := make([][]identity.Identifier, len(batch))
 	for i, e := range batch {
 		if e.Channel == profile.InternalChannel {
@@ -45,7 +46,12 @@ func Owners(ctx context.Context, st Holders, rules *identity.Rules, batch []*eve
 				ids[i] = append(ids[i], id)
 			}
 		}
-		all = append(all, ids[i]...)
+		for _, id := range ids[i] {
+			if !asked[id] {
+				asked[id] = true
+				all = append(all, id)
+			}
+		}
 	}
 	if len(all) == 0 {
 		return owners, merges, nil
