@@ -18,6 +18,8 @@ import (
 type SMTPSink struct {
 	srv  *smtp.Server
 	Port int
+	// OnEmail, if set, is called with each email accepted and when.
+	OnEmail func(msg *mail.Message, at time.Time)
 
 	mu          sync.Mutex
 	byID        map[string]int
@@ -93,5 +95,8 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	}
 	s.last = now
 	s.mu.Unlock()
+	if s.OnEmail != nil {
+		s.OnEmail(msg, now)
+	}
 	return nil
 }

@@ -24,6 +24,7 @@ type benchCmd struct {
 	Ingest   benchIngestCmd   `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
 	Unify    benchUnifyCmd    `cmd:"" help:"Send events at a fixed rate and report how long each takes to reach its profile."`
 	Profiles benchProfilesCmd `cmd:"" help:"Fill a store with profiles and report lookup latency by identifier and the server's memory."`
+	Journey  benchJourneyCmd  `cmd:"" help:"Send Product Added events at a fixed rate to a real server whose journey emails each customer at once, and report the time from each event's acknowledgement to its email at an SMTP server, with losses and duplicates."`
 	Send     benchSendCmd     `cmd:"" help:"Send emails through a real server to an SMTP sink (a broadcast, and the API) and report emails/s, CPU per email, memory, losses and duplicates."`
 }
 
@@ -198,6 +199,7 @@ type benchServer struct {
 	writeKey string
 	dataDir  string
 	cmd      *exec.Cmd
+	cleanup  []string // more to remove at stop (files the server reads)
 }
 
 // stop shuts the server down and removes its data directory.
@@ -205,6 +207,9 @@ func (b *benchServer) stop() {
 	b.cmd.Process.Signal(syscall.SIGTERM)
 	b.cmd.Wait()
 	os.RemoveAll(b.dataDir)
+	for _, d := range b.cleanup {
+		os.RemoveAll(d)
+	}
 }
 
 // startBenchServer starts `parcours serve` (this binary) on a free port and

@@ -73,37 +73,12 @@ func (c *benchSendCmd) Run(g *config.Globals, e *env) error {
 }
 
 func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode string) (sendRun, error) {
-	dir, err := os.MkdirTemp("", "parcours-bench-send-")
-	if err != nil {
-		return sendRun{}, err
-	}
-	defer os.RemoveAll(dir)
-	providers := filepath.Join(dir, "providers.yaml")
-	if err := os.WriteFile(providers, fmt.Appendf(nil, `providers:
-  - name: sink
-    type: smtp
-    settings:
-      host: 127.0.0.1
-      port: %d
-      tls: none
-      from: "Boutique <shop@shop.example>"
-      message_id_domain: shop.example
-      pool_size: %d
-`, sink.Port, c.Pool), 0o600); err != nil {
-		return sendRun{}, err
-	}
-	args := append([]string{"--providers", providers, "--public-url", "https://crm.shop.example"}, c.ServerArgs...)
-	srv, err := startBenchServer(e, g, args, nil)
+	srv, api, err := startSinkServer(e, g, sink, c.Pool, c.ServerArgs)
 	if err != nil {
 		return sendRun{}, err
 	}
 	defer srv.stop()
-	key, err := server.ReadAdminKey(srv.dataDir)
-	if err != nil {
-		return sendRun{}, err
-	}
-	api := &benchAPI{url: srv.url, key: key, client: &http.Client{Timeout: time.Minute}}
-	if err := c.seed(e.ctx, api, srv); err != nil {
+	if err := seedRecipients(e.ctx, api, srv, c.Recipients); err != nil {
 		return sendRun{}, err
 	}
 	if err := api.do("POST", "/api/v1/templates", `{"id":"promo","topic":"offers","body":{"email":{
@@ -151,14 +126,52 @@ func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode
 	return r, nil
 }
 
-// seed sends every recipient's identify (email, first name, email opt-in)
-// through the tracking API and waits until every stage has handled them.
-func (c *benchSendCmd) seed(ctx context.Context, api *benchAPI, srv *benchServer) error {
+// startSinkServer starts a fresh serve whose SMTP provider (pool
+// connections) delivers to sink, with a public URL so that marketing email
+// carries its unsubscribe link, and returns it with a client of its API.
+func startSinkServer(e *env, g *config.Globals, sink *bench.SMTPSink, pool int, extra []string) (*benchServer, *benchAPI, error) {
+	dir, err := os.MkdirTemp("", "parcours-bench-providers-")
+	if err != nil {
+		return nil, nil, err
+	}
+	providers := filepath.Join(dir, "providers.yaml")
+	if err := os.WriteFile(providers, fmt.Appendf(nil, `providers:
+  - name: sink
+    type: smtp
+    settings:
+      host: 127.0.0.1
+      port: %d
+      tls: none
+      from: "Boutique <shop@shop.example>"
+      message_id_domain: shop.example
+      pool_size: %d
+`, sink.Port, pool), 0o600); err != nil {
+		return nil, nil, err
+	}
+	args := append([]string{"--providers", providers, "--public-url", "https://crm.shop.example"}, extra...)
+	srv, err := startBenchServer(e, g, args, nil)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	srv.cleanup = append(srv.cleanup, dir)
+	key, err := server.ReadAdminKey(srv.dataDir)
+	if err != nil {
+		srv.stop()
+		return nil, nil, err
+	}
+	return srv, &benchAPI{url: srv.url, key: key, client: &http.Client{Timeout: time.Minute}}, nil
+}
+
+// seedRecipients sends n recipients' identify (user id r0, r1, ...,
+// email, first name, email opt-in) through the tracking API and waits
+// until every stage has handled them.
+func seedRecipients(ctx context.Context, api *benchAPI, srv *benchServer, n int) error {
 	client := &http.Client{Timeout: time.Minute}
-	for from := 0; from < c.Recipients; from += 500 {
+	for from := 0; from < n; from += 500 {
 		var b strings.Builder
 		b.WriteString(`{"batch":[`)
-		for i := from; i < min(from+500, c.Recipients); i++ {
+		for i := from; i < min(from+500, n); i++ {
 			if i > from {
 				b.WriteByte(',')
 			}

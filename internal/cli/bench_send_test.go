@@ -29,3 +29,27 @@ func TestBenchSendDeliversEveryEmail(t *testing.T) {
 		t.Fatalf("run = %+v; want 40 delivered, none lost or twice, figures filled", r)
 	}
 }
+
+// TestBenchJourneyDeliversEveryEvent runs `parcours bench journey` for
+// real at a small rate: every acknowledged event becomes one email at the
+// sink, and the latency figures are filled.
+func TestBenchJourneyDeliversEveryEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	t.Setenv("PARCOURS_TEST_RUN_MAIN", "1")
+	code, out, errOut := run(t, "--json", "bench", "journey", "--rate", "50", "--duration", "2s", "--customers", "20", "--runs", "1")
+	if code != 0 {
+		t.Fatalf("bench journey: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var res struct {
+		Runs []journeyRun `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Runs) != 1 {
+		t.Fatalf("output: %v\n%s", err, out)
+	}
+	r := res.Runs[0]
+	if r.Sent < 90 || r.Delivered != r.Sent || r.Lost != 0 || r.Duplicates != 0 || r.P99 <= 0 || r.P50 > r.P99 {
+		t.Fatalf("run = %+v; want ~100 events, each delivered once, latencies filled", r)
+	}
+}
