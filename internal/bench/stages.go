@@ -201,3 +201,15 @@ func stageLags(samples []lagSample, drain map[string]float64) []StageLag {
 	}
 	return out
 }
+
+// StageWatch follows a server's stages once a second (from its /metrics)
+// until Stop.
+type StageWatch struct{ w *lagWatch }
+
+// WatchStages starts following the stages of the server at url.
+func WatchStages(ctx context.Context, url string) *StageWatch {
+	return &StageWatch{watchLag(ctx, url)}
+}
+
+// Stop ends the watch and returns each stage's lag over it.
+func (s *StageWatch) Stop() []StageLag { return stageLags(s.w.end(), nil) }

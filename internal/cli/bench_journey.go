@@ -39,6 +39,9 @@ type journeyRun struct {
 	Max        float64 `json:"max_ms"`
 	PeakMiB    int64   `json:"server_peak_rss_mib"`
 	Cores      float64 `json:"server_cores"`
+	// Stages is how far each stage stayed behind the log while the events
+	// were sent: where the time went.
+	Stages []bench.StageLag `json:"stages,omitempty"`
 }
 
 // Run measures an event's way to a customer through a real server: a
@@ -138,6 +141,7 @@ func (c *benchJourneyCmd) run(e *env, g *config.Globals) (journeyRun, error) {
 			}
 		})
 	}
+	watch := bench.WatchStages(e.ctx, srv.url)
 	interval := time.Second / time.Duration(c.Rate)
 	total := int(c.Duration / interval)
 	next := time.Now()
@@ -151,6 +155,7 @@ func (c *benchJourneyCmd) run(e *env, g *config.Globals) (journeyRun, error) {
 	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
+	stages := watch.Stop()
 
 	deadline := time.Now().Add(c.Drain)
 	for time.Now().Before(deadline) {
@@ -183,7 +188,7 @@ func (c *benchJourneyCmd) run(e *env, g *config.Globals) (journeyRun, error) {
 	}
 	return journeyRun{Sent: len(acked), Delivered: len(lat), Lost: len(acked) - len(lat), Duplicates: dups, Refused: refused,
 		Rate: float64(len(acked)) / elapsed.Seconds(), P50: pct(0.5), P90: pct(0.9), P99: pct(0.99), Max: pct(1),
-		PeakMiB: peak, Cores: cpu.Seconds() / time.Since(start).Seconds()}, nil
+		PeakMiB: peak, Cores: cpu.Seconds() / time.Since(start).Seconds(), Stages: stages}, nil
 }
 
 func (c *benchJourneyCmd) report(g *config.Globals, e *env, runs []journeyRun) error {
@@ -210,5 +215,17 @@ func (c *benchJourneyCmd) report(g *config.Globals, e *env, runs []journeyRun) e
 		return err
 	}
 	fmt.Fprintln(e.stdout, "latency: from each event's acknowledgement (200 from /v1/track) to its email accepted by the SMTP server")
+	for i, r := range runs {
+		if len(r.Stages) == 0 {
+			continue
+		}
+		fmt.Fprintf(e.stdout, "\nrun %d: how far each stage stayed behind the log while the events were sent\n", i+1)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "stage\tp50 lag s\tmax lag s\tmax behind (events)\t")
+		for _, l := range r.Stages {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%d\t\n", l.Stage, l.P50, l.Max, l.MaxBehind)
+		}
+		tw.Flush()
+	}
 	return nil
 }
