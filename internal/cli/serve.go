@@ -12,7 +12,7 @@ import (
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -144,7 +144,7 @@ func dataDirFlag(g *config.Globals) string {
 
 // describeShops says which physical stores nearest_store and near
 // conditions know.
-func describeShops(stores []profile.Store) string {
+func describeShops(stores []place.Location) string {
 	if len(stores) == 0 {
 		return "none yet (parcours locations import stores.csv, then restart serve, gives nearest_store and near conditions their stores)"
 	}

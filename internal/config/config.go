@@ -16,7 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/parcours/parcours/internal/identity"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 )
 
 // Globals are the settings every command accepts.
@@ -96,7 +96,7 @@ func (g *Globals) Rules() (*identity.Rules, error) {
 }
 
 // PhysicalStores loads the stores file, if any.
-func (g *Globals) PhysicalStores() ([]profile.Store, error) {
+func (g *Globals) PhysicalStores() ([]place.Location, error) {
 	if g.StoresFile == "" {
 		return nil, nil
 	}
@@ -104,7 +104,7 @@ func (g *Globals) PhysicalStores() ([]profile.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stores: %w", err)
 	}
-	var list []profile.Store
+	var list []place.Location
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&list); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -26,7 +27,7 @@ type Unifier interface {
 type Profiles struct {
 	Unify  Unifier
 	Rules  *identity.Rules // to normalise looked-up identifiers; nil: defaults
-	Stores []profile.Store
+	Stores []place.Location
 }
 
 // profileView is a profile as the API shows it.

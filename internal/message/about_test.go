@@ -9,6 +9,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -49,7 +50,7 @@ func TestTemplatesGetTheOrderAndItsStore(t *testing.T) {
 	}
 	h := newHarness(t, func(o *message.Options) {
 		o.Commerce = fc
-		o.Stores = []profile.Store{{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7606, Lon: 4.8593},
+		o.Stores = []place.Location{{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7606, Lon: 4.8593},
 			{ID: "paris-rivoli", Name: "Paris Rivoli", Lat: 48.8606, Lon: 2.3376}}
 	})
 	h.customer(1, map[string]any{"first_name": "Sophie"})

@@ -31,6 +31,7 @@ import (
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -45,7 +46,7 @@ type Config struct {
 	// Stores are the physical stores: the nearest_store computed trait,
 	// near conditions of segments and journeys, the {{ store }} of
 	// templates.
-	Stores []profile.Store
+	Stores []place.Location
 	// Zone is the brand's time zone, in which measurement counts days;
 	// nil: UTC.
 	Zone *time.Location

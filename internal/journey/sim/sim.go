@@ -22,7 +22,7 @@ import (
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
 	assembly "github.com/parcours/parcours/internal/pipeline"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/sqlite"
@@ -113,7 +113,7 @@ type pipeline struct {
 // configuration, with the scenario's stores (if it names any) and a fixed
 // link secret; with templates, sends are rendered by the message
 // pipeline.
-func newPipeline(ctx context.Context, dir string, start time.Time, stores []profile.Store, templates bool, o Options) (*pipeline, error) {
+func newPipeline(ctx context.Context, dir string, start time.Time, stores []place.Location, templates bool, o Options) (*pipeline, error) {
 	st, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return nil, err
