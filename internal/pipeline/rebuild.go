@@ -28,7 +28,8 @@ func (p *Pipeline) Unmerge(ctx context.Context, id, mergeID int64) ([]int64, err
 }
 
 // Progress follows a long rebuild: stage is "events" (done and total are
-// sequence numbers) then "profiles" (counts).
+// sequence numbers), then "profiles" (counts), then "index" (once, when
+// the behaviour index starts being rebuilt; done and total are 0).
 type Progress func(stage string, done, total int64)
 
 // Replay rebuilds everything derived from the profiles from the event log,
@@ -49,6 +50,7 @@ func (p *Pipeline) Replay(ctx context.Context, progress Progress) error {
 	if err := p.replaySegments(ctx, progress); err != nil {
 		return err
 	}
+	progress("index", 0, 0)
 	if err := p.Segments.ResetIndex(ctx); err != nil {
 		return fmt.Errorf("replay: behaviour index: %w", err)
 	}
