@@ -106,11 +106,17 @@ type Runtime struct {
 
 // Pipeline is the assembled stages over one store.
 type Pipeline struct {
+	// Unify follows the log into profiles; Segments follows it behind
+	// unify into memberships.
 	Unify    *unify.Stage
 	Segments *segment.Stage
 	// Index is the segments' behaviour index; nil when its file could not
 	// be opened (IndexErr says why): previews then read the timelines.
-	Index    *segment.Index
+	Index *segment.Index
+	// Commerce holds catalog, stock, orders and carts, and its consumer
+	// of the log; Messages the message pipeline and its consent
+	// consumer; Journeys the journey engine; Measure the measure stage and
+	// the reports.
 	Commerce *commerce.Service
 	Messages *message.Pipeline
 	Journeys *journey.Engine
