@@ -169,7 +169,7 @@ func New(st store.Store, o Options) *Server {
 	s.unify, s.segments, s.index, s.unified, s.behindJourneys = p.Unify, p.Segments, p.Index, p.Unified, p.BehindJourneys
 	s.commerce, s.messages, s.journeys, s.measure = p.Commerce, p.Messages, p.Journeys, p.Measure
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
-		Unify: p, Stores: o.Stores,
+		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)
 	apiv1.SetMessages(s.messages)
 	api := apiv1.Handler()
