@@ -48,3 +48,20 @@ func TestReplayRebuildsTheBehaviourIndex(t *testing.T) {
 		t.Fatalf("behaviour index after replay: %+v, want the 3 events of the log, on 2 profiles", s)
 	}
 }
+
+// TestReplayRefusesAnIndexItCannotOpen: serve starts without a behaviour
+// index it cannot open (previews read the timelines), but an offline
+// rebuild stops and says why, rather than leave the index stale.
+func TestReplayRefusesAnIndexItCannotOpen(t *testing.T) {
+	data := t.TempDir()
+	if code, _, errOut := run(t, "--data-dir", data, "migrate"); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	if err := os.Mkdir(segment.IndexFile(data), 0o755); err != nil { // a directory where the file goes
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "--data-dir", data, "replay")
+	if code == 0 || !strings.Contains(errOut, "behaviour index") {
+		t.Fatalf("replay: exit %d, want an error naming the behaviour index\n%s\n%s", code, out, errOut)
+	}
+}

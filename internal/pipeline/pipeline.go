@@ -164,10 +164,10 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 		Rules: cfg.Rules, Clock: rt.Clock, Logger: rt.Logger, Emit: emit, Metrics: unify.NewMetrics(rt.Registry),
 		Yield: rt.Yield, Processed: p.Unified,
 	})
+	// A file that cannot be opened leaves the stages without an index
+	// (previews read the timelines); the caller decides whether that is
+	// an error (IndexErr).
 	p.Index, p.indexErr = openIndex(cfg.BehaviourIndex)
-	if p.indexErr != nil {
-		rt.Logger.Error("segments: behaviour index not opened; previews read the timelines", "err", p.indexErr)
-	}
 	p.Segments = segment.NewStage(st, segment.Options{
 		Index: p.Index, Clock: rt.Clock, Logger: rt.Logger, Rules: cfg.Rules, Stores: cfg.Stores, RFM: p.Unify.RFM,
 		Emit: emit, Yield: rt.Yield, Metrics: segment.NewMetrics(rt.Registry),

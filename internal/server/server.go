@@ -166,6 +166,9 @@ func New(st store.Store, o Options) *Server {
 		Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock},
 	})
 	p := s.pipeline
+	if err := p.IndexErr(); err != nil {
+		o.Logger.Error("segments: behaviour index not opened; previews read the timelines", "err", err)
+	}
 	s.unify, s.segments, s.index, s.unified, s.behindJourneys = p.Unify, p.Segments, p.Index, p.Unified, p.BehindJourneys
 	s.commerce, s.messages, s.journeys, s.measure = p.Commerce, p.Messages, p.Journeys, p.Measure
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
