@@ -72,7 +72,7 @@ func (c *locationsImportCmd) Run(g *config.Globals, e *env) error {
 		} else {
 			l = new(commerce.Location)
 			if err = commerce.DecodeJSON(raw, l); err == nil {
-				err = l.Validate()
+				err = commerce.ValidateLocation(l)
 			}
 		}
 		if err != nil {

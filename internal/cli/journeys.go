@@ -69,11 +69,11 @@ func (c *journeyTestCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
-	policy, err := loadPolicy(c.MessagePolicy)
+	o, err := c.options(g)
 	if err != nil {
 		return err
 	}
-	res, err := sim.RunWith(e.ctx, files, sc, sim.Options{Templates: c.Templates, Policy: policy, PublicURL: c.PublicURL})
+	res, err := sim.RunWith(e.ctx, files, sc, o)
 	if err != nil {
 		return err
 	}
@@ -94,4 +94,19 @@ func (c *journeyTestCmd) Run(g *config.Globals, e *env) error {
 		return fmt.Errorf("%d of %d expectations failed", failed, len(res.Checks))
 	}
 	return nil
+}
+
+// options are the simulator's: serve's configuration (its identity rules,
+// its stores unless the scenario names its own) with the message flags
+// this command shares with serve.
+func (c *journeyTestCmd) options(g *config.Globals) (sim.Options, error) {
+	cfg, err := globalConfig(g)
+	if err != nil {
+		return sim.Options{}, err
+	}
+	if cfg.Messages.Policy, err = loadPolicy(c.MessagePolicy); err != nil {
+		return sim.Options{}, err
+	}
+	cfg.Messages.BaseURL = c.PublicURL
+	return sim.Options{Templates: c.Templates, Config: cfg}, nil
 }

@@ -13,8 +13,7 @@ import (
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
-	"github.com/parcours/parcours/internal/profile"
-	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -150,7 +149,7 @@ func dataDirFlag(g *config.Globals) string {
 
 // describeShops says which physical stores nearest_store and near
 // conditions know.
-func describeShops(stores []profile.Store) string {
+func describeShops(stores []place.Location) string {
 	if len(stores) == 0 {
 		return "none yet (parcours locations import stores.csv, then restart serve, gives nearest_store and near conditions their stores)"
 	}
@@ -164,23 +163,13 @@ func describeShops(stores []profile.Store) string {
 // listener; ServeOptions gives the same to tests.
 func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Options, func(), error) {
 	none := func() {}
-	rules, err := g.Rules()
+	cfg, err := pipelineConfig(e, g, st, &c.messageFlags)
 	if err != nil {
 		return server.Options{}, none, err
 	}
-	stores, err := physicalStores(e.ctx, g, st)
-	if err != nil {
-		return server.Options{}, none, err
-	}
-	zone, err := g.Zone()
-	if err != nil {
-		return server.Options{}, none, err
-	}
-	mo, err := c.messageFlags.options(g)
-	if err != nil {
-		return server.Options{}, none, err
-	}
+	cfg.LowStock = c.LowStock
 	so := server.Options{
+		Config:      cfg,
 		DedupWindow: c.DedupWindow,
 		DecodeOnly:  c.DecodeOnly,
 		LogTail:     cmp.Or(c.LogTail, -1), // the flag's 0 is "off"
@@ -192,27 +181,21 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 		Committer:         collect.CommitterOptions{MaxQueuedEvents: c.MaxQueued},
 		Clock:             clock.System{},
 		Logger:            e.log,
-		Rules:             rules,
-		Stores:            stores,
-		Zone:              zone,
-
-		BehaviourIndex:   segment.IndexFile(g.DataDir),
-		ReservationSweep: c.ReservationSweep,
-		LowStock:         c.LowStock,
+		ReservationSweep:  c.ReservationSweep,
 	}
-	so.Messages, so.TemplatesDir = mo, c.Templates
+	so.TemplatesDir = c.Templates
 	if c.Providers == "" {
 		return so, none, nil
 	}
-	cfg, err := providers.Load(c.Providers)
+	pc, err := providers.Load(c.Providers)
 	if err != nil {
 		return server.Options{}, none, err
 	}
-	set, built, err := server.ProviderSet(cfg)
+	set, built, err := server.ProviderSet(pc)
 	if err != nil {
 		return server.Options{}, none, err
 	}
-	so.Providers, so.ProviderConfig = set, cfg
+	so.Providers, so.ProviderConfig = set, pc
 	return so, func() {
 		for _, p := range built {
 			p.Close()

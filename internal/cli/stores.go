@@ -6,7 +6,7 @@ import (
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/config"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 )
 
 // physicalStores are the stores of the nearest-store trait and of near
@@ -15,12 +15,12 @@ import (
 // which win for the same id. Every command reads the same ones, so that
 // profiles get shows the nearest_store serve computes without a flag to
 // repeat.
-func physicalStores(ctx context.Context, g *config.Globals, st commerce.Store) ([]profile.Store, error) {
+func physicalStores(ctx context.Context, g *config.Globals, st commerce.Store) ([]place.Location, error) {
 	file, err := g.PhysicalStores()
 	if err != nil {
 		return nil, err
 	}
-	var out []profile.Store
+	var out []place.Location
 	seen := map[string]bool{}
 	for _, s := range file {
 		seen[s.ID] = true
@@ -33,7 +33,7 @@ func physicalStores(ctx context.Context, g *config.Globals, st commerce.Store) (
 		}
 		for _, l := range page {
 			if l.Kind == commerce.KindStore && (l.Lat != 0 || l.Lon != 0) && !seen[l.ID] {
-				out = append(out, profile.Store{ID: l.ID, Name: l.Name, Lat: l.Lat, Lon: l.Lon})
+				out = append(out, *l) // the same type: no conversion, nothing lost
 			}
 		}
 		if len(page) < 1000 {

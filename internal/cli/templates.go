@@ -12,6 +12,7 @@ import (
 
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/pipeline"
 	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -179,7 +180,8 @@ func (c *templatesPreviewCmd) local(g *config.Globals, e *env, t *templatesCmd) 
 	return p.Preview(e.ctx, c.ID, prof.ID)
 }
 
-// pipeline opens the store and a pipeline over it that sends nothing;
+// pipeline opens the store and a message pipeline over it, assembled as
+// serve assembles it, that sends nothing;
 // create allows a new data directory (saving a template before the first
 // serve).
 func (t *templatesCmd) pipeline(g *config.Globals, e *env, create bool) (*message.Pipeline, store.Store, error) {
@@ -191,16 +193,16 @@ func (t *templatesCmd) pipeline(g *config.Globals, e *env, create bool) (*messag
 	if err != nil {
 		return nil, nil, err
 	}
-	o, err := t.options(g) // after the open: it creates the link secret
-	if err == nil {
-		o.Stores, err = physicalStores(e.ctx, g, st)
-	}
+	// serve's configuration, so that a preview renders what serve sends
+	// (the stores' addresses, the same rules); after the open: it creates
+	// the link secret. The behaviour index is not read: none is opened.
+	cfg, err := pipelineConfig(e, g, st, &t.messageFlags)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	o.Logger = e.log
-	return message.New(st, nil, nil, o), st, nil
+	cfg.BehaviourIndex = ""
+	return pipeline.New(st, cfg, pipeline.Runtime{Logger: e.log}).Messages, st, nil
 }
 
 func trimExt(path string) string {

@@ -1,6 +1,8 @@
 package commerce
 
 import (
+	"github.com/parcours/parcours/internal/place"
+
 	"fmt"
 	"math"
 	"slices"
@@ -99,37 +101,16 @@ const (
 
 var capabilities = []string{CapClickCollect, CapShipFromStore, CapReturns, CapReserveInStore}
 
-// Location is a store or a warehouse.
-type Location struct {
-	ID       string  `json:"id"`
-	Name     string  `json:"name"`
-	Kind     string  `json:"kind"` // store or warehouse
-	Address  Address `json:"address"`
-	Lat      float64 `json:"lat"`
-	Lon      float64 `json:"lon"`
-	TimeZone string  `json:"time_zone"` // IANA, e.g. Europe/Paris
-	// OpeningHours maps a day (mon..sun) to its opening ranges, "09:30-19:00".
-	OpeningHours map[string][]string `json:"opening_hours,omitempty"`
-	Capabilities []string            `json:"capabilities,omitempty"`
-	UpdatedAt    time.Time           `json:"updated_at"`
-}
+// Location is a store or a warehouse: place.Location, the one model of
+// a physical place, which profiles, segments and journeys read too.
+type Location = place.Location
 
 // Address is a postal address.
-type Address struct {
-	Line1      string `json:"line1,omitempty"`
-	Line2      string `json:"line2,omitempty"`
-	PostalCode string `json:"postal_code,omitempty"`
-	City       string `json:"city,omitempty"`
-	Country    string `json:"country,omitempty"` // ISO 3166-1 alpha-2
-}
+type Address = place.Address
 
-// Can reports whether the location offers a capability.
-func (l *Location) Can(capability string) bool { return slices.Contains(l.Capabilities, capability) }
-
-var days = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
-
-// Validate checks the location.
-func (l *Location) Validate() error {
+// ValidateLocation checks a location, and makes it a store when it has no
+// kind.
+func ValidateLocation(l *Location) error {
 	if err := CheckID("id", l.ID); err != nil {
 		return err
 	}
@@ -152,7 +133,7 @@ func (l *Location) Validate() error {
 		return invalid("time_zone", "%q is not an IANA time zone", l.TimeZone)
 	}
 	for day, ranges := range l.OpeningHours {
-		if !slices.Contains(days, day) {
+		if !slices.Contains(place.Days, day) {
 			return invalid("opening_hours", "%q is not a day: use mon, tue, wed, thu, fri, sat, sun", day)
 		}
 		for _, r := range ranges {
@@ -177,31 +158,4 @@ func validRange(r string) bool {
 	a, err1 := time.Parse("15:04", from)
 	b, err2 := time.Parse("15:04", to)
 	return err1 == nil && err2 == nil && a.Before(b)
-}
-
-// OpenAt reports whether the location is open at t, in its time zone.
-func (l *Location) OpenAt(t time.Time) bool {
-	tz, err := time.LoadLocation(l.TimeZone)
-	if err != nil {
-		return false
-	}
-	local := t.In(tz)
-	day := days[(int(local.Weekday())+6)%7]
-	hm := local.Format("15:04")
-	for _, r := range l.OpeningHours[day] {
-		from, to, _ := strings.Cut(r, "-")
-		if hm >= from && hm < to {
-			return true
-		}
-	}
-	return false
-}
-
-// DistanceKm is the great-circle (haversine) distance between two points.
-func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
-	const r = 6371.0
-	rad := math.Pi / 180
-	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
-	return 2 * r * math.Asin(math.Sqrt(h))
 }

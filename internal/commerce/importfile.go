@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/parcours/parcours/internal/importfile"
+	"github.com/parcours/parcours/internal/place"
 )
 
 // Record is one record of an import file, as ScanFile hands it over.
@@ -262,7 +263,7 @@ func LocationFromCSV(f map[string]string) (*Location, error) {
 	l := &Location{ID: f["id"], Name: f["name"], Kind: f["kind"], Lat: lat, Lon: lon, TimeZone: f["time_zone"],
 		Address:      Address{Line1: f["line1"], Line2: f["line2"], PostalCode: f["postal_code"], City: f["city"], Country: f["country"]},
 		Capabilities: split(f["capabilities"], "|")}
-	for _, d := range days {
+	for _, d := range place.Days {
 		if r := split(f[d], "|"); len(r) > 0 {
 			if l.OpeningHours == nil {
 				l.OpeningHours = map[string][]string{}
@@ -270,7 +271,7 @@ func LocationFromCSV(f map[string]string) (*Location, error) {
 			l.OpeningHours[d] = r
 		}
 	}
-	return l, l.Validate()
+	return l, ValidateLocation(l)
 }
 
 // StockFromCSV reads one CSV row: sku, location_id, on_hand, safety.

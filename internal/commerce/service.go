@@ -120,7 +120,7 @@ func (s *Service) UpsertProducts(ctx context.Context, ps []*Product) error {
 func (s *Service) UpsertLocations(ctx context.Context, ls []*Location) error {
 	now := s.o.Clock.Now()
 	for i, l := range ls {
-		if err := l.Validate(); err != nil {
+		if err := ValidateLocation(l); err != nil {
 			if len(ls) > 1 {
 				return fmt.Errorf("location %d (%s): %w", i, l.ID, err)
 			}

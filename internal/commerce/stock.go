@@ -1,6 +1,8 @@
 package commerce
 
 import (
+	"github.com/parcours/parcours/internal/place"
+
 	"cmp"
 	"fmt"
 	"slices"
@@ -130,7 +132,7 @@ func Nearest(levels []StockLevel, locations map[string]*Location, lat, lon float
 		if !ok || l.Kind == KindWarehouse || s.Available() <= 0 {
 			continue
 		}
-		out = append(out, Availability{Location: l, Stock: s, Available: s.Available(), DistanceKm: DistanceKm(lat, lon, l.Lat, l.Lon)})
+		out = append(out, Availability{Location: l, Stock: s, Available: s.Available(), DistanceKm: place.DistanceKm(lat, lon, l.Lat, l.Lon)})
 	}
 	slices.SortFunc(out, func(a, b Availability) int {
 		return cmp.Or(cmp.Compare(a.DistanceKm, b.DistanceKm), cmp.Compare(a.Location.ID, b.Location.ID))

@@ -16,7 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/parcours/parcours/internal/identity"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 )
 
 // Globals are the settings every command accepts.
@@ -28,7 +28,7 @@ type Globals struct {
 	LogLevel      string          `help:"Log level: debug, info, warn, error." env:"PARCOURS_LOG_LEVEL" default:"info" enum:"debug,info,warn,error"`
 	LogFormat     string          `help:"Log format: text or json." env:"PARCOURS_LOG_FORMAT" default:"text" enum:"text,json"`
 	IdentityRules string          `help:"Identity resolution rules (YAML): blocklist, limits per identifier kind, priority, caps. Default: the built-in rules (docs/identity.md)." env:"PARCOURS_IDENTITY_RULES" type:"existingfile" placeholder:"FILE"`
-	StoresFile    string          `help:"Physical stores (YAML list of id, name, lat, lon), for the nearest-store trait." env:"PARCOURS_STORES_FILE" type:"existingfile" placeholder:"FILE"`
+	StoresFile    string          `help:"Physical stores (YAML list of id, name, lat, lon; optionally address, time_zone, opening_hours, as commerce locations), for the nearest-store trait, near conditions and templates." env:"PARCOURS_STORES_FILE" type:"existingfile" placeholder:"FILE"`
 	TimeZone      string          `help:"The brand's time zone (IANA name such as Europe/Paris): measurement counts days and periods in it. Changing it rebuilds the rollups." env:"PARCOURS_TIME_ZONE" default:"UTC" placeholder:"ZONE"`
 }
 
@@ -96,7 +96,7 @@ func (g *Globals) Rules() (*identity.Rules, error) {
 }
 
 // PhysicalStores loads the stores file, if any.
-func (g *Globals) PhysicalStores() ([]profile.Store, error) {
+func (g *Globals) PhysicalStores() ([]place.Location, error) {
 	if g.StoresFile == "" {
 		return nil, nil
 	}
@@ -104,7 +104,7 @@ func (g *Globals) PhysicalStores() ([]profile.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stores: %w", err)
 	}
-	var list []profile.Store
+	var list []place.Location
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&list); err != nil {

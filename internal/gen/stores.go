@@ -1,7 +1,8 @@
 package gen
 
 import (
-	"math"
+	"github.com/parcours/parcours/internal/place"
+
 	"strconv"
 )
 
@@ -74,22 +75,8 @@ func makeStores(n int) []Store {
 	return stores
 }
 
-// distanceKm is the great-circle distance between two points.
-func distanceKm(lat1, lon1, lat2, lon2 float64) float64 {
-	const r = 6371.0
-	p1, p2 := lat1*math.Pi/180, lat2*math.Pi/180
-	dp, dl := p2-p1, (lon2-lon1)*math.Pi/180
-	a := math.Sin(dp/2)*math.Sin(dp/2) + math.Cos(p1)*math.Cos(p2)*math.Sin(dl/2)*math.Sin(dl/2)
-	return 2 * r * math.Asin(math.Sqrt(a))
-}
-
 // nearestStore returns the index of the store closest to a point.
 func nearestStore(stores []Store, lat, lon float64) int {
-	best, bestD := 0, math.Inf(1)
-	for i, s := range stores {
-		if d := distanceKm(lat, lon, s.Lat, s.Lon); d < bestD {
-			best, bestD = i, d
-		}
-	}
-	return best
+	i, _ := place.Nearest(stores, func(s Store) (float64, float64) { return s.Lat, s.Lon }, lat, lon)
+	return max(i, 0)
 }

@@ -10,11 +10,14 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
 
-// Unifier is the unify stage, as the profile endpoints use it.
+// Unifier is the unify stage, as the profile endpoints use it: Unmerge
+// undoes a merge and rebuilds what derives from the split profiles
+// (pipeline.Pipeline.Unmerge).
 type Unifier interface {
 	Unmerge(ctx context.Context, id, mergeID int64) ([]int64, error)
 	RFM() *profile.RFM
@@ -24,7 +27,7 @@ type Unifier interface {
 type Profiles struct {
 	Unify  Unifier
 	Rules  *identity.Rules // to normalise looked-up identifiers; nil: defaults
-	Stores []profile.Store
+	Stores []place.Location
 }
 
 // profileView is a profile as the API shows it.
@@ -296,13 +299,6 @@ func (a *API) unmerge(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		a.fail(w, r, err)
 		return
-	}
-	// The events moved between profiles: their segment facts are rebuilt.
-	if a.segments != nil {
-		if err := a.segments.Rebuild(r.Context(), append(profiles, id)); err != nil {
-			a.fail(w, r, err)
-			return
-		}
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"profiles": profiles})
 }

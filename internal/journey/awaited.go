@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -143,7 +144,7 @@ func (e *Engine) observeAwaited(ctx context.Context, b *batch, waiting []*store.
 }
 
 // seenOf is an event as the engine matches it.
-func seenOf(ev *event.Event, stores []profile.Store) *seen {
+func seenOf(ev *event.Event, stores []place.Location) *seen {
 	s := &seen{e: ev, stores: stores}
 	if len(ev.Properties) > 0 {
 		_ = json.Unmarshal(ev.Properties, &s.props)

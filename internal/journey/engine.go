@@ -12,6 +12,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -72,7 +73,7 @@ type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
 	Rules  *identity.Rules
-	Stores []profile.Store
+	Stores []place.Location
 	// Sender delivers send steps; nil records "no sender configured" and
 	// goes on.
 	Sender Sender

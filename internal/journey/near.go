@@ -3,7 +3,7 @@ package journey
 import (
 	"encoding/json"
 
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 )
 
 // position reads an event's position: latitude and longitude properties
@@ -43,7 +43,7 @@ func (s *seen) near(n *Near) bool {
 		return false
 	}
 	for _, st := range s.stores {
-		if (n.Store == "" || st.ID == n.Store) && profile.DistanceKm(lat, lon, st.Lat, st.Lon) <= n.Km {
+		if (n.Store == "" || st.ID == n.Store) && place.DistanceKm(lat, lon, st.Lat, st.Lon) <= n.Km {
 			return true
 		}
 	}

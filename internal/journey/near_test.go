@@ -7,7 +7,7 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/journey"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 )
 
 // A geofence trigger: an app event within 1 km of a store enrols the
@@ -15,7 +15,7 @@ import (
 // without a position, it does not.
 func TestNearTrigger(t *testing.T) {
 	w := newWorld(t)
-	w.eng = w.engine(journey.Options{Sender: w.rec, Stores: []profile.Store{
+	w.eng = w.engine(journey.Options{Sender: w.rec, Stores: []place.Location{
 		{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320},
 		{ID: "paris", Name: "Paris Rivoli", Lat: 48.8606, Lon: 2.3376},
 	}})

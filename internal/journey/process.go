@@ -11,13 +11,14 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 )
 
 // knownSegments lists the segments a definition may name.
-func knownSegments(ctx context.Context, st Store, stores []profile.Store) (segment.Known, error) {
+func knownSegments(ctx context.Context, st Store, stores []place.Location) (segment.Known, error) {
 	known := segment.Known{Segments: map[string]*segment.Definition{}, Stores: stores}
 	recs, err := st.ListSegments(ctx)
 	if err != nil {
@@ -52,7 +53,7 @@ type seen struct {
 	segment string // Segment Entered/Exited: the segment
 	// historical: a Segment Entered/Exited caused by history alone.
 	historical bool
-	stores     []profile.Store
+	stores     []place.Location
 }
 
 func (m *Match) matches(s *seen) bool {

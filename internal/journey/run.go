@@ -3,7 +3,6 @@ package journey
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -245,7 +244,8 @@ func (e *Engine) loadProfiles(ctx context.Context, ids []int64) (map[int64]*prof
 	return profiles, segs, nil
 }
 
-// run moves one due enrolment through its steps until it waits or ends.
+// run moves one due enrolment through its steps until it waits or ends;
+// each kind of step is taken by its own method of pass (runstep.go).
 func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 	e, now := r.e, r.b.now
 	p, err := e.program(ctx, en.Journey, en.Version)
@@ -259,172 +259,24 @@ func (r *runner) run(ctx context.Context, en *store.Enrolment) error {
 		at = en.DueAt
 	}
 	en.DueAt = time.Time{}
-	st := readState(en)
-	var send *SendRequest
-	tr := func(n *node, kind, what, why string) {
-		e.trace(TraceEntry{At: at, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
-			Step: n.addr, Name: n.step.Name, Kind: kind, What: what, Why: why, Due: en.DueAt, Send: send})
-		send = nil
-	}
-	finish := func(status, reason string) {
-		en.Status, en.DueAt, en.EndedAt, en.Reason = status, time.Time{}, at, reason
-		r.b.record(en, "", status, reason, "", at)
-		e.trace(TraceEntry{At: at, Journey: en.Journey, Version: en.Version, Enrolment: en.ID, Profile: en.Profile,
-			Kind: status, What: map[bool]string{true: "finished", false: "left the journey"}[status == EnrolCompleted], Why: reason})
-	}
+	x := &pass{runner: r, en: en, p: p, st: readState(en), now: now, at: at}
 	en.UpdatedAt = now
-	defer func() { en.State = st.encode() }()
+	defer func() { en.State = x.st.encode() }()
 	// A journey is a tree, so an enrolment takes each step at most once:
 	// the bound only guards against a bug.
 	for range 1000 {
 		if en.Step == "" {
-			finish(EnrolCompleted, "reached the end of the journey")
+			x.finish(EnrolCompleted, "reached the end of the journey")
 			return nil
 		}
 		n := p.nodes[en.Step]
 		if n == nil {
-			finish(EnrolExited, "step "+en.Step+" is not in version "+fmt.Sprint(en.Version))
+			x.finish(EnrolExited, "step "+en.Step+" is not in version "+fmt.Sprint(en.Version))
 			return nil
 		}
-		s := n.step
-		switch {
-		case s.Send != nil:
-			req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
-				Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
-				Channel: s.Send.Channel, Template: s.Send.Template, Topic: s.Send.Topic, At: at}
-			req.Data, req.Event, req.Store = sendData(st), st.Event, st.EventStore
-			if s.Send.PromoCode != nil {
-				req.Data["promo_code"] = promoCode(e.o.CodeSecret, s.Send.PromoCode.Prefix, req.Key)
-			}
-			if len(req.Data) == 0 {
-				req.Data = nil
-			}
-			if e.o.Sender == nil {
-				e.noSender.Do(func() {
-					e.log.Warn("journeys: no sender configured; send steps are traced and skipped", "journey", en.Journey)
-				})
-				r.b.record(en, n.addr, "send", "not sent", s.Send.Channel, at)
-				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "no sender configured: not sent")
-			} else if err := r.send(ctx, req); err != nil {
-				if d, again := retry(st, en, now, errors.Is(err, ErrRefused)); again {
-					tr(n, "send", "send failed; retry in "+d.String(), err.Error())
-					return nil
-				}
-				r.b.record(en, n.addr, "send", "failed", s.Send.Channel, at)
-				tr(n, "send", fmt.Sprintf("send failed %d times; step skipped", st.Attempts), err.Error())
-			} else {
-				send = &req
-				r.b.record(en, n.addr, "send", "sent", s.Send.Channel, at)
-				tr(n, "send", fmt.Sprintf("%s %s", s.Send.Channel, s.Send.Template), "handed to the sender, key "+req.Key)
-			}
-			st.Attempts = 0
-			en.Step = n.next
-		case s.Webhook != nil:
-			req := WebhookRequest{URL: s.Webhook.URL, Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID),
-				Journey: en.Journey, Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID, At: at}
-			if e.o.Webhooks == nil {
-				r.b.record(en, n.addr, "webhook", "not called", "", at)
-				tr(n, "webhook", s.Webhook.URL, "no webhook caller configured: not called")
-			} else if err := e.o.Webhooks.Call(ctx, req); err != nil {
-				if d, again := retry(st, en, now, refused(err)); again {
-					tr(n, "webhook", "call failed; retry in "+d.String(), err.Error())
-					return nil
-				}
-				r.b.record(en, n.addr, "webhook", "failed", "", at)
-				tr(n, "webhook", fmt.Sprintf("call failed %d times; step skipped", st.Attempts), err.Error())
-			} else {
-				r.b.record(en, n.addr, "webhook", "called", "", at)
-				tr(n, "webhook", s.Webhook.URL, "called, key "+req.Key)
-			}
-			st.Attempts = 0
-			en.Step = n.next
-		case s.Task != nil:
-			outcome, what, err := r.task(ctx, en, n, st, at)
-			if err != nil {
-				if d, again := retry(st, en, now, false); again {
-					tr(n, "task", "task not created; retry in "+d.String(), err.Error())
-					return nil
-				}
-				outcome, what = "failed", fmt.Sprintf("task not created after %d tries; step skipped: %v", st.Attempts, err)
-			}
-			st.Attempts = 0
-			r.b.record(en, n.addr, "task", outcome, "", at)
-			tr(n, "task", what, outcome)
-			en.Step = n.next
-		case s.Wait != nil:
-			if st.Waiting {
-				st.Waiting = false
-				en.Step = n.next
-				continue
-			}
-			loc := r.location(s.Wait, en.Profile)
-			if s.Wait.UntilTrait != "" {
-				due, ok := r.untilTrait(s.Wait, en.Profile, at, loc)
-				if !ok {
-					tr(n, "wait", "not waiting", "no date in trait "+s.Wait.UntilTrait)
-					en.Step = n.next
-					continue
-				}
-				st.Waiting = true
-				en.DueAt = due
-				tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), "next "+s.Wait.UntilTrait+" "+loc.String())
-				return nil
-			}
-			st.Waiting = true
-			en.DueAt = waitUntil(s.Wait, at, loc)
-			tr(n, "wait", "wait until "+en.DueAt.In(loc).Format("2006-01-02 15:04 MST"), describeWait(s.Wait, loc))
-			return nil
-		case s.WaitFor != nil:
-			if st.Waiting { // the timer fired before the event
-				st.Waiting = false
-				r.b.record(en, n.addr, "wait_for", "timeout", "", at)
-				tr(n, "wait_for", "timed out", "no "+s.WaitFor.describe()+" within "+human(time.Duration(s.WaitFor.Timeout)))
-				en.Step = n.onTimeout
-				continue
-			}
-			st.Waiting = true
-			en.DueAt = at.Add(time.Duration(s.WaitFor.Timeout))
-			tr(n, "wait_for", "wait for "+s.WaitFor.describe(), "at most "+human(time.Duration(s.WaitFor.Timeout)))
-			return nil
-		case s.Branch != nil:
-			next, why, outcome := n.other, "no case holds: else", "else"
-			in := segment.Input{Profile: r.profile(en.Profile), State: r.segs[en.Profile], Env: &profile.Env{Now: at, Stores: e.o.Stores}}
-			for i := range s.Branch.Cases {
-				ok, detail, err := r.when(ctx, &s.Branch.Cases[i].When, in, en, st, at)
-				if err != nil {
-					return err
-				}
-				if ok {
-					next, why, outcome = n.cases[i], fmt.Sprintf("case %d holds", i), fmt.Sprintf("case %d", i)
-					if detail != "" {
-						why += ": " + detail
-					}
-					break
-				}
-				if detail != "" {
-					why += fmt.Sprintf(" (case %d: %s)", i, detail)
-				}
-			}
-			r.b.record(en, n.addr, "branch", outcome, "", at)
-			tr(n, "branch", "next: "+orEnd(next), why)
-			en.Step = next
-		case s.Split != nil:
-			i := variant(p.def, n.addr, en.Profile, s.Split)
-			r.b.record(en, n.addr, "split", s.Split.Variants[i].Name, "", at)
-			tr(n, "split", "variant "+s.Split.Variants[i].Name, fmt.Sprintf("weight %g of %g", s.Split.Variants[i].Weight, totalWeight(s.Split)))
-			en.Step = n.variants[i]
-		case s.UpdateTrait != nil:
-			outcome := r.updateTrait(en, n, at)
-			r.b.record(en, n.addr, "update_trait", outcome, "", at)
-			tr(n, "update_trait", fmt.Sprintf("%s = %v", s.UpdateTrait.Trait, s.UpdateTrait.Value), outcome)
-			en.Step = n.next
-		case s.Exit != nil:
-			reason := s.Exit.Reason
-			if reason == "" {
-				reason = "exit step"
-			}
-			finish(EnrolExited, n.addr+": "+reason)
-			return nil
+		stop, err := x.step(ctx, n)
+		if err != nil || stop {
+			return err
 		}
 		en.DueAt = time.Time{}
 	}

@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/journey"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 )
 
 // shelf is a StockReader over a fixed table: store -> SKU -> available.
 type shelf struct {
-	stores []profile.Store
+	stores []place.Location
 	stock  map[string]map[string]int64
 	fail   bool
 }
@@ -25,7 +25,7 @@ func (s *shelf) Nearby(_ context.Context, sku string, lat, lon float64) ([]journ
 	for _, st := range s.stores { // listed nearest first in the tests
 		if n := s.stock[st.ID][sku]; n > 0 {
 			out = append(out, journey.StoreStock{ID: st.ID, Name: st.Name, SKU: sku, Available: n,
-				DistanceKm: profile.DistanceKm(lat, lon, st.Lat, st.Lon)})
+				DistanceKm: place.DistanceKm(lat, lon, st.Lat, st.Lon)})
 		}
 	}
 	return out, nil
@@ -40,9 +40,9 @@ func (s *shelf) At(_ context.Context, sku, store string) (journey.StoreStock, er
 // the store found reaches the send's template data.
 func TestInStockBranches(t *testing.T) {
 	w := newWorld(t)
-	lyon := profile.Store{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320}
-	villeurbanne := profile.Store{ID: "villeurbanne", Name: "Villeurbanne", Lat: 45.7719, Lon: 4.8902}
-	sh := &shelf{stores: []profile.Store{lyon, villeurbanne}, stock: map[string]map[string]int64{
+	lyon := place.Location{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320}
+	villeurbanne := place.Location{ID: "villeurbanne", Name: "Villeurbanne", Lat: 45.7719, Lon: 4.8902}
+	sh := &shelf{stores: []place.Location{lyon, villeurbanne}, stock: map[string]map[string]int64{
 		"lyon":         {"SHOE-42": 1, "BAG-1": 5},
 		"villeurbanne": {"SHOE-42": 4},
 	}}

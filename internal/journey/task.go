@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -141,12 +142,10 @@ func (r *runner) snapshot(ctx context.Context, p *profile.Profile, st *state, n 
 }
 
 // nearestStore is the store closest to a position.
-func nearestStore(stores []profile.Store, lat, lon float64) (profile.Store, bool) {
-	best, bestKm := profile.Store{}, -1.0
-	for _, s := range stores {
-		if d := profile.DistanceKm(lat, lon, s.Lat, s.Lon); bestKm < 0 || d < bestKm {
-			best, bestKm = s, d
-		}
+func nearestStore(stores []place.Location, lat, lon float64) (place.Location, bool) {
+	i, _ := place.Nearest(stores, func(s place.Location) (float64, float64) { return s.Lat, s.Lon }, lat, lon)
+	if i < 0 {
+		return place.Location{}, false
 	}
-	return best, bestKm >= 0
+	return stores[i], true
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/journey"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -18,7 +18,7 @@ import (
 // on.
 func TestTaskSnapshot(t *testing.T) {
 	w := newWorld(t)
-	stores := []profile.Store{{ID: "lyon", Name: "Lyon", Lat: 45.7578, Lon: 4.8320}}
+	stores := []place.Location{{ID: "lyon", Name: "Lyon", Lat: 45.7578, Lon: 4.8320}}
 	w.eng = w.engine(journey.Options{Sender: w.rec, Tasks: w.st, Stores: stores})
 	w.apply(`
 kind: journey

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/journey"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -35,7 +35,7 @@ func (l *lostReply) CreateTask(ctx context.Context, t *store.Task) (bool, error)
 func TestTaskForTheNearestStoreOnce(t *testing.T) {
 	w := newWorld(t)
 	tasks := &lostReply{TaskStore: w.st}
-	stores := []profile.Store{{ID: "lyon", Name: "Lyon", Lat: 45.7578, Lon: 4.8320}, {ID: "paris", Name: "Paris", Lat: 48.8606, Lon: 2.3376}}
+	stores := []place.Location{{ID: "lyon", Name: "Lyon", Lat: 45.7578, Lon: 4.8320}, {ID: "paris", Name: "Paris", Lat: 48.8606, Lon: 2.3376}}
 	w.eng = w.engine(journey.Options{Sender: w.rec, Tasks: tasks, Stores: stores})
 	w.apply(`
 kind: journey

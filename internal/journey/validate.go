@@ -3,7 +3,6 @@ package journey
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -245,130 +244,7 @@ func (v *validator) step(s *Step, path string) error {
 	default:
 		return fail(path, "sets "+strings.Join(kinds, " and ")+": one kind per step")
 	}
-	path += "." + kinds[0]
-	switch kinds[0] {
-	case "send":
-		if chs := SendChannels(); !slices.Contains(chs, s.Send.Channel) {
-			return fail(path+".channel", fmt.Sprintf("%q: expected one of %s", s.Send.Channel, strings.Join(chs, ", ")))
-		}
-		if strings.TrimSpace(s.Send.Template) == "" {
-			return fail(path+".template", "is required: the template's id")
-		}
-	case "wait":
-		w := s.Wait
-		switch {
-		case w.For != nil && (w.Until != "" || w.UntilTrait != ""):
-			return fail(path, "give for, or until and/or until_trait, not both")
-		case w.UntilTrait != "":
-			if w.Until != "" {
-				if _, err := parseClock(w.Until); err != nil {
-					return fail(path+".until", err.Error())
-				}
-			}
-			if _, err := zone(w.Zone); w.Zone != "customer" && err != nil {
-				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
-			}
-		case w.For != nil:
-			if w.Zone != "" {
-				return fail(path+".zone", "is for until (a time of day), not for")
-			}
-			if *w.For <= 0 {
-				return fail(path+".for", "must be a positive duration like 1h or 2d")
-			}
-		case w.Until != "":
-			if _, err := parseClock(w.Until); err != nil {
-				return fail(path+".until", err.Error())
-			}
-			if _, err := zone(w.Zone); w.Zone != "customer" && err != nil {
-				return fail(path+".zone", fmt.Sprintf("%q: expected utc, customer or an IANA zone like Europe/Paris", w.Zone))
-			}
-		default:
-			return fail(path, "needs for (a duration like 1h), until (a time of day like 10:00, with zone: utc, customer or Europe/Paris) or until_trait (a yearly date trait like birthday)")
-		}
-	case "wait_for":
-		w := s.WaitFor
-		if w.Event == "" && w.SegmentEntered == "" && w.SegmentExited == "" {
-			return fail(path, "needs the event to wait for: event, segment_entered or segment_exited")
-		}
-		if err := v.match(&w.Match, path); err != nil {
-			return err
-		}
-		if w.Timeout <= 0 {
-			return fail(path+".timeout", "is required: a positive duration like 24h")
-		}
-		if w.MaxAge != nil {
-			if err := maxAge(w.MaxAge, &w.Match, path+".max_age"); err != nil {
-				return err
-			}
-		}
-		if err := v.list(w.OnEvent, path+".on_event"); err != nil {
-			return err
-		}
-		return v.list(w.OnTimeout, path+".on_timeout")
-	case "branch":
-		if len(s.Branch.Cases) == 0 {
-			return fail(path+".cases", "needs at least one case: {when: CONDITION, steps: [...]}")
-		}
-		for i := range s.Branch.Cases {
-			c := &s.Branch.Cases[i]
-			cp := fmt.Sprintf("%s.cases[%d]", path, i)
-			if err := caseCondition(&c.When, cp+".when", v.known); err != nil {
-				return err
-			}
-			if err := v.list(c.Steps, cp+".steps"); err != nil {
-				return err
-			}
-		}
-		return v.list(s.Branch.Else, path+".else")
-	case "split":
-		if len(s.Split.Variants) < 2 {
-			return fail(path+".variants", "needs at least two variants")
-		}
-		names := map[string]bool{}
-		for i := range s.Split.Variants {
-			va := &s.Split.Variants[i]
-			vp := fmt.Sprintf("%s.variants[%d]", path, i)
-			if strings.TrimSpace(va.Name) == "" {
-				return fail(vp+".name", "is required")
-			}
-			if names[va.Name] {
-				return fail(vp+".name", fmt.Sprintf("%q is used twice", va.Name))
-			}
-			names[va.Name] = true
-			if va.Weight <= 0 {
-				return fail(vp+".weight", "must be positive")
-			}
-			if err := v.list(va.Steps, vp+".steps"); err != nil {
-				return err
-			}
-		}
-	case "webhook":
-		u, err := url.Parse(s.Webhook.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fail(path+".url", fmt.Sprintf("%q is not an http or https URL", s.Webhook.URL))
-		}
-	case "update_trait":
-		if strings.TrimSpace(s.UpdateTrait.Trait) == "" {
-			return fail(path+".trait", "is required: the trait's name")
-		}
-	case "task":
-		t := s.Task
-		if strings.TrimSpace(t.Store) == "" {
-			return fail(path+".store", "is required: nearest, a store id, or {{ event.store_id }}")
-		}
-		if strings.TrimSpace(t.Title) == "" {
-			return fail(path+".title", "is required: what the staff should do")
-		}
-		for field, v := range map[string]string{"store": t.Store, "title": t.Title, "note": t.Note} {
-			if err := checkPlaceholders(v); err != nil {
-				return fail(path+"."+field, err.Error())
-			}
-		}
-		if t.History < 0 || t.History > 100 {
-			return fail(path+".history", "is how many timeline events the task holds: 0 (the default, 10) to 100")
-		}
-	}
-	return nil
+	return v.kind(kinds[0], s, path+"."+kinds[0])
 }
 
 // parseClock reads a time of day "HH:MM" into the offset from midnight.

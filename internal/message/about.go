@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -104,11 +105,12 @@ func (p *Pipeline) completeStore(ctx context.Context, s map[string]any) error {
 			s[k] = v
 		}
 	}
-	for _, st := range p.o.Stores {
-		if st.ID == id {
-			add("name", st.Name)
-			add("lat", st.Lat)
-			add("lon", st.Lon)
+	// The stores file's entry first (its position wins), then commerce's
+	// location: the same type, so the same fields; only commerce's gives
+	// the empty ones (an address without a city is still an address).
+	for i := range p.o.Stores {
+		if st := &p.o.Stores[i]; st.ID == id {
+			addLocation(add, st, false)
 		}
 	}
 	if p.o.Commerce == nil {
@@ -121,17 +123,29 @@ func (p *Pipeline) completeStore(ctx context.Context, s map[string]any) error {
 	case err != nil:
 		return fmt.Errorf("%w: store %s: %w", errLookup, id, err)
 	}
-	if loc.Name != "" {
-		add("name", loc.Name)
-	}
-	add("kind", loc.Kind)
-	add("lat", loc.Lat)
-	add("lon", loc.Lon)
-	add("time_zone", loc.TimeZone)
-	add("address", map[string]any{"line1": loc.Address.Line1, "line2": loc.Address.Line2,
-		"postal_code": loc.Address.PostalCode, "city": loc.Address.City, "country": loc.Address.Country})
-	if len(loc.OpeningHours) > 0 {
-		add("opening_hours", loc.OpeningHours)
-	}
+	addLocation(add, loc, true)
 	return nil
+}
+
+// addLocation adds what a location knows to a store variable through add
+// (which keeps what is there); empty fields only with all.
+func addLocation(add func(string, any), l *place.Location, all bool) {
+	if l.Name != "" {
+		add("name", l.Name)
+	}
+	if all || l.Kind != "" {
+		add("kind", l.Kind)
+	}
+	add("lat", l.Lat)
+	add("lon", l.Lon)
+	if all || l.TimeZone != "" {
+		add("time_zone", l.TimeZone)
+	}
+	if all || l.Address != (place.Address{}) {
+		add("address", map[string]any{"line1": l.Address.Line1, "line2": l.Address.Line2,
+			"postal_code": l.Address.PostalCode, "city": l.Address.City, "country": l.Address.Country})
+	}
+	if len(l.OpeningHours) > 0 {
+		add("opening_hours", l.OpeningHours)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -49,8 +50,11 @@ func TestTemplatesGetTheOrderAndItsStore(t *testing.T) {
 	}
 	h := newHarness(t, func(o *message.Options) {
 		o.Commerce = fc
-		o.Stores = []profile.Store{{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7606, Lon: 4.8593},
-			{ID: "paris-rivoli", Name: "Paris Rivoli", Lat: 48.8606, Lon: 2.3376}}
+		o.Stores = []place.Location{{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7606, Lon: 4.8593},
+			{ID: "paris-rivoli", Name: "Paris Rivoli", Lat: 48.8606, Lon: 2.3376},
+			// Known to the stores file alone, address included (a stores
+			// file entry is a place.Location, like commerce's).
+			{ID: "bordeaux", Name: "Bordeaux Sainte-Catherine", Lat: 44.8378, Lon: -0.5792, Address: place.Address{City: "Bordeaux"}}}
 	})
 	h.customer(1, map[string]any{"first_name": "Sophie"})
 	// Sophie was last seen in Lyon.
@@ -75,6 +79,7 @@ func TestTemplatesGetTheOrderAndItsStore(t *testing.T) {
 		{"the request's store (a POS event)", map[string]any{"note": "till"}, "paris-rivoli", "||||Paris Rivoli|Paris|till"},
 		{"no store named: the nearest", nil, "", "||||Lyon Part-Dieu|Lyon|"},
 		{"a store nobody knows: its id", map[string]any{"store_id": "nantes"}, "", "||||nantes||"},
+		{"a store of the stores file alone: its address too", map[string]any{"store_id": "bordeaux"}, "", "||||Bordeaux Sainte-Catherine|Bordeaux|"},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -110,7 +111,7 @@ type Options struct {
 	Rules *identity.Rules
 	// Stores are the physical stores (the nearest_store computed trait,
 	// the default "store" variable); RFM returns the last RFM scoring.
-	Stores []profile.Store
+	Stores []place.Location
 	RFM    func() *profile.RFM
 	// Commerce gives templates the order a message is about and the
 	// stores' addresses; nil: the event's properties and Stores only.

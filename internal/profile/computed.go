@@ -1,6 +1,8 @@
 package profile
 
 import (
+	"github.com/parcours/parcours/internal/place"
+
 	"cmp"
 	"math"
 	"slices"
@@ -13,19 +15,12 @@ import (
 // but do not count as customer activity.
 const InternalChannel = "internal"
 
-// Store is a physical store, for the nearest-store trait.
-type Store struct {
-	ID   string  `json:"id" yaml:"id"`
-	Name string  `json:"name" yaml:"name"`
-	Lat  float64 `json:"lat" yaml:"lat"`
-	Lon  float64 `json:"lon" yaml:"lon"`
-}
-
 // Env is what computed traits may need besides the profile: the time of
 // the read, the stores, the last RFM scoring.
 type Env struct {
-	Now    time.Time
-	Stores []Store
+	Now time.Time
+	// Stores are the physical stores, for the nearest-store trait.
+	Stores []place.Location
 	RFM    *RFM
 }
 
@@ -139,30 +134,21 @@ func preferred(a *Aggregates) any {
 	return nil
 }
 
-// NearestStore is a store and its distance.
+// NearestStore is a store and its distance: the nearest_store computed
+// trait.
 type NearestStore struct {
-	Store
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Lat        float64 `json:"lat"`
+	Lon        float64 `json:"lon"`
 	DistanceKm float64 `json:"distance_km"`
 }
 
-func nearest(l *Location, stores []Store) any {
+func nearest(l *Location, stores []place.Location) any {
 	if l.At.IsZero() || (l.Lat == 0 && l.Lon == 0) || len(stores) == 0 {
 		return nil
 	}
-	best := NearestStore{DistanceKm: math.Inf(1)}
-	for _, s := range stores {
-		if d := DistanceKm(l.Lat, l.Lon, s.Lat, s.Lon); d < best.DistanceKm {
-			best = NearestStore{Store: s, DistanceKm: math.Round(d*10) / 10}
-		}
-	}
-	return best
-}
-
-// DistanceKm is the great-circle distance between two points.
-func DistanceKm(lat1, lon1, lat2, lon2 float64) float64 {
-	const r = 6371.0
-	rad := math.Pi / 180
-	dLat, dLon := (lat2-lat1)*rad, (lon2-lon1)*rad
-	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
-	return 2 * r * math.Asin(math.Sqrt(h))
+	i, d := place.Nearest(stores, func(s place.Location) (float64, float64) { return s.Lat, s.Lon }, l.Lat, l.Lon)
+	s := stores[i]
+	return NearestStore{ID: s.ID, Name: s.Name, Lat: s.Lat, Lon: s.Lon, DistanceKm: math.Round(d*10) / 10}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/place"
 )
 
 var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
@@ -79,7 +80,7 @@ func build(events []*event.Event) *Profile {
 }
 
 func view(p *Profile) string {
-	env := &Env{Now: t0.Add(1000 * time.Hour), Stores: []Store{{ID: "lyon", Lat: 45.76, Lon: 4.83}, {ID: "paris", Lat: 48.85, Lon: 2.35}}}
+	env := &Env{Now: t0.Add(1000 * time.Hour), Stores: []place.Location{{ID: "lyon", Lat: 45.76, Lon: 4.83}, {ID: "paris", Lat: 48.85, Lon: 2.35}}}
 	traits := map[string]string{}
 	for k, t := range p.Traits {
 		traits[k] = string(t.Value) + "@" + t.MessageID

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 )
 
@@ -312,7 +313,7 @@ func (ev *evaluation) near(n *Near) bool {
 	}
 	lat, lon := 0.0, 0.0
 	if n.Store != "" {
-		i := slices.IndexFunc(ev.in.Env.Stores, func(s profile.Store) bool { return s.ID == n.Store })
+		i := slices.IndexFunc(ev.in.Env.Stores, func(s place.Location) bool { return s.ID == n.Store })
 		if i < 0 {
 			return false
 		}
@@ -320,7 +321,7 @@ func (ev *evaluation) near(n *Near) bool {
 	} else {
 		lat, lon = *n.Lat, *n.Lon
 	}
-	return profile.DistanceKm(loc.Lat, loc.Lon, lat, lon) <= n.Km
+	return place.DistanceKm(loc.Lat, loc.Lon, lat, lon) <= n.Km
 }
 
 // reachableAddress reports whether the profile has an address on the

@@ -169,3 +169,26 @@ func (s *Stage) indexPreview(set *Set, id string, sample int) (*Preview, bool) {
 	})
 	return out, true
 }
+
+// ResetIndex empties the behaviour index, for the profiles it names are
+// gone (a replay rebuilds them with new ids), and indexes the log again up
+// to the stage's checkpoint; with a file, the file is rewritten with what
+// it then holds. Nothing may process events meanwhile.
+func (s *Stage) ResetIndex(ctx context.Context) error {
+	x := s.o.Index
+	if x == nil {
+		return nil
+	}
+	x.flushMu.Lock()
+	x.mu.Lock()
+	fresh := NewIndex()
+	x.parts, x.seen, x.alias, x.upto, x.ready, x.rows = fresh.parts, nil, fresh.alias, 0, false, 0
+	x.chans, x.chanCode, x.newSeen, x.newAlias = fresh.chans, fresh.chanCode, nil, nil
+	x.dirty = true // the next flush replaces the file
+	x.mu.Unlock()
+	x.flushMu.Unlock()
+	if err := s.CatchUpIndex(ctx); err != nil {
+		return err
+	}
+	return x.Flush()
+}

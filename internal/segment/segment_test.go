@@ -12,6 +12,7 @@ import (
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -21,7 +22,7 @@ import (
 
 var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
-var lyon = profile.Store{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7606, Lon: 4.8593}
+var lyon = place.Location{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7606, Lon: 4.8593}
 
 // pipeline is the log, unify and the segment stage on one SQLite store,
 // with a fake clock.
@@ -51,7 +52,7 @@ func newPipeline(t testing.TB) *pipeline {
 		unify: unify.NewProcessor(st, unify.Options{Clock: clk, Emit: sink}),
 		idx:   segment.NewIndex(),
 	}
-	p.seg = segment.NewStage(st, segment.Options{Clock: clk, Emit: sink, Stores: []profile.Store{lyon}, Index: p.idx})
+	p.seg = segment.NewStage(st, segment.Options{Clock: clk, Emit: sink, Stores: []place.Location{lyon}, Index: p.idx})
 	if err := p.seg.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func profileFixture() *profile.Profile {
 }
 
 func envFixture(now time.Time) *profile.Env {
-	return &profile.Env{Now: now, Stores: []profile.Store{lyon}}
+	return &profile.Env{Now: now, Stores: []place.Location{lyon}}
 }
 
 // TestUnmergeSplitsMemberships: a wrong merge made one customer out of

@@ -17,6 +17,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -62,7 +63,7 @@ type Options struct {
 	Clock  clock.Clock
 	Logger *slog.Logger
 	Rules  *identity.Rules
-	Stores []profile.Store
+	Stores []place.Location
 	// RFM returns the last RFM scoring, for the rfm computed trait.
 	RFM func() *profile.RFM
 	// Consent returns the profiles' current channel-level consent from the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/parcours/parcours/internal/channel"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/profile"
 )
 
@@ -31,7 +32,7 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // segments (for member conditions) and the stores (for near conditions).
 type Known struct {
 	Segments map[string]*Definition
-	Stores   []profile.Store
+	Stores   []place.Location
 }
 
 // Validate checks d and returns the first problem, as a *ValidationError.
@@ -160,7 +161,7 @@ func validateCond(c *Condition, path string, known Known, fail func(string, stri
 		case n.Store != "" && (n.Lat != nil || n.Lon != nil):
 			return fail(path+".near", "give a store or a point (lat, lon), not both")
 		case n.Store != "":
-			if !slices.ContainsFunc(known.Stores, func(s profile.Store) bool { return s.ID == n.Store }) {
+			if !slices.ContainsFunc(known.Stores, func(s place.Location) bool { return s.ID == n.Store }) {
 				return fail(path+".near.store", fmt.Sprintf("no store %q is known (stores are the locations of kind store: parcours locations import, then restart serve; or --stores-file)", n.Store))
 			}
 		case n.Lat == nil || n.Lon == nil:

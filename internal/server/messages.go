@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/message"
 )
 
@@ -87,18 +86,6 @@ func runRecovered(ctx context.Context, run func(context.Context) error) (err err
 		}
 	}()
 	return run(ctx)
-}
-
-// templateCommerce gives message templates the commerce orders and
-// locations ({{ order.status }}, {{ store.address.city }}).
-type templateCommerce struct{ svc *commerce.Service }
-
-func (c templateCommerce) Order(ctx context.Context, id string) (*commerce.Order, error) {
-	return c.svc.Order(ctx, id)
-}
-
-func (c templateCommerce) Location(ctx context.Context, id string) (*commerce.Location, error) {
-	return c.svc.Store().Location(ctx, id)
 }
 
 // logUnsubscribe says at startup whether marketing emails can carry a

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/journey"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/source"
 )
@@ -37,7 +37,7 @@ func TestOneCart(t *testing.T) {
 	rec := &journey.Recorder{}
 	h := newHarness(t, func(o *server.Options) {
 		o.JourneySender = rec
-		o.Stores = []profile.Store{{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320}}
+		o.Stores = []place.Location{{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320}}
 	})
 	ctx := context.Background()
 	app, _ := source.New("App", "ios", "", now)

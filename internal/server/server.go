@@ -26,12 +26,11 @@ import (
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
-	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/pipeline"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -39,6 +38,11 @@ import (
 
 // Options configure a Server. Zero values take the defaults.
 type Options struct {
+	// Config is what the stages compute with (identity rules, physical
+	// stores, time zone, behaviour index, low stock, message settings):
+	// the same configuration the offline commands and the simulator
+	// assemble the pipeline from.
+	pipeline.Config
 	// DedupWindow is how long (source, messageId) keys are remembered;
 	// default 7 days.
 	DedupWindow time.Duration
@@ -56,38 +60,22 @@ type Options struct {
 	Committer         collect.CommitterOptions
 	Clock             clock.Clock
 	Logger            *slog.Logger
-	// Rules are the identity resolution rules; nil: the defaults.
-	Rules *identity.Rules
-	// Stores are the physical stores (for the nearest-store trait).
-	Stores []profile.Store
 	// RFMEvery is how often RFM scores are recomputed; default 24h.
 	RFMEvery time.Duration
 	// ReservationSweep is how often expired reservations are released;
 	// default 30s.
 	ReservationSweep time.Duration
-	// LowStock is the availability at or under which Low Stock is logged;
-	// default 3.
-	LowStock int64
-	// Messages configure the message pipeline (its Clock and Logger are
-	// the server's); Providers serve its channels: nil, every send fails
-	// with "no provider configured for channel X". TemplatesDir holds
-	// template files imported at start.
-	Messages     message.Options
+	// Providers serve the message channels: nil, every send fails with
+	// "no provider configured for channel X". TemplatesDir holds template
+	// files imported at start.
 	Providers    message.Providers
 	TemplatesDir string
 	// ProviderConfig is the providers file: its callbacks are served
 	// under /hooks/ and its SMTP bounce servers started. Nil: none.
 	ProviderConfig *providers.Config
-	// JourneySender delivers the journeys' send steps; nil: they are
-	// traced as "no sender configured" and the journeys go on.
+	// JourneySender delivers the journeys' send steps; nil: the message
+	// pipeline does.
 	JourneySender journey.Sender
-	// BehaviourIndex is the file of the segments' behaviour index (which
-	// previews of behavioural segments read); "": kept in memory and
-	// built from the log at each start.
-	BehaviourIndex string
-	// Zone is the brand's time zone, in which measurement counts days;
-	// default UTC.
-	Zone *time.Location
 }
 
 // Server is a running Parcours.
@@ -102,6 +90,9 @@ type Server struct {
 	registry *prometheus.Registry
 	handler  http.Handler
 	ready    atomic.Bool
+	// pipeline is the stages, assembled from Options.Config; the fields
+	// below name its parts.
+	pipeline *pipeline.Pipeline
 	unify    *unify.Stage
 	segments *segment.Stage
 	index    *segment.Index
@@ -169,59 +160,19 @@ func New(st store.Store, o Options) *Server {
 		o.RFMEvery = 24 * time.Hour
 		s.opts.RFMEvery = o.RFMEvery
 	}
-	s.unified = eventlog.NewNotifier()
-	// Journeys stay behind both the segment stage and the consent
-	// consumer: they are woken when both have passed an event.
-	s.behindJourneys = eventlog.NewGate(eventlog.NewNotifier(), 2)
-	s.unify = unify.NewStage(st, unify.Options{
-		Rules: o.Rules, Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Metrics: unify.NewMetrics(s.registry),
-		Yield: s.commit.Busy, Processed: s.unified,
+	s.pipeline = pipeline.New(st, o.Config, pipeline.Runtime{
+		Clock: o.Clock, Logger: o.Logger, Emit: s.commit, Yield: s.commit.Busy, Registry: s.registry,
+		Providers: o.Providers, Sender: o.JourneySender, SendConcurrency: 32,
+		Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock},
 	})
-	index := segment.NewIndex()
-	if o.BehaviourIndex != "" {
-		x, err := segment.OpenIndex(o.BehaviourIndex)
-		if err != nil {
-			o.Logger.Error("segments: behaviour index not opened; previews read the timelines", "err", err)
-			index = nil
-		} else {
-			index = x
-		}
+	p := s.pipeline
+	if err := p.IndexErr(); err != nil {
+		o.Logger.Error("segments: behaviour index not opened; previews read the timelines", "err", err)
 	}
-	s.index = index
-	s.segments = segment.NewStage(st, segment.Options{
-		Index: index,
-		Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores, RFM: s.unify.RFM,
-		Emit: s.commit, Yield: s.commit.Busy, Metrics: segment.NewMetrics(s.registry),
-		OnBatch: func(seq int64) { s.behindJourneys.Report(0, seq) },
-		Suppressed: func(ctx context.Context, channel, address string) (bool, error) {
-			_, err := st.Suppression(ctx, channel, address)
-			if errors.Is(err, store.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		},
-		Consent: func(ctx context.Context, ids []int64) (map[int64]map[string]bool, error) {
-			return channelConsent(ctx, st, ids)
-		},
-	})
-	s.commerce = commerce.New(st, commerce.Options{Clock: o.Clock, Sink: s.commit, Logger: o.Logger, LowStock: o.LowStock, Yield: s.commit.Busy,
-		Metrics: commerce.NewMetrics(s.registry), Profiles: unify.ProfileFinder{Store: st, Rules: o.Rules}})
-	mo := o.Messages
-	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = o.Clock, o.Logger, o.Rules, s.registry, s.commit.Busy
-	mo.Stores, mo.RFM, mo.Commerce = o.Stores, s.unify.RFM, templateCommerce{s.commerce}
-	mo.OnConsentBatch = func(seq int64) { s.behindJourneys.Report(1, seq) }
-	s.messages = message.New(st, s.commit, o.Providers, mo)
-	sender := o.JourneySender
-	if sender == nil {
-		sender = journeySender{s.messages}
-	}
-	s.journeys = journey.New(st, journey.Options{Clock: o.Clock, Logger: o.Logger, Rules: o.Rules, Stores: o.Stores,
-		Sender: sender, Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock}, Emit: s.commit, Yield: s.commit.Busy,
-		After: []string{segment.Consumer, message.Consumer}, SendConcurrency: 32, CodeSecret: mo.Secret,
-		Stock: journey.CommerceStock{Service: s.commerce}, Tasks: st})
-	s.measure = newMeasure(st, o, s.index, s.commit.Busy, s.registry)
+	s.unify, s.segments, s.index, s.unified, s.behindJourneys = p.Unify, p.Segments, p.Index, p.Unified, p.BehindJourneys
+	s.commerce, s.messages, s.journeys, s.measure = p.Commerce, p.Messages, p.Journeys, p.Measure
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
-		Unify: s.unify, Stores: o.Stores,
+		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)
 	apiv1.SetMessages(s.messages)
 	api := apiv1.Handler()
@@ -316,33 +267,6 @@ func (s *Server) runUnify(ctx context.Context) {
 	}
 }
 
-// channelConsent reads the profiles' channel-level consent (not per
-// topic) from the consent ledger.
-func channelConsent(ctx context.Context, st store.Store, ids []int64) (map[int64]map[string]bool, error) {
-	recs, err := st.ConsentState(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64]map[string]bool{}
-	for _, r := range recs {
-		if r.Topic != "" {
-			continue
-		}
-		if out[r.ProfileID] == nil {
-			out[r.ProfileID] = map[string]bool{}
-		}
-		out[r.ProfileID][r.Channel] = r.Granted
-	}
-	// A STOP not lifted since: nothing is sent, so not reachable, whatever
-	// an identify trait granted after it.
-	for _, r := range recs {
-		if r.Topic == message.StopTopic && !r.Granted && out[r.ProfileID] != nil {
-			out[r.ProfileID][r.Channel] = false
-		}
-	}
-	return out, nil
-}
-
 // Segments returns the segment stage.
 func (s *Server) Segments() *segment.Stage { return s.segments }
 
@@ -403,8 +327,8 @@ func (s *Server) Close() {
 	s.relay.Wait() // its last delivery goes through the committer
 	s.commit.Close()
 	s.wg.Wait()
-	if err := s.index.Close(); err != nil {
-		s.log.Error("segments: close the behaviour index", "err", err)
+	if err := s.pipeline.Close(); err != nil {
+		s.log.Error("closing the pipeline", "err", err)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/messagetest"
 	"github.com/parcours/parcours/internal/message/provider"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/server"
 )
 
@@ -20,7 +20,7 @@ func TestTasksAPI(t *testing.T) {
 	rec := &journey.Recorder{}
 	h := newHarness(t, func(o *server.Options) {
 		o.JourneySender = rec
-		o.Stores = []profile.Store{{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320}}
+		o.Stores = []place.Location{{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320}}
 	})
 	def := `{"id":"vip","name":"VIP near","triggers":[{"event":"Location Updated","near":{"km":0.5}}],
 		"steps":[{"task":{"store":"nearest","title":"{{ trait.first_name }} is near","note":"Offer a coffee"}}]}`

@@ -7,7 +7,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/messagetest"
 	"github.com/parcours/parcours/internal/message/provider"
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/server"
 )
 
@@ -21,7 +21,7 @@ func TestClickAndCollectSMSNamesTheOrderAndPickupStore(t *testing.T) {
 	h := newHarness(t, func(o *server.Options) {
 		o.Providers = message.ProviderSet{provider.SMS: {Provider: sms}}
 		o.Messages.BaseURL = "https://shop.example"
-		o.Stores = []profile.Store{
+		o.Stores = []place.Location{
 			{ID: "lyon-part-dieu", Name: "Lyon Part-Dieu", Lat: 45.7606, Lon: 4.8593},
 			{ID: "paris-rivoli", Name: "Paris Rivoli", Lat: 48.8606, Lon: 2.3376},
 		}

@@ -15,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/parcours/parcours/internal/journey/sim"
+	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/pipeline"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -51,7 +53,7 @@ func TestSimulatorMatchesLive(t *testing.T) {
 				t.Fatal(err)
 			}
 			t0 := time.Now()
-			res, err := sim.RunWith(context.Background(), files, sc, sim.Options{Templates: "testdata/templates", PublicURL: publicURL})
+			res, err := sim.RunWith(context.Background(), files, sc, sim.Options{Templates: "testdata/templates", Config: pipeline.Config{Messages: message.Options{BaseURL: publicURL}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -57,6 +57,29 @@ func (s *Stage) Run(ctx context.Context, n *eventlog.Notifier) error {
 	})
 }
 
+// Process applies one batch of events outside Run (the simulator drives
+// the stages itself), serialised with Run and Unmerge like a live batch.
+func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.proc.Process(ctx, batch); err != nil {
+		return err
+	}
+	if s.o.Processed != nil && len(batch) > 0 {
+		s.o.Processed.Publish(batch[len(batch)-1].Seq)
+	}
+	return nil
+}
+
+// Replay rebuilds every profile from the log with the stage's options
+// (see the function Replay), and drops the stage's caches after.
+func (s *Stage) Replay(ctx context.Context, progress func(done, last int64)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.proc.Reset()
+	return Replay(ctx, s.st, s.o, progress)
+}
+
 // Unmerge splits profile id by undoing one of its merges (mergeID, from
 // its merge log): the event that made the merge is re-applied without the
 // identifiers that brought the other profile, and every event of the

@@ -3,11 +3,9 @@ package sim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
+	assembly "github.com/parcours/parcours/internal/pipeline"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
 )
@@ -29,15 +28,14 @@ type Options struct {
 	// it — into the temporary outbox, and the trace shows what the
 	// customer would read.
 	Templates string
-	// Policy is the message policy (parcours serve --message-policy):
-	// topics, quiet hours, time zone, fallback channels; zero: the
-	// defaults.
-	Policy message.Policy
-	// PublicURL is the server's public URL (parcours serve --public-url),
-	// the base of tracking and unsubscribe links; default DefaultPublicURL
+	// Config is the configuration serve reads (identity rules, physical
+	// stores, message policy, public URL), from which the stages are
+	// assembled as serve assembles them (internal/pipeline). A scenario
+	// that names stores uses its own; its messages' links are signed with
+	// a fixed secret, and Messages.BaseURL defaults to DefaultPublicURL
 	// (a server without one sends no marketing email: it could not carry
 	// an unsubscribe link).
-	PublicURL string
+	Config assembly.Config
 }
 
 // DefaultPublicURL stands for the server's public URL in simulated
@@ -98,30 +96,21 @@ func (d *Delivery) Read() string {
 }
 
 // renderer is the simulator's sender with templates: the live server's
-// journey sender (internal/server's journeySender: the same request, the
-// same check of send steps when a journey is saved), in front of a
+// journey sender (assembly.MessageSender: the same request, the same
+// check of send steps when a journey is saved), in front of a
 // recorder for the trace; TestSimulatorMatchesLive (internal/stories)
 // fails when the two part. Nothing delivers the outbox: its messages stay
 // queued, so frequency caps, which count messages sent, never bite in a
 // simulation.
 type renderer struct {
 	rec  *journey.Recorder
-	msgs *message.Pipeline
+	send assembly.MessageSender
 	mu   sync.Mutex
 	out  map[string]*store.OutboxMessage // by the journey's send key
 }
 
 func (r *renderer) Send(ctx context.Context, req journey.SendRequest) error {
-	m, err := r.msgs.Send(ctx, message.Request{
-		ProfileID: req.Profile, Channel: provider.Channel(req.Channel), Topic: req.Topic, TemplateID: req.Template,
-		Journey: req.Journey, Version: req.Version, Step: req.Step, Enrolment: strconv.FormatInt(req.Enrolment, 10),
-		Campaign: req.Journey, Data: req.Data, Event: req.Event, StoreID: req.Store,
-	})
-	// As live: an invalid request or a template that does not exist will
-	// not get better with retries.
-	if errors.Is(err, message.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %w", journey.ErrRefused, err)
-	}
+	m, err := r.send.SendMessage(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -134,11 +123,7 @@ func (r *renderer) Send(ctx context.Context, req journey.SendRequest) error {
 // CheckSend refuses, when the journey is saved, a send step the live
 // server refuses (a promotional template on a transactional topic).
 func (r *renderer) CheckSend(ctx context.Context, s journey.Send) error {
-	err := r.msgs.CheckSend(ctx, s.Template, s.Topic)
-	if errors.Is(err, message.ErrInvalid) {
-		return &journey.ValidationError{Path: "send.topic", Reason: strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": ")}
-	}
-	return err
+	return r.send.CheckSend(ctx, s)
 }
 
 // delivery returns what became of the send with the journey's key.

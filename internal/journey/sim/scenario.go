@@ -16,7 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -35,7 +35,7 @@ type Scenario struct {
 	// Stores are the physical stores (id, name, lat, lon) for geofences
 	// (near) and the nearest_store computed trait, as in the server's
 	// stores configuration.
-	Stores []profile.Store `yaml:"stores"`
+	Stores []place.Location `yaml:"stores"`
 	// Stock is the stock at +0, per SKU and store (the stores are
 	// commerce locations too), for in_stock branches.
 	Stock []Stock `yaml:"stock"`

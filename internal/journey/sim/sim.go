@@ -21,7 +21,8 @@ import (
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
-	"github.com/parcours/parcours/internal/profile"
+	assembly "github.com/parcours/parcours/internal/pipeline"
+	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/sqlite"
@@ -84,14 +85,16 @@ func ParseJourneyFile(name string, b []byte) (*Files, error) {
 	return &out, nil
 }
 
-// pipeline is a Parcours in miniature: a temporary SQLite store, unify,
-// segments and the journey engine, on a fake clock; with templates, the
-// message pipeline's consent consumer and rendering too.
+// pipeline is a Parcours in miniature: a temporary SQLite store and the
+// stages serve runs, assembled by the same function from the same
+// configuration (internal/pipeline), on a fake clock, driven batch by
+// batch; with templates, the message pipeline's consent consumer runs and
+// renders the sends.
 type pipeline struct {
 	st    *sqlite.Store
 	clk   *clock.Fake
 	rules *identity.Rules
-	unify *unify.Processor
+	unify *unify.Stage
 	seg   *segment.Stage
 	eng   *journey.Engine
 	rec   *journey.Recorder
@@ -106,9 +109,11 @@ type pipeline struct {
 	n            int
 }
 
-// newPipeline assembles the stages over a new store in dir; with
-// templates, sends are rendered by a message pipeline configured by o.
-func newPipeline(ctx context.Context, dir string, start time.Time, stores []profile.Store, templates bool, o Options) (*pipeline, error) {
+// newPipeline assembles the stages over a new store in dir from o's
+// configuration, with the scenario's stores (if it names any) and a fixed
+// link secret; with templates, sends are rendered by the message
+// pipeline.
+func newPipeline(ctx context.Context, dir string, start time.Time, stores []place.Location, templates bool, o Options) (*pipeline, error) {
 	st, err := sqlite.Open(ctx, dir)
 	if err != nil {
 		return nil, err
@@ -117,26 +122,29 @@ func newPipeline(ctx context.Context, dir string, start time.Time, stores []prof
 		st.Close()
 		return nil, err
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &pipeline{st: st, clk: clock.NewFake(start), rules: identity.DefaultRules(), rec: &journey.Recorder{}}
-	sink := collect.Direct{Appender: st}
-	p.unify = unify.NewProcessor(st, unify.Options{Clock: p.clk, Emit: sink, Logger: quiet})
-	p.seg = segment.NewStage(st, segment.Options{Clock: p.clk, Emit: sink, Logger: quiet, Stores: stores})
-	// The stores are commerce locations too, for in_stock branches.
-	p.com = commerce.New(st, commerce.Options{Clock: p.clk, Sink: sink, Logger: quiet})
-	var sender journey.Sender = p.rec
-	if templates {
-		base := o.PublicURL
-		if base == "" {
-			base = DefaultPublicURL
-		}
-		p.msgs = message.New(st, sink, nil, message.Options{Clock: p.clk, Logger: quiet, Stores: stores, Secret: simSecret,
-			BaseURL: base, Policy: o.Policy})
-		p.rend = &renderer{rec: p.rec, msgs: p.msgs, out: map[string]*store.OutboxMessage{}}
-		sender = p.rend
+	cfg := o.Config
+	if len(stores) > 0 {
+		cfg.Stores = stores
 	}
-	p.eng = journey.New(st, journey.Options{Clock: p.clk, Emit: sink, Logger: quiet, Sender: sender, Stores: stores,
-		MaxLateness: 100 * 365 * 24 * time.Hour, Trace: p.record, Stock: journey.CommerceStock{Service: p.com}, Tasks: st})
+	cfg.BehaviourIndex = "" // the temporary store's, in memory
+	cfg.Messages.Secret = simSecret
+	if cfg.Messages.BaseURL == "" {
+		cfg.Messages.BaseURL = DefaultPublicURL
+	}
+	p := &pipeline{st: st, clk: clock.NewFake(start), rec: &journey.Recorder{}}
+	rt := assembly.Runtime{Clock: p.clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Emit: collect.Direct{Appender: st},
+		Sender: p.rec, Trace: p.record, MaxLateness: 100 * 365 * 24 * time.Hour}
+	if templates {
+		p.rend = &renderer{rec: p.rec, out: map[string]*store.OutboxMessage{}}
+		rt.Sender = p.rend
+	}
+	pl := assembly.New(st, cfg, rt)
+	p.rules = pl.Config().Rules
+	p.unify, p.seg, p.eng, p.com = pl.Unify, pl.Segments, pl.Journeys, pl.Commerce
+	if templates {
+		p.msgs = pl.Messages
+		p.rend.send = assembly.MessageSender{Messages: pl.Messages}
+	}
 	return p, nil
 }
 
@@ -308,11 +316,12 @@ func (p *pipeline) drain(ctx context.Context, limit time.Time) error {
 	}
 }
 
-// profileOf returns the profile of a user id, 0 if none.
+// profileOf returns the profile of a user id, 0 if none (also when the
+// identity rules refuse the id: it links no profile).
 func (p *pipeline) profileOf(ctx context.Context, user string) (int64, error) {
 	id, why := p.rules.Normalize(identity.Raw{Kind: identity.UserID, Value: user})
 	if why != "" {
-		return 0, fmt.Errorf("user %q: %s", user, why)
+		return 0, nil
 	}
 	h, err := p.st.Holders(ctx, []identity.Identifier{id})
 	return h[id], err
@@ -334,7 +343,7 @@ func RunWith(ctx context.Context, f *Files, sc *Scenario, o Options) (*Result, e
 	}
 	defer os.RemoveAll(dir)
 	templates := o.templatesDir(sc)
-	if err := o.Policy.Validate(); err != nil {
+	if err := o.Config.Messages.Policy.Validate(); err != nil {
 		return nil, err
 	}
 	p, err := newPipeline(ctx, dir, sc.Start, sc.Stores, templates != "", o)
@@ -421,6 +430,9 @@ func (p *pipeline) act(ctx context.Context, journeyID string, a Action, res *Res
 			return err
 		}
 		if id == 0 {
+			if _, why := p.rules.Normalize(identity.Raw{Kind: identity.UserID, Value: a.User}); why != "" {
+				return fmt.Errorf("user %q links no profile: the identity rules refuse the id (%s)", a.User, why)
+			}
 			return fmt.Errorf("user %q is unknown: list them under customers", a.User)
 		}
 		if _, err := p.eng.Enrol(ctx, journeyID, id); err != nil {
