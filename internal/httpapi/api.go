@@ -32,6 +32,7 @@ type Store interface {
 	store.Segments
 	store.Journeys
 	store.Tasks
+	store.RequestKeys
 	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
 	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
 	IsAdminKey(ctx context.Context, hash string) (bool, error)

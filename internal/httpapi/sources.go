@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/source"
+	"github.com/parcours/parcours/internal/store"
 )
 
 type sourceList struct {
@@ -30,22 +32,37 @@ type createSourceRequest struct {
 	StoreID string `json:"store_id"`
 }
 
+// createSource serves POST /api/v1/sources; an Idempotency-Key header
+// makes a retry return the source (and write key) the key created.
 func (a *API) createSource(w http.ResponseWriter, r *http.Request) {
 	var req createSourceRequest
 	if err := decodeBody(r, &req); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	src, err := source.New(req.Name, req.Channel, req.StoreID, a.clock.Now())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.store.CreateSource(r.Context(), src); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpjson.Write(w, http.StatusCreated, src)
+	a.once(w, r, scopeSource, r.Header.Get(idempotencyHeader), req, func(w http.ResponseWriter, at attempt) {
+		src, err := source.New(req.Name, req.Channel, req.StoreID, a.clock.Now())
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if at.key != "" {
+			// The key names the source: a run in doubt meets the one
+			// the first run created.
+			src.ID = source.KeyedID(at.key, at.claimed)
+		}
+		err = a.store.CreateSource(r.Context(), src)
+		if errors.Is(err, store.ErrConflict) && at.inDoubt {
+			if prior, perr := a.store.Source(r.Context(), src.ID); perr == nil && prior.ID == src.ID {
+				src, err = prior, nil
+			}
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		httpjson.Write(w, http.StatusCreated, src)
+	})
 }
 
 func (a *API) getSource(w http.ResponseWriter, r *http.Request) {
