@@ -95,7 +95,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
-	return a.authenticate(mux)
+	return a.authenticate(a.checkInput(mux))
 }
 
 // HashKey returns the stored form of an admin key.

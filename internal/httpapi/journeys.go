@@ -125,8 +125,13 @@ func (a *API) getJourney(w http.ResponseWriter, r *http.Request) {
 // as if those segments existed).
 func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 4<<20))
+	if err == nil {
+		err = checkBody(body)
+	} else {
+		err = &inputError{"body", err.Error()}
+	}
 	if err != nil {
-		a.fail(w, r, &inputError{"body", err.Error()})
+		a.fail(w, r, err)
 		return
 	}
 	var many struct {

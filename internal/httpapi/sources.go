@@ -1,9 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"reflect"
+	"unicode/utf8"
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/source"
@@ -95,12 +100,20 @@ func (a *API) disableSource(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeBody reads a JSON request body into v, refusing unknown fields so
-// that a typo is an error and not a silently ignored setting.
+// that a typo is an error and not a silently ignored setting, and text no
+// engine may store (checkBody).
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err != nil {
+		return &inputError{"body", "not a valid JSON object for this endpoint: " + err.Error()}
+	}
+	if !utf8.Valid(b) {
+		return &inputError{"body", fmt.Sprintf("is not valid UTF-8 at byte %d: send JSON as UTF-8", invalidAt(b))}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &inputError{"body", "not a valid JSON object for this endpoint: " + err.Error()}
 	}
-	return nil
+	return checkStrings(reflect.ValueOf(v), "")
 }

@@ -57,7 +57,7 @@ func TestHostileTracking(t *testing.T) {
 			status: 200},
 		{name: "unknown encoding", method: "POST", path: "/v1/track", auth: "write", header: map[string]string{"Content-Encoding": "br"}, body: []byte(good("k5")),
 			status: 400, code: "unsupported_encoding", says: []string{"br"}},
-		{name: "body too large", method: "POST", path: "/v1/batch", auth: "write", header: json, body: batch(`{"type":"track","event":"Big","userId":"u1","properties":{"x":"`+strings.Repeat("x", 5<<20)+`"}}`),
+		{name: "body too large", method: "POST", path: "/v1/batch", auth: "write", header: json, body: batch(`{"type":"track","event":"Big","userId":"u1","properties":{"x":"` + strings.Repeat("x", 5<<20) + `"}}`),
 			status: 400, code: "body_too_large", says: []string{"4194304"}},
 		{name: "body cut short", method: "POST", path: "/v1/track", auth: "write", header: json, body: []byte(good("k6")), truncated: 100,
 			status: 400, code: "invalid_body", says: []string{"could not read the body"}},
