@@ -34,7 +34,7 @@ type engine struct {
 // onEngines runs fn with a harness on a fresh embedded store, and on
 // PostgreSQL when PARCOURS_TEST_POSTGRES_URL is set (a schema of its own,
 // dropped after).
-func onEngines(t *testing.T, fn func(t *testing.T, h *harness, e engine)) {
+func onEngines(t *testing.T, fn func(t *testing.T, h *harness, e engine), opts ...func(*server.Options)) {
 	t.Run("SQLite", func(t *testing.T) {
 		dir := t.TempDir()
 		e := engine{
@@ -56,7 +56,7 @@ func onEngines(t *testing.T, fn func(t *testing.T, h *harness, e engine)) {
 				}
 			},
 		}
-		fn(t, newEngineHarness(t, e, dir), e)
+		fn(t, newEngineHarness(t, e, dir, opts...), e)
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		base := os.Getenv("PARCOURS_TEST_POSTGRES_URL")
@@ -95,18 +95,18 @@ func onEngines(t *testing.T, fn func(t *testing.T, h *harness, e engine)) {
 				}
 			},
 		}
-		fn(t, newEngineHarness(t, e, t.TempDir()), e)
+		fn(t, newEngineHarness(t, e, t.TempDir(), opts...), e)
 	})
 }
 
 // newEngineHarness is newHarness on the engine's store.
-func newEngineHarness(t *testing.T, e engine, dir string) *harness {
+func newEngineHarness(t *testing.T, e engine, dir string, opts ...func(*server.Options)) *harness {
 	ctx := context.Background()
 	st := e.open()
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, st: st, clock: clock.NewFake(now), client: &http.Client{
+	h := &harness{t: t, st: st, clock: clock.NewFake(now), opts: opts, client: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	var err error
@@ -128,7 +128,11 @@ func newEngineHarness(t *testing.T, e engine, dir string) *harness {
 
 // serve starts a server on h.st.
 func (h *harness) serve() {
-	h.srv = server.New(h.st, server.Options{Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	o := server.Options{Clock: h.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, f := range h.opts {
+		f(&o)
+	}
+	h.srv = server.New(h.st, o)
 	h.srv.Start()
 	h.http = httptest.NewServer(h.srv.Handler())
 }
