@@ -33,7 +33,10 @@ type hostile struct {
 	// whose Content-Length claims this many bytes more than body holds,
 	// then closes its sending side: a client that died mid-body.
 	truncated int
-	status    int
+	// stall, with truncated, keeps the connection open instead: a body
+	// that stops arriving.
+	stall  bool
+	status int
 	// code is the error's code in {"error": {"code", ...}}; "" for an
 	// answer that is not a JSON error (a page, a provider's reply).
 	code string
@@ -169,7 +172,9 @@ func (h *harness) sendTruncated(row hostile) (int, string, []byte) {
 	if _, err := conn.Write(b.Bytes()); err != nil {
 		h.t.Fatal(err)
 	}
-	conn.(*net.TCPConn).CloseWrite()
+	if !row.stall {
+		conn.(*net.TCPConn).CloseWrite()
+	}
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {

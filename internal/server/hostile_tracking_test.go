@@ -6,18 +6,28 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parcours/parcours/internal/server"
 )
 
-// TestHostileTracking throws hostile input at the tracking API (/v1/*):
-// missing and forged keys, bodies that are not JSON, not gzip, too large,
-// too deep or cut short, numbers and text no engine holds, ids of 100,000
+// TestHostileTracking throws hostile input at the tracking API (/v1/*),
+// on both engines: missing and forged keys, bodies that are not JSON, not
+// gzip, too large, too deep, cut short or that stop arriving, numbers and text no engine holds, ids of 100,000
 // bytes, unknown endpoints, paths that climb out. Each row gets its exact
 // status and an error naming what, where and why; a bad event in a batch
 // costs only itself, and the good events beside it are stored (issue
 // 14.9).
 func TestHostileTracking(t *testing.T) {
 	var log logSink
-	h := newHarness(t, withLog(&log))
+	onEngines(t, func(t *testing.T, h *harness, _ engine) { hostileTracking(t, h, &log) }, withLog(&log), func(o *server.Options) {
+		// A body that stops arriving is cut after this (the wall clock:
+		// the kernel's read deadline).
+		o.Ingest.BodyTimeout, o.Ingest.UnkeyedBodyTimeout = time.Second, time.Second
+	})
+}
+
+func hostileTracking(t *testing.T, h *harness, log *logSink) {
 	json := map[string]string{"Content-Type": "application/json"}
 	good := func(id string) string {
 		return `{"type":"track","event":"Product Viewed","userId":"u1","messageId":"` + id + `"}`
@@ -61,6 +71,10 @@ func TestHostileTracking(t *testing.T) {
 			status: 400, code: "body_too_large", says: []string{"4194304"}},
 		{name: "body cut short", method: "POST", path: "/v1/track", auth: "write", header: json, body: []byte(good("k6")), truncated: 100,
 			status: 400, code: "invalid_body", says: []string{"could not read the body"}},
+		{name: "a body that stops arriving", method: "POST", path: "/v1/track", auth: "write", header: json, body: []byte(good("k9")[:20]), truncated: 50, stall: true,
+			status: 408, code: "body_timeout", says: []string{"body"}},
+		{name: "an unkeyed body that stops arriving", method: "POST", path: "/v1/track", header: json, body: []byte(`{"writeKey":"`), truncated: 50, stall: true,
+			status: 408, code: "body_timeout", says: []string{"body"}},
 		{name: "5,000 levels deep", method: "POST", path: "/v1/track", auth: "write", header: json,
 			body:   []byte(`{"type":"track","event":"Deep","userId":"u1","messageId":"deep","properties":{"x":` + nest(5000) + `}}`),
 			status: 400, code: "too_deep", says: []string{"properties.x", "64"}},
@@ -101,7 +115,7 @@ func TestHostileTracking(t *testing.T) {
 		{name: "dot segments in the path", method: "POST", path: "/v1/./batch/../track", auth: "write", header: json, body: []byte(good("good-dots")),
 			status: 200},
 	}
-	h.runHostile(t, &log, rows)
+	h.runHostile(t, log, rows)
 	stored := h.messageIDs()
 	for _, id := range []string{"good-plain", "good-gzip", "good-huge", "good-nul", "good-latin1", "good-year1", "good-far", "good-beside-42", "good-dots"} {
 		if !slices.Contains(stored, id) {
