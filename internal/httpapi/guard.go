@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -111,11 +112,13 @@ func checkStrings(v reflect.Value, path string) error {
 			return &inputError{field(path), fmt.Sprintf("holds a NUL character (\\u0000) at byte %d: text in Parcours cannot hold NUL; remove it", i)}
 		}
 	case reflect.Slice, reflect.Array:
-		if v.Type().Elem().Kind() == reflect.Uint8 { // raw JSON
-			if err := checkBody(v.Bytes()); err != nil {
-				return &inputError{field(path), err.(*inputError).reason}
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if v.Type() == rawJSON { // kept as sent: checked as a body
+				if err := checkBody(v.Bytes()); err != nil {
+					return &inputError{field(path), err.(*inputError).reason}
+				}
 			}
-			return nil
+			return nil // bytes, from base64
 		}
 		for i := range v.Len() {
 			if err := checkStrings(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
@@ -155,6 +158,8 @@ func checkStrings(v reflect.Value, path string) error {
 	}
 	return nil
 }
+
+var rawJSON = reflect.TypeFor[json.RawMessage]()
 
 func join(path, name string) string {
 	if path == "" || name == "" {
