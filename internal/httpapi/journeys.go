@@ -227,8 +227,9 @@ func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		en, err := a.journeys.Enrol(r.Context(), r.PathValue("id"), in.ProfileID)
-		if _, refused := errors.AsType[*journey.RefusedError](err); refused && at.inDoubt {
-			// A run with the same key enrolled the profile meanwhile.
+		if _, refused := errors.AsType[*journey.RefusedError](err); refused && at.key != "" {
+			// A run with the same key (in doubt, racing this one)
+			// enrolled the profile meanwhile.
 			if prior, perr := a.enrolledSince(r, r.PathValue("id"), in.ProfileID, at.claimed); perr == nil && prior != nil {
 				en, err = prior, nil
 			}

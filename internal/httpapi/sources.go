@@ -52,12 +52,12 @@ func (a *API) createSource(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if at.key != "" {
-			// The key names the source: a run in doubt meets the one
-			// the first run created.
+			// The key names the source: a run in doubt, or one racing
+			// it, meets the one the other run created.
 			src.ID = source.KeyedID(at.key, at.claimed)
 		}
 		err = a.store.CreateSource(r.Context(), src)
-		if errors.Is(err, store.ErrConflict) && at.inDoubt {
+		if errors.Is(err, store.ErrConflict) && at.key != "" {
 			if prior, perr := a.store.Source(r.Context(), src.ID); perr == nil && prior.ID == src.ID {
 				src, err = prior, nil
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -177,6 +178,29 @@ func TestIdempotencyKeysOnEveryCreatingPost(t *testing.T) {
 		}
 		if ledger, err := h.st.ConsentLedger(ctx, []int64{ana, ben}, 0); err != nil || len(ledger) != 2 {
 			t.Fatalf("ledger: %+v, %v; want one change each", ledger, err)
+		}
+		// Ten concurrent requests with one key: one source, one answer.
+		var wg sync.WaitGroup
+		ids := make(chan any, 10)
+		for range 10 {
+			wg.Go(func() {
+				code, _, out := h.keyed("/api/v1/sources", "src-race", `{"name":"Race","channel":"app"}`)
+				if code != 201 {
+					t.Errorf("concurrent request: %d %v", code, out)
+				}
+				ids <- out["id"]
+			})
+		}
+		wg.Wait()
+		close(ids)
+		one := <-ids
+		for id := range ids {
+			if id != one {
+				t.Fatalf("concurrent requests with one key answered %v and %v", one, id)
+			}
+		}
+		if n := sources(); n != 5 {
+			t.Fatalf("%d sources after ten concurrent requests with one key, want 5", n)
 		}
 		// Answered now: the next retry is a replay.
 		if code, replayed, out := h.keyed("/api/v1/sources", "src-4", `{"name":"Call center","channel":"call_center"}`); code != 201 || !replayed || out["id"] != s4["id"] {
