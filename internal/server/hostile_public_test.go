@@ -12,19 +12,23 @@ import (
 	"github.com/parcours/parcours/internal/server"
 )
 
-// TestHostilePublicPages throws hostile input at the pages customers reach
-// from messages without a key (/t/c click, /t/o open pixel, /u
+// TestHostilePublicPages throws hostile input, on both engines, at the
+// pages customers reach from messages without a key (/t/c click, /t/o open pixel, /u
 // preferences and one-click unsubscribe, /c double opt-in): forged,
 // tampered, huge, NUL and traversal tokens, bad forms, oversized forms,
 // wrong methods. A bad link is a 404 page saying so, never a 500 nor a
 // change; the genuine link beside them still works (issue 14.9).
 func TestHostilePublicPages(t *testing.T) {
 	var log logSink
-	email := messagetest.NewRecorder("test-email", provider.Email)
-	h := newHarness(t, withLog(&log), func(o *server.Options) {
+	var email *messagetest.Recorder
+	onEngines(t, func(t *testing.T, h *harness, _ engine) { hostilePublic(t, h, &log, email) }, withLog(&log), func(o *server.Options) {
+		email = messagetest.NewRecorder("test-email", provider.Email)
 		o.Providers = message.ProviderSet{provider.Email: {Provider: email}}
 		o.Messages = message.Options{BaseURL: "https://crm.example", Secret: []byte("s"), Poll: 20 * time.Millisecond}
 	})
+}
+
+func hostilePublic(t *testing.T, h *harness, log *logSink, email *messagetest.Recorder) {
 	if code, out := h.ingest("/v1/batch", `{"batch":[{"type":"identify","userId":"zoe","traits":{"email":"zoe@example.fr","email_opt_in":true}}]}`); code != 200 {
 		t.Fatalf("%d %v", code, out)
 	}
@@ -68,7 +72,7 @@ func TestHostilePublicPages(t *testing.T) {
 		{name: "genuine click", method: "GET", path: click, status: 302},
 		{name: "genuine preferences", method: "GET", path: unsub, status: 200, says: []string{`name="topic" value="newsletter" checked`}},
 	}
-	h.runHostile(t, &log, rows)
+	h.runHostile(t, log, rows)
 	// The only change the rows made is the genuine save: newsletter and
 	// the channel granted, no topic named by a forged field.
 	code, consent := h.api("/api/v1/profiles/1/consent")
