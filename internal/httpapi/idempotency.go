@@ -45,11 +45,12 @@ type attempt struct {
 // so a retry with the same key and request gets the first answer back,
 // status and body, marked Idempotent-Replayed, even after a restart. The
 // same key with another request (another body or path) is a 422. A
-// request refused (4xx) releases its key: it created nothing, and a
-// corrected retry may use it again. A request that failed (5xx) or never
-// answered keeps it claimed, and the retry runs in doubt: create must then
-// find what the first run created (attempt.inDoubt) instead of creating it
-// again.
+// request refused (4xx) releases the key it claimed: it created nothing,
+// and a corrected retry may use it again. A request that failed (5xx) or
+// never answered keeps it claimed, and the retry runs in doubt. So create
+// must make what it creates findable by the key (attempt.claimed and key
+// give a source its id), and find what another run with the key created,
+// in doubt or racing it, instead of creating it again.
 func (a *API) once(w http.ResponseWriter, r *http.Request, scope, key string, request any, create func(http.ResponseWriter, attempt)) {
 	if key == "" {
 		create(w, attempt{})
