@@ -32,6 +32,7 @@ type Store interface {
 	store.Segments
 	store.Journeys
 	store.Tasks
+	store.RequestKeys
 	ListEvents(ctx context.Context, q store.EventQuery) ([]*event.Event, error)
 	ListRejections(ctx context.Context, q store.RejectionQuery) ([]*event.Rejection, error)
 	IsAdminKey(ctx context.Context, hash string) (bool, error)
@@ -94,7 +95,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
-	return a.authenticate(mux)
+	return a.authenticate(a.checkInput(mux))
 }
 
 // HashKey returns the stored form of an admin key.

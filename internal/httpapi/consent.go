@@ -34,32 +34,45 @@ func (a *API) postConsent(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	id, err := a.resolveProfile(r.Context(), in.ProfileID, in.Identifier)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+	// The key is the Idempotency-Key header or the body's "key" (the
+	// ledger's key for the change): one of them, or the same.
+	if h := r.Header.Get(idempotencyHeader); h != "" {
+		if in.Key != "" && in.Key != h {
+			a.fail(w, r, &inputError{"key", "differs from the Idempotency-Key header: send one of them, or the same"})
+			return
+		}
+		in.Key = h
 	}
-	in.ProfileID = id
-	if in.Source == "" {
-		in.Source = "api"
-	}
-	if in.DoubleOptIn {
-		// The grant counts once the customer follows the confirmation
-		// link: the answer is the confirmation email.
-		m, err := a.messages.RequestDoubleOptIn(r.Context(), in.ConsentChange)
+	a.once(w, r, scopeConsent, in.Key, in, func(w http.ResponseWriter, _ attempt) {
+		// The ledger holds one change per key: a run in doubt gets the
+		// record the first run made.
+		id, err := a.resolveProfile(r.Context(), in.ProfileID, in.Identifier)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		httpjson.Write(w, http.StatusAccepted, map[string]any{"confirmation": m})
-		return
-	}
-	rec, err := a.messages.RecordConsent(r.Context(), in.ConsentChange)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpjson.Write(w, http.StatusCreated, rec)
+		in.ProfileID = id
+		if in.Source == "" {
+			in.Source = "api"
+		}
+		if in.DoubleOptIn {
+			// The grant counts once the customer follows the confirmation
+			// link: the answer is the confirmation email (one per key).
+			m, err := a.messages.RequestDoubleOptIn(r.Context(), in.ConsentChange)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			httpjson.Write(w, http.StatusAccepted, map[string]any{"confirmation": m})
+			return
+		}
+		rec, err := a.messages.RecordConsent(r.Context(), in.ConsentChange)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		httpjson.Write(w, http.StatusCreated, rec)
+	})
 }
 
 // postReceipts serves POST /api/v1/receipts/{provider}: one receipt or a

@@ -125,8 +125,13 @@ func (a *API) getJourney(w http.ResponseWriter, r *http.Request) {
 // as if those segments existed).
 func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 4<<20))
+	if err == nil {
+		err = checkBody(body)
+	} else {
+		err = &inputError{"body", err.Error()}
+	}
 	if err != nil {
-		a.fail(w, r, &inputError{"body", err.Error()})
+		a.fail(w, r, err)
 		return
 	}
 	var many struct {
@@ -198,7 +203,8 @@ func (a *API) journeyStatus(status string) http.HandlerFunc {
 	}
 }
 
-// enrol serves POST /api/v1/journeys/{id}/enrol {"profile_id": N}.
+// enrol serves POST /api/v1/journeys/{id}/enrol {"profile_id": N}; an
+// Idempotency-Key header makes a retry return the enrolment the key made.
 func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ProfileID int64 `json:"profile_id"`
@@ -211,12 +217,41 @@ func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &inputError{"profile_id", "is required: the customer's profile id"})
 		return
 	}
-	en, err := a.journeys.Enrol(r.Context(), r.PathValue("id"), in.ProfileID)
+	a.once(w, r, scopeEnrolment, r.Header.Get(idempotencyHeader), in, func(w http.ResponseWriter, at attempt) {
+		if at.inDoubt {
+			// The first run may have enrolled the profile after it
+			// claimed the key: that enrolment is the answer.
+			if en, err := a.enrolledSince(r, r.PathValue("id"), in.ProfileID, at.claimed); err != nil || en != nil {
+				a.reply(w, r, http.StatusCreated, en, err)
+				return
+			}
+		}
+		en, err := a.journeys.Enrol(r.Context(), r.PathValue("id"), in.ProfileID)
+		if _, refused := errors.AsType[*journey.RefusedError](err); refused && at.key != "" {
+			// A run with the same key (in doubt, racing this one)
+			// enrolled the profile meanwhile.
+			if prior, perr := a.enrolledSince(r, r.PathValue("id"), in.ProfileID, at.claimed); perr == nil && prior != nil {
+				en, err = prior, nil
+			}
+		}
+		a.reply(w, r, http.StatusCreated, en, err)
+	})
+}
+
+// enrolledSince returns the profile's latest enrolment in the journey
+// entered at or after since, or nil.
+func (a *API) enrolledSince(r *http.Request, journeyID string, profileID int64, since time.Time) (*store.Enrolment, error) {
+	list, err := a.store.ProfileEnrolments(r.Context(), []int64{profileID})
 	if err != nil {
-		a.fail(w, r, err)
-		return
+		return nil, err
 	}
-	httpjson.Write(w, http.StatusCreated, en)
+	var found *store.Enrolment
+	for _, en := range list {
+		if en.Journey == journeyID && !en.EnteredAt.Before(since) && (found == nil || en.EnteredAt.After(found.EnteredAt)) {
+			found = en
+		}
+	}
+	return found, nil
 }
 
 // migrate serves POST /api/v1/journeys/{id}/migrate {"from_version": N}:

@@ -96,6 +96,9 @@ func readDefinitions(r *http.Request) ([]*segment.Definition, error) {
 	if err != nil {
 		return nil, &inputError{"body", "unreadable or over 1 MiB: " + err.Error()}
 	}
+	if err := checkBody(body); err != nil {
+		return nil, err
+	}
 	var many struct {
 		Segments []*segment.Definition `json:"segments"`
 	}

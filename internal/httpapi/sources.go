@@ -1,11 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"reflect"
+	"unicode/utf8"
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/source"
+	"github.com/parcours/parcours/internal/store"
 )
 
 type sourceList struct {
@@ -30,22 +37,37 @@ type createSourceRequest struct {
 	StoreID string `json:"store_id"`
 }
 
+// createSource serves POST /api/v1/sources; an Idempotency-Key header
+// makes a retry return the source (and write key) the key created.
 func (a *API) createSource(w http.ResponseWriter, r *http.Request) {
 	var req createSourceRequest
 	if err := decodeBody(r, &req); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	src, err := source.New(req.Name, req.Channel, req.StoreID, a.clock.Now())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.store.CreateSource(r.Context(), src); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	httpjson.Write(w, http.StatusCreated, src)
+	a.once(w, r, scopeSource, r.Header.Get(idempotencyHeader), req, func(w http.ResponseWriter, at attempt) {
+		src, err := source.New(req.Name, req.Channel, req.StoreID, a.clock.Now())
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if at.key != "" {
+			// The key names the source: a run in doubt, or one racing
+			// it, meets the one the other run created.
+			src.ID = source.KeyedID(at.key, at.claimed)
+		}
+		err = a.store.CreateSource(r.Context(), src)
+		if errors.Is(err, store.ErrConflict) && at.key != "" {
+			if prior, perr := a.store.Source(r.Context(), src.ID); perr == nil && prior.ID == src.ID {
+				src, err = prior, nil
+			}
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		httpjson.Write(w, http.StatusCreated, src)
+	})
 }
 
 func (a *API) getSource(w http.ResponseWriter, r *http.Request) {
@@ -78,12 +100,20 @@ func (a *API) disableSource(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeBody reads a JSON request body into v, refusing unknown fields so
-// that a typo is an error and not a silently ignored setting.
+// that a typo is an error and not a silently ignored setting, and text no
+// engine may store (checkBody).
 func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err != nil {
+		return &inputError{"body", "not a valid JSON object for this endpoint: " + err.Error()}
+	}
+	if !utf8.Valid(b) {
+		return &inputError{"body", fmt.Sprintf("is not valid UTF-8 at byte %d: send JSON as UTF-8", invalidAt(b))}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &inputError{"body", "not a valid JSON object for this endpoint: " + err.Error()}
 	}
-	return nil
+	return checkStrings(reflect.ValueOf(v), "")
 }

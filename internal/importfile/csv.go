@@ -36,10 +36,12 @@ type Record struct {
 }
 
 // CSV reads a CSV file (RFC 4180, as encoding/csv reads it) record by
-// record.
+// record. Every record must have as many fields as the first (the
+// header); one that does not comes back with Err set.
 type CSV struct {
 	lines   *Lines
 	pending []line // lines read ahead by a failed multi-line record
+	width   int    // the fields of the first record (the header); 0 before it
 }
 
 type line struct {
@@ -82,6 +84,16 @@ func (c *CSV) Next() (Record, error) {
 	}
 	fields, perr := parseRecord(text)
 	if perr == nil && !quoteOpen(text) && span[len(span)-1].err == nil {
+		if c.width == 0 {
+			c.width = len(fields)
+		}
+		if len(fields) != c.width {
+			// A row with more or fewer values than the header has them
+			// shifted (an unquoted comma in a value, a lost one): taking
+			// it would put values under the wrong columns.
+			return Record{Line: first.n, Text: strings.TrimSuffix(text, "\r"),
+				Err: fmt.Errorf("has %d fields where the header has %d: quote a value that holds a comma, and keep empty values as empty fields", len(fields), c.width)}, nil
+		}
 		return Record{Line: first.n, Fields: fields, Text: strings.TrimSuffix(text, "\r")}, nil
 	}
 	if len(span) > 1 {

@@ -39,11 +39,21 @@ type ConsentChange struct {
 }
 
 // RecordConsent appends a change to the consent ledger and returns the
-// record; the current state follows the latest change by time.
+// record; the current state follows the latest change by time. A change
+// whose key the ledger holds already returns the record stored then.
 func (p *Pipeline) RecordConsent(ctx context.Context, c ConsentChange) (*store.ConsentRecord, error) {
 	rec, err := p.recordConsent(ctx, c)
 	if err != nil {
 		return nil, err
+	}
+	if rec.ID == 0 {
+		// The key was recorded before (a retry): that record is the
+		// change, not the one built again from the retry.
+		prior, err := p.st.ConsentRecord(ctx, rec.Key)
+		if err != nil {
+			return nil, fmt.Errorf("message: consent change %s recorded before: %w", rec.Key, err)
+		}
+		return prior, nil
 	}
 	p.announceConsent(ctx, []*store.ConsentRecord{rec})
 	return rec, nil

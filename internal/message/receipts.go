@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/message/provider"
@@ -23,6 +24,14 @@ func (p *Pipeline) HandleReceipt(ctx context.Context, r provider.Receipt) error 
 	if r.Provider == "" || r.ProviderID == "" || r.Status == "" {
 		return fmt.Errorf("%w: a receipt needs provider, provider_id and status", ErrInvalid)
 	}
+	if strings.IndexByte(r.ProviderID, 0) >= 0 || !utf8.ValidString(r.ProviderID) {
+		// No message has such an id, and PostgreSQL cannot even look it
+		// up: a lookup error would answer 503 and the provider would
+		// retry the receipt for ever.
+		return fmt.Errorf("%w: provider_id %.40q holds a NUL character or bytes that are not UTF-8: no message has such an id", ErrInvalid, r.ProviderID)
+	}
+	// What the receipt says goes into events: text every engine holds.
+	r.Address, r.Code, r.Reason = storable(r.Address), storable(r.Code), storable(r.Reason)
 	m, err := p.st.MessageByProviderID(ctx, r.Provider, r.ProviderID)
 	if err != nil {
 		return fmt.Errorf("message: receipt from %s for message %s: %w", r.Provider, r.ProviderID, err)
@@ -172,4 +181,10 @@ func (p *Pipeline) UnsubscribeByMail(ctx context.Context, subject, from string) 
 		return fmt.Errorf("%w: the subject is not \"unsubscribe TOKEN\"", ErrInvalid)
 	}
 	return p.Unsubscribe(ctx, f[1], map[string]any{"mailto_from": from})
+}
+
+// storable drops NUL characters from a provider's text and replaces bytes
+// that are not UTF-8, which PostgreSQL refuses in text.
+func storable(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
@@ -73,6 +74,12 @@ func (p *Pipeline) Receive(ctx context.Context, in Inbound) (bool, error) {
 	from := in.From
 	if in.Channel == provider.WhatsApp && !strings.HasPrefix(from, "+") {
 		from = "+" + from // WhatsApp's wa_id is the number without its '+'
+	}
+	if strings.IndexByte(from, 0) >= 0 || !utf8.ValidString(from) {
+		// No profile holds such a number, and PostgreSQL cannot look it
+		// up: an error would answer 503 and the provider retry for ever.
+		p.log.Warn("messages: keyword from a number with a NUL character or bytes that are not UTF-8", "channel", in.Channel, "keyword", word)
+		return true, nil
 	}
 	ids, err := p.profilesOf(ctx, in.Channel, from)
 	if err != nil {

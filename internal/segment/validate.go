@@ -76,7 +76,16 @@ func Validate(d *Definition, known Known) error {
 	return visit(d.ID, nil)
 }
 
+// MaxConditionDepth bounds how deep conditions nest (all, any, not): far
+// beyond any real segment, and shallow enough that every JSON or YAML
+// reader can read the definition back (a 5,000-level one was accepted).
+const MaxConditionDepth = 32
+
 func validateCond(c *Condition, path string, known Known, fail func(string, string) error) error {
+	// Each level adds one ".all[i]", ".any[i]" or ".not" to the path.
+	if depth := strings.Count(path, "."); depth > MaxConditionDepth {
+		return fail(path, fmt.Sprintf("nests conditions more than %d levels deep (the limit): flatten them with all and any", MaxConditionDepth))
+	}
 	kinds := c.kinds()
 	switch len(kinds) {
 	case 0:

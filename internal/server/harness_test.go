@@ -32,6 +32,7 @@ type harness struct {
 	src    *source.Source
 	admin  string
 	client *http.Client
+	opts   []func(*server.Options) // the server's options, for a restart
 }
 
 var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)

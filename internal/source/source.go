@@ -5,6 +5,7 @@ package source
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
 	"slices"
@@ -89,6 +90,21 @@ var b32 = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(bas
 // NewID returns a source id: "src_" and a time-ordered suffix.
 func NewID() string {
 	id := uuid.Must(uuid.NewV7())
+	return "src_" + b32.EncodeToString(id[:])
+}
+
+// KeyedID returns the id of the source a client's idempotency key creates,
+// the key claimed at t: time-ordered like NewID, and the same for the same
+// key and time, so that a retry of a request whose answer was lost finds
+// the source instead of creating a second one.
+func KeyedID(key string, t time.Time) string {
+	sum := sha256.Sum256([]byte("source\x00" + key))
+	var id [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := range 6 {
+		id[i] = byte(ms >> (40 - 8*i))
+	}
+	copy(id[6:], sum[:10])
 	return "src_" + b32.EncodeToString(id[:])
 }
 

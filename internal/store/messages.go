@@ -180,6 +180,9 @@ type Consents interface {
 	RecordConsents(ctx context.Context, cs []*ConsentRecord) ([]bool, error)
 	// ConsentState returns the current consent of the profiles.
 	ConsentState(ctx context.Context, profileIDs []int64) ([]ConsentRecord, error)
+	// ConsentRecord returns the ledger's record of a key, or ErrNotFound:
+	// what a change recorded before under the key it is sent with again.
+	ConsentRecord(ctx context.Context, key string) (*ConsentRecord, error)
 	// ConsentLedger returns the profiles' ledger, newest first.
 	ConsentLedger(ctx context.Context, profileIDs []int64, limit int) ([]ConsentRecord, error)
 	// Suppress adds an address to the suppression list (again: no change).

@@ -70,6 +70,7 @@ type Store interface {
 	Sources
 	Checkpoints
 	AdminKeys
+	RequestKeys
 	Profiles
 	Segments
 	Commerce

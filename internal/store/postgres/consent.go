@@ -178,3 +178,18 @@ func (s *Store) Suppression(ctx context.Context, channel, address string) (*stor
 	x.At = x.At.UTC()
 	return &x, nil
 }
+
+// ConsentRecord returns the ledger's record of a key.
+func (s *Store) ConsentRecord(ctx context.Context, key string) (*store.ConsentRecord, error) {
+	var c store.ConsentRecord
+	var proof []byte
+	err := s.pool.QueryRow(ctx, queries.Get("consent-by-key"), key).Scan(&c.ID, &c.ProfileID, &c.Channel, &c.Topic, &c.Granted, &c.Source, &c.At, &proof)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: consent record: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: consent record: %w", err)
+	}
+	c.Key, c.At, c.Proof = key, c.At.UTC(), proof
+	return &c, nil
+}

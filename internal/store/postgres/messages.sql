@@ -84,6 +84,9 @@ SELECT profile_id, channel, topic, granted, source, at, ledger_id FROM consent_s
 -- name: consent-ledger
 SELECT id, profile_id, channel, topic, granted, source, at, proof FROM consent_ledger
 
+-- name: consent-by-key
+SELECT id, profile_id, channel, topic, granted, source, at, proof FROM consent_ledger WHERE key = $1;
+
 -- name: suppress
 INSERT INTO suppressions (channel, address, reason, source, at) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (channel, address) DO NOTHING;

@@ -184,3 +184,19 @@ func (s *Store) Suppression(ctx context.Context, channel, address string) (*stor
 	x.At = fromMicros(at)
 	return &x, nil
 }
+
+// ConsentRecord returns the ledger's record of a key.
+func (s *Store) ConsentRecord(ctx context.Context, key string) (*store.ConsentRecord, error) {
+	var c store.ConsentRecord
+	var at int64
+	var proof []byte
+	err := s.r.QueryRowContext(ctx, queries.Get("consent-by-key"), key).Scan(&c.ID, &c.ProfileID, &c.Channel, &c.Topic, &c.Granted, &c.Source, &at, &proof)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: consent record: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: consent record: %w", err)
+	}
+	c.Key, c.At, c.Proof = key, fromMicros(at), proof
+	return &c, nil
+}

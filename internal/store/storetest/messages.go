@@ -297,6 +297,13 @@ func testConsent(t *testing.T, s store.Store) {
 	if err != nil || len(ledger) != 3 || ledger[0].Source != "api" || string(ledger[2].Proof) == "" {
 		t.Fatalf("ledger: %+v, %v", ledger, err)
 	}
+	// A key finds its record (what a retry answers).
+	if got, err := s.ConsentRecord(ctx, "b"); err != nil || got.ID != ledger[1].ID || got.Granted || !got.At.Equal(t0.Truncate(time.Microsecond)) || string(got.Proof) != `{"ip":"192.0.2.1"}` {
+		t.Fatalf("record of key b: %+v, %v; want %+v", got, err, ledger[1])
+	}
+	if _, err := s.ConsentRecord(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("record of an unknown key: %v", err)
+	}
 	if _, err := s.Suppression(ctx, "email", "x@example.com"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("not suppressed: %v", err)
 	}

@@ -54,6 +54,7 @@ func runEventLog(t *testing.T, open Opener) {
 		{"HostileValues", testHostileValues},
 		{"Checkpoints", testCheckpoints},
 		{"AdminKeys", testAdminKeys},
+		{"RequestKeys", testRequestKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
