@@ -42,7 +42,7 @@ type Tail struct {
 // seconds behind ingestion at tens of thousands of events per second.
 const (
 	DefaultTailEvents = 1 << 16
-	DefaultTailBytes  = 64 << 20
+	DefaultTailBytes  = 32 << 20
 )
 
 // NewTail returns a tail holding at most maxEvents events and maxBytes
