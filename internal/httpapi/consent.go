@@ -7,6 +7,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -86,7 +87,7 @@ func (a *API) postReceipts(w http.ResponseWriter, r *http.Request) {
 		list = append(list, in.receipt)
 	}
 	if len(list) == 0 {
-		a.fail(w, r, &inputError{"receipts", "no receipt: give provider_id and status, or a receipts list"})
+		a.fail(w, r, problem.Invalid("receipts", "no receipt: give provider_id and status, or a receipts list"))
 		return
 	}
 	handled := 0
@@ -103,7 +104,7 @@ func (a *API) postReceipts(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := a.messages.HandleReceipt(r.Context(), rc); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				httpjson.Error(w, http.StatusNotFound, "not_found", err.Error(), map[string]int{"index": i, "handled": handled})
+				a.fail(w, r, &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: err.Error(), Details: map[string]int{"index": i, "handled": handled}})
 				return
 			}
 			a.fail(w, r, err)

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -35,21 +35,6 @@ func (a *API) journeyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/journeys/{id}/archive", a.journeyStatus(journey.StatusArchived))
 	mux.HandleFunc("POST /api/v1/journeys/{id}/enrol", a.enrol)
 	mux.HandleFunc("POST /api/v1/journeys/{id}/migrate", a.migrate)
-}
-
-// failJourney maps the journey errors; it reports whether err was one.
-func failJourney(w http.ResponseWriter, err error) bool {
-	var ve *journey.ValidationError
-	var re *journey.RefusedError
-	switch {
-	case errors.As(err, &ve):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_journey", ve.Error(), map[string]string{"journey": ve.Journey, "path": ve.Path, "reason": ve.Reason})
-	case errors.As(err, &re):
-		httpjson.Error(w, http.StatusConflict, "not_enrolled", re.Error(), map[string]string{"journey": re.Journey, "reason": re.Reason})
-	default:
-		return false
-	}
-	return true
 }
 
 // journeyView is a journey as the API shows it.
@@ -101,7 +86,7 @@ func (a *API) getJourney(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("version"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			a.fail(w, r, &inputError{"version", "must be a positive integer"})
+			a.fail(w, r, problem.Invalid("version", "must be a positive integer"))
 			return
 		}
 		version = n
@@ -126,7 +111,7 @@ func (a *API) getJourney(w http.ResponseWriter, r *http.Request) {
 func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 4<<20))
 	if err != nil {
-		a.fail(w, r, &inputError{"body", err.Error()})
+		a.fail(w, r, problem.Invalid("body", err.Error()))
 		return
 	}
 	var many struct {
@@ -208,7 +193,7 @@ func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.ProfileID <= 0 {
-		a.fail(w, r, &inputError{"profile_id", "is required: the customer's profile id"})
+		a.fail(w, r, problem.Invalid("profile_id", "is required: the customer's profile id"))
 		return
 	}
 	en, err := a.journeys.Enrol(r.Context(), r.PathValue("id"), in.ProfileID)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 )
 
@@ -83,7 +84,7 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &inputError{"body", "not a valid JSON object for this endpoint: " + err.Error()}
+		return problem.Invalid("body", "not a valid JSON object for this endpoint: "+err.Error())
 	}
 	return nil
 }

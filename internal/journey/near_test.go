@@ -7,6 +7,7 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 )
 
@@ -53,7 +54,7 @@ func TestNearNeedsAnEventAndADistance(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = journey.Validate(defs[0], known)
-		ve, ok := err.(*journey.ValidationError)
+		ve, ok := err.(*problem.ValidationError)
 		if !ok || ve.Path != path {
 			t.Errorf("%s: got %v, want path %s", src, err, path)
 		}

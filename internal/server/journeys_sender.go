@@ -11,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -41,7 +42,7 @@ func (j journeySender) Send(ctx context.Context, r journey.SendRequest) error {
 func (j journeySender) CheckSend(ctx context.Context, s journey.Send) error {
 	err := j.msgs.CheckSend(ctx, s.Template, s.Topic)
 	if errors.Is(err, message.ErrInvalid) {
-		return &journey.ValidationError{Path: "send.topic", Reason: strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": ")}
+		return problem.Invalid("send.topic", strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": "))
 	}
 	return err
 }

@@ -195,14 +195,14 @@ func TestMessagesAPIErrors(t *testing.T) {
 		{"no idempotency key", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"email","content":{"sms":{"body":"x"}}}`, 400, "idempotency key is needed"},
 		{"unknown channel", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"fax","content":{"sms":{"body":"x"}},"idempotency_key":"k"}`, 400, `unknown channel "fax"`},
 		{"bad inline content", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"sms","content":{"sms":{"body":"{{ x.y }}"}},"idempotency_key":"k2"}`, 400, `sms.body:1:4: unknown variable "x"`},
-		{"unknown template", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"email","template_id":"nope","idempotency_key":"k3"}`, 404, "not found"},
+		{"unknown template", "POST", "/api/v1/messages", `{"profile_id":1,"channel":"email","template_id":"nope","idempotency_key":"k3"}`, 404, "no template nope"},
 		{"unknown identifier", "POST", "/api/v1/messages", `{"identifier":"email:nobody@example.fr","channel":"email","template_id":"x","idempotency_key":"k4"}`, 400, "no profile holds email:nobody@example.fr"},
 		{"unknown field", "POST", "/api/v1/messages", `{"profile":1}`, 400, "unknown field"},
 		{"bad template id", "POST", "/api/v1/templates", `{"id":"Bad Id","body":{"sms":{"body":"x"}}}`, 400, "template id"},
 		{"unknown topic", "POST", "/api/v1/consent", `{"profile_id":1,"channel":"email","topic":"lottery","granted":true}`, 400, `unknown topic "lottery"`},
 		{"consent on a webhook", "POST", "/api/v1/consent", `{"profile_id":1,"channel":"webhook","granted":true}`, 400, "consent is for email, sms, push"},
 		{"receipt without status", "POST", "/api/v1/receipts/twilio", `{"provider_id":"SM1"}`, 400, "needs provider, provider_id and status"},
-		{"message not found", "GET", "/api/v1/messages/999", ``, 404, "not found"},
+		{"message not found", "GET", "/api/v1/messages/999", ``, 404, "no message 999"},
 	} {
 		t.Run(s.name, func(t *testing.T) {
 			code, resp := h.adminJSON(s.method, s.path, s.body)

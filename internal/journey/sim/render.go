@@ -15,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
 )
@@ -136,7 +137,7 @@ func (r *renderer) Send(ctx context.Context, req journey.SendRequest) error {
 func (r *renderer) CheckSend(ctx context.Context, s journey.Send) error {
 	err := r.msgs.CheckSend(ctx, s.Template, s.Topic)
 	if errors.Is(err, message.ErrInvalid) {
-		return &journey.ValidationError{Path: "send.topic", Reason: strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": ")}
+		return problem.Invalid("send.topic", strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": "))
 	}
 	return err
 }

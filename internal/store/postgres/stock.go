@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -170,7 +171,7 @@ func scanReservation(row pgx.Row) (*commerce.Reservation, error) {
 	var exp, ended *time.Time
 	err := row.Scan(&r.ID, &r.SKU, &r.Location, &r.Quantity, &r.Status, &order, &cust, &exp, &r.CreatedAt, &ended)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("reservation: %w", store.CommerceNotFound)
+		return nil, problem.NotFound("reservation", "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reservation: %w", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -170,7 +171,7 @@ func scanReservation(row rowScanner) (*commerce.Reservation, error) {
 	var created int64
 	err := row.Scan(&r.ID, &r.SKU, &r.Location, &r.Quantity, &r.Status, &order, &cust, &exp, &created, &ended)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("reservation: %w", store.CommerceNotFound)
+		return nil, problem.NotFound("reservation", "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reservation: %w", err)
