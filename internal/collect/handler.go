@@ -18,25 +18,6 @@ import (
 	"github.com/parcours/parcours/internal/source"
 )
 
-// endpoints maps the ingestion paths to the call type they imply (empty for
-// batches). The one-letter forms are the ones analytics.js uses.
-var endpoints = map[string]event.Type{
-	"/v1/track": event.Track, "/v1/t": event.Track,
-	"/v1/identify": event.Identify, "/v1/i": event.Identify,
-	"/v1/page": event.Page, "/v1/p": event.Page,
-	"/v1/screen": event.Screen, "/v1/s": event.Screen,
-	"/v1/group": event.Group, "/v1/g": event.Group,
-	"/v1/alias": event.Alias, "/v1/a": event.Alias,
-	"/v1/batch": "", "/v1/b": "", "/v1/import": "",
-}
-
-// IsIngestPath reports whether path is one of the tracking API's paths
-// (a trailing slash is tolerated).
-func IsIngestPath(path string) bool {
-	_, ok := endpoints[strings.TrimSuffix(path, "/")]
-	return ok
-}
-
 // HandlerOptions tune the HTTP handler. Zero values take the defaults
 // (the Default* constants).
 type HandlerOptions struct {
@@ -159,33 +140,40 @@ type rejectionBrief struct {
 	Reason    string `json:"reason"`
 }
 
-// ServeHTTP handles one ingestion request. It never redirects: clients do
-// not follow redirects on POST, and a redirect would lose the events.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	typ, ok := endpoints[path]
-	endpoint := strings.TrimPrefix(path, "/v1/")
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() {
-		if h.metrics != nil && ok {
-			h.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+// Calls returns the handler of an ingestion path whose calls are of type
+// typ ("" for batches, whose events say their type). The route table
+// (httpapi.Routes) lists the paths. The handler answers the CORS preflight
+// (OPTIONS) and 405 for the other methods itself, and never redirects:
+// clients do not follow redirects on POST, and a redirect would lose the
+// events.
+func (h *Handler) Calls(typ event.Type) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		endpoint := strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/v1/")
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if h.metrics != nil {
+				h.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+			}
+		}()
+		cors(sw, r)
+		switch r.Method {
+		case http.MethodPost:
+			h.serve(sw, r, typ)
+		case http.MethodOptions:
+			sw.WriteHeader(http.StatusNoContent)
+		default:
+			sw.Header().Set("Allow", "POST, OPTIONS")
+			httpjson.Error(sw, http.StatusMethodNotAllowed, "method_not_allowed", "use POST", nil)
 		}
-	}()
-	cors(sw, r)
-	switch {
-	case !ok:
-		httpjson.Error(sw, http.StatusNotFound, "not_found", "no such endpoint; the tracking API is POST /v1/track, identify, page, screen, group, alias and batch", nil)
-		return
-	case r.Method == http.MethodOptions:
-		sw.WriteHeader(http.StatusNoContent)
-		return
-	case r.Method != http.MethodPost:
-		sw.Header().Set("Allow", "POST, OPTIONS")
-		httpjson.Error(sw, http.StatusMethodNotAllowed, "method_not_allowed", "use POST", nil)
-		return
-	}
-	h.serve(sw, r, typ)
+	})
+}
+
+// NoSuchEndpoint answers a path under /v1/ that is not one of the tracking
+// API's.
+func NoSuchEndpoint(w http.ResponseWriter, r *http.Request) {
+	cors(w, r)
+	httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint; the tracking API is POST /v1/track, identify, page, screen, group, alias and batch", nil)
 }
 
 // ingest validates and stores the events of a decoded request.

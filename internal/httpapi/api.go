@@ -63,39 +63,6 @@ func New(st Store, keys KeyCache, clk clock.Clock, log *slog.Logger, profiles *P
 	return &API{store: st, keys: keys, profiles: profiles, segments: segments, clock: clk, log: log, admins: map[string]time.Time{}}
 }
 
-// Handler returns the API's routes, all behind admin authentication.
-func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/sources", a.listSources)
-	mux.HandleFunc("POST /api/v1/sources", a.createSource)
-	mux.HandleFunc("GET /api/v1/sources/{id}", a.getSource)
-	mux.HandleFunc("POST /api/v1/sources/{id}/disable", a.disableSource)
-	mux.HandleFunc("GET /api/v1/events", a.listEvents)
-	mux.HandleFunc("GET /api/v1/rejections", a.listRejections)
-	mux.HandleFunc("GET /api/v1/profiles", a.findProfiles)
-	mux.HandleFunc("GET /api/v1/profiles/{id}", a.getProfile)
-	mux.HandleFunc("GET /api/v1/profiles/{id}/timeline", a.getTimeline)
-	mux.HandleFunc("GET /api/v1/profiles/{id}/merges", a.getMerges)
-	mux.HandleFunc("POST /api/v1/profiles/{id}/unmerge", a.unmerge)
-	mux.HandleFunc("GET /api/v1/segments", a.listSegments)
-	mux.HandleFunc("POST /api/v1/segments", a.saveSegments)
-	mux.HandleFunc("POST /api/v1/segments/preview", a.previewSegment)
-	mux.HandleFunc("GET /api/v1/segments/{id}", a.getSegment)
-	mux.HandleFunc("POST /api/v1/segments/{id}/archive", a.archiveSegment)
-	mux.HandleFunc("GET /api/v1/segments/{id}/members", a.segmentMembers)
-	mux.HandleFunc("GET /api/v1/segments/{id}/counts", a.segmentCounts)
-	mux.HandleFunc("GET /api/v1/segments/{id}/history", a.segmentHistory)
-	a.commerceRoutes(mux)
-	a.messageRoutes(mux)
-	a.journeyRoutes(mux)
-	a.taskRoutes(mux)
-	a.measureRoutes(mux)
-	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
-	})
-	return a.authenticate(mux)
-}
-
 // HashKey returns the stored form of an admin key.
 func HashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))

@@ -17,35 +17,6 @@ func (a *API) WithCommerce(c *commerce.Service) *API {
 	return a
 }
 
-// commerceRoutes registers the catalog, stock, order and cart endpoints.
-func (a *API) commerceRoutes(mux *http.ServeMux) {
-	if a.commerce == nil {
-		return
-	}
-	mux.HandleFunc("GET /api/v1/products", a.listProducts)
-	mux.HandleFunc("GET /api/v1/products/{id}", a.getProduct)
-	mux.HandleFunc("PUT /api/v1/products/{id}", a.putProduct)
-	mux.HandleFunc("GET /api/v1/locations", a.listLocations)
-	mux.HandleFunc("GET /api/v1/locations/{id}", a.getLocation)
-	mux.HandleFunc("PUT /api/v1/locations/{id}", a.putLocation)
-	mux.HandleFunc("GET /api/v1/stock/{sku}", a.getStock)
-	mux.HandleFunc("PUT /api/v1/stock/{sku}/{location}", a.putStock)
-	mux.HandleFunc("GET /api/v1/stock/{sku}/nearby", a.nearby)
-	mux.HandleFunc("POST /api/v1/stock/adjustments", a.adjustStock)
-	mux.HandleFunc("POST /api/v1/reservations", a.createReservation)
-	mux.HandleFunc("GET /api/v1/reservations", a.listReservations)
-	mux.HandleFunc("GET /api/v1/reservations/{id}", a.getReservation)
-	mux.HandleFunc("POST /api/v1/reservations/{id}/release", a.releaseReservation)
-	mux.HandleFunc("POST /api/v1/orders", a.createOrder)
-	mux.HandleFunc("GET /api/v1/orders", a.listOrders)
-	mux.HandleFunc("GET /api/v1/orders/{id}", a.getOrder)
-	mux.HandleFunc("POST /api/v1/orders/{id}/transitions", a.transitionOrder)
-	mux.HandleFunc("POST /api/v1/orders/{id}/returns", a.createReturn)
-	mux.HandleFunc("GET /api/v1/orders/{id}/returns", a.listReturns)
-	mux.HandleFunc("GET /api/v1/carts/{customer}", a.getCart)
-	mux.HandleFunc("PUT /api/v1/carts/{customer}", a.putCart)
-}
-
 // reply writes v, or the error.
 func (a *API) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {

@@ -21,22 +21,6 @@ func (a *API) WithJourneys(e *journey.Engine) *API {
 	return a
 }
 
-// journeyRoutes registers the journey endpoints.
-func (a *API) journeyRoutes(mux *http.ServeMux) {
-	if a.journeys == nil {
-		return
-	}
-	mux.HandleFunc("GET /api/v1/journeys", a.listJourneys)
-	mux.HandleFunc("POST /api/v1/journeys", a.saveJourneys)
-	mux.HandleFunc("GET /api/v1/journeys/{id}", a.getJourney)
-	mux.HandleFunc("GET /api/v1/journeys/{id}/stats", a.journeyStats)
-	mux.HandleFunc("POST /api/v1/journeys/{id}/pause", a.journeyStatus(journey.StatusPaused))
-	mux.HandleFunc("POST /api/v1/journeys/{id}/resume", a.journeyStatus(journey.StatusLive))
-	mux.HandleFunc("POST /api/v1/journeys/{id}/archive", a.journeyStatus(journey.StatusArchived))
-	mux.HandleFunc("POST /api/v1/journeys/{id}/enrol", a.enrol)
-	mux.HandleFunc("POST /api/v1/journeys/{id}/migrate", a.migrate)
-}
-
 // journeyView is a journey as the API shows it.
 type journeyView struct {
 	*journey.Definition

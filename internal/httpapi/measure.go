@@ -18,25 +18,6 @@ func (a *API) WithMeasure(m *measure.Service) *API {
 	return a
 }
 
-// measureRoutes registers the Measure endpoints (docs/measure.md).
-func (a *API) measureRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/measure/kpis", a.measureKPIs)
-	mux.HandleFunc("GET /api/v1/measure/kpis/definitions", a.measureKPIDefinitions)
-	mux.HandleFunc("POST /api/v1/measure/funnel", a.measureFunnel)
-	mux.HandleFunc("GET /api/v1/measure/experiments/{journey}", a.measureExperiment)
-	mux.HandleFunc("GET /api/v1/measure/cohorts", a.measureCohorts)
-	mux.HandleFunc("GET /api/v1/measure/attribution", a.measureAttribution)
-	mux.HandleFunc("GET /api/v1/measure/reports", a.listMeasureReports)
-	mux.HandleFunc("POST /api/v1/measure/reports", a.saveMeasureReports)
-	mux.HandleFunc("GET /api/v1/measure/reports/{id}", a.getMeasureReport)
-	mux.HandleFunc("DELETE /api/v1/measure/reports/{id}", a.deleteMeasureReport)
-	mux.HandleFunc("GET /api/v1/measure/reports/{id}/run", a.runMeasureReport)
-	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
-	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
-	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
-	mux.HandleFunc("POST /api/v1/measure/rebuild", a.measureRebuild)
-}
-
 // measureService returns the service, or answers 404 when this server has
 // none.
 func (a *API) measureService(w http.ResponseWriter) *measure.Service {

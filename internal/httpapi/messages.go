@@ -36,22 +36,6 @@ type Messages interface {
 // 503 without it).
 func (a *API) SetMessages(m Messages) { a.messages = m }
 
-func (a *API) messageRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/templates", a.withMessages(a.listTemplates))
-	mux.HandleFunc("POST /api/v1/templates", a.withMessages(a.saveTemplate))
-	mux.HandleFunc("GET /api/v1/templates/{id}", a.withMessages(a.getTemplate))
-	mux.HandleFunc("PUT /api/v1/templates/{id}", a.withMessages(a.saveTemplate))
-	mux.HandleFunc("DELETE /api/v1/templates/{id}", a.withMessages(a.deleteTemplate))
-	mux.HandleFunc("POST /api/v1/templates/{id}/preview", a.withMessages(a.previewTemplate))
-	mux.HandleFunc("POST /api/v1/messages", a.withMessages(a.sendMessage))
-	mux.HandleFunc("GET /api/v1/messages/{id}", a.withMessages(a.getMessage))
-	mux.HandleFunc("GET /api/v1/profiles/{id}/messages", a.withMessages(a.profileMessages))
-	mux.HandleFunc("GET /api/v1/profiles/{id}/consent", a.withMessages(a.getConsent))
-	mux.HandleFunc("POST /api/v1/consent", a.withMessages(a.postConsent))
-	mux.HandleFunc("POST /api/v1/receipts/{provider}", a.withMessages(a.postReceipts))
-	mux.HandleFunc("GET /api/v1/topics", a.withMessages(a.listTopics))
-}
-
 // errNoMessages answers the message routes of a process without the
 // pipeline.
 var errNoMessages = problem.New(problem.KindUnavailable, "unavailable", "the message pipeline is not running in this process")

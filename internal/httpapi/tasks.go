@@ -9,15 +9,6 @@ import (
 	"github.com/parcours/parcours/internal/store"
 )
 
-// taskRoutes registers the endpoints of the tasks for store staff, which
-// journeys' task steps create.
-func (a *API) taskRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/tasks", a.listTasks)
-	mux.HandleFunc("GET /api/v1/tasks/{id}", a.getTask)
-	mux.HandleFunc("POST /api/v1/tasks/{id}/done", a.taskStatus(store.TaskDone))
-	mux.HandleFunc("POST /api/v1/tasks/{id}/reopen", a.taskStatus(store.TaskOpen))
-}
-
 // listTasks serves GET /api/v1/tasks?store_id=&status=open|done&limit=&cursor=,
 // oldest first.
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {

@@ -56,18 +56,6 @@ func newHooks(cfg *providers.Config, msgs *message.Pipeline, publicURL string, n
 	return h
 }
 
-// routes registers every provider type's callbacks (providers.Hooks):
-// /hooks/{type}/{name}{path}.
-func (h *hooks) routes(mux *http.ServeMux) {
-	for _, hk := range providers.Hooks() {
-		pattern := "/hooks/" + hk.Type + "/{name}" + hk.Path
-		if hk.Method != "" {
-			pattern = hk.Method + " " + pattern
-		}
-		mux.HandleFunc(pattern, h.serve(hk))
-	}
-}
-
 // fullURL is the URL the provider was configured with for this request.
 func (h *hooks) fullURL(r *http.Request) string {
 	if h.publicURL != "" {

@@ -98,6 +98,7 @@ type Server struct {
 	ingest   *collect.Handler
 	registry *prometheus.Registry
 	handler  http.Handler
+	routes   []httpapi.Route
 	ready    atomic.Bool
 	unify    *unify.Stage
 	segments *segment.Stage
@@ -217,31 +218,23 @@ func New(st store.Store, o Options) *Server {
 		Unify: s.unify, Stores: o.Stores,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)
 	apiv1.SetMessages(s.messages)
-	api := apiv1.Handler()
-	public := httpapi.PublicMessageHandler(s.messages, o.Logger)
-
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api)
-	newHooks(o.ProviderConfig, s.messages, o.Messages.BaseURL, o.Clock.Now, o.Logger).routes(mux)
-	mux.Handle("/t/", public)
-	mux.Handle("/u/", public)
-	mux.Handle("/c/", public)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
+		Tracking: ingest,
+		Public:   s.messages,
+		Hook:     newHooks(o.ProviderConfig, s.messages, o.Messages.BaseURL, o.Clock.Now, o.Logger).serve,
+		Metrics:  promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP,
+		Health: func(w http.ResponseWriter, r *http.Request) {
+			httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+		},
+		Ready: s.readyz,
 	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
-	})
+	mux := apiv1.Mux(s.routes)
 	s.handler = httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Ingestion paths never go through the mux: it answers unclean
-		// paths (//v1/track) with a redirect, and a redirected POST loses
-		// its events.
-		if strings.HasPrefix(path.Clean("/"+r.URL.Path), "/v1/") {
-			r.URL.Path = path.Clean("/" + r.URL.Path)
-			ingest.ServeHTTP(w, r)
-			return
+		// The mux answers unclean paths (//v1/track) with a redirect, and
+		// a redirected POST loses its events: ingestion paths are cleaned
+		// (a trailing slash too) before the mux sees them.
+		if clean := path.Clean("/" + r.URL.Path); strings.HasPrefix(clean, "/v1/") {
+			r.URL.Path = clean
 		}
 		mux.ServeHTTP(w, r)
 	}), o.Logger)
@@ -253,6 +246,9 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Notifier returns the notifier the committer publishes to.
 func (s *Server) Notifier() *eventlog.Notifier { return s.notifier }
+
+// Routes returns the route table the handler serves (httpapi.Routes).
+func (s *Server) Routes() []httpapi.Route { return s.routes }
 
 // Handler returns the HTTP handler of every endpoint.
 func (s *Server) Handler() http.Handler { return s.handler }

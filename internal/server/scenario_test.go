@@ -1,0 +1,115 @@
+package server_test
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/parcours/parcours/internal/httpapi"
+)
+
+// apiScenario is one request to the server and what it must answer, in the
+// manner of PocketBase's ApiScenario: handler tests are tables of them,
+// run on a harness (a real server on a fresh store).
+type apiScenario struct {
+	Name   string
+	Method string
+	URL    string
+	Body   string
+	// Headers are sent as they are; Admin adds the admin key, WriteKey the
+	// harness source's write key.
+	Headers  map[string]string
+	Admin    bool
+	WriteKey bool
+	// ExpectedStatus is the status; ExpectedContent are fragments the body
+	// must hold, NotExpectedContent fragments it must not.
+	ExpectedStatus     int
+	ExpectedContent    []string
+	NotExpectedContent []string
+}
+
+// test runs the scenario on h as a subtest.
+func (s apiScenario) test(t *testing.T, h *harness) {
+	t.Helper()
+	t.Run(s.Name, func(t *testing.T) {
+		hd := map[string]string{}
+		for k, v := range s.Headers {
+			hd[k] = v
+		}
+		if s.Admin {
+			hd["Authorization"] = "Bearer " + h.admin
+		}
+		if s.WriteKey {
+			hd["Authorization"] = basic(h.src.WriteKey + ":")
+		}
+		status, body := h.raw(s.Method, s.URL, s.Body, hd)
+		if status != s.ExpectedStatus {
+			t.Errorf("%s %s: status %d, want %d; body %.600s", s.Method, s.URL, status, s.ExpectedStatus, body)
+		}
+		for _, want := range s.ExpectedContent {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s %s: body lacks %q: %.600s", s.Method, s.URL, want, body)
+			}
+		}
+		for _, not := range s.NotExpectedContent {
+			if strings.Contains(body, not) {
+				t.Errorf("%s %s: body holds %q: %.600s", s.Method, s.URL, not, body)
+			}
+		}
+	})
+}
+
+// runScenarios runs every scenario on h, in order (a scenario may depend
+// on what the one before it created).
+func runScenarios(t *testing.T, h *harness, scenarios []apiScenario) {
+	t.Helper()
+	for _, s := range scenarios {
+		s.test(t, h)
+	}
+}
+
+// requested is the set of route patterns (httpapi.Route.Key) the tests of
+// this package requested, through any harness; table is the route table.
+var (
+	requestedMu sync.Mutex
+	requested   = map[string]bool{}
+	table       []httpapi.Route
+)
+
+// observe records the pattern that served each request (the ServeMux sets
+// it on the request it is given).
+func observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		requestedMu.Lock()
+		requested[r.Pattern] = true
+		requestedMu.Unlock()
+	})
+}
+
+// TestMain checks, after a run of the whole package, that every route of
+// the table was requested by at least one test.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if code != 0 || flag.Lookup("test.run").Value.String() != "" || flag.Lookup("test.skip").Value.String() != "" || testing.Short() || len(table) == 0 {
+		os.Exit(code)
+	}
+	var missing []string
+	for _, r := range table {
+		if !requested[r.Key()] {
+			missing = append(missing, r.Key())
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		fmt.Fprintf(os.Stderr, "FAIL: %d routes of the table were requested by no test of internal/server:\n\t%s\n", len(missing), strings.Join(missing, "\n\t"))
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
