@@ -15,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 )
 
@@ -164,16 +165,22 @@ func (h *Handler) Calls(typ event.Type) http.Handler {
 			sw.WriteHeader(http.StatusNoContent)
 		default:
 			sw.Header().Set("Allow", "POST, OPTIONS")
-			httpjson.Error(sw, http.StatusMethodNotAllowed, "method_not_allowed", "use POST", nil)
+			httpjson.Fail(sw, r, h.log, errMethod)
 		}
 	})
 }
+
+// The answers of a method or a path the tracking API does not serve.
+var (
+	errMethod         = problem.New(problem.KindMethod, "method_not_allowed", "use POST")
+	errNoSuchEndpoint = problem.New(problem.KindNotFound, "not_found", "no such endpoint; the tracking API is POST /v1/track, identify, page, screen, group, alias and batch")
+)
 
 // NoSuchEndpoint answers a path under /v1/ that is not one of the tracking
 // API's.
 func NoSuchEndpoint(w http.ResponseWriter, r *http.Request) {
 	cors(w, r)
-	httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint; the tracking API is POST /v1/track, identify, page, screen, group, alias and batch", nil)
+	httpjson.Fail(w, r, nil, errNoSuchEndpoint)
 }
 
 // ingest validates and stores the events of a decoded request.
@@ -184,8 +191,8 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 	start := time.Now()
 	if n := len(req.Events); n > h.opts.MaxBatchEvents {
 		h.refused(refusedBatchSize, false)
-		httpjson.Error(w, http.StatusBadRequest, CodeTooManyEvents,
-			"the batch has "+strconv.Itoa(n)+" events; the limit is "+strconv.Itoa(h.opts.MaxBatchEvents)+" per request: send smaller batches", nil)
+		httpjson.Fail(w, r, h.log, &RequestError{Code: CodeTooManyEvents,
+			Reason: "the batch has " + strconv.Itoa(n) + " events; the limit is " + strconv.Itoa(h.opts.MaxBatchEvents) + " per request: send smaller batches"})
 		return
 	}
 	// What decoding will hold: a copy of each event's fields and the
@@ -230,20 +237,21 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 		h.refuse(w, refusedQueue, true, "the event log is busy")
 		return
 	case errors.Is(err, ErrClosed):
-		unavailable(w, "the server is shutting down")
+		httpjson.Fail(w, r, h.log, unavailable("the server is shutting down"))
 		return
 	case errors.Is(err, context.Canceled):
 		return // the client is gone; dedup protects its retry
 	case err != nil:
 		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "err", err)
-		unavailable(w, "events could not be stored")
+		httpjson.Fail(w, r, h.log, unavailable("events could not be stored"))
 		return
 	}
 	if req.Type != "" && len(events) == 0 && len(res.Rejections) == 1 {
 		// A single call whose event was dropped: Segment's libraries take
 		// a 200 for "stored", so the client must hear that it was not.
 		rj := res.Rejections[0]
-		httpjson.Error(w, http.StatusBadRequest, rj.Code, rj.Reason, map[string]any{"field": rj.Field, "messageId": rj.MessageID})
+		httpjson.Fail(w, r, h.log, &problem.Error{Kind: problem.KindInvalid, Code: rj.Code, Message: rj.Reason,
+			Details: map[string]any{"field": rj.Field, "messageId": rj.MessageID}})
 		return
 	}
 	resp := response{Success: true, Stored: res.Stored, Duplicates: res.Duplicates}
@@ -253,19 +261,21 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 	httpjson.Write(w, http.StatusOK, resp)
 }
 
+// requestError answers a request that cannot be read: a *RequestError
+// says why; any other error is a body that did not arrive whole (the
+// client went away or timed out).
 func (h *Handler) requestError(w http.ResponseWriter, err error) {
 	var re *RequestError
-	if errors.As(err, &re) {
-		httpjson.Error(w, http.StatusBadRequest, re.Code, re.Reason, nil)
-		return
+	if !errors.As(err, &re) {
+		re = &RequestError{Code: CodeBadBody, Reason: "could not read the body: " + err.Error()}
 	}
-	// Reading the body failed: the client went away or timed out.
-	httpjson.Error(w, http.StatusBadRequest, CodeBadBody, "could not read the body: "+err.Error(), nil)
+	httpjson.Fail(w, nil, h.log, re)
 }
 
-func unavailable(w http.ResponseWriter, why string) {
-	w.Header().Set("Retry-After", "5")
-	httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", why+"; retry after 5 seconds", nil)
+// unavailable is the 503 of a store that does not answer or a server
+// shutting down: retry in 5 seconds.
+func unavailable(why string) error {
+	return &problem.Error{Kind: problem.KindUnavailable, Code: "unavailable", Message: why + "; retry after 5 seconds", RetryAfter: 5 * time.Second}
 }
 
 func (h *Handler) clientIP(r *http.Request) string {

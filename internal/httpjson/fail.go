@@ -30,20 +30,27 @@ func Status(k problem.Kind) int {
 		return http.StatusUnauthorized
 	case problem.KindForbidden:
 		return http.StatusForbidden
+	case problem.KindMethod:
+		return http.StatusMethodNotAllowed
+	case problem.KindTimeout:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusInternalServerError
 }
 
 // Fail writes err in the error shape, with the status of its kind
-// (problem.Describe). An internal error is logged with the request, and
-// the client is told only that the log has the details.
+// (problem.Describe). An internal error is logged with the request (r may
+// be nil), and the client is told only that the log has the details.
 func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := problem.Describe(err)
 	if p.Kind == problem.KindInternal {
 		if log == nil {
 			log = slog.Default()
 		}
-		log.Error("http: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if r != nil {
+			log = log.With("method", r.Method, "path", r.URL.Path)
+		}
+		log.Error("http: request failed", "err", err)
 	}
 	if p.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.RetryAfter.Seconds()))))

@@ -51,9 +51,13 @@ const (
 	KindUnauthorized
 	// KindForbidden is a request whose credentials do not allow it (403).
 	KindForbidden
+	// KindMethod is a method the endpoint does not answer (405).
+	KindMethod
+	// KindTimeout is a request whose body did not arrive in time (408).
+	KindTimeout
 )
 
-var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "mismatch", "unavailable", "too_many", "unauthorized", "forbidden"}
+var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "mismatch", "unavailable", "too_many", "unauthorized", "forbidden", "method", "timeout"}
 
 // String is the kind's name, like "not_found".
 func (k Kind) String() string {

@@ -26,13 +26,20 @@ func TestTrackingShortPaths(t *testing.T) {
 		{Name: "no write key", Method: "POST", URL: "/v1/i", Body: `{"userId":"u1"}`, ExpectedStatus: 401},
 		{Name: "unknown tracking path", Method: "POST", URL: "/v1/nope", WriteKey: true, Body: `{}`,
 			ExpectedStatus: 404, ExpectedContent: []string{"the tracking API is POST /v1/track"}},
+		{Name: "an unclean path is cleaned, never redirected", Method: "POST", URL: "//v1/p/", WriteKey: true, Body: `{"userId":"u2","name":"About"}`,
+			ExpectedStatus: 200, ExpectedContent: []string{`"success":true`}},
+		{Name: "CORS preflight", Method: "OPTIONS", URL: "/v1/i", ExpectedStatus: 204},
+		{Name: "another method", Method: "GET", URL: "/v1/i", ExpectedStatus: 405, ExpectedContent: []string{`"code":"method_not_allowed"`, "use POST"}},
+		{Name: "a provider callback for no provider of the type", Method: "POST", URL: "/hooks/twilio/ghost/status", Body: "MessageSid=SM1",
+			Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			ExpectedStatus: 404, ExpectedContent: []string{"no twilio provider ghost", `"id":"ghost"`}},
 		{Name: "anything else", Method: "GET", URL: "/nope", ExpectedStatus: 404, ExpectedContent: []string{`"code":"not_found"`, "no such endpoint: GET /nope"}},
 	})
 	types := map[string]int{}
 	for _, e := range h.events() {
 		types[string(e.Type)]++
 	}
-	if fmt.Sprint(types) != "map[alias:1 group:1 identify:1 page:1 screen:1]" {
+	if fmt.Sprint(types) != "map[alias:1 group:1 identify:1 page:2 screen:1]" {
 		t.Errorf("stored %v", types)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -431,19 +432,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if !s.ready.Load() {
-		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "starting or shutting down", nil)
+		httpjson.Fail(w, r, s.log, problem.New(problem.KindUnavailable, "not_ready", "starting or shutting down"))
 		return
 	}
 	if err := s.st.Ping(ctx); err != nil {
-		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "store: "+err.Error(), nil)
+		httpjson.Fail(w, r, s.log, problem.New(problem.KindUnavailable, "not_ready", "store: "+err.Error()))
 		return
 	}
 	// Saturated ingestion is not ready: a load balancer should send the
 	// tracking API's clients elsewhere until it recovers.
 	sat := s.ingest.Saturation()
 	if sat.Saturated {
-		httpjson.Error(w, http.StatusServiceUnavailable, "saturated", "ingestion is saturated: "+sat.Reason,
-			map[string]any{"ingest": sat, "queued_events": s.commit.Queued()})
+		httpjson.Fail(w, r, s.log, &problem.Error{Kind: problem.KindUnavailable, Code: "saturated", Message: "ingestion is saturated: " + sat.Reason,
+			Details: map[string]any{"ingest": sat, "queued_events": s.commit.Queued()}})
 		return
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat})
