@@ -31,7 +31,7 @@ func TestTrackingShortPaths(t *testing.T) {
 		{Name: "CORS preflight", Method: "OPTIONS", URL: "/v1/i", ExpectedStatus: 204},
 		{Name: "another method", Method: "GET", URL: "/v1/i", ExpectedStatus: 405, ExpectedContent: []string{`"code":"method_not_allowed"`, "use POST"}},
 		{Name: "a provider callback for no provider of the type", Method: "POST", URL: "/hooks/twilio/ghost/status", Body: "MessageSid=SM1",
-			Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+			Headers:        map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
 			ExpectedStatus: 404, ExpectedContent: []string{"no twilio provider ghost", `"id":"ghost"`}},
 		{Name: "anything else", Method: "GET", URL: "/nope", ExpectedStatus: 404, ExpectedContent: []string{`"code":"not_found"`, "no such endpoint: GET /nope"}},
 	})
