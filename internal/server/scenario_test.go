@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -31,12 +32,31 @@ type apiScenario struct {
 	ExpectedStatus     int
 	ExpectedContent    []string
 	NotExpectedContent []string
+	// ExpectedCode is the error's code, ExpectedMessage a fragment of its
+	// message, and ExpectedDetails fields of its details with their
+	// values, when they are set.
+	ExpectedCode    string
+	ExpectedMessage string
+	ExpectedDetails map[string]string
+}
+
+// adminCall is the short form of a management API scenario: a call with
+// the admin key, its status and, for an error, its code and details.
+func adminCall(method, url, body string, status int, code string, details map[string]string) apiScenario {
+	return apiScenario{Name: method + " " + url, Method: method, URL: url, Body: body, Admin: true,
+		ExpectedStatus: status, ExpectedCode: code, ExpectedDetails: details}
 }
 
 // test runs the scenario on h as a subtest.
 func (s apiScenario) test(t *testing.T, h *harness) {
 	t.Helper()
-	t.Run(s.Name, func(t *testing.T) {
+	t.Run(s.Name, func(t *testing.T) { s.run(t, h) })
+}
+
+// run sends the scenario's request on h and checks the answer.
+func (s apiScenario) run(t testing.TB, h *harness) {
+	t.Helper()
+	{
 		hd := map[string]string{}
 		for k, v := range s.Headers {
 			hd[k] = v
@@ -61,7 +81,37 @@ func (s apiScenario) test(t *testing.T, h *harness) {
 				t.Errorf("%s %s: body holds %q: %.600s", s.Method, s.URL, not, body)
 			}
 		}
-	})
+		if s.ExpectedCode != "" || s.ExpectedMessage != "" || len(s.ExpectedDetails) > 0 {
+			var e struct {
+				Error struct {
+					Code    string         `json:"code"`
+					Message string         `json:"message"`
+					Details map[string]any `json:"details"`
+				} `json:"error"`
+			}
+			_ = json.Unmarshal([]byte(body), &e)
+			if !strings.Contains(e.Error.Message, s.ExpectedMessage) {
+				t.Errorf("%s %s: message %q, want it to hold %q", s.Method, s.URL, e.Error.Message, s.ExpectedMessage)
+			}
+			if s.ExpectedCode != "" && e.Error.Code != s.ExpectedCode {
+				t.Errorf("%s %s: code %q, want %q: %.600s", s.Method, s.URL, e.Error.Code, s.ExpectedCode, body)
+			}
+			for k, v := range s.ExpectedDetails {
+				if fmt.Sprint(e.Error.Details[k]) != v {
+					t.Errorf("%s %s: details.%s = %v, want %s: %.600s", s.Method, s.URL, k, e.Error.Details[k], v, body)
+				}
+			}
+		}
+	}
+}
+
+// scenarios runs scenarios on h in order, without subtests (for helpers
+// that set a harness up).
+func (h *harness) scenarios(list []apiScenario) {
+	h.t.Helper()
+	for _, s := range list {
+		s.run(h.t, h)
+	}
 }
 
 // runScenarios runs every scenario on h, in order (a scenario may depend
