@@ -104,7 +104,15 @@ func (a *API) postReceipts(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := a.messages.HandleReceipt(r.Context(), rc); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				a.fail(w, r, &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: err.Error(), Details: map[string]int{"index": i, "handled": handled}})
+				// What was not found, and how far the list got.
+				p := problem.Describe(err)
+				d := map[string]any{"index": i, "handled": handled}
+				if named, ok := p.Details.(map[string]string); ok {
+					for k, v := range named {
+						d[k] = v
+					}
+				}
+				a.fail(w, r, &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: p.Message, Details: d})
 				return
 			}
 			a.fail(w, r, err)

@@ -18,11 +18,15 @@ func (a *API) WithMeasure(m *measure.Service) *API {
 	return a
 }
 
+// errNoMeasure answers the measure routes of a server without the service.
+var errNoMeasure = &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: "measurement is not enabled on this server",
+	Details: map[string]string{"kind": "measure service"}}
+
 // measureService returns the service, or answers 404 when this server has
 // none.
 func (a *API) measureService(w http.ResponseWriter) *measure.Service {
 	if a.measure == nil {
-		httpjson.Fail(w, nil, a.log, problem.New(problem.KindNotFound, "not_found", "measurement is not enabled on this server"))
+		httpjson.Fail(w, nil, a.log, errNoMeasure)
 	}
 	return a.measure
 }

@@ -75,7 +75,8 @@ func TestManagementRouteScenarios(t *testing.T) {
 			ExpectedStatus: 404, ExpectedContent: []string{`"kind":"location"`, `"id":"ghost"`}},
 		{Name: "returns of no order", Method: "GET", URL: "/api/v1/orders/ghost/returns", Admin: true,
 			ExpectedStatus: 404, ExpectedContent: []string{`"kind":"order"`, `"id":"ghost"`}},
-		{Name: "release no reservation", Method: "POST", URL: "/api/v1/reservations/ghost/release", Admin: true, ExpectedStatus: 404, ExpectedContent: []string{`"code":"not_found"`}},
+		{Name: "release no reservation", Method: "POST", URL: "/api/v1/reservations/ghost/release", Admin: true,
+			ExpectedStatus: 404, ExpectedContent: []string{`"kind":"reservation"`, `"id":"ghost"`}},
 
 		{Name: "KPI definitions", Method: "GET", URL: "/api/v1/measure/kpis/definitions", Admin: true, ExpectedStatus: 200, ExpectedContent: []string{"revenue"}},
 		{Name: "cohorts", Method: "GET", URL: "/api/v1/measure/cohorts?interval=month&by=first_order", Admin: true, ExpectedStatus: 200},

@@ -81,6 +81,10 @@ func (s apiScenario) run(t testing.TB, h *harness) {
 				t.Errorf("%s %s: body holds %q: %.600s", s.Method, s.URL, not, body)
 			}
 		}
+		if status == http.StatusNotFound && strings.HasPrefix(s.URL, "/api/v1/") && !strings.Contains(body, "no such endpoint") &&
+			!strings.Contains(body, `"kind":`) {
+			t.Errorf("%s %s: a 404 that does not name the kind of what it did not find: %.600s", s.Method, s.URL, body)
+		}
 		if s.ExpectedCode != "" || s.ExpectedMessage != "" || len(s.ExpectedDetails) > 0 {
 			var e struct {
 				Error struct {
@@ -131,22 +135,73 @@ var (
 	table       []httpapi.Route
 )
 
+// unnamed lists the 404s of the management API that did not name the kind
+// of what they did not find, whichever test got them.
+var unnamed []string
+
 // observe records the pattern that served each request (the ServeMux sets
-// it on the request it is given).
+// it on the request it is given), and the 404s that name nothing.
 func observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r)
+		sw := &sniffer{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
 		requestedMu.Lock()
+		defer requestedMu.Unlock()
 		requested[r.Pattern] = true
-		requestedMu.Unlock()
+		body := sw.body.String()
+		if sw.status == http.StatusNotFound && strings.HasPrefix(r.URL.Path, "/api/v1/") &&
+			!strings.Contains(body, "no such endpoint") && !strings.Contains(body, `"kind":`) {
+			unnamed = append(unnamed, r.Method+" "+r.URL.Path+": "+body)
+		}
 	})
 }
 
-// TestMain checks, after a run of the whole package, that every route of
-// the table was requested by at least one test.
+// sniffer keeps a response's status and the start of its body.
+type sniffer struct {
+	http.ResponseWriter
+	status int
+	body   strings.Builder
+}
+
+func (s *sniffer) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *sniffer) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	if s.body.Len() < 4096 {
+		s.body.Write(b[:min(len(b), 4096)])
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (the tracking
+// API sets read deadlines on it).
+func (s *sniffer) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Flush lets streamed answers (CSV exports) through.
+func (s *sniffer) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// TestMain checks, after the tests, that every 404 of the management API
+// they got named the kind of what was not found, and after a run of the
+// whole package, that every route of the table was requested by at least
+// one test.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
+	if len(unnamed) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: 404s of the management API that do not name what they did not find:\n\t%s\n", strings.Join(unnamed, "\n\t"))
+		os.Exit(1)
+	}
 	if code != 0 || flag.Lookup("test.run").Value.String() != "" || flag.Lookup("test.skip").Value.String() != "" || testing.Short() || len(table) == 0 {
 		os.Exit(code)
 	}

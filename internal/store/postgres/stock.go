@@ -116,7 +116,7 @@ func (c commerceTx) InsertReservation(ctx context.Context, r *commerce.Reservati
 
 // Reservation reads a reservation in the transaction.
 func (c commerceTx) Reservation(ctx context.Context, id string) (*commerce.Reservation, error) {
-	return scanReservation(c.tx.QueryRow(ctx, queries.Get("reservation"), id))
+	return scanReservation(c.tx.QueryRow(ctx, queries.Get("reservation"), id), id)
 }
 
 // EndReservation ends an active reservation.
@@ -137,7 +137,7 @@ func (c commerceTx) OrderReservations(ctx context.Context, orderID string) ([]*c
 
 // Reservation returns a reservation by id.
 func (s *Store) Reservation(ctx context.Context, id string) (*commerce.Reservation, error) {
-	r, err := scanReservation(s.pool.QueryRow(ctx, queries.Get("reservation"), id))
+	r, err := scanReservation(s.pool.QueryRow(ctx, queries.Get("reservation"), id), id)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -157,21 +157,22 @@ func queryReservations(ctx context.Context, q queryer, query string, args ...any
 	if err != nil {
 		return nil, fmt.Errorf("postgres: reservations: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*commerce.Reservation, error) { return scanReservation(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*commerce.Reservation, error) { return scanReservation(r, "") })
 	if err != nil {
 		return nil, fmt.Errorf("postgres: reservations: %w", err)
 	}
 	return out, nil
 }
 
-func scanReservation(row pgx.Row) (*commerce.Reservation, error) {
+// scanReservation reads a reservation row; id names it in the not-found error.
+func scanReservation(row pgx.Row, id string) (*commerce.Reservation, error) {
 	var r commerce.Reservation
 	var order *string
 	var cust []byte
 	var exp, ended *time.Time
 	err := row.Scan(&r.ID, &r.SKU, &r.Location, &r.Quantity, &r.Status, &order, &cust, &exp, &r.CreatedAt, &ended)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, problem.NotFound("reservation", "")
+		return nil, problem.NotFound("reservation", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reservation: %w", err)
