@@ -75,8 +75,8 @@ type Problem struct {
 	Code    string
 	Message string
 	Details any
-	// RetryAfter is how long to wait before trying again (Unavailable,
-	// TooMany); zero when it is not known.
+	// RetryAfter is how long to wait before trying again (KindUnavailable,
+	// KindTooMany); zero when it is not known.
 	RetryAfter time.Duration
 }
 

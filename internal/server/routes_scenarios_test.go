@@ -108,3 +108,22 @@ func TestManagementRouteScenarios(t *testing.T) {
 		t.Errorf("on hand %d after the release, want 5", n)
 	}
 }
+
+// TestFallbackScenarios: what no route serves is a 404 naming the method
+// and path; under /api/v1/ only after the admin key, so that the API's
+// shape is not told to strangers.
+func TestFallbackScenarios(t *testing.T) {
+	h := newHarness(t)
+	runScenarios(t, h, []apiScenario{
+		{Name: "an unknown management path without the key", Method: "GET", URL: "/api/v1/nope",
+			ExpectedStatus: 401, ExpectedCode: "unauthorized", NotExpectedContent: []string{"nope"}},
+		{Name: "an unknown management path", Method: "GET", URL: "/api/v1/nope", Admin: true,
+			ExpectedStatus: 404, ExpectedCode: "not_found", ExpectedMessage: "no such endpoint: GET /api/v1/nope"},
+		{Name: "a method a route does not serve", Method: "DELETE", URL: "/api/v1/sources", Admin: true,
+			ExpectedStatus: 404, ExpectedMessage: "no such endpoint: DELETE /api/v1/sources"},
+		{Name: "a wrong admin key", Method: "GET", URL: "/api/v1/sources", Headers: map[string]string{"Authorization": "Bearer nope"},
+			ExpectedStatus: 401, ExpectedMessage: "this is not an admin key"},
+		{Name: "health", Method: "GET", URL: "/healthz", ExpectedStatus: 200, ExpectedContent: []string{`"status":"ok"`}},
+		{Name: "a public link that is not one", Method: "GET", URL: "/u/forged", ExpectedStatus: 404, ExpectedContent: []string{"This link is not valid."}},
+	})
+}
