@@ -28,6 +28,8 @@ func TestTrackingShortPaths(t *testing.T) {
 			ExpectedStatus: 404, ExpectedContent: []string{"the tracking API is POST /v1/track"}},
 		{Name: "an unclean path is cleaned, never redirected", Method: "POST", URL: "//v1/p/", WriteKey: true, Body: `{"userId":"u2","name":"About"}`,
 			ExpectedStatus: 200, ExpectedContent: []string{`"success":true`}},
+		{Name: "the tracking API's root is a 404, never a redirect", Method: "POST", URL: "/v1", WriteKey: true, Body: `{}`,
+			ExpectedStatus: 404, ExpectedContent: []string{"the tracking API is POST /v1/track"}},
 		{Name: "CORS preflight", Method: "OPTIONS", URL: "/v1/i", ExpectedStatus: 204},
 		{Name: "another method", Method: "GET", URL: "/v1/i", ExpectedStatus: 405, ExpectedContent: []string{`"code":"method_not_allowed"`, "use POST"}},
 		{Name: "a provider callback for no provider of the type", Method: "POST", URL: "/hooks/twilio/ghost/status", Body: "MessageSid=SM1",

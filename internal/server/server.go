@@ -233,9 +233,13 @@ func New(st store.Store, o Options) *Server {
 	s.handler = httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The mux answers unclean paths (//v1/track) with a redirect, and
 		// a redirected POST loses its events: ingestion paths are cleaned
-		// (a trailing slash too) before the mux sees them.
-		if clean := path.Clean("/" + r.URL.Path); strings.HasPrefix(clean, "/v1/") {
+		// (a trailing slash too) before the mux sees them, and /v1 is
+		// answered by the tracking API's 404 rather than redirected to /v1/.
+		switch clean := path.Clean("/" + r.URL.Path); {
+		case strings.HasPrefix(clean, "/v1/"):
 			r.URL.Path = clean
+		case clean == "/v1":
+			r.URL.Path = "/v1/"
 		}
 		mux.ServeHTTP(w, r)
 	}), o.Logger)
