@@ -154,6 +154,28 @@ func (e *NotFoundError) Describe() Problem {
 	return Problem{Kind: KindNotFound, Code: "not_found", Message: e.Error(), Details: d}
 }
 
+// ConflictError names a thing a write collides with: its kind and id, and
+// why ("a source of this name exists already"). It matches ErrConflict.
+type ConflictError struct {
+	Kind, ID, Reason string
+}
+
+// Conflict returns the error for the kind of thing with this id.
+func Conflict(kind string, id any, reason string) *ConflictError {
+	return &ConflictError{Kind: kind, ID: fmt.Sprint(id), Reason: reason}
+}
+
+// Error says "source Lyon tills: a source of this name exists already".
+func (e *ConflictError) Error() string { return e.Kind + " " + e.ID + ": " + e.Reason }
+
+// Is makes the error match ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Describe reports the kind and id in the details.
+func (e *ConflictError) Describe() Problem {
+	return Problem{Kind: KindConflict, Code: "conflict", Message: e.Error(), Details: map[string]string{"kind": e.Kind, "id": e.ID}}
+}
+
 // ValidationError is one thing wrong in a request or a document: where
 // (Path, like "where.all[1].performed.count" or "deltas[0].location_id")
 // and why (Reason, which says what to write instead).

@@ -27,6 +27,8 @@ func TestDescribe(t *testing.T) {
 			problem.KindNotFound, "not_found", "report r1: not found", nil},
 		{"conflict", fmt.Errorf("postgres: order o1: %w", problem.ErrConflict),
 			problem.KindConflict, "conflict", "postgres: order o1: already exists or changed meanwhile", nil},
+		{"a conflict that names the thing", fmt.Errorf("sqlite: %w", problem.Conflict("source", "Lyon tills", "a source of this name exists already")),
+			problem.KindConflict, "conflict", "source Lyon tills: a source of this name exists already", map[string]string{"kind": "source", "id": "Lyon tills"}},
 		{"a request's field", fmt.Errorf("api: %w", problem.Invalid("limit", "must be a number from 1 to 200")),
 			problem.KindInvalid, "invalid_request", "limit: must be a number from 1 to 200",
 			map[string]string{"field": "limit", "path": "limit", "reason": "must be a number from 1 to 200"}},
@@ -54,6 +56,9 @@ func TestDescribe(t *testing.T) {
 func TestSentinels(t *testing.T) {
 	if !errors.Is(fmt.Errorf("x: %w", problem.NotFound("profile", 42)), problem.ErrNotFound) {
 		t.Error("a NotFoundError does not match ErrNotFound")
+	}
+	if !errors.Is(fmt.Errorf("x: %w", problem.Conflict("source", "a", "b")), problem.ErrConflict) {
+		t.Error("a ConflictError does not match ErrConflict")
 	}
 	if errors.Is(problem.NotFound("profile", 42), problem.ErrConflict) {
 		t.Error("a NotFoundError matches ErrConflict")

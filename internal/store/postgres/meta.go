@@ -11,7 +11,6 @@ import (
 
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
-	"github.com/parcours/parcours/internal/store"
 )
 
 // uniqueViolation is PostgreSQL's SQLSTATE for a broken unique constraint.
@@ -23,7 +22,7 @@ func (s *Store) CreateSource(ctx context.Context, src *source.Source) error {
 		src.ID, src.Name, src.Channel, src.WriteKey, src.StoreID, src.Created)
 	if err != nil {
 		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
-			return fmt.Errorf("postgres: create source %q: %w", src.Name, store.ErrConflict)
+			return fmt.Errorf("postgres: %w", problem.Conflict("source", src.Name, "a source of this name exists already: choose another name"))
 		}
 		return fmt.Errorf("postgres: create source %q: %w", src.Name, err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
-	"github.com/parcours/parcours/internal/store"
 )
 
 // CreateSource stores a new source.
@@ -19,7 +18,7 @@ func (s *Store) CreateSource(ctx context.Context, src *source.Source) error {
 		src.ID, src.Name, src.Channel, src.WriteKey, src.StoreID, micros(src.Created))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
-			return fmt.Errorf("sqlite: create source %q: %w", src.Name, store.ErrConflict)
+			return fmt.Errorf("sqlite: %w", problem.Conflict("source", src.Name, "a source of this name exists already: choose another name"))
 		}
 		return fmt.Errorf("sqlite: create source %q: %w", src.Name, err)
 	}
