@@ -5,6 +5,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -34,6 +35,11 @@ type IngestOptions struct {
 	Warmup   time.Duration
 	// RunID makes message ids unique across runs against the same store.
 	RunID string
+	// Stages, if set, follows how far each stage of the server's pipeline
+	// stays behind during the run (from its /metrics), then waits up to
+	// Drain (default 2 minutes) for them to catch up.
+	Stages bool
+	Drain  time.Duration
 }
 
 // IngestResult is what a load run measured.
@@ -55,6 +61,12 @@ type IngestResult struct {
 	// ServerPeakRSS is the peak resident memory of the server, in MiB, when
 	// the caller started it and could read it.
 	ServerPeakRSS int64 `json:"server_peak_rss_mib,omitempty"`
+	// ServerCores is the CPU the server used (user + system), in cores,
+	// over the warm-up and the run, when the caller started it (its
+	// database included only for the embedded store).
+	ServerCores float64 `json:"server_cores,omitempty"`
+	// Stages is each stage's lag over the run (with IngestOptions.Stages).
+	Stages []StageLag `json:"stages,omitempty"`
 }
 
 // Millis is a duration printed in milliseconds.
@@ -188,13 +200,25 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 	sleep(runCtx, o.Warmup)
 	measure.Store(true)
 	start := time.Now()
+	var watch *lagWatch
+	if o.Stages {
+		watch = watchLag(runCtx, o.URL)
+	}
 	sleep(runCtx, o.Duration)
 	measure.Store(false)
 	elapsed := time.Since(start)
+	var samples []lagSample
+	if watch != nil {
+		samples = watch.end()
+	}
 	cancel()
 	wg.Wait()
 	if ctx.Err() != nil {
 		return IngestResult{}, ctx.Err()
+	}
+	var stages []StageLag
+	if o.Stages {
+		stages = stageLags(samples, drainLag(ctx, o.URL, cmp.Or(o.Drain, 2*time.Minute)))
 	}
 
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -211,6 +235,7 @@ func Ingest(ctx context.Context, o IngestOptions) (IngestResult, error) {
 		P99:          ms(percentile(lat, 0.99)),
 		Max:          ms(percentile(lat, 1)),
 		RefusedMax:   ms(refused),
+		Stages:       stages,
 	}
 	if len(errs) > 0 {
 		res.Errors = errs

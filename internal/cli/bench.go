@@ -24,6 +24,7 @@ type benchCmd struct {
 	Ingest   benchIngestCmd   `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
 	Unify    benchUnifyCmd    `cmd:"" help:"Send events at a fixed rate and report how long each takes to reach its profile."`
 	Profiles benchProfilesCmd `cmd:"" help:"Fill a store with profiles and report lookup latency by identifier and the server's memory."`
+	Send     benchSendCmd     `cmd:"" help:"Send emails through a real server to an SMTP sink (a broadcast, and the API) and report emails/s, CPU per email, memory, losses and duplicates."`
 }
 
 type benchIngestCmd struct {
@@ -38,6 +39,11 @@ type benchIngestCmd struct {
 	Warmup      time.Duration `help:"Unmeasured time before each run." default:"3s"`
 	Runs        int           `help:"Runs of each mode; the summary reports medians." default:"3"`
 	Floor       bool          `help:"Also measure the decode-only floor (without --url)." default:"true" negatable:""`
+	Stages      bool          `help:"Also follow how far each stage of the server's pipeline (unify, segments, consent, journeys, commerce, measure) stays behind ingestion, from its /metrics once a second, and how long each takes to catch up after the load stops. The run kept up when every stage stayed under 5 s behind."`
+	Drain       time.Duration `help:"With --stages: how long to wait after the load for the stages to catch up." default:"2m"`
+	ServerArgs  []string      `name:"server-arg" sep:"none" help:"Without --url: a flag for each server started, e.g. --server-arg=--log-tail=0 (repeat it for several)." placeholder:"FLAG"`
+	// ServerProfile writes a CPU profile of each server it starts.
+	ServerProfile string `help:"Without --url: write a CPU profile of each server started to PREFIX-MODE-RUN.prof (go tool pprof), to see where the server's time goes." placeholder:"PREFIX" type:"path"`
 }
 
 type benchRun struct {
@@ -49,6 +55,7 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 	opts := bench.IngestOptions{
 		URL: c.URL, WriteKey: c.WriteKey, Endpoint: c.Endpoint, BatchSize: c.Batch, EventSize: c.EventSize,
 		Concurrency: c.Concurrency, Rate: c.Rate, Duration: c.Duration, Warmup: c.Warmup,
+		Stages: c.Stages, Drain: c.Drain,
 	}
 	modes := []string{"durable"}
 	if c.URL == "" && c.Floor {
@@ -68,6 +75,10 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 				if mode == "decode-only" {
 					args = []string{"--decode-only"}
 				}
+				args = append(args, c.ServerArgs...)
+				if c.ServerProfile != "" {
+					args = append(args, "--cpu-profile", fmt.Sprintf("%s-%s-%d.prof", c.ServerProfile, mode, i+1))
+				}
 				var err error
 				if srv, err = startBenchServer(e, g, args, nil); err != nil {
 					return err
@@ -77,9 +88,15 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 			if !g.JSON {
 				fmt.Fprintf(e.stderr, "run %d/%d %-11s %s x%d, %d in flight, %s ...\n", i+1, c.Runs, mode, c.Endpoint, o.BatchSize, c.Concurrency, c.Duration)
 			}
+			var cpu0 time.Duration
+			start := time.Now()
+			if srv != nil {
+				cpu0 = procCPU(srv.cmd.Process.Pid)
+			}
 			res, err := bench.Ingest(e.ctx, o)
 			if srv != nil {
 				_, res.ServerPeakRSS = procMemory(srv.cmd.Process.Pid)
+				res.ServerCores = (procCPU(srv.cmd.Process.Pid) - cpu0).Seconds() / time.Since(start).Seconds()
 				srv.stop()
 			}
 			if err != nil {
@@ -110,15 +127,36 @@ func (c *benchIngestCmd) report(g *config.Globals, e *env, runs []benchRun, mode
 		return printJSON(e.stdout, map[string]any{"runs": runs, "median": median, "durable_over_floor": ratio})
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t503 max ms\tserver peak MiB\t")
+	fmt.Fprintln(tw, "mode\tevents/s\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t503 max ms\tserver peak MiB\tserver cores\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%v\t%.0f\t%d\t\n", r.Mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, errorsText(r.Errors), r.RefusedMax, r.ServerPeakRSS)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%v\t%.0f\t%d\t%.2f\t\n", r.Mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, errorsText(r.Errors), r.RefusedMax, r.ServerPeakRSS, r.ServerCores)
 	}
 	for _, mode := range modes {
 		r := median[mode]
-		fmt.Fprintf(tw, "median %s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\t\n", mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max)
+		fmt.Fprintf(tw, "median %s\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t\t\t\t%.2f\t\n", mode, r.EventsPerSec, r.ReqPerSec, r.P50, r.P90, r.P99, r.Max, r.ServerCores)
 	}
 	tw.Flush()
+	for i, r := range runs {
+		if len(r.Stages) == 0 {
+			continue
+		}
+		fmt.Fprintf(e.stdout, "\nrun %d (%s, %.0f events/s): how far each stage stayed behind ingestion\n", i/len(modes)+1, r.Mode, r.EventsPerSec)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "stage\tp50 lag s\tmax lag s\tmax behind (events)\tcaught up after load s\t")
+		for _, l := range r.Stages {
+			drain := "not within --drain"
+			if l.Drain >= 0 {
+				drain = fmt.Sprintf("%.1f", l.Drain)
+			}
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%d\t%s\t\n", l.Stage, l.P50, l.Max, l.MaxBehind, drain)
+		}
+		tw.Flush()
+		if bench.KeptUp(r.Stages, 5) {
+			fmt.Fprintln(e.stdout, "every stage kept up: under 5 s behind throughout")
+		} else {
+			fmt.Fprintln(e.stdout, "the pipeline did NOT keep up: a stage fell 5 s or more behind (or did not catch up)")
+		}
+	}
 	if ratio > 0 {
 		fmt.Fprintf(e.stdout, "durable / decode-only floor: %.0f%% (medians of %d runs)\n", ratio*100, len(runs)/len(modes))
 	}
@@ -143,6 +181,7 @@ func medianRun(mode string, runs []benchRun) benchRun {
 	m.P90 = bench.Millis(pick(func(r benchRun) float64 { return float64(r.P90) }))
 	m.P99 = bench.Millis(pick(func(r benchRun) float64 { return float64(r.P99) }))
 	m.Max = bench.Millis(pick(func(r benchRun) float64 { return float64(r.Max) }))
+	m.ServerCores = pick(func(r benchRun) float64 { return r.ServerCores })
 	return m
 }
 

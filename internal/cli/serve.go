@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -37,6 +38,7 @@ type serveCmd struct {
 	// Commerce.
 	ReservationSweep time.Duration `help:"How often reservations past their expiry are released." env:"PARCOURS_RESERVATION_SWEEP" default:"30s"`
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
+	LogTail          int           `help:"Newest events kept decoded in memory for the stages reading the log behind ingestion (bounded to 64 MiB of their JSON too); 0 turns it off: every stage then reads and decodes the log itself." env:"PARCOURS_LOG_TAIL" default:"65536"`
 	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 	messageFlags
 }
@@ -44,6 +46,9 @@ type serveCmd struct {
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if c.ReservationSweep < time.Second {
 		return fmt.Errorf("--reservation-sweep %s: must be at least 1s", c.ReservationSweep)
+	}
+	if c.LogTail < 0 {
+		return fmt.Errorf("--log-tail %d: must be 0 (off) or a number of events", c.LogTail)
 	}
 	if c.LowStock < 1 {
 		return fmt.Errorf("--low-stock %d: must be at least 1 (Low Stock is logged when availability falls to it or below)", c.LowStock)
@@ -178,6 +183,7 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 	so := server.Options{
 		DedupWindow: c.DedupWindow,
 		DecodeOnly:  c.DecodeOnly,
+		LogTail:     cmp.Or(c.LogTail, -1), // the flag's 0 is "off"
 		Ingest: collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy,
 			MaxWait: c.MaxWait, BodyTimeout: c.BodyTimeout, UnkeyedBodyTimeout: c.UnkeyedBodyTimeout,
 			MaxUnkeyed: c.MaxUnkeyed, MaxUnkeyedPerClient: c.MaxUnkeyedPerClient, MaxBatchEvents: c.MaxBatchEvents,

@@ -46,7 +46,10 @@ type Options struct {
 	// DecodeOnly makes ingestion validate events and drop them instead of
 	// storing them: the floor that benchmarks compare the real path with.
 	DecodeOnly bool
-	Ingest     collect.HandlerOptions
+	// LogTail is how many of the newest events the store keeps decoded
+	// for the stages (store.Tail); 0: the default, negative: none.
+	LogTail int
+	Ingest  collect.HandlerOptions
 	// MaxConnsPerClient caps the connections one client address holds
 	// open in Serve; 0: no cap (serve's flag defaults to
 	// collect.DefaultMaxConnsPerClient).
@@ -138,6 +141,10 @@ func New(st store.Store, o Options) *Server {
 	s := &Server{st: st, opts: o, log: o.Logger, notifier: eventlog.NewNotifier(), stop: make(chan struct{})}
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if o.LogTail >= 0 {
+		useTail(st, o.LogTail, s.registry)
+	}
+	s.registry.MustRegister(newStageLag(st, o.Clock))
 
 	co := o.Committer
 	co.OnCommit = s.notifier.Publish
@@ -473,4 +480,31 @@ func (s *Server) pruneDedup() {
 		case <-t.C:
 		}
 	}
+}
+
+// useTail makes st keep the newest events it appends, decoded, for the
+// stages that read the log close behind ingestion (store.Tail): the log is
+// then read from the database and decoded only by a stage that fell
+// behind the tail, not once per stage. Its hits and misses are metrics.
+func useTail(st store.Store, events int, reg *prometheus.Registry) {
+	tl, ok := st.(store.Tailed)
+	if !ok {
+		return
+	}
+	tail := store.NewTail(events, 0)
+	tl.UseTail(tail)
+	for _, r := range []struct {
+		result string
+		get    func(store.TailStats) int64
+	}{{"hit", func(s store.TailStats) int64 { return s.Hits }}, {"miss", func(s store.TailStats) int64 { return s.Misses }}} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "parcours_log_tail_reads_total",
+			Help:        "Reads of the event log by the stages, answered from the tail of decoded events (hit) or from the database (miss).",
+			ConstLabels: prometheus.Labels{"result": r.result},
+		}, func() float64 { return float64(r.get(tail.Stats())) }))
+	}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "parcours_log_tail_events",
+		Help: "Decoded events held in the tail of the event log.",
+	}, func() float64 { return float64(tail.Stats().Events) }))
 }

@@ -45,8 +45,15 @@ func (s *Store) Append(ctx context.Context, events []*event.Event, rejects []*ev
 		}
 		return fmt.Errorf("postgres: append: %w", err)
 	}
+	s.tail.Add(events)
 	return nil
 }
+
+// UseTail makes the store keep the newest events this process appends in t
+// and answer ReadAfter from it when it can (store.Tail; events other
+// processes append leave a gap, and are read from the database). Call it
+// before the store is used.
+func (s *Store) UseTail(t *store.Tail) { s.tail = t }
 
 // insertEvents stores the events of batch, free of duplicates within it,
 // whose dedup keys are new, and sets their Seq. Lock should be held.
@@ -146,6 +153,9 @@ func insertRejections(ctx context.Context, tx pgx.Tx, rejects []*event.Rejection
 
 // ReadAfter returns up to limit events after seq, in order.
 func (s *Store) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	if events, ok := s.tail.Read(after, limit); ok {
+		return events, nil
+	}
 	rows, err := s.pool.Query(ctx, queries.Get("read-after"), after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read after %d: %w", after, err)

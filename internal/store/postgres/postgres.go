@@ -44,6 +44,7 @@ const (
 // Store is the PostgreSQL engine.
 type Store struct {
 	pool *pgxpool.Pool
+	tail *store.Tail // the newest events this process appended, decoded; nil: none
 }
 
 var _ store.Store = (*Store)(nil)

@@ -17,7 +17,7 @@ RETURNING source_id, message_id;
 INSERT INTO events (source_id, message_id, type, event, user_id, anonymous_id, ts, received_at, body)
 SELECT source_id, message_id, type, event, NULLIF(user_id, ''), NULLIF(anonymous_id, ''), ts, received_at, body
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::timestamptz[], $8::timestamptz[], $9::jsonb[])
+            $7::timestamptz[], $8::timestamptz[], $9::json[])
     WITH ORDINALITY AS b (source_id, message_id, type, event, user_id, anonymous_id, ts, received_at, body, ord)
 ORDER BY ord
 RETURNING seq, source_id, message_id;

@@ -45,8 +45,14 @@ func (s *Store) Append(ctx context.Context, events []*event.Event, rejects []*ev
 	s.recent.known = max(s.recent.known, last)
 	s.recent.mu.Unlock()
 	s.indexer.append(last)
+	s.tail.Add(events)
 	return nil
 }
+
+// UseTail makes the store keep its newest appended events in t and answer
+// ReadAfter from it when it can (store.Tail). Call it before the store is
+// used.
+func (s *Store) UseTail(t *store.Tail) { s.tail = t }
 
 func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, events []*event.Event, rejects []*event.Rejection) error {
 	if len(events) > 0 {
@@ -132,6 +138,9 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []*event.Ev
 
 // ReadAfter returns up to limit events after seq, in order.
 func (s *Store) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	if events, ok := s.tail.Read(after, limit); ok {
+		return events, nil
+	}
 	rows, err := s.r.QueryContext(ctx, queries.Get("read-after"), after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read after %d: %w", after, err)

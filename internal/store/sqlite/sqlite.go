@@ -47,8 +47,9 @@ type Store struct {
 	r    *db // the read pool
 
 	indexer *indexer
-	recent  recentKeys // dedup keys not yet in the dedup table
-	group   groupTx    // shared transactions for reservations
+	recent  recentKeys  // dedup keys not yet in the dedup table
+	group   groupTx     // shared transactions for reservations
+	tail    *store.Tail // the newest events appended, decoded; nil: none
 
 	stop      chan struct{} // closed by Close
 	closeOnce sync.Once

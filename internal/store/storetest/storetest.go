@@ -26,6 +26,7 @@ type Opener func(t *testing.T) store.Store
 // once (River's riverdrivertest.Exercise is the model).
 func Run(t *testing.T, open Opener) {
 	t.Run("EventLog", func(t *testing.T) { runEventLog(t, open) })
+	t.Run("EventLogWithTail", func(t *testing.T) { runEventLog(t, withTail(open)) })
 	t.Run("Profiles", func(t *testing.T) { runProfiles(t, open) })
 	t.Run("Segments", func(t *testing.T) { runSegments(t, open) })
 	t.Run("Journeys", func(t *testing.T) { runJourneys(t, open) })
@@ -57,6 +58,21 @@ func runEventLog(t *testing.T, open Opener) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+// withTail opens stores that keep a small tail of what they append
+// (store.Tail, 64 events, so that reads cross its edge and evictions): the
+// event log must behave the same with one.
+func withTail(open Opener) Opener {
+	return func(t *testing.T) store.Store {
+		s := open(t)
+		tl, ok := s.(store.Tailed)
+		if !ok {
+			t.Skip("the engine keeps no tail")
+		}
+		tl.UseTail(store.NewTail(64, 0))
+		return s
 	}
 }
 
