@@ -15,6 +15,7 @@ import (
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -203,7 +204,7 @@ func flushEach[T any](ctx context.Context, r *importRun, items []T, lines []int,
 }
 
 func recordFault(err error) bool {
-	var ve *commerce.ValidationError
+	var ve *problem.ValidationError
 	var ce *commerce.StockConstraintError
 	return errors.As(err, &ve) || errors.As(err, &ce)
 }

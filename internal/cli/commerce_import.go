@@ -6,6 +6,7 @@ import (
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 func (c *catalogImportCmd) Run(g *config.Globals, e *env) error {
@@ -44,7 +45,7 @@ func (c *catalogImportCmd) Run(g *config.Globals, e *env) error {
 		into := buf.items[i]
 		v := p.Variants[0]
 		if slices.ContainsFunc(into.Variants, func(x commerce.Variant) bool { return x.SKU == v.SKU }) {
-			r.reject(line, raw, &commerce.ValidationError{Field: "sku", Reason: v.SKU + " appears twice for product " + p.ID})
+			r.reject(line, raw, problem.Invalid("sku", v.SKU+" appears twice for product "+p.ID))
 			return nil
 		}
 		into.Variants = append(into.Variants, v)

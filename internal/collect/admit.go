@@ -13,6 +13,7 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 )
 
@@ -103,7 +104,7 @@ func (h *Handler) source(w http.ResponseWriter, ctx context.Context, key string)
 	if errors.Is(err, ErrNoWriteKey) || errors.Is(err, ErrUnknownWriteKey) || errors.Is(err, ErrDisabledSource) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="parcours"`)
 		unread(w) // when the key came in the header
-		httpjson.Error(w, http.StatusUnauthorized, "unauthorized", err.Error(), nil)
+		httpjson.Fail(w, nil, h.log, err)
 		return nil, false
 	}
 	if errors.Is(err, ErrLookupsBusy) {
@@ -112,7 +113,7 @@ func (h *Handler) source(w http.ResponseWriter, ctx context.Context, key string)
 		return nil, false
 	}
 	h.log.Error("ingest: write key lookup failed", "err", err)
-	unavailable(w, "the store is not answering")
+	httpjson.Fail(w, nil, h.log, unavailable("the store is not answering"))
 	return nil, false
 }
 
@@ -130,7 +131,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, keyed bool) (
 	l := &lease{b: &h.mem}
 	if r.ContentLength > h.opts.MaxBody+1024 {
 		unread(w)
-		httpjson.Error(w, http.StatusBadRequest, CodeBodyTooLarge, tooLarge(h.opts.MaxBody).Error(), nil)
+		httpjson.Fail(w, nil, h.log, tooLarge(h.opts.MaxBody))
 		return nil, l, false
 	}
 	bp := h.bufs.Get().(*[]byte)
@@ -169,8 +170,8 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, keyed bool) (
 			d = h.opts.UnkeyedBodyTimeout
 		}
 		unread(w)
-		httpjson.Error(w, http.StatusRequestTimeout, "body_timeout",
-			"the body did not arrive within "+d.String()+"; send it in one go (the limit is shorter for requests without an Authorization header)", nil)
+		httpjson.Fail(w, nil, h.log, problem.New(problem.KindTimeout, "body_timeout",
+			"the body did not arrive within "+d.String()+"; send it in one go (the limit is shorter for requests without an Authorization header)"))
 	default:
 		h.requestError(w, err)
 	}
@@ -184,6 +185,6 @@ func unread(w http.ResponseWriter) { w.Header().Set("Connection", "close") }
 // refuse answers 503 with Retry-After for overload, and records it.
 func (h *Handler) refuse(w http.ResponseWriter, reason string, keyed bool, why string) {
 	h.refused(reason, keyed)
-	w.Header().Set("Retry-After", "1")
-	httpjson.Error(w, http.StatusServiceUnavailable, "overloaded", why+"; retry after 1 second", map[string]any{"reason": reason})
+	httpjson.Fail(w, nil, h.log, &problem.Error{Kind: problem.KindUnavailable, Code: "overloaded", Message: why + "; retry after 1 second",
+		Details: map[string]any{"reason": reason}, RetryAfter: time.Second})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // DefaultMaxBody is the largest request body accepted, after decompression.
@@ -24,6 +25,11 @@ type RequestError struct {
 }
 
 func (e *RequestError) Error() string { return e.Reason }
+
+// Describe reports an invalid request of the error's code.
+func (e *RequestError) Describe() problem.Problem {
+	return problem.Problem{Kind: problem.KindInvalid, Code: e.Code, Message: e.Reason}
+}
 
 // Request-level error codes.
 const (

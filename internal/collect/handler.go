@@ -15,27 +15,9 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 )
-
-// endpoints maps the ingestion paths to the call type they imply (empty for
-// batches). The one-letter forms are the ones analytics.js uses.
-var endpoints = map[string]event.Type{
-	"/v1/track": event.Track, "/v1/t": event.Track,
-	"/v1/identify": event.Identify, "/v1/i": event.Identify,
-	"/v1/page": event.Page, "/v1/p": event.Page,
-	"/v1/screen": event.Screen, "/v1/s": event.Screen,
-	"/v1/group": event.Group, "/v1/g": event.Group,
-	"/v1/alias": event.Alias, "/v1/a": event.Alias,
-	"/v1/batch": "", "/v1/b": "", "/v1/import": "",
-}
-
-// IsIngestPath reports whether path is one of the tracking API's paths
-// (a trailing slash is tolerated).
-func IsIngestPath(path string) bool {
-	_, ok := endpoints[strings.TrimSuffix(path, "/")]
-	return ok
-}
 
 // HandlerOptions tune the HTTP handler. Zero values take the defaults
 // (the Default* constants).
@@ -159,33 +141,46 @@ type rejectionBrief struct {
 	Reason    string `json:"reason"`
 }
 
-// ServeHTTP handles one ingestion request. It never redirects: clients do
-// not follow redirects on POST, and a redirect would lose the events.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	path := strings.TrimSuffix(r.URL.Path, "/")
-	typ, ok := endpoints[path]
-	endpoint := strings.TrimPrefix(path, "/v1/")
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() {
-		if h.metrics != nil && ok {
-			h.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+// Calls returns the handler of an ingestion path whose calls are of type
+// typ ("" for batches, whose events say their type). The route table
+// (httpapi.Routes) lists the paths. The handler answers the CORS preflight
+// (OPTIONS) and 405 for the other methods itself, and never redirects:
+// clients do not follow redirects on POST, and a redirect would lose the
+// events.
+func (h *Handler) Calls(typ event.Type) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		endpoint := strings.TrimPrefix(strings.TrimSuffix(r.URL.Path, "/"), "/v1/")
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if h.metrics != nil {
+				h.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+			}
+		}()
+		cors(sw, r)
+		switch r.Method {
+		case http.MethodPost:
+			h.serve(sw, r, typ)
+		case http.MethodOptions:
+			sw.WriteHeader(http.StatusNoContent)
+		default:
+			sw.Header().Set("Allow", "POST, OPTIONS")
+			httpjson.Fail(sw, r, h.log, errMethod)
 		}
-	}()
-	cors(sw, r)
-	switch {
-	case !ok:
-		httpjson.Error(sw, http.StatusNotFound, "not_found", "no such endpoint; the tracking API is POST /v1/track, identify, page, screen, group, alias and batch", nil)
-		return
-	case r.Method == http.MethodOptions:
-		sw.WriteHeader(http.StatusNoContent)
-		return
-	case r.Method != http.MethodPost:
-		sw.Header().Set("Allow", "POST, OPTIONS")
-		httpjson.Error(sw, http.StatusMethodNotAllowed, "method_not_allowed", "use POST", nil)
-		return
-	}
-	h.serve(sw, r, typ)
+	})
+}
+
+// The answers of a method or a path the tracking API does not serve.
+var (
+	errMethod         = problem.New(problem.KindMethod, "method_not_allowed", "use POST")
+	errNoSuchEndpoint = problem.New(problem.KindNotFound, "not_found", "no such endpoint; the tracking API is POST /v1/track, identify, page, screen, group, alias and batch")
+)
+
+// NoSuchEndpoint answers a path under /v1/ that is not one of the tracking
+// API's.
+func NoSuchEndpoint(w http.ResponseWriter, r *http.Request) {
+	cors(w, r)
+	httpjson.Fail(w, r, nil, errNoSuchEndpoint)
 }
 
 // ingest validates and stores the events of a decoded request.
@@ -196,8 +191,8 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 	start := time.Now()
 	if n := len(req.Events); n > h.opts.MaxBatchEvents {
 		h.refused(refusedBatchSize, false)
-		httpjson.Error(w, http.StatusBadRequest, CodeTooManyEvents,
-			"the batch has "+strconv.Itoa(n)+" events; the limit is "+strconv.Itoa(h.opts.MaxBatchEvents)+" per request: send smaller batches", nil)
+		httpjson.Fail(w, r, h.log, &RequestError{Code: CodeTooManyEvents,
+			Reason: "the batch has " + strconv.Itoa(n) + " events; the limit is " + strconv.Itoa(h.opts.MaxBatchEvents) + " per request: send smaller batches"})
 		return
 	}
 	// What decoding will hold: a copy of each event's fields and the
@@ -242,20 +237,21 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 		h.refuse(w, refusedQueue, true, "the event log is busy")
 		return
 	case errors.Is(err, ErrClosed):
-		unavailable(w, "the server is shutting down")
+		httpjson.Fail(w, r, h.log, unavailable("the server is shutting down"))
 		return
 	case errors.Is(err, context.Canceled):
 		return // the client is gone; dedup protects its retry
 	case err != nil:
 		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "err", err)
-		unavailable(w, "events could not be stored")
+		httpjson.Fail(w, r, h.log, unavailable("events could not be stored"))
 		return
 	}
 	if req.Type != "" && len(events) == 0 && len(res.Rejections) == 1 {
 		// A single call whose event was dropped: Segment's libraries take
 		// a 200 for "stored", so the client must hear that it was not.
 		rj := res.Rejections[0]
-		httpjson.Error(w, http.StatusBadRequest, rj.Code, rj.Reason, map[string]any{"field": rj.Field, "messageId": rj.MessageID})
+		httpjson.Fail(w, r, h.log, &problem.Error{Kind: problem.KindInvalid, Code: rj.Code, Message: rj.Reason,
+			Details: map[string]any{"field": rj.Field, "messageId": rj.MessageID}})
 		return
 	}
 	resp := response{Success: true, Stored: res.Stored, Duplicates: res.Duplicates}
@@ -265,19 +261,21 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 	httpjson.Write(w, http.StatusOK, resp)
 }
 
+// requestError answers a request that cannot be read: a *RequestError
+// says why; any other error is a body that did not arrive whole (the
+// client went away or timed out).
 func (h *Handler) requestError(w http.ResponseWriter, err error) {
 	var re *RequestError
-	if errors.As(err, &re) {
-		httpjson.Error(w, http.StatusBadRequest, re.Code, re.Reason, nil)
-		return
+	if !errors.As(err, &re) {
+		re = &RequestError{Code: CodeBadBody, Reason: "could not read the body: " + err.Error()}
 	}
-	// Reading the body failed: the client went away or timed out.
-	httpjson.Error(w, http.StatusBadRequest, CodeBadBody, "could not read the body: "+err.Error(), nil)
+	httpjson.Fail(w, nil, h.log, re)
 }
 
-func unavailable(w http.ResponseWriter, why string) {
-	w.Header().Set("Retry-After", "5")
-	httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", why+"; retry after 5 seconds", nil)
+// unavailable is the 503 of a store that does not answer or a server
+// shutting down: retry in 5 seconds.
+func unavailable(why string) error {
+	return &problem.Error{Kind: problem.KindUnavailable, Code: "unavailable", Message: why + "; retry after 5 seconds", RetryAfter: 5 * time.Second}
 }
 
 func (h *Handler) clientIP(r *http.Request) string {

@@ -46,7 +46,7 @@ func TestHandlerOverloadAndFailure(t *testing.T) {
 			req := httptest.NewRequest("POST", "/v1/track", strings.NewReader(`{"userId":"u","event":"X"}`))
 			req.SetBasicAuth(src.WriteKey, "")
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
+			h.Calls(event.Track).ServeHTTP(rec, req)
 			if rec.Code != c.status || rec.Header().Get("Retry-After") != c.retryAfter || !strings.Contains(rec.Body.String(), `"error"`) {
 				t.Fatalf("got %d Retry-After=%q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 			}
@@ -62,7 +62,7 @@ func TestHandlerRefusesWhenTooManyInFlight(t *testing.T) {
 	req := httptest.NewRequest("POST", "/v1/track", strings.NewReader(`{"userId":"u","event":"X"}`))
 	req.SetBasicAuth(src.WriteKey, "")
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
+	h.Calls(event.Track).ServeHTTP(rec, req)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
 		t.Fatalf("got %d %q", rec.Code, rec.Header().Get("Retry-After"))
 	}

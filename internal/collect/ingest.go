@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Sink receives the events of one request and returns once they are
@@ -93,7 +94,7 @@ func prepare(env *event.Envelope, raws []json.RawMessage, scans []event.Scanned,
 		}
 		e, warnings, err := env.NormalizeScanned(i, raw, typ, scan)
 		if err != nil {
-			rejects = append(rejects, event.NewRejection(env, i, peekMessageID(raw), event.Dropped, err.(*event.ValidationError), raw))
+			rejects = append(rejects, event.NewRejection(env, i, peekMessageID(raw), event.Dropped, err.(*problem.ValidationError), raw))
 			continue
 		}
 		for _, w := range warnings {

@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/clock"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 )
 
 // Authentication errors, answered with 401.
 var (
-	ErrNoWriteKey      = errors.New("no write key: send it as the HTTP Basic user name or as writeKey in the body")
-	ErrUnknownWriteKey = errors.New("unknown write key")
-	ErrDisabledSource  = errors.New("the source of this write key is disabled")
+	ErrNoWriteKey      = problem.New(problem.KindUnauthorized, "unauthorized", "no write key: send it as the HTTP Basic user name or as writeKey in the body")
+	ErrUnknownWriteKey = problem.New(problem.KindUnauthorized, "unauthorized", "unknown write key")
+	ErrDisabledSource  = problem.New(problem.KindUnauthorized, "unauthorized", "the source of this write key is disabled")
 )
 
 // ErrLookupsBusy is returned when too many write keys are being looked up

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
+	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -49,7 +50,7 @@ func newRig(t *testing.T, st store.Store, o collect.HandlerOptions, wrap ...func
 	o.Logger = quiet
 	metrics := collect.NewMetrics(prometheus.NewRegistry())
 	r.h = collect.NewHandler(collect.NewKeys(st, r.clock, time.Minute), collect.NewIngester(c, metrics, quiet), r.clock, metrics, o)
-	r.server = httptest.NewUnstartedServer(r.h)
+	r.server = httptest.NewUnstartedServer(tracking(r.h))
 	for _, w := range wrap {
 		r.server.Listener = w(r.server.Listener)
 	}
@@ -159,4 +160,15 @@ func errorMessage(body map[string]any) string {
 	e, _ := body["error"].(map[string]any)
 	s, _ := e["message"].(string)
 	return s
+}
+
+// tracking routes the paths these tests call as the server's route table
+// does (httpapi.Routes; internal/server tests the whole table).
+func tracking(h *collect.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/track", h.Calls(event.Track))
+	mux.Handle("/v1/identify", h.Calls(event.Identify))
+	mux.Handle("/v1/batch", h.Calls(""))
+	mux.HandleFunc("/", collect.NoSuchEndpoint)
+	return mux
 }

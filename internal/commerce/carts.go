@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Cart returns a customer's cart (empty if none). customer is the key the
@@ -45,7 +46,7 @@ func (s *Service) SetCart(ctx context.Context, customer string, items []CartItem
 		return nil, err
 	}
 	if version != 0 && version != c.Version {
-		return nil, &ValidationError{Field: "version", Reason: "the cart changed since it was read: load it again"}
+		return nil, problem.Invalid("version", "the cart changed since it was read: load it again")
 	}
 	now := s.o.Clock.Now()
 	lines := make([]Line, len(items))

@@ -16,8 +16,9 @@
 package commerce
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // SourceID is the source of Parcours' own events. It equals unify.SourceID
@@ -25,26 +26,17 @@ import (
 // is repeated here; a test checks that they agree).
 const SourceID = "src_parcours"
 
-// ErrNotFound is returned when the product, location, order, reservation
-// or return asked for does not exist. The engines' errors match it and
-// store.ErrNotFound alike.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is what a missing product, location, order, reservation or
+// return matches: problem.ErrNotFound, which the engines' errors match.
+var ErrNotFound = problem.ErrNotFound
 
-// ErrConflict is returned when a write lost a race (the order changed
-// since it was read) or would duplicate an id. The engines' errors match it
-// and store.ErrConflict alike.
-var ErrConflict = errors.New("already exists or changed meanwhile")
+// ErrConflict is what a write that lost a race (the order changed since it
+// was read) or would duplicate an id matches: problem.ErrConflict.
+var ErrConflict = problem.ErrConflict
 
-// ValidationError is a field of an input that cannot be accepted.
-type ValidationError struct {
-	Field  string
-	Reason string
-}
-
-func (e *ValidationError) Error() string { return "commerce: " + e.Field + ": " + e.Reason }
-
+// invalid returns the *problem.ValidationError of an input's field.
 func invalid(field, format string, args ...any) error {
-	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return problem.Invalidf(field, format, args...)
 }
 
 // InsufficientStockError says that a reservation or an order line asked
@@ -54,6 +46,12 @@ type InsufficientStockError struct {
 	Location  string
 	Requested int64
 	Available int64 // at the time of the refusal; -1 when the SKU is not stocked there
+}
+
+// Describe reports the SKU, the location, what was asked and what is there.
+func (e *InsufficientStockError) Describe() problem.Problem {
+	return problem.Problem{Kind: problem.KindConflict, Code: "insufficient_stock", Message: e.Error(), Details: map[string]any{
+		"sku": e.SKU, "location_id": e.Location, "requested": e.Requested, "available": max(0, e.Available)}}
 }
 
 func (e *InsufficientStockError) Error() string {
@@ -68,6 +66,11 @@ func (e *InsufficientStockError) Error() string {
 type StockConstraintError struct {
 	SKU, Location string
 	Reason        string
+}
+
+// Describe reports the SKU and the location.
+func (e *StockConstraintError) Describe() problem.Problem {
+	return problem.Problem{Kind: problem.KindConflict, Code: "stock_constraint", Message: e.Error(), Details: map[string]any{"sku": e.SKU, "location_id": e.Location}}
 }
 
 func (e *StockConstraintError) Error() string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 )
 
@@ -71,7 +72,7 @@ func (s *Service) Handle(ctx context.Context, batch []*event.Event) error {
 	carts := s.newCartBatch()
 	for i, e := range batch {
 		err := s.handle(ctx, carts, e, owners[i])
-		var ve *ValidationError
+		var ve *problem.ValidationError
 		var ce *StockConstraintError
 		if errors.As(err, &ve) || errors.As(err, &ce) {
 			// The event itself cannot be applied: retrying would block the

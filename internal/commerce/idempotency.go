@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // What an idempotency key can create; a key is unique within its scope.
@@ -46,6 +48,12 @@ type KeyReuseError struct {
 func (e *KeyReuseError) Error() string {
 	return fmt.Sprintf("commerce: idempotency key %s was used for %s %s with a different request: a retry must send the same body; a new request needs a new key",
 		quoteStart(e.Key), e.Scope, e.ID)
+}
+
+// Describe reports the key and what it created.
+func (e *KeyReuseError) Describe() problem.Problem {
+	return problem.Problem{Kind: problem.KindMismatch, Code: "idempotency_key_reused", Message: e.Error(),
+		Details: map[string]string{"key": e.Key, e.Scope + "_id": e.ID}}
 }
 
 // newKey checks a client's key and fingerprints the request it came with;

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // TestCheckID: ids are bounded, printable and fit in a URL path; the error
@@ -30,8 +31,8 @@ func TestCheckID(t *testing.T) {
 		"bad\xffutf8":            "not valid UTF-8 at byte 3",
 	} {
 		err := commerce.CheckID("sku", id)
-		var ve *commerce.ValidationError
-		if !errors.As(err, &ve) || ve.Field != "sku" || !strings.Contains(err.Error(), want) || len(err.Error()) > 300 {
+		var ve *problem.ValidationError
+		if !errors.As(err, &ve) || ve.Path != "sku" || !strings.Contains(err.Error(), want) || len(err.Error()) > 300 {
 			t.Errorf("%.20q: %v, want a validation error of sku saying %q", id, err, want)
 		}
 	}

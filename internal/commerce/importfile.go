@@ -12,6 +12,7 @@ import (
 
 	"github.com/parcours/parcours/internal/importfile"
 	"github.com/parcours/parcours/internal/place"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Record is one record of an import file, as ScanFile hands it over.
@@ -107,7 +108,7 @@ func scanCSV(r io.Reader, each func(Record) error) error {
 		}
 		out := Record{Line: rec.Line}
 		if rec.Err != nil {
-			out.Raw, out.Err = []byte(rec.Text), &ValidationError{Field: "record", Reason: "malformed CSV: " + rec.Err.Error()}
+			out.Raw, out.Err = []byte(rec.Text), problem.Invalid("record", "malformed CSV: "+rec.Err.Error())
 		} else {
 			out.Fields = make(map[string]string, len(header))
 			for i, v := range rec.Fields {
@@ -129,7 +130,7 @@ func scanJSONArray(r io.Reader, each func(Record) error) error {
 	lc := &lineCounter{r: r, line: 1}
 	dec := json.NewDecoder(lc)
 	if _, err := dec.Token(); err != nil {
-		return each(Record{Line: 1, Raw: []byte("["), Err: &ValidationError{Field: "record", Reason: "malformed JSON: " + err.Error()}})
+		return each(Record{Line: 1, Raw: []byte("["), Err: problem.Invalid("record", "malformed JSON: "+err.Error())})
 	}
 	for dec.More() {
 		var raw json.RawMessage
@@ -142,7 +143,7 @@ func scanJSONArray(r io.Reader, each func(Record) error) error {
 				at = se.Offset
 			}
 			return each(Record{Line: lc.lineAt(at), Raw: []byte(err.Error()),
-				Err: &ValidationError{Field: "record", Reason: "malformed JSON, the rest of the file is not read: " + err.Error()}})
+				Err: problem.Invalid("record", "malformed JSON, the rest of the file is not read: "+err.Error())})
 		}
 		if err := each(Record{Line: lc.lineAt(dec.InputOffset() - int64(len(raw))), Raw: raw}); err != nil {
 			return err
@@ -191,7 +192,7 @@ func scanNDJSON(r io.Reader, each func(Record) error) error {
 		}
 		var long *importfile.LongLineError
 		if errors.As(err, &long) {
-			if err := each(Record{Line: line, Raw: []byte(text[:min(len(text), 1024)]), Err: &ValidationError{Field: "record", Reason: err.Error()}}); err != nil {
+			if err := each(Record{Line: line, Raw: []byte(text[:min(len(text), 1024)]), Err: problem.Invalid("record", err.Error())}); err != nil {
 				return err
 			}
 			continue
@@ -215,7 +216,7 @@ func DecodeJSON(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &ValidationError{Field: "record", Reason: err.Error()}
+		return problem.Invalid("record", err.Error())
 	}
 	return nil
 }

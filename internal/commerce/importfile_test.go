@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 type scanned struct {
@@ -90,7 +91,7 @@ func FuzzScanFile(f *testing.F) {
 			if r.Line < last || r.Line < 1 {
 				return fmt.Errorf("record at line %d after line %d", r.Line, last)
 			}
-			if r.Err != nil && !errors.As(r.Err, new(*commerce.ValidationError)) {
+			if r.Err != nil && !errors.As(r.Err, new(*problem.ValidationError)) {
 				return fmt.Errorf("line %d: %T %v", r.Line, r.Err, r.Err)
 			}
 			last = r.Line

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Customer is who an order, a reservation or a cart belongs to, by the
@@ -117,6 +119,16 @@ func (e *TransitionError) Error() string {
 	}
 	return fmt.Sprintf("commerce: order %s (%s) cannot go from %s to %s; from %s it can go to %s",
 		e.OrderID, e.Fulfilment, e.From, e.To, e.From, allowed)
+}
+
+// Describe reports the order, the change refused and where it can go.
+func (e *TransitionError) Describe() problem.Problem {
+	allowed := make([]string, 0, len(e.Allowed))
+	for _, s := range e.Allowed {
+		allowed = append(allowed, string(s))
+	}
+	return problem.Problem{Kind: problem.KindConflict, Code: "illegal_transition", Message: e.Error(), Details: map[string]any{
+		"order_id": e.OrderID, "from": e.From, "to": e.To, "allowed": allowed}}
 }
 
 // Next lists the statuses an order of a fulfilment type can go to from s.

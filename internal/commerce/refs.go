@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Kinds of things an input can name that must exist.
@@ -16,8 +18,8 @@ const (
 
 // UnknownError says that an input names a SKU the catalog does not have or
 // a location that does not exist. It matches ErrNotFound, and is also a
-// *ValidationError of the field (errors.As finds one), so that callers
-// that reject bad input reject it too.
+// *problem.ValidationError of the field (errors.As finds one), so that
+// callers that reject bad input reject it too.
 type UnknownError struct {
 	Field string // the input naming it: "sku", "deltas[2].location_id"
 	Kind  string // RefSKU or RefLocation
@@ -33,9 +35,20 @@ func (e *UnknownError) reason() string {
 
 func (e *UnknownError) Error() string { return "commerce: " + e.Field + ": " + e.reason() }
 
-// Unwrap makes the error match ErrNotFound and a *ValidationError.
+// Unwrap makes the error match ErrNotFound and a *problem.ValidationError.
 func (e *UnknownError) Unwrap() []error {
-	return []error{ErrNotFound, &ValidationError{Field: e.Field, Reason: e.reason()}}
+	return []error{ErrNotFound, problem.Invalid(e.Field, e.reason())}
+}
+
+// Describe reports a 404 of code unknown_sku or unknown_location, naming
+// the input's field and the id.
+func (e *UnknownError) Describe() problem.Problem {
+	name := "sku"
+	if e.Kind == RefLocation {
+		name = "location_id"
+	}
+	return problem.Problem{Kind: problem.KindNotFound, Code: "unknown_" + e.Kind, Message: e.Error(),
+		Details: map[string]string{"field": e.Field, name: e.ID, "kind": e.Kind, "id": e.ID}}
 }
 
 // ref is a SKU and a location an input names, with the names of its fields.

@@ -3,7 +3,8 @@ package event
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Codes name why an event was refused or corrected. They are stable: they
@@ -27,29 +28,15 @@ var Codes = []string{CodeNotObject, CodeInvalidJSON, CodeTooLarge, CodeUnknownTy
 	CodeMissingIdentity, CodeMissingField, CodeInvalidField, CodeInvalidTimestamp, CodeInvalidText,
 	CodeInvalidNumber, CodeTooDeep}
 
-// ValidationError says why an event is invalid: which field and why.
-type ValidationError struct {
-	Code   string // one of the Code constants
-	Field  string // the offending field, when there is one
-	Reason string // a sentence for a person
-}
-
-func (e *ValidationError) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%s: %s (%s)", e.Field, e.Reason, e.Code)
-	}
-	return fmt.Sprintf("%s (%s)", e.Reason, e.Code)
-}
-
-// decodeError turns a JSON decoding error into a ValidationError that names
+// decodeError turns a JSON decoding error into a *problem.ValidationError that names
 // the field when the decoder knows it.
-func decodeError(err error) *ValidationError {
+func decodeError(err error) *problem.ValidationError {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return &ValidationError{Code: CodeInvalidField, Field: te.Field,
+		return &problem.ValidationError{Code: CodeInvalidField, Path: te.Field,
 			Reason: "expected " + te.Type.String() + ", got JSON " + te.Value}
 	}
-	return &ValidationError{Code: CodeInvalidJSON, Reason: "invalid JSON: " + err.Error()}
+	return &problem.ValidationError{Code: CodeInvalidJSON, Reason: "invalid JSON: " + err.Error()}
 }
 
 // scalar decodes a JSON string, number or null into a string. Clients send
@@ -74,5 +61,5 @@ func scalar(field string, b json.RawMessage) (string, error) {
 	case '{':
 		got = "an object"
 	}
-	return "", &ValidationError{Code: CodeInvalidField, Field: field, Reason: "expected a string or a number, got " + got}
+	return "", &problem.ValidationError{Code: CodeInvalidField, Path: field, Reason: "expected a string or a number, got " + got}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // MaxDepth is the deepest nesting of objects and arrays an event may have,
@@ -26,7 +28,7 @@ type inspection struct {
 	rewrite bool
 	// bad is the first problem that makes the event unstorable: a number
 	// out of range, or nesting deeper than MaxDepth.
-	bad *ValidationError
+	bad *problem.ValidationError
 }
 
 // inspect walks raw once, the way a JSON tokenizer would but without
@@ -91,19 +93,19 @@ var errTruncated = errors.New("unexpected end of JSON")
 func walk(raw []byte, start, base int, prefix string, whole bool, nextEsc *int) (end int, in inspection, ok bool) {
 	depth := base
 	// The first problem: what, where, and the number at fault.
-	var problem, at int
+	var found, at int
 	var why string
 	report := func() {
 		elem := raw[start:]
 		if !whole {
 			elem = raw[start:end]
 		}
-		switch problem {
+		switch found {
 		case problemTooDeep:
-			in.bad = &ValidationError{Code: CodeTooDeep, Field: pathAt(elem, at-start, prefix),
+			in.bad = &problem.ValidationError{Code: CodeTooDeep, Path: pathAt(elem, at-start, prefix),
 				Reason: "nested more than " + strconv.Itoa(MaxDepth) + " levels deep (objects and arrays, the event being level 1); flatten it"}
 		case problemNumber:
-			in.bad = &ValidationError{Code: CodeInvalidNumber, Field: pathAt(elem, at-start, prefix), Reason: why}
+			in.bad = &problem.ValidationError{Code: CodeInvalidNumber, Path: pathAt(elem, at-start, prefix), Reason: why}
 		}
 	}
 	// A string that ends before the next backslash holds no escape, and
@@ -124,8 +126,8 @@ func walk(raw []byte, start, base int, prefix string, whole bool, nextEsc *int) 
 			}
 		case classOpen:
 			depth++
-			if depth > MaxDepth && problem == 0 {
-				problem, at = problemTooDeep, i
+			if depth > MaxDepth && found == 0 {
+				found, at = problemTooDeep, i
 				if whole {
 					report()
 					return len(raw), in, true
@@ -137,7 +139,7 @@ func walk(raw []byte, start, base int, prefix string, whole bool, nextEsc *int) 
 			i++
 			if !whole && depth == base {
 				end = i
-				if problem != 0 {
+				if found != 0 {
 					report()
 				}
 				return end, in, true
@@ -153,9 +155,9 @@ func walk(raw []byte, start, base int, prefix string, whole bool, nextEsc *int) 
 			}
 			// Fifteen characters without an exponent cannot be out of
 			// range: the check costs nothing for ordinary numbers.
-			if (!simple || j-i > 15) && problem == 0 {
+			if (!simple || j-i > 15) && found == 0 {
 				if w := numberProblem(raw[i:j]); w != "" {
-					problem, at, why = problemNumber, i, "number "+truncate(string(raw[i:j]), 40)+" "+w
+					found, at, why = problemNumber, i, "number "+truncate(string(raw[i:j]), 40)+" "+w
 					if whole {
 						report()
 						return len(raw), in, true
@@ -429,7 +431,7 @@ func unquoteKey(q []byte) string {
 // CheckMember checks a batch-level member (context, integrations) before it
 // is merged into each event, as Normalize checks an event: a problem there
 // would be copied into every event of the batch. It returns nil or a
-// *ValidationError whose Field is the path from name. Text that would be
+// *problem.ValidationError whose Field is the path from name. Text that would be
 // corrected in an event (invalid UTF-8, \u0000, an unpaired surrogate) is an
 // error here: the batch cannot be stored as sent.
 func CheckMember(name string, raw []byte) error { return check(raw, 1, name) }
@@ -444,7 +446,7 @@ func check(raw []byte, base int, name string) error {
 		return in.bad
 	}
 	if in.rewrite || !utf8.Valid(raw) {
-		return &ValidationError{Code: CodeInvalidText, Field: name,
+		return &problem.ValidationError{Code: CodeInvalidText, Path: name,
 			Reason: "holds invalid UTF-8, \\u0000 or an unpaired UTF-16 surrogate (\\ud800), which PostgreSQL cannot store"}
 	}
 	return nil

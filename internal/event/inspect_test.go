@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 func TestNormalizeRefusesWhatAStoreCannotHold(t *testing.T) {
@@ -36,8 +38,8 @@ func TestNormalizeRefusesWhatAStoreCannotHold(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := envelope().Normalize(0, []byte(c.body), "")
-			ve, ok := err.(*ValidationError)
-			if !ok || ve.Code != c.code || ve.Field != c.field || !strings.Contains(ve.Reason, c.reason) {
+			ve, ok := err.(*problem.ValidationError)
+			if !ok || ve.Code != c.code || ve.Path != c.field || !strings.Contains(ve.Reason, c.reason) {
 				t.Fatalf("got %v\nwant code %s field %q reason containing %q", err, c.code, c.field, c.reason)
 			}
 		})
@@ -93,7 +95,7 @@ func TestNormalizeZeroDateIsCorrected(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !e.Timestamp.Equal(received) || len(warnings) != 1 || warnings[0].Code != CodeInvalidTimestamp ||
-			warnings[0].Field != "timestamp" || !strings.Contains(warnings[0].Reason, "zero date") {
+			warnings[0].Path != "timestamp" || !strings.Contains(warnings[0].Reason, "zero date") {
 			t.Fatalf("%s: timestamp %v, warnings %v; want the receive time and a correction", ts, e.Timestamp, warnings)
 		}
 	}
@@ -102,7 +104,7 @@ func TestNormalizeZeroDateIsCorrected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !e.Timestamp.Equal(received.Add(-time.Hour)) || len(warnings) != 1 || warnings[0].Field != "sentAt" {
+	if !e.Timestamp.Equal(received.Add(-time.Hour)) || len(warnings) != 1 || warnings[0].Path != "sentAt" {
 		t.Fatalf("timestamp %v, warnings %v", e.Timestamp, warnings)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // MaxEventSize is the largest event, in bytes of its UTF-8 JSON, that is
@@ -68,22 +70,22 @@ type times struct{ timestamp, originalTimestamp, sentAt string }
 // stored form. index is the event's position in its request. typ, when not empty, is the type implied by the endpoint
 // (/v1/track) and wins over the body's type.
 //
-// An event that cannot be stored returns a *ValidationError. A problem that
+// An event that cannot be stored returns a *problem.ValidationError. A problem that
 // could be corrected (an unparseable timestamp, replaced by the receive time)
 // returns the event together with warnings.
-func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*ValidationError, error) {
+func (env *Envelope) Normalize(index int, raw []byte, typ Type) (*Event, []*problem.ValidationError, error) {
 	return env.NormalizeScanned(index, raw, typ, Scanned{})
 }
 
 // NormalizeScanned is Normalize for an event ScanObject has inspected
 // already (s); a zero s: Normalize.
-func (env *Envelope) NormalizeScanned(index int, raw []byte, typ Type, s Scanned) (*Event, []*ValidationError, error) {
+func (env *Envelope) NormalizeScanned(index int, raw []byte, typ Type, s Scanned) (*Event, []*problem.ValidationError, error) {
 	if len(raw) > MaxEventSize {
-		return nil, nil, &ValidationError{Code: CodeTooLarge, Reason: "event is " + strconv.Itoa(len(raw)) + " bytes, the limit is " + strconv.Itoa(MaxEventSize)}
+		return nil, nil, &problem.ValidationError{Code: CodeTooLarge, Reason: "event is " + strconv.Itoa(len(raw)) + " bytes, the limit is " + strconv.Itoa(MaxEventSize)}
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, nil, &ValidationError{Code: CodeNotObject, Reason: "event must be a JSON object"}
+		return nil, nil, &problem.ValidationError{Code: CodeNotObject, Reason: "event must be a JSON object"}
 	}
 	// One pass over the bytes finds what the decoder accepts but a store or
 	// a reader would not: numbers out of range, nesting too deep, escapes
@@ -114,7 +116,7 @@ func (env *Envelope) NormalizeScanned(index int, raw []byte, typ Type, s Scanned
 		}
 		v, e := scalar(field, raw)
 		if e == nil && len(v) > maxIDLen {
-			e = &ValidationError{Code: CodeInvalidField, Field: field, Reason: "longer than " + strconv.Itoa(maxIDLen) + " bytes"}
+			e = &problem.ValidationError{Code: CodeInvalidField, Path: field, Reason: "longer than " + strconv.Itoa(maxIDLen) + " bytes"}
 		}
 		err = e
 		return v
@@ -131,11 +133,11 @@ func (env *Envelope) NormalizeScanned(index int, raw []byte, typ Type, s Scanned
 	}
 	if typ == "" {
 		if typeName == "" {
-			return nil, nil, &ValidationError{Code: CodeUnknownType, Field: "type", Reason: "type is missing"}
+			return nil, nil, &problem.ValidationError{Code: CodeUnknownType, Path: "type", Reason: "type is missing"}
 		}
 		t, ok := ParseType(typeName)
 		if !ok {
-			return nil, nil, &ValidationError{Code: CodeUnknownType, Field: "type", Reason: "unknown type " + strconv.Quote(truncate(typeName, 64))}
+			return nil, nil, &problem.ValidationError{Code: CodeUnknownType, Path: "type", Reason: "unknown type " + strconv.Quote(truncate(typeName, 64))}
 		}
 		typ = t
 	}
@@ -165,7 +167,7 @@ func (env *Envelope) NormalizeScanned(index int, raw []byte, typ Type, s Scanned
 
 	warnings := env.setTimes(e, ts)
 	if dirty {
-		warnings = append(warnings, &ValidationError{Code: CodeInvalidText,
+		warnings = append(warnings, &problem.ValidationError{Code: CodeInvalidText,
 			Reason: "invalid UTF-8, \\u0000 or an unpaired UTF-16 surrogate (\\ud800) replaced with U+FFFD"})
 	}
 
@@ -184,31 +186,31 @@ func (e *Event) checkIdentity() error {
 	switch e.Type {
 	case Alias:
 		if e.PreviousID == "" {
-			return &ValidationError{Code: CodeMissingField, Field: "previousId", Reason: "alias needs previousId"}
+			return &problem.ValidationError{Code: CodeMissingField, Path: "previousId", Reason: "alias needs previousId"}
 		}
 		if e.UserID == "" {
-			return &ValidationError{Code: CodeMissingField, Field: "userId", Reason: "alias needs userId"}
+			return &problem.ValidationError{Code: CodeMissingField, Path: "userId", Reason: "alias needs userId"}
 		}
 		return nil
 	case Track:
 		if e.Event == "" {
-			return &ValidationError{Code: CodeMissingField, Field: "event", Reason: "track needs an event name"}
+			return &problem.ValidationError{Code: CodeMissingField, Path: "event", Reason: "track needs an event name"}
 		}
 	case Group:
 		if e.GroupID == "" {
-			return &ValidationError{Code: CodeMissingField, Field: "groupId", Reason: "group needs groupId"}
+			return &problem.ValidationError{Code: CodeMissingField, Path: "groupId", Reason: "group needs groupId"}
 		}
 	}
 	if e.UserID == "" && e.AnonymousID == "" {
-		return &ValidationError{Code: CodeMissingIdentity, Field: "userId", Reason: "neither userId nor anonymousId is set"}
+		return &problem.ValidationError{Code: CodeMissingIdentity, Path: "userId", Reason: "neither userId nor anonymousId is set"}
 	}
 	return nil
 }
 
 // setTimes fills Timestamp, OriginalTimestamp and SentAt, correcting the
 // client's clock skew: timestamp = receivedAt - (sentAt - originalTimestamp).
-func (env *Envelope) setTimes(e *Event, w times) []*ValidationError {
-	var warnings []*ValidationError
+func (env *Envelope) setTimes(e *Event, w times) []*problem.ValidationError {
+	var warnings []*problem.ValidationError
 	parse := func(field string, s string) time.Time {
 		if s == "" {
 			return time.Time{}
@@ -216,12 +218,12 @@ func (env *Envelope) setTimes(e *Event, w times) []*ValidationError {
 		t, err := ParseTimestamp(s)
 		switch {
 		case err != nil:
-			warnings = append(warnings, &ValidationError{Code: CodeInvalidTimestamp, Field: field,
+			warnings = append(warnings, &problem.ValidationError{Code: CodeInvalidTimestamp, Path: field,
 				Reason: strconv.Quote(truncate(s, 64)) + " is not an ISO-8601 date-time; " + field + " ignored"})
 		case t.IsZero():
 			// 0001-01-01T00:00:00Z is what an unset date serialises to
 			// (Go's zero time, .NET's DateTime.MinValue): not an event time.
-			warnings = append(warnings, &ValidationError{Code: CodeInvalidTimestamp, Field: field,
+			warnings = append(warnings, &problem.ValidationError{Code: CodeInvalidTimestamp, Path: field,
 				Reason: strconv.Quote(truncate(s, 64)) + " is the zero date (0001-01-01T00:00:00Z) that an unset date holds, not a real time; " + field + " ignored"})
 		}
 		return t
@@ -367,7 +369,7 @@ func object(field string, raw json.RawMessage) (json.RawMessage, error) {
 		return nil, nil
 	}
 	if raw[0] != '{' {
-		return nil, &ValidationError{Code: CodeInvalidField, Field: field, Reason: field + " must be a JSON object"}
+		return nil, &problem.ValidationError{Code: CodeInvalidField, Path: field, Reason: field + " must be a JSON object"}
 	}
 	return raw, nil
 }
@@ -378,7 +380,7 @@ func objectMap(field string, raw json.RawMessage) (map[string]json.RawMessage, e
 		return m, nil
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, &ValidationError{Code: CodeInvalidField, Field: field, Reason: field + " must be a JSON object"}
+		return nil, &problem.ValidationError{Code: CodeInvalidField, Path: field, Reason: field + " must be a JSON object"}
 	}
 	return m, nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 var received = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -54,8 +56,8 @@ func TestNormalizeRejects(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := envelope().Normalize(0, []byte(c.body), c.typ)
-			ve, ok := err.(*ValidationError)
-			if !ok || ve.Code != c.code || ve.Field != c.field {
+			ve, ok := err.(*problem.ValidationError)
+			if !ok || ve.Code != c.code || ve.Path != c.field {
 				t.Fatalf("got %v, want code %s field %q", err, c.code, c.field)
 			}
 		})
@@ -89,7 +91,7 @@ func TestNormalizeBadTimestampUsesReceivedAt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !e.Timestamp.Equal(received) || len(warnings) != 1 || warnings[0].Code != CodeInvalidTimestamp || warnings[0].Field != "timestamp" {
+	if !e.Timestamp.Equal(received) || len(warnings) != 1 || warnings[0].Code != CodeInvalidTimestamp || warnings[0].Path != "timestamp" {
 		t.Fatalf("timestamp %v, warnings %v", e.Timestamp, warnings)
 	}
 }
@@ -185,7 +187,7 @@ func FuzzNormalize(f *testing.F) {
 			}
 		}
 		if err != nil {
-			if _, ok := err.(*ValidationError); !ok {
+			if _, ok := err.(*problem.ValidationError); !ok {
 				t.Fatalf("error of type %T: %v", err, err)
 			}
 			return

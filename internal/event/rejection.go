@@ -3,6 +3,8 @@ package event
 import (
 	"strings"
 	"time"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Actions taken on an event that failed validation.
@@ -34,7 +36,7 @@ type Rejection struct {
 }
 
 // NewRejection builds the record of err for the event raw at index.
-func NewRejection(env *Envelope, index int, messageID, action string, err *ValidationError, raw []byte) *Rejection {
+func NewRejection(env *Envelope, index int, messageID, action string, err *problem.ValidationError, raw []byte) *Rejection {
 	return &Rejection{
 		SourceID:   env.SourceID,
 		ReceivedAt: env.ReceivedAt,
@@ -42,7 +44,7 @@ func NewRejection(env *Envelope, index int, messageID, action string, err *Valid
 		Index:      index,
 		Action:     action,
 		Code:       err.Code,
-		Field:      err.Field,
+		Field:      err.Path,
 		Reason:     cleanText(err.Reason),
 		Payload:    cleanText(truncate(string(raw), MaxRejectionPayload)),
 	}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,8 +19,8 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/measure"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
-	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -65,52 +64,25 @@ func New(st Store, keys KeyCache, clk clock.Clock, log *slog.Logger, profiles *P
 	return &API{store: st, keys: keys, profiles: profiles, segments: segments, clock: clk, log: log, admins: map[string]time.Time{}}
 }
 
-// Handler returns the API's routes, all behind admin authentication.
-func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/sources", a.listSources)
-	mux.HandleFunc("POST /api/v1/sources", a.createSource)
-	mux.HandleFunc("GET /api/v1/sources/{id}", a.getSource)
-	mux.HandleFunc("POST /api/v1/sources/{id}/disable", a.disableSource)
-	mux.HandleFunc("GET /api/v1/events", a.listEvents)
-	mux.HandleFunc("GET /api/v1/rejections", a.listRejections)
-	mux.HandleFunc("GET /api/v1/profiles", a.findProfiles)
-	mux.HandleFunc("GET /api/v1/profiles/{id}", a.getProfile)
-	mux.HandleFunc("GET /api/v1/profiles/{id}/timeline", a.getTimeline)
-	mux.HandleFunc("GET /api/v1/profiles/{id}/merges", a.getMerges)
-	mux.HandleFunc("POST /api/v1/profiles/{id}/unmerge", a.unmerge)
-	mux.HandleFunc("GET /api/v1/segments", a.listSegments)
-	mux.HandleFunc("POST /api/v1/segments", a.saveSegments)
-	mux.HandleFunc("POST /api/v1/segments/preview", a.previewSegment)
-	mux.HandleFunc("GET /api/v1/segments/{id}", a.getSegment)
-	mux.HandleFunc("POST /api/v1/segments/{id}/archive", a.archiveSegment)
-	mux.HandleFunc("GET /api/v1/segments/{id}/members", a.segmentMembers)
-	mux.HandleFunc("GET /api/v1/segments/{id}/counts", a.segmentCounts)
-	mux.HandleFunc("GET /api/v1/segments/{id}/history", a.segmentHistory)
-	a.commerceRoutes(mux)
-	a.messageRoutes(mux)
-	a.journeyRoutes(mux)
-	a.taskRoutes(mux)
-	a.measureRoutes(mux)
-	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
-	})
-	return a.authenticate(a.checkInput(mux))
-}
-
 // HashKey returns the stored form of an admin key.
 func HashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
 }
 
+// The answers to a request without an admin key, or with another key.
+var (
+	errNoAdminKey = problem.New(problem.KindUnauthorized, "unauthorized",
+		"send the admin key as 'Authorization: Bearer KEY'; serve wrote it to the admin-key file of the data directory")
+	errNotAdminKey = problem.New(problem.KindUnauthorized, "unauthorized", "this is not an admin key")
+)
+
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || key == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="parcours"`)
-			httpjson.Error(w, http.StatusUnauthorized, "unauthorized",
-				"send the admin key as 'Authorization: Bearer KEY'; serve wrote it to the admin-key file of the data directory", nil)
+			a.fail(w, r, errNoAdminKey)
 			return
 		}
 		ok, err := a.isAdmin(r.Context(), HashKey(strings.TrimSpace(key)))
@@ -119,7 +91,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		if !ok {
-			httpjson.Error(w, http.StatusUnauthorized, "unauthorized", "this is not an admin key", nil)
+			a.fail(w, r, errNotAdminKey)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -145,38 +117,8 @@ func (a *API) isAdmin(ctx context.Context, hash string) (bool, error) {
 	return true, nil
 }
 
-// fail maps a domain error to its status code. It is the only place that
-// does.
+// fail writes err with the status of its kind (httpjson.Fail, the one
+// place that maps errors to statuses).
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var sve *source.ValidationError
-	var ie *inputError
-	if failMessage(w, err) {
-		return
-	}
-	if failCommerce(w, err) || failJourney(w, err) || failMeasure(w, err) {
-		return
-	}
-	var segErr *segment.ValidationError
-	switch {
-	case errors.As(err, &segErr):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_segment", segErr.Error(), map[string]string{"segment": segErr.Segment, "path": segErr.Path, "reason": segErr.Reason})
-	case errors.As(err, &ie):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ie.Error(), map[string]string{"field": ie.field})
-	case errors.As(err, &sve):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_request", sve.Error(), map[string]string{"field": sve.Field})
-	case errors.Is(err, store.ErrNotFound):
-		httpjson.Error(w, http.StatusNotFound, "not_found", "not found", nil)
-	case errors.Is(err, store.ErrConflict):
-		httpjson.Error(w, http.StatusConflict, "conflict", "already exists", nil)
-	default:
-		a.log.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		httpjson.Error(w, http.StatusInternalServerError, "internal", "internal error; the server log has the details", nil)
-	}
+	httpjson.Fail(w, r, a.log, err)
 }
-
-// inputError is a bad query parameter or body field.
-type inputError struct {
-	field, reason string
-}
-
-func (e *inputError) Error() string { return e.field + ": " + e.reason }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // WithCommerce gives the API the commerce service; without it the
@@ -14,75 +15,6 @@ import (
 func (a *API) WithCommerce(c *commerce.Service) *API {
 	a.commerce = c
 	return a
-}
-
-// commerceRoutes registers the catalog, stock, order and cart endpoints.
-func (a *API) commerceRoutes(mux *http.ServeMux) {
-	if a.commerce == nil {
-		return
-	}
-	mux.HandleFunc("GET /api/v1/products", a.listProducts)
-	mux.HandleFunc("GET /api/v1/products/{id}", a.getProduct)
-	mux.HandleFunc("PUT /api/v1/products/{id}", a.putProduct)
-	mux.HandleFunc("GET /api/v1/locations", a.listLocations)
-	mux.HandleFunc("GET /api/v1/locations/{id}", a.getLocation)
-	mux.HandleFunc("PUT /api/v1/locations/{id}", a.putLocation)
-	mux.HandleFunc("GET /api/v1/stock/{sku}", a.getStock)
-	mux.HandleFunc("PUT /api/v1/stock/{sku}/{location}", a.putStock)
-	mux.HandleFunc("GET /api/v1/stock/{sku}/nearby", a.nearby)
-	mux.HandleFunc("POST /api/v1/stock/adjustments", a.adjustStock)
-	mux.HandleFunc("POST /api/v1/reservations", a.createReservation)
-	mux.HandleFunc("GET /api/v1/reservations", a.listReservations)
-	mux.HandleFunc("GET /api/v1/reservations/{id}", a.getReservation)
-	mux.HandleFunc("POST /api/v1/reservations/{id}/release", a.releaseReservation)
-	mux.HandleFunc("POST /api/v1/orders", a.createOrder)
-	mux.HandleFunc("GET /api/v1/orders", a.listOrders)
-	mux.HandleFunc("GET /api/v1/orders/{id}", a.getOrder)
-	mux.HandleFunc("POST /api/v1/orders/{id}/transitions", a.transitionOrder)
-	mux.HandleFunc("POST /api/v1/orders/{id}/returns", a.createReturn)
-	mux.HandleFunc("GET /api/v1/orders/{id}/returns", a.listReturns)
-	mux.HandleFunc("GET /api/v1/carts/{customer}", a.getCart)
-	mux.HandleFunc("PUT /api/v1/carts/{customer}", a.putCart)
-}
-
-// failCommerce writes commerce's typed errors; it reports false for the
-// others, which fail maps.
-func failCommerce(w http.ResponseWriter, err error) bool {
-	var ue *commerce.UnknownError
-	var ve *commerce.ValidationError
-	var ie *commerce.InsufficientStockError
-	var ce *commerce.StockConstraintError
-	var te *commerce.TransitionError
-	var ke *commerce.KeyReuseError
-	switch {
-	case errors.As(err, &ue): // before ValidationError: it is one too
-		name := "sku"
-		if ue.Kind == commerce.RefLocation {
-			name = "location_id"
-		}
-		httpjson.Error(w, http.StatusNotFound, "unknown_"+ue.Kind, ue.Error(), map[string]string{"field": ue.Field, name: ue.ID})
-	case errors.As(err, &ve):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ve.Error(), map[string]string{"field": ve.Field})
-	case errors.As(err, &ke):
-		httpjson.Error(w, http.StatusUnprocessableEntity, "idempotency_key_reused", ke.Error(), map[string]string{"key": ke.Key, ke.Scope + "_id": ke.ID})
-	case errors.As(err, &ie):
-		httpjson.Error(w, http.StatusConflict, "insufficient_stock", ie.Error(), map[string]any{
-			"sku": ie.SKU, "location_id": ie.Location, "requested": ie.Requested, "available": max(0, ie.Available)})
-	case errors.As(err, &ce):
-		httpjson.Error(w, http.StatusConflict, "stock_constraint", ce.Error(), map[string]any{"sku": ce.SKU, "location_id": ce.Location})
-	case errors.As(err, &te):
-		allowed := make([]string, 0, len(te.Allowed))
-		for _, s := range te.Allowed {
-			allowed = append(allowed, string(s))
-		}
-		httpjson.Error(w, http.StatusConflict, "illegal_transition", te.Error(), map[string]any{
-			"order_id": te.OrderID, "from": te.From, "to": te.To, "allowed": allowed})
-	case errors.Is(err, commerce.ErrConflict):
-		httpjson.Error(w, http.StatusConflict, "conflict", err.Error(), nil)
-	default:
-		return false
-	}
-	return true
 }
 
 // reply writes v, or the error.
@@ -140,7 +72,7 @@ func (a *API) putProduct(w http.ResponseWriter, r *http.Request) {
 		p.ID = r.PathValue("id")
 	}
 	if p.ID != r.PathValue("id") {
-		a.fail(w, r, &inputError{"id", "the body's id differs from the path's"})
+		a.fail(w, r, problem.Invalid("id", "the body's id differs from the path's"))
 		return
 	}
 	a.reply(w, r, http.StatusOK, &p, a.commerce.UpsertProducts(r.Context(), []*commerce.Product{&p}))
@@ -184,7 +116,7 @@ func (a *API) putLocation(w http.ResponseWriter, r *http.Request) {
 		l.ID = r.PathValue("id")
 	}
 	if l.ID != r.PathValue("id") {
-		a.fail(w, r, &inputError{"id", "the body's id differs from the path's"})
+		a.fail(w, r, problem.Invalid("id", "the body's id differs from the path's"))
 		return
 	}
 	a.reply(w, r, http.StatusOK, &l, a.commerce.UpsertLocations(r.Context(), []*commerce.Location{&l}))
@@ -252,7 +184,7 @@ func (a *API) nearby(w http.ResponseWriter, r *http.Request) {
 	if v.Get("limit") != "" {
 		n, err := strconv.Atoi(v.Get("limit"))
 		if err != nil || n < 1 || n > 200 {
-			a.fail(w, r, &inputError{"limit", "must be a number from 1 to 200"})
+			a.fail(w, r, problem.Invalid("limit", "must be a number from 1 to 200"))
 			return
 		}
 		limit = n
@@ -264,7 +196,7 @@ func (a *API) nearby(w http.ResponseWriter, r *http.Request) {
 		lat, err1 = strconv.ParseFloat(v.Get("lat"), 64)
 		lon, err2 = strconv.ParseFloat(v.Get("lon"), 64)
 		if err1 != nil || err2 != nil {
-			a.fail(w, r, &inputError{"lat", "lat and lon must both be decimal degrees"})
+			a.fail(w, r, problem.Invalid("lat", "lat and lon must both be decimal degrees"))
 			return
 		}
 	case v.Get("customer") != "":
@@ -274,12 +206,12 @@ func (a *API) nearby(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if p == nil || p.Agg.Location.At.IsZero() {
-			a.fail(w, r, &inputError{"customer", "no known position for this customer: pass lat and lon"})
+			a.fail(w, r, problem.Invalid("customer", "no known position for this customer: pass lat and lon"))
 			return
 		}
 		lat, lon = p.Agg.Location.Lat, p.Agg.Location.Lon
 	default:
-		a.fail(w, r, &inputError{"lat", "pass lat and lon, or customer"})
+		a.fail(w, r, problem.Invalid("lat", "pass lat and lon, or customer"))
 		return
 	}
 	list, err := a.commerce.Nearby(r.Context(), r.PathValue("sku"), lat, lon, limit)
@@ -314,7 +246,7 @@ func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
 	}
 	if h := r.Header.Get(idempotencyHeader); h != "" {
 		if req.Key != "" && req.Key != h {
-			a.fail(w, r, &inputError{"key", "differs from the Idempotency-Key header: send one of them, or the same"})
+			a.fail(w, r, problem.Invalid("key", "differs from the Idempotency-Key header: send one of them, or the same"))
 			return
 		}
 		req.Key = h

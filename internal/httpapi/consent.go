@@ -7,6 +7,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -38,7 +39,7 @@ func (a *API) postConsent(w http.ResponseWriter, r *http.Request) {
 	// ledger's key for the change): one of them, or the same.
 	if h := r.Header.Get(idempotencyHeader); h != "" {
 		if in.Key != "" && in.Key != h {
-			a.fail(w, r, &inputError{"key", "differs from the Idempotency-Key header: send one of them, or the same"})
+			a.fail(w, r, problem.Invalid("key", "differs from the Idempotency-Key header: send one of them, or the same"))
 			return
 		}
 		in.Key = h
@@ -99,7 +100,7 @@ func (a *API) postReceipts(w http.ResponseWriter, r *http.Request) {
 		list = append(list, in.receipt)
 	}
 	if len(list) == 0 {
-		a.fail(w, r, &inputError{"receipts", "no receipt: give provider_id and status, or a receipts list"})
+		a.fail(w, r, problem.Invalid("receipts", "no receipt: give provider_id and status, or a receipts list"))
 		return
 	}
 	handled := 0
@@ -116,7 +117,15 @@ func (a *API) postReceipts(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := a.messages.HandleReceipt(r.Context(), rc); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				httpjson.Error(w, http.StatusNotFound, "not_found", err.Error(), map[string]int{"index": i, "handled": handled})
+				// What was not found, and how far the list got.
+				p := problem.Describe(err)
+				d := map[string]any{"index": i, "handled": handled}
+				if named, ok := p.Details.(map[string]string); ok {
+					for k, v := range named {
+						d[k] = v
+					}
+				}
+				a.fail(w, r, &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: p.Message, Details: d})
 				return
 			}
 			a.fail(w, r, err)

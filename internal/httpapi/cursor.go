@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/url"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Every list pages with an opaque cursor: a small JSON object, base64url
@@ -50,7 +52,7 @@ func encodeCursor(c pageCursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-var errCursor = &inputError{"cursor", "is not a cursor this API handed out: pass the next_cursor of the previous page as it is, or none for the first page"}
+var errCursor = problem.Invalid("cursor", "is not a cursor this API handed out: pass the next_cursor of the previous page as it is, or none for the first page")
 
 // readCursor reads the cursor parameter of v into c, which keeps its zero
 // value when there is none.

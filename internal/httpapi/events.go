@@ -8,6 +8,7 @@ import (
 
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -56,7 +57,7 @@ func eventQuery(v url.Values) (store.EventQuery, error) {
 	if t := v.Get("type"); t != "" {
 		typ, ok := event.ParseType(t)
 		if !ok {
-			return q, &inputError{"type", "must be one of identify, track, page, screen, group, alias"}
+			return q, problem.Invalid("type", "must be one of identify, track, page, screen, group, alias")
 		}
 		q.Type = typ
 	}
@@ -72,7 +73,7 @@ func eventQuery(v url.Values) (store.EventQuery, error) {
 	case "asc":
 		q.Ascending = true
 	default:
-		return q, &inputError{"order", "must be asc or desc"}
+		return q, problem.Invalid("order", "must be asc or desc")
 	}
 	if q.Limit, err = limitParam(v); err != nil {
 		return q, err
@@ -128,7 +129,7 @@ func timeParam(v url.Values, name string) (time.Time, error) {
 	}
 	t, err := event.ParseTimestamp(s)
 	if err != nil {
-		return t, &inputError{name, "must be an ISO-8601 date-time such as 2026-05-01T10:00:00Z"}
+		return t, problem.Invalid(name, "must be an ISO-8601 date-time such as 2026-05-01T10:00:00Z")
 	}
 	return t, nil
 }
@@ -142,7 +143,7 @@ func limitParam(v url.Values) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > maxLimit {
-		return 0, &inputError{"limit", "must be a number from 1 to " + strconv.Itoa(maxLimit)}
+		return 0, problem.Invalid("limit", "must be a number from 1 to "+strconv.Itoa(maxLimit))
 	}
 	return n, nil
 }

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // checkInput refuses, before any handler, a path or query that holds a NUL
@@ -16,9 +18,9 @@ import (
 // (a lookup of such an id failed with a 500 there and answered 404 on
 // SQLite); no id, name or filter of Parcours can hold them, so the answer
 // is the same 400 on every engine, naming the part of the request.
-func (a *API) checkInput(mux *http.ServeMux) http.Handler {
+func (a *API) checkInput(pattern string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := checkPath(mux, r); err != nil {
+		if err := checkPath(pattern, r); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -34,19 +36,15 @@ func (a *API) checkInput(mux *http.ServeMux) http.Handler {
 				}
 			}
 		}
-		mux.ServeHTTP(w, r)
+		next.ServeHTTP(w, r)
 	})
 }
 
 // checkPath checks the path's segments, naming a bad one by the route's
 // wildcard ({sku}: field "sku"), else "path".
-func checkPath(mux *http.ServeMux, r *http.Request) error {
+func checkPath(pattern string, r *http.Request) error {
 	if checkText("path", r.URL.Path) == nil {
 		return nil
-	}
-	_, pattern := mux.Handler(r)
-	if i := strings.IndexByte(pattern, ' '); i >= 0 {
-		pattern = pattern[i+1:] // the method
 	}
 	names := strings.Split(pattern, "/")
 	for i, seg := range strings.Split(r.URL.EscapedPath(), "/") {
@@ -71,10 +69,10 @@ func checkPath(mux *http.ServeMux, r *http.Request) error {
 // where s came from.
 func checkText(field, s string) error {
 	if i := strings.IndexByte(s, 0); i >= 0 {
-		return &inputError{field, fmt.Sprintf("holds a NUL character at byte %d: text in Parcours cannot hold NUL (U+0000)", i)}
+		return problem.Invalid(field, fmt.Sprintf("holds a NUL character at byte %d: text in Parcours cannot hold NUL (U+0000)", i))
 	}
 	if !utf8.ValidString(s) {
-		return &inputError{field, fmt.Sprintf("is not valid UTF-8 at byte %d: send text as UTF-8, percent-encoded in a URL", invalidAt([]byte(s)))}
+		return problem.Invalid(field, fmt.Sprintf("is not valid UTF-8 at byte %d: send text as UTF-8, percent-encoded in a URL", invalidAt([]byte(s))))
 	}
 	return nil
 }
@@ -85,13 +83,13 @@ func checkText(field, s string) error {
 // on both. decodeBody names the field instead (checkStrings).
 func checkBody(b []byte) error {
 	if !utf8.Valid(b) {
-		return &inputError{"body", fmt.Sprintf("is not valid UTF-8 at byte %d: send JSON as UTF-8", invalidAt(b))}
+		return problem.Invalid("body", fmt.Sprintf("is not valid UTF-8 at byte %d: send JSON as UTF-8", invalidAt(b)))
 	}
 	for i := 0; i < len(b); i++ {
 		switch {
 		case b[i] != '\\' || i+1 >= len(b):
 		case b[i+1] == 'u' && i+6 <= len(b) && bytes.Equal(b[i+2:i+6], []byte("0000")):
-			return &inputError{"body", fmt.Sprintf("holds a NUL character (\\u0000) at byte %d: text in Parcours cannot hold NUL; remove it", i)}
+			return problem.Invalid("body", fmt.Sprintf("holds a NUL character (\\u0000) at byte %d: text in Parcours cannot hold NUL; remove it", i))
 		default:
 			i++ // an escaped character: \\ must not start another escape
 		}
@@ -109,13 +107,13 @@ func checkStrings(v reflect.Value, path string) error {
 		}
 	case reflect.String:
 		if i := strings.IndexByte(v.String(), 0); i >= 0 {
-			return &inputError{field(path), fmt.Sprintf("holds a NUL character (\\u0000) at byte %d: text in Parcours cannot hold NUL; remove it", i)}
+			return problem.Invalid(field(path), fmt.Sprintf("holds a NUL character (\\u0000) at byte %d: text in Parcours cannot hold NUL; remove it", i))
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			if v.Type() == rawJSON { // kept as sent: checked as a body
 				if err := checkBody(v.Bytes()); err != nil {
-					return &inputError{field(path), err.(*inputError).reason}
+					return problem.Invalid(field(path), err.(*problem.ValidationError).Reason)
 				}
 			}
 			return nil // bytes, from base64
@@ -129,7 +127,7 @@ func checkStrings(v reflect.Value, path string) error {
 		for it := v.MapRange(); it.Next(); {
 			k := fmt.Sprint(it.Key().Interface())
 			if strings.IndexByte(k, 0) >= 0 {
-				return &inputError{field(path), "has a key holding a NUL character (\\u0000): text in Parcours cannot hold NUL; remove it"}
+				return problem.Invalid(field(path), "has a key holding a NUL character (\\u0000): text in Parcours cannot hold NUL; remove it")
 			}
 			if err := checkStrings(it.Value(), join(path, k)); err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -19,37 +20,6 @@ import (
 func (a *API) WithJourneys(e *journey.Engine) *API {
 	a.journeys = e
 	return a
-}
-
-// journeyRoutes registers the journey endpoints.
-func (a *API) journeyRoutes(mux *http.ServeMux) {
-	if a.journeys == nil {
-		return
-	}
-	mux.HandleFunc("GET /api/v1/journeys", a.listJourneys)
-	mux.HandleFunc("POST /api/v1/journeys", a.saveJourneys)
-	mux.HandleFunc("GET /api/v1/journeys/{id}", a.getJourney)
-	mux.HandleFunc("GET /api/v1/journeys/{id}/stats", a.journeyStats)
-	mux.HandleFunc("POST /api/v1/journeys/{id}/pause", a.journeyStatus(journey.StatusPaused))
-	mux.HandleFunc("POST /api/v1/journeys/{id}/resume", a.journeyStatus(journey.StatusLive))
-	mux.HandleFunc("POST /api/v1/journeys/{id}/archive", a.journeyStatus(journey.StatusArchived))
-	mux.HandleFunc("POST /api/v1/journeys/{id}/enrol", a.enrol)
-	mux.HandleFunc("POST /api/v1/journeys/{id}/migrate", a.migrate)
-}
-
-// failJourney maps the journey errors; it reports whether err was one.
-func failJourney(w http.ResponseWriter, err error) bool {
-	var ve *journey.ValidationError
-	var re *journey.RefusedError
-	switch {
-	case errors.As(err, &ve):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_journey", ve.Error(), map[string]string{"journey": ve.Journey, "path": ve.Path, "reason": ve.Reason})
-	case errors.As(err, &re):
-		httpjson.Error(w, http.StatusConflict, "not_enrolled", re.Error(), map[string]string{"journey": re.Journey, "reason": re.Reason})
-	default:
-		return false
-	}
-	return true
 }
 
 // journeyView is a journey as the API shows it.
@@ -101,7 +71,7 @@ func (a *API) getJourney(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("version"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			a.fail(w, r, &inputError{"version", "must be a positive integer"})
+			a.fail(w, r, problem.Invalid("version", "must be a positive integer"))
 			return
 		}
 		version = n
@@ -128,7 +98,7 @@ func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = checkBody(body)
 	} else {
-		err = &inputError{"body", err.Error()}
+		err = problem.Invalid("body", err.Error())
 	}
 	if err != nil {
 		a.fail(w, r, err)
@@ -214,7 +184,7 @@ func (a *API) enrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.ProfileID <= 0 {
-		a.fail(w, r, &inputError{"profile_id", "is required: the customer's profile id"})
+		a.fail(w, r, problem.Invalid("profile_id", "is required: the customer's profile id"))
 		return
 	}
 	a.once(w, r, scopeEnrolment, r.Header.Get(idempotencyHeader), in, func(w http.ResponseWriter, at attempt) {

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/measure"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -18,45 +18,15 @@ func (a *API) WithMeasure(m *measure.Service) *API {
 	return a
 }
 
-// measureRoutes registers the Measure endpoints (docs/measure.md).
-func (a *API) measureRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/measure/kpis", a.measureKPIs)
-	mux.HandleFunc("GET /api/v1/measure/kpis/definitions", a.measureKPIDefinitions)
-	mux.HandleFunc("POST /api/v1/measure/funnel", a.measureFunnel)
-	mux.HandleFunc("GET /api/v1/measure/experiments/{journey}", a.measureExperiment)
-	mux.HandleFunc("GET /api/v1/measure/cohorts", a.measureCohorts)
-	mux.HandleFunc("GET /api/v1/measure/attribution", a.measureAttribution)
-	mux.HandleFunc("GET /api/v1/measure/reports", a.listMeasureReports)
-	mux.HandleFunc("POST /api/v1/measure/reports", a.saveMeasureReports)
-	mux.HandleFunc("GET /api/v1/measure/reports/{id}", a.getMeasureReport)
-	mux.HandleFunc("DELETE /api/v1/measure/reports/{id}", a.deleteMeasureReport)
-	mux.HandleFunc("GET /api/v1/measure/reports/{id}/run", a.runMeasureReport)
-	mux.HandleFunc("GET /api/v1/measure/costs", a.measureCosts)
-	mux.HandleFunc("POST /api/v1/measure/costs", a.importCosts)
-	mux.HandleFunc("GET /api/v1/measure/status", a.measureStatus)
-	mux.HandleFunc("POST /api/v1/measure/rebuild", a.measureRebuild)
-}
-
-// failMeasure maps the Measure errors.
-func failMeasure(w http.ResponseWriter, err error) bool {
-	var ve *measure.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_request", ve.Error(), map[string]string{"field": ve.Field, "reason": ve.Reason})
-	case errors.Is(err, measure.ErrNotReady):
-		w.Header().Set("Retry-After", "5")
-		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", err.Error(), nil)
-	default:
-		return false
-	}
-	return true
-}
+// errNoMeasure answers the measure routes of a server without the service.
+var errNoMeasure = &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: "measurement is not enabled on this server",
+	Details: map[string]string{"kind": "measure service"}}
 
 // measureService returns the service, or answers 404 when this server has
 // none.
 func (a *API) measureService(w http.ResponseWriter) *measure.Service {
 	if a.measure == nil {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "measurement is not enabled on this server", nil)
+		httpjson.Fail(w, nil, a.log, errNoMeasure)
 	}
 	return a.measure
 }
@@ -184,7 +154,7 @@ func (a *API) measureExperiment(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("confidence"); v != "" {
 		c, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			a.fail(w, r, &inputError{"confidence", "is a level like 0.95"})
+			a.fail(w, r, problem.Invalid("confidence", "is a level like 0.95"))
 			return
 		}
 		q.Confidence = c
@@ -192,7 +162,7 @@ func (a *API) measureExperiment(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("window"); v != "" {
 		d, err := segment.ParseDuration(v)
 		if err != nil {
-			a.fail(w, r, &inputError{"window", err.Error()})
+			a.fail(w, r, problem.Invalid("window", err.Error()))
 			return
 		}
 		q.Window = d
@@ -212,7 +182,7 @@ func (a *API) measureCohorts(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("periods"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			a.fail(w, r, &inputError{"periods", "is a number of periods, at least 1"})
+			a.fail(w, r, problem.Invalid("periods", "is a number of periods, at least 1"))
 			return
 		}
 		c.Periods = n
@@ -233,7 +203,7 @@ func (a *API) measureAttribution(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get(field); v != "" {
 			d, err := segment.ParseDuration(v)
 			if err != nil {
-				a.fail(w, r, &inputError{field, err.Error()})
+				a.fail(w, r, problem.Invalid(field, err.Error()))
 				return
 			}
 			*dst = d

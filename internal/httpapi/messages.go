@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -36,46 +36,18 @@ type Messages interface {
 // 503 without it).
 func (a *API) SetMessages(m Messages) { a.messages = m }
 
-func (a *API) messageRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/templates", a.withMessages(a.listTemplates))
-	mux.HandleFunc("POST /api/v1/templates", a.withMessages(a.saveTemplate))
-	mux.HandleFunc("GET /api/v1/templates/{id}", a.withMessages(a.getTemplate))
-	mux.HandleFunc("PUT /api/v1/templates/{id}", a.withMessages(a.saveTemplate))
-	mux.HandleFunc("DELETE /api/v1/templates/{id}", a.withMessages(a.deleteTemplate))
-	mux.HandleFunc("POST /api/v1/templates/{id}/preview", a.withMessages(a.previewTemplate))
-	mux.HandleFunc("POST /api/v1/messages", a.withMessages(a.sendMessage))
-	mux.HandleFunc("GET /api/v1/messages/{id}", a.withMessages(a.getMessage))
-	mux.HandleFunc("GET /api/v1/profiles/{id}/messages", a.withMessages(a.profileMessages))
-	mux.HandleFunc("GET /api/v1/profiles/{id}/consent", a.withMessages(a.getConsent))
-	mux.HandleFunc("POST /api/v1/consent", a.withMessages(a.postConsent))
-	mux.HandleFunc("POST /api/v1/receipts/{provider}", a.withMessages(a.postReceipts))
-	mux.HandleFunc("GET /api/v1/topics", a.withMessages(a.listTopics))
-}
+// errNoMessages answers the message routes of a process without the
+// pipeline.
+var errNoMessages = problem.New(problem.KindUnavailable, "unavailable", "the message pipeline is not running in this process")
 
 func (a *API) withMessages(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if a.messages == nil {
-			httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "the message pipeline is not running in this process", nil)
+			a.fail(w, r, errNoMessages)
 			return
 		}
 		h(w, r)
 	}
-}
-
-// failMessage maps the message pipeline's errors; false if err is not one.
-func failMessage(w http.ResponseWriter, err error) bool {
-	var te *template.Error
-	switch {
-	case errors.As(err, &te):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_template", te.Error(), map[string]any{"problems": te.Problems})
-	case errors.Is(err, message.ErrInvalid):
-		httpjson.Error(w, http.StatusBadRequest, "invalid_request", err.Error(), nil)
-	case errors.Is(err, message.ErrBadToken):
-		httpjson.Error(w, http.StatusNotFound, "not_found", "this link is not valid", nil)
-	default:
-		return false
-	}
-	return true
 }
 
 // resolveProfile returns a profile id given directly or by identifier
@@ -85,11 +57,11 @@ func (a *API) resolveProfile(ctx context.Context, id int64, identifier string) (
 	case id > 0:
 		return id, nil
 	case identifier == "":
-		return 0, &inputError{"profile_id", "give a profile_id or an identifier (kind:value, e.g. email:zoe@example.fr)"}
+		return 0, problem.Invalid("profile_id", "give a profile_id or an identifier (kind:value, e.g. email:zoe@example.fr)")
 	}
 	x, ok := identity.ParseIdentifier(identifier)
 	if !ok {
-		return 0, &inputError{"identifier", "must be kind:value, e.g. email:zoe@example.fr"}
+		return 0, problem.Invalid("identifier", "must be kind:value, e.g. email:zoe@example.fr")
 	}
 	rules := a.profiles.Rules
 	if rules == nil {
@@ -97,14 +69,14 @@ func (a *API) resolveProfile(ctx context.Context, id int64, identifier string) (
 	}
 	norm, why := rules.Normalize(identity.Raw{Kind: x.Kind, Value: x.Value})
 	if why != "" {
-		return 0, &inputError{"identifier", why}
+		return 0, problem.Invalid("identifier", why)
 	}
 	holders, err := a.store.Holders(ctx, []identity.Identifier{norm})
 	if err != nil {
 		return 0, err
 	}
 	if holders[norm] == 0 {
-		return 0, &inputError{"identifier", "no profile holds " + norm.String()}
+		return 0, problem.Invalid("identifier", "no profile holds "+norm.String())
 	}
 	return holders[norm], nil
 }
@@ -149,7 +121,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) {
 func (a *API) getMessage(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		a.fail(w, r, &inputError{"id", "must be a message id (a positive integer)"})
+		a.fail(w, r, problem.Invalid("id", "must be a message id (a positive integer)"))
 		return
 	}
 	m, err := a.messages.Message(r.Context(), id)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -36,7 +37,7 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c := v.Get("customer"); len(c) > 512 || strings.ContainsFunc(c, unicode.IsControl) {
-		a.fail(w, r, &inputError{"customer", "must be kind:value, at most 512 bytes without control characters"})
+		a.fail(w, r, problem.Invalid("customer", "must be kind:value, at most 512 bytes without control characters"))
 		return
 	}
 	list, err := a.commerce.Store().ListOrders(r.Context(), commerce.OrderQuery{
@@ -80,7 +81,7 @@ func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.To == "" {
-		a.fail(w, r, &inputError{"to", "is required: the status to move the order to"})
+		a.fail(w, r, problem.Invalid("to", "is required: the status to move the order to"))
 		return
 	}
 	o, err := a.commerce.Transition(r.Context(), id, req.To, req.Note)
@@ -134,7 +135,7 @@ func (a *API) resolveCustomer(r *http.Request, s string) (string, *profile.Profi
 	}
 	raw, ok := identity.ParseIdentifier(s)
 	if !ok {
-		return "", nil, &inputError{"customer", "must be a profile id or an identifier as kind:value, e.g. user_id:42 or anonymous_id:a1b2"}
+		return "", nil, problem.Invalid("customer", "must be a profile id or an identifier as kind:value, e.g. user_id:42 or anonymous_id:a1b2")
 	}
 	rules := a.profiles.Rules
 	if rules == nil {
@@ -142,7 +143,7 @@ func (a *API) resolveCustomer(r *http.Request, s string) (string, *profile.Profi
 	}
 	id, why := rules.Normalize(identity.Raw{Kind: raw.Kind, Value: raw.Value})
 	if why != "" {
-		return "", nil, &inputError{"customer", why}
+		return "", nil, problem.Invalid("customer", why)
 	}
 	h, err := a.store.Holders(r.Context(), []identity.Identifier{id})
 	if err != nil || h[id] == 0 {
@@ -191,7 +192,7 @@ func (a *API) putCart(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := a.commerce.SetCart(r.Context(), key, req.Items, req.Currency, req.Channel, req.Version)
 	if errors.Is(err, store.ErrConflict) {
-		err = &inputError{"version", "the cart changed meanwhile: load it again"}
+		err = problem.Invalid("version", "the cart changed meanwhile: load it again")
 	}
 	a.reply(w, r, http.StatusOK, cartView(c), err)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/place"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -93,7 +94,7 @@ func (a *API) findProfiles(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("identifier"); s != "" {
 		id, ok := identity.ParseIdentifier(s)
 		if !ok {
-			a.fail(w, r, &inputError{"identifier", "must be kind:value, e.g. email:sophie@example.fr or external:crm:42"})
+			a.fail(w, r, problem.Invalid("identifier", "must be kind:value, e.g. email:sophie@example.fr or external:crm:42"))
 			return
 		}
 		raw = &identity.Raw{Kind: id.Kind, Value: id.Value}
@@ -108,7 +109,7 @@ func (a *API) findProfiles(w http.ResponseWriter, r *http.Request) {
 	}
 	id, why := rules.Normalize(*raw)
 	if why != "" {
-		a.fail(w, r, &inputError{string(raw.Kind), why})
+		a.fail(w, r, problem.Invalid(string(raw.Kind), why))
 		return
 	}
 	holders, err := a.store.Holders(r.Context(), []identity.Identifier{id})
@@ -117,7 +118,8 @@ func (a *API) findProfiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if holders[id] == 0 {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no profile holds "+id.String(), map[string]string{"identifier": id.String()})
+		a.fail(w, r, &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: "no profile holds " + id.String(),
+			Details: map[string]string{"kind": "profile", "identifier": id.String()}})
 		return
 	}
 	p, err := a.store.Profile(r.Context(), holders[id])
@@ -161,7 +163,7 @@ func (a *API) listProfiles(w http.ResponseWriter, r *http.Request) {
 func profileID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &inputError{"id", "must be a profile id (a positive integer)"}
+		return 0, problem.Invalid("id", "must be a profile id (a positive integer)")
 	}
 	return id, nil
 }
@@ -206,7 +208,7 @@ func (a *API) getTimeline(w http.ResponseWriter, r *http.Request) {
 	if t := v.Get("type"); t != "" {
 		typ, ok := event.ParseType(t)
 		if !ok {
-			a.fail(w, r, &inputError{"type", "must be one of identify, track, page, screen, group, alias"})
+			a.fail(w, r, problem.Invalid("type", "must be one of identify, track, page, screen, group, alias"))
 			return
 		}
 		q.Type = typ
@@ -292,7 +294,7 @@ func (a *API) unmerge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.MergeID <= 0 {
-		a.fail(w, r, &inputError{"merge_id", "is required: the id of the merge to undo, from GET /api/v1/profiles/{id}/merges"})
+		a.fail(w, r, problem.Invalid("merge_id", "is required: the id of the merge to undo, from GET /api/v1/profiles/{id}/merges"))
 		return
 	}
 	profiles, err := a.profiles.Unify.Unmerge(r.Context(), id, req.MergeID)

@@ -23,23 +23,10 @@ type Tracking interface {
 	ConfirmDoubleOptIn(ctx context.Context, token string, proof map[string]any) (*store.ConsentRecord, error)
 }
 
-// PublicMessageHandler serves the routes customers reach from messages,
-// without the admin key (their signed tokens are their authority):
-// GET /t/c/{token} (click: record, redirect), GET /t/o/{token}.gif (open
-// pixel), GET /u/{token} (preference page), POST /u/{token} (one-click
-// unsubscribe, RFC 8058, or the preference form).
-func PublicMessageHandler(t Tracking, log *slog.Logger) http.Handler {
-	h := &public{t: t, log: log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /t/c/{token}", h.click)
-	mux.HandleFunc("GET /t/o/{file}", h.open)
-	mux.HandleFunc("GET /u/{token}", h.page)
-	mux.HandleFunc("POST /u/{token}", h.post)
-	mux.HandleFunc("GET /c/{token}", h.confirmPage)
-	mux.HandleFunc("POST /c/{token}", h.confirm)
-	return mux
-}
-
+// public serves the routes customers reach from messages, without the
+// admin key (their signed tokens are their authority): clicks, the open
+// pixel, the preference page, one-click unsubscribe (RFC 8058), the double
+// opt-in confirmation (see Routes).
 type public struct {
 	t   Tracking
 	log *slog.Logger

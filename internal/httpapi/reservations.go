@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // createReservation serves POST /api/v1/reservations; an Idempotency-Key
@@ -25,7 +26,7 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 	if req.TTL != "" {
 		d, err := time.ParseDuration(req.TTL)
 		if err != nil || d <= 0 {
-			a.fail(w, r, &inputError{"ttl", "must be a positive duration such as 2h or 30m"})
+			a.fail(w, r, problem.Invalid("ttl", "must be a positive duration such as 2h or 30m"))
 			return
 		}
 		req.ReserveRequest.TTL = d
@@ -91,7 +92,7 @@ func reservationQuery(v url.Values) (commerce.ReservationQuery, error) {
 		}
 	}
 	if q.Status != "" && !slices.Contains(commerce.ReservationStatuses, q.Status) {
-		return q, &inputError{"status", "must be one of " + strings.Join(commerce.ReservationStatuses, ", ")}
+		return q, problem.Invalid("status", "must be one of "+strings.Join(commerce.ReservationStatuses, ", "))
 	}
 	return q, nil
 }

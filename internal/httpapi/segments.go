@@ -13,6 +13,7 @@ import (
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -76,7 +77,7 @@ func (a *API) getSegment(w http.ResponseWriter, r *http.Request) {
 	}
 	i := slices.IndexFunc(list, func(v segmentView) bool { return v.ID == r.PathValue("id") })
 	if i < 0 {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no segment "+strconv.Quote(r.PathValue("id")), nil)
+		a.fail(w, r, problem.NotFound("segment", r.PathValue("id")))
 		return
 	}
 	httpjson.Write(w, http.StatusOK, list[i])
@@ -94,7 +95,7 @@ func decodeJSON(b []byte, v any) error {
 func readDefinitions(r *http.Request) ([]*segment.Definition, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
 	if err != nil {
-		return nil, &inputError{"body", "unreadable or over 1 MiB: " + err.Error()}
+		return nil, problem.Invalid("body", "unreadable or over 1 MiB: "+err.Error())
 	}
 	if err := checkBody(body); err != nil {
 		return nil, err
@@ -170,7 +171,7 @@ func (a *API) previewSegment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(defs) != 1 {
-		a.fail(w, r, &inputError{"body", "preview takes one definition"})
+		a.fail(w, r, problem.Invalid("body", "preview takes one definition"))
 		return
 	}
 	sample, _ := strconv.Atoi(r.URL.Query().Get("sample"))
@@ -209,8 +210,7 @@ func (a *API) pathSegment(w http.ResponseWriter, r *http.Request) (string, bool)
 		return "", false
 	}
 	if !slices.ContainsFunc(recs, func(s *store.SegmentRecord) bool { return s.ID == id }) {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no segment "+strconv.Quote(id)+": GET /api/v1/segments lists them",
-			map[string]string{"segment": id})
+		a.fail(w, r, &problem.NotFoundError{Kind: "segment", ID: id, Hint: "GET /api/v1/segments lists them"})
 		return "", false
 	}
 	return id, true
@@ -336,7 +336,7 @@ func (a *API) segmentHistory(w http.ResponseWriter, r *http.Request) {
 	q := store.SegmentHistoryQuery{Segment: id, Before: c.Before, Limit: limit}
 	if p := v.Get("profile"); p != "" {
 		if q.Profile, err = strconv.ParseInt(p, 10, 64); err != nil {
-			a.fail(w, r, &inputError{"profile", "must be a profile id"})
+			a.fail(w, r, problem.Invalid("profile", "must be a profile id"))
 			return
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parcours/parcours/internal/httpjson"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -105,15 +106,15 @@ func (a *API) disableSource(w http.ResponseWriter, r *http.Request) {
 func decodeBody(r *http.Request, v any) error {
 	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
 	if err != nil {
-		return &inputError{"body", "not a valid JSON object for this endpoint: " + err.Error()}
+		return problem.Invalid("body", "not a valid JSON object for this endpoint: "+err.Error())
 	}
 	if !utf8.Valid(b) {
-		return &inputError{"body", fmt.Sprintf("is not valid UTF-8 at byte %d: send JSON as UTF-8", invalidAt(b))}
+		return problem.Invalid("body", fmt.Sprintf("is not valid UTF-8 at byte %d: send JSON as UTF-8", invalidAt(b)))
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &inputError{"body", "not a valid JSON object for this endpoint: " + err.Error()}
+		return problem.Invalid("body", "not a valid JSON object for this endpoint: "+err.Error())
 	}
 	return checkStrings(reflect.ValueOf(v), "")
 }

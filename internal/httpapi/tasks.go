@@ -5,17 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
-
-// taskRoutes registers the endpoints of the tasks for store staff, which
-// journeys' task steps create.
-func (a *API) taskRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/tasks", a.listTasks)
-	mux.HandleFunc("GET /api/v1/tasks/{id}", a.getTask)
-	mux.HandleFunc("POST /api/v1/tasks/{id}/done", a.taskStatus(store.TaskDone))
-	mux.HandleFunc("POST /api/v1/tasks/{id}/reopen", a.taskStatus(store.TaskOpen))
-}
 
 // listTasks serves GET /api/v1/tasks?store_id=&status=open|done&limit=&cursor=,
 // oldest first.
@@ -30,13 +22,13 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
 	var after int64
 	if cursor != "" {
 		if after, err = strconv.ParseInt(cursor, 10, 64); err != nil {
-			a.fail(w, r, &inputError{"cursor", "is not a cursor this API handed out"})
+			a.fail(w, r, problem.Invalid("cursor", "is not a cursor this API handed out"))
 			return
 		}
 	}
 	status := q.Get("status")
 	if status != "" && status != store.TaskOpen && status != store.TaskDone {
-		a.fail(w, r, &inputError{"status", "is open or done"})
+		a.fail(w, r, problem.Invalid("status", "is open or done"))
 		return
 	}
 	list, err := a.store.ListTasks(r.Context(), store.TaskQuery{StoreID: q.Get("store_id"), Status: status, After: after, Limit: limit})
@@ -53,7 +45,7 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
 func taskID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, &inputError{"id", "is a task id, a positive integer"}
+		return 0, problem.Invalid("id", "is a task id, a positive integer")
 	}
 	return id, nil
 }

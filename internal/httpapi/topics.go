@@ -7,6 +7,7 @@ import (
 
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // topicLister is the pipeline's list of subscription topics.
@@ -25,7 +26,7 @@ type topicView struct {
 func (a *API) listTopics(w http.ResponseWriter, r *http.Request) {
 	tl, ok := a.messages.(topicLister)
 	if !ok {
-		httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "the message pipeline does not list its topics", nil)
+		a.fail(w, r, problem.New(problem.KindUnavailable, "unavailable", "the message pipeline does not list its topics"))
 		return
 	}
 	out := []topicView{}

@@ -277,7 +277,7 @@ func (e *Engine) SetStatus(ctx context.Context, id, status string) error {
 	switch status {
 	case StatusLive, StatusPaused, StatusArchived:
 	default:
-		return &ValidationError{Journey: id, Path: "status", Reason: fmt.Sprintf("%q: expected live, paused or archived", status)}
+		return invalid(id, "status", fmt.Sprintf("%q: expected live, paused or archived", status))
 	}
 	if err := e.st.SetJourneyStatus(ctx, id, status, e.o.Clock.Now()); err != nil {
 		return err

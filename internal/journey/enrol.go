@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
 )
@@ -47,7 +48,7 @@ func (e *Engine) Enrol(ctx context.Context, journey string, profileID int64) (*s
 	defer e.mu.Unlock()
 	p := e.latest[journey]
 	if p == nil {
-		return nil, fmt.Errorf("journey %s: %w", journey, store.ErrNotFound)
+		return nil, problem.NotFound("journey", journey)
 	}
 	if e.status[journey] != StatusLive {
 		return nil, &RefusedError{Journey: journey, Reason: "the journey is " + e.status[journey]}
@@ -60,7 +61,7 @@ func (e *Engine) Enrol(ctx context.Context, journey string, profileID int64) (*s
 		return nil, err
 	}
 	if profiles[profileID] == nil {
-		return nil, fmt.Errorf("profile %d: %w", profileID, store.ErrNotFound)
+		return nil, problem.NotFound("profile", profileID)
 	}
 	b, err := e.begin(ctx, []int64{profileID})
 	if err != nil {
@@ -84,3 +85,10 @@ type RefusedError struct {
 }
 
 func (r *RefusedError) Error() string { return "journey " + r.Journey + ": not enrolled: " + r.Reason }
+
+// Describe reports a conflict of code not_enrolled, with the journey and
+// the reason.
+func (r *RefusedError) Describe() problem.Problem {
+	return problem.Problem{Kind: problem.KindConflict, Code: "not_enrolled", Message: r.Error(),
+		Details: map[string]string{"journey": r.Journey, "reason": r.Reason}}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // TestFreshnessAndKeyValidation: max_age and re_entry.key are checked
@@ -30,7 +31,7 @@ func TestFreshnessAndKeyValidation(t *testing.T) {
 				t.Fatalf("replacement %q not found", tc.from)
 			}
 			err := journey.Validate(parseOne(t, src), known)
-			var ve *journey.ValidationError
+			var ve *problem.ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("want a ValidationError, got %v", err)
 			}
@@ -48,7 +49,7 @@ triggers: [{segment_entered: vip}]
 re_entry: {policy: always, key: order_id}
 steps: [{exit: {}}]
 `)
-	var ve *journey.ValidationError
+	var ve *problem.ValidationError
 	if err := journey.Validate(d, known); !errors.As(err, &ve) || ve.Path != "re_entry.key" || !strings.Contains(ve.Reason, "no trigger is an event") {
 		t.Fatalf("key without an event trigger: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -30,11 +31,11 @@ func (e *Engine) Migrate(ctx context.Context, journey string, from int) (*Migrat
 	defer e.mu.Unlock()
 	to := e.latest[journey]
 	if to == nil {
-		return nil, fmt.Errorf("journey %s: %w", journey, store.ErrNotFound)
+		return nil, problem.NotFound("journey", journey)
 	}
 	if from <= 0 || from >= to.version {
-		return nil, &ValidationError{Journey: journey, Path: "from_version",
-			Reason: fmt.Sprintf("must be an earlier version than the latest (%d)", to.version)}
+		return nil, invalid(journey, "from_version",
+			fmt.Sprintf("must be an earlier version than the latest (%d)", to.version))
 	}
 	old, err := e.program(ctx, journey, from)
 	if err != nil {

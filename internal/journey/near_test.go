@@ -8,6 +8,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/place"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // A geofence trigger: an app event within 1 km of a store enrols the
@@ -53,7 +54,7 @@ func TestNearNeedsAnEventAndADistance(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = journey.Validate(defs[0], known)
-		ve, ok := err.(*journey.ValidationError)
+		ve, ok := err.(*problem.ValidationError)
 		if !ok || ve.Path != path {
 			t.Errorf("%s: got %v, want path %s", src, err, path)
 		}

@@ -17,7 +17,7 @@ func ParseJSON(b []byte) (*Definition, error) {
 	dec.DisallowUnknownFields()
 	var d Definition
 	if err := dec.Decode(&d); err != nil {
-		return nil, &ValidationError{Path: "body", Reason: err.Error()}
+		return nil, invalid("", "body", err.Error())
 	}
 	return &d, nil
 }
@@ -36,17 +36,17 @@ func ParseYAML(name string, r io.Reader) ([]*Definition, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, &ValidationError{Path: fmt.Sprintf("%s: document %d", name, i), Reason: strings.TrimPrefix(err.Error(), "yaml: ")}
+			return nil, invalid("", fmt.Sprintf("%s: document %d", name, i), strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		// YAML gives ints where JSON gives float64s: store what JSON
 		// would read back, so a definition means the same once saved.
 		b, err := json.Marshal(&d)
 		if err != nil {
-			return nil, &ValidationError{Path: fmt.Sprintf("%s: document %d", name, i), Reason: err.Error()}
+			return nil, invalid("", fmt.Sprintf("%s: document %d", name, i), err.Error())
 		}
 		var n Definition
 		if err := json.Unmarshal(b, &n); err != nil {
-			return nil, &ValidationError{Path: fmt.Sprintf("%s: document %d", name, i), Reason: err.Error()}
+			return nil, invalid("", fmt.Sprintf("%s: document %d", name, i), err.Error())
 		}
 		out = append(out, &n)
 	}

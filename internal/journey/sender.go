@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Sender hands a journey's message to the message pipeline, which picks
@@ -22,7 +24,7 @@ type Sender interface {
 // SendChecker is implemented by a Sender that can tell, when a journey
 // is saved, that a send step cannot work: the message pipeline refuses a
 // promotional template on a transactional topic. A refusal is a
-// *ValidationError whose Path is within the step ("send.topic").
+// *problem.ValidationError whose Path is within the step ("send.topic").
 type SendChecker interface {
 	CheckSend(ctx context.Context, s Send) error
 }
@@ -41,9 +43,9 @@ func (e *Engine) checkSends(ctx context.Context, d *Definition) error {
 			if err := c.CheckSend(ctx, *s); err != nil {
 				// A ValidationError is the definition's fault (its path
 				// is within the step); any other, the store's.
-				var ve *ValidationError
+				var ve *problem.ValidationError
 				if errors.As(err, &ve) {
-					return &ValidationError{Journey: d.ID, Path: a + "." + ve.Path, Reason: ve.Reason}
+					return invalid(d.ID, a+"."+ve.Path, ve.Reason)
 				}
 				return err
 			}

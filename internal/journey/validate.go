@@ -10,23 +10,9 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/channel"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 )
-
-// ValidationError says what is wrong in a definition and where: Path is
-// like "steps[2].wait.until".
-type ValidationError struct {
-	Journey string
-	Path    string
-	Reason  string
-}
-
-func (e *ValidationError) Error() string {
-	if e.Journey != "" {
-		return fmt.Sprintf("journey %s: %s: %s", e.Journey, e.Path, e.Reason)
-	}
-	return e.Path + ": " + e.Reason
-}
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
@@ -44,15 +30,15 @@ func SendChannels() []string {
 // maxSteps bounds a journey's size (every step, nested ones included).
 const maxSteps = 200
 
-// Validate checks d and returns the first problem, as a *ValidationError.
+// Validate checks d and returns the first problem, as a *problem.ValidationError.
 // known lists the segments that exist (for segment triggers, exits and
 // member conditions).
 func Validate(d *Definition, known segment.Known) error {
 	v := &validator{d: d, known: known}
 	if err := v.definition(); err != nil {
-		var ve *ValidationError
+		var ve *problem.ValidationError
 		if errors.As(err, &ve) {
-			ve.Journey = d.ID
+			ve.ID = d.ID
 		}
 		return err
 	}
@@ -65,7 +51,7 @@ type validator struct {
 	steps int
 }
 
-func fail(path, reason string) error { return &ValidationError{Path: path, Reason: reason} }
+func fail(path, reason string) error { return invalid("", path, reason) }
 
 func (v *validator) definition() error {
 	d := v.d
@@ -262,7 +248,7 @@ func parseClock(s string) (time.Duration, error) {
 // error type.
 func condition(c *segment.Condition, path string, known segment.Known) error {
 	err := segment.ValidateCondition(c, path, known)
-	var se *segment.ValidationError
+	var se *problem.ValidationError
 	if errors.As(err, &se) {
 		return fail(se.Path, se.Reason)
 	}

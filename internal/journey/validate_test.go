@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -114,11 +115,11 @@ func TestValidationErrors(t *testing.T) {
 				t.Fatalf("replacement %q not found", tc.from)
 			}
 			err := journey.Validate(parseOne(t, src), known)
-			var ve *journey.ValidationError
+			var ve *problem.ValidationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("want a ValidationError, got %v", err)
 			}
-			if ve.Path != tc.path || !strings.Contains(ve.Reason, tc.reason) || ve.Journey != "cart" {
+			if ve.Path != tc.path || !strings.Contains(ve.Reason, tc.reason) || ve.ID != "cart" {
 				t.Fatalf("got %s, want path %s and a reason with %q", err, tc.path, tc.reason)
 			}
 		})

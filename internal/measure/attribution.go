@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -97,16 +98,16 @@ func (e *Rollups) Attribution(ctx context.Context, q AttributionQuery) (*Attribu
 		q.HalfLife = segment.Duration(7 * 24 * time.Hour)
 	}
 	if q.Lookback < 0 || time.Duration(q.Lookback) > 366*24*time.Hour {
-		return nil, &ValidationError{Field: "lookback", Reason: "is a duration up to a year, like 30d"}
+		return nil, problem.Invalid("lookback", "is a duration up to a year, like 30d")
 	}
 	if q.HalfLife <= 0 {
-		return nil, &ValidationError{Field: "half_life", Reason: "is a positive duration, like 7d"}
+		return nil, problem.Invalid("half_life", "is a positive duration, like 7d")
 	}
 	if q.By == "" {
 		q.By = ByTouchpoint
 	}
 	if !slices.Contains([]string{ByTouchpoint, ByChannel, ByJourney, ByKind}, q.By) {
-		return nil, &ValidationError{Field: "by", Reason: fmt.Sprintf("%q is not touchpoint, channel, journey or kind", q.By)}
+		return nil, problem.Invalid("by", fmt.Sprintf("%q is not touchpoint, channel, journey or kind", q.By))
 	}
 	from, to := dayStart(p.from, e.zone), dayStart(p.to+1, e.zone)
 	var orders []*store.MeasureOrder

@@ -10,6 +10,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -146,7 +147,7 @@ func (e *Rollups) addJourneys(ctx context.Context, a *agg) error {
 func (e *Rollups) addSegments(ctx context.Context, a *agg) error {
 	ss, ok := e.st.(segmentStore)
 	if !ok {
-		return &ValidationError{Field: "breakdown", Reason: "segments are not available on this engine"}
+		return problem.Invalid("breakdown", "segments are not available on this engine")
 	}
 	recs, err := ss.ListSegments(ctx)
 	if err != nil {
@@ -158,7 +159,7 @@ func (e *Rollups) addSegments(ctx context.Context, a *agg) error {
 			continue
 		}
 		if len(members) == maxSegments {
-			return &ValidationError{Field: "breakdown", Reason: fmt.Sprintf("more than %d live segments: archive some, or ask for one KPI at a time", maxSegments)}
+			return problem.Invalid("breakdown", fmt.Sprintf("more than %d live segments: archive some, or ask for one KPI at a time", maxSegments))
 		}
 		b := roaring.New()
 		for after := int64(0); ; {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -83,7 +84,7 @@ func (e *Rollups) Cohorts(ctx context.Context, q CohortQuery) (*CohortReport, er
 		q.Interval = IntervalMonth
 	}
 	if q.Interval != IntervalWeek && q.Interval != IntervalMonth {
-		return nil, &ValidationError{Field: "interval", Reason: fmt.Sprintf("%q: cohorts are by week or month", q.Interval)}
+		return nil, problem.Invalid("interval", fmt.Sprintf("%q: cohorts are by week or month", q.Interval))
 	}
 	if q.By == "" {
 		q.By = CohortFirstOrder
@@ -94,18 +95,18 @@ func (e *Rollups) Cohorts(ctx context.Context, q CohortQuery) (*CohortReport, er
 	case CohortFirstSeen:
 		newSet = setNewVisitors
 	default:
-		return nil, &ValidationError{Field: "by", Reason: fmt.Sprintf("%q is not first_order or first_seen", q.By)}
+		return nil, problem.Invalid("by", fmt.Sprintf("%q is not first_order or first_seen", q.By))
 	}
 	if q.Activity == "" {
 		q.Activity = map[string]string{CohortFirstOrder: ActivityOrders, CohortFirstSeen: ActivityVisits}[q.By]
 	}
 	active := map[string]string{ActivityOrders: setBuyers, ActivityVisits: setVisitors}[q.Activity]
 	if active == "" {
-		return nil, &ValidationError{Field: "activity", Reason: fmt.Sprintf("%q is not orders or visits", q.Activity)}
+		return nil, problem.Invalid("activity", fmt.Sprintf("%q is not orders or visits", q.Activity))
 	}
 	splits := map[string][]string{CohortFirstOrder: {DimAcquisition, DimChannel, DimStore}, CohortFirstSeen: {DimAcquisition}}[q.By]
 	if q.Split != "" && !slices.Contains(splits, q.Split) {
-		return nil, &ValidationError{Field: "split", Reason: fmt.Sprintf("%q: %s cohorts split by %s", q.Split, q.By, strings.Join(splits, ", "))}
+		return nil, problem.Invalid("split", fmt.Sprintf("%q: %s cohorts split by %s", q.Split, q.By, strings.Join(splits, ", ")))
 	}
 	if q.Periods <= 0 || q.Periods > 36 {
 		q.Periods = 36

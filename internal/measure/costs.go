@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -24,10 +25,10 @@ func ParseCosts(r io.Reader) ([]store.MeasureCost, error) {
 	cr.FieldsPerRecord = -1
 	head, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, &ValidationError{Field: "costs", Reason: "the file is empty; it needs a header: date,channel,campaign,spend,currency"}
+		return nil, problem.Invalid("costs", "the file is empty; it needs a header: date,channel,campaign,spend,currency")
 	}
 	if err != nil {
-		return nil, &ValidationError{Field: "costs", Reason: err.Error()}
+		return nil, problem.Invalid("costs", err.Error())
 	}
 	col := map[string]int{}
 	for i, h := range head {
@@ -35,8 +36,8 @@ func ParseCosts(r io.Reader) ([]store.MeasureCost, error) {
 	}
 	for _, need := range []string{"date", "channel", "spend"} {
 		if _, ok := col[need]; !ok {
-			return nil, &ValidationError{Field: "costs", Reason: fmt.Sprintf("the header has no %s column (it has %s; write date,channel,campaign,spend,currency)",
-				need, strings.Join(head, ","))}
+			return nil, problem.Invalid("costs", fmt.Sprintf("the header has no %s column (it has %s; write date,channel,campaign,spend,currency)",
+				need, strings.Join(head, ",")))
 		}
 	}
 	get := func(rec []string, name string) string {
@@ -78,7 +79,7 @@ func ParseCosts(r io.Reader) ([]store.MeasureCost, error) {
 		if len(bad) > 20 {
 			bad = append(bad[:20], fmt.Sprintf("and %d more", len(bad)-20))
 		}
-		return nil, &ValidationError{Field: "costs", Reason: "nothing imported: " + strings.Join(bad, "; ")}
+		return nil, problem.Invalid("costs", "nothing imported: "+strings.Join(bad, "; "))
 	}
 	return out, nil
 }

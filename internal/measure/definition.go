@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -65,10 +66,10 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // An error names the definition and the field.
 func (d *Definition) Validate() error {
 	fail := func(field, reason string, args ...any) error {
-		return &ValidationError{Field: d.ID + ": " + field, Reason: fmt.Sprintf(reason, args...)}
+		return problem.Invalid(d.ID+": "+field, fmt.Sprintf(reason, args...))
 	}
 	if !idPattern.MatchString(d.ID) {
-		return &ValidationError{Field: "id", Reason: fmt.Sprintf("%q: an id is 1-64 lower-case letters, digits, - and _", d.ID)}
+		return problem.Invalid("id", fmt.Sprintf("%q: an id is 1-64 lower-case letters, digits, - and _", d.ID))
 	}
 	if d.Range < 0 || time.Duration(d.Range) > maxDays*24*time.Hour {
 		return fail("range", "is the number of days reports run over by default, like 30d")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -95,7 +96,7 @@ func (s *Service) Experiment(ctx context.Context, q ExperimentQuery) (*Experimen
 		q.Confidence = 0.95
 	}
 	if q.Confidence < 0.5 || q.Confidence >= 1 {
-		return nil, &ValidationError{Field: "confidence", Reason: "is between 0.5 and 1, like 0.95"}
+		return nil, problem.Invalid("confidence", "is between 0.5 and 1, like 0.95")
 	}
 	rec, err := s.st.JourneyVersion(ctx, q.Journey, 0)
 	if err != nil {

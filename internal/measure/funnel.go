@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -58,19 +59,19 @@ type FunnelStep struct {
 // check validates the query and fills the defaults.
 func (q *FunnelQuery) check() error {
 	if len(q.Steps) < 2 || len(q.Steps) > maxSteps {
-		return &ValidationError{Field: "steps", Reason: fmt.Sprintf("a funnel has 2 to %d steps, not %d", maxSteps, len(q.Steps))}
+		return problem.Invalid("steps", fmt.Sprintf("a funnel has 2 to %d steps, not %d", maxSteps, len(q.Steps)))
 	}
 	for i := range q.Steps {
 		s := &q.Steps[i]
 		s.Event = strings.TrimSpace(s.Event)
 		if s.Event == "" {
-			return &ValidationError{Field: fmt.Sprintf("steps[%d].event", i), Reason: "is required: the event's name, like Product Added"}
+			return problem.Invalid(fmt.Sprintf("steps[%d].event", i), "is required: the event's name, like Product Added")
 		}
 		if s.Name == "" {
 			s.Name = s.Event
 		}
 		if all := segment.Channels(); s.Channel != "" && !slices.Contains(all, s.Channel) {
-			return &ValidationError{Field: fmt.Sprintf("steps[%d].channel", i), Reason: fmt.Sprintf("%q is not a channel (%s)", s.Channel, strings.Join(all, ", "))}
+			return problem.Invalid(fmt.Sprintf("steps[%d].channel", i), fmt.Sprintf("%q is not a channel (%s)", s.Channel, strings.Join(all, ", ")))
 		}
 	}
 	switch q.Order {
@@ -78,13 +79,13 @@ func (q *FunnelQuery) check() error {
 		q.Order = OrderSequence
 	case OrderSequence, OrderStrict, OrderAny:
 	default:
-		return &ValidationError{Field: "order", Reason: fmt.Sprintf("%q is not sequence, strict or any", q.Order)}
+		return problem.Invalid("order", fmt.Sprintf("%q is not sequence, strict or any", q.Order))
 	}
 	if q.Window == 0 {
 		q.Window = segment.Duration(7 * 24 * time.Hour)
 	}
 	if q.Window < 0 || time.Duration(q.Window) > 366*24*time.Hour {
-		return &ValidationError{Field: "window", Reason: "is a duration up to a year, like 7d or 30m"}
+		return problem.Invalid("window", "is a duration up to a year, like 7d or 30m")
 	}
 	return nil
 }

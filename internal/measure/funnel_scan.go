@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -80,8 +81,7 @@ func newFunnelScan(v *segment.IndexView, q *FunnelQuery, from, to int64) (*funne
 	for i, s := range q.Steps {
 		rows, err := v.Rows(s.Event, s.Where)
 		if errors.Is(err, segment.ErrNotIndexed) {
-			return nil, &ValidationError{Field: fmt.Sprintf("steps[%d].where", i),
-				Reason: fmt.Sprintf("%v: the property has too many distinct values to be kept in the behaviour index (an id?); filter on another one", err)}
+			return nil, problem.Invalid(fmt.Sprintf("steps[%d].where", i), fmt.Sprintf("%v: the property has too many distinct values to be kept in the behaviour index (an id?); filter on another one", err))
 		}
 		if err != nil {
 			return nil, err

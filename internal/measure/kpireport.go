@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -88,12 +89,12 @@ func (e *Rollups) KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error) {
 	for _, id := range ids {
 		k := kpis[strings.TrimSpace(id)]
 		if k == nil {
-			return nil, &ValidationError{Field: "kpis", Reason: fmt.Sprintf("%q is not a KPI; KPIs: %s", id, strings.Join(kpiOrder, ", "))}
+			return nil, problem.Invalid("kpis", fmt.Sprintf("%q is not a KPI; KPIs: %s", id, strings.Join(kpiOrder, ", ")))
 		}
 		list = append(list, k)
 	}
 	if q.Breakdown != "" && !slices.Contains(dims, q.Breakdown) {
-		return nil, &ValidationError{Field: "breakdown", Reason: fmt.Sprintf("%q is not a breakdown; breakdowns: %s", q.Breakdown, strings.Join(dims, ", "))}
+		return nil, problem.Invalid("breakdown", fmt.Sprintf("%q is not a breakdown; breakdowns: %s", q.Breakdown, strings.Join(dims, ", ")))
 	}
 	interval := q.Interval
 	if interval == "" {

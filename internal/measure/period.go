@@ -3,6 +3,8 @@ package measure
 import (
 	"fmt"
 	"time"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Period is a range of whole days, both ends included, in the brand's time
@@ -29,7 +31,7 @@ func parsePeriod(from, to string, today int32) (Period, error) {
 	if to != "" {
 		d, err := parseDay(to)
 		if err != nil {
-			return Period{}, &ValidationError{Field: "to", Reason: err.Error()}
+			return Period{}, problem.Invalid("to", err.Error())
 		}
 		t = d
 	}
@@ -37,15 +39,15 @@ func parsePeriod(from, to string, today int32) (Period, error) {
 	if from != "" {
 		d, err := parseDay(from)
 		if err != nil {
-			return Period{}, &ValidationError{Field: "from", Reason: err.Error()}
+			return Period{}, problem.Invalid("from", err.Error())
 		}
 		f = d
 	}
 	switch {
 	case f > t:
-		return Period{}, &ValidationError{Field: "from", Reason: fmt.Sprintf("%s is after to (%s)", dayString(f), dayString(t))}
+		return Period{}, problem.Invalid("from", fmt.Sprintf("%s is after to (%s)", dayString(f), dayString(t)))
 	case t-f >= maxDays:
-		return Period{}, &ValidationError{Field: "from", Reason: fmt.Sprintf("the range is %d days; at most %d", t-f+1, maxDays)}
+		return Period{}, problem.Invalid("from", fmt.Sprintf("the range is %d days; at most %d", t-f+1, maxDays))
 	}
 	return newPeriod(f, t), nil
 }
@@ -92,7 +94,7 @@ func buckets(p Period, interval string) ([]bucket, error) {
 			next := time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 			end = int32(next.Unix()/secondsPerDay) - 1
 		default:
-			return nil, &ValidationError{Field: "interval", Reason: fmt.Sprintf("%q is not day, week or month", interval)}
+			return nil, problem.Invalid("interval", fmt.Sprintf("%q is not day, week or month", interval))
 		}
 		end = min(end, p.to)
 		out = append(out, bucket{start, end})

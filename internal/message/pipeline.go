@@ -13,7 +13,6 @@ package message
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/place"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -60,8 +60,9 @@ type Providers interface {
 	For(ch provider.Channel) (provider.Provider, Limits, bool)
 }
 
-// ErrInvalid marks a request the pipeline refuses; the error says why.
-var ErrInvalid = errors.New("invalid message request")
+// ErrInvalid marks a request the pipeline refuses; the error that wraps it
+// says why (a problem of kind invalid, code invalid_request).
+var ErrInvalid = problem.New(problem.KindInvalid, "invalid_request", "invalid message request")
 
 // Options configure a Pipeline. Zero values take the defaults.
 type Options struct {

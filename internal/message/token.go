@@ -4,8 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"strings"
+
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Token kinds: what a signed link does.
@@ -16,7 +17,9 @@ const (
 )
 
 // ErrBadToken is a tracking or unsubscribe token that does not verify.
-var ErrBadToken = errors.New("invalid or tampered link token")
+// It is a problem of kind not found: the link names nothing that exists.
+var ErrBadToken = &problem.Error{Kind: problem.KindNotFound, Code: "not_found", Message: "this link is not valid",
+	Details: map[string]string{"kind": "link token"}}
 
 var b64 = base64.RawURLEncoding
 

@@ -10,6 +10,7 @@ import (
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -48,7 +49,7 @@ func (s MessageSender) SendMessage(ctx context.Context, r journey.SendRequest) (
 func (s MessageSender) CheckSend(ctx context.Context, step journey.Send) error {
 	err := s.Messages.CheckSend(ctx, step.Template, step.Topic)
 	if errors.Is(err, message.ErrInvalid) {
-		return &journey.ValidationError{Path: "send.topic", Reason: strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": ")}
+		return problem.Invalid("send.topic", strings.TrimPrefix(err.Error(), message.ErrInvalid.Error()+": "))
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 )
 
@@ -69,7 +70,7 @@ func TestUnknownChannelRefused(t *testing.T) {
 		if err == nil {
 			err = segment.Validate(defs[0], segment.Known{})
 		}
-		var ve *segment.ValidationError
+		var ve *problem.ValidationError
 		if !errors.As(err, &ve) {
 			t.Fatalf("%s: err = %v, want a ValidationError", tc.yaml, err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -38,7 +39,7 @@ func ParseJSON(b []byte) (*Definition, error) {
 	dec.DisallowUnknownFields()
 	var d Definition
 	if err := dec.Decode(&d); err != nil {
-		return nil, &ValidationError{Path: "body", Reason: err.Error()}
+		return nil, invalid("", "body", err.Error())
 	}
 	return &d, nil
 }
@@ -56,7 +57,7 @@ func ParseYAML(name string, r io.Reader) ([]*Definition, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, &ValidationError{Path: fmt.Sprintf("%s: document %d", name, i), Reason: strings.TrimPrefix(err.Error(), "yaml: ")}
+			return nil, invalid("", fmt.Sprintf("%s: document %d", name, i), strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		// Values from YAML are ints where JSON would give float64s.
 		normalise(&d.Where)
@@ -208,11 +209,11 @@ func (s *Stage) Archive(ctx context.Context, id string) error {
 	}
 	i := slices.IndexFunc(defs, func(d *Definition) bool { return d.ID == id })
 	if i < 0 {
-		return fmt.Errorf("segment %s: %w", id, store.ErrNotFound)
+		return problem.NotFound("segment", id)
 	}
 	for j, d := range defs {
 		if recs[j].Status != StatusArchived && slices.Contains(d.Where.members(), id) {
-			return &ValidationError{Segment: id, Path: "id", Reason: "segment " + d.ID + " refers to it; archive or change that one first"}
+			return invalid(id, "id", "segment "+d.ID+" refers to it; archive or change that one first")
 		}
 	}
 	recs[i].Status = StatusArchived

@@ -8,7 +8,7 @@ import "fmt"
 // that only a segment keeps, so it is refused: name a segment with member
 // instead.
 func ValidateCondition(c *Condition, path string, known Known) error {
-	fail := func(p, reason string) error { return &ValidationError{Path: p, Reason: reason} }
+	fail := func(p, reason string) error { return invalid("", p, reason) }
 	if err := validateCond(c, path, known, fail); err != nil {
 		return err
 	}

@@ -11,21 +11,6 @@ import (
 	"github.com/parcours/parcours/internal/profile"
 )
 
-// ValidationError says what is wrong in a definition and where: Path is
-// like "where.all[1].performed.count".
-type ValidationError struct {
-	Segment string
-	Path    string
-	Reason  string
-}
-
-func (e *ValidationError) Error() string {
-	if e.Segment != "" {
-		return fmt.Sprintf("segment %s: %s: %s", e.Segment, e.Path, e.Reason)
-	}
-	return e.Path + ": " + e.Reason
-}
-
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // Known tells the validator what exists besides the definition: the other
@@ -35,11 +20,11 @@ type Known struct {
 	Stores   []place.Location
 }
 
-// Validate checks d and returns the first problem, as a *ValidationError.
+// Validate checks d and returns the first problem, as a *problem.ValidationError.
 // It refuses member conditions on unknown segments and cycles through them.
 func Validate(d *Definition, known Known) error {
 	fail := func(path, reason string) error {
-		return &ValidationError{Segment: d.ID, Path: path, Reason: reason}
+		return invalid(d.ID, path, reason)
 	}
 	if d.Kind != "" && d.Kind != "segment" {
 		return fail("kind", fmt.Sprintf("is %q; a segment's kind is \"segment\"", d.Kind))

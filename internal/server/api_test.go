@@ -84,22 +84,17 @@ func TestEventsAPI(t *testing.T) {
 
 func TestAPIRequiresTheAdminKey(t *testing.T) {
 	h := newHarness(t)
-	for _, hdr := range []map[string]string{
-		{},
-		{"Authorization": "Bearer wrong"},
-		{"Authorization": basic(h.src.WriteKey + ":")}, // write keys never read
-		{"Authorization": "Bearer " + h.src.WriteKey},
-	} {
-		if code, _, body := h.do("GET", "/api/v1/events", nil, hdr); code != 401 || body["error"] == nil {
-			t.Errorf("with %v: %d %v", hdr, code, body)
-		}
-	}
-	if code, _ := h.api("/api/v1/events"); code != 200 {
-		t.Fatalf("with the admin key: %d", code)
-	}
-	if code, _ := h.api("/api/v1/nope"); code != 404 {
-		t.Fatalf("unknown API path: %d", code)
-	}
+	runScenarios(t, h, []apiScenario{
+		{Name: "no key", Method: "GET", URL: "/api/v1/events", ExpectedStatus: 401, ExpectedCode: "unauthorized"},
+		{Name: "a wrong key", Method: "GET", URL: "/api/v1/events", Headers: map[string]string{"Authorization": "Bearer wrong"},
+			ExpectedStatus: 401, ExpectedCode: "unauthorized"},
+		{Name: "a write key is never read as an admin key", Method: "GET", URL: "/api/v1/events", WriteKey: true,
+			ExpectedStatus: 401, ExpectedCode: "unauthorized"},
+		{Name: "nor as a bearer", Method: "GET", URL: "/api/v1/events", Headers: map[string]string{"Authorization": "Bearer " + h.src.WriteKey},
+			ExpectedStatus: 401, ExpectedCode: "unauthorized"},
+		{Name: "the admin key", Method: "GET", URL: "/api/v1/events", Admin: true, ExpectedStatus: 200},
+		{Name: "an unknown API path", Method: "GET", URL: "/api/v1/nope", Admin: true, ExpectedStatus: 404, ExpectedCode: "not_found"},
+	})
 }
 
 func TestSourcesAPI(t *testing.T) {
@@ -109,16 +104,17 @@ func TestSourcesAPI(t *testing.T) {
 	if code != 201 || created["write_key"] == "" || created["store_id"] != "lyon-01" {
 		t.Fatalf("create: %d %v", code, created)
 	}
-	for body, want := range map[string]int{
-		`{"name":"Lyon tills","channel":"pos","store_id":"x"}`: 409,
-		`{"name":"Tills","channel":"pos"}`:                     400,
-		`{"name":"X","channel":"fax"}`:                         400,
-		`{"name":"X","channel":"web","colour":"red"}`:          400,
-	} {
-		if code, _, resp := h.do("POST", "/api/v1/sources", []byte(body), auth); code != want {
-			t.Errorf("create %s: %d %v, want %d", body, code, resp, want)
-		}
-	}
+	runScenarios(t, h, []apiScenario{
+		{Name: "a name taken", Method: "POST", URL: "/api/v1/sources", Admin: true, Body: `{"name":"Lyon tills","channel":"pos","store_id":"x"}`,
+			ExpectedStatus: 409, ExpectedCode: "conflict", ExpectedMessage: "source Lyon tills: a source of this name exists already",
+			ExpectedDetails: map[string]string{"kind": "source", "id": "Lyon tills"}},
+		{Name: "a till without its store", Method: "POST", URL: "/api/v1/sources", Admin: true, Body: `{"name":"Tills","channel":"pos"}`,
+			ExpectedStatus: 400, ExpectedCode: "invalid_request", ExpectedDetails: map[string]string{"field": "store_id"}},
+		{Name: "an unknown channel", Method: "POST", URL: "/api/v1/sources", Admin: true, Body: `{"name":"X","channel":"fax"}`,
+			ExpectedStatus: 400, ExpectedCode: "invalid_request", ExpectedDetails: map[string]string{"field": "channel"}, ExpectedMessage: `"fax" is not one of`},
+		{Name: "an unknown field", Method: "POST", URL: "/api/v1/sources", Admin: true, Body: `{"name":"X","channel":"web","colour":"red"}`,
+			ExpectedStatus: 400, ExpectedCode: "invalid_request", ExpectedDetails: map[string]string{"field": "body"}},
+	})
 	code, list := h.api("/api/v1/sources")
 	if code != 200 || len(list["sources"].([]any)) != 2 {
 		t.Fatalf("list: %d %v", code, list)
@@ -136,9 +132,10 @@ func TestSourcesAPI(t *testing.T) {
 	if code, _ := h.api("/api/v1/sources/Lyon%20tills"); code != 200 {
 		t.Fatalf("get by name: %d", code)
 	}
-	if code, _ := h.api("/api/v1/sources/src_nope"); code != 404 {
-		t.Fatalf("get unknown: %d", code)
-	}
+	runScenarios(t, h, []apiScenario{
+		{Name: "an unknown source", Method: "GET", URL: "/api/v1/sources/src_nope", Admin: true,
+			ExpectedStatus: 404, ExpectedMessage: "no source src_nope", ExpectedDetails: map[string]string{"kind": "source", "id": "src_nope"}},
+	})
 }
 
 func TestHealthReadyMetrics(t *testing.T) {

@@ -14,11 +14,11 @@ import (
 func TestEveryListRefusesGarbageCursors(t *testing.T) {
 	h := newHarness(t)
 	h.commerceBasics()
-	h.check([]apiCase{
-		{"PUT", "/api/v1/products/sock", `{"name":"Sock","variants":[{"sku":"SOCK-1","price":5,"currency":"EUR"}]}`, 200, "", nil},
-		{"POST", "/api/v1/reservations", `{"sku":"SHOE-42","location_id":"lyon","quantity":1}`, 201, "", nil},
-		{"POST", "/api/v1/reservations", `{"sku":"SHOE-42","location_id":"lyon","quantity":1}`, 201, "", nil},
-		{"POST", "/api/v1/segments?wait=true", `{"id":"all","name":"All","where":{"performed":{"event":"Viewed","within":"7d"}}}`, 200, "", nil},
+	h.scenarios([]apiScenario{
+		adminCall("PUT", "/api/v1/products/sock", `{"name":"Sock","variants":[{"sku":"SOCK-1","price":5,"currency":"EUR"}]}`, 200, "", nil),
+		adminCall("POST", "/api/v1/reservations", `{"sku":"SHOE-42","location_id":"lyon","quantity":1}`, 201, "", nil),
+		adminCall("POST", "/api/v1/reservations", `{"sku":"SHOE-42","location_id":"lyon","quantity":1}`, 201, "", nil),
+		adminCall("POST", "/api/v1/segments?wait=true", `{"id":"all","name":"All","where":{"performed":{"event":"Viewed","within":"7d"}}}`, 200, "", nil),
 	})
 	ts := h.clock.Now().Format(time.RFC3339)
 	if code, resp := h.ingest("/v1/track", `{"userId":"u1","event":"Viewed","timestamp":"`+ts+`"}`); code != 200 {
@@ -35,13 +35,13 @@ func TestEveryListRefusesGarbageCursors(t *testing.T) {
 	lists := []string{"/api/v1/products", "/api/v1/locations", "/api/v1/reservations", "/api/v1/orders", "/api/v1/tasks",
 		"/api/v1/events", "/api/v1/rejections", "/api/v1/profiles", "/api/v1/profiles/" + pid + "/timeline",
 		"/api/v1/profiles/" + pid + "/messages", "/api/v1/segments/all/members", "/api/v1/segments/all/history"}
-	var cases []apiCase
+	var cases []apiScenario
 	for _, l := range lists {
 		for _, g := range garbage {
-			cases = append(cases, apiCase{"GET", l + "?cursor=" + g, "", 400, "invalid_request", map[string]string{"field": "cursor"}})
+			cases = append(cases, adminCall("GET", l+"?cursor="+g, "", 400, "invalid_request", map[string]string{"field": "cursor"}))
 		}
 	}
-	h.check(cases)
+	h.scenarios(cases)
 
 	// Handed-out cursors page to the end, on string ids and integer ids.
 	for _, l := range []string{"/api/v1/products", "/api/v1/reservations", "/api/v1/events"} {
@@ -72,14 +72,14 @@ func TestEveryListRefusesGarbageCursors(t *testing.T) {
 // that does not exist are a 404 naming it, not an empty list (issue 14.8).
 func TestUnknownSegmentIsNotFound(t *testing.T) {
 	h := newHarness(t)
-	h.check([]apiCase{
-		{"GET", "/api/v1/segments/nope/members", "", 404, "not_found", map[string]string{"segment": "nope"}},
-		{"GET", "/api/v1/segments/nope/members?format=csv", "", 404, "not_found", map[string]string{"segment": "nope"}},
-		{"GET", "/api/v1/segments/nope/counts", "", 404, "not_found", map[string]string{"segment": "nope"}},
-		{"GET", "/api/v1/segments/nope/history", "", 404, "not_found", map[string]string{"segment": "nope"}},
-		{"POST", "/api/v1/segments?wait=true", `{"id":"some","name":"Some","where":{"performed":{"event":"Viewed","within":"7d"}}}`, 200, "", nil},
-		{"GET", "/api/v1/segments/some/members", "", 200, "", nil},
-		{"GET", "/api/v1/segments/some/counts", "", 200, "", nil},
-		{"GET", "/api/v1/segments/some/history", "", 200, "", nil},
+	h.scenarios([]apiScenario{
+		adminCall("GET", "/api/v1/segments/nope/members", "", 404, "not_found", map[string]string{"segment": "nope"}),
+		adminCall("GET", "/api/v1/segments/nope/members?format=csv", "", 404, "not_found", map[string]string{"segment": "nope"}),
+		adminCall("GET", "/api/v1/segments/nope/counts", "", 404, "not_found", map[string]string{"segment": "nope"}),
+		adminCall("GET", "/api/v1/segments/nope/history", "", 404, "not_found", map[string]string{"segment": "nope"}),
+		adminCall("POST", "/api/v1/segments?wait=true", `{"id":"some","name":"Some","where":{"performed":{"event":"Viewed","within":"7d"}}}`, 200, "", nil),
+		adminCall("GET", "/api/v1/segments/some/members", "", 200, "", nil),
+		adminCall("GET", "/api/v1/segments/some/counts", "", 200, "", nil),
+		adminCall("GET", "/api/v1/segments/some/history", "", 200, "", nil),
 	})
 }

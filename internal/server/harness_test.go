@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,7 +66,10 @@ func newHarness(t testing.TB, opts ...func(*server.Options)) *harness {
 	}
 	h.srv = server.New(st, o)
 	h.srv.Start()
-	h.http = httptest.NewServer(h.srv.Handler())
+	h.http = httptest.NewServer(observe(h.srv.Handler()))
+	requestedMu.Lock()
+	table = h.srv.Routes()
+	requestedMu.Unlock()
 	t.Cleanup(func() {
 		h.http.Close()
 		h.srv.Close()
@@ -102,6 +106,25 @@ func (h *harness) do(method, path string, body []byte, header map[string]string)
 		}
 	}
 	return resp.StatusCode, resp.Header, out
+}
+
+// raw sends a request and returns the status and the body as it is.
+func (h *harness) raw(method, path, body string, header map[string]string) (int, string) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.http.URL+path, strings.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // ingest posts body to path with the source's write key.

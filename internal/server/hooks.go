@@ -14,6 +14,7 @@ import (
 	"github.com/parcours/parcours/internal/message/email"
 	"github.com/parcours/parcours/internal/message/provider"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -56,18 +57,6 @@ func newHooks(cfg *providers.Config, msgs *message.Pipeline, publicURL string, n
 	return h
 }
 
-// routes registers every provider type's callbacks (providers.Hooks):
-// /hooks/{type}/{name}{path}.
-func (h *hooks) routes(mux *http.ServeMux) {
-	for _, hk := range providers.Hooks() {
-		pattern := "/hooks/" + hk.Type + "/{name}" + hk.Path
-		if hk.Method != "" {
-			pattern = hk.Method + " " + pattern
-		}
-		mux.HandleFunc(pattern, h.serve(hk))
-	}
-}
-
 // fullURL is the URL the provider was configured with for this request.
 func (h *hooks) fullURL(r *http.Request) string {
 	if h.publicURL != "" {
@@ -89,19 +78,19 @@ func (h *hooks) serve(hk providers.Hook) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		e, ok := h.entries[r.PathValue("name")]
 		if !ok || e.Type != hk.Type {
-			httpjson.Error(w, http.StatusNotFound, "not_found", "no such provider of this type: "+r.PathValue("name"), nil)
+			httpjson.Fail(w, r, h.log, &problem.NotFoundError{Kind: hk.Type + " provider", ID: r.PathValue("name"), Hint: "the providers file names none of this type"})
 			return
 		}
 		cb, err := hk.Parse(r, e, providers.Call{URL: h.fullURL(r), Now: h.now()})
 		if err != nil {
 			h.log.Warn("hooks: callback refused", "path", r.URL.Path, "err", err)
-			httpjson.Error(w, http.StatusForbidden, "forbidden", "callback refused: "+err.Error(), nil)
+			httpjson.Fail(w, r, h.log, problem.New(problem.KindForbidden, "forbidden", "callback refused: "+err.Error()))
 			return
 		}
 		for _, in := range cb.Inbound {
 			if _, err := h.msgs.Receive(r.Context(), message.Inbound{Channel: e.Channel, From: in.From, Body: in.Body, ID: in.ID}); err != nil {
 				h.log.Error("hooks: inbound text", "channel", e.Channel, "err", err)
-				httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
+				httpjson.Fail(w, r, h.log, errTryAgain)
 				return
 			}
 		}
@@ -119,6 +108,10 @@ func (h *hooks) serve(hk providers.Hook) http.HandlerFunc {
 	}
 }
 
+// errTryAgain answers a callback that could not be recorded: a 5xx makes
+// the provider retry it.
+var errTryAgain = problem.New(problem.KindUnavailable, "unavailable", "try again")
+
 // receipts records receipts; it answers 503 and returns false when one
 // could not be recorded.
 func (h *hooks) receipts(w http.ResponseWriter, r *http.Request, rs []provider.Receipt) bool {
@@ -132,7 +125,7 @@ func (h *hooks) receipts(w http.ResponseWriter, r *http.Request, rs []provider.R
 			}
 			// Anything else is ours: a 5xx makes the provider retry.
 			h.log.Error("hooks: record receipt", "provider", rc.Provider, "err", err)
-			httpjson.Error(w, http.StatusServiceUnavailable, "unavailable", "try again", nil)
+			httpjson.Fail(w, r, h.log, errTryAgain)
 			return false
 		}
 	}

@@ -56,7 +56,7 @@ func TestHostileProviderCallbacks(t *testing.T) {
 			{name: "signed, cut short on the wire", method: "POST", path: "/hooks/webhook/crm/receipts", header: signed(good, nowAt), body: []byte(good[:20]), truncated: len(good) - 20,
 				status: 403, code: "forbidden", says: []string{"callback refused"}},
 			{name: "GET on a POST callback", method: "GET", path: "/hooks/webhook/crm/receipts",
-				status: 404, code: "not_found", says: []string{"GET /hooks/webhook/crm/receipts"}},
+				status: 405, code: "method_not_allowed", says: []string{"GET /hooks/webhook/crm/receipts", "answers POST"}},
 			{name: "twilio without its signature", method: "POST", path: "/hooks/twilio/tw/status", header: form, body: []byte("MessageSid=SM1&MessageStatus=delivered"),
 				status: 403, code: "forbidden", says: []string{"callback refused", "signature does not match"}},
 			{name: "twilio forged signature", method: "POST", path: "/hooks/twilio/tw/inbound", header: map[string]string{"Content-Type": form["Content-Type"], "X-Twilio-Signature": "Zm9yZ2Vk"},

@@ -66,8 +66,8 @@ func hostilePublic(t *testing.T, h *harness, log *logSink, email *messagetest.Re
 		{name: "100,000-byte open pixel", method: "GET", path: "/t/o/" + long + ".gif", status: 200, says: []string{"GIF89a"}},
 		{name: "forged confirmation shows only a button", method: "GET", path: "/c/forged.token", status: 200, says: []string{"<form method=\"post\">"}},
 		{name: "forged confirmation", method: "POST", path: "/c/forged.token", header: form, status: 404, says: notValid},
-		{name: "PUT on a page", method: "PUT", path: unsub, status: 405, says: []string{"Method Not Allowed"}},
-		{name: "DELETE on a click", method: "DELETE", path: click, status: 405, says: []string{"Method Not Allowed"}},
+		{name: "PUT on a page", method: "PUT", path: unsub, status: 405, code: "method_not_allowed", says: []string{"answers GET, POST"}},
+		{name: "DELETE on a click", method: "DELETE", path: click, status: 405, code: "method_not_allowed", says: []string{"answers GET"}},
 		// Good beside the bad: the genuine links still work.
 		{name: "genuine click", method: "GET", path: click, status: 302},
 		{name: "genuine preferences", method: "GET", path: unsub, status: 200, says: []string{`name="topic" value="newsletter" checked`}},

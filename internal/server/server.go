@@ -31,6 +31,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/pipeline"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -89,6 +90,7 @@ type Server struct {
 	ingest   *collect.Handler
 	registry *prometheus.Registry
 	handler  http.Handler
+	routes   []httpapi.Route
 	ready    atomic.Bool
 	// pipeline is the stages, assembled from Options.Config; the fields
 	// below name its parts.
@@ -175,31 +177,27 @@ func New(st store.Store, o Options) *Server {
 		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)
 	apiv1.SetMessages(s.messages)
-	api := apiv1.Handler()
-	public := httpapi.PublicMessageHandler(s.messages, o.Logger)
-
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api)
-	newHooks(o.ProviderConfig, s.messages, o.Messages.BaseURL, o.Clock.Now, o.Logger).routes(mux)
-	mux.Handle("/t/", public)
-	mux.Handle("/u/", public)
-	mux.Handle("/c/", public)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
+		Tracking: ingest,
+		Public:   s.messages,
+		Hook:     newHooks(o.ProviderConfig, s.messages, o.Messages.BaseURL, o.Clock.Now, o.Logger).serve,
+		Metrics:  promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}).ServeHTTP,
+		Health: func(w http.ResponseWriter, r *http.Request) {
+			httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+		},
+		Ready: s.readyz,
 	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
-	})
+	mux := apiv1.Mux(s.routes)
 	s.handler = httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Ingestion paths never go through the mux: it answers unclean
-		// paths (//v1/track) with a redirect, and a redirected POST loses
-		// its events.
-		if strings.HasPrefix(path.Clean("/"+r.URL.Path), "/v1/") {
-			r.URL.Path = path.Clean("/" + r.URL.Path)
-			ingest.ServeHTTP(w, r)
-			return
+		// The mux answers unclean paths (//v1/track) with a redirect, and
+		// a redirected POST loses its events: ingestion paths are cleaned
+		// (a trailing slash too) before the mux sees them, and /v1 is
+		// answered by the tracking API's 404 rather than redirected to /v1/.
+		switch clean := path.Clean("/" + r.URL.Path); {
+		case strings.HasPrefix(clean, "/v1/"):
+			r.URL.Path = clean
+		case clean == "/v1":
+			r.URL.Path = "/v1/"
 		}
 		mux.ServeHTTP(w, r)
 	}), o.Logger)
@@ -211,6 +209,9 @@ func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // Notifier returns the notifier the committer publishes to.
 func (s *Server) Notifier() *eventlog.Notifier { return s.notifier }
+
+// Routes returns the route table the handler serves (httpapi.Routes).
+func (s *Server) Routes() []httpapi.Route { return s.routes }
 
 // Handler returns the HTTP handler of every endpoint.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -366,19 +367,19 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if !s.ready.Load() {
-		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "starting or shutting down", nil)
+		httpjson.Fail(w, r, s.log, problem.New(problem.KindUnavailable, "not_ready", "starting or shutting down"))
 		return
 	}
 	if err := s.st.Ping(ctx); err != nil {
-		httpjson.Error(w, http.StatusServiceUnavailable, "not_ready", "store: "+err.Error(), nil)
+		httpjson.Fail(w, r, s.log, problem.New(problem.KindUnavailable, "not_ready", "store: "+err.Error()))
 		return
 	}
 	// Saturated ingestion is not ready: a load balancer should send the
 	// tracking API's clients elsewhere until it recovers.
 	sat := s.ingest.Saturation()
 	if sat.Saturated {
-		httpjson.Error(w, http.StatusServiceUnavailable, "saturated", "ingestion is saturated: "+sat.Reason,
-			map[string]any{"ingest": sat, "queued_events": s.commit.Queued()})
+		httpjson.Fail(w, r, s.log, &problem.Error{Kind: problem.KindUnavailable, Code: "saturated", Message: "ingestion is saturated: " + sat.Reason,
+			Details: map[string]any{"ingest": sat, "queued_events": s.commit.Queued()}})
 		return
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat})

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/parcours/parcours/internal/channel"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // A source's channel is the kind of touchpoint it stands for: where its
@@ -54,26 +55,19 @@ type Source struct {
 // Enabled reports whether the source's write key is accepted.
 func (s *Source) Enabled() bool { return s.Disabled.IsZero() }
 
-// ValidationError says which field of a source is wrong and why.
-type ValidationError struct {
-	Field, Reason string
-}
-
-func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
-
 // New checks name, channel and store id and returns a source with a fresh
 // id and write key.
 func New(name, kind, storeID string, now time.Time) (*Source, error) {
 	name, kind, storeID = strings.TrimSpace(name), strings.TrimSpace(kind), strings.TrimSpace(storeID)
 	switch {
 	case name == "":
-		return nil, &ValidationError{"name", "is required"}
+		return nil, problem.Invalid("name", "is required")
 	case len(name) > 200:
-		return nil, &ValidationError{"name", "is longer than 200 characters"}
+		return nil, problem.Invalid("name", "is longer than 200 characters")
 	case !slices.Contains(Channels(), kind):
-		return nil, &ValidationError{"channel", fmt.Sprintf("%q is not one of %s", kind, strings.Join(Channels(), ", "))}
+		return nil, problem.Invalid("channel", fmt.Sprintf("%q is not one of %s", kind, strings.Join(Channels(), ", ")))
 	case kind == "pos" && storeID == "":
-		return nil, &ValidationError{"store_id", "a pos source needs the id of its store (--store-id)"}
+		return nil, problem.Invalid("store_id", "a pos source needs the id of its store (--store-id)")
 	}
 	return &Source{
 		ID:       NewID(),

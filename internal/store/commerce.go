@@ -16,22 +16,6 @@ type Commerce interface {
 	commerce.Store
 }
 
-// CommerceNotFound and CommerceConflict are what the engines' commerce
-// methods wrap: each matches both the store's and the commerce package's
-// sentinel, so that either side can test for it.
-var (
-	CommerceNotFound error = &bothErr{"not found", ErrNotFound, commerce.ErrNotFound}
-	CommerceConflict error = &bothErr{"already exists or changed meanwhile", ErrConflict, commerce.ErrConflict}
-)
-
-type bothErr struct {
-	msg  string
-	a, b error
-}
-
-func (e *bothErr) Error() string   { return e.msg }
-func (e *bothErr) Unwrap() []error { return []error{e.a, e.b} }
-
 // TxError is what a failed write transaction returns, in every engine:
 // the commerce rules' typed errors (stock refused, a constraint) and the
 // not-found and conflict errors as they are, so that callers and API

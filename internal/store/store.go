@@ -5,18 +5,21 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 )
 
-// ErrNotFound is returned when the thing asked for does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is what a missing thing matches: problem.ErrNotFound, the
+// same error in every package. The engines return problem.NotFound, which
+// names the thing.
+var ErrNotFound = problem.ErrNotFound
 
-// ErrConflict is returned when a write would break a uniqueness rule.
-var ErrConflict = errors.New("already exists")
+// ErrConflict is what a write that would break a uniqueness rule, or lost
+// a race, matches: problem.ErrConflict.
+var ErrConflict = problem.ErrConflict
 
 // EventLog is the append-only log of events, the source of truth every
 // downstream part reads in order.

@@ -10,6 +10,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -98,7 +99,8 @@ func (s *Stage) Unmerge(ctx context.Context, id, mergeID int64) ([]int64, error)
 	}
 	i := slices.IndexFunc(log, func(m store.MergeRecord) bool { return m.ID == mergeID })
 	if i < 0 || !log[i].UndoneAt.IsZero() {
-		return nil, fmt.Errorf("unify: profile %d has no merge %d to undo (see its merge log): %w", pr.ID, mergeID, store.ErrNotFound)
+		return nil, fmt.Errorf("unify: %w", &problem.NotFoundError{Kind: "merge", ID: fmt.Sprint(mergeID),
+			Hint: fmt.Sprintf("profile %d has no such merge to undo (see its merge log)", pr.ID)})
 	}
 	m := log[i]
 	// The merging event keeps its most trusted identifier; the others are

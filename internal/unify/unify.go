@@ -16,6 +16,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -236,7 +237,7 @@ func (p *Processor) profile(ctx context.Context, id int64) (*profile.Profile, er
 	}
 	pr, ok := loaded[id]
 	if !ok {
-		return nil, fmt.Errorf("profile %d: %w", id, store.ErrNotFound)
+		return nil, problem.NotFound("profile", id)
 	}
 	p.profiles[id] = pr
 	return pr, nil

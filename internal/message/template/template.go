@@ -16,6 +16,7 @@ import (
 
 	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // Template is a message template: one variant per channel, under the
@@ -203,6 +204,12 @@ func (e *Error) Error() string {
 		parts[i] = p.String()
 	}
 	return "template: " + strings.Join(parts, "; ")
+}
+
+// Describe reports an invalid template with its problems, each with its
+// field and, for a syntax error, its line and column.
+func (e *Error) Describe() problem.Problem {
+	return problem.Problem{Kind: problem.KindInvalid, Code: "invalid_template", Message: e.Error(), Details: map[string]any{"problems": e.Problems}}
 }
 
 // Problems returns the problems of err if it is a template *Error.

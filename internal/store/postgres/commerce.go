@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -55,7 +56,7 @@ func (s *Store) UpsertProducts(ctx context.Context, ps []*commerce.Product) erro
 // Product returns a product by id.
 func (s *Store) Product(ctx context.Context, id string) (*commerce.Product, error) {
 	var p commerce.Product
-	return &p, scanDoc(s.pool.QueryRow(ctx, queries.Get("product"), id), "product "+id, &p)
+	return &p, scanDoc(s.pool.QueryRow(ctx, queries.Get("product"), id), "product", id, &p)
 }
 
 // ProductsBySKU returns the products holding skus, by SKU.
@@ -105,7 +106,7 @@ func (s *Store) UpsertLocations(ctx context.Context, ls []*commerce.Location) er
 // Location returns a location by id.
 func (s *Store) Location(ctx context.Context, id string) (*commerce.Location, error) {
 	var l commerce.Location
-	return &l, scanDoc(s.pool.QueryRow(ctx, queries.Get("location"), id), "location "+id, &l)
+	return &l, scanDoc(s.pool.QueryRow(ctx, queries.Get("location"), id), "location", id, &l)
 }
 
 // ListLocations returns locations by id.
@@ -139,11 +140,12 @@ func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[st
 	return ks, kl, err
 }
 
-func scanDoc(row pgx.Row, what string, v any) error {
+func scanDoc(row pgx.Row, kind, id string, v any) error {
+	what := kind + " " + id
 	var doc []byte
 	err := row.Scan(&doc)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: %s: %w", what, store.CommerceNotFound)
+		return fmt.Errorf("postgres: %w", problem.NotFound(kind, id))
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: %s: %w", what, err)

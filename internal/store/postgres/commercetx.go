@@ -58,7 +58,7 @@ func isUniqueViolation(err error) bool {
 // violation, err otherwise.
 func conflictOr(err error) error {
 	if isUniqueViolation(err) {
-		return store.CommerceConflict
+		return store.ErrConflict
 	}
 	return err
 }
@@ -70,7 +70,7 @@ func affected(tag pgconn.CommandTag, err error) error {
 		return err
 	}
 	if tag.RowsAffected() == 0 {
-		return store.CommerceConflict
+		return store.ErrConflict
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -34,7 +35,7 @@ func scanTemplate(r pgx.Row) (*store.TemplateRecord, error) {
 func (s *Store) Template(ctx context.Context, id string) (*store.TemplateRecord, error) {
 	t, err := scanTemplate(s.pool.QueryRow(ctx, queries.Get("template"), id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: template %s: %w", id, store.ErrNotFound)
+		return nil, fmt.Errorf("postgres: %w", problem.NotFound("template", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: template %s: %w", id, err)
@@ -67,7 +68,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 		return fmt.Errorf("postgres: delete template %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: template %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("postgres: %w", problem.NotFound("template", id))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -58,7 +59,7 @@ func (s *Store) ListJourneys(ctx context.Context) ([]*store.JourneyRecord, error
 func (s *Store) JourneyVersion(ctx context.Context, id string, version int) (*store.JourneyRecord, error) {
 	j, err := scanJourney(s.pool.QueryRow(ctx, queries.Get("journey-version"), id, version))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("journey %s version %d: %w", id, version, store.ErrNotFound)
+		return nil, problem.NotFound("journey", fmt.Sprintf("%s version %d", id, version))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: journey %s version %d: %w", id, version, err)
@@ -75,7 +76,7 @@ func (s *Store) SetJourneyStatus(ctx context.Context, id, status string, at time
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("journey %s: %w", id, store.ErrNotFound)
+			return problem.NotFound("journey", id)
 		}
 		if status == "archived" {
 			_, err = tx.Exec(ctx, queries.Get("archive-enrolments"), at, id)

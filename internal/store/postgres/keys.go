@@ -16,7 +16,7 @@ func (s *Store) IdempotencyKey(ctx context.Context, scope, key string) (*commerc
 	k := commerce.IdempotencyKey{Scope: scope, Key: key}
 	err := s.pool.QueryRow(ctx, queries.Get("key"), scope, key).Scan(&k.Fingerprint, &k.ID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: %s idempotency key: %w", scope, store.CommerceNotFound)
+		return nil, fmt.Errorf("postgres: %s idempotency key: %w", scope, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s idempotency key: %w", scope, err)
@@ -27,7 +27,7 @@ func (s *Store) IdempotencyKey(ctx context.Context, scope, key string) (*commerc
 // Return returns a return by id.
 func (s *Store) Return(ctx context.Context, id string) (*commerce.Return, error) {
 	var r commerce.Return
-	if err := scanDoc(s.pool.QueryRow(ctx, queries.Get("return"), id), "return "+id, &r); err != nil {
+	if err := scanDoc(s.pool.QueryRow(ctx, queries.Get("return"), id), "return", id, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil

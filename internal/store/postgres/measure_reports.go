@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -86,7 +87,7 @@ func scanMeasureDefinition(row pgx.Row) (*store.MeasureDefinition, error) {
 func (s *Store) MeasureDefinition(ctx context.Context, id string) (*store.MeasureDefinition, error) {
 	d, err := scanMeasureDefinition(s.pool.QueryRow(ctx, queries.Get("measure-definition"), id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("report %s: %w", id, store.ErrNotFound)
+		return nil, problem.NotFound("report", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: report %s: %w", id, err)
@@ -119,7 +120,7 @@ func (s *Store) DeleteMeasureDefinition(ctx context.Context, id string) error {
 		return fmt.Errorf("postgres: delete report %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("report %s: %w", id, store.ErrNotFound)
+		return problem.NotFound("report", id)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -178,7 +179,7 @@ func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) err
 func (s *Store) oneMessage(ctx context.Context, what, query string, args ...any) (*store.OutboxMessage, error) {
 	m, err := scanMessage(s.pool.QueryRow(ctx, queries.Get(query), args...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: message %s: %w", what, store.ErrNotFound)
+		return nil, fmt.Errorf("postgres: %w", problem.NotFound("message", what))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: message %s: %w", what, err)

@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
-	"github.com/parcours/parcours/internal/store"
 )
 
 // uniqueViolation is PostgreSQL's SQLSTATE for a broken unique constraint.
@@ -22,7 +22,7 @@ func (s *Store) CreateSource(ctx context.Context, src *source.Source) error {
 		src.ID, src.Name, src.Channel, src.WriteKey, src.StoreID, src.Created)
 	if err != nil {
 		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == uniqueViolation {
-			return fmt.Errorf("postgres: create source %q: %w", src.Name, store.ErrConflict)
+			return fmt.Errorf("postgres: %w", problem.Conflict("source", src.Name, "a source of this name exists already: choose another name"))
 		}
 		return fmt.Errorf("postgres: create source %q: %w", src.Name, err)
 	}
@@ -31,15 +31,17 @@ func (s *Store) CreateSource(ctx context.Context, src *source.Source) error {
 
 // Source finds a source by id or name.
 func (s *Store) Source(ctx context.Context, idOrName string) (*source.Source, error) {
-	return s.oneSource(ctx, queries.Get("source-by-id-or-name"), idOrName)
+	return s.oneSource(ctx, idOrName, queries.Get("source-by-id-or-name"), idOrName)
 }
 
 // SourceByWriteKey finds the source that owns key.
 func (s *Store) SourceByWriteKey(ctx context.Context, key string) (*source.Source, error) {
-	return s.oneSource(ctx, queries.Get("source-by-write-key"), key)
+	return s.oneSource(ctx, "", queries.Get("source-by-write-key"), key)
 }
 
-func (s *Store) oneSource(ctx context.Context, query string, args ...any) (*source.Source, error) {
+// oneSource reads the source a query finds; name is how the caller named it
+// for the not-found error (empty for a write key, which stays secret).
+func (s *Store) oneSource(ctx context.Context, name, query string, args ...any) (*source.Source, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: get source: %w", err)
@@ -49,7 +51,7 @@ func (s *Store) oneSource(ctx context.Context, query string, args ...any) (*sour
 		return nil, err
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("postgres: source: %w", store.ErrNotFound)
+		return nil, fmt.Errorf("postgres: %w", problem.NotFound("source", name))
 	}
 	return list[0], nil
 }
@@ -91,7 +93,7 @@ func (s *Store) DisableSource(ctx context.Context, id string, at time.Time) erro
 		return fmt.Errorf("postgres: disable source %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: disable source %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("postgres: disable: %w", problem.NotFound("source", id))
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func (c commerceTx) InsertOrder(ctx context.Context, o *commerce.Order) error {
 // Order returns an order by id.
 func (s *Store) Order(ctx context.Context, id string) (*commerce.Order, error) {
 	var o commerce.Order
-	return &o, scanDoc(s.pool.QueryRow(ctx, queries.Get("order"), id), "order "+id, &o)
+	return &o, scanDoc(s.pool.QueryRow(ctx, queries.Get("order"), id), "order", id, &o)
 }
 
 // ListOrders returns orders newest first.
@@ -70,7 +70,7 @@ func (s *Store) Cart(ctx context.Context, customer string) (*commerce.Cart, erro
 
 func scanCart(row pgx.Row, customer string) (*commerce.Cart, error) {
 	var c commerce.Cart
-	return &c, scanDoc(row, "cart of "+customer, &c)
+	return &c, scanDoc(row, "cart of", customer, &c)
 }
 
 // LockCart reads a customer's cart FOR UPDATE.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -80,7 +81,7 @@ func (s *Store) Profile(ctx context.Context, id int64) (*profile.Profile, error)
 		var state []byte
 		err := s.pool.QueryRow(ctx, queries.Get("profile-state"), id).Scan(&into, &state)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, fmt.Errorf("postgres: profile %d: %w", id, store.ErrNotFound)
+			return nil, fmt.Errorf("postgres: %w", problem.NotFound("profile", id))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("postgres: profile %d: %w", id, err)

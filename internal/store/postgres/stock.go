@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -115,7 +116,7 @@ func (c commerceTx) InsertReservation(ctx context.Context, r *commerce.Reservati
 
 // Reservation reads a reservation in the transaction.
 func (c commerceTx) Reservation(ctx context.Context, id string) (*commerce.Reservation, error) {
-	return scanReservation(c.tx.QueryRow(ctx, queries.Get("reservation"), id))
+	return scanReservation(c.tx.QueryRow(ctx, queries.Get("reservation"), id), id)
 }
 
 // EndReservation ends an active reservation.
@@ -136,7 +137,7 @@ func (c commerceTx) OrderReservations(ctx context.Context, orderID string) ([]*c
 
 // Reservation returns a reservation by id.
 func (s *Store) Reservation(ctx context.Context, id string) (*commerce.Reservation, error) {
-	r, err := scanReservation(s.pool.QueryRow(ctx, queries.Get("reservation"), id))
+	r, err := scanReservation(s.pool.QueryRow(ctx, queries.Get("reservation"), id), id)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -156,21 +157,22 @@ func queryReservations(ctx context.Context, q queryer, query string, args ...any
 	if err != nil {
 		return nil, fmt.Errorf("postgres: reservations: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*commerce.Reservation, error) { return scanReservation(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*commerce.Reservation, error) { return scanReservation(r, "") })
 	if err != nil {
 		return nil, fmt.Errorf("postgres: reservations: %w", err)
 	}
 	return out, nil
 }
 
-func scanReservation(row pgx.Row) (*commerce.Reservation, error) {
+// scanReservation reads a reservation row; id names it in the not-found error.
+func scanReservation(row pgx.Row, id string) (*commerce.Reservation, error) {
 	var r commerce.Reservation
 	var order *string
 	var cust []byte
 	var exp, ended *time.Time
 	err := row.Scan(&r.ID, &r.SKU, &r.Location, &r.Quantity, &r.Status, &order, &cust, &exp, &r.CreatedAt, &ended)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("reservation: %w", store.CommerceNotFound)
+		return nil, problem.NotFound("reservation", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reservation: %w", err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -52,7 +53,7 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) (bool, error) {
 func (s *Store) Task(ctx context.Context, id int64) (*store.Task, error) {
 	t, err := scanTask(s.pool.QueryRow(ctx, queries.Get("task"), id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("task %d: %w", id, store.ErrNotFound)
+		return nil, problem.NotFound("task", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: task %d: %w", id, err)
@@ -90,7 +91,7 @@ func (s *Store) SetTaskStatus(ctx context.Context, id int64, status string, at t
 		return nil, fmt.Errorf("postgres: task %d status: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return nil, fmt.Errorf("task %d: %w", id, store.ErrNotFound)
+		return nil, problem.NotFound("task", id)
 	}
 	return s.Task(ctx, id)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -40,7 +41,7 @@ func (s *Store) UpsertProducts(ctx context.Context, ps []*commerce.Product) erro
 // Product returns a product by id.
 func (s *Store) Product(ctx context.Context, id string) (*commerce.Product, error) {
 	var p commerce.Product
-	return &p, s.getDoc(ctx, "product "+id, &p, queries.Get("product"), id)
+	return &p, s.getDoc(ctx, "product", id, &p, queries.Get("product"), id)
 }
 
 // ProductsBySKU returns the products holding skus, by SKU.
@@ -48,7 +49,7 @@ func (s *Store) ProductsBySKU(ctx context.Context, skus []string) (map[string]*c
 	out := make(map[string]*commerce.Product, len(skus))
 	for _, sku := range skus {
 		var p commerce.Product
-		err := s.getDoc(ctx, "product of sku "+sku, &p, queries.Get("product-by-sku"), sku)
+		err := s.getDoc(ctx, "product of SKU", sku, &p, queries.Get("product-by-sku"), sku)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -84,7 +85,7 @@ func (s *Store) UpsertLocations(ctx context.Context, ls []*commerce.Location) er
 // Location returns a location by id.
 func (s *Store) Location(ctx context.Context, id string) (*commerce.Location, error) {
 	var l commerce.Location
-	return &l, s.getDoc(ctx, "location "+id, &l, queries.Get("location"), id)
+	return &l, s.getDoc(ctx, "location", id, &l, queries.Get("location"), id)
 }
 
 // ListLocations returns locations by id.
@@ -124,15 +125,16 @@ func (s *Store) KnownRefs(ctx context.Context, skus, locations []string) (map[st
 }
 
 // getDoc reads one JSON document column into v.
-func (s *Store) getDoc(ctx context.Context, what string, v any, query string, args ...any) error {
-	return scanDoc(s.r.QueryRowContext(ctx, query, args...), what, v)
+func (s *Store) getDoc(ctx context.Context, kind, id string, v any, query string, args ...any) error {
+	return scanDoc(s.r.QueryRowContext(ctx, query, args...), kind, id, v)
 }
 
-func scanDoc(row *sql.Row, what string, v any) error {
+func scanDoc(row *sql.Row, kind, id string, v any) error {
+	what := kind + " " + id
 	var doc []byte
 	err := row.Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", what, store.CommerceNotFound)
+		return fmt.Errorf("sqlite: %w", problem.NotFound(kind, id))
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)

@@ -63,7 +63,7 @@ func (c commerceTx) InsertKey(ctx context.Context, k *commerce.IdempotencyKey, i
 // violation, err otherwise.
 func conflictOr(err error) error {
 	if isUniqueViolation(err) {
-		return store.CommerceConflict
+		return store.ErrConflict
 	}
 	return err
 }
@@ -75,7 +75,7 @@ func affected(res sql.Result, err error) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return store.CommerceConflict
+		return store.ErrConflict
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -35,7 +36,7 @@ func scanTemplate(r scanner) (*store.TemplateRecord, error) {
 func (s *Store) Template(ctx context.Context, id string) (*store.TemplateRecord, error) {
 	t, err := scanTemplate(s.r.QueryRowContext(ctx, queries.Get("template"), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: template %s: %w", id, store.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", problem.NotFound("template", id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: template %s: %w", id, err)
@@ -68,7 +69,7 @@ func (s *Store) DeleteTemplate(ctx context.Context, id string) error {
 		return fmt.Errorf("sqlite: delete template %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("sqlite: template %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("sqlite: %w", problem.NotFound("template", id))
 	}
 	return nil
 }

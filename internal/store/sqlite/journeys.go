@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -68,7 +69,7 @@ func (s *Store) ListJourneys(ctx context.Context) ([]*store.JourneyRecord, error
 func (s *Store) JourneyVersion(ctx context.Context, id string, version int) (*store.JourneyRecord, error) {
 	j, err := scanJourney(s.r.QueryRowContext(ctx, queries.Get("journey-version"), id, version, version))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("journey %s version %d: %w", id, version, store.ErrNotFound)
+		return nil, problem.NotFound("journey", fmt.Sprintf("%s version %d", id, version))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: journey %s version %d: %w", id, version, err)
@@ -89,7 +90,7 @@ func (s *Store) SetJourneyStatus(ctx context.Context, id, status string, at time
 		return fmt.Errorf("sqlite: journey %s status: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("journey %s: %w", id, store.ErrNotFound)
+		return problem.NotFound("journey", id)
 	}
 	if status == "archived" {
 		if _, err := tx.ExecContext(ctx, queries.Get("archive-enrolments"), micros(at), micros(at), id); err != nil {

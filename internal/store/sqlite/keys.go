@@ -15,7 +15,7 @@ func (s *Store) IdempotencyKey(ctx context.Context, scope, key string) (*commerc
 	k := commerce.IdempotencyKey{Scope: scope, Key: key}
 	err := s.r.QueryRowContext(ctx, queries.Get("key"), scope, key).Scan(&k.Fingerprint, &k.ID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: %s idempotency key: %w", scope, store.CommerceNotFound)
+		return nil, fmt.Errorf("sqlite: %s idempotency key: %w", scope, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s idempotency key: %w", scope, err)
@@ -26,7 +26,7 @@ func (s *Store) IdempotencyKey(ctx context.Context, scope, key string) (*commerc
 // Return returns a return by id.
 func (s *Store) Return(ctx context.Context, id string) (*commerce.Return, error) {
 	var r commerce.Return
-	if err := s.getDoc(ctx, "return "+id, &r, queries.Get("return"), id); err != nil {
+	if err := s.getDoc(ctx, "return", id, &r, queries.Get("return"), id); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -98,7 +99,7 @@ func scanMeasureDefinition(sc interface{ Scan(...any) error }) (*store.MeasureDe
 func (s *Store) MeasureDefinition(ctx context.Context, id string) (*store.MeasureDefinition, error) {
 	d, err := scanMeasureDefinition(s.r.QueryRowContext(ctx, queries.Get("measure-definition"), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("report %s: %w", id, store.ErrNotFound)
+		return nil, problem.NotFound("report", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: report %s: %w", id, err)
@@ -131,7 +132,7 @@ func (s *Store) DeleteMeasureDefinition(ctx context.Context, id string) error {
 		return fmt.Errorf("sqlite: delete report %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("report %s: %w", id, store.ErrNotFound)
+		return problem.NotFound("report", id)
 	}
 	return nil
 }

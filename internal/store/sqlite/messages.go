@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -201,7 +202,7 @@ func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) err
 func (s *Store) oneMessage(ctx context.Context, what, query string, args ...any) (*store.OutboxMessage, error) {
 	m, err := scanMessage(s.r.QueryRowContext(ctx, queries.Get(query), args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: message %s: %w", what, store.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", problem.NotFound("message", what))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: message %s: %w", what, err)

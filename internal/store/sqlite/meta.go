@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
-	"github.com/parcours/parcours/internal/store"
 )
 
 // CreateSource stores a new source.
@@ -18,7 +18,7 @@ func (s *Store) CreateSource(ctx context.Context, src *source.Source) error {
 		src.ID, src.Name, src.Channel, src.WriteKey, src.StoreID, micros(src.Created))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed") {
-			return fmt.Errorf("sqlite: create source %q: %w", src.Name, store.ErrConflict)
+			return fmt.Errorf("sqlite: %w", problem.Conflict("source", src.Name, "a source of this name exists already: choose another name"))
 		}
 		return fmt.Errorf("sqlite: create source %q: %w", src.Name, err)
 	}
@@ -27,15 +27,17 @@ func (s *Store) CreateSource(ctx context.Context, src *source.Source) error {
 
 // Source finds a source by id or name.
 func (s *Store) Source(ctx context.Context, idOrName string) (*source.Source, error) {
-	return s.oneSource(ctx, queries.Get("source-by-id-or-name"), idOrName)
+	return s.oneSource(ctx, idOrName, queries.Get("source-by-id-or-name"), idOrName)
 }
 
 // SourceByWriteKey finds the source that owns key.
 func (s *Store) SourceByWriteKey(ctx context.Context, key string) (*source.Source, error) {
-	return s.oneSource(ctx, queries.Get("source-by-write-key"), key)
+	return s.oneSource(ctx, "", queries.Get("source-by-write-key"), key)
 }
 
-func (s *Store) oneSource(ctx context.Context, query string, args ...any) (*source.Source, error) {
+// oneSource reads the source a query finds; name is how the caller named it
+// for the not-found error (empty for a write key, which stays secret).
+func (s *Store) oneSource(ctx context.Context, name, query string, args ...any) (*source.Source, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: get source: %w", err)
@@ -45,7 +47,7 @@ func (s *Store) oneSource(ctx context.Context, query string, args ...any) (*sour
 		return nil, err
 	}
 	if len(list) == 0 {
-		return nil, fmt.Errorf("sqlite: source: %w", store.ErrNotFound)
+		return nil, fmt.Errorf("sqlite: %w", problem.NotFound("source", name))
 	}
 	return list[0], nil
 }
@@ -86,7 +88,7 @@ func (s *Store) DisableSource(ctx context.Context, id string, at time.Time) erro
 		return fmt.Errorf("sqlite: disable source %s: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("sqlite: disable source %s: %w", id, store.ErrNotFound)
+		return fmt.Errorf("sqlite: disable: %w", problem.NotFound("source", id))
 	}
 	return nil
 }

@@ -29,7 +29,7 @@ func isUniqueViolation(err error) bool {
 // Order returns an order by id.
 func (s *Store) Order(ctx context.Context, id string) (*commerce.Order, error) {
 	var o commerce.Order
-	return &o, s.getDoc(ctx, "order "+id, &o, queries.Get("order"), id)
+	return &o, s.getDoc(ctx, "order", id, &o, queries.Get("order"), id)
 }
 
 // ListOrders returns orders newest first.
@@ -75,7 +75,7 @@ func (s *Store) Cart(ctx context.Context, customer string) (*commerce.Cart, erro
 
 func scanCart(row *sql.Row, customer string) (*commerce.Cart, error) {
 	var c commerce.Cart
-	return &c, scanDoc(row, "cart of "+customer, &c)
+	return &c, scanDoc(row, "cart of", customer, &c)
 }
 
 // LockCart reads a customer's cart: the writer's lock is held already.

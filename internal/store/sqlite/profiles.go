@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -77,7 +78,7 @@ func loadProfile(ctx context.Context, q rowQuerier, id int64) (*profile.Profile,
 	var state []byte
 	err := q(ctx, id).Scan(&got, &into, &state)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, fmt.Errorf("sqlite: profile %d: %w", id, store.ErrNotFound)
+		return nil, 0, fmt.Errorf("sqlite: %w", problem.NotFound("profile", id))
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: profile %d: %w", id, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -109,7 +110,7 @@ func (c commerceTx) InsertReservation(ctx context.Context, r *commerce.Reservati
 
 // Reservation reads a reservation in the transaction.
 func (c commerceTx) Reservation(ctx context.Context, id string) (*commerce.Reservation, error) {
-	return scanReservation(c.tx.QueryRowContext(ctx, queries.Get("reservation"), id))
+	return scanReservation(c.tx.QueryRowContext(ctx, queries.Get("reservation"), id), id)
 }
 
 // EndReservation ends an active reservation.
@@ -130,7 +131,7 @@ func (c commerceTx) OrderReservations(ctx context.Context, orderID string) ([]*c
 
 // Reservation returns a reservation by id.
 func (s *Store) Reservation(ctx context.Context, id string) (*commerce.Reservation, error) {
-	r, err := scanReservation(s.r.QueryRowContext(ctx, queries.Get("reservation"), id))
+	r, err := scanReservation(s.r.QueryRowContext(ctx, queries.Get("reservation"), id), id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -153,7 +154,7 @@ func queryReservations(ctx context.Context, q queryer, query string, args ...any
 	defer rows.Close()
 	var out []*commerce.Reservation
 	for rows.Next() {
-		r, err := scanReservation(rows)
+		r, err := scanReservation(rows, "")
 		if err != nil {
 			return nil, err
 		}
@@ -162,7 +163,8 @@ func queryReservations(ctx context.Context, q queryer, query string, args ...any
 	return out, rows.Err()
 }
 
-func scanReservation(row rowScanner) (*commerce.Reservation, error) {
+// scanReservation reads a reservation row; id names it in the not-found error.
+func scanReservation(row rowScanner, id string) (*commerce.Reservation, error) {
 	var r commerce.Reservation
 	var order sql.NullString
 	var cust string
@@ -170,7 +172,7 @@ func scanReservation(row rowScanner) (*commerce.Reservation, error) {
 	var created int64
 	err := row.Scan(&r.ID, &r.SKU, &r.Location, &r.Quantity, &r.Status, &order, &cust, &exp, &created, &ended)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("reservation: %w", store.CommerceNotFound)
+		return nil, problem.NotFound("reservation", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reservation: %w", err)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -46,7 +47,7 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) (bool, error) {
 func (s *Store) Task(ctx context.Context, id int64) (*store.Task, error) {
 	t, err := scanTask(s.r.QueryRowContext(ctx, queries.Get("task"), id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("task %d: %w", id, store.ErrNotFound)
+		return nil, problem.NotFound("task", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: task %d: %w", id, err)
@@ -86,7 +87,7 @@ func (s *Store) SetTaskStatus(ctx context.Context, id int64, status string, at t
 		return nil, fmt.Errorf("sqlite: task %d status: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, fmt.Errorf("task %d: %w", id, store.ErrNotFound)
+		return nil, problem.NotFound("task", id)
 	}
 	t, err := scanTask(s.w.QueryRowContext(ctx, queries.Get("task"), id))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/problem"
 )
 
 // service is the commerce service over s, with the catalog the tests of
@@ -34,9 +35,9 @@ func service(t *testing.T, s commerceStore) *commerce.Service {
 func unknown(t *testing.T, err error, field, kind, id string) {
 	t.Helper()
 	var ue *commerce.UnknownError
-	var ve *commerce.ValidationError
+	var ve *problem.ValidationError
 	if !errors.As(err, &ue) || ue.Field != field || ue.Kind != kind || ue.ID != id ||
-		!errors.Is(err, commerce.ErrNotFound) || !errors.As(err, &ve) || ve.Field != field {
+		!errors.Is(err, commerce.ErrNotFound) || !errors.As(err, &ve) || ve.Path != field {
 		t.Fatalf("want unknown %s %q on %s, got %T %v", kind, id, field, err, err)
 	}
 }
@@ -119,13 +120,13 @@ func testStockNeverWrapsAround(t *testing.T, s commerceStore) {
 	if _, err := svc.SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: 5}}); err != nil {
 		t.Fatal(err)
 	}
-	var ve *commerce.ValidationError
+	var ve *problem.ValidationError
 	_, _, err := svc.AdjustStock(ctx, "big", "", []commerce.Delta{{SKU: "A", Location: "lyon", OnHand: math.MaxInt64}})
-	if !errors.As(err, &ve) || ve.Field != "deltas[0].delta" {
+	if !errors.As(err, &ve) || ve.Path != "deltas[0].delta" {
 		t.Fatalf("a delta of MaxInt64: %v", err)
 	}
 	_, err = svc.SetStock(ctx, []commerce.StockLevel{{SKU: "A", Location: "lyon", OnHand: commerce.MaxQuantity + 1}})
-	if !errors.As(err, &ve) || ve.Field != "on_hand" {
+	if !errors.As(err, &ve) || ve.Path != "on_hand" {
 		t.Fatalf("on hand above the largest stock: %v", err)
 	}
 	// A row near the int64 limit, written before the bound existed.

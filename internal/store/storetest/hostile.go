@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -56,7 +57,7 @@ func testHostileValues(t *testing.T, s store.Store) {
 	for i, raw := range raws {
 		e, warnings, err := env.Normalize(i, []byte(raw), "")
 		if err != nil {
-			rejects = append(rejects, event.NewRejection(env, i, "", event.Dropped, err.(*event.ValidationError), []byte(raw)))
+			rejects = append(rejects, event.NewRejection(env, i, "", event.Dropped, err.(*problem.ValidationError), []byte(raw)))
 			continue
 		}
 		for _, w := range warnings {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -412,8 +413,8 @@ func testFollowerNeverSkips(t *testing.T, s store.Store) {
 func testRejections(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	env := &event.Envelope{SourceID: "web", ReceivedAt: t0}
-	r1 := event.NewRejection(env, 3, "m3", event.Dropped, &event.ValidationError{Code: event.CodeMissingField, Field: "event", Reason: "track needs an event name"}, []byte(`{"type":"track"}`))
-	r2 := event.NewRejection(env, 0, "m4", event.Corrected, &event.ValidationError{Code: event.CodeInvalidTimestamp, Field: "timestamp", Reason: "bad"}, []byte(`{}`))
+	r1 := event.NewRejection(env, 3, "m3", event.Dropped, &problem.ValidationError{Code: event.CodeMissingField, Path: "event", Reason: "track needs an event name"}, []byte(`{"type":"track"}`))
+	r2 := event.NewRejection(env, 0, "m4", event.Corrected, &problem.ValidationError{Code: event.CodeInvalidTimestamp, Path: "timestamp", Reason: "bad"}, []byte(`{}`))
 	ok := Event("web", "m5", "u", t0)
 	if err := s.Append(ctx, []*event.Event{ok}, []*event.Rejection{r1, r2}); err != nil {
 		t.Fatal(err)
