@@ -66,6 +66,9 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 	if c.URL != "" {
 		modes = []string{"target"}
 	}
+	if c.Endpoint == "track" {
+		opts.BatchSize = 1 // one event per request
+	}
 	var runs []benchRun
 	for i := range max(c.Runs, 1) {
 		for _, mode := range modes {
