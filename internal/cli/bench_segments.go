@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -86,44 +85,27 @@ func (c *benchSegmentsCmd) run(e *env, g *config.Globals, who string) (segmentsR
 	pid := srv.cmd.Process.Pid
 	cpu0, start := procCPU(pid), time.Now()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	jobs := make(chan int, 1024)
 	var sent, refused atomic.Int64
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Go(func() {
-			for n := range jobs {
-				id := fmt.Sprintf(`"anonymousId":"visitor-%d"`, n)
-				if who == "known" {
-					id = fmt.Sprintf(`"userId":"r%d"`, n)
-				}
-				body := fmt.Sprintf(`{%s,"event":"Product Viewed","properties":{"sku":"SKU-%d","name":"Trail runner"}}`, id, n%c.Segments)
-				req, _ := http.NewRequest("POST", srv.url+"/v1/track", strings.NewReader(body))
-				req.SetBasicAuth(srv.writeKey, "")
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				if err == nil && resp.StatusCode == 200 {
-					sent.Add(1)
-				} else {
-					refused.Add(1)
-				}
-			}
-		})
-	}
-	interval := time.Second / time.Duration(c.Rate)
-	next := time.Now()
-	for n := range total {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
+	openLoop(c.Rate, total, 64, func(n int) {
+		id := fmt.Sprintf(`"anonymousId":"visitor-%d"`, n)
+		if who == "known" {
+			id = fmt.Sprintf(`"userId":"r%d"`, n)
 		}
-		next = next.Add(interval)
-		jobs <- n
-	}
-	close(jobs)
-	wg.Wait()
+		body := fmt.Sprintf(`{%s,"event":"Product Viewed","properties":{"sku":"SKU-%d","name":"Trail runner"}}`, id, n%c.Segments)
+		req, _ := http.NewRequest("POST", srv.url+"/v1/track", strings.NewReader(body))
+		req.SetBasicAuth(srv.writeKey, "")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		if err == nil && resp.StatusCode == 200 {
+			sent.Add(1)
+		} else {
+			refused.Add(1)
+		}
+	})
 	elapsed := time.Since(start)
 	if err := api.settle(e.ctx); err != nil {
 		return segmentsRun{}, err
@@ -140,19 +122,8 @@ func (c *benchSegmentsCmd) run(e *env, g *config.Globals, who string) (segmentsR
 func (c *benchSegmentsCmd) report(g *config.Globals, e *env, runs []segmentsRun) error {
 	medians := map[string]segmentsRun{}
 	for _, who := range c.Customers {
-		var of []segmentsRun
-		for _, r := range runs {
-			if r.Customers == who {
-				of = append(of, r)
-			}
-		}
-		pick := func(f func(segmentsRun) float64) float64 {
-			v := make([]float64, len(of))
-			for i, r := range of {
-				v[i] = f(r)
-			}
-			return median(v)
-		}
+		of := func(r segmentsRun) bool { return r.Customers == who }
+		pick := func(f func(segmentsRun) float64) float64 { return medianBy(runs, of, f) }
 		medians[who] = segmentsRun{Customers: who, Rate: pick(func(r segmentsRun) float64 { return r.Rate }),
 			P50: pick(func(r segmentsRun) float64 { return r.P50 }), P90: pick(func(r segmentsRun) float64 { return r.P90 }),
 			P99: pick(func(r segmentsRun) float64 { return r.P99 }), Cores: pick(func(r segmentsRun) float64 { return r.Cores })}
