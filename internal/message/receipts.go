@@ -80,7 +80,7 @@ func (p *Pipeline) receipt(ctx context.Context, m *store.OutboxMessage, st provi
 		if r, ok := props["reason"].(string); ok {
 			reason += ": " + r
 		}
-		if err := p.st.Suppress(ctx, store.Suppression{Channel: m.Channel, Address: addr, Reason: reason, Source: source, At: at}); err != nil {
+		if err := p.st.Suppress(ctx, store.Suppression{Channel: m.Channel, Address: addr, Reason: reasonText(reason), Source: source, At: at}); err != nil {
 			return err
 		}
 	}
