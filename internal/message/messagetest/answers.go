@@ -27,11 +27,11 @@ type AnswerServer struct {
 	answer Answer
 }
 
-// NewAnswerServer starts an AnswerServer answering 200 with no body; the
-// caller closes it.
-func NewAnswerServer() *AnswerServer {
+// NewAnswerServer starts an AnswerServer answering 200 with no body,
+// over HTTP/2 and TLS when h2 is set (APNs); the caller closes it.
+func NewAnswerServer(h2 bool) *AnswerServer {
 	s := &AnswerServer{answer: Answer{Status: http.StatusOK}}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		a := s.answer
 		s.mu.Unlock()
@@ -42,6 +42,12 @@ func NewAnswerServer() *AnswerServer {
 		w.WriteHeader(a.Status)
 		_, _ = w.Write(a.Body)
 	}))
+	if h2 {
+		s.EnableHTTP2 = true
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
 	return s
 }
 

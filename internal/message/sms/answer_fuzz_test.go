@@ -37,7 +37,7 @@ func FuzzSendAnswers(f *testing.F) {
 	} {
 		f.Add(uint8(1), a.Status, a.RetryAfter, a.Body)
 	}
-	srv := messagetest.NewAnswerServer()
+	srv := messagetest.NewAnswerServer(false)
 	defer srv.Close()
 	tw, err := sms.NewTwilio(sms.TwilioConfig{Name: "twilio-fr", AccountSID: accountSID, AuthToken: authToken, From: "+33700000001",
 		BaseURL: srv.URL, Clock: clock.NewFake(t0)})
