@@ -63,6 +63,11 @@ type Sink interface {
 	Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error
 }
 
+// defaultOwner names the leases of an engine given no Owner: several
+// such engines on one store cannot tell their leases apart, so none takes
+// leases back at start.
+const defaultOwner = "engine"
+
 // Options configure an Engine.
 type Options struct {
 	// After names the log consumers the engine stays behind (it reads no
@@ -94,7 +99,9 @@ type Options struct {
 	// SendConcurrency is how many enrolments of a claimed batch may wait
 	// on their sender at once; default 1 (the simulator's order).
 	SendConcurrency int
-	// Owner names this worker in leases; default "engine".
+	// Owner names this worker in leases; default "engine". serve gives
+	// its node id, which stays the same across restarts: RunTimers then
+	// takes back at start the leases the previous run died holding.
 	Owner string
 	// Lease is how long a claimed enrolment is this worker's; past it, a
 	// crashed worker's enrolments are due again. Default 1 minute.
@@ -142,7 +149,7 @@ func New(st Store, o Options) *Engine {
 		o.Rules = identity.DefaultRules()
 	}
 	if o.Owner == "" {
-		o.Owner = "engine"
+		o.Owner = defaultOwner
 	}
 	if o.Lease <= 0 {
 		o.Lease = time.Minute

@@ -82,6 +82,47 @@ func TestCrashAfterSendRepeatsNoSendAndLosesNoStep(t *testing.T) {
 	}
 }
 
+// TestRestartedNodeTakesBackItsLeases: a node killed while it held due
+// enrolments goes on with them at once when it restarts under the same
+// owner (its node id), without waiting for its lease; another node's
+// leases are left alone.
+func TestRestartedNodeTakesBackItsLeases(t *testing.T) {
+	w := newWorld(t)
+	w.apply(cart)
+	w.track("ana", "Product Added", nil)
+	fs := &failingStore{Store: w.st}
+	crashing := journey.New(fs, journey.Options{Clock: w.clk, Sender: w.rec, Owner: "node-1", Lease: time.Hour})
+	if err := crashing.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.clk.Set(t0.Add(time.Hour))
+	if _, err := crashing.Tick(context.Background()); err != nil { // starts the wait
+		t.Fatal(err)
+	}
+	w.clk.Set(t0.Add(2 * time.Hour))
+	fs.fail = true
+	if _, err := crashing.Tick(context.Background()); err == nil {
+		t.Fatal("the write should have failed")
+	}
+	other := w.engine(journey.Options{Sender: w.rec, Owner: "node-2", Lease: time.Hour})
+	if n, err := other.TakeBackLeases(context.Background()); err != nil || n != 0 {
+		t.Fatalf("node-2 took back %d leases, %v", n, err)
+	}
+	w.eng = w.engine(journey.Options{Sender: w.rec, Owner: "node-1", Lease: time.Hour})
+	if n, err := w.eng.TakeBackLeases(context.Background()); err != nil || n != 1 {
+		t.Fatalf("node-1 took back %d leases, %v; want ana's", n, err)
+	}
+	calls := w.rec.Calls
+	w.tick() // the same instant: no lease to wait out
+	if w.rec.Calls != calls+1 {
+		t.Fatalf("the restarted node redid nothing at once (%d calls, then %d): it waited for its own lease", calls, w.rec.Calls)
+	}
+	w.at(3 * time.Hour)
+	if got := w.templates("ana"); !slices.Equal(got, []string{"offer", "nudge"}) {
+		t.Fatalf("after restart: sent %v, want the offer once and the nudge", got)
+	}
+}
+
 func TestExitOnPurchaseAndWaitForBranches(t *testing.T) {
 	w := newWorld(t)
 	w.apply(strings.Replace(cart, "  - wait: {for: 1h}\n  - send: {channel: sms", `  - wait_for:

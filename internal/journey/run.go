@@ -71,8 +71,15 @@ func (e *Engine) Wake() {
 }
 
 // RunTimers fires due enrolments every interval (and when woken) until
-// ctx ends.
+// ctx ends. With an Owner of its own (a node id), it first takes back the
+// leases a previous run of the same owner died holding, so that their
+// enrolments go on at once instead of after the lease.
 func (e *Engine) RunTimers(ctx context.Context, every time.Duration) {
+	if n, err := e.TakeBackLeases(ctx); err != nil {
+		e.log.Error("journey: take back this node's leases", "err", err)
+	} else if n > 0 {
+		e.log.Warn("journey: took back the leases of this node's previous run", "owner", e.o.Owner, "enrolments", n)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -86,6 +93,17 @@ func (e *Engine) RunTimers(ctx context.Context, every time.Duration) {
 		case <-e.wake:
 		}
 	}
+}
+
+// TakeBackLeases ends the leases this engine's Owner holds (a previous
+// run of the same node died holding them): their enrolments are due again
+// at once. An engine without an Owner of its own takes back nothing: it
+// could not tell its leases from another's.
+func (e *Engine) TakeBackLeases(ctx context.Context) (int64, error) {
+	if e.o.Owner == defaultOwner {
+		return 0, nil
+	}
+	return e.st.ReleaseEnrolmentLeases(ctx, e.o.Owner, e.o.Clock.Now())
 }
 
 // Tick runs the schedules whose time has come, then the steps of every

@@ -195,7 +195,7 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	p.Journeys = journey.New(st, journey.Options{Clock: rt.Clock, Logger: rt.Logger, Rules: cfg.Rules, Stores: cfg.Stores,
 		Sender: sender, Webhooks: rt.Webhooks, Emit: emit, Yield: rt.Yield, After: journeysAfter,
 		SendConcurrency: rt.SendConcurrency, MaxLateness: rt.MaxLateness, Trace: rt.Trace, CodeSecret: mo.Secret,
-		Stock: journey.CommerceStock{Service: p.Commerce}, Tasks: st})
+		Stock: journey.CommerceStock{Service: p.Commerce}, Tasks: st, Owner: mo.Node})
 
 	stage := measure.NewStage(st, measure.Options{Clock: rt.Clock, Logger: rt.Logger, Rules: cfg.Rules, Zone: cfg.Zone,
 		Yield: rt.Yield, Metrics: measure.NewMetrics(rt.Registry)})

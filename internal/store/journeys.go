@@ -32,6 +32,11 @@ type Journeys interface {
 	// now and whose lease (if any) has expired, earliest first. An
 	// enrolment is never leased to two owners at once.
 	ClaimDueEnrolments(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int) ([]*Enrolment, error)
+	// ReleaseEnrolmentLeases ends the leases owner holds after now: a
+	// restarted node's previous run died holding them, and their
+	// enrolments are due again at once instead of after the lease. It
+	// returns how many it released.
+	ReleaseEnrolmentLeases(ctx context.Context, owner string, now time.Time) (int64, error)
 	// ApplyJourneys writes one batch in one transaction: new enrolments
 	// (their ID is set on return), updated ones, and the consumer's
 	// checkpoint when it is set.

@@ -257,3 +257,12 @@ func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.Journe
 	store.FinishStats(out)
 	return out, nil
 }
+
+// ReleaseEnrolmentLeases ends the leases owner holds after now.
+func (s *Store) ReleaseEnrolmentLeases(ctx context.Context, owner string, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, queries.Get("release-enrolment-leases"), owner, now)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: release enrolment leases: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

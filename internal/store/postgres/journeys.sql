@@ -96,3 +96,6 @@ SELECT l.version, l.step, l.outcome, count(*), count(g.id) FROM journey_log l
 LEFT JOIN journey_log g ON g.enrolment_id = l.enrolment_id AND g.kind = 'goal'
 WHERE l.journey_id = $1 AND l.kind = 'split'
 GROUP BY l.version, l.step, l.outcome ORDER BY l.version, l.step, l.outcome;
+
+-- name: release-enrolment-leases
+UPDATE journey_enrolments SET lease_until = '-infinity' WHERE lease_owner = $1 AND lease_until > $2;

@@ -303,3 +303,12 @@ func (s *Store) JourneyStats(ctx context.Context, journey string) (*store.Journe
 	store.FinishStats(out)
 	return out, nil
 }
+
+// ReleaseEnrolmentLeases ends the leases owner holds after now.
+func (s *Store) ReleaseEnrolmentLeases(ctx context.Context, owner string, now time.Time) (int64, error) {
+	res, err := s.w.ExecContext(ctx, queries.Get("release-enrolment-leases"), owner, micros(now))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: release enrolment leases: %w", err)
+	}
+	return res.RowsAffected()
+}

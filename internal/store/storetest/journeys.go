@@ -113,6 +113,21 @@ func testEnrolments(t *testing.T, s journeyStore) {
 	if again, _ := s.ClaimDueEnrolments(ctx, t0.Add(3*time.Hour), "w2", time.Minute, 10); len(again) != 0 {
 		t.Fatalf("claimed again while leased: %d", len(again))
 	}
+	// Another owner's release leaves w1's leases alone.
+	if n, err := s.ReleaseEnrolmentLeases(ctx, "w2", t0.Add(3*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("w2 released %d of w1's leases, %v", n, err)
+	}
+	if again, _ := s.ClaimDueEnrolments(ctx, t0.Add(3*time.Hour), "w2", time.Minute, 10); len(again) != 0 {
+		t.Fatalf("claimed after another owner's release: %d", len(again))
+	}
+	// w1 restarts and takes its leases back: due again at once, to anyone
+	// (here w1 again), without waiting for the lease.
+	if n, err := s.ReleaseEnrolmentLeases(ctx, "w1", t0.Add(3*time.Hour)); err != nil || n != 2 {
+		t.Fatalf("w1 released %d leases, %v; want 2", n, err)
+	}
+	if back, _ := s.ClaimDueEnrolments(ctx, t0.Add(3*time.Hour), "w1", time.Minute, 10); len(back) != 2 {
+		t.Fatalf("after the release, claimed %d; want both", len(back))
+	}
 	// w1 crashes: after the lease, w2 takes b.
 	stolen, _ := s.ClaimDueEnrolments(ctx, t0.Add(3*time.Hour+2*time.Minute), "w2", time.Minute, 1)
 	if len(stolen) != 1 || stolen[0].ID != a.ID {
