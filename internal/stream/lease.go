@@ -1,0 +1,113 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// How a lease is held (docs/scale.md, Ownership of the relay): renewed
+// every leaseRenew, given up when no renewal succeeded for LeaseTTL,
+// claimed by the others every leaseRetry.
+const (
+	leaseRenew = 2 * time.Second
+	leaseRetry = time.Second
+)
+
+// Hold runs fn while this node holds the lease key, for as long as ctx
+// lasts: it claims the key (waiting while another live node holds it),
+// calls fn with a context that ends when the lease is lost, and claims it
+// again after. fn must return soon after its context ends. When ctx ends,
+// the lease is deleted so that another node takes over at once.
+//
+// The lease is a key of the stream's key-value bucket, whose TTL expires it
+// LeaseTTL after its holder's last renewal: a node that dies or pauses
+// loses it, another claims it. The bucket is JetStream's own replicated
+// state: no consensus of ours.
+func (s *Stream) Hold(ctx context.Context, key string, fn func(ctx context.Context)) {
+	for ctx.Err() == nil {
+		rev, err := s.leases.Create(ctx, key, []byte(s.opts.Node))
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrKeyExists) && ctx.Err() == nil {
+				s.log.Warn("lease: claim failed", "lease", key, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(leaseRetry):
+			}
+			continue
+		}
+		s.log.Info("lease: holding", "lease", key, "node", s.opts.Node)
+		s.holding(ctx, key, rev, fn)
+	}
+}
+
+// holding runs fn under the lease claimed at rev, renewing it, until fn
+// returns or the lease is lost.
+func (s *Stream) holding(ctx context.Context, key string, rev uint64, fn func(ctx context.Context)) {
+	held, lose := context.WithCancel(ctx)
+	defer lose()
+	done := make(chan struct{})
+	go func() { defer close(done); fn(held) }()
+	t := time.NewTicker(leaseRenew)
+	defer t.Stop()
+	renewed := time.Now()
+	for {
+		select {
+		case <-done:
+			s.release(key, rev)
+			return
+		case <-ctx.Done():
+			<-done
+			s.release(key, rev)
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, leaseRenew)
+		next, err := s.leases.Update(rctx, key, []byte(s.opts.Node), rev)
+		cancel()
+		switch {
+		case err == nil:
+			rev, renewed = next, time.Now()
+			continue
+		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
+			// The revision moved or the key expired: another node may
+			// hold it now. Stop at once.
+			s.log.Error("lease: lost", "lease", key, "node", s.opts.Node, "err", err)
+		case time.Since(renewed) < LeaseTTL-leaseRenew:
+			s.log.Warn("lease: renewal failed; retrying", "lease", key, "err", err)
+			continue
+		default:
+			s.log.Error("lease: not renewed within its TTL; giving it up", "lease", key, "err", err)
+		}
+		lose()
+		<-done
+		return
+	}
+}
+
+// release deletes the lease if it is still at rev, so that another node
+// need not wait for it to expire.
+func (s *Stream) release(key string, rev uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.leases.Delete(ctx, key, jetstream.LastRevision(rev)); err != nil {
+		s.log.Warn("lease: release failed; it expires by itself", "lease", key, "err", err)
+		return
+	}
+	s.log.Info("lease: released", "lease", key, "node", s.opts.Node)
+}
+
+// Holder returns the node holding the lease key, "" if none.
+func (s *Stream) Holder(ctx context.Context, key string) (string, error) {
+	e, err := s.leases.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(e.Value()), nil
+}
