@@ -20,7 +20,8 @@ const (
 // lasts: it claims the key (waiting while another live node holds it),
 // calls fn with a context that ends when the lease is lost, and claims it
 // again after. fn must return soon after its context ends. When ctx ends,
-// the lease is deleted so that another node takes over at once.
+// the lease is kept until Release (the caller may have work of the lease
+// to finish); when fn returns by itself, it is released at once.
 //
 // The lease is a key of the stream's key-value bucket, whose TTL expires it
 // LeaseTTL after its holder's last renewal: a node that dies or pauses
@@ -57,11 +58,15 @@ func (s *Stream) holding(ctx context.Context, key string, rev uint64, fn func(ct
 	for {
 		select {
 		case <-done:
-			s.release(key, rev)
+			if ctx.Err() == nil {
+				s.release(key, rev)
+				return
+			}
+			s.keep(key, rev)
 			return
 		case <-ctx.Done():
 			<-done
-			s.release(key, rev)
+			s.keep(key, rev)
 			return
 		case <-t.C:
 		}
@@ -85,6 +90,29 @@ func (s *Stream) holding(ctx context.Context, key string, rev uint64, fn func(ct
 		lose()
 		<-done
 		return
+	}
+}
+
+// keep remembers that this node still holds key at rev, for Release.
+func (s *Stream) keep(key string, rev uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kept == nil {
+		s.kept = map[string]uint64{}
+	}
+	s.kept[key] = rev
+}
+
+// Release gives up the lease key that Hold kept when its context ended, so
+// that another node takes over at once rather than when it expires. Call it
+// once the work done under the lease has stopped.
+func (s *Stream) Release(key string) {
+	s.mu.Lock()
+	rev, ok := s.kept[key]
+	delete(s.kept, key)
+	s.mu.Unlock()
+	if ok {
+		s.release(key, rev)
 	}
 }
 

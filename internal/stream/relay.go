@@ -62,21 +62,27 @@ func (s *Stream) Relay(sink collect.Sink, cp store.Checkpoints, reg prometheus.R
 // ctx ends: this node waits for the lease, relays while it holds it, and
 // stops at once when it loses it.
 func (r *Relay) RunOwned(ctx context.Context) {
-	r.s.Hold(ctx, RelayLease, func(ctx context.Context) {
-		r.owner.Set(1)
-		defer r.owner.Set(0)
-		for ctx.Err() == nil {
-			err := r.Run(ctx)
-			if err == nil || ctx.Err() != nil {
-				return
-			}
-			r.s.log.Error("relay stopped; restarting from its checkpoint in 1 second", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
+	r.s.Hold(ctx, RelayLease, r.RunUntil)
+	r.s.Release(RelayLease)
+}
+
+// RunUntil relays until ctx ends, starting again from the checkpoint after
+// a failure. The caller holds the lease that makes this node the one
+// relaying.
+func (r *Relay) RunUntil(ctx context.Context) {
+	r.owner.Set(1)
+	defer r.owner.Set(0)
+	for ctx.Err() == nil {
+		err := r.Run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
 		}
-	})
+		r.s.log.Error("relay stopped; restarting from its checkpoint in 1 second", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Run relays from the checkpoint until ctx ends (nil) or a failure.

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -47,6 +48,9 @@ type Stream struct {
 	js     jetstream.JetStream
 	leases jetstream.KeyValue
 	log    *slog.Logger
+
+	mu   sync.Mutex
+	kept map[string]uint64 // leases held past their Hold, for Release
 }
 
 // Default settings (docs/scale.md).

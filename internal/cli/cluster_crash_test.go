@@ -1,0 +1,200 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/parcours/parcours/internal/crashtest"
+	"github.com/parcours/parcours/internal/source"
+	"github.com/parcours/parcours/internal/unify"
+)
+
+// TestClusterKillsThePipelineOwner runs two `serve` nodes on one PostgreSQL
+// schema and one JetStream stream, with clients posting batches to both;
+// it kills the node holding the pipeline lease with SIGKILL. The other node
+// must take the relay and the stages over within 10 seconds, and the log
+// must hold every acknowledged event exactly once (the history checker),
+// each unified.
+func TestClusterKillsThePipelineOwner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	natsURL := os.Getenv("PARCOURS_TEST_NATS_URL")
+	if natsURL == "" || os.Getenv("PARCOURS_TEST_POSTGRES_URL") == "" {
+		t.Skip("PARCOURS_TEST_NATS_URL and PARCOURS_TEST_POSTGRES_URL not both set")
+	}
+	ctx := context.Background()
+	e := engine{name: "PostgreSQL"}.prepare(t)
+	name := "T_" + strings.ToUpper(rand.Text()[:12])
+	t.Cleanup(func() { dropStream(natsURL, name) })
+	dirA, dirB := t.TempDir(), t.TempDir()
+	st := e.open(t, dirA)
+	src, _ := source.New("Web shop", "web", "", time.Now())
+	if err := st.CreateSource(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	flags := []string{"--nats", natsURL, "--nats-stream", name}
+	a := startNode(t, dirA, e, flags...)
+	waitMetric(t, a.url, "parcours_stream_relay_owner 1", 10*time.Second)
+	eb := e
+	eb.app += "-b" // a's kill waits for a's sessions only
+	b := startNode(t, dirB, eb, flags...)
+
+	h := crashtest.New()
+	var killed atomic.Bool
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; i < 400; i++ {
+				to := []*node{a, b}[(w+i)%2]
+				if killed.Load() {
+					to = b
+				}
+				ids := make([]string, 25)
+				for j := range ids {
+					ids[j] = fmt.Sprintf("w%d-b%d-%d", w, i, j)
+				}
+				code, err := postTrackBatch(to.url, src.WriteKey, ids)
+				o := crashtest.Unknown
+				switch {
+				case err != nil:
+				case code == http.StatusOK:
+					o = crashtest.Acked
+				case code < 500:
+					o = crashtest.Refused
+				}
+				for _, id := range ids {
+					h.Record(id, o)
+				}
+				if acked, _, _ := h.Counts(); acked >= 6000 {
+					return
+				}
+			}
+		})
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if acked, _, _ := h.Counts(); acked >= 2000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than 2,000 events acknowledged in 30s; a said: %s\nb said: %s", a.log(), b.log())
+		}
+	}
+	killed.Store(true) // requests in flight to a stay unanswered
+	a.kill()
+	died := time.Now()
+	waitMetric(t, b.url, "parcours_stream_relay_owner 1", 15*time.Second)
+	took := time.Since(died)
+	if took > 10*time.Second {
+		t.Errorf("node b took the relay over %s after a was killed; want within 10s", took.Round(time.Millisecond))
+	}
+	wg.Wait()
+
+	// Everything acknowledged reaches the log, and unify (on b) follows.
+	acked, _, _ := h.Counts()
+	var r crashtest.Report
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st := e.open(t, dirB)
+		events, err := st.ReadAfter(ctx, 0, 10_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := st.Checkpoint(ctx, unify.Consumer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		stored := map[string]int{}
+		for _, ev := range events {
+			if ev.SourceID == src.ID {
+				stored[ev.MessageID]++
+			}
+		}
+		r = h.CheckStored(stored)
+		last := int64(0)
+		if len(events) > 0 {
+			last = events[len(events)-1].Seq
+		}
+		if r.Err() == nil && cp >= last {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30s after the kill: %v (%s); unify at %d of %d\nb said: %s", r.Err(), r, cp, last, b.log())
+		}
+	}
+	t.Logf("%d acknowledged; after SIGKILL of the pipeline owner: %s; b relayed %s after the kill", acked, r, took.Round(time.Millisecond))
+	b.stop()
+}
+
+// postTrackBatch posts one batch of track events with the given message ids.
+func postTrackBatch(url, writeKey string, ids []string) (int, error) {
+	var sb strings.Builder
+	sb.WriteString(`{"batch":[`)
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"track","userId":"u-%d","event":"Product Viewed","messageId":"%s","properties":{"sku":"SHOE-42"}}`, i%40, id)
+	}
+	sb.WriteString(`]}`)
+	req, _ := http.NewRequest("POST", url+"/v1/batch", bytes.NewReader([]byte(sb.String())))
+	req.SetBasicAuth(writeKey, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// waitMetric waits until the node's /metrics holds line.
+func waitMetric(t *testing.T, url, line string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		resp, err := http.Get(url + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), "\n"+line+"\n") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/metrics: no %q within %s", url, line, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// dropStream deletes a test's stream and its lease bucket.
+func dropStream(natsURL, name string) {
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = js.DeleteStream(ctx, name)
+	_ = js.DeleteKeyValue(ctx, name+"_LEASES")
+}

@@ -1,0 +1,51 @@
+package server
+
+import (
+	"context"
+
+	"github.com/parcours/parcours/internal/stream"
+)
+
+// PipelineLease is the lease under which one node of a cluster relays the
+// stream into the event log and runs the stages (docs/scale.md).
+const PipelineLease = "pipeline"
+
+// startClustered runs the relay and the stages on this node while it holds
+// the pipeline lease: it waits for the lease (ingestion and the API are
+// served meanwhile), starts them once it holds it, and stops them when it
+// loses it. The stages are started once per process: a node that lost the
+// lease calls Options.LeaseLost, to be restarted, rather than starting
+// them again beside what the lost run may still be finishing.
+func (s *Server) startClustered(ctx context.Context) {
+	relay := s.opts.Stream.Relay(s.commit, s.st, s.registry)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		once, stop := context.WithCancel(ctx)
+		defer stop()
+		s.opts.Stream.Hold(once, PipelineLease, func(held context.Context) {
+			defer stop() // never claim it again in this process
+			s.startMu.Lock()
+			if ctx.Err() != nil { // Close came first
+				s.startMu.Unlock()
+				return
+			}
+			// The relay's last batch goes through the committer: Close
+			// waits for it before closing the committer.
+			s.relay.Add(1)
+			go func() { defer s.relay.Done(); relay.RunUntil(held) }()
+			s.startStages(held)
+			s.startMu.Unlock()
+			<-held.Done()
+			if ctx.Err() == nil {
+				s.log.Error("cluster: lost the pipeline lease; the stages stop and this node must be restarted", "lease", PipelineLease)
+				if s.opts.LeaseLost != nil {
+					s.opts.LeaseLost()
+				}
+			}
+		})
+	}()
+}
+
+// Stream returns the node's stream, nil in single-node mode.
+func (s *Server) Stream() *stream.Stream { return s.opts.Stream }
