@@ -38,8 +38,8 @@ type serveCmd struct {
 	ReservationSweep time.Duration `help:"How often reservations past their expiry are released." env:"PARCOURS_RESERVATION_SWEEP" default:"30s"`
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
 	LogTail          int           `help:"Newest events kept decoded in memory for the stages reading the log behind ingestion (bounded to 32 MiB of their JSON too: with the ingestion budget, serve stays under 512 MiB); 0 turns it off: every stage then reads and decodes the log itself." env:"PARCOURS_LOG_TAIL" default:"65536"`
+	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 	clusterFlags
-	DecodeOnly bool `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 	messageFlags
 }
 

@@ -139,3 +139,26 @@ func (s *Stream) Close() { s.nc.Close() }
 
 func (s *Stream) eventSubject() string     { return s.opts.Name + ".events" }
 func (s *Stream) rejectionSubject() string { return s.opts.Name + ".rejections" }
+
+// Delete removes the stream name and its lease bucket from the NATS server
+// at url: what a benchmark or a test created for itself.
+func Delete(ctx context.Context, url, name string) error {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return fmt.Errorf("stream: connect to NATS at %s: %w", url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("stream: JetStream on %s: %w", url, err)
+	}
+	errS := js.DeleteStream(ctx, name)
+	errKV := js.DeleteKeyValue(ctx, name+"_LEASES")
+	if errS != nil && !errors.Is(errS, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("stream: delete stream %s: %w", name, errS)
+	}
+	if errKV != nil && !errors.Is(errKV, jetstream.ErrBucketNotFound) && !errors.Is(errKV, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("stream: delete key-value bucket %s_LEASES: %w", name, errKV)
+	}
+	return nil
+}
