@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,6 +138,102 @@ func TestClusterKillsThePipelineOwner(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged; after SIGKILL of the pipeline owner: %s; b relayed %s after the kill", acked, r, took.Round(time.Millisecond))
+	b.stop()
+}
+
+// TestClusterPausedOwnerGivesWay pauses the node holding the pipeline lease
+// with SIGSTOP: the other node takes the relay over within 10 seconds and
+// the events acknowledged meanwhile reach the log; when the paused node
+// resumes, it finds its lease gone and exits (a supervisor restarts it)
+// instead of running the stages beside the new owner.
+func TestClusterPausedOwnerGivesWay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	natsURL := os.Getenv("PARCOURS_TEST_NATS_URL")
+	if natsURL == "" || os.Getenv("PARCOURS_TEST_POSTGRES_URL") == "" {
+		t.Skip("PARCOURS_TEST_NATS_URL and PARCOURS_TEST_POSTGRES_URL not both set")
+	}
+	ctx := context.Background()
+	e := engine{name: "PostgreSQL"}.prepare(t)
+	name := "T_" + strings.ToUpper(rand.Text()[:12])
+	t.Cleanup(func() { dropStream(natsURL, name) })
+	dirA, dirB := t.TempDir(), t.TempDir()
+	st := e.open(t, dirA)
+	src, _ := source.New("Web shop", "web", "", time.Now())
+	if err := st.CreateSource(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	flags := []string{"--nats", natsURL, "--nats-stream", name}
+	a := startNode(t, dirA, e, flags...)
+	waitMetric(t, a.url, "parcours_stream_relay_owner 1", 10*time.Second)
+	eb := e
+	eb.app += "-b"
+	b := startNode(t, dirB, eb, flags...)
+	exited := make(chan error, 1)
+	go func() { exited <- a.cmd.Wait() }()
+
+	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	var ids []string
+	for i := range 40 {
+		batch := []string{fmt.Sprintf("p-%d-0", i), fmt.Sprintf("p-%d-1", i)}
+		if code, err := postTrackBatch(b.url, src.WriteKey, batch); err != nil || code != http.StatusOK {
+			t.Fatalf("posting to b while a is paused: %d %v", code, err)
+		}
+		ids = append(ids, batch...)
+	}
+	waitMetric(t, b.url, "parcours_stream_relay_owner 1", 15*time.Second)
+	took := time.Since(paused)
+	if took > 10*time.Second {
+		t.Errorf("b took the relay over %s after a was paused; want within 10s", took.Round(time.Millisecond))
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(a.log(), "lost the pipeline lease") {
+			t.Errorf("a exited with %v after it resumed; want an error saying it lost the pipeline lease; it said: %s", err, a.log())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("a still runs 15s after it resumed without its lease; it said: %s", a.log())
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st := e.open(t, dirB)
+		events, err := st.ReadAfter(ctx, 0, 100_000)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, ev := range events {
+			seen[ev.MessageID]++
+		}
+		missing, twice := 0, 0
+		for _, id := range ids {
+			switch seen[id] {
+			case 0:
+				missing++
+			case 1:
+			default:
+				twice++
+			}
+		}
+		if twice > 0 {
+			t.Fatalf("%d events in the log twice", twice)
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged events not in the log 20s after b took over; b said: %s", missing, len(ids), b.log())
+		}
+	}
+	t.Logf("b took over %s after a was paused; a exited when it resumed", took.Round(time.Millisecond))
 	b.stop()
 }
 
