@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +20,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parcours/parcours/internal/crashtest"
+	"github.com/parcours/parcours/internal/server"
 	"github.com/parcours/parcours/internal/source"
+	"github.com/parcours/parcours/internal/stream"
 	"github.com/parcours/parcours/internal/unify"
 )
 
@@ -138,6 +141,44 @@ func TestClusterKillsThePipelineOwner(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged; after SIGKILL of the pipeline owner: %s; b relayed %s after the kill", acked, r, took.Round(time.Millisecond))
+
+	// The cluster reports it: b alone, running the pipeline, nothing behind.
+	idB := nodeID(t, dirB)
+	var out, errs bytes.Buffer
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out.Reset()
+		errs.Reset()
+		code := Main([]string{"cluster", "status", "--database", e.database, "--nats", natsURL, "--nats-stream", name, "--json"}, &out, &errs)
+		if code != 0 {
+			t.Fatalf("cluster status: exit %d: %s", code, errs.String())
+		}
+		var got struct {
+			Cluster  stream.Status `json:"cluster"`
+			UnifyLag int64         `json:"unify_lag"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatalf("cluster status --json: %v: %s", err, out.String())
+		}
+		c := got.Cluster
+		if len(c.Nodes) == 1 && c.Nodes[0].Node == idB && c.Leases[server.PipelineLease] == idB && c.Lag == 0 && got.UnifyLag == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster status 10s after the takeover: %s; want b (%s) alone, holding the pipeline, nothing behind", out.String(), idB)
+		}
+	}
+	resp, err := http.Get(b.url + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Cluster stream.Status `json:"cluster"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ready)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || ready.Cluster.Leases[server.PipelineLease] != idB || !ready.Cluster.Connected {
+		t.Errorf("b's /readyz: %d %+v %v; want 200, connected, holding the pipeline lease", resp.StatusCode, ready.Cluster, err)
+	}
 	b.stop()
 }
 

@@ -101,6 +101,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
 	}
+	so.Addr = clientURL(l.Addr())
 	srv := server.New(st, so)
 	srv.Start()
 	defer srv.Close()

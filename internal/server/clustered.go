@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 
 	"github.com/parcours/parcours/internal/stream"
 )
@@ -18,7 +19,11 @@ const PipelineLease = "pipeline"
 // them again beside what the lost run may still be finishing.
 func (s *Server) startClustered(ctx context.Context) {
 	relay := s.opts.Stream.Relay(s.commit, s.st, s.registry)
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.opts.Stream.Announce(ctx, stream.NodeInfo{Addr: s.opts.Addr, Started: s.opts.Clock.Now()})
+	}()
 	go func() {
 		defer s.wg.Done()
 		once, stop := context.WithCancel(ctx)
@@ -49,3 +54,13 @@ func (s *Server) startClustered(ctx context.Context) {
 
 // Stream returns the node's stream, nil in single-node mode.
 func (s *Server) Stream() *stream.Stream { return s.opts.Stream }
+
+// clusterReady says whether a clustered node can take ingestion (it
+// reaches NATS), with the cluster as it sees it for /readyz.
+func (s *Server) clusterReady(ctx context.Context) (stream.Status, error) {
+	st, err := s.opts.Stream.Status(ctx, s.st)
+	if err == nil && !st.Connected {
+		err = errors.New("not connected to NATS (reconnecting)")
+	}
+	return st, err
+}

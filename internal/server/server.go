@@ -88,6 +88,9 @@ type Options struct {
 	// told to stop, and the process should exit so that a supervisor
 	// restarts it. Nil: the node only logs it.
 	LeaseLost func()
+	// Addr is the address the node serves at, as other nodes and
+	// operators reach it (shown by parcours cluster status).
+	Addr string
 }
 
 // Server is a running Parcours.
@@ -416,7 +419,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			Details: map[string]any{"ingest": sat, "queued_events": s.commit.Queued()}})
 		return
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat})
+	body := map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat}
+	if s.opts.Stream != nil {
+		// A node that cannot reach NATS cannot acknowledge anything.
+		cluster, err := s.clusterReady(ctx)
+		if err != nil {
+			httpjson.Fail(w, r, s.log, &problem.Error{Kind: problem.KindUnavailable, Code: "not_ready", Message: "stream: " + err.Error(),
+				Details: map[string]any{"cluster": cluster}})
+			return
+		}
+		body["cluster"] = cluster
+	}
+	httpjson.Write(w, http.StatusOK, body)
 }
 
 // pruneDedup forgets dedup keys older than the window, hourly.

@@ -36,7 +36,10 @@ type Options struct {
 	// relay must have copied it by then.
 	Retention time.Duration
 	// Node names this process in the leases it holds.
-	Node   string
+	Node string
+	// Inspect connects to an existing stream without creating or changing
+	// anything (parcours cluster status).
+	Inspect bool
 	Logger *slog.Logger
 }
 
@@ -102,6 +105,17 @@ func Connect(ctx context.Context, o Options) (*Stream, error) {
 		return nil, fmt.Errorf("stream: JetStream on %s: %w", o.URL, err)
 	}
 	s := &Stream{opts: o, nc: nc, js: js, log: log}
+	if o.Inspect {
+		if _, err := js.Stream(ctx, o.Name); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("stream: no stream %s on %s: %w (has a serve --nats started with this --nats-stream?)", o.Name, o.URL, err)
+		}
+		if s.leases, err = js.KeyValue(ctx, o.Name+"_LEASES"); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("stream: no key-value bucket %s_LEASES on %s: %w", o.Name, o.URL, err)
+		}
+		return s, nil
+	}
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        o.Name,
 		Subjects:    []string{s.eventSubject(), s.rejectionSubject()},
