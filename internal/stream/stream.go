@@ -40,7 +40,7 @@ type Options struct {
 	// Inspect connects to an existing stream without creating or changing
 	// anything (parcours cluster status).
 	Inspect bool
-	Logger *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Stream is a connection to JetStream with the event stream and the lease
