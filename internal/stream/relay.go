@@ -120,6 +120,8 @@ func (r *Relay) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-cc.Closed():
+			return fmt.Errorf("relay: the consumer of %s stopped", r.s.opts.Name)
 		case m := <-msgs:
 			batch = append(batch, m)
 		}
