@@ -58,7 +58,24 @@ func TestClusterKillsThePipelineOwner(t *testing.T) {
 	eb.app += "-b" // a's kill waits for a's sessions only
 	b := startNode(t, dirB, eb, flags...)
 
+	// A client whose answer from a was lost resends to b: told duplicates,
+	// stored once (checked with the rest below).
+	retry := []string{"retry-0", "retry-1", "retry-2"}
+	for i, to := range []*node{a, b} {
+		body := answer(t, to.url, src.WriteKey, retry)
+		want := `"stored":3,"duplicates":0`
+		if i == 1 {
+			want = `"stored":0,"duplicates":3`
+		}
+		if !strings.Contains(body, want) {
+			t.Fatalf("batch sent to node %d: %s; want %s", i+1, body, want)
+		}
+	}
+
 	h := crashtest.New()
+	for _, id := range retry {
+		h.Record(id, crashtest.Acked)
+	}
 	var killed atomic.Bool
 	var wg sync.WaitGroup
 	for w := range 4 {
@@ -276,6 +293,32 @@ func TestClusterPausedOwnerGivesWay(t *testing.T) {
 	}
 	t.Logf("b took over %s after a was paused; a exited when it resumed", took.Round(time.Millisecond))
 	b.stop()
+}
+
+// answer posts a batch of track events and returns the answer's body.
+func answer(t *testing.T, url, writeKey string, ids []string) string {
+	t.Helper()
+	var sb strings.Builder
+	sb.WriteString(`{"batch":[`)
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"track","userId":"u-%d","event":"Product Viewed","messageId":"%s"}`, i, id)
+	}
+	sb.WriteString(`]}`)
+	req, _ := http.NewRequest("POST", url+"/v1/batch", strings.NewReader(sb.String()))
+	req.SetBasicAuth(writeKey, "")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s/v1/batch: %d %s", url, resp.StatusCode, b)
+	}
+	return string(b)
 }
 
 // postTrackBatch posts one batch of track events with the given message ids.
