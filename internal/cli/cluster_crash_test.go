@@ -120,6 +120,7 @@ func TestClusterKillsThePipelineOwner(t *testing.T) {
 	died := time.Now()
 	waitMetric(t, b.url, "parcours_stream_relay_owner 1", 15*time.Second)
 	took := time.Since(died)
+	waitMetric(t, b.url, `parcours_cluster_lease_events_total{event="acquired",lease="pipeline"} 1`, 5*time.Second)
 	if took > 10*time.Second {
 		t.Errorf("node b took the relay over %s after a was killed; want within 10s", took.Round(time.Millisecond))
 	}

@@ -163,6 +163,7 @@ func New(st store.Store, o Options) *Server {
 	var sink collect.Sink = s.commit
 	if o.Stream != nil {
 		sink = o.Stream.Publisher(s.registry)
+		o.Stream.Register(s.registry)
 	}
 	if o.DecodeOnly {
 		sink = collect.Discard{}

@@ -41,7 +41,10 @@ func (s *Stream) Hold(ctx context.Context, key string, fn func(ctx context.Conte
 			continue
 		}
 		s.log.Info("lease: holding", "lease", key, "node", s.opts.Node)
+		s.leaseEvents.WithLabelValues(key, "acquired").Inc()
+		s.leaseHeld.WithLabelValues(key).Set(1)
 		s.holding(ctx, key, rev, fn)
+		s.leaseHeld.WithLabelValues(key).Set(0)
 	}
 }
 
@@ -87,6 +90,7 @@ func (s *Stream) holding(ctx context.Context, key string, rev uint64, fn func(ct
 		default:
 			s.log.Error("lease: not renewed within its TTL; giving it up", "lease", key, "err", err)
 		}
+		s.leaseEvents.WithLabelValues(key, "lost").Inc()
 		lose()
 		<-done
 		return
@@ -125,6 +129,7 @@ func (s *Stream) release(key string, rev uint64) {
 		s.log.Warn("lease: release failed; it expires by itself", "lease", key, "err", err)
 		return
 	}
+	s.leaseEvents.WithLabelValues(key, "released").Inc()
 	s.log.Info("lease: released", "lease", key, "node", s.opts.Node)
 }
 

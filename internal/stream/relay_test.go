@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/parcours/parcours/internal/event"
 )
 
@@ -166,6 +168,12 @@ func TestRelayOwnerDiesAnotherTakesOverWithin10s(t *testing.T) {
 	}
 	if !b.owner() {
 		t.Error("node b does not run the relay after a died")
+	}
+	if got := testutil.ToFloat64(b.s.leaseEvents.WithLabelValues(RelayLease, "acquired")); got != 1 {
+		t.Errorf("node b counted %v acquisitions of the relay lease; want 1", got)
+	}
+	if got := testutil.ToFloat64(b.s.leaseHeld.WithLabelValues(RelayLease)); got != 1 {
+		t.Errorf("node b's parcours_cluster_lease_held{lease=relay} = %v; want 1", got)
 	}
 	t.Logf("takeover: the events acknowledged after a died were in the log %s later", took.Round(time.Millisecond))
 }

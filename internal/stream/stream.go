@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options say where the stream is and how it is kept. Zero values take the
@@ -54,6 +55,9 @@ type Stream struct {
 
 	mu   sync.Mutex
 	kept map[string]uint64 // leases held past their Hold, for Release
+
+	leaseEvents *prometheus.CounterVec // by lease and event: acquired, lost, released
+	leaseHeld   *prometheus.GaugeVec
 }
 
 // Default settings (docs/scale.md).
@@ -104,7 +108,14 @@ func Connect(ctx context.Context, o Options) (*Stream, error) {
 		nc.Close()
 		return nil, fmt.Errorf("stream: JetStream on %s: %w", o.URL, err)
 	}
-	s := &Stream{opts: o, nc: nc, js: js, log: log}
+	s := &Stream{opts: o, nc: nc, js: js, log: log,
+		leaseEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parcours_cluster_lease_events_total",
+			Help: "Leases this node acquired, lost (another node may hold it now) or released, by lease: each acquisition is a change of owner."},
+			[]string{"lease", "event"}),
+		leaseHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "parcours_cluster_lease_held", Help: "1 while this node holds the lease."}, []string{"lease"}),
+	}
 	if o.Inspect {
 		if _, err := js.Stream(ctx, o.Name); err != nil {
 			nc.Close()
@@ -143,6 +154,11 @@ func Connect(ctx context.Context, o Options) (*Stream, error) {
 	}
 	s.leases = kv
 	return s, nil
+}
+
+// Register adds the node's lease metrics to reg.
+func (s *Stream) Register(reg prometheus.Registerer) {
+	reg.MustRegister(s.leaseEvents, s.leaseHeld)
 }
 
 // Name returns the stream's name.
