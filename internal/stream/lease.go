@@ -132,15 +132,3 @@ func (s *Stream) release(key string, rev uint64) {
 	s.leaseEvents.WithLabelValues(key, "released").Inc()
 	s.log.Info("lease: released", "lease", key, "node", s.opts.Node)
 }
-
-// Holder returns the node holding the lease key, "" if none.
-func (s *Stream) Holder(ctx context.Context, key string) (string, error) {
-	e, err := s.leases.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return string(e.Value()), nil
-}

@@ -164,7 +164,8 @@ func (s *Stream) Register(reg prometheus.Registerer) {
 // Name returns the stream's name.
 func (s *Stream) Name() string { return s.opts.Name }
 
-// Close drains nothing: what was acknowledged is in JetStream already.
+// Close closes the connection to NATS; nothing acknowledged is lost, it is
+// in JetStream already.
 func (s *Stream) Close() { s.nc.Close() }
 
 func (s *Stream) eventSubject() string     { return s.opts.Name + ".events" }
