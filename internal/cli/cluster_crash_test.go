@@ -380,3 +380,70 @@ func dropStream(natsURL, name string) {
 	_ = js.DeleteStream(ctx, name)
 	_ = js.DeleteKeyValue(ctx, name+"_LEASES")
 }
+
+// TestClusterDefinitionsReachTheOwner saves a segment through the node that
+// does not run the stages: the node that does must evaluate it (within the
+// 5 s reload) for the events sent after.
+func TestClusterDefinitionsReachTheOwner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts server processes")
+	}
+	natsURL := os.Getenv("PARCOURS_TEST_NATS_URL")
+	if natsURL == "" || os.Getenv("PARCOURS_TEST_POSTGRES_URL") == "" {
+		t.Skip("PARCOURS_TEST_NATS_URL and PARCOURS_TEST_POSTGRES_URL not both set")
+	}
+	ctx := context.Background()
+	e := engine{name: "PostgreSQL"}.prepare(t)
+	name := "T_" + strings.ToUpper(rand.Text()[:12])
+	t.Cleanup(func() { dropStream(natsURL, name) })
+	dirA, dirB := t.TempDir(), t.TempDir()
+	st := e.open(t, dirA)
+	src, _ := source.New("Web shop", "web", "", time.Now())
+	if err := st.CreateSource(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	flags := []string{"--nats", natsURL, "--nats-stream", name}
+	a := startNode(t, dirA, e, flags...)
+	waitMetric(t, a.url, "parcours_stream_relay_owner 1", 10*time.Second)
+	eb := e
+	eb.app += "-b"
+	b := startNode(t, dirB, eb, flags...)
+	key := adminKey(t, dirA) // the nodes share the store's admin keys
+
+	req, _ := http.NewRequest("POST", b.url+"/api/v1/segments",
+		strings.NewReader(`{"id":"viewers","name":"Viewers","where":{"performed":{"event":"Product Viewed"}}}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("saving a segment through b: %d %s", resp.StatusCode, body)
+	}
+	time.Sleep(6 * time.Second) // past the owner's reload
+	answer(t, b.url, src.WriteKey, []string{"v-0", "v-1", "v-2"})
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", a.url+"/api/v1/segments/viewers/members", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Members []any `json:"members"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if err == nil && len(m.Members) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the segment saved through b has %d members 20s after 3 customers did its event (%v); a said: %s", len(m.Members), err, a.log())
+		}
+	}
+	b.stop()
+	a.stop()
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/parcours/parcours/internal/stream"
 )
@@ -19,7 +20,8 @@ const PipelineLease = "pipeline"
 // them again beside what the lost run may still be finishing.
 func (s *Server) startClustered(ctx context.Context) {
 	relay := s.opts.Stream.Relay(s.commit, s.st, s.registry)
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.reloadDefinitions(ctx, definitionsReload) }()
 	go func() {
 		defer s.wg.Done()
 		s.opts.Stream.Announce(ctx, stream.NodeInfo{Addr: s.opts.Addr, Started: s.opts.Clock.Now()})
@@ -50,6 +52,33 @@ func (s *Server) startClustered(ctx context.Context) {
 			}
 		})
 	}()
+}
+
+// definitionsReload is how often a clustered node reads the segment and
+// journey definitions again: one saved through another node's API reaches
+// the pipeline node (and this node's API) within it.
+const definitionsReload = 5 * time.Second
+
+// reloadDefinitions reads the segment and journey definitions from the
+// store every `every` until ctx ends. On one node the API that saves a
+// definition loads it into the stages at once; in a cluster the stages may
+// run on another node.
+func (s *Server) reloadDefinitions(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.segments.Load(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("cluster: reload segment definitions", "err", err)
+		}
+		if err := s.journeys.Load(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("cluster: reload journey definitions", "err", err)
+		}
+	}
 }
 
 // Stream returns the node's stream, nil in single-node mode.
