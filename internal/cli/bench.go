@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
+	streams "github.com/parcours/parcours/internal/stream"
 )
 
 type benchCmd struct {
@@ -43,6 +45,7 @@ type benchIngestCmd struct {
 	Floor       bool          `help:"Also measure the decode-only floor (without --url)." default:"true" negatable:""`
 	Stages      bool          `help:"Also follow how far each stage of the server's pipeline (unify, segments, consent, journeys, commerce, measure) stays behind ingestion, from its /metrics once a second, and how long each takes to catch up after the load stops. The run kept up when every stage stayed under 5 s behind."`
 	Drain       time.Duration `help:"With --stages: how long to wait after the load for the stages to catch up." default:"2m"`
+	NATS        string        `name:"nats" help:"Without --url, with --database postgres://...: also measure serve --nats URL (acknowledged once in JetStream; docs/scale.md), each run on a stream of its own, deleted after." placeholder:"URL"`
 	ServerArgs  []string      `name:"server-arg" sep:"none" help:"Without --url: a flag for each server started, e.g. --server-arg=--log-tail=0 (repeat it for several)." placeholder:"FLAG"`
 	// ServerProfile writes a CPU profile of each server it starts.
 	ServerProfile string `help:"Without --url: write a CPU profile of each server started to PREFIX-MODE-RUN.prof (go tool pprof), to see where the server's time goes." placeholder:"PREFIX" type:"path"`
@@ -59,9 +62,15 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 		Concurrency: c.Concurrency, Rate: c.Rate, Duration: c.Duration, Warmup: c.Warmup,
 		Stages: c.Stages, Drain: c.Drain,
 	}
+	if c.NATS != "" && (c.URL != "" || g.Database == "") {
+		return fmt.Errorf("bench ingest --nats %s: needs --database postgres://... and no --url (it starts serve --nats on that database)", c.NATS)
+	}
 	modes := []string{"durable"}
 	if c.URL == "" && c.Floor {
 		modes = []string{"decode-only", "durable"}
+	}
+	if c.URL == "" && c.NATS != "" {
+		modes = append(modes, "nats")
 	}
 	if c.URL != "" {
 		modes = []string{"target"}
@@ -80,6 +89,11 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 				if mode == "decode-only" {
 					args = []string{"--decode-only"}
 				}
+				stream := ""
+				if mode == "nats" {
+					stream = "BENCH_" + strings.ToUpper(o.RunID)
+					args = []string{"--nats", c.NATS, "--nats-stream", stream}
+				}
 				args = append(args, c.ServerArgs...)
 				if c.ServerProfile != "" {
 					args = append(args, "--cpu-profile", fmt.Sprintf("%s-%s-%d.prof", c.ServerProfile, mode, i+1))
@@ -87,6 +101,9 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 				var err error
 				if srv, err = startBenchServer(e, g, args, nil); err != nil {
 					return err
+				}
+				if stream != "" {
+					srv.after = func() { _ = streams.Delete(context.Background(), c.NATS, stream) }
 				}
 				o.URL, o.WriteKey = srv.url, srv.writeKey
 			}
@@ -162,6 +179,9 @@ func (c *benchIngestCmd) report(g *config.Globals, e *env, runs []benchRun, mode
 			fmt.Fprintln(e.stdout, "the pipeline did NOT keep up: a stage fell 5 s or more behind (or did not catch up)")
 		}
 	}
+	if n, ok := median["nats"]; ok && median["durable"].EventsPerSec > 0 {
+		fmt.Fprintf(e.stdout, "nats / durable: %.0f%% (medians of %d runs)\n", n.EventsPerSec/median["durable"].EventsPerSec*100, len(runs)/len(modes))
+	}
 	if ratio > 0 {
 		fmt.Fprintf(e.stdout, "durable / decode-only floor: %.0f%% (medians of %d runs)\n", ratio*100, len(runs)/len(modes))
 	}
@@ -204,6 +224,7 @@ type benchServer struct {
 	dataDir  string
 	cmd      *exec.Cmd
 	cleanup  []string // more to remove at stop (files the server reads)
+	after    func()   // run at stop, if set
 }
 
 // stop shuts the server down and removes its data directory.
@@ -213,6 +234,9 @@ func (b *benchServer) stop() {
 	os.RemoveAll(b.dataDir)
 	for _, d := range b.cleanup {
 		os.RemoveAll(d)
+	}
+	if b.after != nil {
+		b.after()
 	}
 }
 

@@ -47,6 +47,7 @@ type root struct {
 	Measure   measureCmd   `cmd:"" help:"Measure: KPIs against the previous period, campaign costs, the rollups' status."`
 	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
 	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
+	Cluster   clusterCmd   `cmd:"" help:"Several serve nodes on PostgreSQL and NATS JetStream: the live nodes, who runs the pipeline, the stream's lag (docs/scale.md)."`
 	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
 	Version   versionCmd   `cmd:"" help:"Print the version."`
 

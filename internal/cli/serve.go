@@ -39,6 +39,7 @@ type serveCmd struct {
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
 	LogTail          int           `help:"Newest events kept decoded in memory for the stages reading the log behind ingestion (bounded to 32 MiB of their JSON too: with the ingestion budget, serve stays under 512 MiB); 0 turns it off: every stage then reads and decodes the log itself." env:"PARCOURS_LOG_TAIL" default:"65536"`
 	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
+	clusterFlags
 	messageFlags
 }
 
@@ -84,6 +85,13 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	}
 	defer releaseNode()
 	so.Messages.Node = node
+	ctx, leaseLost, err := c.cluster(e, st, node, &so)
+	if err != nil {
+		return err
+	}
+	if so.Stream != nil {
+		defer so.Stream.Close()
+	}
 	stores := so.Stores
 	set, _ := so.Providers.(message.ProviderSet)
 	for ch, p := range set {
@@ -93,6 +101,7 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another parcours running? choose another --addr)", c.Addr, err)
 	}
+	so.Addr = clientURL(l.Addr())
 	srv := server.New(st, so)
 	srv.Start()
 	defer srv.Close()
@@ -106,6 +115,9 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	defer removeRecord()
 	fmt.Fprintf(e.stdout, "Parcours %s listening on %s\n", version(), url)
 	fmt.Fprintf(e.stdout, "  store:      %s\n", describeStore(g, st))
+	if so.Stream != nil {
+		fmt.Fprintf(e.stdout, "  stream:     %s, JetStream stream %s (acknowledged once in the stream; node %s)\n", c.NATS, so.Stream.Name(), node)
+	}
 	fmt.Fprintf(e.stdout, "  shops:      %s\n", describeShops(stores))
 	if key != "" {
 		fmt.Fprintf(e.stdout, "  admin key:  %s\n", key)
@@ -117,8 +129,11 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	fmt.Fprintf(e.stdout, "  data:       %s (commands run with this --data-dir find this server)\n", absPath(g.DataDir))
 	fmt.Fprintf(e.stdout, "  next:       parcours%s sources create --name \"Web shop\" --channel web\n", dataDirFlag(g))
 	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine(), "node", node)
-	err = srv.Serve(e.ctx, l)
+	err = srv.Serve(ctx, l)
 	e.log.Info("stopped")
+	if err == nil && leaseLost() {
+		return errLeaseLost
+	}
 	return err
 }
 

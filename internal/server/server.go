@@ -34,6 +34,7 @@ import (
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/stream"
 	"github.com/parcours/parcours/internal/unify"
 )
 
@@ -77,6 +78,19 @@ type Options struct {
 	// JourneySender delivers the journeys' send steps; nil: the message
 	// pipeline does.
 	JourneySender journey.Sender
+	// Stream, when set, makes this node one of several sharing the store
+	// (docs/scale.md): ingestion acknowledges once JetStream has stored
+	// the events, and the node holding the pipeline lease relays the
+	// stream into the event log and runs the stages.
+	Stream *stream.Stream
+	// LeaseLost is called when this node loses the pipeline lease while
+	// running (another node may run the stages now): its stages have been
+	// told to stop, and the process should exit so that a supervisor
+	// restarts it. Nil: the node only logs it.
+	LeaseLost func()
+	// Addr is the address the node serves at, as other nodes and
+	// operators reach it (shown by parcours cluster status).
+	Addr string
 }
 
 // Server is a running Parcours.
@@ -114,8 +128,11 @@ type Server struct {
 
 	stop   chan struct{}
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	relay  sync.WaitGroup // commerce's outbox relay: stopped before the committer
+	// startMu orders starting the stages under a lease (clustered.go)
+	// with Close.
+	startMu sync.Mutex
+	wg      sync.WaitGroup
+	relay   sync.WaitGroup // commerce's outbox relay: stopped before the committer
 }
 
 // New assembles a server over st, which must be migrated.
@@ -144,6 +161,10 @@ func New(st store.Store, o Options) *Server {
 	collect.CommitterMetrics(s.registry, s.commit)
 
 	var sink collect.Sink = s.commit
+	if o.Stream != nil {
+		sink = o.Stream.Publisher(s.registry)
+		o.Stream.Register(s.registry)
+	}
 	if o.DecodeOnly {
 		sink = collect.Discard{}
 	}
@@ -220,10 +241,24 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.commit.Run() }()
+	go func() { defer s.wg.Done(); s.pruneDedup() }()
+	if s.opts.Stream != nil {
+		s.startClustered(ctx)
+	} else {
+		s.startStages(ctx)
+	}
+	s.ready.Store(true)
+}
+
+// startStages starts every stage that follows the log, and the sweeps and
+// timers beside them, until ctx ends.
+func (s *Server) startStages(ctx context.Context) {
 	if err := s.segments.Load(ctx); err != nil {
 		s.log.Error("segments: load definitions", "err", err)
 	}
-	s.wg.Add(9)
+	s.wg.Add(7)
 	go func() {
 		defer s.wg.Done()
 		if err := s.segments.RunIndex(ctx, 30*time.Second); err != nil && ctx.Err() == nil {
@@ -232,8 +267,6 @@ func (s *Server) Start() {
 	}()
 	go func() { defer s.wg.Done(); s.runMessages(ctx) }()
 	go func() { defer s.wg.Done(); s.runConsent(ctx) }()
-	go func() { defer s.wg.Done(); s.commit.Run() }()
-	go func() { defer s.wg.Done(); s.pruneDedup() }()
 	go func() { defer s.wg.Done(); s.runUnify(ctx) }()
 	go func() { defer s.wg.Done(); s.scoreRFM(ctx) }()
 	go func() { defer s.wg.Done(); s.runSegments(ctx) }()
@@ -247,7 +280,6 @@ func (s *Server) Start() {
 	}
 	s.bounces = stop
 	s.startJourneys(ctx)
-	s.ready.Store(true)
 }
 
 // Unify returns the unify stage.
@@ -319,15 +351,21 @@ func (s *Server) scoreRFM(ctx context.Context) {
 func (s *Server) Close() {
 	s.ready.Store(false)
 	close(s.stop)
+	s.startMu.Lock()
 	if s.cancel != nil {
 		s.cancel()
 	}
-	if s.bounces != nil {
-		s.bounces()
+	bounces := s.bounces
+	s.startMu.Unlock()
+	if bounces != nil {
+		bounces()
 	}
 	s.relay.Wait() // its last delivery goes through the committer
 	s.commit.Close()
 	s.wg.Wait()
+	if s.opts.Stream != nil { // the stages have stopped: another node may run them now
+		s.opts.Stream.Release(PipelineLease)
+	}
 	if err := s.pipeline.Close(); err != nil {
 		s.log.Error("closing the pipeline", "err", err)
 	}
@@ -382,7 +420,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			Details: map[string]any{"ingest": sat, "queued_events": s.commit.Queued()}})
 		return
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat})
+	body := map[string]any{"status": "ready", "store": s.st.Engine(), "queued_events": s.commit.Queued(), "ingest": sat}
+	if s.opts.Stream != nil {
+		// A node that cannot reach NATS cannot acknowledge anything.
+		cluster, err := s.clusterReady(ctx)
+		if err != nil {
+			httpjson.Fail(w, r, s.log, &problem.Error{Kind: problem.KindUnavailable, Code: "not_ready", Message: "stream: " + err.Error(),
+				Details: map[string]any{"cluster": cluster}})
+			return
+		}
+		body["cluster"] = cluster
+	}
+	httpjson.Write(w, http.StatusOK, body)
 }
 
 // pruneDedup forgets dedup keys older than the window, hourly.

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/server"
+	"github.com/parcours/parcours/internal/stream"
+	"github.com/parcours/parcours/internal/unify"
+)
+
+type clusterCmd struct {
+	Status clusterStatusCmd `cmd:"" help:"Show the live nodes, which node runs the relay and the stages, and how far the event log and unify are behind the stream."`
+}
+
+type clusterStatusCmd struct {
+	NATS       string `name:"nats" help:"NATS server(s) the nodes use." env:"PARCOURS_NATS" required:""`
+	NATSStream string `name:"nats-stream" help:"Name of the JetStream stream the nodes use." env:"PARCOURS_NATS_STREAM" default:"PARCOURS_EVENTS"`
+}
+
+func (c *clusterStatusCmd) Run(g *config.Globals, e *env) error {
+	if g.Database == "" {
+		return fmt.Errorf("cluster status: needs --database postgres://... (the database the nodes share)")
+	}
+	st, err := openStore(e.ctx, g)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	s, err := stream.Connect(e.ctx, stream.Options{URL: c.NATS, Name: c.NATSStream, Inspect: true, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	status, err := s.Status(e.ctx, st)
+	if err != nil {
+		return err
+	}
+	last, err := st.LastSeq(e.ctx)
+	if err != nil {
+		return err
+	}
+	unified, err := st.Checkpoint(e.ctx, unify.Consumer)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, map[string]any{"cluster": status, "log_last_seq": last, "unify_seq": unified, "unify_lag": last - unified})
+	}
+	fmt.Fprintf(e.stdout, "stream %s on %s: %d messages, last %d, replicas %d\n", status.Stream, status.Server, status.Messages, status.LastSeq, status.Replicas)
+	fmt.Fprintf(e.stdout, "relay: %d of %d copied into the event log (%d behind), run by %s\n", status.Relayed, status.LastSeq, status.Lag, orNone(status.Leases[server.PipelineLease]))
+	fmt.Fprintf(e.stdout, "event log: last %d; unify at %d (%d behind)\n", last, unified, last-unified)
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nnode\taddress\tup\truns")
+	for _, n := range status.Nodes {
+		runs := "ingestion, API"
+		if status.Leases[server.PipelineLease] == n.Node {
+			runs += ", relay and stages"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Node, n.Addr, time.Since(n.Started).Round(time.Second), runs)
+	}
+	tw.Flush()
+	if len(status.Nodes) == 0 {
+		fmt.Fprintln(e.stdout, "no live node")
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no node (none live, or the lease is being taken over)"
+	}
+	return s
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/parcours/parcours/internal/stream"
+)
+
+// PipelineLease is the lease under which one node of a cluster relays the
+// stream into the event log and runs the stages (docs/scale.md).
+const PipelineLease = "pipeline"
+
+// startClustered runs the relay and the stages on this node while it holds
+// the pipeline lease: it waits for the lease (ingestion and the API are
+// served meanwhile), starts them once it holds it, and stops them when it
+// loses it. The stages are started once per process: a node that lost the
+// lease calls Options.LeaseLost, to be restarted, rather than starting
+// them again beside what the lost run may still be finishing.
+func (s *Server) startClustered(ctx context.Context) {
+	relay := s.opts.Stream.Relay(s.commit, s.st, s.registry)
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.reloadDefinitions(ctx, definitionsReload) }()
+	go func() {
+		defer s.wg.Done()
+		s.opts.Stream.Announce(ctx, stream.NodeInfo{Addr: s.opts.Addr, Started: s.opts.Clock.Now()})
+	}()
+	go func() {
+		defer s.wg.Done()
+		once, stop := context.WithCancel(ctx)
+		defer stop()
+		s.opts.Stream.Hold(once, PipelineLease, func(held context.Context) {
+			defer stop() // never claim it again in this process
+			s.startMu.Lock()
+			if ctx.Err() != nil { // Close came first
+				s.startMu.Unlock()
+				return
+			}
+			// The relay's last batch goes through the committer: Close
+			// waits for it before closing the committer.
+			s.relay.Add(1)
+			go func() { defer s.relay.Done(); relay.RunUntil(held) }()
+			s.startStages(held)
+			s.startMu.Unlock()
+			<-held.Done()
+			if ctx.Err() == nil {
+				s.log.Error("cluster: lost the pipeline lease; the stages stop and this node must be restarted", "lease", PipelineLease)
+				if s.opts.LeaseLost != nil {
+					s.opts.LeaseLost()
+				}
+			}
+		})
+	}()
+}
+
+// definitionsReload is how often a clustered node reads the segment and
+// journey definitions again: one saved through another node's API reaches
+// the pipeline node (and this node's API) within it.
+const definitionsReload = 5 * time.Second
+
+// reloadDefinitions reads the segment and journey definitions from the
+// store every `every` until ctx ends. On one node the API that saves a
+// definition loads it into the stages at once; in a cluster the stages may
+// run on another node.
+func (s *Server) reloadDefinitions(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.segments.Load(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("cluster: reload segment definitions", "err", err)
+		}
+		if err := s.journeys.Load(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("cluster: reload journey definitions", "err", err)
+		}
+	}
+}
+
+// Stream returns the node's stream, nil in single-node mode.
+func (s *Server) Stream() *stream.Stream { return s.opts.Stream }
+
+// clusterReady says whether a clustered node can take ingestion (it
+// reaches NATS), with the cluster as it sees it for /readyz.
+func (s *Server) clusterReady(ctx context.Context) (stream.Status, error) {
+	st, err := s.opts.Stream.Status(ctx, s.st)
+	if err == nil && !st.Connected {
+		err = errors.New("not connected to NATS (reconnecting)")
+	}
+	return st, err
+}
