@@ -122,7 +122,7 @@ func (l *Logins) Login(ctx context.Context, email, password, code, ip, userAgent
 	}
 	if now.Before(u.LockedUntil) {
 		return "", nil, nil, &problem.Error{Kind: problem.KindTooMany, Code: "account_locked",
-			Message: fmt.Sprintf("too many failed logins: this account is locked until %s", u.LockedUntil.Format(time.RFC3339)),
+			Message:    fmt.Sprintf("too many failed logins: this account is locked until %s", u.LockedUntil.Format(time.RFC3339)),
 			RetryAfter: u.LockedUntil.Sub(now)}
 	}
 	ok, err := CheckPassword(u.PasswordHash, password)

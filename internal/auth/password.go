@@ -24,7 +24,7 @@ const (
 const MinPasswordLength = 12
 
 // ErrWeakPassword is returned for a password shorter than MinPasswordLength.
-var ErrWeakPassword = fmt.Errorf("password: use at least %d characters", MinPasswordLength)
+var ErrWeakPassword = fmt.Errorf("the password is too short: use at least %d characters", MinPasswordLength)
 
 // HashPassword returns the argon2id hash of password in the PHC string
 // format ($argon2id$v=19$m=65536,t=3,p=2$salt$hash).

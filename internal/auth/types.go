@@ -67,7 +67,7 @@ type Session struct {
 // AuditEntry is one line of the audit log: a management change or a bulk
 // read of personal data. The log is append-only.
 type AuditEntry struct {
-	ID int64 `json:"id"`
+	ID int64     `json:"id"`
 	At time.Time `json:"at"`
 	// Actor is "user:ID", "key:ID", or "anonymous" (a failed login).
 	Actor string `json:"actor"`
