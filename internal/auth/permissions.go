@@ -55,6 +55,8 @@ const (
 	PermKeysRead   Permission = "keys:read"
 	PermKeysWrite  Permission = "keys:write"
 	PermAuditRead  Permission = "audit:read"
+	// PermRetentionRun applies the retention policy now (issue 19.7).
+	PermRetentionRun Permission = "retention:run"
 )
 
 // RolePermissions is the permission table: what each role grants beside
@@ -100,7 +102,7 @@ var AllPermissions = []Permission{
 	PermTemplatesRead, PermTemplatesWrite, PermMessagesRead, PermMessagesSend, PermReceiptsWrite,
 	PermJourneysRead, PermJourneysWrite, PermJourneysEnrol, PermTasksRead, PermTasksWrite,
 	PermMeasureRead, PermMeasureWrite,
-	PermUsersRead, PermUsersWrite, PermKeysRead, PermKeysWrite, PermAuditRead,
+	PermUsersRead, PermUsersWrite, PermKeysRead, PermKeysWrite, PermAuditRead, PermRetentionRun,
 }
 
 // BulkRead reports whether p reads personal data in bulk: such reads are

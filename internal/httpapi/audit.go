@@ -282,4 +282,3 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	httpjson.Write(w, http.StatusOK, out)
 }
-

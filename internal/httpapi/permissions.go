@@ -27,7 +27,9 @@ var routePermissions = map[string]auth.Permission{
 	"POST /api/v1/consent":               auth.PermProfilesWrite,
 	"GET /api/v1/profiles/{id}/export":   auth.PermProfilesExport, // issue 19.5 (privacy)
 	"DELETE /api/v1/profiles/{id}":       auth.PermProfilesErase,  // issue 19.6 (privacy)
-	"POST /api/v1/profiles/erase":        auth.PermProfilesErase,
+	"DELETE /api/v1/profiles":            auth.PermProfilesErase,  // issue 19.6 (privacy)
+	"GET /api/v1/erasures":               auth.PermAuditRead,      // issue 19.6 (privacy)
+	"POST /api/v1/retention/run":         auth.PermRetentionRun,   // issue 19.7 (privacy)
 	"GET /api/v1/segments":               auth.PermSegmentsRead,
 	"POST /api/v1/segments":              auth.PermSegmentsWrite,
 	"POST /api/v1/segments/preview":      auth.PermSegmentsRead,

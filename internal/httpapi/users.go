@@ -180,4 +180,3 @@ func (a *API) changeUser(w http.ResponseWriter, r *http.Request, change func(*au
 	}
 	httpjson.Write(w, http.StatusOK, u)
 }
-

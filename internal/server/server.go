@@ -77,6 +77,9 @@ type Options struct {
 	// JourneySender delivers the journeys' send steps; nil: the message
 	// pipeline does.
 	JourneySender journey.Sender
+	// Access bounds the management API's keys and sessions: rate limit
+	// per key, login policy, secure cookies (docs/security.md).
+	Access httpapi.AccessOptions
 }
 
 // Server is a running Parcours.
@@ -175,7 +178,7 @@ func New(st store.Store, o Options) *Server {
 	s.commerce, s.messages, s.journeys, s.measure = p.Commerce, p.Messages, p.Journeys, p.Measure
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules,
-	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)
+	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access)
 	apiv1.SetMessages(s.messages)
 	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
 		Tracking: ingest,
