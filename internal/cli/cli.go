@@ -49,6 +49,9 @@ type root struct {
 	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
 	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
 	Version   versionCmd   `cmd:"" help:"Print the version."`
+	Users     usersCmd     `cmd:"" help:"People who sign in to the console: create, list, disable, set-role."`
+	Keys      keysCmd      `cmd:"" help:"API keys with a role, stores and an expiry: create, list, revoke, rotate."`
+	Audit     auditCmd     `cmd:"" help:"The audit log: who changed what, when, from where."`
 
 	// Commerce imports (internal/cli/commerce.go).
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`
