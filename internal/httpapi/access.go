@@ -48,7 +48,7 @@ type access struct {
 	logins *auth.Logins
 
 	mu     sync.Mutex
-	keys   map[string]cachedKey     // by the key's hash
+	keys   map[string]cachedKey     // by the key's hash, or "session:" and the token's
 	limits map[string]*rate.Limiter // by principal (Actor)
 }
 
@@ -147,9 +147,44 @@ func (x *access) principal(r *http.Request) (*auth.Principal, error) {
 		return x.keyPrincipal(r.Context(), key)
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
-		return x.logins.Principal(r.Context(), c.Value)
+		return x.sessionPrincipal(r.Context(), c.Value)
 	}
 	return nil, errNoCredentials
+}
+
+// sessionPrincipal finds who a session cookie signs in, believing a
+// session found valid for as long as a key (KeyCache): logging out,
+// disabling a user or changing their role through this process forgets
+// it at once.
+func (x *access) sessionPrincipal(ctx context.Context, token string) (*auth.Principal, error) {
+	id := "session:" + auth.HashSecret(token)
+	now := x.a.clock.Now()
+	x.mu.Lock()
+	c, ok := x.keys[id]
+	x.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.p, nil
+	}
+	p, err := x.logins.Principal(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	x.remember(id, p, now)
+	return p, nil
+}
+
+// remember believes p valid until KeyCache from now, or its expiry.
+func (x *access) remember(id string, p *auth.Principal, now time.Time) {
+	until := now.Add(x.opts.KeyCache)
+	if !p.Expires.IsZero() && p.Expires.Before(until) {
+		until = p.Expires
+	}
+	x.mu.Lock()
+	if len(x.keys) > 10_000 {
+		clear(x.keys)
+	}
+	x.keys[id] = cachedKey{p, until}
+	x.mu.Unlock()
 }
 
 // keyPrincipal finds an API key by its hash. The store looks it up by
@@ -184,21 +219,13 @@ func (x *access) keyPrincipal(ctx context.Context, secret string) (*auth.Princip
 			fmt.Sprintf("key %s expired at %s: ask an admin for a new one", k.ID, k.ExpiresAt.Format(time.RFC3339)))
 	}
 	p := &auth.Principal{Kind: "key", ID: k.ID, Name: k.Name, Role: k.Role, Stores: k.Stores, Expires: k.ExpiresAt}
-	until := now.Add(x.opts.KeyCache)
-	if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(until) {
-		until = k.ExpiresAt
-	}
-	x.mu.Lock()
-	if len(x.keys) > 10_000 {
-		clear(x.keys)
-	}
-	x.keys[hash] = cachedKey{p, until}
-	x.mu.Unlock()
+	x.remember(hash, p, now)
 	return p, nil
 }
 
-// forget drops every key believed valid: after a revocation, a rotation
-// or a change of role, the next request reads the store.
+// forget drops every key and session believed valid: after a
+// revocation, a rotation, a logout or a change of role or status, the
+// next request reads the store.
 func (x *access) forget() {
 	x.mu.Lock()
 	clear(x.keys)

@@ -71,6 +71,7 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.access.forget()
 	a.clearCookie(w, r)
 	httpjson.Write(w, http.StatusOK, map[string]int{"sessions_ended": 1})
 }
@@ -88,6 +89,7 @@ func (a *API) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.access.forget()
 	a.clearCookie(w, r)
 	httpjson.Write(w, http.StatusOK, map[string]int64{"sessions_ended": n})
 }

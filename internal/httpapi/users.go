@@ -177,6 +177,7 @@ func (a *API) changeUser(w http.ResponseWriter, r *http.Request, change func(*au
 			a.fail(w, r, err)
 			return
 		}
+		a.access.forget()
 	}
 	httpjson.Write(w, http.StatusOK, u)
 }
