@@ -39,7 +39,14 @@ type AccessOptions struct {
 	// SecureCookies sets Secure on the session cookie even when the
 	// request did not come over TLS (serve behind a TLS proxy).
 	SecureCookies bool
+	// AuditRetention is how long the audit log keeps an entry (its own
+	// retention, apart from the data's); default 365 days, the upper end
+	// of what the CNIL recommends for access logs; negative: forever.
+	AuditRetention time.Duration
 }
+
+// DefaultAuditRetention is the audit log's retention by default.
+const DefaultAuditRetention = 365 * 24 * time.Hour
 
 // access is who may do what: the keys, the sessions, the rate limits.
 type access struct {

@@ -1,12 +1,17 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parcours/parcours/internal/auth"
+	"github.com/parcours/parcours/internal/store"
 )
 
 // auditEntries lists the audit log with a query.
@@ -104,4 +109,31 @@ func TestAuditLog(t *testing.T) {
 			t.Errorf("marketer reads the audit log: %d %v", code, out)
 		}
 	}, noRateLimit)
+}
+
+// TestAuditRetention: the audit log keeps its entries for its own
+// retention; expired sessions go too.
+func TestAuditRetention(t *testing.T) {
+	onEngines(t, func(t *testing.T, h *harness, _ engine) {
+		ctx := context.Background()
+		for _, age := range []time.Duration{400 * 24 * time.Hour, 300 * 24 * time.Hour} {
+			if err := h.st.AppendAudit(ctx, &auth.AuditEntry{At: now.Add(-age), Actor: "key:key_admin", Action: "POST /api/v1/segments", Resource: "segments", Status: 200}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := h.st.CreateSession(ctx, &auth.Session{ID: "s-old", UserID: "u", CSRF: "c", CreatedAt: now.Add(-13 * time.Hour), ExpiresAt: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		// serve prunes at start and every hour: this prune may find that
+		// one has run since the rows were written.
+		if _, _, err := h.srv.PruneAccess(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.st.Session(ctx, "s-old"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("an expired session after pruning: %v", err)
+		}
+		if got := h.auditEntries(""); len(got) != 1 {
+			t.Errorf("%d entries left, want the 300-day-old one", len(got))
+		}
+	})
 }

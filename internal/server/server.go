@@ -243,6 +243,7 @@ func (s *Server) Start() {
 	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
 	s.startCommerce(ctx)
 	s.startMeasure(ctx)
+	s.startAccess(ctx)
 	stop, err := startBounces(ctx, s.opts.ProviderConfig, s.messages, s.log)
 	if err != nil {
 		s.log.Error("bounces: not started", "err", err)
