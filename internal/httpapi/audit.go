@@ -141,7 +141,8 @@ func peekBody(body io.ReadCloser) ([]byte, io.ReadCloser) {
 	}{io.MultiReader(bytes.NewReader(head), body), body}
 }
 
-// secretFields are removed from what the audit log keeps of a body.
+// secretFields are removed from what the audit log keeps of a body, when
+// they hold text ("totp": true, a user's flag, stays).
 var secretFields = map[string]bool{"password": true, "totp": true, "totp_code": true, "secret": true,
 	"token": true, "key": true, "api_key": true, "write_key": true, "credentials": true}
 
@@ -170,7 +171,7 @@ func redact(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			if secretFields[strings.ToLower(k)] {
+			if _, text := x.(string); text && secretFields[strings.ToLower(k)] {
 				t[k] = "[redacted]"
 			} else {
 				t[k] = redact(x)
