@@ -21,9 +21,9 @@ type SessionStore interface {
 	User(ctx context.Context, idOrEmail string) (*User, error)
 	UpdateUser(ctx context.Context, u *User) error
 	CreateSession(ctx context.Context, s *Session) error
-	// Session returns a session by id (its token's hash), or
-	// problem.ErrNotFound.
-	Session(ctx context.Context, id string) (*Session, error)
+	// SessionUser returns a session by id (its token's hash) with its
+	// user, or problem.ErrNotFound.
+	SessionUser(ctx context.Context, id string) (*Session, *User, error)
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteUserSessions ends every session of a user: "log out
 	// everywhere", and what disabling a user does.
@@ -172,24 +172,14 @@ var ErrNoSession = problem.New(problem.KindUnauthorized, "unauthorized", "the se
 
 // Principal returns who the session token signs in, or ErrNoSession.
 func (l *Logins) Principal(ctx context.Context, token string) (*Principal, error) {
-	s, err := l.st.Session(ctx, HashSecret(token))
+	s, u, err := l.st.SessionUser(ctx, HashSecret(token))
 	if errors.Is(err, problem.ErrNotFound) {
 		return nil, ErrNoSession
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !l.clock.Now().Before(s.ExpiresAt) {
-		return nil, ErrNoSession
-	}
-	u, err := l.st.User(ctx, s.UserID)
-	if errors.Is(err, problem.ErrNotFound) {
-		return nil, ErrNoSession
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Disabled {
+	if !l.clock.Now().Before(s.ExpiresAt) || u.Disabled {
 		return nil, ErrNoSession
 	}
 	return &Principal{Kind: "user", ID: u.ID, Name: u.Email, Role: u.Role, Stores: u.Stores,

@@ -38,6 +38,9 @@ type APIKeys interface {
 type Sessions interface {
 	CreateSession(ctx context.Context, s *auth.Session) error
 	Session(ctx context.Context, id string) (*auth.Session, error)
+	// SessionUser returns a session and its user in one read (what every
+	// request with a cookie asks), or ErrNotFound.
+	SessionUser(ctx context.Context, id string) (*auth.Session, *auth.User, error)
 	DeleteSession(ctx context.Context, id string) error
 	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 	// PruneSessions forgets the sessions expired before t.

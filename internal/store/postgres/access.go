@@ -61,12 +61,12 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	return nil
 }
 
-func scanUser(sc pgx.Row) (*auth.User, error) {
+func scanUser(sc pgx.Row, before ...any) (*auth.User, error) {
 	var u auth.User
 	var role, stores string
 	var locked *time.Time
-	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &role, &stores, &u.PasswordHash, &u.TOTPSecret, &u.Disabled,
-		&u.FailedLogins, &locked, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	if err := sc.Scan(append(before, &u.ID, &u.Email, &u.Name, &role, &stores, &u.PasswordHash, &u.TOTPSecret, &u.Disabled,
+		&u.FailedLogins, &locked, &u.CreatedAt, &u.UpdatedAt)...); err != nil {
 		return nil, err
 	}
 	u.Role, u.Stores, u.TOTP = auth.Role(role), parseStores(stores), u.TOTPSecret != ""
@@ -219,6 +219,21 @@ func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 	}
 	ss.CreatedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.ExpiresAt.UTC()
 	return &ss, nil
+}
+
+// SessionUser finds a session and its user in one query.
+func (s *Store) SessionUser(ctx context.Context, id string) (*auth.Session, *auth.User, error) {
+	var ss auth.Session
+	u, err := scanUser(s.pool.QueryRow(ctx, queries.Get("session-user"), id),
+		&ss.ID, &ss.UserID, &ss.CSRF, &ss.IP, &ss.UserAgent, &ss.CreatedAt, &ss.ExpiresAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, problem.NotFound("session", "of this cookie")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: session: %w", err)
+	}
+	ss.CreatedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.ExpiresAt.UTC()
+	return &ss, u, nil
 }
 
 // DeleteSession ends a session.

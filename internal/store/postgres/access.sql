@@ -61,3 +61,8 @@ ORDER BY id DESC LIMIT $8;
 
 -- name: prune-audit
 DELETE FROM audit_log WHERE at < $1;
+
+-- name: session-user
+SELECT s.id, s.user_id, s.csrf, s.ip, s.user_agent, s.created_at, s.expires_at,
+    u.id, u.email, u.name, u.role, u.stores, u.password_hash, u.totp_secret, u.disabled, u.failed_logins, u.locked_until, u.created_at, u.updated_at
+FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1;

@@ -60,12 +60,12 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	return nil
 }
 
-func scanUser(sc interface{ Scan(...any) error }) (*auth.User, error) {
+func scanUser(sc interface{ Scan(...any) error }, before ...any) (*auth.User, error) {
 	var u auth.User
 	var role, stores string
 	var locked, created, updated int64
-	if err := sc.Scan(&u.ID, &u.Email, &u.Name, &role, &stores, &u.PasswordHash, &u.TOTPSecret, &u.Disabled,
-		&u.FailedLogins, &locked, &created, &updated); err != nil {
+	if err := sc.Scan(append(before, &u.ID, &u.Email, &u.Name, &role, &stores, &u.PasswordHash, &u.TOTPSecret, &u.Disabled,
+		&u.FailedLogins, &locked, &created, &updated)...); err != nil {
 		return nil, err
 	}
 	u.Role, u.Stores, u.TOTP = auth.Role(role), parseStores(stores), u.TOTPSecret != ""
@@ -219,6 +219,22 @@ func (s *Store) Session(ctx context.Context, id string) (*auth.Session, error) {
 	}
 	ss.CreatedAt, ss.ExpiresAt = fromMicros(created), fromMicros(expires)
 	return &ss, nil
+}
+
+// SessionUser finds a session and its user in one query.
+func (s *Store) SessionUser(ctx context.Context, id string) (*auth.Session, *auth.User, error) {
+	var ss auth.Session
+	var created, expires int64
+	u, err := scanUser(s.r.QueryRowContext(ctx, queries.Get("session-user"), id),
+		&ss.ID, &ss.UserID, &ss.CSRF, &ss.IP, &ss.UserAgent, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, problem.NotFound("session", "of this cookie")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: session: %w", err)
+	}
+	ss.CreatedAt, ss.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return &ss, u, nil
 }
 
 // DeleteSession ends a session.

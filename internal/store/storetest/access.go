@@ -134,6 +134,18 @@ func testSessions(t *testing.T, s store.Store) {
 	if err != nil || got.UserID != "usr_1" || got.CSRF != "c-s2" || !got.ExpiresAt.Equal(t0.Add(2*time.Hour)) {
 		t.Fatalf("Session(s2) = %+v, %v", got, err)
 	}
+	if _, _, err := s.SessionUser(ctx, "s2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SessionUser of a session without its user = %v, want ErrNotFound", err)
+	}
+	u := &auth.User{ID: "usr_1", Email: "s@example.fr", Role: auth.RoleStoreStaff, Stores: []string{"lyon-01"}, PasswordHash: "h", CreatedAt: t0, UpdatedAt: t0}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	ss, su, err := s.SessionUser(ctx, "s2")
+	if err != nil || ss.CSRF != "c-s2" || !ss.ExpiresAt.Equal(t0.Add(2*time.Hour)) || su.Email != "s@example.fr" ||
+		su.Role != auth.RoleStoreStaff || !slices.Equal(su.Stores, []string{"lyon-01"}) {
+		t.Fatalf("SessionUser(s2) = %+v, %+v, %v", ss, su, err)
+	}
 	if err := s.DeleteSession(ctx, "s2"); err != nil {
 		t.Fatal(err)
 	}
