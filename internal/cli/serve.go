@@ -189,7 +189,7 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 		Clock:             clock.System{},
 		Logger:            e.log,
 		ReservationSweep:  c.ReservationSweep,
-		Access: httpapi.AccessOptions{KeyRate: c.APIRate, SecureCookies: c.SecureCookies, AuditRetention: c.AuditRetention,
+		Access: httpapi.AccessOptions{KeyRate: c.APIRate, SecureCookies: c.SecureCookies, AuditRetention: c.AuditRetention, TrustProxy: c.TrustProxy,
 			Login: auth.LoginPolicy{SessionTTL: c.SessionTTL}},
 	}
 	so.TemplatesDir = c.Templates

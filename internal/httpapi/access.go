@@ -39,6 +39,10 @@ type AccessOptions struct {
 	// SecureCookies sets Secure on the session cookie even when the
 	// request did not come over TLS (serve behind a TLS proxy).
 	SecureCookies bool
+	// TrustProxy takes the client's address from X-Forwarded-For (only
+	// behind a proxy you run): the login limit per address and the audit
+	// log's "from where" read it.
+	TrustProxy bool
 	// AuditRetention is how long the audit log keeps an entry (its own
 	// retention, apart from the data's); default 365 days, the upper end
 	// of what the CNIL recommends for access logs; negative: forever.
@@ -262,8 +266,15 @@ func (x *access) allow(p *auth.Principal) error {
 		Message: fmt.Sprintf("the %s %s makes more than %g requests a second: slow down", p.Kind, p.ID, x.opts.KeyRate)}
 }
 
-// clientIP is the address the request came from.
-func clientIP(r *http.Request) string {
+// clientIP is the address the request came from: the first of
+// X-Forwarded-For behind a trusted proxy, else the connection's.
+func (a *API) clientIP(r *http.Request) string {
+	if a.access.opts.TrustProxy {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first, _, _ := strings.Cut(xff, ",")
+			return strings.TrimSpace(first)
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

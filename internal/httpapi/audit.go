@@ -42,7 +42,7 @@ func auditOf(rt Route, perm auth.Permission) routeAudit {
 // the audit log.
 func (a *API) audited(w http.ResponseWriter, r *http.Request, p *auth.Principal, ra routeAudit, next http.Handler) {
 	e := &auth.AuditEntry{At: a.clock.Now(), Actor: p.Actor(), Action: ra.action, Resource: ra.resource,
-		ResourceID: auditedID(ra.pattern, r), IP: clientIP(r), UserAgent: clip(r.UserAgent(), 256)}
+		ResourceID: auditedID(ra.pattern, r), IP: a.clientIP(r), UserAgent: clip(r.UserAgent(), 256)}
 	definition := ra.definition && unsafeMethod(r.Method)
 	if definition {
 		if e.ResourceID != "" {
@@ -81,7 +81,7 @@ func (a *API) audited(w http.ResponseWriter, r *http.Request, p *auth.Principal,
 // record appends an entry the API makes itself (a login, a logout).
 func (a *API) record(r *http.Request, actor, action, resource, id string, status int) {
 	e := &auth.AuditEntry{At: a.clock.Now(), Actor: actor, Action: action, Resource: resource, ResourceID: id,
-		Status: status, IP: clientIP(r), UserAgent: clip(r.UserAgent(), 256)}
+		Status: status, IP: a.clientIP(r), UserAgent: clip(r.UserAgent(), 256)}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 	defer cancel()
 	if err := a.store.AppendAudit(ctx, e); err != nil {

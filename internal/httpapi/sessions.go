@@ -42,7 +42,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	token, s, u, err := a.access.logins.Login(r.Context(), req.Email, req.Password, req.TOTP, clientIP(r), r.UserAgent())
+	token, s, u, err := a.access.logins.Login(r.Context(), req.Email, req.Password, req.TOTP, a.clientIP(r), r.UserAgent())
 	if err != nil {
 		a.record(r, "anonymous", "session.login_failed", "users", strings.ToLower(clip(strings.TrimSpace(req.Email), 254)), httpjson.Status(problem.Describe(err).Kind))
 		a.fail(w, r, err)

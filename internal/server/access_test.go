@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/parcours/parcours/internal/auth"
+	"github.com/parcours/parcours/internal/server"
 )
 
 // bearer is the header of an API key.
@@ -183,4 +185,28 @@ func TestTOTP(t *testing.T) {
 			t.Errorf("login with the code: %d %v", code, out)
 		}
 	}, noRateLimit)
+}
+
+// TestTrustProxy: behind a trusted proxy, the login limit counts the
+// client's address from X-Forwarded-For, and the audit log records it;
+// without the option the header is ignored.
+func TestTrustProxy(t *testing.T) {
+	for _, trust := range []bool{true, false} {
+		h := newHarness(t, func(o *server.Options) { o.Access.TrustProxy = trust })
+		refused := 0
+		for i := range 12 {
+			header := map[string]string{"Content-Type": "application/json", "X-Forwarded-For": fmt.Sprintf("203.0.113.%d, 10.0.0.1", i)}
+			code, _, _ := h.do("POST", "/api/v1/login", []byte(`{"email":"x@example.fr","password":"whatever it is!"}`), header)
+			if code == 429 {
+				refused++
+			}
+		}
+		if trust && refused != 0 || !trust && refused == 0 {
+			t.Errorf("trust proxy %v: %d of 12 logins from 12 forwarded addresses refused", trust, refused)
+		}
+		entries := h.auditEntries("action=session.login_failed&limit=1")
+		if want := map[bool]string{true: "203.0.113.", false: "127.0.0.1"}[trust]; len(entries) != 1 || !strings.HasPrefix(entries[0]["ip"].(string), want) {
+			t.Errorf("trust proxy %v: audit entries %v, want ip %s…", trust, entries, want)
+		}
+	}
 }
