@@ -50,6 +50,9 @@ type root struct {
 	Cluster   clusterCmd   `cmd:"" help:"Several serve nodes on PostgreSQL and NATS JetStream: the live nodes, who runs the pipeline, the stream's lag (docs/scale.md)."`
 	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
 	Version   versionCmd   `cmd:"" help:"Print the version."`
+	Users     usersCmd     `cmd:"" help:"People who sign in to the console: create, list, disable, set-role."`
+	Keys      keysCmd      `cmd:"" help:"API keys with a role, stores and an expiry: create, list, revoke, rotate."`
+	Audit     auditCmd     `cmd:"" help:"The audit log: who changed what, when, from where."`
 
 	// Commerce imports (internal/cli/commerce.go).
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`

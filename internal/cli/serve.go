@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/parcours/parcours/internal/auth"
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
 	"github.com/parcours/parcours/internal/place"
@@ -34,6 +36,11 @@ type serveCmd struct {
 	MaxConnsPerClient   int           `help:"Connections one client address may hold open (0: no cap; behind a proxy, raise it or use 0)." env:"PARCOURS_MAX_CONNS_PER_CLIENT" default:"512"`
 	MaxBatchEvents      int           `help:"Events one ingestion request may carry; more: 400." env:"PARCOURS_MAX_BATCH_EVENTS" default:"5000"`
 	IngestMemory        int64         `help:"Memory budget, in bytes, of the ingestion requests in flight counted by decoded size; beyond it: 503 with Retry-After." env:"PARCOURS_INGEST_MEMORY" default:"134217728"`
+	// The management API's keys and sessions (docs/security.md).
+	APIRate        float64       `help:"Requests a second one API key or console session may make (bursts of twice as many; owner keys are not limited; negative: no limit)." env:"PARCOURS_API_RATE" default:"50"`
+	SecureCookies  bool          `help:"Mark the session cookie Secure even on plain HTTP (serve behind a TLS proxy)." env:"PARCOURS_SECURE_COOKIES"`
+	SessionTTL     time.Duration `help:"How long a console session lasts from login." env:"PARCOURS_SESSION_TTL" default:"12h"`
+	AuditRetention time.Duration `help:"How long the audit log keeps an entry (negative: forever)." env:"PARCOURS_AUDIT_RETENTION" default:"8760h"`
 	// Commerce.
 	ReservationSweep time.Duration `help:"How often reservations past their expiry are released." env:"PARCOURS_RESERVATION_SWEEP" default:"30s"`
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
@@ -197,6 +204,8 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 		Clock:             clock.System{},
 		Logger:            e.log,
 		ReservationSweep:  c.ReservationSweep,
+		Access: httpapi.AccessOptions{KeyRate: c.APIRate, SecureCookies: c.SecureCookies, AuditRetention: c.AuditRetention, TrustProxy: c.TrustProxy,
+			Login: auth.LoginPolicy{SessionTTL: c.SessionTTL}},
 	}
 	so.TemplatesDir = c.Templates
 	if c.Providers == "" {

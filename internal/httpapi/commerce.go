@@ -166,6 +166,10 @@ func (a *API) putStock(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if err := checkStore(r, r.PathValue("location")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	changes, err := a.commerce.SetStock(r.Context(), []commerce.StockLevel{{SKU: r.PathValue("sku"), Location: r.PathValue("location"), OnHand: req.OnHand, Safety: req.Safety}})
 	if err != nil {
 		a.fail(w, r, err)
@@ -250,6 +254,12 @@ func (a *API) adjustStock(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Key = h
+	}
+	for _, d := range req.Deltas {
+		if err := checkStore(r, d.Location); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	changes, applied, err := a.commerce.AdjustStock(r.Context(), req.Key, req.Reason, req.Deltas)
 	rows := []stockView{}

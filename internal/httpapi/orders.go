@@ -22,6 +22,10 @@ func (a *API) createOrder(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if err := checkStore(r, o.Location); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	placed, replayed, err := a.commerce.PlaceOrderOnce(r.Context(), r.Header.Get(idempotencyHeader), &o)
 	a.created(w, r, placed, replayed, err)
 }
@@ -45,7 +49,14 @@ func (a *API) listOrders(w http.ResponseWriter, r *http.Request) {
 	page := struct {
 		Orders     []*commerce.Order `json:"orders"`
 		NextCursor string            `json:"next_cursor,omitempty"`
-	}{Orders: append([]*commerce.Order{}, list...)}
+	}{Orders: []*commerce.Order{}}
+	for _, o := range list {
+		// A store role sees its stores' orders: a page may hold fewer
+		// than the limit, and the cursor goes on from the last read.
+		if checkStore(r, o.Location) == nil {
+			page.Orders = append(page.Orders, o)
+		}
+	}
 	if len(list) > 0 {
 		page.NextCursor = nextIDCursor(len(list), limit, list[len(list)-1].ID)
 	}
@@ -59,6 +70,9 @@ func (a *API) getOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o, err := a.commerce.Order(r.Context(), id)
+	if err == nil {
+		err = checkStore(r, o.Location)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -84,6 +98,10 @@ func (a *API) transitionOrder(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, problem.Invalid("to", "is required: the status to move the order to"))
 		return
 	}
+	if err := a.orderInScope(r, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	o, err := a.commerce.Transition(r.Context(), id, req.To, req.Note)
 	a.reply(w, r, http.StatusOK, o, err)
 }
@@ -101,6 +119,10 @@ func (a *API) createReturn(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if err := a.orderInScope(r, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	ret.OrderID = id
 	got, replayed, err := a.commerce.RecordReturnOnce(r.Context(), r.Header.Get(idempotencyHeader), &ret)
 	a.created(w, r, got, replayed, err)
@@ -109,7 +131,7 @@ func (a *API) createReturn(w http.ResponseWriter, r *http.Request) {
 func (a *API) listReturns(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id", "id")
 	if err == nil {
-		_, err = a.commerce.Order(r.Context(), id)
+		err = a.orderInScope(r, id)
 	}
 	if err != nil {
 		a.fail(w, r, err)
@@ -208,4 +230,14 @@ func cartView(c *commerce.Cart) any {
 		*commerce.Cart
 		Total float64 `json:"total"`
 	}{c, c.Total()}
+}
+
+// orderInScope finds an order and refuses it to a store role of other
+// stores.
+func (a *API) orderInScope(r *http.Request, id string) error {
+	o, err := a.commerce.Order(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return checkStore(r, o.Location)
 }

@@ -31,6 +31,10 @@ func (a *API) createReservation(w http.ResponseWriter, r *http.Request) {
 		}
 		req.ReserveRequest.TTL = d
 	}
+	if err := checkStore(r, req.ReserveRequest.Location); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	req.ReserveRequest.Key = r.Header.Get(idempotencyHeader)
 	res, replayed, err := a.commerce.ReserveOnce(r.Context(), req.ReserveRequest)
 	a.created(w, r, res, replayed, err)
@@ -46,6 +50,10 @@ func (a *API) listReservations(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := reservationQuery(v)
 	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if q.Location, err = scopedStore(r, q.Location); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -68,12 +76,22 @@ func (a *API) getReservation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := a.commerce.Store().Reservation(r.Context(), id)
+	if err == nil {
+		err = checkStore(r, res.Location)
+	}
 	a.reply(w, r, http.StatusOK, res, err)
 }
 
 func (a *API) releaseReservation(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r, "id", "id")
 	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if res, err := a.commerce.Store().Reservation(r.Context(), id); err != nil || checkStore(r, res.Location) != nil {
+		if err == nil {
+			err = checkStore(r, res.Location)
+		}
 		a.fail(w, r, err)
 		return
 	}

@@ -24,12 +24,16 @@ const (
 	// AuthWriteKey: a source's write key, as the HTTP Basic user name or
 	// writeKey in the body (the tracking API checks it itself).
 	AuthWriteKey Auth = "write key"
-	// AuthAdmin: the admin key, as Authorization: Bearer KEY.
-	AuthAdmin Auth = "admin key"
+	// AuthAdmin: an API key (Authorization: Bearer KEY) or a console
+	// session whose role grants the route's permission (Permission).
+	AuthAdmin Auth = "API key or session"
 	// AuthLink: the signed token in the URL of a link Parcours sent.
 	AuthLink Auth = "signed link"
 	// AuthProvider: the provider's own signature on its callback.
 	AuthProvider Auth = "provider signature"
+	// AuthPassword: a user's email and password (and TOTP code), which
+	// the login route checks itself, rate-limited per address.
+	AuthPassword Auth = "password"
 )
 
 // Route is one HTTP endpoint: what it answers, who may call it, what
@@ -187,6 +191,24 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/api/v1/measure/costs", AuthAdmin, a.importCosts, "import marketing costs (CSV)", false},
 		{"GET", "/api/v1/measure/status", AuthAdmin, a.measureStatus, "how far the measure stage is behind the log", false},
 		{"POST", "/api/v1/measure/rebuild", AuthAdmin, a.measureRebuild, "rebuild the measure rollups from the log", false},
+		// People, keys, sessions, audit (docs/security.md).
+		{"POST", "/api/v1/login", AuthPassword, a.login, "log in with email, password (and TOTP code): the session cookie", false},
+		{"GET", "/api/v1/me", AuthAdmin, a.me, "who the key or session is, its permissions, its CSRF token", false},
+		{"POST", "/api/v1/me/totp", AuthAdmin, a.enrolTOTP, "enrol the signed-in user's authenticator app", false},
+		{"POST", "/api/v1/logout", AuthAdmin, a.logout, "end this session", false},
+		{"POST", "/api/v1/logout/everywhere", AuthAdmin, a.logoutEverywhere, "end every session of the signed-in user", false},
+		{"GET", "/api/v1/users", AuthAdmin, a.listUsers, "the users", false},
+		{"POST", "/api/v1/users", AuthAdmin, a.createUser, "create a user with a role (and stores)", false},
+		{"GET", "/api/v1/users/{id}", AuthAdmin, a.getUser, "one user, by id or email", false},
+		{"PUT", "/api/v1/users/{id}/role", AuthAdmin, a.setUserRole, "change a user's role and stores", false},
+		{"POST", "/api/v1/users/{id}/disable", AuthAdmin, a.userStatus(true), "disable a user and end their sessions", false},
+		{"POST", "/api/v1/users/{id}/enable", AuthAdmin, a.userStatus(false), "enable a user again, and unlock them", false},
+		{"GET", "/api/v1/keys", AuthAdmin, a.listKeys, "the API keys (never their secrets)", false},
+		{"POST", "/api/v1/keys", AuthAdmin, a.createKey, "create an API key with a role, stores, expiry: shown once", false},
+		{"GET", "/api/v1/keys/{id}", AuthAdmin, a.getKey, "one API key", false},
+		{"POST", "/api/v1/keys/{id}/revoke", AuthAdmin, a.revokeKey, "revoke an API key", false},
+		{"POST", "/api/v1/keys/{id}/rotate", AuthAdmin, a.rotateKey, "a new secret for an API key: shown once", false},
+		{"GET", "/api/v1/audit", AuthAdmin, a.listAudit, "the audit log, filtered and paged", false},
 		{"", "/api/v1/", AuthAdmin, a.noSuchEndpoint, "any other management path: 404 naming it (after the admin key)", true},
 
 		// What customers reach from messages (docs/messages.md).
@@ -212,21 +234,22 @@ func Routes(a *API, e Edge) []Route {
 }
 
 // Mux registers routes on a standard ServeMux, each behind the check of
-// its authority that Parcours makes at the edge: the admin key for
-// AuthAdmin (the others check their own: the write key, the link's
-// signature, the provider's).
+// its authority that Parcours makes at the edge: for AuthAdmin, an API
+// key or session whose role grants the route's permission (the others
+// check their own: the write key, the link's signature, the provider's).
 func (a *API) Mux(routes []Route) *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, r := range routes {
 		var h http.Handler = r.Handler
 		if r.Auth == AuthAdmin {
-			h = a.authenticate(a.checkInput(r.Pattern, h))
+			h = a.authenticate(r, a.checkInput(r.Pattern, h))
 		}
 		if r.Pattern == "/" && r.AnyMethod {
 			h = methodNotAllowedOr(mux, routes, h)
 		}
 		mux.Handle(r.Key(), h)
 	}
+	a.mux = mux
 	return mux
 }
 

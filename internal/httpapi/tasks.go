@@ -31,7 +31,12 @@ func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, problem.Invalid("status", "is open or done"))
 		return
 	}
-	list, err := a.store.ListTasks(r.Context(), store.TaskQuery{StoreID: q.Get("store_id"), Status: status, After: after, Limit: limit})
+	storeID, err := scopedStore(r, q.Get("store_id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.store.ListTasks(r.Context(), store.TaskQuery{StoreID: storeID, Status: status, After: after, Limit: limit})
 	page := struct {
 		Tasks      []*store.Task `json:"tasks"`
 		NextCursor string        `json:"next_cursor,omitempty"`
@@ -57,6 +62,9 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := a.store.Task(r.Context(), id)
+	if err == nil {
+		err = checkStore(r, t.StoreID)
+	}
 	a.reply(w, r, http.StatusOK, t, err)
 }
 
@@ -68,7 +76,15 @@ func (a *API) taskStatus(status string) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		t, err := a.store.SetTaskStatus(r.Context(), id, status, a.clock.Now())
+		t, err := a.store.Task(r.Context(), id)
+		if err == nil {
+			err = checkStore(r, t.StoreID)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		t, err = a.store.SetTaskStatus(r.Context(), id, status, a.clock.Now())
 		a.reply(w, r, http.StatusOK, t, err)
 	}
 }

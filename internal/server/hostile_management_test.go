@@ -23,11 +23,11 @@ func TestHostileManagement(t *testing.T) {
 			{name: "no key", method: "GET", path: "/api/v1/sources",
 				status: 401, code: "unauthorized", says: []string{"Authorization: Bearer"}},
 			{name: "forged key", method: "GET", path: "/api/v1/sources", header: map[string]string{"Authorization": "Bearer pk_admin_forged"},
-				status: 401, code: "unauthorized", says: []string{"not an admin key"}},
+				status: 401, code: "unauthorized", says: []string{"not an API key"}},
 			{name: "write key", method: "GET", path: "/api/v1/sources", auth: "write",
 				status: 401, code: "unauthorized", says: []string{"Bearer"}},
 			{name: "100,000-byte key", method: "GET", path: "/api/v1/sources", header: map[string]string{"Authorization": "Bearer " + long},
-				status: 401, code: "unauthorized", says: []string{"not an admin key"}},
+				status: 401, code: "unauthorized", says: []string{"not an API key"}},
 			{name: "no key on a write", method: "POST", path: "/api/v1/sources", body: src(`{"name":"Intruder","channel":"web"}`),
 				status: 401, code: "unauthorized"},
 			// Bodies.

@@ -124,7 +124,7 @@ func TestFallbackScenarios(t *testing.T) {
 		{Name: "a method a route does not serve", Method: "DELETE", URL: "/api/v1/sources", Admin: true,
 			ExpectedStatus: 404, ExpectedMessage: "no such endpoint: DELETE /api/v1/sources"},
 		{Name: "a wrong admin key", Method: "GET", URL: "/api/v1/sources", Headers: map[string]string{"Authorization": "Bearer nope"},
-			ExpectedStatus: 401, ExpectedMessage: "this is not an admin key"},
+			ExpectedStatus: 401, ExpectedMessage: "this is not an API key"},
 		{Name: "health", Method: "GET", URL: "/healthz", ExpectedStatus: 200, ExpectedContent: []string{`"status":"ok"`}},
 		{Name: "a public link that is not one", Method: "GET", URL: "/u/forged", ExpectedStatus: 404, ExpectedContent: []string{"This link is not valid."}},
 	})

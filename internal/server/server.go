@@ -91,6 +91,9 @@ type Options struct {
 	// Addr is the address the node serves at, as other nodes and
 	// operators reach it (shown by parcours cluster status).
 	Addr string
+	// Access bounds the management API's keys and sessions: rate limit
+	// per key, login policy, secure cookies (docs/security.md).
+	Access httpapi.AccessOptions
 }
 
 // Server is a running Parcours.
@@ -196,7 +199,7 @@ func New(st store.Store, o Options) *Server {
 	s.commerce, s.messages, s.journeys, s.measure = p.Commerce, p.Messages, p.Journeys, p.Measure
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules,
-	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure)
+	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access)
 	apiv1.SetMessages(s.messages)
 	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
 		Tracking: ingest,
@@ -273,6 +276,7 @@ func (s *Server) startStages(ctx context.Context) {
 	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
 	s.startCommerce(ctx)
 	s.startMeasure(ctx)
+	s.startAccess(ctx)
 	stop, err := startBounces(ctx, s.opts.ProviderConfig, s.messages, s.log)
 	if err != nil {
 		s.log.Error("bounces: not started", "err", err)

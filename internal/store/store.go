@@ -73,6 +73,7 @@ type Store interface {
 	Sources
 	Checkpoints
 	AdminKeys
+	Access
 	RequestKeys
 	Profiles
 	Segments

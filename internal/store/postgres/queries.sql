@@ -66,13 +66,14 @@ INSERT INTO checkpoints (consumer, seq, updated_at) VALUES ($1, $2, now())
 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at;
 
 -- name: count-admin-keys
-SELECT COUNT(*) FROM admin_keys;
+SELECT COUNT(*) FROM api_keys WHERE role = 'owner';
 
 -- name: insert-admin-key
-INSERT INTO admin_keys (hash, created_at) VALUES ($1, $2);
+INSERT INTO api_keys (id, name, role, hash, prefix, created_by, created_at)
+VALUES ('key_admin', 'first-start admin key', 'owner', $1, 'pk_admin_', 'serve', $2);
 
 -- name: is-admin-key
-SELECT COUNT(*) FROM admin_keys WHERE hash = $1;
+SELECT COUNT(*) FROM api_keys WHERE hash = $1 AND role = 'owner' AND revoked_at IS NULL;
 
 -- name: create-migrations-table
 CREATE TABLE IF NOT EXISTS schema_migrations (

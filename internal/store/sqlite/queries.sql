@@ -81,13 +81,14 @@ INSERT INTO checkpoints (consumer, seq, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at;
 
 -- name: count-admin-keys
-SELECT COUNT(*) FROM admin_keys;
+SELECT COUNT(*) FROM api_keys WHERE role = 'owner';
 
 -- name: insert-admin-key
-INSERT INTO admin_keys (hash, created_at) VALUES (?, ?);
+INSERT INTO api_keys (id, name, role, hash, prefix, created_by, created_at)
+VALUES ('key_admin', 'first-start admin key', 'owner', ?, 'pk_admin_', 'serve', ?);
 
 -- name: is-admin-key
-SELECT COUNT(*) FROM admin_keys WHERE hash = ?;
+SELECT COUNT(*) FROM api_keys WHERE hash = ? AND role = 'owner' AND revoked_at = 0;
 
 -- Unify.
 

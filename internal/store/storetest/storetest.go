@@ -56,6 +56,10 @@ func runEventLog(t *testing.T, open Opener) {
 		{"Checkpoints", testCheckpoints},
 		{"AdminKeys", testAdminKeys},
 		{"RequestKeys", testRequestKeys},
+		{"Users", testUsers},
+		{"APIKeys", testAPIKeys},
+		{"Sessions", testSessions},
+		{"AuditLog", testAuditLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
