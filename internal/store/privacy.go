@@ -23,8 +23,9 @@ type Privacy interface {
 	// ErasePerson removes or anonymises every row that names the person,
 	// in one transaction: the events in p.Seqs are rewritten as
 	// ErasedEvent stubs, orders keep their totals without the customer,
-	// the rest is deleted. It records the erasure and suppresses
-	// p.Identifiers (IdentifierHash), and returns the rows changed by table.
+	// the rest is deleted. It records the erasure, suppresses
+	// p.Identifiers (IdentifierHash) if p.Suppress, and returns the rows
+	// changed by table.
 	ErasePerson(ctx context.Context, p *Person, at time.Time, reason string) (*Erasure, error)
 	// ErasedIdentifiers returns which of hashes (IdentifierHash) belong to
 	// erased people.
@@ -57,6 +58,10 @@ type Person struct {
 	Profiles    []int64
 	Identifiers []identity.Identifier
 	Seqs        []int64
+	// Suppress records the identifiers' hashes so that a late event does
+	// not create the person again (an erasure request); retention, which
+	// forgets visitors nobody asked about, leaves it false.
+	Suppress bool
 }
 
 // Values returns the values of the person's identifiers (an email, a

@@ -56,6 +56,17 @@ type Options struct {
 	// Processed, if set, is told the last seq of each batch the live
 	// stage has committed: the stages behind unify wait on it.
 	Processed *eventlog.Notifier
+	// Suppressed, if set, keeps the identifiers of erased people from
+	// being linked again (privacy.Suppressor).
+	Suppressed Suppressor
+}
+
+// Suppressor removes from each event's identifiers those of erased
+// people, unless the event brings new consent (and then forgets their
+// suppression). Only identifiers no profile holds are given: a held one
+// cannot be an erased person's.
+type Suppressor interface {
+	Filter(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) error
 }
 
 // Processor applies batches of events to the profiles. It keeps caches of
@@ -140,6 +151,9 @@ func (p *Processor) process(ctx context.Context, events []*event.Event) (*store.
 	if err := p.prefetch(ctx, all); err != nil {
 		return nil, err
 	}
+	if err := p.suppress(ctx, events, ids); err != nil {
+		return nil, err
+	}
 	w := &work{p: p, dirty: map[int64]bool{}, mergedTo: map[int64]int64{}, linked: map[identity.Identifier]bool{}}
 	for i, e := range events {
 		var err error
@@ -222,6 +236,40 @@ func (p *Processor) prefetch(ctx context.Context, ids []identity.Identifier) err
 	}
 	for id, pr := range loaded {
 		p.profiles[id] = pr
+	}
+	return nil
+}
+
+// suppress drops the identifiers of erased people from ids (see
+// Options.Suppressed), looking only at those no profile holds.
+func (p *Processor) suppress(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) error {
+	if p.o.Suppressed == nil {
+		return nil
+	}
+	unheld := make([][]identity.Identifier, len(ids))
+	found := false
+	for i, list := range ids {
+		for _, id := range list {
+			if p.holders[id] == 0 {
+				unheld[i] = append(unheld[i], id)
+				found = true
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	if err := p.o.Suppressed.Filter(ctx, events, unheld); err != nil {
+		return fmt.Errorf("unify: erased identifiers: %w", err)
+	}
+	for i, list := range ids {
+		kept := list[:0:0]
+		for _, id := range list {
+			if p.holders[id] != 0 || containsID(unheld[i], id) {
+				kept = append(kept, id)
+			}
+		}
+		ids[i] = kept
 	}
 	return nil
 }

@@ -112,6 +112,9 @@ func (s *Store) ErasePerson(ctx context.Context, p *store.Person, at time.Time, 
 		return nil, fmt.Errorf("postgres: erase: record: %w", err)
 	}
 	for _, h := range p.Hashes() {
+		if !p.Suppress {
+			break
+		}
 		if _, err := tx.Exec(ctx, queries.Get("insert-erased-identifier"), h, e.ID, at); err != nil {
 			return nil, fmt.Errorf("postgres: erase: suppress: %w", err)
 		}

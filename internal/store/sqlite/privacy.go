@@ -122,6 +122,9 @@ func (s *Store) ErasePerson(ctx context.Context, p *store.Person, at time.Time, 
 		return nil, fmt.Errorf("sqlite: erase: record: %w", err)
 	}
 	for _, h := range p.Hashes() {
+		if !p.Suppress {
+			break
+		}
 		if _, err := tx.ExecContext(ctx, queries.Get("insert-erased-identifier"), h, e.ID, micros(at)); err != nil {
 			return nil, fmt.Errorf("sqlite: erase: suppress: %w", err)
 		}
