@@ -170,7 +170,7 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 
 	p.Unify = unify.NewStage(st, unify.Options{
 		Rules: cfg.Rules, Clock: rt.Clock, Logger: rt.Logger, Emit: emit, Metrics: unify.NewMetrics(rt.Registry),
-		Yield: rt.Yield, Processed: p.Unified, Suppressed: &privacy.Suppressor{Store: st},
+		Yield: rt.Yield, Processed: p.Unified, Suppressed: &privacy.Suppressor{Store: st, Clock: rt.Clock},
 	})
 	// A file that cannot be opened leaves the stages without an index
 	// (previews read the timelines); the caller decides whether that is
@@ -213,7 +213,8 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	}
 	p.Measure = measure.NewService(st, engine, stage, cfg.Zone, rt.Clock)
 
-	p.Privacy = &privacy.Service{Store: st, Clock: rt.Clock, Rules: cfg.Rules, Unify: p.Unify, Emit: emit}
+	p.Privacy = &privacy.Service{Store: st, Clock: rt.Clock, Rules: cfg.Rules, Unify: p.Unify, Emit: emit,
+		Behind: []string{segment.Consumer, message.Consumer, commerce.Consumer, measure.Consumer, journey.Consumer}}
 	if p.Index != nil {
 		p.Privacy.Index = p.Index
 	}

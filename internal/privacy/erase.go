@@ -40,6 +40,9 @@ func (s *Service) Erase(ctx context.Context, id int64, reason string) (*store.Er
 	var rec *store.Erasure
 	var profiles []int64
 	run := func(ctx context.Context) error {
+		if err := s.drain(ctx); err != nil {
+			return fmt.Errorf("privacy: erase profile %d: %w", id, err)
+		}
 		person, _, err := s.Person(ctx, id)
 		if err != nil {
 			return err

@@ -8,8 +8,11 @@ package privacy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
@@ -62,6 +65,47 @@ type Service struct {
 	Index Forgetter
 	// Emit, if set, receives the Profile Erased event.
 	Emit Sink
+	// Behind are the consumers of the log that read behind unify
+	// (segments, consent, commerce, measure, journeys): with Unify set,
+	// an erasure waits (up to DrainTimeout) for them to reach unify's
+	// checkpoint, so that none of them is holding the person's events
+	// read before the erasure, to write them back after.
+	Behind       []string
+	DrainTimeout time.Duration
+}
+
+// drain waits until every consumer in Behind has reached unify's
+// checkpoint (unify being held, it does not move).
+func (s *Service) drain(ctx context.Context) error {
+	if len(s.Behind) == 0 {
+		return nil
+	}
+	target, err := s.Store.Checkpoint(ctx, unify.Consumer)
+	if err != nil {
+		return err
+	}
+	timeout := s.DrainTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for _, c := range s.Behind {
+		for {
+			cp, err := s.Store.Checkpoint(ctx, c)
+			if err != nil {
+				return err
+			}
+			if cp >= target || time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Service) clock() clock.Clock {
@@ -103,6 +147,13 @@ func (s *Service) Person(ctx context.Context, id int64) (*store.Person, *profile
 		return nil, nil, err
 	}
 	person := &store.Person{Profiles: []int64{p.ID}, Identifiers: slices.Clone(p.Identifiers)}
+	// The email and phone as they were sent, before normalisation.
+	for name, tr := range p.Traits {
+		var s string
+		if (strings.Contains(name, "email") || strings.Contains(name, "phone")) && json.Unmarshal(tr.Value, &s) == nil {
+			person.Texts = append(person.Texts, s)
+		}
+	}
 	// The profiles merged into it, transitively.
 	for i := 0; i < len(person.Profiles); i++ {
 		log, err := s.Store.MergeLog(ctx, person.Profiles[i])

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/parcours/parcours/internal/channel"
+	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/store"
@@ -13,20 +15,23 @@ import (
 
 // Suppressor keeps the identifiers of erased people from being linked to a
 // profile again (unify.Suppressor): a late event carrying an erased email
-// or phone is applied without it, so it creates nobody, unless it brings
+// or phone is erased on arrival (applied to nobody, rewritten as a stub in
+// the log), unless it brings
 // new consent (an identify granting an opt-in trait such as
 // email_opt_in: true), which lifts the suppression: the person came back.
 type Suppressor struct {
 	Store interface {
 		ErasedIdentifiers(ctx context.Context, hashes []string) (map[string]bool, error)
 		LiftErasure(ctx context.Context, hashes []string) error
+		ErasePerson(ctx context.Context, p *store.Person, at time.Time, reason string) (*store.Erasure, error)
 	}
+	Clock clock.Clock
 }
 
-// Filter removes the erased identifiers from ids[i] (the identifiers of
-// events[i] that no profile holds), or lifts their suppression when the
-// event grants consent.
-func (s *Suppressor) Filter(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) error {
+// Filter reports which events carry an erased person's identifier among
+// ids[i] (the identifiers of events[i] that no profile holds), and lifts
+// the suppression of those whose event grants consent.
+func (s *Suppressor) Filter(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) ([]bool, error) {
 	hashOf := map[identity.Identifier]string{}
 	var hashes []string
 	for _, list := range ids {
@@ -38,32 +43,42 @@ func (s *Suppressor) Filter(ctx context.Context, events []*event.Event, ids [][]
 			}
 		}
 	}
+	out := make([]bool, len(events))
 	if len(hashes) == 0 {
-		return nil
+		return out, nil
 	}
 	erased, err := s.Store.ErasedIdentifiers(ctx, hashes)
 	if err != nil || len(erased) == 0 {
-		return err
+		return out, err
 	}
 	var lift []string
 	for i, list := range ids {
-		kept := list[:0:0]
 		consent := GrantsConsent(events[i])
 		for _, id := range list {
-			switch h := hashOf[id]; {
-			case !erased[h]:
-				kept = append(kept, id)
-			case consent:
-				lift = append(lift, h)
-				kept = append(kept, id)
+			if h := hashOf[id]; erased[h] {
+				if consent {
+					lift = append(lift, h)
+				} else {
+					out[i] = true
+				}
 			}
 		}
-		ids[i] = kept
 	}
 	if len(lift) > 0 {
-		return s.Store.LiftErasure(ctx, lift)
+		return out, s.Store.LiftErasure(ctx, lift)
 	}
-	return nil
+	return out, nil
+}
+
+// Scrub rewrites late events of erased people as stubs in the log (an
+// erasure of those events alone, recorded with its reason).
+func (s *Suppressor) Scrub(ctx context.Context, seqs []int64) error {
+	clk := s.Clock
+	if clk == nil {
+		clk = clock.System{}
+	}
+	_, err := s.Store.ErasePerson(ctx, &store.Person{Seqs: seqs}, clk.Now().UTC(), "late events of erased people")
+	return err
 }
 
 // GrantsConsent reports whether e is an identify whose traits grant an

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,6 +59,10 @@ type Person struct {
 	Profiles    []int64
 	Identifiers []identity.Identifier
 	Seqs        []int64
+	// Texts are more strings that name the person as they were sent (an
+	// email or a phone before normalisation), searched for inside
+	// documents (rejected payloads, commerce events, stored responses).
+	Texts []string
 	// Suppress records the identifiers' hashes so that a late event does
 	// not create the person again (an erasure request); retention, which
 	// forgets visitors nobody asked about, leaves it false.
@@ -129,6 +134,7 @@ func ErasedEvent(e *event.Event) *event.Event {
 		Channel:    e.Channel,
 		Timestamp:  e.Timestamp,
 		ReceivedAt: e.ReceivedAt,
+		Imported:   e.Imported,
 	}
 }
 
@@ -173,7 +179,20 @@ func RowValue(v any) any {
 // name: :ids (profile ids), :vals (identifier values), :keys (commerce
 // customer keys), :seqs (event sequence numbers).
 func (p *Person) Arrays() map[string]any {
-	return map[string]any{"ids": p.Profiles, "vals": p.Values(), "keys": p.CustomerKeys(), "seqs": p.Seqs}
+	return map[string]any{"ids": p.Profiles, "vals": p.Values(), "keys": p.CustomerKeys(), "seqs": p.Seqs, "texts": p.searchTexts()}
+}
+
+// searchTexts are the identifier values and Texts long enough to be
+// searched for inside documents without matching strangers' (an
+// anonymous id "a1" would).
+func (p *Person) searchTexts() []string {
+	out := []string{}
+	for _, s := range append(p.Values(), p.Texts...) {
+		if len(s) >= 5 && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // BindArrays replaces the named parameters of q (":ids", ":vals", ...,

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
@@ -61,12 +62,15 @@ type Options struct {
 	Suppressed Suppressor
 }
 
-// Suppressor removes from each event's identifiers those of erased
-// people, unless the event brings new consent (and then forgets their
-// suppression). Only identifiers no profile holds are given: a held one
-// cannot be an erased person's.
+// Suppressor recognises the events of erased people (privacy.Suppressor).
 type Suppressor interface {
-	Filter(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) error
+	// Filter reports which events carry an identifier of an erased
+	// person (among ids[i], the identifiers of events[i] no profile
+	// holds) without bringing new consent; an event that brings it lifts
+	// the suppression instead.
+	Filter(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) ([]bool, error)
+	// Scrub rewrites those events in the log as erased stubs.
+	Scrub(ctx context.Context, seqs []int64) error
 }
 
 // Processor applies batches of events to the profiles. It keeps caches of
@@ -151,7 +155,8 @@ func (p *Processor) process(ctx context.Context, events []*event.Event) (*store.
 	if err := p.prefetch(ctx, all); err != nil {
 		return nil, err
 	}
-	if err := p.suppress(ctx, events, ids); err != nil {
+	events, err := p.suppress(ctx, events, ids)
+	if err != nil {
 		return nil, err
 	}
 	w := &work{p: p, dirty: map[int64]bool{}, mergedTo: map[int64]int64{}, linked: map[identity.Identifier]bool{}}
@@ -240,11 +245,15 @@ func (p *Processor) prefetch(ctx context.Context, ids []identity.Identifier) err
 	return nil
 }
 
-// suppress drops the identifiers of erased people from ids (see
-// Options.Suppressed), looking only at those no profile holds.
-func (p *Processor) suppress(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) error {
+// suppress finds the events of erased people (see Options.Suppressed),
+// looking only at identifiers no profile holds, and replaces them in the
+// batch by their erased stubs, after rewriting them so in the log: such
+// an event is applied to nobody, and does not stay in the log either. It
+// returns the batch to apply (a copy when it changed: the caller's events
+// are shared with the log's tail).
+func (p *Processor) suppress(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) ([]*event.Event, error) {
 	if p.o.Suppressed == nil {
-		return nil
+		return events, nil
 	}
 	unheld := make([][]identity.Identifier, len(ids))
 	found := false
@@ -257,21 +266,30 @@ func (p *Processor) suppress(ctx context.Context, events []*event.Event, ids [][
 		}
 	}
 	if !found {
-		return nil
+		return events, nil
 	}
-	if err := p.o.Suppressed.Filter(ctx, events, unheld); err != nil {
-		return fmt.Errorf("unify: erased identifiers: %w", err)
+	erased, err := p.o.Suppressed.Filter(ctx, events, unheld)
+	if err != nil {
+		return nil, fmt.Errorf("unify: erased identifiers: %w", err)
 	}
-	for i, list := range ids {
-		kept := list[:0:0]
-		for _, id := range list {
-			if p.holders[id] != 0 || containsID(unheld[i], id) {
-				kept = append(kept, id)
-			}
+	var seqs []int64
+	for i, yes := range erased {
+		if !yes {
+			continue
 		}
-		ids[i] = kept
+		if seqs == nil {
+			events = slices.Clone(events)
+		}
+		seqs = append(seqs, events[i].Seq)
+		events[i] = store.ErasedEvent(events[i])
+		ids[i] = nil
 	}
-	return nil
+	if len(seqs) > 0 {
+		if err := p.o.Suppressed.Scrub(ctx, seqs); err != nil {
+			return nil, fmt.Errorf("unify: erase late events of erased people: %w", err)
+		}
+	}
+	return events, nil
 }
 
 // profile returns a live profile from the cache or the store.

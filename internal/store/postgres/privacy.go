@@ -134,7 +134,7 @@ func eraseEvents(ctx context.Context, tx pgx.Tx, arrays map[string]any) (int64, 
 		return 0, fmt.Errorf("postgres: erase events: %w", err)
 	}
 	var seqs []int64
-	var bodies []string
+	var bodies, sources, messageIDs []string
 	for rows.Next() {
 		var seq int64
 		var body []byte
@@ -149,6 +149,7 @@ func eraseEvents(ctx context.Context, tx pgx.Tx, arrays map[string]any) (int64, 
 		}
 		ev.Seq = seq
 		seqs = append(seqs, seq)
+		sources, messageIDs = append(sources, ev.SourceID), append(messageIDs, ev.MessageID)
 		bodies = append(bodies, string(store.ErasedEvent(&ev).AppendJSON(nil)))
 	}
 	rows.Close()
@@ -160,6 +161,11 @@ func eraseEvents(ctx context.Context, tx pgx.Tx, arrays map[string]any) (int64, 
 	}
 	if _, err := tx.Exec(ctx, queries.Get("erase-event"), seqs, bodies); err != nil {
 		return 0, fmt.Errorf("postgres: erase events: %w", err)
+	}
+	// Client message ids can carry a user id; the dedup keys go with the
+	// events (a late copy of one is caught by the erased identifiers).
+	if _, err := tx.Exec(ctx, queries.Get("erase-dedup-keys"), sources, messageIDs); err != nil {
+		return 0, fmt.Errorf("postgres: erase events: dedup keys: %w", err)
 	}
 	return int64(len(seqs)), nil
 }

@@ -1,6 +1,8 @@
 -- Access requests, erasure and retention (docs/security.md). The arrays
 -- :ids (profile ids), :vals (identifier values), :keys (commerce customer
--- keys, kind:value) and :seqs (event sequence numbers) are bound as PostgreSQL
+-- keys, kind:value), :texts (the strings searched for inside
+-- documents: identifier values and raw emails and phones, 5 characters
+-- or more) and :seqs (event sequence numbers) are bound as PostgreSQL
 -- arrays (store.BindArrays).
 
 -- name: export-identifiers
@@ -38,7 +40,7 @@ SELECT * FROM order_returns WHERE order_id IN (SELECT id FROM orders WHERE custo
 -- name: export-carts
 SELECT * FROM carts WHERE customer = ANY(:keys::text[]);
 -- name: export-reservations
-SELECT * FROM reservations WHERE customer = ANY(:keys::text[]) ORDER BY created_at, id;
+SELECT * FROM reservations WHERE EXISTS (SELECT 1 FROM unnest(:texts::text[]) v WHERE strpos(lower(reservations.customer::text), lower(v)) > 0) ORDER BY created_at, id;
 -- name: export-tasks
 SELECT * FROM tasks WHERE profile_id = ANY(:ids::bigint[]) ORDER BY id;
 -- name: export-rfm
@@ -49,6 +51,9 @@ SELECT seq, body FROM events WHERE seq = ANY(:seqs::bigint[]);
 -- name: erase-event
 UPDATE events e SET message_id = 'erased:' || e.seq, user_id = NULL, anonymous_id = NULL, body = b.body::json
   FROM unnest($1::bigint[], $2::text[]) AS b(seq, body) WHERE e.seq = b.seq;
+-- name: erase-dedup-keys
+DELETE FROM dedup_keys d USING unnest($1::text[], $2::text[]) AS k(source_id, message_id)
+  WHERE d.source_id = k.source_id AND d.message_id = k.message_id;
 -- name: erase-event-orders
 SELECT id, doc FROM orders WHERE customer = ANY(:keys::text[]);
 -- name: erase-order
@@ -57,7 +62,7 @@ UPDATE orders SET customer = 'erased', doc = $1::jsonb WHERE id = $2;
 -- The erase-* statements run in this order (store/sqlite/privacy.go
 -- lists them); each one's table is named after the dash.
 -- name: erase-rejections
-DELETE FROM rejections WHERE EXISTS (SELECT 1 FROM unnest(:vals::text[]) v WHERE strpos(rejections.payload, v) > 0);
+DELETE FROM rejections WHERE EXISTS (SELECT 1 FROM unnest(:texts::text[]) v WHERE strpos(lower(rejections.payload), lower(v)) > 0);
 -- name: erase-profiles
 DELETE FROM profiles WHERE id = ANY(:ids::bigint[]) OR merged_into = ANY(:ids::bigint[]);
 -- name: erase-identifiers
@@ -91,9 +96,9 @@ DELETE FROM suppressions WHERE address = ANY(:vals::text[]);
 -- name: erase-carts
 DELETE FROM carts WHERE customer = ANY(:keys::text[]);
 -- name: erase-reservations
-UPDATE reservations SET customer = 'erased' WHERE customer = ANY(:keys::text[]);
+UPDATE reservations SET customer = '{}' WHERE EXISTS (SELECT 1 FROM unnest(:texts::text[]) v WHERE strpos(lower(reservations.customer::text), lower(v)) > 0);
 -- name: erase-commerce_outbox
-DELETE FROM commerce_outbox WHERE EXISTS (SELECT 1 FROM unnest(:vals::text[]) v WHERE position(convert_to(v, 'UTF8') in commerce_outbox.event) > 0);
+DELETE FROM commerce_outbox WHERE EXISTS (SELECT 1 FROM unnest(:texts::text[]) v WHERE strpos(lower(convert_from(commerce_outbox.event, 'UTF8')), lower(v)) > 0);
 -- name: erase-journey_enrolments
 DELETE FROM journey_enrolments WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-journey_date_timers
@@ -109,7 +114,7 @@ DELETE FROM measure_touches WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-measure_profiles
 DELETE FROM measure_profiles WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-request_keys
-DELETE FROM request_keys WHERE EXISTS (SELECT 1 FROM unnest(:vals::text[]) v WHERE position(convert_to(v, 'UTF8') in request_keys.response) > 0);
+DELETE FROM request_keys WHERE EXISTS (SELECT 1 FROM unnest(:texts::text[]) v WHERE strpos(lower(convert_from(request_keys.response, 'UTF8')), lower(v)) > 0);
 
 -- name: insert-erasure
 INSERT INTO erasures (at, reason, counts) VALUES ($1, $2, $3::jsonb) RETURNING id;

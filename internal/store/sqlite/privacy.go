@@ -81,19 +81,16 @@ func scanMaps(rows *sql.Rows) ([]map[string]any, error) {
 }
 
 // ErasePerson removes or anonymises every row that names the person, in
-// one transaction with secure_delete on (freed content is overwritten with
-// zeros, not left in free pages), then checkpoints and truncates the WAL so
-// that no earlier page image holding the person stays on disk.
+// one transaction (the writer runs with secure_delete on: freed content is
+// overwritten with zeros, not left in free pages), then checkpoints and
+// truncates the WAL so that no earlier page image holding the person stays
+// on disk.
 func (s *Store) ErasePerson(ctx context.Context, p *store.Person, at time.Time, reason string) (*store.Erasure, error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: erase: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
-		return nil, fmt.Errorf("sqlite: erase: %w", err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = OFF")
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: erase: %w", err)
@@ -134,9 +131,7 @@ func (s *Store) ErasePerson(ctx context.Context, p *store.Person, at time.Time, 
 	}
 	// The events read by the stages from memory must not hold the person.
 	s.tail.Clear()
-	// Best effort: a reader on an old snapshot can keep the WAL from being
-	// truncated now; the background checkpointer overwrites it later.
-	conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	truncateWAL(ctx, conn)
 	return e, nil
 }
 
@@ -148,8 +143,9 @@ func eraseEvents(ctx context.Context, tx *sql.Tx, arrays map[string]any) (int64,
 		return 0, fmt.Errorf("sqlite: erase events: %w", err)
 	}
 	type stub struct {
-		seq  int64
-		body []byte
+		seq               int64
+		body              []byte
+		source, messageID string
 	}
 	var stubs []stub
 	for rows.Next() {
@@ -165,7 +161,7 @@ func eraseEvents(ctx context.Context, tx *sql.Tx, arrays map[string]any) (int64,
 			return 0, fmt.Errorf("sqlite: erase event %d: %w", seq, err)
 		}
 		ev.Seq = seq
-		stubs = append(stubs, stub{seq, store.ErasedEvent(&ev).AppendJSON(nil)})
+		stubs = append(stubs, stub{seq, store.ErasedEvent(&ev).AppendJSON(nil), ev.SourceID, ev.MessageID})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -178,6 +174,11 @@ func eraseEvents(ctx context.Context, tx *sql.Tx, arrays map[string]any) (int64,
 	defer st.Close()
 	for _, x := range stubs {
 		if _, err := st.ExecContext(ctx, "erased:"+strconv.FormatInt(x.seq, 10), x.body, x.seq); err != nil {
+			return 0, fmt.Errorf("sqlite: erase event %d: %w", x.seq, err)
+		}
+		// The rare dedup keys kept as text (hash collisions); the others
+		// are hashes that name nobody.
+		if _, err := tx.ExecContext(ctx, queries.Get("erase-dedup-collision"), x.source, x.messageID); err != nil {
 			return 0, fmt.Errorf("sqlite: erase event %d: %w", x.seq, err)
 		}
 	}
@@ -270,4 +271,24 @@ func (s *Store) Erasures(ctx context.Context, limit int) ([]*store.Erasure, erro
 		out = append(out, &e)
 	}
 	return out, rows.Err()
+}
+
+// truncateWAL checkpoints the WAL into the database and truncates it, so
+// that the page images written before an erasure (which still hold the
+// person) leave the disk. A reader on an old snapshot, or the background
+// checkpointer, can make it busy: it tries again for up to two seconds,
+// then leaves it to the background checkpointer.
+func truncateWAL(ctx context.Context, conn *sql.Conn) {
+	for range 200 {
+		var busy, log, done int
+		err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &done)
+		if err == nil && busy == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -1,6 +1,8 @@
 -- Access requests, erasure and retention (docs/security.md). The arrays
 -- :ids (profile ids), :vals (identifier values), :keys (commerce customer
--- keys, kind:value) and :seqs (event sequence numbers) are bound as JSON
+-- keys, kind:value), :texts (the strings searched for inside
+-- documents: identifier values and raw emails and phones, 5 characters
+-- or more) and :seqs (event sequence numbers) are bound as JSON
 -- arrays (store.BindArrays).
 
 -- name: export-identifiers
@@ -38,7 +40,7 @@ SELECT * FROM order_returns WHERE order_id IN (SELECT id FROM orders WHERE custo
 -- name: export-carts
 SELECT * FROM carts WHERE customer IN (SELECT value FROM json_each(:keys));
 -- name: export-reservations
-SELECT * FROM reservations WHERE customer IN (SELECT value FROM json_each(:keys)) ORDER BY created_at, id;
+SELECT * FROM reservations WHERE EXISTS (SELECT 1 FROM json_each(:texts) v WHERE instr(lower(reservations.customer), lower(v.value)) > 0) ORDER BY created_at, id;
 -- name: export-tasks
 SELECT * FROM tasks WHERE profile_id IN (SELECT value FROM json_each(:ids)) ORDER BY id;
 -- name: export-rfm
@@ -48,6 +50,8 @@ SELECT * FROM rfm_scores WHERE profile_id IN (SELECT value FROM json_each(:ids))
 SELECT seq, body FROM events WHERE seq IN (SELECT value FROM json_each(:seqs));
 -- name: erase-event
 UPDATE events SET message_id = ?, user_id = NULL, anonymous_id = NULL, body = ? WHERE seq = ?;
+-- name: erase-dedup-collision
+DELETE FROM dedup_collisions WHERE source_id = ? AND message_id = ?;
 -- name: erase-event-orders
 SELECT id, doc FROM orders WHERE customer IN (SELECT value FROM json_each(:keys));
 -- name: erase-order
@@ -58,7 +62,7 @@ UPDATE orders SET customer = 'erased', doc = ? WHERE id = ?;
 -- name: erase-event_identifiers
 DELETE FROM event_identifiers WHERE seq IN (SELECT value FROM json_each(:seqs));
 -- name: erase-rejections
-DELETE FROM rejections WHERE EXISTS (SELECT 1 FROM json_each(:vals) v WHERE instr(rejections.payload, v.value) > 0);
+DELETE FROM rejections WHERE EXISTS (SELECT 1 FROM json_each(:texts) v WHERE instr(lower(rejections.payload), lower(v.value)) > 0);
 -- name: erase-profiles
 DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(:ids)) OR merged_into IN (SELECT value FROM json_each(:ids));
 -- name: erase-identifiers
@@ -92,9 +96,9 @@ DELETE FROM suppressions WHERE address IN (SELECT value FROM json_each(:vals));
 -- name: erase-carts
 DELETE FROM carts WHERE customer IN (SELECT value FROM json_each(:keys));
 -- name: erase-reservations
-UPDATE reservations SET customer = 'erased' WHERE customer IN (SELECT value FROM json_each(:keys));
+UPDATE reservations SET customer = '{}' WHERE EXISTS (SELECT 1 FROM json_each(:texts) v WHERE instr(lower(reservations.customer), lower(v.value)) > 0);
 -- name: erase-commerce_outbox
-DELETE FROM commerce_outbox WHERE EXISTS (SELECT 1 FROM json_each(:vals) v WHERE instr(commerce_outbox.event, v.value) > 0);
+DELETE FROM commerce_outbox WHERE EXISTS (SELECT 1 FROM json_each(:texts) v WHERE instr(lower(commerce_outbox.event), lower(v.value)) > 0);
 -- name: erase-journey_enrolments
 DELETE FROM journey_enrolments WHERE profile_id IN (SELECT value FROM json_each(:ids));
 -- name: erase-journey_date_timers
@@ -110,7 +114,7 @@ DELETE FROM measure_touches WHERE profile_id IN (SELECT value FROM json_each(:id
 -- name: erase-measure_profiles
 DELETE FROM measure_profiles WHERE profile_id IN (SELECT value FROM json_each(:ids));
 -- name: erase-request_keys
-DELETE FROM request_keys WHERE EXISTS (SELECT 1 FROM json_each(:vals) v WHERE instr(request_keys.response, v.value) > 0);
+DELETE FROM request_keys WHERE EXISTS (SELECT 1 FROM json_each(:texts) v WHERE instr(lower(request_keys.response), lower(v.value)) > 0);
 
 -- name: insert-erasure
 INSERT INTO erasures (at, reason, counts) VALUES (?, ?, ?) RETURNING id;
