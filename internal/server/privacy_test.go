@@ -325,7 +325,6 @@ END $$`); err != nil {
 	return out
 }
 
-
 // scanSQLiteTables searches every column of every table, naming where a
 // needle is (the byte scan of the files says only that it is somewhere).
 func scanSQLiteTables(t *testing.T, path string) []string {
