@@ -40,6 +40,10 @@ func (s *Service) Erase(ctx context.Context, id int64, reason string) (*store.Er
 	var rec *store.Erasure
 	var profiles []int64
 	run := func(ctx context.Context) error {
+		// Nobody to erase: say so at once, without waiting on the stages.
+		if _, err := s.Store.Profile(ctx, id); err != nil {
+			return err
+		}
 		if err := s.drain(ctx); err != nil {
 			return fmt.Errorf("privacy: erase profile %d: %w", id, err)
 		}

@@ -98,6 +98,7 @@ func writePerson(t *testing.T, h *harness) int64 {
 func withIndexIn(dir string) func(*server.Options) {
 	return func(o *server.Options) {
 		o.BehaviourIndex = segment.IndexFile(dir)
+		o.Messages.BaseURL = "https://parcours.example.fr"
 		o.Stores = []place.Location{{ID: "lyon", Name: "Lyon Bellecour", Lat: 45.7578, Lon: 4.8320}}
 	}
 }
