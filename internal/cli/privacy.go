@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/privacy"
@@ -127,4 +129,54 @@ func (c *profilesEraseCmd) print(g *config.Globals, e *env, rec *store.Erasure) 
 	fmt.Fprintf(e.stdout, "Erased %s: erasure %d, %d rows removed or anonymised in %d tables (%d events rewritten in the log).\n",
 		c.Profile, rec.ID, rows, len(rec.Counts), rec.Counts["events"])
 	return nil
+}
+
+// retentionFlags are serve's retention policy (docs/security.md#retention):
+// periods in days, 0 keeping that kind forever.
+type retentionFlags struct {
+	RetentionEvery      time.Duration `help:"How often the retention policy is applied in the background (0: never; POST /api/v1/retention/run applies it on demand)." env:"PARCOURS_RETENTION_EVERY" default:"1h"`
+	RetainEvents        int           `help:"Days raw events stay in the log (CNIL: 13 months for tracker data); 0 keeps them forever." env:"PARCOURS_RETAIN_EVENTS" default:"395"`
+	RetainSource        []string      `help:"A source's own event retention, as SOURCE=DAYS (its id or name), e.g. 'POS Lyon=1095'." env:"PARCOURS_RETAIN_SOURCE" placeholder:"SOURCE=DAYS"`
+	RetainAnonymous     int           `help:"Days a visitor never identified (a profile with only anonymous ids) is kept after their last event; 0: forever." env:"PARCOURS_RETAIN_ANONYMOUS" default:"90"`
+	RetainMessageBodies int           `help:"Days the rendered contents of a sent message are kept (its record stays); 0: forever." env:"PARCOURS_RETAIN_MESSAGE_BODIES" default:"183"`
+	RetainRejections    int           `help:"Days refused events (which may hold personal data) are kept; 0: forever." env:"PARCOURS_RETAIN_REJECTIONS" default:"30"`
+}
+
+// policy returns the flags as a privacy.Policy.
+func (f *retentionFlags) policy() (privacy.Policy, error) {
+	days := func(flag string, n int) (time.Duration, error) {
+		if n < 0 {
+			return 0, fmt.Errorf("--%s %d: must be a number of days, or 0 to keep forever", flag, n)
+		}
+		return time.Duration(n) * privacy.Day, nil
+	}
+	var p privacy.Policy
+	var err error
+	if p.Events, err = days("retain-events", f.RetainEvents); err != nil {
+		return p, err
+	}
+	if p.AnonymousProfiles, err = days("retain-anonymous", f.RetainAnonymous); err != nil {
+		return p, err
+	}
+	if p.MessageBodies, err = days("retain-message-bodies", f.RetainMessageBodies); err != nil {
+		return p, err
+	}
+	if p.Rejections, err = days("retain-rejections", f.RetainRejections); err != nil {
+		return p, err
+	}
+	for _, s := range f.RetainSource {
+		name, n, ok := strings.Cut(s, "=")
+		d, err := strconv.Atoi(strings.TrimSpace(n))
+		if !ok || name == "" || err != nil || d < 0 {
+			return p, fmt.Errorf("--retain-source %q: write SOURCE=DAYS, e.g. 'POS Lyon=1095' (0 keeps its events forever)", s)
+		}
+		if p.EventsBySource == nil {
+			p.EventsBySource = map[string]time.Duration{}
+		}
+		p.EventsBySource[strings.TrimSpace(name)] = time.Duration(d) * privacy.Day
+	}
+	if f.RetentionEvery < 0 {
+		return p, fmt.Errorf("--retention-every %s: must be a duration such as 1h, or 0 for never", f.RetentionEvery)
+	}
+	return p, nil
 }

@@ -40,6 +40,7 @@ type serveCmd struct {
 	LogTail          int           `help:"Newest events kept decoded in memory for the stages reading the log behind ingestion (bounded to 32 MiB of their JSON too: with the ingestion budget, serve stays under 512 MiB); 0 turns it off: every stage then reads and decodes the log itself." env:"PARCOURS_LOG_TAIL" default:"65536"`
 	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 	messageFlags
+	retentionFlags
 }
 
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
@@ -168,11 +169,15 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 		return server.Options{}, none, err
 	}
 	cfg.LowStock = c.LowStock
+	if cfg.Retention, err = c.retentionFlags.policy(); err != nil {
+		return server.Options{}, none, err
+	}
 	so := server.Options{
-		Config:      cfg,
-		DedupWindow: c.DedupWindow,
-		DecodeOnly:  c.DecodeOnly,
-		LogTail:     cmp.Or(c.LogTail, -1), // the flag's 0 is "off"
+		RetentionEvery: c.RetentionEvery,
+		Config:         cfg,
+		DedupWindow:    c.DedupWindow,
+		DecodeOnly:     c.DecodeOnly,
+		LogTail:        cmp.Or(c.LogTail, -1), // the flag's 0 is "off"
 		Ingest: collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy,
 			MaxWait: c.MaxWait, BodyTimeout: c.BodyTimeout, UnkeyedBodyTimeout: c.UnkeyedBodyTimeout,
 			MaxUnkeyed: c.MaxUnkeyed, MaxUnkeyedPerClient: c.MaxUnkeyedPerClient, MaxBatchEvents: c.MaxBatchEvents,
