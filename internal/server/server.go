@@ -258,6 +258,9 @@ func (s *Server) Start() {
 	s.ready.Store(true)
 }
 
+// Pipeline returns the stages the server runs.
+func (s *Server) Pipeline() *pipeline.Pipeline { return s.pipeline }
+
 // Unify returns the unify stage.
 func (s *Server) Unify() *unify.Stage { return s.unify }
 
