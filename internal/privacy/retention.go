@@ -164,6 +164,7 @@ func (r *Retention) anonymous(ctx context.Context, before time.Time, batch int) 
 	}
 	s := r.Service
 	var forgotten []int64
+	var erased int64
 	for _, id := range ids {
 		run := func(ctx context.Context) error {
 			person, _, err := s.Person(ctx, id)
@@ -174,6 +175,7 @@ func (r *Retention) anonymous(ctx context.Context, before time.Time, batch int) 
 				return err
 			}
 			forgotten = append(forgotten, person.Profiles...)
+			erased++
 			_, err = r.Store.ErasePerson(ctx, person, s.clock().Now().UTC(), "retention: anonymous profile")
 			return err
 		}
@@ -191,7 +193,12 @@ func (r *Retention) anonymous(ctx context.Context, before time.Time, batch int) 
 			return 0, fmt.Errorf("behaviour index: %w", err)
 		}
 	}
-	return int64(len(ids)), nil
+	if erased == 0 {
+		// None of them could be erased (gone meanwhile): stop this pass
+		// rather than be handed the same ones again.
+		return 0, nil
+	}
+	return erased, nil
 }
 
 // Loop runs a pass every interval (and one at once) until ctx ends. A

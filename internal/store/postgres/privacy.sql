@@ -66,7 +66,7 @@ DELETE FROM rejections WHERE EXISTS (SELECT 1 FROM unnest(:texts::text[]) v WHER
 -- name: erase-profiles
 DELETE FROM profiles WHERE id = ANY(:ids::bigint[]) OR merged_into = ANY(:ids::bigint[]);
 -- name: erase-identifiers
-DELETE FROM identifiers WHERE profile_id = ANY(:ids::bigint[]) OR value = ANY(:vals::text[]);
+DELETE FROM identifiers WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-profile_events
 DELETE FROM profile_events WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-merges

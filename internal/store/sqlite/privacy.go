@@ -81,16 +81,20 @@ func scanMaps(rows *sql.Rows) ([]map[string]any, error) {
 }
 
 // ErasePerson removes or anonymises every row that names the person, in
-// one transaction (the writer runs with secure_delete on: freed content is
-// overwritten with zeros, not left in free pages), then checkpoints and
-// truncates the WAL so that no earlier page image holding the person stays
-// on disk.
+// one transaction with secure_delete on (freed content is overwritten with
+// zeros, not left in free pages; the writer otherwise runs with FAST),
+// then checkpoints and truncates the WAL so that no earlier page image
+// holding the person stays on disk.
 func (s *Store) ErasePerson(ctx context.Context, p *store.Person, at time.Time, reason string) (*store.Erasure, error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: erase: %w", err)
 	}
 	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return nil, fmt.Errorf("sqlite: erase: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = FAST")
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: erase: %w", err)

@@ -66,7 +66,7 @@ DELETE FROM rejections WHERE EXISTS (SELECT 1 FROM json_each(:texts) v WHERE ins
 -- name: erase-profiles
 DELETE FROM profiles WHERE id IN (SELECT value FROM json_each(:ids)) OR merged_into IN (SELECT value FROM json_each(:ids));
 -- name: erase-identifiers
-DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(:ids)) OR value IN (SELECT value FROM json_each(:vals));
+DELETE FROM identifiers WHERE profile_id IN (SELECT value FROM json_each(:ids));
 -- name: erase-profile_events
 DELETE FROM profile_events WHERE profile_id IN (SELECT value FROM json_each(:ids));
 -- name: erase-merges
