@@ -201,12 +201,19 @@ func (r *Retention) anonymous(ctx context.Context, before time.Time, batch int) 
 	return erased, nil
 }
 
-// Loop runs a pass every interval (and one at once) until ctx ends. A
-// failed pass is logged; the next one continues where it stopped.
+// Loop runs a pass every interval until ctx ends, the first one a minute
+// after it starts (or after every, if shorter): a start, often a restart
+// after a crash, has more urgent work. A failed pass is logged; the next
+// one continues where it stopped.
 func (r *Retention) Loop(ctx context.Context, every time.Duration) error {
 	log := r.Log
 	if log == nil {
 		log = slog.Default()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(min(every, time.Minute)):
 	}
 	for {
 		rep, err := r.Run(ctx)
