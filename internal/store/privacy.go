@@ -114,10 +114,6 @@ func IdentifierHash(id identity.Identifier) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// ErasedCustomer is what an erased person's orders and reservations name
-// as their customer.
-const ErasedCustomer = "erased"
-
 // ErasedEvent returns the stub that replaces an erased person's event in
 // the log: its position, source, type, name and times stay (the log's
 // order and its counts by day do not change), everything that could name
