@@ -28,6 +28,8 @@ type profilesCmd struct {
 	Timeline profilesTimelineCmd `cmd:"" help:"Show a profile's events on every channel, newest first."`
 	Merges   profilesMergesCmd   `cmd:"" help:"Show a profile's merge log and the identifiers it was refused."`
 	Unmerge  profilesUnmergeCmd  `cmd:"" help:"Undo a wrong merge: the profile is rebuilt from the log without that link."`
+	Export   profilesExportCmd   `cmd:"" help:"Write everything held on a person (an access request, GDPR art. 15) as a zip of JSON files with a manifest."`
+	Erase    profilesEraseCmd    `cmd:"" help:"Erase a person (GDPR art. 17): their data removed or anonymised everywhere, the event log included."`
 }
 
 // profileRef names a profile by id or by one of its identifiers.

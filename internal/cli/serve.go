@@ -48,6 +48,7 @@ type serveCmd struct {
 	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 	clusterFlags
 	messageFlags
+	retentionFlags
 }
 
 func (c *serveCmd) Run(g *config.Globals, e *env) error {
@@ -190,11 +191,15 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 		return server.Options{}, none, err
 	}
 	cfg.LowStock = c.LowStock
+	if cfg.Retention, err = c.retentionFlags.policy(); err != nil {
+		return server.Options{}, none, err
+	}
 	so := server.Options{
-		Config:      cfg,
-		DedupWindow: c.DedupWindow,
-		DecodeOnly:  c.DecodeOnly,
-		LogTail:     cmp.Or(c.LogTail, -1), // the flag's 0 is "off"
+		RetentionEvery: c.RetentionEvery,
+		Config:         cfg,
+		DedupWindow:    c.DedupWindow,
+		DecodeOnly:     c.DecodeOnly,
+		LogTail:        cmp.Or(c.LogTail, -1), // the flag's 0 is "off"
 		Ingest: collect.HandlerOptions{MaxBody: c.MaxBody, MaxInFlight: c.MaxInFlight, TrustProxy: c.TrustProxy,
 			MaxWait: c.MaxWait, BodyTimeout: c.BodyTimeout, UnkeyedBodyTimeout: c.UnkeyedBodyTimeout,
 			MaxUnkeyed: c.MaxUnkeyed, MaxUnkeyedPerClient: c.MaxUnkeyedPerClient, MaxBatchEvents: c.MaxBatchEvents,

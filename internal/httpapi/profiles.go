@@ -11,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/place"
+	"github.com/parcours/parcours/internal/privacy"
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
@@ -29,6 +30,10 @@ type Profiles struct {
 	Unify  Unifier
 	Rules  *identity.Rules // to normalise looked-up identifiers; nil: defaults
 	Stores []place.Location
+	// Privacy answers access and erasure requests, Retention runs a
+	// retention pass; nil: those endpoints answer 503.
+	Privacy   *privacy.Service
+	Retention *privacy.Retention
 }
 
 // profileView is a profile as the API shows it.

@@ -32,6 +32,7 @@ import (
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/place"
+	"github.com/parcours/parcours/internal/privacy"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -62,6 +63,9 @@ type Config struct {
 	// Clock, Logger, Rules, Stores, RFM, Commerce, Registerer, Yield and
 	// OnConsentBatch are set by New from the rest.
 	Messages message.Options
+	// Retention is how long each kind of personal data is kept
+	// (privacy.DefaultPolicy for serve; the zero Policy keeps everything).
+	Retention privacy.Policy
 }
 
 // Sink receives the events the stages announce (Profile Merged, Segment
@@ -121,6 +125,10 @@ type Pipeline struct {
 	Messages *message.Pipeline
 	Journeys *journey.Engine
 	Measure  *measure.Service
+	// Privacy answers access and erasure requests; Retention applies
+	// Config.Retention (the caller runs its Loop).
+	Privacy   *privacy.Service
+	Retention *privacy.Retention
 	// Unified is published by unify after each batch: the stages behind
 	// it (segments, consent, commerce, measure) follow it.
 	Unified *eventlog.Notifier
@@ -162,7 +170,7 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 
 	p.Unify = unify.NewStage(st, unify.Options{
 		Rules: cfg.Rules, Clock: rt.Clock, Logger: rt.Logger, Emit: emit, Metrics: unify.NewMetrics(rt.Registry),
-		Yield: rt.Yield, Processed: p.Unified,
+		Yield: rt.Yield, Processed: p.Unified, Suppressed: &privacy.Suppressor{Store: st, Clock: rt.Clock},
 	})
 	// A file that cannot be opened leaves the stages without an index
 	// (previews read the timelines); the caller decides whether that is
@@ -204,6 +212,14 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 		engine.Index = p.Index // funnels read the segments' behaviour index
 	}
 	p.Measure = measure.NewService(st, engine, stage, cfg.Zone, rt.Clock)
+
+	p.Privacy = &privacy.Service{Store: st, Clock: rt.Clock, Rules: cfg.Rules, Unify: p.Unify, Emit: emit,
+		Behind: []string{segment.Consumer, message.Consumer, commerce.Consumer, measure.Consumer, journey.Consumer}}
+	if p.Index != nil {
+		p.Privacy.Index = p.Index
+	}
+	p.Retention = &privacy.Retention{Store: st, Service: p.Privacy, Policy: cfg.Retention, Clock: rt.Clock,
+		Log: rt.Logger, Metrics: privacy.NewRetentionMetrics(rt.Registry)}
 	return p
 }
 

@@ -29,6 +29,8 @@ import (
 type engine struct {
 	open func() store.Store
 	exec func(query string)
+	// try runs query like exec and returns its error.
+	try func(query string) error
 }
 
 // onEngines runs fn with a harness on a fresh embedded store, and on
@@ -55,6 +57,15 @@ func onEngines(t *testing.T, fn func(t *testing.T, h *harness, e engine), opts .
 					t.Fatalf("%s: %v", q, err)
 				}
 			},
+		}
+		e.try = func(q string) error {
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?_pragma=busy_timeout(10000)")
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			_, err = db.Exec(q)
+			return err
 		}
 		fn(t, newEngineHarness(t, e, dir, opts...), e)
 	})
@@ -93,6 +104,13 @@ func onEngines(t *testing.T, fn func(t *testing.T, h *harness, e engine), opts .
 				if _, err := admin.Exec(context.Background(), "SET search_path TO "+schema+"; "+q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
+			},
+			try: func(q string) error {
+				if _, err := admin.Exec(context.Background(), "SET search_path TO "+schema); err != nil {
+					return err
+				}
+				_, err := admin.Exec(context.Background(), q)
+				return err
 			},
 		}
 		fn(t, newEngineHarness(t, e, t.TempDir(), opts...), e)

@@ -94,6 +94,10 @@ type Options struct {
 	// Access bounds the management API's keys and sessions: rate limit
 	// per key, login policy, secure cookies (docs/security.md).
 	Access httpapi.AccessOptions
+	// RetentionEvery is how often Config.Retention is applied in the
+	// background (privacy.Retention); 0: never (POST
+	// /api/v1/retention/run still runs a pass).
+	RetentionEvery time.Duration
 }
 
 // Server is a running Parcours.
@@ -198,7 +202,7 @@ func New(st store.Store, o Options) *Server {
 	s.unify, s.segments, s.index, s.unified, s.behindJourneys = p.Unify, p.Segments, p.Index, p.Unified, p.BehindJourneys
 	s.commerce, s.messages, s.journeys, s.measure = p.Commerce, p.Messages, p.Journeys, p.Measure
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
-		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules,
+		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules, Privacy: p.Privacy, Retention: p.Retention,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access)
 	apiv1.SetMessages(s.messages)
 	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
@@ -284,7 +288,14 @@ func (s *Server) startStages(ctx context.Context) {
 	}
 	s.bounces = stop
 	s.startJourneys(ctx)
+	if every := s.opts.RetentionEvery; every > 0 {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); _ = s.pipeline.Retention.Loop(ctx, every) }()
+	}
 }
+
+// Pipeline returns the stages the server runs.
+func (s *Server) Pipeline() *pipeline.Pipeline { return s.pipeline }
 
 // Unify returns the unify stage.
 func (s *Server) Unify() *unify.Stage { return s.unify }

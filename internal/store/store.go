@@ -84,6 +84,7 @@ type Store interface {
 	Tasks
 	MeasureRollups
 	MeasureReports
+	Privacy
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

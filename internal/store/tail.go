@@ -205,3 +205,14 @@ func (t *Tail) Stats() TailStats {
 	defer t.mu.RUnlock()
 	return TailStats{Hits: t.hits.Load(), Misses: t.misses.Load(), Events: t.n, Bytes: t.bytes}
 }
+
+// Clear empties the tail: events in the log were rewritten or deleted
+// (erasure, retention), and the stages must read them from the store.
+func (t *Tail) Clear() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.reset()
+}

@@ -72,6 +72,15 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	return nil
 }
 
+// Exclusive runs fn while no batch, replay or unmerge runs, and drops the
+// stage's caches after: fn changed profiles behind it (an erasure).
+func (s *Stage) Exclusive(ctx context.Context, fn func(ctx context.Context) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.proc.Reset()
+	return fn(ctx)
+}
+
 // Replay rebuilds every profile from the log with the stage's options
 // (see the function Replay), and drops the stage's caches after.
 func (s *Stage) Replay(ctx context.Context, progress func(done, last int64)) error {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/event"
@@ -56,6 +57,20 @@ type Options struct {
 	// Processed, if set, is told the last seq of each batch the live
 	// stage has committed: the stages behind unify wait on it.
 	Processed *eventlog.Notifier
+	// Suppressed, if set, keeps the identifiers of erased people from
+	// being linked again (privacy.Suppressor).
+	Suppressed Suppressor
+}
+
+// Suppressor recognises the events of erased people (privacy.Suppressor).
+type Suppressor interface {
+	// Filter reports which events carry an identifier of an erased
+	// person (among ids[i], the identifiers of events[i] no profile
+	// holds) without bringing new consent; an event that brings it lifts
+	// the suppression instead.
+	Filter(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) ([]bool, error)
+	// Scrub rewrites those events in the log as erased stubs.
+	Scrub(ctx context.Context, seqs []int64) error
 }
 
 // Processor applies batches of events to the profiles. It keeps caches of
@@ -138,6 +153,10 @@ func (p *Processor) process(ctx context.Context, events []*event.Event) (*store.
 		all = append(all, ids[i]...)
 	}
 	if err := p.prefetch(ctx, all); err != nil {
+		return nil, err
+	}
+	events, err := p.suppress(ctx, events, ids)
+	if err != nil {
 		return nil, err
 	}
 	w := &work{p: p, dirty: map[int64]bool{}, mergedTo: map[int64]int64{}, linked: map[identity.Identifier]bool{}}
@@ -224,6 +243,53 @@ func (p *Processor) prefetch(ctx context.Context, ids []identity.Identifier) err
 		p.profiles[id] = pr
 	}
 	return nil
+}
+
+// suppress finds the events of erased people (see Options.Suppressed),
+// looking only at identifiers no profile holds, and replaces them in the
+// batch by their erased stubs, after rewriting them so in the log: such
+// an event is applied to nobody, and does not stay in the log either. It
+// returns the batch to apply (a copy when it changed: the caller's events
+// are shared with the log's tail).
+func (p *Processor) suppress(ctx context.Context, events []*event.Event, ids [][]identity.Identifier) ([]*event.Event, error) {
+	if p.o.Suppressed == nil {
+		return events, nil
+	}
+	unheld := make([][]identity.Identifier, len(ids))
+	found := false
+	for i, list := range ids {
+		for _, id := range list {
+			if p.holders[id] == 0 {
+				unheld[i] = append(unheld[i], id)
+				found = true
+			}
+		}
+	}
+	if !found {
+		return events, nil
+	}
+	erased, err := p.o.Suppressed.Filter(ctx, events, unheld)
+	if err != nil {
+		return nil, fmt.Errorf("unify: erased identifiers: %w", err)
+	}
+	var seqs []int64
+	for i, yes := range erased {
+		if !yes {
+			continue
+		}
+		if seqs == nil {
+			events = slices.Clone(events)
+		}
+		seqs = append(seqs, events[i].Seq)
+		events[i] = store.ErasedEvent(events[i])
+		ids[i] = nil
+	}
+	if len(seqs) > 0 {
+		if err := p.o.Suppressed.Scrub(ctx, seqs); err != nil {
+			return nil, fmt.Errorf("unify: erase late events of erased people: %w", err)
+		}
+	}
+	return events, nil
 }
 
 // profile returns a live profile from the cache or the store.

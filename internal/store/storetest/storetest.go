@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Commerce", func(t *testing.T) { runCommerce(t, open) })
 	t.Run("Messages", func(t *testing.T) { runMessages(t, open) })
 	t.Run("Measure", func(t *testing.T) { runMeasure(t, open) })
+	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
 }
 
 // runEventLog runs the tests of the event log, sources, checkpoints and
