@@ -128,6 +128,9 @@ func (a *API) findProfiles(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := a.store.Profile(r.Context(), holders[id])
+	if err == nil {
+		err = checkCustomer(r, p)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -157,6 +160,9 @@ func (a *API) listProfiles(w http.ResponseWriter, r *http.Request) {
 		NextCursor string        `json:"next_cursor,omitempty"`
 	}{Profiles: []profileView{}}
 	for _, p := range list {
+		if checkCustomer(r, p) != nil {
+			continue // a store role pages through its stores' customers only
+		}
 		page.Profiles = append(page.Profiles, a.view(r.Context(), p))
 	}
 	if len(list) == limit {
@@ -182,6 +188,9 @@ func (a *API) pathProfile(w http.ResponseWriter, r *http.Request) (*profile.Prof
 		return nil, false
 	}
 	p, err := a.store.Profile(r.Context(), id)
+	if err == nil {
+		err = checkCustomer(r, p)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return nil, false

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -252,10 +253,53 @@ func (a *API) Mux(routes []Route) *http.ServeMux {
 		if r.Pattern == "/" && r.AnyMethod {
 			h = methodNotAllowedOr(mux, routes, h)
 		}
-		mux.Handle(r.Key(), h)
+		if r.Auth != AuthWriteKey { // the tracking API bounds its bodies itself, tighter
+			h = limitBody(h)
+		}
+		mux.Handle(r.Key(), secureHeaders(h))
 	}
 	a.mux = mux
 	return mux
+}
+
+// MaxBody is the most a request body to any endpoint but the tracking
+// API may hold (handlers bound theirs tighter where they can: 1 MiB for
+// definitions, 64 KiB for public forms); beyond it the read fails and the
+// request is refused with 413.
+const MaxBody = 8 << 20
+
+// limitBody bounds the request's body to MaxBody.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBody {
+			httpjson.Fail(w, r, nil, problem.New(problem.KindTooLarge, "too_large",
+				fmt.Sprintf("the body is %d bytes; this endpoint takes at most %d", r.ContentLength, MaxBody)))
+			return
+		}
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders sets, on every answer, the headers that keep a browser
+// from misusing it: no MIME sniffing, no framing, no referrer leaving
+// with a click, and a content policy that lets the public pages show
+// their own inline styles and post their own forms and nothing else.
+// Strict-Transport-Security goes with answers over TLS.
+func secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // methodNotAllowedOr answers 405 with Allow for a path that a route serves

@@ -1,11 +1,14 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/parcours/parcours/internal/auth"
 	"github.com/parcours/parcours/internal/problem"
+	"github.com/parcours/parcours/internal/profile"
 )
 
 // The store roles (store_manager, store_staff) see and change only their
@@ -44,4 +47,17 @@ func notYourStore(p *auth.Principal, storeID string) error {
 	return &problem.Error{Kind: problem.KindForbidden, Code: "forbidden",
 		Message: "store " + storeID + " is not one of the stores of the " + p.Kind + " " + p.ID + " (" + strings.Join(p.Stores, ", ") + ")",
 		Details: map[string]string{"store_id": storeID}}
+}
+
+// checkCustomer refuses a store role a customer none of its stores has
+// seen (no event of their tills, no order naming them): store staff see
+// the customers of their stores, not the whole file.
+func checkCustomer(r *http.Request, p *profile.Profile) error {
+	pr := auth.FromContext(r.Context())
+	if pr == nil || !pr.Role.Scoped() || p.Agg.SeenAt(pr.Stores) {
+		return nil
+	}
+	return &problem.Error{Kind: problem.KindForbidden, Code: "forbidden",
+		Message: fmt.Sprintf("profile %d was never seen at the stores of the %s %s (%s): store roles see their stores' customers", p.ID, pr.Kind, pr.ID, strings.Join(pr.Stores, ", ")),
+		Details: map[string]string{"profile_id": strconv.FormatInt(p.ID, 10)}}
 }

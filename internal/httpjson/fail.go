@@ -34,6 +34,8 @@ func Status(k problem.Kind) int {
 		return http.StatusMethodNotAllowed
 	case problem.KindTimeout:
 		return http.StatusRequestTimeout
+	case problem.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusInternalServerError
 }

@@ -56,9 +56,12 @@ const (
 	KindMethod
 	// KindTimeout is a request whose body did not arrive in time (408).
 	KindTimeout
+	// KindTooLarge is a request whose body is over the endpoint's bound
+	// (413).
+	KindTooLarge
 )
 
-var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "mismatch", "unavailable", "too_many", "unauthorized", "forbidden", "method", "timeout"}
+var kindNames = [...]string{"internal", "invalid", "not_found", "conflict", "mismatch", "unavailable", "too_many", "unauthorized", "forbidden", "method", "timeout", "too_large"}
 
 // String is the kind's name, like "not_found".
 func (k Kind) String() string {

@@ -40,6 +40,11 @@ type Aggregates struct {
 	// ("fr-FR", "en-GB"): the language to write to when no locale trait
 	// says otherwise.
 	Locale Stamped `json:"locale,omitzero"`
+	// Stores counts the customer's events at each physical store: a
+	// store's tills (the event's store) and orders that name a store
+	// (properties.store_id: in-store, click & collect). Store staff see
+	// the customers of their stores by it.
+	Stores Counts `json:"stores,omitempty"`
 }
 
 // Stamped is a value with the event time it was seen at.
@@ -109,6 +114,7 @@ type eventProps struct {
 	Price    float64   `json:"price"`
 	Quantity *int      `json:"quantity"`
 	Channel  string    `json:"channel"`
+	StoreID  string    `json:"store_id"`
 	Products []product `json:"products"`
 }
 
@@ -176,6 +182,12 @@ func (a *Aggregates) apply(e *event.Event) {
 		if ch := engagementChannel(e.Event, &props); ch != "" {
 			a.Engagement[ch]++
 		}
+	}
+	if store := cmp.Or(e.StoreID, props.StoreID); store != "" {
+		if a.Stores == nil {
+			a.Stores = Counts{}
+		}
+		a.Stores[store]++
 	}
 	switch e.Event {
 	case EventOrderCompleted:
@@ -297,6 +309,12 @@ func (a *Aggregates) merge(o *Aggregates) {
 		a.ordersChanged()
 	}
 	addCounts(a.Viewed, o.Viewed)
+	if len(o.Stores) > 0 {
+		if a.Stores == nil {
+			a.Stores = Counts{}
+		}
+		addCounts(a.Stores, o.Stores)
+	}
 	a.mergeCart(o)
 	if !o.Location.At.IsZero() && (a.Location.At.IsZero() || (Stamped{At: o.Location.At, Key: o.Location.Key}).newer(Stamped{At: a.Location.At, Key: a.Location.Key})) {
 		a.Location = o.Location
@@ -310,4 +328,15 @@ func addCounts[M ~map[string]int](dst, src M) {
 	for k, v := range src {
 		dst[k] += v
 	}
+}
+
+// SeenAt reports whether the customer was seen at one of the stores: an
+// event of its tills, or an order naming it.
+func (a *Aggregates) SeenAt(stores []string) bool {
+	for _, s := range stores {
+		if a.Stores[s] > 0 {
+			return true
+		}
+	}
+	return false
 }

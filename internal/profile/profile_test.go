@@ -29,7 +29,7 @@ func sample(seed uint64, n int) []*event.Event {
 			e.Traits = json.RawMessage(fmt.Sprintf(`{"city":"c%d","tier":%d,"email":"a@b.fr"}`, rng.IntN(4), rng.IntN(3)))
 		case 1:
 			e.Type, e.Event = event.Track, "Order Completed"
-			e.Properties = json.RawMessage(fmt.Sprintf(`{"revenue":%d.%02d,"products":[{"category":"shoes","brand":"B%d"}]}`, rng.IntN(200), rng.IntN(100), rng.IntN(3)))
+			e.Properties = json.RawMessage(fmt.Sprintf(`{"revenue":%d.%02d,"store_id":"s%d","products":[{"category":"shoes","brand":"B%d"}]}`, rng.IntN(200), rng.IntN(100), rng.IntN(3), rng.IntN(3)))
 		case 2:
 			e.Type, e.Event = event.Track, "Product Added"
 			e.Properties = json.RawMessage(fmt.Sprintf(`{"sku":"S%d","price":9.5,"quantity":%d}`, rng.IntN(4), 1+rng.IntN(2)))
@@ -86,7 +86,7 @@ func view(p *Profile) string {
 	for k, t := range p.Traits {
 		traits[k] = string(t.Value) + "@" + t.MessageID
 	}
-	b, _ := json.Marshal(map[string]any{"traits": traits, "computed": Computed(p, env)})
+	b, _ := json.Marshal(map[string]any{"traits": traits, "computed": Computed(p, env), "stores": p.Agg.Stores})
 	return string(b)
 }
 

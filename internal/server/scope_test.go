@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/auth"
+	"github.com/parcours/parcours/internal/source"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -139,4 +140,49 @@ func TestStoreRolesOrdersAndReservations(t *testing.T) {
 			}
 		}
 	}, noRateLimit)
+}
+
+// TestStoreRolesSeeTheirStoresCustomers: a store role reads the profiles
+// of customers its stores have seen (an event of their tills, an order
+// naming them) and no others, by id, by identifier or in the list; an
+// unscoped role sees everyone.
+func TestStoreRolesSeeTheirStoresCustomers(t *testing.T) {
+	onEngines(t, func(t *testing.T, h *harness, _ engine) {
+		ctx := context.Background()
+		pos, _ := source.New("Lyon tills", "pos", "lyon-01", now)
+		if err := h.st.CreateSource(ctx, pos); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, resp := h.do("POST", "/v1/track", []byte(`{"userId":"ana","event":"Order Completed","properties":{"order_id":"T-1","total":20}}`),
+			map[string]string{"Authorization": basic(pos.WriteKey + ":")}); code != 200 {
+			t.Fatalf("till: %d %v", code, resp)
+		}
+		if code, resp := h.ingest("/v1/batch", `{"batch":[
+			{"type":"track","userId":"bob","event":"Product Viewed"},
+			{"type":"track","userId":"cleo","event":"Order Completed","properties":{"order_id":"W-2","total":30,"store_id":"lyon-01"}}]}`); code != 200 {
+			t.Fatalf("web: %d %v", code, resp)
+		}
+		h.waitUnify()
+		staff := bearer(h.roleKeys()[auth.RoleStoreStaff]) // lyon-01
+		for user, want := range map[string]int{"ana": 200, "cleo": 200, "bob": 403} {
+			code, _, out := h.do("GET", "/api/v1/profiles?user_id="+user, nil, staff)
+			if code != want {
+				t.Errorf("staff finds %s: %d %v; want %d", user, code, out, want)
+			}
+			if code == 200 {
+				id := int64(out["id"].(float64))
+				if c, _, _ := h.do("GET", fmt.Sprintf("/api/v1/profiles/%d/timeline", id), nil, staff); c != 200 {
+					t.Errorf("staff reads %s's timeline: %d", user, c)
+				}
+			}
+		}
+		code, _, out := h.do("GET", "/api/v1/profiles", nil, staff)
+		if list, _ := out["profiles"].([]any); code != 200 || len(list) != 2 {
+			t.Errorf("staff lists profiles: %d, %d of them; want ana's and cleo's", code, len(list))
+		}
+		code, _, out = h.do("GET", "/api/v1/profiles", nil, map[string]string{"Authorization": "Bearer " + h.admin})
+		if list, _ := out["profiles"].([]any); code != 200 || len(list) != 3 {
+			t.Errorf("the owner lists profiles: %d, %d of them; want 3", code, len(list))
+		}
+	})
 }
