@@ -223,7 +223,7 @@ func TestPipelineOnPostgres(t *testing.T) {
 		"Receipts": TestReceiptsAndSuppression, "StopAndTraits": TestStopKeywordsAndConsentFromTraits, "Caps": TestFrequencyCaps,
 		"QuietHours": TestQuietHoursAcrossDST, "Best": TestBestChannel, "DoubleOptIn": TestDoubleOptIn,
 		"Stop": TestStopMeansStopOnItsChannel, "NoUnsubscribeURL": TestNoMarketingEmailWithoutUnsubscribeLink,
-		"OrderAndStore": TestTemplatesGetTheOrderAndItsStore,
+		"OrderAndStore": TestTemplatesGetTheOrderAndItsStore, "Batch": TestSendBatchDecidesAsSendOneByOne,
 	} {
 		t.Run(name, fn)
 	}
