@@ -25,6 +25,7 @@ type benchCmd struct {
 	Unify    benchUnifyCmd    `cmd:"" help:"Send events at a fixed rate and report how long each takes to reach its profile."`
 	Profiles benchProfilesCmd `cmd:"" help:"Fill a store with profiles and report lookup latency by identifier and the server's memory."`
 	Journey  benchJourneyCmd  `cmd:"" help:"Send Product Added events at a fixed rate to a real server whose journey emails each customer at once, and report the time from each event's acknowledgement to its email at an SMTP server, with losses and duplicates."`
+	Segments benchSegmentsCmd `cmd:"" help:"Send Product Viewed events at a fixed rate to a real server with live segments and report the time from each event's receipt to the segment entry it caused, for new and known customers."`
 	Send     benchSendCmd     `cmd:"" help:"Send emails through a real server to an SMTP sink (a broadcast, and the API) and report emails/s, CPU per email, memory, losses and duplicates."`
 }
 
@@ -64,6 +65,9 @@ func (c *benchIngestCmd) Run(g *config.Globals, e *env) error {
 	}
 	if c.URL != "" {
 		modes = []string{"target"}
+	}
+	if c.Endpoint == "track" {
+		opts.BatchSize = 1 // one event per request
 	}
 	var runs []benchRun
 	for i := range max(c.Runs, 1) {

@@ -111,49 +111,28 @@ func (c *benchJourneyCmd) run(e *env, g *config.Globals) (journeyRun, error) {
 
 	// Open loop: one event due every 1/rate, sent by 64 workers.
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	type job struct {
-		ref string
-		n   int
-	}
-	jobs := make(chan job, 1024)
 	refused := 0
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Go(func() {
-			for j := range jobs {
-				body := fmt.Sprintf(`{"userId":"r%d","event":"Product Added","properties":{"ref":%q,"name":"Trail runner","sku":"SHOE-42"}}`, j.n%c.Customers, j.ref)
-				req, _ := http.NewRequest("POST", srv.url+"/v1/track", strings.NewReader(body))
-				req.SetBasicAuth(srv.writeKey, "")
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				at := time.Now()
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				mu.Lock()
-				if err == nil && resp.StatusCode == 200 {
-					acked[j.ref] = at
-				} else {
-					refused++
-				}
-				mu.Unlock()
-			}
-		})
-	}
 	watch := bench.WatchStages(e.ctx, srv.url)
-	interval := time.Second / time.Duration(c.Rate)
-	total := int(c.Duration / interval)
-	next := time.Now()
-	for n := range total {
-		if d := time.Until(next); d > 0 {
-			time.Sleep(d)
+	openLoop(c.Rate, int(c.Duration.Seconds()*float64(c.Rate)), 64, func(n int) {
+		ref := fmt.Sprintf("e%d", n)
+		body := fmt.Sprintf(`{"userId":"r%d","event":"Product Added","properties":{"ref":%q,"name":"Trail runner","sku":"SHOE-42"}}`, n%c.Customers, ref)
+		req, _ := http.NewRequest("POST", srv.url+"/v1/track", strings.NewReader(body))
+		req.SetBasicAuth(srv.writeKey, "")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		at := time.Now()
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
 		}
-		next = next.Add(interval)
-		jobs <- job{ref: fmt.Sprintf("e%d", n), n: n}
-	}
-	close(jobs)
-	wg.Wait()
+		mu.Lock()
+		if err == nil && resp.StatusCode == 200 {
+			acked[ref] = at
+		} else {
+			refused++
+		}
+		mu.Unlock()
+	})
 	elapsed := time.Since(start)
 	stages := watch.Stop()
 
@@ -192,13 +171,7 @@ func (c *benchJourneyCmd) run(e *env, g *config.Globals) (journeyRun, error) {
 }
 
 func (c *benchJourneyCmd) report(g *config.Globals, e *env, runs []journeyRun) error {
-	pick := func(f func(journeyRun) float64) float64 {
-		v := make([]float64, len(runs))
-		for i, r := range runs {
-			v[i] = f(r)
-		}
-		return median(v)
-	}
+	pick := func(f func(journeyRun) float64) float64 { return medianBy(runs, nil, f) }
 	m := journeyRun{Rate: pick(func(r journeyRun) float64 { return r.Rate }), P50: pick(func(r journeyRun) float64 { return r.P50 }),
 		P90: pick(func(r journeyRun) float64 { return r.P90 }), P99: pick(func(r journeyRun) float64 { return r.P99 }),
 		Max: pick(func(r journeyRun) float64 { return r.Max }), Cores: pick(func(r journeyRun) float64 { return r.Cores })}

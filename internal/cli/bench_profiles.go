@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parcours/parcours/internal/bench"
@@ -67,6 +68,47 @@ func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	return s[len(s)/2]
+}
+
+// medianBy returns the median of f over the runs that keep says to keep
+// (nil: all of them).
+func medianBy[T any](runs []T, keep func(T) bool, f func(T) float64) float64 {
+	var v []float64
+	for _, r := range runs {
+		if keep == nil || keep(r) {
+			v = append(v, f(r))
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	return median(v)
+}
+
+// openLoop calls send(n) for n from 0 to total-1, one due every 1/rate
+// seconds, from workers goroutines, and returns once every call has
+// returned: a slow server does not slow the schedule (the calls queue).
+func openLoop(rate, total, workers int, send func(n int)) {
+	jobs := make(chan int, 1024)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for n := range jobs {
+				send(n)
+			}
+		})
+	}
+	interval := time.Second / time.Duration(rate)
+	next := time.Now()
+	for n := range total {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
+		next = next.Add(interval)
+		jobs <- n
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // scrapeSummary reads the quantiles of a summary metric from /metrics.

@@ -274,19 +274,8 @@ func (c *benchSendCmd) viaAPI(api *benchAPI) error {
 func (c *benchSendCmd) report(g *config.Globals, e *env, runs []sendRun) error {
 	medians := map[string]sendRun{}
 	for _, mode := range c.Mode {
-		var of []sendRun
-		for _, r := range runs {
-			if r.Mode == mode {
-				of = append(of, r)
-			}
-		}
-		pick := func(f func(sendRun) float64) float64 {
-			v := make([]float64, len(of))
-			for i, r := range of {
-				v[i] = f(r)
-			}
-			return median(v)
-		}
+		of := func(r sendRun) bool { return r.Mode == mode }
+		pick := func(f func(sendRun) float64) float64 { return medianBy(runs, of, f) }
 		medians[mode] = sendRun{Mode: mode, Recipients: c.Recipients,
 			EmailsPerSec:  pick(func(r sendRun) float64 { return r.EmailsPerSec }),
 			CPUPerEmailMS: pick(func(r sendRun) float64 { return r.CPUPerEmailMS }),

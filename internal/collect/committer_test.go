@@ -18,9 +18,13 @@ type fakeLog struct {
 	seq     int64
 	commits [][]string
 	gate    chan struct{} // when set, Append waits for it
+	entered chan struct{} // when set, Append tells it before the gate
 }
 
 func (f *fakeLog) Append(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error {
+	if f.entered != nil {
+		f.entered <- struct{}{}
+	}
 	if f.gate != nil {
 		<-f.gate
 	}
@@ -44,7 +48,7 @@ func (f *fakeLog) Append(ctx context.Context, events []*event.Event, rejects []*
 func ev(id, name string) *event.Event { return &event.Event{MessageID: id, Event: name} }
 
 func TestCommitterGroupsConcurrentSubmissions(t *testing.T) {
-	log := &fakeLog{gate: make(chan struct{})}
+	log := &fakeLog{gate: make(chan struct{}), entered: make(chan struct{}, 16)}
 	var published []int64
 	var pmu sync.Mutex
 	c := NewCommitter(log, CommitterOptions{OnCommit: func(s int64) { pmu.Lock(); published = append(published, s); pmu.Unlock() }})
@@ -63,12 +67,14 @@ func TestCommitterGroupsConcurrentSubmissions(t *testing.T) {
 	}
 	wg.Add(1)
 	go submit("first")
-	time.Sleep(20 * time.Millisecond)
+	<-log.entered // the first commit is writing
 	for i := range 10 {
 		wg.Add(1)
 		go submit(fmt.Sprint(i))
 	}
-	for c.Queued() < 11 {
+	// Queued counts a submission before it is in the queue: wait for the
+	// queue itself to hold the ten.
+	for len(c.queue) < 10 {
 		time.Sleep(time.Millisecond)
 	}
 	close(log.gate)

@@ -95,10 +95,17 @@ type Status struct {
 	// BehindUnify are the events unify has handled that the rollups do
 	// not count yet: the stage's own lag (it reads behind unify).
 	BehindUnify int64 `json:"behind_unify"`
+	// Rebuilding: a rebuild was asked for (POST /api/v1/measure/rebuild)
+	// and has not started counting again; the figures are whole again
+	// once it is false and behind is 0.
+	Rebuilding bool `json:"rebuilding"`
 }
 
 // Status reports how far the rollups are behind the log.
 func (s *Service) Status(ctx context.Context) (*Status, error) {
+	// Asked first: once it says no rebuild is pending, the checkpoint
+	// read next is the rebuilt one.
+	rebuilding := s.Stage != nil && s.Stage.Rebuilding()
 	cp, err := s.st.Checkpoint(ctx, Consumer)
 	if err != nil {
 		return nil, err
@@ -111,7 +118,7 @@ func (s *Service) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Status{TimeZone: s.zone.String(), Checkpoint: cp, LastSeq: last, Behind: max(0, last-cp), BehindUnify: max(0, uni-cp)}, nil
+	return &Status{TimeZone: s.zone.String(), Checkpoint: cp, LastSeq: last, Behind: max(0, last-cp), BehindUnify: max(0, uni-cp), Rebuilding: rebuilding}, nil
 }
 
 // Rebuild drops the rollups and counts the whole log again, in the

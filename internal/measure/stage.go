@@ -216,6 +216,18 @@ func (s *Stage) Rebuild() {
 	}
 }
 
+// Rebuilding reports whether a rebuild was asked for and has not reset
+// the rollups yet; once it has, the checkpoint (Status's behind) shows
+// the progress.
+func (s *Stage) Rebuilding() bool {
+	// reset holds mu from clearing the flag until the rollups and the
+	// checkpoint are reset: read under mu, a false flag means the reset,
+	// if any, is visible.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resetting.Load()
+}
+
 func (s *Stage) reset(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

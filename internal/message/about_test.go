@@ -3,6 +3,7 @@ package message_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/parcours/parcours/internal/commerce"
@@ -93,5 +94,37 @@ func TestTemplatesGetTheOrderAndItsStore(t *testing.T) {
 				t.Errorf("rendered %q, want %q", pm.Body, tc.want)
 			}
 		})
+	}
+}
+
+// TestTemplatesSpeakTheCustomersLanguage: {{ profile.locale }} is the
+// locale trait when an identify set one, else the latest context.locale
+// the customer's devices sent, so the shipped templates' English variants
+// reach customers who never told their language in a form.
+func TestTemplatesSpeakTheCustomersLanguage(t *testing.T) {
+	h := newHarness(t, nil)
+	body := `{% if profile.locale contains "en" %}Hello{% else %}Bonjour{% endif %}`
+	setLocale := func(id int64, locale string) {
+		prof, _ := h.st.Profile(context.Background(), id)
+		prof.Agg.Locale = profile.Stamped{Value: locale, At: t0, Key: "m"}
+		if err := h.st.ApplyUnify(context.Background(), &store.UnifyBatch{Consumer: "test", Profiles: []*profile.Profile{prof}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.customer(1, nil)
+	setLocale(1, "en-GB")
+	h.customer(2, map[string]any{"locale": "fr"})
+	setLocale(2, "en-US") // the trait the customer chose wins over the device
+	h.customer(3, nil)
+	for id, want := range map[int64]string{1: "Hello", 2: "Bonjour", 3: "Bonjour"} {
+		m := h.send(message.Request{ProfileID: id, Channel: provider.SMS, Topic: "order_updates", Key: fmt.Sprint("locale-", id),
+			Content: &template.Template{SMS: &template.SMS{Body: body}}})
+		var pm provider.Message
+		if err := json.Unmarshal(m.Payload, &pm); err != nil {
+			t.Fatalf("%+v: %v", m, err)
+		}
+		if pm.Body != want {
+			t.Errorf("customer %d: rendered %q, want %q", id, pm.Body, want)
+		}
 	}
 }

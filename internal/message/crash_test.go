@@ -47,8 +47,14 @@ func runSender(dir, url string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// A lease of 10 s, not the 2 minutes of serve, so that a killed
+	// sender's messages come back soon; not 2 s either: under the race
+	// detector on a loaded machine a claimed message could wait more than
+	// half of it for a worker (it is then handed back, and the sender
+	// churned instead of sending), or be recorded after its lease had
+	// ended and be sent again by the other process.
 	p := message.New(st, nil, message.ProviderSet{provider.Webhook: {Provider: newHTTPProvider(url)}},
-		message.Options{Workers: 32, Lease: 2 * time.Second, Poll: 50 * time.Millisecond,
+		message.Options{Workers: 32, Lease: 10 * time.Second, Poll: 50 * time.Millisecond,
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := p.Run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -223,7 +223,8 @@ func TestPipelineOnPostgres(t *testing.T) {
 		"Receipts": TestReceiptsAndSuppression, "StopAndTraits": TestStopKeywordsAndConsentFromTraits, "Caps": TestFrequencyCaps,
 		"QuietHours": TestQuietHoursAcrossDST, "Best": TestBestChannel, "DoubleOptIn": TestDoubleOptIn,
 		"Stop": TestStopMeansStopOnItsChannel, "NoUnsubscribeURL": TestNoMarketingEmailWithoutUnsubscribeLink,
-		"OrderAndStore": TestTemplatesGetTheOrderAndItsStore, "Batch": TestSendBatchDecidesAsSendOneByOne,
+		"OrderAndStore": TestTemplatesGetTheOrderAndItsStore, "ProviderErrorText": TestProviderErrorTextIsRecorded, "BounceReason": TestBounceReasonIsRecorded,
+		"Batch": TestSendBatchDecidesAsSendOneByOne,
 	} {
 		t.Run(name, fn)
 	}

@@ -69,6 +69,9 @@ func TestCheckPublicURL(t *testing.T) {
 		{"crm.shop.example", true, 0},
 		{"ftp://crm.shop.example", true, 0},
 		{"https://crm.shop.example/?x=1", true, 0},
+		// Links would land in the query or the fragment (FuzzPublicURL).
+		{"https://crm.shop.example/?", true, 0},
+		{"https://crm.shop.example/#", true, 0},
 	}
 	for _, tc := range tests {
 		w, err := message.CheckPublicURL(tc.url)

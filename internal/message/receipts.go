@@ -54,7 +54,11 @@ func (p *Pipeline) HandleReceipt(ctx context.Context, r provider.Receipt) error 
 // events of one status that are distinct (clicks on different links).
 func (p *Pipeline) receipt(ctx context.Context, m *store.OutboxMessage, st provider.Status, at time.Time, addr, source string,
 	props map[string]any, suffix string) error {
-	if at.IsZero() {
+	// The time comes from outside (a bounce mail's Arrival-Date, a
+	// provider's timestamp): one the event log could not read back (years
+	// outside 1-9999 once in UTC) would make an event no reader of the log
+	// can decode; the receipt is recorded at its arrival instead.
+	if y := at.UTC().Year(); at.IsZero() || y < 1 || y > 9999 {
 		at = p.clock.Now()
 	}
 	var name string
@@ -85,7 +89,7 @@ func (p *Pipeline) receipt(ctx context.Context, m *store.OutboxMessage, st provi
 		if r, ok := props["reason"].(string); ok {
 			reason += ": " + r
 		}
-		if err := p.st.Suppress(ctx, store.Suppression{Channel: m.Channel, Address: addr, Reason: reason, Source: source, At: at}); err != nil {
+		if err := p.st.Suppress(ctx, store.Suppression{Channel: m.Channel, Address: addr, Reason: reasonText(reason), Source: source, At: at}); err != nil {
 			return err
 		}
 	}

@@ -33,6 +33,11 @@ func (p *Pipeline) profileData(prof *profile.Profile) map[string]any {
 	}
 	out["id"] = prof.ID
 	out["traits"] = traits
+	if _, set := traits["locale"]; !set && prof.Agg.Locale.Value != "" {
+		// The language the customer's devices say they use, when no
+		// identify named one: what {{ profile.locale }} switches on.
+		out["locale"] = prof.Agg.Locale.Value
+	}
 	// Through JSON, so that templates see the JSON names (cart items'
 	// "name", "price") and plain maps, not Go structs.
 	var computed map[string]any

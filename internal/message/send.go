@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/identity"
@@ -70,6 +71,11 @@ func (r *Request) SendKey() (string, error) {
 	case r.Key != "":
 		if len(r.Key) > 200 {
 			return "", fmt.Errorf("%w: idempotency key longer than 200 characters", ErrInvalid)
+		}
+		if strings.ContainsRune(r.Key, 0) {
+			// Link tokens end the send key at its first NUL: a key holding
+			// one would make tokens that verify for another message.
+			return "", fmt.Errorf("%w: idempotency key holds a NUL character; use printable characters", ErrInvalid)
 		}
 		return "api:" + r.Key, nil
 	}

@@ -199,7 +199,7 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage, outcomes
 	if err != nil {
 		var pe *provider.Error
 		if errors.As(err, &pe) && pe.Suppress && m.Address != "" {
-			o.suppress = &store.Suppression{Channel: m.Channel, Address: m.Address, Reason: pe.Error(), Source: prov.Name(), At: o.At}
+			o.suppress = &store.Suppression{Channel: m.Channel, Address: m.Address, Reason: reasonText(pe.Error()), Source: prov.Name(), At: o.At}
 		}
 		return p.retry(o, m, err, o.At)
 	}
@@ -259,7 +259,7 @@ func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provi
 // retry records a failed attempt: retried with backoff when the error is
 // temporary and attempts remain, failed otherwise.
 func (p *Pipeline) retry(o outcome, m *store.OutboxMessage, err error, now time.Time) outcome {
-	o.Reason = err.Error()
+	o.Reason = reasonText(err.Error())
 	if provider.IsTemporary(err) && m.Attempts < p.o.MaxAttempts {
 		var after time.Duration
 		var pe *provider.Error
@@ -270,7 +270,7 @@ func (p *Pipeline) retry(o outcome, m *store.OutboxMessage, err error, now time.
 		return o
 	}
 	if provider.IsTemporary(err) {
-		o.Reason = fmt.Sprintf("gave up after %d attempts: %v", m.Attempts, err)
+		o.Reason = reasonText(fmt.Sprintf("gave up after %d attempts: %v", m.Attempts, err))
 	}
 	o.Status, o.DueAt = store.MessageFailed, zeroTime
 	return o

@@ -36,6 +36,10 @@ type Aggregates struct {
 	CartSnap   *CartSnapshot `json:"cart_snapshot,omitempty"` // commerce's latest Cart Updated
 	Cart       []CartLine    `json:"cart,omitempty"`          // adds and removes since the last order, until a snapshot
 	Location   Location      `json:"location,omitzero"`       // latest known
+	// Locale is the latest context.locale the customer's devices sent
+	// ("fr-FR", "en-GB"): the language to write to when no locale trait
+	// says otherwise.
+	Locale Stamped `json:"locale,omitzero"`
 }
 
 // Stamped is a value with the event time it was seen at.
@@ -120,6 +124,7 @@ type product struct {
 }
 
 type eventContext struct {
+	Locale   string `json:"locale"`
 	Location struct {
 		Latitude  float64 `json:"latitude"`
 		Longitude float64 `json:"longitude"`
@@ -211,7 +216,12 @@ func (a *Aggregates) apply(e *event.Event) {
 		}
 	}
 	var ctx eventContext
-	if bytes.Contains(e.Context, []byte(`"location"`)) && json.Unmarshal(e.Context, &ctx) == nil {
+	if (bytes.Contains(e.Context, []byte(`"location"`)) || bytes.Contains(e.Context, []byte(`"locale"`))) && json.Unmarshal(e.Context, &ctx) == nil {
+		if loc := strings.TrimSpace(ctx.Locale); loc != "" && len(loc) <= 35 { // BCP 47 tags are short
+			if st := (Stamped{Value: loc, At: e.Timestamp, Key: e.MessageID}); a.Locale.At.IsZero() || st.newer(a.Locale) {
+				a.Locale = st
+			}
+		}
 		l := ctx.Location
 		if l.Latitude != 0 || l.Longitude != 0 || l.City != "" {
 			loc := Location{Lat: l.Latitude, Lon: l.Longitude, City: l.City, Country: l.Country, At: e.Timestamp, Key: e.MessageID}
@@ -290,6 +300,9 @@ func (a *Aggregates) merge(o *Aggregates) {
 	a.mergeCart(o)
 	if !o.Location.At.IsZero() && (a.Location.At.IsZero() || (Stamped{At: o.Location.At, Key: o.Location.Key}).newer(Stamped{At: a.Location.At, Key: a.Location.Key})) {
 		a.Location = o.Location
+	}
+	if !o.Locale.At.IsZero() && (a.Locale.At.IsZero() || o.Locale.newer(a.Locale)) {
+		a.Locale = o.Locale
 	}
 }
 

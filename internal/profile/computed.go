@@ -76,6 +76,12 @@ var Definitions = []Definition{
 		return p.Agg.Location
 	}},
 	{"nearest_store", "the store closest to the last known position", func(p *Profile, env *Env) any { return nearest(&p.Agg.Location, env.Stores) }},
+	{"locale", "the customer's language: the latest context.locale their devices sent (a locale trait, when set, wins in templates)", func(p *Profile, _ *Env) any {
+		if p.Agg.Locale.Value == "" {
+			return nil
+		}
+		return p.Agg.Locale.Value
+	}},
 }
 
 // Computed evaluates every definition for p.

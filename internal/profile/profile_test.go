@@ -36,6 +36,7 @@ func sample(seed uint64, n int) []*event.Event {
 		case 3:
 			e.Type, e.Event = event.Track, "Product Viewed"
 			e.Properties = json.RawMessage(fmt.Sprintf(`{"category":"cat%d","brand":"b%d"}`, rng.IntN(5), rng.IntN(5)))
+			e.Context = json.RawMessage(fmt.Sprintf(`{"locale":"%s"}`, []string{"fr-FR", "en-GB", "de-DE"}[rng.IntN(3)]))
 		case 4:
 			e.Type, e.Event = event.Track, "Email Link Clicked"
 		case 5:
@@ -124,10 +125,10 @@ func TestMergeEqualsOneStream(t *testing.T) {
 func TestComputedTraits(t *testing.T) {
 	day := func(d int) time.Time { return t0.Add(time.Duration(d) * 24 * time.Hour) }
 	evs := []*event.Event{
-		{Type: event.Track, Event: "Product Viewed", Channel: "web", Timestamp: day(0), MessageID: "1", Properties: json.RawMessage(`{"category":"Shoes","brand":"Nord"}`)},
+		{Type: event.Track, Event: "Product Viewed", Channel: "web", Timestamp: day(0), MessageID: "1", Properties: json.RawMessage(`{"category":"Shoes","brand":"Nord"}`), Context: json.RawMessage(`{"locale":"fr-FR"}`)},
 		{Type: event.Track, Event: "Product Added", Channel: "web", Timestamp: day(0), MessageID: "2", Properties: json.RawMessage(`{"sku":"SHOE-42","name":"Trail","price":89.9}`)},
 		{Type: event.Track, Event: "Order Completed", Channel: "pos", Timestamp: day(1), MessageID: "3", Properties: json.RawMessage(`{"total":89.9,"products":[{"category":"shoes","brand":"Nord"}]}`)},
-		{Type: event.Track, Event: "Product Added", Channel: "ios", Timestamp: day(2), MessageID: "4", Properties: json.RawMessage(`{"sku":"BAG-1","quantity":2,"price":40}`)},
+		{Type: event.Track, Event: "Product Added", Channel: "ios", Timestamp: day(2), MessageID: "4", Properties: json.RawMessage(`{"sku":"BAG-1","quantity":2,"price":40}`), Context: json.RawMessage(`{"locale":"en-GB"}`)},
 		{Type: event.Track, Event: "Order Completed", Channel: "web", Timestamp: day(0), MessageID: "5", Properties: json.RawMessage(`{"revenue":10.1}`)},
 		{Type: event.Track, Event: "SMS Link Clicked", Channel: "sms", Timestamp: day(3), MessageID: "6"},
 		{Type: event.Track, Event: "Order Refunded", Channel: "web", Timestamp: day(4), MessageID: "7", Properties: json.RawMessage(`{"total":10.1}`)},
@@ -137,7 +138,7 @@ func TestComputedTraits(t *testing.T) {
 	b, _ := json.Marshal(got)
 	want := `{"average_order_value":44.95,"channels_used":["web","ios","pos","sms"],"current_cart":[{"sku":"BAG-1","price":40,"quantity":2}],` +
 		`"days_since_last_purchase":10,"first_seen":"2026-11-01T10:00:00Z","last_channel":"web","last_location":null,` +
-		`"last_order_date":"2026-11-02T10:00:00Z","last_seen":"2026-11-05T10:00:00Z","lifetime_value":89.9,"nearest_store":null,` +
+		`"last_order_date":"2026-11-02T10:00:00Z","last_seen":"2026-11-05T10:00:00Z","lifetime_value":89.9,"locale":"en-GB","nearest_store":null,` +
 		`"order_count":2,"preferred_channel":"sms","rfm":null,"top_brands_bought":["nord"],"top_brands_viewed":["nord"],` +
 		`"top_categories_bought":["shoes"],"top_categories_viewed":["shoes"]}`
 	if string(b) != want {

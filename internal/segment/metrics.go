@@ -12,6 +12,7 @@ import (
 type Metrics struct {
 	events, entered, exited prometheus.Counter
 	perEvent                prometheus.Summary
+	entry                   prometheus.Summary
 }
 
 // NewMetrics creates the segment metrics and registers them with reg.
@@ -25,7 +26,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Objectives: map[float64]float64{0.5: 0.01, 0.99: 0.001}, MaxAge: 10 * time.Minute,
 		}),
 	}
-	reg.MustRegister(m.events, m.entered, m.exited, m.perEvent)
+	m.entry = prometheus.NewSummary(prometheus.SummaryOpts{
+		Name:       "parcours_segment_entry_seconds",
+		Help:       "From the receipt of the event that made a customer enter a segment to the entry recorded.",
+		Objectives: map[float64]float64{0.5: 0.01, 0.9: 0.005, 0.99: 0.001}, MaxAge: 10 * time.Minute,
+	})
+	reg.MustRegister(m.events, m.entered, m.exited, m.perEvent, m.entry)
 	return m
 }
 
@@ -43,5 +49,16 @@ func (m *Metrics) batch(events int, took time.Duration, changes []store.SegmentC
 		} else {
 			m.exited.Inc()
 		}
+	}
+}
+
+// entries observes, for each entry a live event caused, the time from its
+// receipt to now (the entry recorded).
+func (m *Metrics) entries(now time.Time, received []time.Time) {
+	if m == nil {
+		return
+	}
+	for _, r := range received {
+		m.entry.Observe(max(now.Sub(r), 0).Seconds())
 	}
 }

@@ -192,6 +192,9 @@ type work struct {
 	batch   store.SegmentBatch
 	emit    []*event.Event
 	deleted map[int64]bool
+	// entered holds, for each entry a live event caused, when that event
+	// was received (parcours_segment_entry_seconds).
+	entered []time.Time
 }
 
 type touch struct {
@@ -203,6 +206,9 @@ type touch struct {
 	// backfill.
 	cause string
 	at    time.Time
+	// received is when the live event that touched the profile last was
+	// received: an entry it causes is measured from it.
+	received time.Time
 	// live is what the causes that are news (events that are not
 	// history, timers) can change, nil when there is none: a change to a
 	// segment no live cause affects is caused by history (an import, an
@@ -325,6 +331,7 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		t.note(e, !known)
 		if !e.Historical(event.DefaultMaxAge) {
 			t.news().note(e, !known)
+			t.received = e.ReceivedAt
 		}
 		if e.Channel != profile.InternalChannel {
 			s.set.Observe(st, e, w.now)
@@ -341,6 +348,7 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		s.o.Index.add(batch, owners, merges)
 	}
 	s.o.Metrics.batch(len(batch), time.Since(start), w.batch.Changes)
+	s.o.Metrics.entries(s.o.Clock.Now(), w.entered)
 	s.Processed.Publish(batch[len(batch)-1].Seq)
 	if s.o.OnBatch != nil {
 		s.o.OnBatch(batch[len(batch)-1].Seq)
@@ -504,6 +512,9 @@ func (w *work) apply(id int64, st *State, res Result, t *touch) {
 		name := EventExited
 		if in {
 			name = EventEntered
+			if !t.received.IsZero() && !t.timed {
+				w.entered = append(w.entered, t.received)
+			}
 			if st.Members == nil {
 				st.Members = map[string]time.Time{}
 			}

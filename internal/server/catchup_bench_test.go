@@ -1,11 +1,7 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -34,31 +30,12 @@ func cpuTime() time.Duration {
 // (steadier than wall time on a shared machine) beside events/s.
 func benchmarkCatchUp(b *testing.B, tail int) {
 	h := newHarness(b, func(o *server.Options) { o.LogTail = tail })
-	auth := basic(h.src.WriteKey + ":")
-	var seq atomic.Int64
 	const size = 100
 	tpl := bench.NewTemplate("batch", size, 600, "c")
 	ctx := context.Background()
 	stages := []string{unify.Consumer, segment.Consumer, message.Consumer, journey.Consumer, commerce.Consumer, measure.Consumer}
 	cpu0 := cpuTime()
-	b.SetParallelism(8)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		client := &http.Client{}
-		for pb.Next() {
-			req, _ := http.NewRequest("POST", h.http.URL+"/v1/batch", bytes.NewReader(tpl.Render(seq.Add(1))))
-			req.Header.Set("Authorization", auth)
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
-		}
-	})
+	postBatches(b, h, tpl, size)
 	for {
 		last, err := h.st.LastSeq(ctx)
 		if err != nil {

@@ -53,3 +53,38 @@ func TestStageLagMetrics(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestSegmentEntryLatencyMetric: an entry caused by a live event is
+// measured from the event's receipt (parcours_segment_entry_seconds, what
+// `parcours bench segments` reads); an entry caused by history is not.
+func TestSegmentEntryLatencyMetric(t *testing.T) {
+	h := newHarness(t)
+	if code, resp := h.post("/api/v1/segments?wait=true", `{"id":"viewers","name":"Viewers","where":{"performed":{"event":"Product Viewed"}}}`); code != 200 {
+		t.Fatalf("segment: %d %v", code, resp)
+	}
+	if code, resp := h.ingest("/v1/batch", `{"batch":[
+		{"type":"track","userId":"old","event":"Product Viewed","timestamp":"2025-01-01T10:00:00Z"},
+		{"type":"track","userId":"live","event":"Product Viewed"}]}`); code != 200 {
+		t.Fatalf("batch: %d %v", code, resp)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(h.http.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := string(b)
+		if strings.Contains(m, "parcours_segment_entered_total 2\n") {
+			if !strings.Contains(m, "parcours_segment_entry_seconds_count 1\n") {
+				t.Fatalf("two entries, one caused by a live event: want one entry measured\n%s", m)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two customers never entered the segment")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -18,9 +18,12 @@ func TestStoryExamplesAsShipped(t *testing.T) {
 	noStores := filepath.Join(t.TempDir(), "stores.yaml")
 	os.WriteFile(noStores, []byte("[]\n"), 0o600)
 	l := newLive(t, liveOptions{templates: t.TempDir(), stores: noStores, prepare: func(l *live) {
-		l.parcours("locations", "import", "../../examples/commerce/stores.csv", "--data-dir", l.dir)
-		l.parcours("catalog", "import", "../../examples/commerce/catalog.csv", "--data-dir", l.dir)
-		l.parcours("stock", "import", "../../examples/commerce/stock.csv", "--no-events", "--data-dir", l.dir)
+		// Rejects go to the data directory, never beside the examples:
+		// packages' tests run at once and must not write the source tree.
+		rejects := func(name string) string { return filepath.Join(l.dir, name+".rejects.ndjson") }
+		l.parcours("locations", "import", "../../examples/commerce/stores.csv", "--data-dir", l.dir, "--rejects", rejects("stores"))
+		l.parcours("catalog", "import", "../../examples/commerce/catalog.csv", "--data-dir", l.dir, "--rejects", rejects("catalog"))
+		l.parcours("stock", "import", "../../examples/commerce/stock.csv", "--no-events", "--data-dir", l.dir, "--rejects", rejects("stock"))
 	}})
 	l.apply("../../examples/")
 	l.settle()

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -237,17 +238,28 @@ func (l *live) track(kind string, ev map[string]any) {
 		ev["timestamp"] = l.clock.Now().Format(time.RFC3339Nano)
 	}
 	b, _ := json.Marshal(ev)
-	req, _ := http.NewRequest("POST", l.http.URL+"/v1/"+kind, bytes.NewReader(b))
-	req.SetBasicAuth(l.writeKey, "")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		l.t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		l.t.Fatalf("POST /v1/%s: %d %s", kind, resp.StatusCode, raw)
+	// As a tracking library does: a 503 (the log is busy, as under the
+	// race detector on a loaded machine) is sent again after its
+	// Retry-After; nothing of a refused request was stored.
+	for attempt := 1; ; attempt++ {
+		req, _ := http.NewRequest("POST", l.http.URL+"/v1/"+kind, bytes.NewReader(b))
+		req.SetBasicAuth(l.writeKey, "")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			l.t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable && attempt < 30 {
+			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+			continue
+		}
+		if resp.StatusCode != 200 {
+			l.t.Fatalf("POST /v1/%s: %d %s", kind, resp.StatusCode, raw)
+		}
+		return
 	}
 }
 
@@ -291,22 +303,36 @@ func (l *live) at(d time.Duration) {
 // state is announced on the log. Journey timers are ticked here rather
 // than waiting for the engine's one-second tick (a tick holds the engine's
 // lock, so one that returns nothing also waited for the engine's own).
+//
+// It fails when the server makes no progress (the log and the stages'
+// checkpoints stand still) for 20 s, not after a fixed time: under the
+// race detector on a loaded machine, a backfill of a few thousand events
+// (and the events the stages derive from them) takes longer than that.
 func (l *live) settle() {
 	l.t.Helper()
 	ctx := context.Background()
 	consumers := []string{unify.Consumer, segment.Consumer, message.Consumer, journey.Consumer, commerce.Consumer}
-	quiet, busy := 0, ""
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	const stall = 20 * time.Second
+	quiet, busy, progress := 0, "", int64(-1)
+	deadline, giveUp := time.Now().Add(stall), time.Now().Add(5*time.Minute)
+	for time.Now().Before(deadline) && time.Now().Before(giveUp) {
 		busy = ""
 		last, err := l.st.LastSeq(ctx)
 		if err != nil {
 			l.t.Fatal(err)
 		}
-		for _, c := range consumers {
-			if seq, err := l.st.Checkpoint(ctx, c); err != nil {
+		seqs, moved := make([]int64, len(consumers)), last
+		for i, c := range consumers {
+			if seqs[i], err = l.st.Checkpoint(ctx, c); err != nil {
 				l.t.Fatal(err)
-			} else if seq < last && (c != commerce.Consumer || l.commerceWaits(seq)) {
+			}
+			moved += seqs[i]
+		}
+		if moved != progress {
+			progress, deadline = moved, time.Now().Add(stall)
+		}
+		for i, c := range consumers {
+			if seq := seqs[i]; seq < last && (c != commerce.Consumer || l.commerceWaits(seq)) {
 				busy = fmt.Sprintf("%s at %d of %d", c, seq, last)
 				break // commerce last: reading what it has left is the dearest check
 			}
@@ -359,7 +385,7 @@ func (l *live) settle() {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	l.t.Fatalf("the server did not settle at +%s: %s busy", l.clock.Now().Sub(l.start), busy)
+	l.t.Fatalf("the server did not settle at +%s (no progress for %s, or still busy after 5 minutes): %s busy", l.clock.Now().Sub(l.start), stall, busy)
 }
 
 // commerceWaits reports whether an event past commerce's checkpoint is

@@ -61,9 +61,14 @@ func TemporaryStatus(code int) bool {
 		code == http.StatusTooManyRequests || code >= 500
 }
 
+// MaxRetryAfter bounds the delay a provider can ask for: a message is
+// not parked for years on one answer (the worker's own backoff still
+// applies on top).
+const MaxRetryAfter = 24 * time.Hour
+
 // RetryAfter parses a Retry-After header: delay-seconds or an HTTP-date
 // (RFC 9110 section 10.2.3), relative to now. It returns 0 when the header
-// is absent, malformed or in the past.
+// is absent, malformed or in the past, and at most MaxRetryAfter.
 func RetryAfter(h http.Header, now time.Time) time.Duration {
 	v := h.Get("Retry-After")
 	if v == "" {
@@ -73,10 +78,15 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
+		// Compared in seconds: multiplied first, a large value would
+		// overflow into a negative delay.
+		if int64(secs) > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
+		}
 		return time.Duration(secs) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

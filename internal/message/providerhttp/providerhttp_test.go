@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,4 +47,33 @@ func TestTransportError(t *testing.T) {
 	if !errors.As(err, &pe) || !pe.Temporary {
 		t.Fatalf("%v", err)
 	}
+}
+
+// FuzzRetryAfter: whatever a provider (or anything between it and us)
+// sends as Retry-After, the delay is between 0 and MaxRetryAfter; delay
+// seconds within that bound are taken as they are, and an HTTP-date as
+// its distance from now.
+func FuzzRetryAfter(f *testing.F) {
+	// RFC 9110 section 10.2.3 and what providers send (Twilio, FCM: seconds).
+	for _, s := range []string{"120", "0", "-3", "Fri, 31 Dec 1999 23:59:59 GMT", "Mon, 23 Nov 2026 14:00:30 GMT",
+		"Monday, 23-Nov-26 14:00:30 GMT", "Mon Nov 23 14:00:30 2026", "9300000000", "3000000000", "Fri, 31 Dec 9999 23:59:59 GMT",
+		"+60", "1.5", " 60", "60 "} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		h := http.Header{}
+		h.Set("Retry-After", v)
+		got := providerhttp.RetryAfter(h, now)
+		if got < 0 || got > providerhttp.MaxRetryAfter {
+			t.Fatalf("Retry-After %q: %v, want within [0, %v]", v, got, providerhttp.MaxRetryAfter)
+		}
+		if secs, err := strconv.Atoi(h.Get("Retry-After")); err == nil && secs > 0 && int64(secs) <= int64(providerhttp.MaxRetryAfter/time.Second) &&
+			got != time.Duration(secs)*time.Second {
+			t.Fatalf("Retry-After %q: %v, want %d s", v, got, secs)
+		}
+		if at, err := http.ParseTime(h.Get("Retry-After")); err == nil && at.After(now) && at.Sub(now) <= providerhttp.MaxRetryAfter && got != at.Sub(now) {
+			t.Fatalf("Retry-After %q: %v, want %v", v, got, at.Sub(now))
+		}
+	})
 }

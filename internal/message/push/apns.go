@@ -219,11 +219,13 @@ func (p *APNs) Send(ctx context.Context, m *provider.Message) (provider.Result, 
 	}
 	switch ae.Reason {
 	case "Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic":
-		pe.Suppress = true
+		// Not on a 429 or 5xx: Apple's trouble says nothing for sure
+		// about the device token.
+		pe.Suppress = !pe.Temporary
 	case "ExpiredProviderToken", "InvalidProviderToken":
 		// Sign a fresh token (within Apple's 20-minute limit) and retry.
 		_, _ = p.providerToken(true)
-		pe.Temporary = ae.Reason == "ExpiredProviderToken"
+		pe.Temporary = pe.Temporary || ae.Reason == "ExpiredProviderToken"
 	}
 	return provider.Result{}, pe
 }

@@ -185,6 +185,9 @@ func (p *FCM) Send(ctx context.Context, m *provider.Message) (provider.Result, e
 		Temporary: providerhttp.TemporaryStatus(resp.StatusCode),
 		Err:       fmt.Errorf("HTTP %d: %s", resp.StatusCode, fe.Error.Message)}
 	switch {
+	case pe.Temporary:
+		// Google's trouble (429, 5xx): whatever code the body holds, it
+		// says nothing for sure about the token.
 	case code == "UNREGISTERED" || code == "SENDER_ID_MISMATCH":
 		// The app was uninstalled or the token belongs to another project.
 		pe.Suppress = true

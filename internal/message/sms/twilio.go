@@ -153,10 +153,13 @@ func (p *Twilio) Send(ctx context.Context, m *provider.Message) (provider.Result
 	}
 	var te twilioError
 	_ = json.Unmarshal(body, &te)
+	temporary := providerhttp.TemporaryStatus(resp.StatusCode) || te.Code == 20429
 	pe := &provider.Error{
-		Provider:   p.cfg.Name,
-		Temporary:  providerhttp.TemporaryStatus(resp.StatusCode) || te.Code == 20429,
-		Suppress:   twilioSuppress[te.Code],
+		Provider:  p.cfg.Name,
+		Temporary: temporary,
+		// A temporary failure is Twilio's trouble: whatever code its body
+		// holds, it says nothing for sure about the number.
+		Suppress:   twilioSuppress[te.Code] && !temporary,
 		RetryAfter: providerhttp.RetryAfter(resp.Header, p.clock.Now()),
 		Code:       strconv.Itoa(te.Code),
 		Err:        fmt.Errorf("HTTP %d: %s (%s)", resp.StatusCode, te.Message, te.MoreInfo),

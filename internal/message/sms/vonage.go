@@ -167,6 +167,12 @@ func (p *Vonage) Send(ctx context.Context, m *provider.Message) (provider.Result
 				Suppress: vonageSuppress[part.Status], Code: part.Status, Err: fmt.Errorf("status %s: %s", part.Status, part.ErrorText)}
 		}
 	}
+	if a.Messages[0].MessageID == "" {
+		// Accepted, but without the id its receipts will name: retrying
+		// could send twice, so this is permanent and says so.
+		return provider.Result{}, &provider.Error{Provider: p.cfg.Name, Code: "bad_answer",
+			Err: fmt.Errorf("accepted without a message-id: %s", providerhttp.Snippet(body))}
+	}
 	return provider.Result{ProviderID: a.Messages[0].MessageID}, nil
 }
 

@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -80,9 +81,16 @@ func vonageParams(r *http.Request) (url.Values, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vonage dlr: read body: %w", err)
 	}
+	// Numbers keep their digits: a msisdn sent as a JSON number would
+	// otherwise print as 4.477009e+11.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("vonage dlr: decode JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("vonage dlr: decode JSON: the body holds more than one JSON object")
 	}
 	v := url.Values{}
 	for k, x := range m {

@@ -62,6 +62,8 @@ func DecodeReceipt(providerName string, body []byte) (provider.Receipt, error) {
 		return provider.Receipt{}, fmt.Errorf("webhook receipt: status %q is not one of sent, delivered, bounced, soft_bounced, complained, failed, opened, clicked, unsubscribed, read", rb.Status)
 	case rb.At.IsZero():
 		return provider.Receipt{}, errors.New("webhook receipt: at (RFC 3339 time) is required")
+	case rb.At.UTC().Year() < 1 || rb.At.UTC().Year() > 9999:
+		return provider.Receipt{}, fmt.Errorf("webhook receipt: at %s is outside years 1-9999 in UTC; send the time the message was delivered, like 2026-11-23T14:00:05Z", rb.At.Format(time.RFC3339))
 	}
 	return provider.Receipt{Provider: providerName, ProviderID: rb.ProviderID, Status: rb.Status, At: rb.At.UTC(),
 		Address: rb.Address, Code: rb.Code, Reason: rb.Reason}, nil

@@ -117,7 +117,13 @@ func DecodeWebhook(body []byte, providerName string) (Notification, error) {
 	for _, e := range p.Entry {
 		for _, c := range e.Changes {
 			for _, s := range c.Value.Statuses {
-				rc := provider.Receipt{Provider: providerName, ProviderID: s.ID, At: unixTime(s.Timestamp), Address: "+" + s.RecipientID}
+				if s.ID == "" {
+					continue // names no message: nothing to record
+				}
+				rc := provider.Receipt{Provider: providerName, ProviderID: s.ID, At: unixTime(s.Timestamp)}
+				if s.RecipientID != "" {
+					rc.Address = "+" + s.RecipientID
+				}
 				switch s.Status {
 				case "sent":
 					rc.Status = provider.Sent
@@ -146,10 +152,16 @@ func DecodeWebhook(body []byte, providerName string) (Notification, error) {
 	return n, nil
 }
 
+// unixTime reads a timestamp in Unix seconds; zero (the time of arrival,
+// for the pipeline) when it is not one or falls outside years 1-9999.
 func unixTime(s string) time.Time {
 	secs, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		return time.Time{}
 	}
-	return time.Unix(secs, 0).UTC()
+	t := time.Unix(secs, 0).UTC()
+	if t.Year() < 1 || t.Year() > 9999 {
+		return time.Time{}
+	}
+	return t
 }

@@ -118,16 +118,23 @@ DELETE FROM profile_events WHERE profile_id = $1;
 INSERT INTO profiles (id, merged_into, state, updated_at) VALUES ($1, $2, NULL, now())
 ON CONFLICT (id) DO UPDATE SET merged_into = excluded.merged_into, state = NULL, updated_at = excluded.updated_at;
 
--- name: upsert-profile
-INSERT INTO profiles (id, merged_into, state, updated_at) VALUES ($1, NULL, $2, now())
+-- name: insert-timelines
+-- A batch's timeline rows in one statement: one row per statement cost
+-- PostgreSQL a parse and an executor start per event.
+INSERT INTO profile_events (profile_id, ts, seq)
+SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[]) ON CONFLICT DO NOTHING;
+
+-- name: upsert-profiles
+-- A batch's profiles in one statement (each id once in the arrays).
+INSERT INTO profiles (id, merged_into, state, updated_at)
+SELECT id, NULL, state, now() FROM unnest($1::bigint[], $2::bytea[]) AS p (id, state)
 ON CONFLICT (id) DO UPDATE SET merged_into = NULL, state = excluded.state, updated_at = excluded.updated_at;
 
--- name: upsert-identifier
-INSERT INTO identifiers (kind, value, profile_id) VALUES ($1, $2, $3)
+-- name: upsert-identifiers
+-- A batch's links in one statement (each identifier once in the arrays).
+INSERT INTO identifiers (kind, value, profile_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
 ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id;
-
--- name: insert-timeline
-INSERT INTO profile_events (profile_id, ts, seq) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING;
 
 -- name: insert-merge
 INSERT INTO merges (at, event_seq, profile_id, merged_id, identifiers) VALUES ($1, $2, $3, $4, $5);

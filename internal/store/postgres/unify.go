@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,18 +37,49 @@ func unifyStatements(b *store.UnifyBatch) (*statements, error) {
 		q.add("delete-timeline", m.ID)
 		q.add("mark-merged", m.ID, m.Into)
 	}
-	for _, p := range b.Profiles {
-		state, err := p.Marshal()
-		if err != nil {
-			return nil, fmt.Errorf("profile %d: %w", p.ID, err)
+	// Profiles, links and timeline rows go in one statement each, over
+	// arrays: a statement per row cost PostgreSQL a parse and an executor
+	// start for every event. A row that appears twice keeps its last value,
+	// as the statements one by one did.
+	if len(b.Profiles) > 0 {
+		at := map[int64]int{}
+		var ids []int64
+		var states [][]byte
+		for _, p := range b.Profiles {
+			state, err := p.Marshal()
+			if err != nil {
+				return nil, fmt.Errorf("profile %d: %w", p.ID, err)
+			}
+			if i, ok := at[p.ID]; ok {
+				states[i] = state
+				continue
+			}
+			at[p.ID] = len(ids)
+			ids, states = append(ids, p.ID), append(states, state)
 		}
-		q.add("upsert-profile", p.ID, state)
+		q.add("upsert-profiles", ids, states)
 	}
-	for _, l := range b.Links {
-		q.add("upsert-identifier", string(l.Identifier.Kind), l.Identifier.Value, l.Profile)
+	if len(b.Links) > 0 {
+		at := map[[2]string]int{}
+		var kinds, values []string
+		var owners []int64
+		for _, l := range b.Links {
+			k := [2]string{string(l.Identifier.Kind), l.Identifier.Value}
+			if i, ok := at[k]; ok {
+				owners[i] = l.Profile
+				continue
+			}
+			at[k] = len(kinds)
+			kinds, values, owners = append(kinds, k[0]), append(values, k[1]), append(owners, l.Profile)
+		}
+		q.add("upsert-identifiers", kinds, values, owners)
 	}
-	for _, t := range b.Timeline {
-		q.add("insert-timeline", t.Profile, t.At, t.Seq)
+	if len(b.Timeline) > 0 {
+		profiles, ats, seqs := make([]int64, len(b.Timeline)), make([]time.Time, len(b.Timeline)), make([]int64, len(b.Timeline))
+		for i, t := range b.Timeline {
+			profiles[i], ats[i], seqs[i] = t.Profile, t.At, t.Seq
+		}
+		q.add("insert-timelines", profiles, ats, seqs)
 	}
 	for _, m := range b.Merges {
 		ids, err := json.Marshal(m.Identifiers)
