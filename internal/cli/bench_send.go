@@ -24,6 +24,7 @@ type benchSendCmd struct {
 	Recipients int           `help:"Opted-in customers to send to." default:"20000"`
 	Mode       []string      `help:"What to measure: broadcast (a segment of every recipient, a journey scheduled on it, one send step) and/or api (POST /api/v1/messages, one per recipient, from --callers callers)." enum:"broadcast,api" default:"broadcast,api"`
 	Callers    int           `help:"Concurrent callers of the API in api mode." default:"16"`
+	Batch      int           `help:"Messages per call in api mode: 1 calls POST /api/v1/messages once per recipient, more calls POST /api/v1/messages/batch (at most 1000)." default:"1"`
 	Pool       int           `help:"SMTP connections the server's provider keeps." default:"16"`
 	Runs       int           `help:"Runs of each mode; the summary reports medians." default:"3"`
 	Timeout    time.Duration `help:"Longest a run may take to deliver every email." default:"10m"`
@@ -208,23 +209,55 @@ func (c *benchSendCmd) broadcast(api *benchAPI) error {
 		"steps":[{"send":{"channel":"email","template":"promo"}}]}]}`, at.Format("15:04")), nil)
 }
 
+// sendBatch sends recipients [from, to) in one POST /api/v1/messages/batch
+// and fails unless every message was accepted.
+func sendBatch(api *benchAPI, from, to int) error {
+	var b strings.Builder
+	b.WriteString(`{"channel":"email","template_id":"promo","messages":[`)
+	for i := from; i < to; i++ {
+		if i > from {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"identifier":"user_id:r%d","idempotency_key":"bench-%d"}`, i, i)
+	}
+	b.WriteString(`]}`)
+	var out struct {
+		Accepted int `json:"accepted"`
+		Refused  int `json:"refused"`
+	}
+	if err := api.do("POST", "/api/v1/messages/batch", b.String(), &out); err != nil {
+		return err
+	}
+	if out.Refused > 0 || out.Accepted != to-from {
+		return fmt.Errorf("bench send: a batch of %d messages: %d accepted, %d refused", to-from, out.Accepted, out.Refused)
+	}
+	return nil
+}
+
 // viaAPI sends one message per recipient through POST /api/v1/messages
 // from c.Callers callers.
 func (c *benchSendCmd) viaAPI(api *benchAPI) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var first atomic.Value
+	n := min(max(c.Batch, 1), 1000)
 	for range max(c.Callers, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1)) - 1
-				if i >= c.Recipients {
+				from := int(next.Add(int64(n))) - n
+				if from >= c.Recipients {
 					return
 				}
-				body := fmt.Sprintf(`{"identifier":"user_id:r%d","channel":"email","template_id":"promo","idempotency_key":"bench-%d"}`, i, i)
-				if err := api.do("POST", "/api/v1/messages", body, nil); err != nil {
+				var err error
+				if c.Batch <= 1 {
+					body := fmt.Sprintf(`{"identifier":"user_id:r%d","channel":"email","template_id":"promo","idempotency_key":"bench-%d"}`, from, from)
+					err = api.do("POST", "/api/v1/messages", body, nil)
+				} else {
+					err = sendBatch(api, from, min(from+n, c.Recipients))
+				}
+				if err != nil {
 					first.CompareAndSwap(nil, err)
 					return
 				}

@@ -14,19 +14,22 @@ func TestBenchSendDeliversEveryEmail(t *testing.T) {
 		t.Skip("starts a server process")
 	}
 	t.Setenv("PARCOURS_TEST_RUN_MAIN", "1") // the test binary is the parcours binary
-	code, out, errOut := run(t, "--json", "bench", "send", "--recipients", "40", "--runs", "1", "--mode", "api", "--callers", "4")
-	if code != 0 {
-		t.Fatalf("bench send: exit %d\n%s\n%s", code, out, errOut)
-	}
-	var res struct {
-		Runs []sendRun `json:"runs"`
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Runs) != 1 {
-		t.Fatalf("output: %v\n%s", err, out)
-	}
-	r := res.Runs[0]
-	if r.Delivered != 40 || r.Lost != 0 || r.Duplicates != 0 || r.EmailsPerSec <= 0 || r.CPUPerEmailMS <= 0 || r.ServerPeakMiB <= 0 {
-		t.Fatalf("run = %+v; want 40 delivered, none lost or twice, figures filled", r)
+	// One message per call, then batches of 16 (POST /api/v1/messages/batch).
+	for _, batch := range []string{"1", "16"} {
+		code, out, errOut := run(t, "--json", "bench", "send", "--recipients", "40", "--runs", "1", "--mode", "api", "--callers", "4", "--batch", batch)
+		if code != 0 {
+			t.Fatalf("bench send --batch %s: exit %d\n%s\n%s", batch, code, out, errOut)
+		}
+		var res struct {
+			Runs []sendRun `json:"runs"`
+		}
+		if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Runs) != 1 {
+			t.Fatalf("output: %v\n%s", err, out)
+		}
+		r := res.Runs[0]
+		if r.Delivered != 40 || r.Lost != 0 || r.Duplicates != 0 || r.EmailsPerSec <= 0 || r.CPUPerEmailMS <= 0 || r.ServerPeakMiB <= 0 {
+			t.Fatalf("--batch %s: run = %+v; want 40 delivered, none lost or twice, figures filled", batch, r)
+		}
 	}
 }
 

@@ -159,6 +159,7 @@ func Routes(a *API, e Edge) []Route {
 		{"DELETE", "/api/v1/templates/{id}", AuthAdmin, a.withMessages(a.deleteTemplate), "delete a template", false},
 		{"POST", "/api/v1/templates/{id}/preview", AuthAdmin, a.withMessages(a.previewTemplate), "render a template for a profile", false},
 		{"POST", "/api/v1/messages", AuthAdmin, a.withMessages(a.sendMessage), "send one message, once per idempotency key", false},
+		{"POST", "/api/v1/messages/batch", AuthAdmin, a.withMessages(a.sendBatch), "send up to 1,000 messages, each once per its idempotency key, each with its result", false},
 		{"GET", "/api/v1/messages/{id}", AuthAdmin, a.withMessages(a.getMessage), "one message and its outcome", false},
 		{"GET", "/api/v1/profiles/{id}/messages", AuthAdmin, a.withMessages(a.profileMessages), "a profile's messages, newest first", false},
 		{"GET", "/api/v1/profiles/{id}/consent", AuthAdmin, a.withMessages(a.getConsent), "a profile's consent per channel and topic", false},

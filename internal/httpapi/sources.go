@@ -104,7 +104,12 @@ func (a *API) disableSource(w http.ResponseWriter, r *http.Request) {
 // that a typo is an error and not a silently ignored setting, and text no
 // engine may store (checkBody).
 func decodeBody(r *http.Request, v any) error {
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	return decodeBodyMax(r, v, 1<<20)
+}
+
+// decodeBodyMax is decodeBody for a body of up to max bytes.
+func decodeBodyMax(r *http.Request, v any, max int64) error {
+	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
 	if err != nil {
 		return problem.Invalid("body", "not a valid JSON object for this endpoint: "+err.Error())
 	}

@@ -97,7 +97,9 @@ type Options struct {
 	// Trace, if set, is told every step taken (the simulator prints them).
 	Trace func(TraceEntry)
 	// SendConcurrency is how many enrolments of a claimed batch may wait
-	// on their sender at once; default 1 (the simulator's order).
+	// on their sender at once; default 1 (the simulator's order). Above
+	// 1 with a BatchSender, every enrolment of the batch may wait at once,
+	// their sends gathered into batches.
 	SendConcurrency int
 	// Owner names this worker in leases; default "engine". serve gives
 	// its node id, which stays the same across restarts: RunTimers then

@@ -161,9 +161,17 @@ func (e *Engine) tickBatch(ctx context.Context) (int, error) {
 // runAll runs the due enrolments, up to SendConcurrency at once: each
 // holds r.mu while it runs, and lets go of it only while its sender works,
 // so sends overlap (the message pipeline commits concurrent sends
-// together) and everything else stays serial.
+// together) and everything else stays serial. With a BatchSender and a
+// SendConcurrency above 1, every due enrolment may wait on its send at
+// once: their sends are gathered into batches (see sendGroup), a
+// broadcast's recipients at one step handed to the sender hundreds at a
+// time. A SendConcurrency of 1 keeps the enrolments in order (the
+// simulator), each send a batch of one.
 func (r *runner) runAll(ctx context.Context, due []*store.Enrolment) error {
 	n := max(1, r.e.o.SendConcurrency)
+	if _, ok := r.e.o.Sender.(BatchSender); ok && n > 1 {
+		n = max(n, len(due))
+	}
 	work := make(chan *store.Enrolment)
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
@@ -205,6 +213,9 @@ feed:
 func (r *runner) send(ctx context.Context, req SendRequest) error {
 	r.mu.Unlock()
 	defer r.mu.Lock()
+	if bs, ok := r.e.o.Sender.(BatchSender); ok {
+		return r.sends.send(ctx, bs, req)
+	}
 	return r.e.o.Sender.Send(ctx, req)
 }
 
@@ -214,6 +225,7 @@ type runner struct {
 	mu       sync.Mutex
 	e        *Engine
 	b        *batch
+	sends    sendGroup
 	profiles map[int64]*profile.Profile
 	segs     map[int64]*segment.State
 	emit     []*event.Event

@@ -21,6 +21,68 @@ type Sender interface {
 	Send(ctx context.Context, r SendRequest) error
 }
 
+// BatchSender is a Sender that also takes many sends at once, for the
+// enrolments of a claimed batch that reach a send step together (a
+// broadcast). errs[i] is rs[i]'s outcome, as Send would have returned it;
+// the same idempotency by Key applies.
+type BatchSender interface {
+	Sender
+	SendBatch(ctx context.Context, rs []SendRequest) (errs []error)
+}
+
+// maxSendBatch is the most sends handed to a BatchSender at once.
+const maxSendBatch = 500
+
+// sendGroup gathers the sends of concurrent enrolments into batches: the
+// first to find no batch under way becomes the leader and sends what is
+// pending, in rounds of up to maxSendBatch, while the others wait for
+// their round's outcome. Whatever arrives while a batch is being sent
+// goes in the next one, so batches grow with the load and a lone send
+// waits for nobody.
+type sendGroup struct {
+	mu      sync.Mutex
+	pending []*groupedSend
+	busy    bool
+}
+
+type groupedSend struct {
+	req  SendRequest
+	done chan error
+}
+
+func (g *sendGroup) send(ctx context.Context, bs BatchSender, req SendRequest) error {
+	s := &groupedSend{req: req, done: make(chan error, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, s)
+	if g.busy {
+		g.mu.Unlock()
+		return <-s.done
+	}
+	g.busy = true
+	for len(g.pending) > 0 {
+		n := min(len(g.pending), maxSendBatch)
+		round := g.pending[:n:n]
+		g.pending = append([]*groupedSend(nil), g.pending[n:]...)
+		g.mu.Unlock()
+		rs := make([]SendRequest, len(round))
+		for i, x := range round {
+			rs[i] = x.req
+		}
+		errs := bs.SendBatch(ctx, rs)
+		for i, x := range round {
+			if i < len(errs) {
+				x.done <- errs[i]
+			} else {
+				x.done <- fmt.Errorf("journey: the sender returned %d outcomes for %d sends", len(errs), len(rs))
+			}
+		}
+		g.mu.Lock()
+	}
+	g.busy = false
+	g.mu.Unlock()
+	return <-s.done
+}
+
 // SendChecker is implemented by a Sender that can tell, when a journey
 // is saved, that a send step cannot work: the message pipeline refuses a
 // promotional template on a transactional topic. A refusal is a

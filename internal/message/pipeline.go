@@ -33,6 +33,8 @@ import (
 type Store interface {
 	store.Messages
 	Profile(ctx context.Context, id int64) (*profile.Profile, error)
+	// LoadProfiles returns the live profiles among ids (a batch of sends).
+	LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, error)
 	Holders(ctx context.Context, ids []identity.Identifier) (map[identity.Identifier]int64, error)
 	MergeLog(ctx context.Context, profileID int64) ([]store.MergeRecord, error)
 	Checkpoint(ctx context.Context, consumer string) (int64, error)

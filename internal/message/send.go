@@ -97,13 +97,10 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if r.Channel == "" {
-		return nil, fmt.Errorf("%w: channel is required (%s)", ErrInvalid, sendable())
+	if err := p.checkRequest(&r); err != nil {
+		return nil, err
 	}
-	if (r.Topic == OptOutTopic || r.Topic == StopTopic) && !r.optOut {
-		return nil, fmt.Errorf("%w: topic %q is reserved for the confirmation of a STOP", ErrInvalid, r.Topic)
-	}
-	tpl, err := p.requestTemplate(ctx, &r)
+	tpl, err := p.requestTemplate(ctx, &r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +112,37 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	if err != nil {
 		return nil, err
 	}
+	m, err := p.compose(ctx, r, key, tpl, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.enqueue(ctx, m); err != nil {
+		return nil, err
+	}
+	poke(p.wake)
+	poke(p.notify)
+	return p.st.OutboxMessage(ctx, m.ID)
+}
+
+// checkRequest refuses a request that cannot be sent whatever the
+// customer: no channel, a reserved topic.
+func (p *Pipeline) checkRequest(r *Request) error {
+	if r.Channel == "" {
+		return fmt.Errorf("%w: channel is required (%s)", ErrInvalid, sendable())
+	}
+	if (r.Topic == OptOutTopic || r.Topic == StopTopic) && !r.optOut {
+		return fmt.Errorf("%w: topic %q is reserved for the confirmation of a STOP", ErrInvalid, r.Topic)
+	}
+	return nil
+}
+
+// compose makes the outbox message of r for the customer c: the channel
+// (chosen for "best"), and then either the reason it is refused
+// (skipped), or the rendering, deferred out of quiet hours. Every rule
+// that decides a message's fate at send time is here, for Send and
+// SendBatch alike.
+func (p *Pipeline) compose(ctx context.Context, r Request, key string, tpl *template.Template, c *contact) (*store.OutboxMessage, error) {
+	prof := c.profile
 	now := p.clock.Now()
 	m := &store.OutboxMessage{
 		SendKey: key, ProfileID: prof.ID, Topic: r.Topic, Transactional: p.o.Policy.transactional(r.Topic),
@@ -153,17 +181,13 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 			}
 		}
 	}
-	if err := p.enqueue(ctx, m); err != nil {
-		return nil, err
-	}
-	poke(p.wake)
-	poke(p.notify)
-	return p.st.OutboxMessage(ctx, m.ID)
+	return m, nil
 }
 
 // requestTemplate returns the request's template, taking its topic when
-// the request has none.
-func (p *Pipeline) requestTemplate(ctx context.Context, r *Request) (*template.Template, error) {
+// the request has none. cache, if not nil, keeps the stored templates a
+// batch read and parsed, by id.
+func (p *Pipeline) requestTemplate(ctx context.Context, r *Request, cache map[string]*storedTemplate) (*template.Template, error) {
 	if r.Content != nil {
 		if err := r.Content.Check(p.templateRules()); err != nil {
 			return nil, fmt.Errorf("%w: content: %w", ErrInvalid, err)
@@ -173,13 +197,16 @@ func (p *Pipeline) requestTemplate(ctx context.Context, r *Request) (*template.T
 	if r.TemplateID == "" {
 		return nil, fmt.Errorf("%w: a template_id or inline content is required", ErrInvalid)
 	}
-	rec, err := p.st.Template(ctx, r.TemplateID)
-	if err != nil {
-		return nil, fmt.Errorf("message: template %s: %w", r.TemplateID, err)
+	st := cache[r.TemplateID]
+	if st == nil {
+		st = p.storedTemplate(ctx, r.TemplateID)
+		if cache != nil {
+			cache[r.TemplateID] = st
+		}
 	}
-	tpl, err := template.Parse(rec.Body)
+	rec, tpl, err := st.rec, st.tpl, st.err
 	if err != nil {
-		return nil, fmt.Errorf("message: stored template %s: %w", r.TemplateID, err)
+		return nil, err
 	}
 	if r.Topic == "" {
 		r.Topic = rec.Topic
@@ -190,6 +217,26 @@ func (p *Pipeline) requestTemplate(ctx context.Context, r *Request) (*template.T
 		}
 	}
 	return tpl, nil
+}
+
+// storedTemplate is a stored template read and parsed, or why it could
+// not be.
+type storedTemplate struct {
+	rec *store.TemplateRecord
+	tpl *template.Template
+	err error
+}
+
+func (p *Pipeline) storedTemplate(ctx context.Context, id string) *storedTemplate {
+	rec, err := p.st.Template(ctx, id)
+	if err != nil {
+		return &storedTemplate{err: fmt.Errorf("message: template %s: %w", id, err)}
+	}
+	tpl, err := template.Parse(rec.Body)
+	if err != nil {
+		return &storedTemplate{err: fmt.Errorf("message: stored template %s: %w", id, err)}
+	}
+	return &storedTemplate{rec: rec, tpl: tpl}
 }
 
 // topicCarries refuses a promotional template on a transactional topic.

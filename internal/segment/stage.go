@@ -365,11 +365,21 @@ func (s *Stage) resolve(ctx context.Context, batch []*event.Event) ([]int64, map
 		return nil, nil, fmt.Errorf("segment: %w", err)
 	}
 	for i, e := range batch {
-		if e.Channel == profile.InternalChannel && (e.Event == EventEntered || e.Event == EventExited) {
+		if e.Channel == profile.InternalChannel && (e.Event == EventEntered || e.Event == EventExited || outcomeOnly[e.Event]) {
 			owners[i] = 0
 		}
 	}
 	return owners, merges, nil
+}
+
+// outcomeOnly are the message pipeline's announcements that change nothing
+// a segment reads: internal events are not behaviour (no condition
+// counts them), and these change neither consent nor suppressions (a
+// bounce, a failure with a bad address or an unsubscribe may, and are
+// still evaluated). A broadcast announces one per recipient: skipping
+// them spares a profile load and an evaluation each.
+var outcomeOnly = map[string]bool{
+	"Message Sent": true, "Message Delivered": true, "Message Deferred": true, "Message Skipped": true,
 }
 
 // begin loads the profiles and states a batch needs.

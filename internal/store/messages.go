@@ -60,6 +60,10 @@ type Outbox interface {
 	// MessageByProviderID by the provider's id for it.
 	OutboxMessage(ctx context.Context, id int64) (*OutboxMessage, error)
 	MessageByKey(ctx context.Context, sendKey string) (*OutboxMessage, error)
+	// MessagesByKeys returns the messages whose send key is among keys,
+	// in no particular order (a key with no message is absent): a batch
+	// of sends checks its keys in one read.
+	MessagesByKeys(ctx context.Context, keys []string) ([]*OutboxMessage, error)
 	MessageByProviderID(ctx context.Context, provider, providerID string) (*OutboxMessage, error)
 	// ListMessages returns messages q selects, newest first.
 	ListMessages(ctx context.Context, q MessageQuery) ([]*OutboxMessage, error)
@@ -190,6 +194,10 @@ type Consents interface {
 	// Suppression returns the suppression of an address, ErrNotFound if
 	// it is not suppressed.
 	Suppression(ctx context.Context, channel, address string) (*Suppression, error)
+	// Suppressions returns the suppressions of those of addresses (on
+	// channel) that are suppressed, in no particular order: a batch of
+	// sends checks its addresses in one read.
+	Suppressions(ctx context.Context, channel string, addresses []string) ([]Suppression, error)
 }
 
 // ConsentRecord is one consent change (ledger) or current value (state).

@@ -123,7 +123,7 @@ func (rd *renderer) field(name, src string, html bool) string {
 	if src == "" {
 		return ""
 	}
-	tpl, serr := parse(html, src)
+	tpl, serr := compiled(html, src)
 	if serr != nil {
 		rd.err = &Error{Problems: append(problemsOf(rd.err), Problem{Field: name, Line: serr.LineNumber(), Message: cleanError(serr.Error())})}
 		return ""

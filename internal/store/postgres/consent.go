@@ -194,3 +194,26 @@ func (s *Store) ConsentRecord(ctx context.Context, key string) (*store.ConsentRe
 	c.Key, c.At, c.Proof = key, c.At.UTC(), proof
 	return &c, nil
 }
+
+// Suppressions returns the suppressions of those addresses that are
+// suppressed on channel.
+func (s *Store) Suppressions(ctx context.Context, channel string, addresses []string) ([]store.Suppression, error) {
+	if len(addresses) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, queries.Get("suppressions"), channel, addresses)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: suppressions of %d %s addresses: %w", len(addresses), channel, err)
+	}
+	defer rows.Close()
+	var out []store.Suppression
+	for rows.Next() {
+		var x store.Suppression
+		if err := rows.Scan(&x.Channel, &x.Address, &x.Reason, &x.Source, &x.At); err != nil {
+			return nil, fmt.Errorf("postgres: suppressions: %w", err)
+		}
+		x.At = x.At.UTC()
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}

@@ -235,3 +235,15 @@ func unclaim(u store.MessageUpdate) int {
 	}
 	return 0
 }
+
+// MessagesByKeys returns the messages whose send key is among keys.
+func (s *Store) MessagesByKeys(ctx context.Context, keys []string) ([]*store.OutboxMessage, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	ms, err := scanMessages(s.pool.Query(ctx, queries.Get("messages-by-keys"), keys))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: messages by send keys (%d keys): %w", len(keys), err)
+	}
+	return ms, nil
+}

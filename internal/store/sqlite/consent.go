@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -200,4 +201,29 @@ func (s *Store) ConsentRecord(ctx context.Context, key string) (*store.ConsentRe
 	}
 	c.Key, c.At, c.Proof = key, fromMicros(at), proof
 	return &c, nil
+}
+
+// Suppressions returns the suppressions of those addresses that are
+// suppressed on channel.
+func (s *Store) Suppressions(ctx context.Context, channel string, addresses []string) ([]store.Suppression, error) {
+	if len(addresses) == 0 {
+		return nil, nil
+	}
+	list, _ := json.Marshal(addresses) // strings always encode
+	rows, err := s.r.QueryContext(ctx, queries.Get("suppressions"), channel, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: suppressions of %d %s addresses: %w", len(addresses), channel, err)
+	}
+	defer rows.Close()
+	var out []store.Suppression
+	for rows.Next() {
+		var x store.Suppression
+		var at int64
+		if err := rows.Scan(&x.Channel, &x.Address, &x.Reason, &x.Source, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: suppressions: %w", err)
+		}
+		x.At = fromMicros(at)
+		out = append(out, x)
+	}
+	return out, rows.Err()
 }

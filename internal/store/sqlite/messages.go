@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -255,4 +256,17 @@ func unclaim(u store.MessageUpdate) int {
 		return 1
 	}
 	return 0
+}
+
+// MessagesByKeys returns the messages whose send key is among keys.
+func (s *Store) MessagesByKeys(ctx context.Context, keys []string) ([]*store.OutboxMessage, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	list, _ := json.Marshal(keys) // strings always encode
+	ms, err := scanMessages(s.r.QueryContext(ctx, queries.Get("messages-by-keys"), string(list)))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: messages by send keys (%d keys): %w", len(keys), err)
+	}
+	return ms, nil
 }

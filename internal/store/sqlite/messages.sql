@@ -40,6 +40,10 @@ SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason,
 -- name: message-by-key
 SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE send_key = ?1;
 
+-- name: messages-by-keys
+-- The keys are a JSON array (SQLite) or a text array (PostgreSQL).
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE send_key IN (SELECT value FROM json_each(?1));
+
 -- name: message-by-provider-id
 SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE provider = ?1 AND provider_id = ?2 ORDER BY id DESC LIMIT 1;
 
@@ -93,3 +97,6 @@ ON CONFLICT (channel, address) DO NOTHING;
 
 -- name: suppression
 SELECT channel, address, reason, source, at FROM suppressions WHERE channel = ?1 AND address = ?2;
+
+-- name: suppressions
+SELECT channel, address, reason, source, at FROM suppressions WHERE channel = ?1 AND address IN (SELECT value FROM json_each(?2));

@@ -26,6 +26,7 @@ func runMessages(t *testing.T, open Opener) {
 		{"ChangedSinceReadStaysUnnotified", testNotifiedRace},
 		{"Templates", testTemplates},
 		{"ConsentLedgerAndSuppressions", testConsent},
+		{"BatchReads", testBatchReads},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -349,5 +350,44 @@ func testNotifiedRace(t *testing.T, s store.Store) {
 	}
 	if rest, _ := s.Unnotified(ctx, 10); len(rest) != 0 {
 		t.Fatalf("still unnotified: %+v", rest)
+	}
+}
+
+// testBatchReads checks the reads a batch of sends makes at once: the
+// messages of many send keys, the suppressions of many addresses.
+func testBatchReads(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := outboxMessage("batch-a", 1, t0), outboxMessage("batch-b", 2, t0)
+	enqueue(t, s, a, b)
+	got, err := s.MessagesByKeys(ctx, []string{"batch-b", "missing", "batch-a", "batch-a"})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("MessagesByKeys: %d messages, %v; want 2", len(got), err)
+	}
+	byKey := map[string]*store.OutboxMessage{}
+	for _, m := range got {
+		byKey[m.SendKey] = m
+	}
+	if byKey["batch-a"] == nil || byKey["batch-a"].ID != a.ID || byKey["batch-b"] == nil || byKey["batch-b"].ProfileID != 2 ||
+		string(byKey["batch-b"].Payload) != `{"Subject":"hi"}` {
+		t.Fatalf("MessagesByKeys: %+v", byKey)
+	}
+	if got, err := s.MessagesByKeys(ctx, nil); err != nil || len(got) != 0 {
+		t.Fatalf("MessagesByKeys of no keys: %v, %v", got, err)
+	}
+	for _, x := range []store.Suppression{
+		{Channel: "email", Address: "bounced@example.com", Reason: "hard bounce", Source: "smtp", At: t0},
+		{Channel: "sms", Address: "+33600000001", Reason: "STOP", Source: "twilio", At: t0},
+	} {
+		if err := s.Suppress(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sups, err := s.Suppressions(ctx, "email", []string{"ok@example.com", "bounced@example.com", "+33600000001"})
+	if err != nil || len(sups) != 1 || sups[0].Address != "bounced@example.com" || sups[0].Reason != "hard bounce" ||
+		!sups[0].At.Equal(t0.Truncate(time.Microsecond)) {
+		t.Fatalf("Suppressions on email: %+v, %v; want bounced@example.com only (the phone is suppressed on sms)", sups, err)
+	}
+	if sups, err := s.Suppressions(ctx, "sms", nil); err != nil || len(sups) != 0 {
+		t.Fatalf("Suppressions of no addresses: %v, %v", sups, err)
 	}
 }
