@@ -17,7 +17,6 @@ import (
 
 	"github.com/parcours/parcours/internal/bench"
 	"github.com/parcours/parcours/internal/config"
-	"github.com/parcours/parcours/internal/server"
 )
 
 type benchSendCmd struct {
@@ -156,12 +155,12 @@ func startSinkServer(e *env, g *config.Globals, sink *bench.SMTPSink, pool int, 
 		return nil, nil, err
 	}
 	srv.cleanup = append(srv.cleanup, dir)
-	key, err := server.ReadAdminKey(srv.dataDir)
+	api, err := srv.api()
 	if err != nil {
 		srv.stop()
 		return nil, nil, err
 	}
-	return srv, &benchAPI{url: srv.url, key: key, client: &http.Client{Timeout: time.Minute}}, nil
+	return srv, api, nil
 }
 
 // seedRecipients sends n recipients' identify (user id r0, r1, ...,

@@ -65,12 +65,17 @@ func (t *Tail) Add(events []*event.Event) {
 	if t == nil {
 		return
 	}
+	// The copies are made before the lock: readers of the tail wait only
+	// for the ring to move.
+	copies := make([]*event.Event, 0, len(events))
+	for _, e := range events {
+		if e.Seq > 0 {
+			copies = append(copies, Stored(e))
+		}
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, e := range events {
-		if e.Seq <= 0 {
-			continue
-		}
+	for _, e := range copies {
 		switch last := t.first + int64(t.n) - 1; {
 		case t.n == 0:
 		case e.Seq == last+1:
@@ -82,7 +87,7 @@ func (t *Tail) Add(events []*event.Event) {
 			// be answered from here either.
 			t.reset()
 		}
-		t.push(Stored(e))
+		t.push(e)
 	}
 }
 
