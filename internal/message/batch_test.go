@@ -149,6 +149,14 @@ func TestSendBatchDecidesAsSendOneByOne(t *testing.T) {
 			continue
 		}
 		g, o := res.Message, w.msg
+		if o.Status == store.MessageSending && g.Status == store.MessageQueued {
+			// A worker woken by another send leased the one-by-one
+			// message before Send read it back: the lease moved its due
+			// time, the decision is the same.
+			c := *o
+			c.Status, c.DueAt = store.MessageQueued, g.DueAt
+			o = &c
+		}
 		if g == nil {
 			t.Errorf("%s: no message, one by one %s %q", name, o.Status, o.Reason)
 			continue

@@ -119,9 +119,12 @@ func (p *Pipeline) Send(ctx context.Context, r Request) (*store.OutboxMessage, e
 	if err := p.enqueue(ctx, m); err != nil {
 		return nil, err
 	}
+	// Read the message back before waking the workers, so that the caller
+	// gets it as it was put in the outbox rather than as a worker leased it.
+	out, err := p.st.OutboxMessage(ctx, m.ID)
 	poke(p.wake)
 	poke(p.notify)
-	return p.st.OutboxMessage(ctx, m.ID)
+	return out, err
 }
 
 // checkRequest refuses a request that cannot be sent whatever the
