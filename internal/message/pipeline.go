@@ -141,6 +141,7 @@ type Pipeline struct {
 	caps    stripes
 	group   groupEnqueue
 	metrics metrics
+	inbound inboundHandlers
 }
 
 // New returns a pipeline. providers may be nil: every send then fails with

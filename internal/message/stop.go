@@ -47,6 +47,22 @@ type Inbound struct {
 	// delivered twice changes consent and confirms once. Empty: the
 	// number, the text and the minute stand for it.
 	ID string
+	// Provider is the name of the provider entry the text came through
+	// (providers file), empty when unknown.
+	Provider string
+	// At is when the provider received the text; zero: unknown.
+	At time.Time
+}
+
+// inboundFrom is the sender's number in E.164 form, and false when it
+// holds a NUL character or bytes that are not UTF-8 (no profile holds
+// such a number, and PostgreSQL cannot look it up).
+func inboundFrom(in Inbound) (string, bool) {
+	from := in.From
+	if in.Channel == provider.WhatsApp && !strings.HasPrefix(from, "+") {
+		from = "+" + from // WhatsApp's wa_id is the number without its '+'
+	}
+	return from, strings.IndexByte(from, 0) < 0 && utf8.ValidString(from)
 }
 
 // HandleInboundSMS handles an SMS a customer sent (see Receive).
@@ -64,20 +80,17 @@ func (p *Pipeline) HandleInbound(ctx context.Context, ch provider.Channel, from,
 // consent of every profile holding the number, which stops every message
 // to it on that channel, and sends the policy's opt-out confirmation; a
 // start keyword (START, UNSTOP) grants it again. It reports whether the
-// text was a keyword.
+// text was a keyword. Any other text goes to the handlers added with
+// OnInbound (surveys, conversations); it then reports whether one took it.
 func (p *Pipeline) Receive(ctx context.Context, in Inbound) (bool, error) {
 	word := strings.ToUpper(strings.Join(strings.Fields(in.Body), " "))
 	stop, start := stopWords[word], startWords[word]
 	if !stop && !start {
-		return false, nil
+		return p.handOver(ctx, in)
 	}
-	from := in.From
-	if in.Channel == provider.WhatsApp && !strings.HasPrefix(from, "+") {
-		from = "+" + from // WhatsApp's wa_id is the number without its '+'
-	}
-	if strings.IndexByte(from, 0) >= 0 || !utf8.ValidString(from) {
-		// No profile holds such a number, and PostgreSQL cannot look it
-		// up: an error would answer 503 and the provider retry for ever.
+	from, ok := inboundFrom(in)
+	if !ok {
+		// An error would answer 503 and the provider retry for ever.
 		p.log.Warn("messages: keyword from a number with a NUL character or bytes that are not UTF-8", "channel", in.Channel, "keyword", word)
 		return true, nil
 	}
