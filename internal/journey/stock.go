@@ -24,7 +24,7 @@ type StockReader interface {
 
 // StoreStock is what a store has of a SKU. The store an in_stock branch
 // finds is kept in the enrolment and given to the sends after it as the
-// template data "store" ({{ .data.store.name }}).
+// template data "store" ({{ data.store.name }}).
 type StoreStock struct {
 	ID         string  `json:"id"`
 	Name       string  `json:"name"`
