@@ -390,13 +390,17 @@ func seedCustomers(t *testing.T, st store.Store, n int) {
 
 // awaitResume measures, from the restarted process's start, when none of
 // the messages the dead run held is still under its lease, and when the
-// first email after the start is accepted; both must come within 5 s.
+// first email after the start is accepted; both must come within 30 s,
+// a quarter of the 2-minute lease the dead run's messages are under: the
+// restarted node takes its leases back at once, not when they expire
+// (measured: well under a second on a quiet machine; up to 12 s on
+// PostgreSQL with the 2 cores loaded 20 deep).
 func awaitResume(t *testing.T, e engine, dir string, n *node, sink *smtpSink, dead map[int64]string) (leasesBack, resumed time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	st := e.open(t, dir)
 	defer st.Close()
-	deadline := n.started.Add(5 * time.Second)
+	deadline := n.started.Add(30 * time.Second)
 	for leasesBack == 0 || resumed == 0 {
 		if leasesBack == 0 {
 			held := 0
@@ -417,7 +421,7 @@ func awaitResume(t *testing.T, e engine, dir string, n *node, sink *smtpSink, de
 			resumed = first.Sub(n.started)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("5 s after the restart: leases back after %v, first email after %v (0: not yet); server said: %s",
+			t.Fatalf("30 s after the restart: leases back after %v, first email after %v (0: not yet); server said: %s",
 				leasesBack, resumed, n.log())
 		}
 		time.Sleep(5 * time.Millisecond)
