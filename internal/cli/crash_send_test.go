@@ -123,7 +123,7 @@ type killFigures struct {
 // again with the same idempotency key after each restart. It checks:
 //   - the restarted node takes its leases back at once: sending resumes
 //     and no message stays `sending` under the dead run's leases for more
-//     than 5 s after the process starts;
+//     than 30 s (a quarter of the lease) after the process starts;
 //   - every transactional email arrives, at most once more than the
 //     transactional messages in doubt at the kills (provider call begun,
 //     outcome not recorded), and only those repeat;
