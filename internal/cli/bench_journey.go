@@ -102,7 +102,7 @@ func (c *benchJourneyCmd) run(e *env, g *config.Globals) (journeyRun, error) {
 		return journeyRun{}, err
 	}
 	if err := api.do("POST", "/api/v1/journeys", `{"journeys":[{"id":"added","name":"Product added",
-		"triggers":[{"event":"Product Added"}],"re_entry":{"policy":"always"},
+		"triggers":[{"event":"Product Added"}],"re_entry":{"policy":"always","key":"ref"},
 		"steps":[{"send":{"channel":"email","template":"added"}}]}]}`, nil); err != nil {
 		return journeyRun{}, err
 	}
