@@ -50,6 +50,9 @@ type Task struct {
 type TaskQuery struct {
 	StoreID string
 	Status  string
+	// ProfileID selects one customer's tasks (clienteling), by an index:
+	// a store's associate sees the customer in front of them.
+	ProfileID int64
 	After   int64
 	Limit   int
 }
