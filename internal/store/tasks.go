@@ -53,8 +53,8 @@ type TaskQuery struct {
 	// ProfileID selects one customer's tasks (clienteling), by an index:
 	// a store's associate sees the customer in front of them.
 	ProfileID int64
-	After   int64
-	Limit   int
+	After     int64
+	Limit     int
 }
 
 // JourneyDateTimers keeps the timers of the journeys' date_trait
