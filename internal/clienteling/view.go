@@ -140,7 +140,9 @@ type Viewer struct {
 	Stores []string
 }
 
-func (v Viewer) sees(storeID string) bool { return v.Stores == nil || slices.Contains(v.Stores, storeID) }
+func (v Viewer) sees(storeID string) bool {
+	return v.Stores == nil || slices.Contains(v.Stores, storeID)
+}
 
 // View assembles the card of p for the viewer. Each section is one or a
 // few indexed reads (about 15 to 40 in all, by the cart's and orders'
