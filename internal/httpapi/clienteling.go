@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/parcours/parcours/internal/auth"
@@ -57,9 +58,9 @@ func (a *API) findCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 // addCustomerNote serves POST /api/v1/clienteling/customers/{id}/notes
-// {"text", "store_id"}: the note becomes a Store Note Added event on the
-// customer's timeline. An Idempotency-Key header makes a retry add it
-// once.
+// {"text", "store_id", "key"}: the note becomes a Store Note Added event
+// on the customer's timeline. The key (the body's, else the
+// Idempotency-Key header) makes a retry add it once.
 func (a *API) addCustomerNote(w http.ResponseWriter, r *http.Request) {
 	p, ok := a.pathProfile(w, r)
 	if !ok {
@@ -68,6 +69,7 @@ func (a *API) addCustomerNote(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Text    string `json:"text"`
 		StoreID string `json:"store_id"`
+		Key     string `json:"key"`
 	}
 	if err := decodeBody(r, &req); err != nil {
 		a.fail(w, r, err)
@@ -83,7 +85,7 @@ func (a *API) addCustomerNote(w http.ResponseWriter, r *http.Request) {
 		author = pr.Actor()
 	}
 	added, err := a.clienteling.AddNote(r.Context(), p, clienteling.NoteInput{Text: req.Text, StoreID: storeID, Author: author,
-		Key: r.Header.Get(idempotencyHeader)})
+		Key: cmp.Or(req.Key, r.Header.Get(idempotencyHeader))})
 	if err != nil {
 		a.fail(w, r, err)
 		return
