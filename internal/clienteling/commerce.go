@@ -18,6 +18,9 @@ import (
 // stable identifiers (user id, email) come first.
 const maxKeys = 6
 
+// stockReaders is how many stock reads a view makes at once.
+const stockReaders = 4
+
 // orderKinds are the identifier kinds orders are kept under
 // (commerce.Customer.Key), the most stable first.
 var orderKinds = []identity.Kind{identity.UserID, identity.Email, identity.AnonymousID}
@@ -52,14 +55,7 @@ func (s *Service) commerce(ctx context.Context, p *profile.Profile, v Viewer, li
 	if out.Cart == nil && len(keys) > 0 {
 		out.Cart = commerce.EmptyCart(keys[0])
 	}
-	if err := s.orders(ctx, p, lim, out); err != nil {
-		return err
-	}
-	if v.Store == "" {
-		out.Unavailable["stock"] = "no store given: pass store=ID to see the stock of these products in it"
-		return nil
-	}
-	return s.stock(ctx, v.Store, lim, out)
+	return s.orders(ctx, p, lim, out)
 }
 
 func (s *Service) orders(ctx context.Context, p *profile.Profile, lim Limits, out *View) error {
@@ -136,16 +132,26 @@ func (s *Service) stock(ctx context.Context, storeID string, lim Limits, out *Vi
 	for _, v := range out.RecentViews {
 		add(v.SKU, v.Name, "viewed")
 	}
-	for i := range out.Stock {
-		rows, err := s.Commerce.StockOf(ctx, out.Stock[i].SKU)
-		if err != nil {
-			return fmt.Errorf("clienteling: stock of %s: %w", out.Stock[i].SKU, err)
-		}
-		for _, r := range rows {
-			if r.Location == storeID {
-				out.Stock[i].OnHand, out.Stock[i].Available = r.OnHand, max(r.Available(), 0)
+	// One read per SKU, stockReaders at a time: each fills its own row.
+	fns := make([]func() error, 0, stockReaders)
+	for w := range min(stockReaders, len(out.Stock)) {
+		fns = append(fns, func() error {
+			for i := w; i < len(out.Stock); i += stockReaders {
+				rows, err := s.Commerce.StockOf(ctx, out.Stock[i].SKU)
+				if err != nil {
+					return fmt.Errorf("clienteling: stock of %s: %w", out.Stock[i].SKU, err)
+				}
+				for _, r := range rows {
+					if r.Location == storeID {
+						out.Stock[i].OnHand, out.Stock[i].Available = r.OnHand, max(r.Available(), 0)
+					}
+				}
 			}
-		}
+			return nil
+		})
 	}
-	return nil
+	if len(fns) == 0 {
+		return nil
+	}
+	return parallel(fns...)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
@@ -166,48 +167,95 @@ func (s *Service) View(ctx context.Context, p *profile.Profile, foundBy string, 
 		LastOrderDate: c["last_order_date"], PreferredChannel: c["preferred_channel"], TopCategories: c["top_categories_viewed"],
 		TopBrands: c["top_brands_viewed"], FirstSeen: c["first_seen"], LastSeen: c["last_seen"]}
 
-	var err error
-	if out.Consent, err = s.consent(ctx, p); err != nil {
+	// What is not wired is known before any read.
+	if s.Conversations == nil {
+		out.Unavailable["conversations"] = "no conversation service is wired in this server (issue 21.1)"
+	}
+	if s.Recommender == nil {
+		out.Unavailable["recommendations"] = "no recommender is wired in this server (the recommendations issue)"
+	}
+	if s.Commerce == nil {
+		out.Unavailable["commerce"] = "commerce is not wired in this server: no cart, orders or stock"
+	} else if v.Store == "" {
+		out.Unavailable["stock"] = "no store given: pass store=ID to see the stock of these products in it"
+	}
+	// The sections read different things: they run at once, each
+	// writing its own fields of out (the store's readers are a pool).
+	// The stock waits for the cart, the views and the recommendations.
+	err := parallel(
+		func() (err error) { out.Consent, err = s.consent(ctx, p); return err },
+		func() error { return s.timeline(ctx, p.ID, lim, out) },
+		func() (err error) { out.Segments, err = s.segments(ctx, p.ID); return err },
+		func() error { return s.tasksAndMore(ctx, p, v, lim, out) },
+		func() error {
+			if s.Commerce == nil {
+				return nil
+			}
+			return s.commerce(ctx, p, v, lim, out)
+		},
+	)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.timeline(ctx, p.ID, lim, out); err != nil {
-		return nil, err
+	if s.Commerce != nil && v.Store != "" {
+		if err := s.stock(ctx, v.Store, lim, out); err != nil {
+			return nil, err
+		}
 	}
-	if out.Segments, err = s.segments(ctx, p.ID); err != nil {
-		return nil, err
+	if len(out.Unavailable) == 0 {
+		out.Unavailable = nil
 	}
+	return out, nil
+}
+
+// tasksAndMore reads the open tasks, the conversations and the
+// recommendations.
+func (s *Service) tasksAndMore(ctx context.Context, p *profile.Profile, v Viewer, lim Limits, out *View) error {
 	tasks, err := s.Profiles.ListTasks(ctx, store.TaskQuery{ProfileID: p.ID, Status: store.TaskOpen, Limit: lim.Tasks})
 	if err != nil {
-		return nil, fmt.Errorf("clienteling: tasks of profile %d: %w", p.ID, err)
+		return fmt.Errorf("clienteling: tasks of profile %d: %w", p.ID, err)
 	}
 	for _, t := range tasks {
 		if v.sees(t.StoreID) {
 			out.OpenTasks = append(out.OpenTasks, t)
 		}
 	}
-	if s.Conversations == nil {
-		out.Unavailable["conversations"] = "no conversation service is wired in this server (issue 21.1)"
-	} else if out.Conversations, err = s.Conversations.OpenConversations(ctx, p.ID, lim.Conversations); err != nil {
-		return nil, fmt.Errorf("clienteling: conversations of profile %d: %w", p.ID, err)
-	} else if out.Conversations == nil {
-		out.Conversations = []Conversation{}
+	if s.Conversations != nil {
+		if out.Conversations, err = s.Conversations.OpenConversations(ctx, p.ID, lim.Conversations); err != nil {
+			return fmt.Errorf("clienteling: conversations of profile %d: %w", p.ID, err)
+		}
+		if out.Conversations == nil {
+			out.Conversations = []Conversation{}
+		}
 	}
-	if s.Recommender == nil {
-		out.Unavailable["recommendations"] = "no recommender is wired in this server (the recommendations issue)"
-	} else if out.Recommendations, err = s.Recommender.Recommend(ctx, p, v.Store, lim.Recommendations); err != nil {
-		return nil, fmt.Errorf("clienteling: recommendations for profile %d: %w", p.ID, err)
-	} else if out.Recommendations == nil {
-		out.Recommendations = []Recommendation{}
+	if s.Recommender != nil {
+		if out.Recommendations, err = s.Recommender.Recommend(ctx, p, v.Store, lim.Recommendations); err != nil {
+			return fmt.Errorf("clienteling: recommendations for profile %d: %w", p.ID, err)
+		}
+		if out.Recommendations == nil {
+			out.Recommendations = []Recommendation{}
+		}
 	}
-	if s.Commerce == nil {
-		out.Unavailable["commerce"] = "commerce is not wired in this server: no cart, orders or stock"
-	} else if err := s.commerce(ctx, p, v, lim, out); err != nil {
-		return nil, err
+	return nil
+}
+
+// parallel runs fns at once and returns the first error of them, in
+// their order.
+func parallel(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i+1] = fn() }()
 	}
-	if len(out.Unavailable) == 0 {
-		out.Unavailable = nil
+	errs[0] = fns[0]()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 func identityOf(p *profile.Profile) Identity {
