@@ -138,6 +138,12 @@ func printCard(w io.Writer, v *clienteling.View) {
 			fmt.Fprintf(w, "           %s %s %s %s\n", r.At.Format("2006-01-02 15:04"), r.Channel, cmpOr(r.SKU, r.ProductID), r.Name)
 		}
 	}
+	if len(v.Purchases) > 0 {
+		fmt.Fprintln(w, "Purchases:")
+		for _, b := range v.Purchases {
+			fmt.Fprintf(w, "           %s %s %s %s %.2f %s, %d items\n", b.At.Format("2006-01-02 15:04"), b.Channel, b.StoreID, b.OrderID, b.Total, b.Currency, b.Items)
+		}
+	}
 	if v.Orders != nil {
 		fmt.Fprintf(w, "Orders:    %d\n", len(v.Orders))
 		for _, o := range v.Orders {

@@ -104,11 +104,11 @@ type Service struct {
 // Limits bound the lists of a view (what fits on a tablet, and what keeps
 // a view to a few dozen indexed reads).
 type Limits struct {
-	Views, Notes, Orders, Tasks, Conversations, Recommendations, StockSKUs int
+	Views, Purchases, Notes, Orders, Tasks, Conversations, Recommendations, StockSKUs int
 }
 
 // DefaultLimits are the limits of a Service whose Limits are zero.
-var DefaultLimits = Limits{Views: 10, Notes: 5, Orders: 10, Tasks: 20, Conversations: 10, Recommendations: 6, StockSKUs: 20}
+var DefaultLimits = Limits{Views: 10, Purchases: 10, Notes: 5, Orders: 10, Tasks: 20, Conversations: 10, Recommendations: 6, StockSKUs: 20}
 
 func (s *Service) limits() Limits {
 	if s.Limits == (Limits{}) {

@@ -33,17 +33,21 @@ type View struct {
 	Consent  []ChannelConsent `json:"consent"`
 	// Traits are the customer's preferences and sizes: every identify
 	// trait, by name; Sizes are those whose name says size.
-	Traits          map[string]json.RawMessage `json:"traits"`
-	Sizes           map[string]json.RawMessage `json:"sizes"`
-	Summary         Summary                    `json:"summary"`
-	Cart            *commerce.Cart             `json:"cart"`
-	RecentViews     []Viewed                   `json:"recent_views"`
-	Orders          []Order                    `json:"orders"`
-	OpenTasks       []*store.Task              `json:"open_tasks"`
-	Conversations   []Conversation             `json:"conversations"`
-	Recommendations []Recommendation           `json:"recommendations"`
-	Segments        []Membership               `json:"segments"`
-	Notes           []Note                     `json:"notes"`
+	Traits      map[string]json.RawMessage `json:"traits"`
+	Sizes       map[string]json.RawMessage `json:"sizes"`
+	Summary     Summary                    `json:"summary"`
+	Cart        *commerce.Cart             `json:"cart"`
+	RecentViews []Viewed                   `json:"recent_views"`
+	// Purchases are the last Order Completed on the timeline, from any
+	// channel: a till's sales (which are not commerce orders) as well as
+	// commerce's orders; Orders are commerce's, with their returns.
+	Purchases       []Purchase       `json:"purchases"`
+	Orders          []Order          `json:"orders"`
+	OpenTasks       []*store.Task    `json:"open_tasks"`
+	Conversations   []Conversation   `json:"conversations"`
+	Recommendations []Recommendation `json:"recommendations"`
+	Segments        []Membership     `json:"segments"`
+	Notes           []Note           `json:"notes"`
 	// Stock is, for the products in the cart, recently viewed or
 	// recommended, what this store has.
 	Stock       []Stock           `json:"stock"`
@@ -104,6 +108,17 @@ type Viewed struct {
 	At        time.Time `json:"at"`
 }
 
+// Purchase is one Order Completed on the customer's timeline.
+type Purchase struct {
+	OrderID  string    `json:"order_id,omitempty"`
+	Total    float64   `json:"total"`
+	Currency string    `json:"currency,omitempty"`
+	Items    int       `json:"items"`
+	Channel  string    `json:"channel"`
+	StoreID  string    `json:"store_id,omitempty"`
+	At       time.Time `json:"at"`
+}
+
 // Order is one order with its returns.
 type Order struct {
 	*commerce.Order
@@ -151,7 +166,7 @@ func (v Viewer) sees(storeID string) bool {
 func (s *Service) View(ctx context.Context, p *profile.Profile, foundBy string, v Viewer) (*View, error) {
 	lim := s.limits()
 	out := &View{ProfileID: p.ID, FoundBy: foundBy, Traits: map[string]json.RawMessage{}, Sizes: map[string]json.RawMessage{},
-		RecentViews: []Viewed{}, OpenTasks: []*store.Task{}, Segments: []Membership{}, Notes: []Note{}, Unavailable: map[string]string{}}
+		RecentViews: []Viewed{}, Purchases: []Purchase{}, OpenTasks: []*store.Task{}, Segments: []Membership{}, Notes: []Note{}, Unavailable: map[string]string{}}
 	if v.Store != "" {
 		out.Store = &Store{ID: v.Store}
 	}
@@ -308,6 +323,30 @@ func (s *Service) timeline(ctx context.Context, id int64, lim Limits, out *View)
 		_ = json.Unmarshal(e.Properties, &pr)
 		out.RecentViews = append(out.RecentViews, Viewed{SKU: pr.SKU, ProductID: pr.ProductID, Name: pr.Name, Category: pr.Category,
 			Price: pr.Price, Channel: e.Channel, At: e.Timestamp})
+	}
+	buys, err := s.Profiles.Timeline(ctx, store.TimelineQuery{Profile: id, Event: profile.EventOrderCompleted, Limit: lim.Purchases})
+	if err != nil {
+		return fmt.Errorf("clienteling: purchases of profile %d: %w", id, err)
+	}
+	for _, e := range buys {
+		var pr struct {
+			OrderID  string            `json:"order_id"`
+			Total    *float64          `json:"total"`
+			Revenue  *float64          `json:"revenue"`
+			Currency string            `json:"currency"`
+			StoreID  string            `json:"store_id"`
+			Products []json.RawMessage `json:"products"`
+		}
+		_ = json.Unmarshal(e.Properties, &pr)
+		total := pr.Total
+		if total == nil {
+			total = pr.Revenue
+		}
+		b := Purchase{OrderID: pr.OrderID, Currency: pr.Currency, Items: len(pr.Products), Channel: e.Channel, StoreID: cmp.Or(e.StoreID, pr.StoreID), At: e.Timestamp}
+		if total != nil {
+			b.Total = *total
+		}
+		out.Purchases = append(out.Purchases, b)
 	}
 	notes, err := s.Profiles.Timeline(ctx, store.TimelineQuery{Profile: id, Event: EventStoreNoteAdded, Limit: lim.Notes})
 	if err != nil {

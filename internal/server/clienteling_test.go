@@ -36,6 +36,10 @@ func TestClientelingCard(t *testing.T) {
 			map[string]string{"Authorization": basic(pos.WriteKey + ":")}); code != 200 {
 			t.Fatalf("till: %d %v", code, resp)
 		}
+		if code, _, resp := h.do("POST", "/v1/track", []byte(`{"userId":"sophie","event":"Order Completed","timestamp":"2026-11-20T10:00:00Z","properties":{"order_id":"T-1","total":59.5,"currency":"EUR","products":[{"sku":"SOCK","price":59.5}]}}`),
+			map[string]string{"Authorization": basic(pos.WriteKey + ":")}); code != 200 {
+			t.Fatalf("till's sale: %d %v", code, resp)
+		}
 		if code, resp := h.ingest("/v1/batch", `{"batch":[
 			{"type":"track","userId":"sophie","event":"Product Viewed","properties":{"sku":"SHOE-42","name":"Trail shoe","price":89.9}},
 			{"type":"identify","userId":"bob","traits":{"email":"bob@example.fr"}}]}`); code != 200 {
@@ -54,6 +58,11 @@ func TestClientelingCard(t *testing.T) {
 		views, _ := out["recent_views"].([]any)
 		stock, _ := out["stock"].([]any)
 		st, _ := out["store"].(map[string]any)
+		buys, _ := out["purchases"].([]any)
+		if len(buys) != 1 || buys[0].(map[string]any)["order_id"] != "T-1" || buys[0].(map[string]any)["store_id"] != "lyon-01" ||
+			buys[0].(map[string]any)["total"] != 59.5 || buys[0].(map[string]any)["channel"] != "pos" {
+			t.Errorf("sophie's purchases: %v", out["purchases"])
+		}
 		if out["found_by"] != "phone:+33612345678" || st["id"] != "lyon-01" || st["name"] != "Lyon Bellecour" ||
 			len(cart["items"].([]any)) != 1 || len(views) != 1 || views[0].(map[string]any)["sku"] != "SHOE-42" ||
 			len(stock) != 1 || stock[0].(map[string]any)["on_hand"] != 4.0 || out["sizes"].(map[string]any)["shoe_size"] != 38.0 ||
