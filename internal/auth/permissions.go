@@ -47,6 +47,11 @@ const (
 	PermTasksRead     Permission = "tasks:read"
 	PermTasksWrite    Permission = "tasks:write"
 
+	// PermClientelingRead reads a customer's card, PermClientelingNotes
+	// adds a note to their timeline (issue 21.5).
+	PermClientelingRead  Permission = "clienteling:read"
+	PermClientelingNotes Permission = "clienteling:notes"
+
 	PermMeasureRead  Permission = "measure:read"
 	PermMeasureWrite Permission = "measure:write"
 
@@ -75,19 +80,22 @@ var RolePermissions = map[Role][]Permission{
 	RoleStoreManager: {
 		PermProfilesRead, PermCatalogRead, PermStockWrite, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermOrdersWrite, PermCartsRead, PermTasksRead, PermTasksWrite, PermMeasureRead,
+		PermClientelingRead, PermClientelingNotes,
 	},
 	RoleStoreStaff: {
 		PermProfilesRead, PermCatalogRead, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermCartsRead, PermTasksRead, PermTasksWrite,
+		PermClientelingRead, PermClientelingNotes,
 	},
 	RoleAgent: {
 		PermProfilesRead, PermProfilesWrite, PermCatalogRead, PermReservationsRead, PermOrdersRead,
 		PermCartsRead, PermCartsWrite, PermTemplatesRead, PermMessagesRead, PermTasksRead,
+		PermClientelingRead, PermClientelingNotes,
 	},
 	RoleReadOnly: {
 		PermSourcesRead, PermProfilesRead, PermSegmentsRead, PermCatalogRead, PermReservationsRead,
 		PermOrdersRead, PermCartsRead, PermTemplatesRead, PermMessagesRead, PermJourneysRead,
-		PermTasksRead, PermMeasureRead,
+		PermTasksRead, PermMeasureRead, PermClientelingRead,
 	},
 }
 
@@ -101,6 +109,7 @@ var AllPermissions = []Permission{
 	PermOrdersRead, PermOrdersWrite, PermCartsRead, PermCartsWrite,
 	PermTemplatesRead, PermTemplatesWrite, PermMessagesRead, PermMessagesSend, PermReceiptsWrite,
 	PermJourneysRead, PermJourneysWrite, PermJourneysEnrol, PermTasksRead, PermTasksWrite,
+	PermClientelingRead, PermClientelingNotes,
 	PermMeasureRead, PermMeasureWrite,
 	PermUsersRead, PermUsersWrite, PermKeysRead, PermKeysWrite, PermAuditRead, PermRetentionRun,
 }

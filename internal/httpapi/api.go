@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/parcours/parcours/internal/auth"
+	"github.com/parcours/parcours/internal/clienteling"
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/event"
@@ -49,8 +50,11 @@ type API struct {
 	messages Messages
 	journeys *journey.Engine  // nil: no journey endpoints
 	measure  *measure.Service // nil: no measure endpoints
-	clock    clock.Clock
-	log      *slog.Logger
+	// clienteling is the store associate's customer card; nil: no
+	// clienteling endpoints.
+	clienteling *clienteling.Service
+	clock       clock.Clock
+	log         *slog.Logger
 
 	mux    *http.ServeMux // the routes, for the audit log's before
 	access *access        // who may do what: keys, sessions, rate limits, audit

@@ -88,6 +88,9 @@ var routePermissions = map[string]auth.Permission{
 	"POST /api/v1/tasks/{id}/done":       auth.PermTasksWrite,
 	"POST /api/v1/tasks/{id}/reopen":     auth.PermTasksWrite,
 
+	"GET /api/v1/clienteling/customers":             auth.PermClientelingRead,  // issue 21.5
+	"POST /api/v1/clienteling/customers/{id}/notes": auth.PermClientelingNotes, // issue 21.5
+
 	"GET /api/v1/measure/kpis":                  auth.PermMeasureRead,
 	"GET /api/v1/measure/kpis/definitions":      auth.PermMeasureRead,
 	"POST /api/v1/measure/funnel":               auth.PermMeasureRead,

@@ -182,6 +182,10 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/api/v1/tasks/{id}/done", AuthAdmin, a.taskStatus(store.TaskDone), "mark a task done", false},
 		{"POST", "/api/v1/tasks/{id}/reopen", AuthAdmin, a.taskStatus(store.TaskOpen), "reopen a task", false},
 
+		// Clienteling: the store associate's customer card (docs/clienteling.md).
+		{"GET", "/api/v1/clienteling/customers", AuthAdmin, a.clientelingOnly(a.findCustomer), "the customer in front of an associate, found by phone, email, card or a scanned code: their whole card in one call", false},
+		{"POST", "/api/v1/clienteling/customers/{id}/notes", AuthAdmin, a.clientelingOnly(a.addCustomerNote), "an associate's note on the customer's timeline (Store Note Added)", false},
+
 		// Measure (docs/measure.md).
 		{"GET", "/api/v1/measure/kpis", AuthAdmin, a.measureKPIs, "KPIs over a period, compared with the one before", false},
 		{"GET", "/api/v1/measure/kpis/definitions", AuthAdmin, a.measureKPIDefinitions, "what each KPI counts", false},

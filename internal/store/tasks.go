@@ -50,8 +50,11 @@ type Task struct {
 type TaskQuery struct {
 	StoreID string
 	Status  string
-	After   int64
-	Limit   int
+	// ProfileID selects one customer's tasks (clienteling), by an index:
+	// a store's associate sees the customer in front of them.
+	ProfileID int64
+	After     int64
+	Limit     int
 }
 
 // JourneyDateTimers keeps the timers of the journeys' date_trait

@@ -66,7 +66,13 @@ func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]*store.Task
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
-	rows, err := s.pool.Query(ctx, queries.Get("list-tasks"), q.StoreID, q.Status, q.After, q.Limit)
+	var rows pgx.Rows
+	var err error
+	if q.ProfileID != 0 {
+		rows, err = s.pool.Query(ctx, queries.Get("list-profile-tasks"), q.ProfileID, q.StoreID, q.Status, q.After, q.Limit)
+	} else {
+		rows, err = s.pool.Query(ctx, queries.Get("list-tasks"), q.StoreID, q.Status, q.After, q.Limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list tasks: %w", err)
 	}

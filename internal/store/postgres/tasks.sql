@@ -16,6 +16,11 @@ SELECT id, key, store_id, profile_id, journey_id, title, note, status, detail, c
 WHERE ($1 = '' OR store_id = $1) AND ($2 = '' OR status = $2) AND id > $3
 ORDER BY id LIMIT $4;
 
+-- name: list-profile-tasks
+SELECT id, key, store_id, profile_id, journey_id, title, note, status, detail, created_at, done_at FROM tasks
+WHERE profile_id = $1 AND ($2 = '' OR store_id = $2) AND ($3 = '' OR status = $3) AND id > $4
+ORDER BY id LIMIT $5;
+
 -- name: set-task-status
 UPDATE tasks SET status = $1, done_at = $2 WHERE id = $3;
 

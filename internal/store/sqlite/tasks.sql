@@ -16,6 +16,11 @@ SELECT id, key, store_id, profile_id, journey_id, title, note, status, detail, c
 WHERE (? = '' OR store_id = ?) AND (? = '' OR status = ?) AND id > ?
 ORDER BY id LIMIT ?;
 
+-- name: list-profile-tasks
+SELECT id, key, store_id, profile_id, journey_id, title, note, status, detail, created_at, done_at FROM tasks INDEXED BY tasks_profile
+WHERE profile_id = ? AND (? = '' OR store_id = ?) AND (? = '' OR status = ?) AND id > ?
+ORDER BY id LIMIT ?;
+
 -- name: set-task-status
 UPDATE tasks SET status = ?, done_at = ? WHERE id = ?;
 

@@ -115,6 +115,18 @@ func testTasks(t *testing.T, s journeyStore) {
 	if list, err := s.ListTasks(ctx, store.TaskQuery{After: a.ID, Limit: 1}); err != nil || len(list) != 1 || list[0].ID != b.ID {
 		t.Fatalf("a page after the first = %+v, %v", list, err)
 	}
+	if list, err := s.ListTasks(ctx, store.TaskQuery{ProfileID: 7}); err != nil || len(list) != 2 || list[0].ID != a.ID || list[1].ID != c.ID {
+		t.Fatalf("profile 7's tasks = %+v, %v; want tasks %d and %d", list, err, a.ID, c.ID)
+	}
+	if list, err := s.ListTasks(ctx, store.TaskQuery{ProfileID: 7, Status: store.TaskOpen}); err != nil || len(list) != 1 || list[0].ID != c.ID {
+		t.Fatalf("profile 7's open tasks = %+v, %v; want task %d", list, err, c.ID)
+	}
+	if list, err := s.ListTasks(ctx, store.TaskQuery{ProfileID: 7, StoreID: "lyon"}); err != nil || len(list) != 1 || list[0].ID != a.ID {
+		t.Fatalf("profile 7's tasks at lyon = %+v, %v; want task %d", list, err, a.ID)
+	}
+	if list, err := s.ListTasks(ctx, store.TaskQuery{ProfileID: 404}); err != nil || list == nil || len(list) != 0 {
+		t.Fatalf("tasks of a profile with none = %#v, %v; want an empty list", list, err)
+	}
 	if list, err := s.ListTasks(ctx, store.TaskQuery{StoreID: "nowhere"}); err != nil || list == nil || len(list) != 0 {
 		t.Fatalf("no tasks = %#v, %v; want an empty list", list, err)
 	}
