@@ -29,7 +29,9 @@ UPDATE outbox SET called_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status =
 SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE status = 'sending' AND lease_node = ?1 ORDER BY id;
 
 -- name: unnotified-messages
-SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE notified = 0 ORDER BY id LIMIT ?1;
+-- Without the payload: the announcement does not need it, and it is most
+-- of the row.
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, NULL AS payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE notified = 0 ORDER BY id LIMIT ?1;
 
 -- name: mark-notified
 UPDATE outbox SET notified = 1 WHERE id = ?1 AND version = ?2;
