@@ -203,15 +203,24 @@ func seedRecipients(ctx context.Context, api *benchAPI, srv *benchServer, n int)
 			fmt.Fprintf(&b, `{"type":"identify","userId":"r%d","traits":{"email":"r%d@example.com","first_name":"Client%d","emailOptIn":true}}`, i, i, i)
 		}
 		b.WriteString(`]}`)
-		req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/v1/batch", strings.NewReader(b.String()))
-		req.SetBasicAuth(srv.writeKey, "")
-		resp, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("bench send: seed: %w", err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
+		for try := 0; ; try++ {
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/v1/batch", strings.NewReader(b.String()))
+			req.SetBasicAuth(srv.writeKey, "")
+			resp, err := client.Do(req)
+			if err != nil {
+				return fmt.Errorf("bench send: seed: %w", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+			// The server sheds load while its ingestion budget is spent
+			// (503, 429): the batch goes again a moment later.
+			if (resp.StatusCode == 503 || resp.StatusCode == 429) && try < 100 {
+				time.Sleep(500 * time.Millisecond)
+				continue
+			}
 			return fmt.Errorf("bench send: seed: the tracking API answered %d", resp.StatusCode)
 		}
 	}
