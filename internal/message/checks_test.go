@@ -8,6 +8,7 @@ import (
 
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/provider"
+	"github.com/parcours/parcours/internal/message/template"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -51,5 +52,29 @@ func TestClaimedBatchCheckedAtDelivery(t *testing.T) {
 	}
 	if n := len(h.email.Sent()); n != 3 {
 		t.Errorf("%d emails sent, want 3", n)
+	}
+}
+
+// TestComputedTraitsOnlyWhenMentioned: a template reading a computed trait
+// gets it; one that reads none renders the same without them.
+func TestComputedTraitsOnlyWhenMentioned(t *testing.T) {
+	h := newHarness(t, nil)
+	h.customer(1, map[string]any{"first_name": "Zoé"})
+	h.start()
+	h.send(message.Request{ProfileID: 1, Channel: provider.SMS, Topic: "order_updates", Key: "with",
+		Content: &template.Template{SMS: &template.SMS{Body: "Zoé: {{ profile.computed.order_count }} commandes, {{ profile.computed.lifetime_value }} €"}}})
+	h.send(message.Request{ProfileID: 1, Channel: provider.SMS, Topic: "order_updates", Key: "without",
+		Content: &template.Template{SMS: &template.SMS{Body: "Bonjour {{ profile.first_name }}"}}})
+	h.wait("api:with", store.MessageSent)
+	h.wait("api:without", store.MessageSent)
+	bodies := map[string]string{}
+	for _, m := range h.sms.Sent() {
+		bodies[m.Key] = m.Body
+	}
+	if got := bodies["api:with"]; got != "Zoé: 0 commandes, 0 €" {
+		t.Errorf("with computed traits: %q", got)
+	}
+	if got := bodies["api:without"]; got != "Bonjour Zoé" {
+		t.Errorf("without: %q", got)
 	}
 }
