@@ -37,7 +37,10 @@ SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason,
 SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, NULL AS payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE notified = 0 ORDER BY id LIMIT ?1;
 
 -- name: mark-notified
-UPDATE outbox SET notified = 1 WHERE id = ?1 AND version = ?2;
+-- ?1: a JSON array of [id, version] pairs, the states read.
+UPDATE outbox SET notified = 1
+FROM (SELECT value ->> 0 AS id, value ->> 1 AS version FROM json_each(?1)) AS read
+WHERE outbox.id = read.id AND outbox.version = read.version;
 
 -- name: message-by-id
 SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE id = ?1;
