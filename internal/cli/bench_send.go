@@ -31,7 +31,7 @@ type benchSendCmd struct {
 	Timeout    time.Duration `help:"Longest a run may take to deliver every email." default:"10m"`
 	ServerArgs []string      `name:"server-arg" sep:"none" help:"A flag for each server started (repeat it for several)." placeholder:"FLAG"`
 	// SendProfile profiles the send alone, not the seeding before it.
-	SendProfile string `help:"Write a CPU profile of each server's send (from after the seeding to the last email) to PREFIX-MODE-RUN.prof (go tool pprof)." placeholder:"PREFIX" type:"path"`
+	SendProfile string `help:"Write a CPU profile of each server's send (from after the seeding to the last email) to PREFIX-MODE-RUN.prof, and its heap at its largest during the send to PREFIX-MODE-RUN.prof.heap (go tool pprof)." placeholder:"PREFIX" type:"path"`
 }
 
 // sendRun is what one run of one mode measured.
@@ -120,7 +120,13 @@ func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode
 	}
 	deadline := time.Now().Add(c.Timeout)
 	settled, last := time.Now(), 0
+	heapAt := time.Now()
 	for {
+		if c.SendProfile != "" && time.Since(heapAt) > 2*time.Second {
+			// The server keeps a heap profile at its largest.
+			_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
+			heapAt = time.Now()
+		}
 		n := sink.Counts().Emails
 		if n != last {
 			settled, last = time.Now(), n
@@ -145,10 +151,6 @@ func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode
 	var downstream time.Duration
 	if err := api.settle(e.ctx); err == nil {
 		downstream = procCPU(pid) - cpu0 - cpu
-	}
-	if c.SendProfile != "" {
-		_ = srv.cmd.Process.Signal(syscall.SIGUSR2) // a heap profile
-		time.Sleep(500 * time.Millisecond)
 	}
 	r := sendRun{Mode: mode, Recipients: c.Recipients, Delivered: got.Distinct, Lost: c.Recipients - got.Distinct,
 		Duplicates: got.Duplicates, ServerPeakMiB: peak, SendPeakMiB: sendPeak, Seconds: time.Since(start).Seconds()}

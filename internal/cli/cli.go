@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -137,13 +138,15 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 }
 
 // profileOnSignal starts a CPU profile into path at the first SIGUSR1 and
-// writes a heap profile to path.heap at each SIGUSR2; the function it
-// returns stops the CPU profile.
+// writes a heap profile to path.heap at a SIGUSR2 that finds more of the
+// heap in use than the last one written; the function it returns stops
+// the CPU profile.
 func profileOnSignal(path string, stderr io.Writer) (stop func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
 	var mu sync.Mutex
 	var f *os.File
+	var heapWritten uint64
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -157,6 +160,14 @@ func profileOnSignal(path string, stderr io.Writer) (stop func()) {
 			var err error
 			switch {
 			case s == syscall.SIGUSR2:
+				// The heap at its largest so far: written only when
+				// more is in use than at the last one written.
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse <= heapWritten {
+					break
+				}
+				heapWritten = ms.HeapInuse
 				var h *os.File
 				if h, err = os.Create(path + ".heap"); err == nil {
 					err = pprof.Lookup("heap").WriteTo(h, 0)
