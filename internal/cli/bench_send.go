@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -28,6 +30,8 @@ type benchSendCmd struct {
 	Runs       int           `help:"Runs of each mode; the summary reports medians." default:"3"`
 	Timeout    time.Duration `help:"Longest a run may take to deliver every email." default:"10m"`
 	ServerArgs []string      `name:"server-arg" sep:"none" help:"A flag for each server started (repeat it for several)." placeholder:"FLAG"`
+	// SendProfile profiles the send alone, not the seeding before it.
+	SendProfile string `help:"Write a CPU profile of each server's send (from after the seeding to the last email) to PREFIX-MODE-RUN.prof, and its heap at its largest during the send to PREFIX-MODE-RUN.prof.heap (go tool pprof)." placeholder:"PREFIX" type:"path"`
 }
 
 // sendRun is what one run of one mode measured.
@@ -39,8 +43,14 @@ type sendRun struct {
 	Duplicates    int     `json:"duplicates"`
 	EmailsPerSec  float64 `json:"emails_per_sec"` // first to last email received
 	CPUPerEmailMS float64 `json:"server_cpu_ms_per_email"`
-	ServerPeakMiB int64   `json:"server_peak_rss_mib"`
-	Seconds       float64 `json:"seconds"`
+	// SettledCPUPerEmailMS adds what the server spent after the last email
+	// until its stages had handled every announcement.
+	SettledCPUPerEmailMS float64 `json:"server_cpu_ms_per_email_settled"`
+	ServerPeakMiB        int64   `json:"server_peak_rss_mib"`
+	// SendPeakMiB is the peak from the end of the seeding on (-1: not
+	// known, without Linux's clear_refs).
+	SendPeakMiB int64   `json:"server_send_peak_rss_mib"`
+	Seconds     float64 `json:"seconds"`
 }
 
 // Run starts a fresh server per run with an SMTP sink in this process,
@@ -62,7 +72,7 @@ func (c *benchSendCmd) Run(g *config.Globals, e *env) error {
 				fmt.Fprintf(e.stderr, "run %d/%d %-9s %d recipients ...\n", i+1, c.Runs, mode, c.Recipients)
 			}
 			sink.Reset()
-			r, err := c.run(e, g, sink, mode)
+			r, err := c.run(e, g, sink, mode, i+1)
 			if err != nil {
 				return err
 			}
@@ -72,8 +82,12 @@ func (c *benchSendCmd) Run(g *config.Globals, e *env) error {
 	return c.report(g, e, runs)
 }
 
-func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode string) (sendRun, error) {
-	srv, api, err := startSinkServer(e, g, sink, c.Pool, c.ServerArgs)
+func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode string, run int) (sendRun, error) {
+	args := c.ServerArgs
+	if c.SendProfile != "" {
+		args = append(slices.Clip(args), fmt.Sprintf("--cpu-profile-on-signal=%s-%s-%d.prof", c.SendProfile, mode, run))
+	}
+	srv, api, err := startSinkServer(e, g, sink, c.Pool, args)
 	if err != nil {
 		return sendRun{}, err
 	}
@@ -87,6 +101,13 @@ func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode
 		return sendRun{}, err
 	}
 	pid := srv.cmd.Process.Pid
+	if c.SendProfile != "" {
+		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
+	}
+	// The send's own peak: the resident high-water mark is reset once
+	// the seeding is done (Linux: clear_refs 5), the whole run's kept.
+	_, seedPeak := procMemory(pid)
+	sendPeakKnown := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
 	cpu0, start := procCPU(pid), time.Now()
 	switch mode {
 	case "broadcast":
@@ -99,7 +120,13 @@ func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode
 	}
 	deadline := time.Now().Add(c.Timeout)
 	settled, last := time.Now(), 0
+	heapAt := time.Now()
 	for {
+		if c.SendProfile != "" && time.Since(heapAt) > 2*time.Second {
+			// The server keeps a heap profile at its largest.
+			_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
+			heapAt = time.Now()
+		}
 		n := sink.Counts().Emails
 		if n != last {
 			settled, last = time.Now(), n
@@ -114,14 +141,25 @@ func (c *benchSendCmd) run(e *env, g *config.Globals, sink *bench.SMTPSink, mode
 	}
 	cpu := procCPU(pid) - cpu0
 	_, peak := procMemory(pid)
+	sendPeak := int64(-1)
+	if sendPeakKnown {
+		sendPeak, peak = peak, max(peak, seedPeak)
+	}
 	got := sink.Counts()
+	// What the emails cost downstream (their announcements through every
+	// stage) is counted once the stages have caught up.
+	var downstream time.Duration
+	if err := api.settle(e.ctx); err == nil {
+		downstream = procCPU(pid) - cpu0 - cpu
+	}
 	r := sendRun{Mode: mode, Recipients: c.Recipients, Delivered: got.Distinct, Lost: c.Recipients - got.Distinct,
-		Duplicates: got.Duplicates, ServerPeakMiB: peak, Seconds: time.Since(start).Seconds()}
+		Duplicates: got.Duplicates, ServerPeakMiB: peak, SendPeakMiB: sendPeak, Seconds: time.Since(start).Seconds()}
 	if span := got.Last.Sub(got.First).Seconds(); span > 0 {
 		r.EmailsPerSec = float64(got.Emails) / span
 	}
 	if got.Emails > 0 {
 		r.CPUPerEmailMS = float64(cpu.Microseconds()) / 1000 / float64(got.Emails)
+		r.SettledCPUPerEmailMS = float64((cpu + downstream).Microseconds()) / 1000 / float64(got.Emails)
 	}
 	return r, nil
 }
@@ -178,15 +216,24 @@ func seedRecipients(ctx context.Context, api *benchAPI, srv *benchServer, n int)
 			fmt.Fprintf(&b, `{"type":"identify","userId":"r%d","traits":{"email":"r%d@example.com","first_name":"Client%d","emailOptIn":true}}`, i, i, i)
 		}
 		b.WriteString(`]}`)
-		req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/v1/batch", strings.NewReader(b.String()))
-		req.SetBasicAuth(srv.writeKey, "")
-		resp, err := client.Do(req)
-		if err != nil {
-			return fmt.Errorf("bench send: seed: %w", err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
+		for try := 0; ; try++ {
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.url+"/v1/batch", strings.NewReader(b.String()))
+			req.SetBasicAuth(srv.writeKey, "")
+			resp, err := client.Do(req)
+			if err != nil {
+				return fmt.Errorf("bench send: seed: %w", err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+			// The server sheds load while its ingestion budget is spent
+			// (503, 429): the batch goes again a moment later.
+			if (resp.StatusCode == 503 || resp.StatusCode == 429) && try < 100 {
+				time.Sleep(500 * time.Millisecond)
+				continue
+			}
 			return fmt.Errorf("bench send: seed: the tracking API answered %d", resp.StatusCode)
 		}
 	}
@@ -276,21 +323,23 @@ func (c *benchSendCmd) report(g *config.Globals, e *env, runs []sendRun) error {
 		of := func(r sendRun) bool { return r.Mode == mode }
 		pick := func(f func(sendRun) float64) float64 { return medianBy(runs, of, f) }
 		medians[mode] = sendRun{Mode: mode, Recipients: c.Recipients,
-			EmailsPerSec:  pick(func(r sendRun) float64 { return r.EmailsPerSec }),
-			CPUPerEmailMS: pick(func(r sendRun) float64 { return r.CPUPerEmailMS }),
-			ServerPeakMiB: int64(pick(func(r sendRun) float64 { return float64(r.ServerPeakMiB) }))}
+			EmailsPerSec:         pick(func(r sendRun) float64 { return r.EmailsPerSec }),
+			CPUPerEmailMS:        pick(func(r sendRun) float64 { return r.CPUPerEmailMS }),
+			SettledCPUPerEmailMS: pick(func(r sendRun) float64 { return r.SettledCPUPerEmailMS }),
+			ServerPeakMiB:        int64(pick(func(r sendRun) float64 { return float64(r.ServerPeakMiB) })),
+			SendPeakMiB:          int64(pick(func(r sendRun) float64 { return float64(r.SendPeakMiB) }))}
 	}
 	if g.JSON {
 		return printJSON(e.stdout, map[string]any{"runs": runs, "median": medians})
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\trecipients\tdelivered\tlost\tduplicates\temails/s\tserver CPU ms/email\tserver peak MiB\t")
+	fmt.Fprintln(tw, "mode\trecipients\tdelivered\tlost\tduplicates\temails/s\tserver CPU ms/email\twith downstream\tserver peak MiB\tsend peak MiB\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.0f\t%.3f\t%d\t\n", r.Mode, r.Recipients, r.Delivered, r.Lost, r.Duplicates, r.EmailsPerSec, r.CPUPerEmailMS, r.ServerPeakMiB)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.0f\t%.3f\t%.3f\t%d\t%d\t\n", r.Mode, r.Recipients, r.Delivered, r.Lost, r.Duplicates, r.EmailsPerSec, r.CPUPerEmailMS, r.SettledCPUPerEmailMS, r.ServerPeakMiB, r.SendPeakMiB)
 	}
 	for _, mode := range c.Mode {
 		r := medians[mode]
-		fmt.Fprintf(tw, "median %s\t\t\t\t\t%.0f\t%.3f\t%d\t\n", mode, r.EmailsPerSec, r.CPUPerEmailMS, r.ServerPeakMiB)
+		fmt.Fprintf(tw, "median %s\t\t\t\t\t%.0f\t%.3f\t%.3f\t%d\t%d\t\n", mode, r.EmailsPerSec, r.CPUPerEmailMS, r.SettledCPUPerEmailMS, r.ServerPeakMiB, r.SendPeakMiB)
 	}
 	return tw.Flush()
 }

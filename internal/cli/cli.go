@@ -11,9 +11,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -33,6 +35,9 @@ var Version = ""
 type root struct {
 	config.Globals
 	CPUProfile string `help:"Write a CPU profile of the command to this file (go tool pprof)." hidden:"" type:"path"`
+	// CPUProfileOnSignal profiles from the first SIGUSR1 on (bench send
+	// profiles the send alone, not the seeding before it).
+	CPUProfileOnSignal string `help:"Write a CPU profile of the command to this file from the first SIGUSR1 it receives until it ends." hidden:"" type:"path"`
 
 	Serve       serveCmd       `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
 	Sources     sourcesCmd     `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
@@ -123,11 +128,73 @@ func Main(args []string, stdout, stderr io.Writer) (code int) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if cli.CPUProfileOnSignal != "" {
+		defer profileOnSignal(cli.CPUProfileOnSignal, stderr)()
+	}
 	if err := kctx.Run(&cli.Globals, e); err != nil {
 		fmt.Fprintln(stderr, "parcours:", err)
 		return 1
 	}
 	return 0
+}
+
+// profileOnSignal starts a CPU profile into path at the first SIGUSR1 and
+// writes a heap profile to path.heap at a SIGUSR2 that finds more of the
+// heap in use than the last one written; the function it returns stops
+// the CPU profile.
+func profileOnSignal(path string, stderr io.Writer) (stop func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
+	var mu sync.Mutex
+	var f *os.File
+	var heapWritten uint64
+	done := make(chan struct{})
+	go func() {
+		for {
+			var s os.Signal
+			select {
+			case s = <-sig:
+			case <-done:
+				return
+			}
+			mu.Lock()
+			var err error
+			switch {
+			case s == syscall.SIGUSR2:
+				// The heap at its largest so far: written only when
+				// more is in use than at the last one written.
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse <= heapWritten {
+					break
+				}
+				heapWritten = ms.HeapInuse
+				var h *os.File
+				if h, err = os.Create(path + ".heap"); err == nil {
+					err = pprof.Lookup("heap").WriteTo(h, 0)
+					h.Close()
+				}
+			case f == nil:
+				if f, err = os.Create(path); err == nil {
+					err = pprof.StartCPUProfile(f)
+				}
+			}
+			mu.Unlock()
+			if err != nil {
+				fmt.Fprintln(stderr, "parcours: profile:", err)
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(done)
+		mu.Lock()
+		defer mu.Unlock()
+		if f != nil {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+	}
 }
 
 // exitOnPanic turns a panic in a command into its exit code: kong's exit

@@ -224,7 +224,7 @@ func TestPipelineOnPostgres(t *testing.T) {
 		"QuietHours": TestQuietHoursAcrossDST, "Best": TestBestChannel, "DoubleOptIn": TestDoubleOptIn,
 		"Stop": TestStopMeansStopOnItsChannel, "NoUnsubscribeURL": TestNoMarketingEmailWithoutUnsubscribeLink,
 		"OrderAndStore": TestTemplatesGetTheOrderAndItsStore, "ProviderErrorText": TestProviderErrorTextIsRecorded, "BounceReason": TestBounceReasonIsRecorded,
-		"Batch": TestSendBatchDecidesAsSendOneByOne,
+		"Batch": TestSendBatchDecidesAsSendOneByOne, "ClaimedBatchChecks": TestClaimedBatchCheckedAtDelivery,
 	} {
 		t.Run(name, fn)
 	}

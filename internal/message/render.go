@@ -18,8 +18,10 @@ func (p *Pipeline) templateRules() template.Rules {
 }
 
 // profileData is the "profile" variable: traits at the top (profile.
-// first_name), and under traits, computed and id.
-func (p *Pipeline) profileData(prof *profile.Profile) map[string]any {
+// first_name), and under traits, computed and id. Without withComputed,
+// computed is empty: working out every computed trait is most of the
+// cost, for a template that cannot read them.
+func (p *Pipeline) profileData(prof *profile.Profile, withComputed bool) map[string]any {
 	traits := make(map[string]any, len(prof.Traits))
 	for name, t := range prof.Traits {
 		var v any
@@ -41,8 +43,10 @@ func (p *Pipeline) profileData(prof *profile.Profile) map[string]any {
 	// Through JSON, so that templates see the JSON names (cart items'
 	// "name", "price") and plain maps, not Go structs.
 	var computed map[string]any
-	if b, err := json.Marshal(profile.Computed(prof, p.env())); err == nil {
-		_ = json.Unmarshal(b, &computed)
+	if withComputed {
+		if b, err := json.Marshal(profile.Computed(prof, p.env())); err == nil {
+			_ = json.Unmarshal(b, &computed)
+		}
 	}
 	if computed == nil {
 		computed = map[string]any{}
@@ -71,7 +75,9 @@ func (p *Pipeline) url(path string) string {
 func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profile.Profile, r *Request, tpl *template.Template) (template.Data, error) {
 	unsub := p.url("/u/" + p.sign(tokenUnsubscribe, m.SendKey, ""))
 	d := template.Data{
-		"profile": p.profileData(prof),
+		// The computed traits are read by name (profile.computed.…) or
+		// stand behind store (the nearest) and products (the cart).
+		"profile": p.profileData(prof, tpl.Mentions("computed") || tpl.Mentions("store") || tpl.Mentions("products")),
 		"event":   r.Event,
 		"message": map[string]any{
 			"channel": m.Channel, "topic": m.Topic, "campaign": m.Campaign,

@@ -34,7 +34,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		// Not fatal: those leases come back when they expire.
 		p.log.Error("messages: leases of the previous run not taken back; they come back when they expire", "err", err)
 	}
-	jobs := make(chan *store.OutboxMessage, p.o.ClaimBatch)
+	jobs := make(chan job, p.o.ClaimBatch)
 	outcomes := make(chan outcome, p.o.Workers*4)
 	var claimErr error
 	var senders, bg sync.WaitGroup
@@ -44,12 +44,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	})
 	for range p.o.Workers {
 		senders.Go(func() {
-			for m := range jobs {
+			for j := range jobs {
 				if ctx.Err() != nil {
-					outcomes <- p.release(m)
+					outcomes <- p.release(j.m)
 					continue
 				}
-				outcomes <- p.deliver(ctx, m, outcomes)
+				outcomes <- p.deliver(ctx, j.m, j.checks, outcomes)
 			}
 		})
 	}
@@ -72,7 +72,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 // claim leases due messages into jobs until ctx ends.
-func (p *Pipeline) claim(ctx context.Context, jobs chan<- *store.OutboxMessage) error {
+func (p *Pipeline) claim(ctx context.Context, jobs chan<- job) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -98,8 +98,9 @@ func (p *Pipeline) claim(ctx context.Context, jobs chan<- *store.OutboxMessage) 
 			}
 			p.log.Error("messages: claim failed", "err", err)
 		}
+		checks := p.readChecks(ctx, ms)
 		for _, m := range ms {
-			jobs <- m
+			jobs <- job{m, checks}
 		}
 		if n := len(ms); n == room {
 			continue // more may be due
@@ -122,9 +123,11 @@ func (p *Pipeline) release(m *store.OutboxMessage) outcome {
 }
 
 // deliver checks a claimed message again (suppressions, consent, caps and
-// quiet hours may have changed since it was queued) and sends it. The
-// "calling" mark goes through outcomes, the recorder's queue.
-func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage, outcomes chan<- outcome) outcome {
+// quiet hours may have changed since it was queued) and sends it: the
+// suppressions and consent as read for its claim (ck, readChecks), nil to
+// read them now. The "calling" mark goes through outcomes, the recorder's
+// queue.
+func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage, ck *claimChecks, outcomes chan<- outcome) outcome {
 	now := p.clock.Now()
 	o := outcome{MessageUpdate: store.MessageUpdate{ID: m.ID, LeaseToken: m.LeaseToken, At: now, Reason: m.Reason},
 		profile: m.ProfileID, channel: m.Channel}
@@ -151,7 +154,7 @@ func (p *Pipeline) deliver(ctx context.Context, m *store.OutboxMessage, outcomes
 		// rule): never sent without a working unsubscribe.
 		return fail(store.MessageSkipped, ErrNoUnsubscribeURL.Error())
 	}
-	if why, status, due, err := p.recheck(ctx, m, ch, now); err != nil {
+	if why, status, due, err := p.recheck(ctx, m, ck, ch, now); err != nil {
 		return p.retry(o, m, err, now)
 	} else if why != "" {
 		o.Status, o.Reason, o.DueAt = status, why, due
@@ -215,11 +218,11 @@ func (p *Pipeline) releaseReserved(o outcome, m *store.OutboxMessage) outcome {
 
 // recheck returns why a claimed message must not go now: skipped (a
 // suppression, a withdrawn consent) or deferred (quiet hours).
-func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provider.Channel, now time.Time) (why, status string, due time.Time, err error) {
+func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ck *claimChecks, ch provider.Channel, now time.Time) (why, status string, due time.Time, err error) {
 	if !personal(ch) {
 		return "", "", zeroTime, nil
 	}
-	if why, err := p.suppressed(ctx, ch, m.Address); err != nil {
+	if why, err := p.suppressedAt(ctx, ck, ch, m.Address); err != nil {
 		return "", "", zeroTime, err
 	} else if why != "" {
 		return "address suppressed: " + why, store.MessageSkipped, zeroTime, nil
@@ -228,7 +231,7 @@ func (p *Pipeline) recheck(ctx context.Context, m *store.OutboxMessage, ch provi
 	if m.Transactional && !stop {
 		return "", "", zeroTime, nil
 	}
-	c, err := p.consentOf(ctx, m.ProfileID)
+	c, err := p.consentAt(ctx, ck, m.ProfileID)
 	if err != nil {
 		return "", "", zeroTime, err
 	}

@@ -53,7 +53,10 @@ type Outbox interface {
 	// Unnotified returns up to limit messages whose last state change has
 	// not been announced on the event log yet. MarkNotified records that
 	// the states read were announced: a message changed since (its
-	// Version moved) stays unnotified.
+	// Version moved) stays unnotified. Only the announced states (sent,
+	// failed, skipped, deferred) are ever unnotified: the others (queued,
+	// retrying) are written notified. The messages come without their
+	// Payload (nil).
 	Unnotified(ctx context.Context, limit int) ([]*OutboxMessage, error)
 	MarkNotified(ctx context.Context, ms []*OutboxMessage) error
 	// OutboxMessage returns a message by id, MessageByKey by send key and

@@ -177,24 +177,21 @@ func (s *Store) Unnotified(ctx context.Context, limit int) ([]*store.OutboxMessa
 	return ms, nil
 }
 
-// MarkNotified records the announcement of the states read.
+// MarkNotified records the announcement of the states read, in one
+// statement.
 func (s *Store) MarkNotified(ctx context.Context, ms []*store.OutboxMessage) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	if len(ms) == 0 {
+		return nil
+	}
+	pairs := make([][2]int64, len(ms))
+	for i, m := range ms {
+		pairs[i] = [2]int64{m.ID, m.Version}
+	}
+	arg, err := json.Marshal(pairs)
 	if err != nil {
 		return fmt.Errorf("sqlite: mark notified: %w", err)
 	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, queries.Get("mark-notified"))
-	if err != nil {
-		return fmt.Errorf("sqlite: mark notified: %w", err)
-	}
-	defer stmt.Close()
-	for _, m := range ms {
-		if _, err := stmt.ExecContext(ctx, m.ID, m.Version); err != nil {
-			return fmt.Errorf("sqlite: mark message %d notified: %w", m.ID, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.w.ExecContext(ctx, queries.Get("mark-notified"), string(arg)); err != nil {
 		return fmt.Errorf("sqlite: mark notified: %w", err)
 	}
 	return nil

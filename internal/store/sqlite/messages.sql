@@ -2,8 +2,10 @@
 -- List queries are completed with a WHERE clause built in Go.
 
 -- name: enqueue-message
-INSERT INTO outbox (send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, due_at, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+-- A state no event announces (queued) is stored as notified: the announcer
+-- has nothing to read, nothing to mark.
+INSERT INTO outbox (send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, due_at, created_at, updated_at, notified)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?13 NOT IN ('sent', 'failed', 'skipped', 'deferred'))
 ON CONFLICT (send_key) DO NOTHING
 RETURNING id;
 
@@ -17,7 +19,8 @@ RETURNING id, send_key, profile_id, user_id, anonymous_id, channel, channel_reas
 
 -- name: finish-message
 UPDATE outbox SET status = ?3, reason = ?4, due_at = ?5, provider = ?6, provider_id = ?7,
-    attempts = attempts - ?10, sent_at = COALESCE(?8, sent_at), updated_at = ?9, version = version + 1, lease_token = '', lease_node = '', called_at = NULL, notified = 0
+    attempts = attempts - ?10, sent_at = COALESCE(?8, sent_at), updated_at = ?9, version = version + 1, lease_token = '', lease_node = '', called_at = NULL,
+    notified = ?3 NOT IN ('sent', 'failed', 'skipped', 'deferred')
 WHERE id = ?1 AND lease_token = ?2 AND status = 'sending';
 
 -- name: mark-calling
@@ -29,10 +32,15 @@ UPDATE outbox SET called_at = ?3 WHERE id = ?1 AND lease_token = ?2 AND status =
 SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE status = 'sending' AND lease_node = ?1 ORDER BY id;
 
 -- name: unnotified-messages
-SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE notified = 0 ORDER BY id LIMIT ?1;
+-- Without the payload: the announcement does not need it, and it is most
+-- of the row.
+SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, NULL AS payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE notified = 0 ORDER BY id LIMIT ?1;
 
 -- name: mark-notified
-UPDATE outbox SET notified = 1 WHERE id = ?1 AND version = ?2;
+-- ?1: a JSON array of [id, version] pairs, the states read.
+UPDATE outbox SET notified = 1
+FROM (SELECT value ->> 0 AS id, value ->> 1 AS version FROM json_each(?1)) AS read
+WHERE outbox.id = read.id AND outbox.version = read.version;
 
 -- name: message-by-id
 SELECT id, send_key, profile_id, user_id, anonymous_id, channel, channel_reason, topic, transactional, template_id, campaign, address, payload, status, reason, attempts, due_at, lease_token, provider, provider_id, created_at, updated_at, sent_at, version, lease_node, called_at FROM outbox WHERE id = ?1;

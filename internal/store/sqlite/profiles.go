@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -48,22 +49,36 @@ func (s *Store) LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profi
 	if len(ids) == 0 {
 		return out, nil
 	}
-	stmt, err := s.r.PrepareContext(ctx, queries.Get("profile-state"))
+	// One statement for the batch: a statement per profile cost as much
+	// as decoding it.
+	arg, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: load profiles: %w", err)
 	}
-	defer stmt.Close()
-	for _, id := range ids {
-		p, _, err := loadProfile(ctx, stmt.QueryRowContext, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
+	rows, err := s.r.QueryContext(ctx, queries.Get("profile-states"), string(arg))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load profiles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var into sql.NullInt64
+		var state []byte
+		if err := rows.Scan(&id, &into, &state); err != nil {
+			return nil, fmt.Errorf("sqlite: load profiles: %w", err)
 		}
+		if into.Valid {
+			continue // merged: not live
+		}
+		p, err := profile.Unmarshal(state)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlite: profile %d: %w", id, err)
 		}
-		if p != nil {
-			out[id] = p
-		}
+		p.ID = id
+		out[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: load profiles: %w", err)
 	}
 	return out, nil
 }

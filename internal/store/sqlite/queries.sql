@@ -98,6 +98,10 @@ SELECT profile_id FROM identifiers WHERE kind = ? AND value = ?;
 -- name: profile-state
 SELECT id, merged_into, state FROM profiles WHERE id = ?;
 
+-- name: profile-states
+-- ?1: a JSON array of profile ids.
+SELECT id, merged_into, state FROM profiles WHERE id IN (SELECT value FROM json_each(?1));
+
 -- name: move-identifiers
 UPDATE identifiers SET profile_id = ? WHERE profile_id = ?;
 

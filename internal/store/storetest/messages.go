@@ -328,14 +328,24 @@ func testNotifiedRace(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	m := outboxMessage("race", 1, t0)
 	enqueue(t, s, m)
-	read, err := s.Unnotified(ctx, 10)
-	if err != nil || len(read) != 1 {
-		t.Fatalf("unnotified: %v %v", read, err)
+	if read, _ := s.Unnotified(ctx, 10); len(read) != 0 {
+		t.Fatalf("a queued message (nothing to announce) is unnotified: %+v", read)
 	}
+	// Deferred (announced), read for announcement, then sent at once.
 	if _, err := s.ClaimMessages(ctx, "", "w", t0, time.Minute, 10); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.FinishMessages(ctx, []store.MessageUpdate{{ID: m.ID, LeaseToken: "w", Status: store.MessageSent, SentAt: t0, At: t0}}); err != nil || n != 1 {
+	if n, err := s.FinishMessages(ctx, []store.MessageUpdate{{ID: m.ID, LeaseToken: "w", Status: store.MessageDeferred, DueAt: t0, At: t0}}); err != nil || n != 1 {
+		t.Fatalf("defer: %d %v", n, err)
+	}
+	read, err := s.Unnotified(ctx, 10)
+	if err != nil || len(read) != 1 || read[0].Status != store.MessageDeferred {
+		t.Fatalf("unnotified: %v %v", read, err)
+	}
+	if _, err := s.ClaimMessages(ctx, "", "w2", t0, time.Minute, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.FinishMessages(ctx, []store.MessageUpdate{{ID: m.ID, LeaseToken: "w2", Status: store.MessageSent, SentAt: t0, At: t0}}); err != nil || n != 1 {
 		t.Fatalf("finish: %d %v", n, err)
 	}
 	if err := s.MarkNotified(ctx, read); err != nil {
