@@ -19,6 +19,7 @@ import (
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/survey"
 )
 
 // Store is what the API reads and writes.
@@ -49,6 +50,7 @@ type API struct {
 	messages Messages
 	journeys *journey.Engine  // nil: no journey endpoints
 	measure  *measure.Service // nil: no measure endpoints
+	surveys  *survey.Service  // nil: no survey endpoints
 	clock    clock.Clock
 	log      *slog.Logger
 

@@ -203,7 +203,8 @@ func New(st store.Store, o Options) *Server {
 	s.commerce, s.messages, s.journeys, s.measure = p.Commerce, p.Messages, p.Journeys, p.Measure
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules, Privacy: p.Privacy, Retention: p.Retention,
-	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access)
+	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access).
+		WithSurveys(p.Surveys)
 	apiv1.SetMessages(s.messages)
 	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
 		Tracking: ingest,

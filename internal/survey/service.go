@@ -282,3 +282,8 @@ func traitString(p *profile.Profile, names ...string) string {
 }
 
 func channelOf(s string) provider.Channel { return provider.Channel(s) }
+
+// Sends returns the sends q selects, newest first.
+func (s *Service) Sends(ctx context.Context, q store.SurveySendQuery) ([]*store.SurveySend, error) {
+	return s.st.ListSurveySends(ctx, q)
+}
