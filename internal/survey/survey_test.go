@@ -174,9 +174,9 @@ func TestLinkTokens(t *testing.T) {
 
 	t.Run("forged", func(t *testing.T) {
 		forged := []string{
-			h.other.SignSurvey("k1", t0.Add(time.Hour)),              // another secret
-			inv.Token[:len(inv.Token)-2] + "AA",                      // altered signature
-			strings.Replace(inv.Token, inv.Token[:4], "czE6", 1),     // altered payload
+			h.other.SignSurvey("k1", t0.Add(time.Hour)),             // another secret
+			inv.Token[:len(inv.Token)-2] + "AA",                     // altered signature
+			strings.Replace(inv.Token, inv.Token[:4], "czE6", 1),    // altered payload
 			h.msgs.SignSurvey("no-such-send", t0.Add(24*time.Hour)), // names no send
 			"", "x", "a.b",
 		}
