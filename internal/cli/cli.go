@@ -45,6 +45,7 @@ type root struct {
 	Journey   journeyCmd   `cmd:"" help:"Journeys: test one against a scenario; list, show, pause, resume, archive; enrol a customer."`
 	Tasks     tasksCmd     `cmd:"" help:"Tasks for store staff that journeys create: list a store's, mark one done."`
 	Measure   measureCmd   `cmd:"" help:"Measure: KPIs against the previous period, campaign costs, the rollups' status."`
+	Surveys   surveysCmd   `cmd:"" help:"NPS and CSAT surveys: list, show, send after a contact, answers, scores by store, channel, journey, agent."`
 	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
 	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
 	Cluster   clusterCmd   `cmd:"" help:"Several serve nodes on PostgreSQL and NATS JetStream: the live nodes, who runs the pipeline, the stream's lag (docs/scale.md)."`

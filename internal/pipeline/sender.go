@@ -133,7 +133,7 @@ func refused(err error) error {
 // CheckSend refuses, when a journey is saved, a send step that puts a
 // promotional template on a transactional topic.
 func (s MessageSender) CheckSend(ctx context.Context, step journey.Send) error {
-	if step.Survey != "" && s.Surveys != nil {
+	if step.Survey != "" && s.Surveys != nil && !survey.Applied(ctx, step.Survey) {
 		if _, err := s.Surveys.Get(ctx, step.Survey); errors.Is(err, store.ErrNotFound) {
 			return problem.Invalid("send.survey", fmt.Sprintf("no survey %q: apply it first (kind: survey, docs/surveys.md)", step.Survey))
 		} else if err != nil {

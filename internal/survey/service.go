@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -286,4 +287,22 @@ func channelOf(s string) provider.Channel { return provider.Channel(s) }
 // Sends returns the sends q selects, newest first.
 func (s *Service) Sends(ctx context.Context, q store.SurveySendQuery) ([]*store.SurveySend, error) {
 	return s.st.ListSurveySends(ctx, q)
+}
+
+// appliedKey is the context key of the surveys saved with the journeys
+// being validated.
+type appliedKey struct{}
+
+// WithApplied returns ctx saying that surveys ids are applied with the
+// journeys being validated (parcours apply validates journeys before it
+// saves anything): a send step naming one of them is valid.
+func WithApplied(ctx context.Context, ids []string) context.Context {
+	return context.WithValue(ctx, appliedKey{}, ids)
+}
+
+// Applied reports whether ctx says survey id is applied with the
+// journeys being validated.
+func Applied(ctx context.Context, id string) bool {
+	ids, _ := ctx.Value(appliedKey{}).([]string)
+	return slices.Contains(ids, id)
 }
