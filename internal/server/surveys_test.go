@@ -2,12 +2,18 @@ package server_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,5 +193,81 @@ func TestSurveysEndToEnd(t *testing.T) {
 	h.clock.Advance(15 * 24 * time.Hour)
 	if code, page := h.page("GET", strings.TrimPrefix(sent["url"].(string), "https://crm.example"), nil); code != 410 || !strings.Contains(page, "expiré") {
 		t.Fatalf("an expired link: %d %s", code, page)
+	}
+}
+
+// TestWhatsAppQuickReplyAnswersSurvey: a CSAT survey sent by WhatsApp
+// with quick replies (an interactive list, as the Cloud API documents
+// it), answered by a tap that comes back through the signed webhook.
+func TestWhatsAppQuickReplyAnswersSurvey(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []map[string]any
+	graph := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&b)
+		mu.Lock()
+		bodies = append(bodies, b)
+		mu.Unlock()
+		io.WriteString(w, `{"messaging_product":"whatsapp","contacts":[{"input":"33612345678","wa_id":"33612345678"}],"messages":[{"id":"wamid.OUT1"}]}`)
+	}))
+	defer graph.Close()
+	h := newHarness(t, withProviders(t, `
+  - name: wa
+    type: whatsapp
+    channel: whatsapp
+    settings:
+      phone_number_id: "106540352242922"
+      access_token: tok
+      app_secret: app-secret-xyz
+      verify_token: verify-me
+      base_url: `+graph.URL))
+	ts := h.clock.Now().Format(time.RFC3339)
+	if code, resp := h.ingest("/v1/identify", `{"userId":"ines","traits":{"phone":"+33612345678","whatsappOptIn":true},"timestamp":"`+ts+`"}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	h.waitUnify()
+	h.waitConsumer(message.Consumer)
+	ines := h.profileOf("ines")
+	if code, resp := h.adminJSON("POST", "/api/v1/templates", `{"id":"csat-wa","topic":"newsletter","body":{"whatsapp":{
+		"body":"{{ survey.question }}","list_button":"Noter","replies":[{"id":"survey:1","title":"1 - Pas du tout"},{"id":"survey:2","title":"2"},
+		{"id":"survey:3","title":"3"},{"id":"survey:4","title":"4"},{"id":"survey:5","title":"5 - Tout à fait"}]}}}`); code != 201 {
+		t.Fatalf("template: %d %v", code, resp)
+	}
+	if code, resp := h.adminJSON("POST", "/api/v1/surveys", `{"id":"contact-csat","type":"csat","template":"csat-wa","question":{"fr":"Satisfait(e) de notre réponse ?"}}`); code != 200 {
+		t.Fatalf("survey: %d %v", code, resp)
+	}
+	code, sent := h.adminJSON("POST", "/api/v1/surveys/contact-csat/send", fmt.Sprintf(`{"profile_id":%d,"key":"chat-3","channel":"whatsapp","agent":"marc"}`, ines))
+	if code != 200 {
+		t.Fatalf("send: %d %v", code, sent)
+	}
+	h.waitMessage(sent["message"].(map[string]any)["id"].(float64), "sent")
+	mu.Lock()
+	it, _ := bodies[0]["interactive"].(map[string]any)
+	mu.Unlock()
+	if it == nil || it["type"] != "list" || !strings.Contains(toJSON(it), `"id":"survey:5","title":"5 - Tout à fait"`) {
+		t.Fatalf("the WhatsApp message: %v", bodies)
+	}
+	// The tap, as Meta posts it (signed with the app secret).
+	payload := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"value":{"messaging_product":"whatsapp",
+		"metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},
+		"messages":[{"context":{"from":"15550783881","id":"wamid.OUT1"},"from":"33612345678","id":"wamid.IN2","timestamp":"1795442408",
+		"type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"survey:5","title":"5 - Tout à fait"}}}]},"field":"messages"}]}]}`
+	mac := hmac.New(sha256.New, []byte("app-secret-xyz"))
+	mac.Write([]byte(payload))
+	req, _ := http.NewRequest("POST", h.http.URL+"/hooks/whatsapp/wa", strings.NewReader(payload))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	res, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("webhook: %d", res.StatusCode)
+	}
+	_, ans := h.api("/api/v1/surveys/contact-csat/answers")
+	list, _ := ans["answers"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["score"] != 5.0 || list[0].(map[string]any)["answered_via"] != "whatsapp" ||
+		list[0].(map[string]any)["agent"] != "marc" {
+		t.Fatalf("answers: %v", ans)
 	}
 }
