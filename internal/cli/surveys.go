@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"text/tabwriter"
+	"time"
 
 	"github.com/parcours/parcours/internal/config"
 	"github.com/parcours/parcours/internal/store"
@@ -46,7 +47,7 @@ func (c *surveysListCmd) Run(g *config.Globals, e *env) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTYPE\tVERSION\tTEMPLATE\tVALID FOR\tDETRACTOR AT MOST\tNAME")
 	for _, s := range out.Surveys {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", s.ID, s.Type, s.Version, orDash(s.Template), s.Validity(), s.Threshold(), s.Name)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", s.ID, s.Type, s.Version, orDash(s.Template), days(s.Validity()), s.Threshold(), s.Name)
 	}
 	return tw.Flush()
 }
@@ -163,4 +164,12 @@ as parcours measure kpis --kpi nps,csat (docs/measure.md), which they are.
 func (c *surveysScoresCmd) Run(g *config.Globals, e *env) error {
 	k := measureKPIsCmd{remote: c.remote, measureRange: c.measureRange, KPIs: []string{"nps", "csat"}, By: c.By}
 	return k.Run(g, e)
+}
+
+// days writes a duration of whole days as 14d, any other as Go does.
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
 }
