@@ -23,7 +23,7 @@ type surveyPage struct {
 
 // pageText is the page's wording per language.
 type pageText struct {
-	Lang, Title, Low, High, CommentLabel, Send, Thanks, ThanksMore, Used, Expired, Invalid, PickScore string
+	Lang, Title, Low, High, CommentLabel, Send, Thanks, ThanksMore, Used, Expired, Invalid, PickScore, Retry string
 }
 
 var pageTexts = map[string]pageText{
@@ -31,12 +31,12 @@ var pageTexts = map[string]pageText{
 		Send: "Envoyer", Thanks: "Merci pour votre réponse !", ThanksMore: "Votre avis nous aide à nous améliorer.",
 		Used: "Vous avez déjà répondu à ce questionnaire : merci !", Expired: "Ce questionnaire a expiré : il n'accepte plus de réponse.",
 		Invalid:   "Ce lien n'est pas valide. Vérifiez qu'il est complet, ou utilisez le lien du dernier message reçu.",
-		PickScore: "Choisissez une note."},
+		PickScore: "Choisissez une note.", Retry: "Un incident nous empêche d'enregistrer votre réponse : revenez en arrière et envoyez-la à nouveau dans un instant."},
 	"en": {Lang: "en", Title: "Your opinion", Low: "Not at all", High: "Absolutely", CommentLabel: "Anything to add? (optional)",
 		Send: "Send", Thanks: "Thank you for your answer!", ThanksMore: "Your opinion helps us do better.",
 		Used: "You have already answered this survey: thank you!", Expired: "This survey has expired: it no longer takes answers.",
 		Invalid:   "This link is not valid. Check that it is complete, or use the link in the latest message you received.",
-		PickScore: "Pick a score."},
+		PickScore: "Pick a score.", Retry: "Something kept us from recording your answer: go back and send it again in a moment."},
 }
 
 func textFor(lang string) pageText {
@@ -134,8 +134,12 @@ func (h *surveyPage) post(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err, "")
 		return
 	case err != nil:
-		// Stored, not yet announced: the answer stands; the log says why.
+		// Stored, not announced: the customer is asked to send again,
+		// which announces it (survey: a repeat within the hour).
 		h.log.Error("survey: announcing an answer failed; it is stored", "key", x.Key, "err", err)
+		t := textFor(x.Language)
+		h.render(w, http.StatusServiceUnavailable, surveyView{T: t, Message: t.Retry})
+		return
 	}
 	t := textFor(x.Language)
 	h.render(w, http.StatusOK, surveyView{T: t, Message: t.Thanks, More: t.ThanksMore})

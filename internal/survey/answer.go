@@ -125,15 +125,30 @@ func (s *Service) answer(ctx context.Context, x *store.SurveySend, d *Definition
 		return nil, err
 	}
 	if !answered {
+		// The same answer again soon after (the customer pressing again
+		// after an error page, a provider retrying its callback) announces
+		// again: a first announcement may have failed after the answer was
+		// stored. The events are keyed on the send (the log drops what it
+		// has, within its dedup window) and the task on the send's key.
+		if s.o.Clock.Now().Sub(got.AnsweredAt) < reannounceWithin {
+			if err := s.announce(ctx, got, d); err != nil {
+				return nil, err
+			}
+		}
 		return nil, &AlreadyAnswered{Send: got}
 	}
 	if err := s.announce(ctx, got, d); err != nil {
-		// The answer is stored: announcing again is the caller's retry
-		// (Reannounce), keyed so that nothing counts twice.
+		// The answer is stored: the caller answers so that it is tried
+		// again (503 to a provider, an error page to a customer), and the
+		// retry announces it (above).
 		return got, err
 	}
 	return got, nil
 }
+
+// reannounceWithin is how long after an answer a repeat of it announces
+// it again: well within the event log's dedup window (7 days by default).
+const reannounceWithin = time.Hour
 
 // Reannounce announces an answered send again (its events are keyed on
 // the send: the log drops what it has): after a failure to announce.

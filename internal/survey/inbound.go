@@ -55,7 +55,7 @@ func (s *Service) TakeInbound(ctx context.Context, in message.Inbound, profiles 
 		}
 	}
 	if pending == nil {
-		return s.answeredBy(ctx, in, profiles, score)
+		return s.answeredBy(ctx, in, profiles, score, at)
 	}
 	lo, hi := Range(pending.Type)
 	if score < lo || score > hi {
@@ -74,14 +74,17 @@ func (s *Service) TakeInbound(ctx context.Context, in message.Inbound, profiles 
 	if errors.As(err, &done) {
 		return true, nil // answered between the read and the write: the same text, delivered twice
 	}
+	// An error (the answer stored, its announcement failed) fails the
+	// callback: the provider's retry announces it (answeredBy).
 	return err == nil, err
 }
 
 // answeredBy takes a text that repeats an answer already given (a
-// provider retrying its callback): the newest answered send on the
-// channel with that score, answered by text. It is not passed on as a
-// message to customer service.
-func (s *Service) answeredBy(ctx context.Context, in message.Inbound, profiles []int64, score int) (bool, error) {
+// provider retrying its callback, maybe because announcing the answer
+// failed): the newest answered send on the channel with that score,
+// answered by text within the hour. It announces the answer again (keyed:
+// nothing counts twice) and is not passed on to customer service.
+func (s *Service) answeredBy(ctx context.Context, in message.Inbound, profiles []int64, score int, at time.Time) (bool, error) {
 	yes := true
 	for _, p := range profiles {
 		l, err := s.st.ListSurveySends(ctx, store.SurveySendQuery{ProfileID: p, Answered: &yes, Limit: 1})
@@ -89,8 +92,12 @@ func (s *Service) answeredBy(ctx context.Context, in message.Inbound, profiles [
 			return false, err
 		}
 		if len(l) == 1 && l[0].Channel == string(in.Channel) && l[0].AnsweredVia != ViaLink && *l[0].Score == score &&
-			!in.At.IsZero() && in.At.Sub(l[0].AnsweredAt).Abs() < 10*time.Minute {
-			return true, nil
+			at.Sub(l[0].AnsweredAt).Abs() < reannounceWithin {
+			saved, err := s.Get(ctx, l[0].SurveyID)
+			if err != nil {
+				return false, err
+			}
+			return true, s.announce(ctx, l[0], saved.Definition)
 		}
 	}
 	return false, nil

@@ -26,13 +26,28 @@ var t0 = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 type sink struct {
 	mu     sync.Mutex
 	events []*event.Event
+	fail   int // how many submissions to refuse
 }
 
 func (s *sink) Submit(_ context.Context, evs []*event.Event, _ []*event.Rejection) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.fail > 0 {
+		s.fail--
+		return errors.New("the log is closing")
+	}
 	s.events = append(s.events, evs...)
 	return nil
+}
+
+// distinct counts the events named name by message id, as the log keeps
+// them (it drops a message id it has).
+func (s *sink) distinct(name string) int {
+	ids := map[string]bool{}
+	for _, e := range s.named(name) {
+		ids[e.MessageID] = true
+	}
+	return len(ids)
 }
 
 func (s *sink) named(name string) []*event.Event {
@@ -214,7 +229,7 @@ func TestLinkTokens(t *testing.T) {
 		if _, err := h.svc.Open(ctx, inv.Token); !errors.As(err, &done) {
 			t.Fatalf("Open after the answer = %v, want AlreadyAnswered", err)
 		}
-		if n := len(h.sink.named(survey.EventSurveyAnswered)); n != 1 {
+		if n := h.sink.distinct(survey.EventSurveyAnswered); n != 1 {
 			t.Fatalf("%d Survey Answered events, want 1", n)
 		}
 	})
@@ -388,7 +403,7 @@ func TestTakeInbound(t *testing.T) {
 	if took, err := h.svc.TakeInbound(ctx, in(provider.SMS, "note: 9 !", ""), []int64{7}); !took || err != nil {
 		t.Fatalf("the same reply again: took %v, %v", took, err)
 	}
-	if n := len(h.sink.named(survey.EventSurveyAnswered)); n != 1 {
+	if n := h.sink.distinct(survey.EventSurveyAnswered); n != 1 {
 		t.Fatalf("%d answers announced, want 1", n)
 	}
 	// Another number later, with nothing pending: for customer service.
@@ -413,5 +428,46 @@ func TestTakeInbound(t *testing.T) {
 	h.clk.Advance(8 * 24 * time.Hour)
 	if took, _ := h.svc.TakeInbound(ctx, message.Inbound{Channel: provider.SMS, Body: "9", At: h.clk.Now()}, []int64{7}); took {
 		t.Fatal("a reply to an expired survey was taken")
+	}
+}
+
+// TestAnnounceFailureIsRetried: an answer stored whose announcement
+// failed is announced by the repeat that follows (the customer sending
+// the page again, the provider retrying its callback), once.
+func TestAnnounceFailureIsRetried(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	link := h.prepare(t, "post-purchase-nps", 7, "k1", survey.Context{Store: "store-lyon-01"})
+	h.sink.fail = 1
+	if x, err := h.svc.AnswerLink(ctx, link.Token, 2, ""); err == nil || x == nil || *x.Score != 2 {
+		t.Fatalf("AnswerLink with the log refusing = %+v, %v; want the answer stored and the error", x, err)
+	}
+	if n := h.sink.distinct(survey.EventSurveyAnswered); n != 0 {
+		t.Fatalf("%d announced", n)
+	}
+	var done *survey.AlreadyAnswered
+	if _, err := h.svc.AnswerLink(ctx, link.Token, 2, ""); !errors.As(err, &done) {
+		t.Fatalf("sending again = %v, want AlreadyAnswered", err)
+	}
+	if n := h.sink.distinct(survey.EventSurveyAnswered); n != 1 {
+		t.Fatalf("after the repeat: %d announced, want 1", n)
+	}
+	if tasks, _ := h.st.ListTasks(ctx, store.TaskQuery{}); len(tasks) != 1 {
+		t.Fatalf("%d tasks, want 1", len(tasks))
+	}
+
+	// By SMS: the callback fails (503), the provider's retry announces.
+	h.prepare(t, "post-purchase-nps", 8, "k2", survey.Context{Channel: "sms"})
+	in := message.Inbound{Channel: provider.SMS, From: "+33611223344", Body: "10", ID: "SM-9", At: h.clk.Now()}
+	h.sink.fail = 1
+	if took, err := h.svc.TakeInbound(ctx, in, []int64{8}); err == nil {
+		t.Fatalf("TakeInbound with the log refusing: took %v, no error", took)
+	}
+	h.clk.Advance(time.Minute)
+	if took, err := h.svc.TakeInbound(ctx, in, []int64{8}); !took || err != nil {
+		t.Fatalf("the retry: took %v, %v", took, err)
+	}
+	if n := h.sink.distinct(survey.EventSurveyAnswered); n != 2 {
+		t.Fatalf("after the retry: %d announced, want 2", n)
 	}
 }

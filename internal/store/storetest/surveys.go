@@ -19,6 +19,7 @@ func runSurveys(t *testing.T, open Opener) {
 		{"SendsOncePerKey", testSurveySends},
 		{"OneAnswerPerSend", testSurveyOneAnswer},
 		{"PendingByChannel", testSurveyPending},
+		{"ErasedWithThePerson", testSurveyErasure},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -169,5 +170,34 @@ func testSurveyPending(t *testing.T, s store.Store) {
 	}
 	if l, err := s.ListSurveySends(ctx, store.SurveySendQuery{ProfileID: 7, Limit: 2}); err != nil || len(l) != 2 || l[0].Key != "mail" || l[1].Key != "new" {
 		t.Fatalf("ListSurveySends = %+v, %v", l, err)
+	}
+}
+
+// testSurveyErasure: a person's surveys and answers (their comments) are
+// in their export and go with their erasure; another's stay.
+func testSurveyErasure(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, x := range []*store.SurveySend{surveySend("k7", 7, "sms", t0), surveySend("k8", 8, "sms", t0)} {
+		if _, err := s.CreateSurveySend(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.AnswerSurveySend(ctx, "k7", store.SurveyAnswer{Score: 2, Comment: "livreur impoli", Via: "sms", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	p := &store.Person{Profiles: []int64{7}}
+	rows, err := s.PersonRows(ctx, p)
+	if err != nil || len(rows["survey_sends"]) != 1 || rows["survey_sends"][0]["comment"] != "livreur impoli" {
+		t.Fatalf("export: %v, %v", rows["survey_sends"], err)
+	}
+	rec, err := s.ErasePerson(ctx, p, t0, "test")
+	if err != nil || rec.Counts["survey_sends"] != 1 {
+		t.Fatalf("erasure: %+v, %v", rec, err)
+	}
+	if _, err := s.SurveySend(ctx, "k7"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the erased person's survey: %v", err)
+	}
+	if _, err := s.SurveySend(ctx, "k8"); err != nil {
+		t.Fatalf("another's survey: %v", err)
 	}
 }
