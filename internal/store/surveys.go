@@ -78,8 +78,9 @@ type SurveyAnswer struct {
 	At      time.Time
 }
 
-// SurveySendQuery selects sends; zero fields do not filter. Before pages
-// by sent time (exclusive).
+// SurveySendQuery selects sends; zero fields do not filter. With both a
+// survey and a profile, the profile's newest Limit sends are read, then
+// those of the survey kept.
 type SurveySendQuery struct {
 	SurveyID  string
 	ProfileID int64

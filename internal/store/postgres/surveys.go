@@ -165,7 +165,16 @@ func (s *Store) ListSurveySends(ctx context.Context, q store.SurveySendQuery) ([
 			answered = 1
 		}
 	}
-	rows, err := s.pool.Query(ctx, queries.Get("list-survey-sends"), q.SurveyID, q.ProfileID, answered, q.Limit)
+	var rows pgx.Rows
+	var err error
+	switch {
+	case q.SurveyID != "" && q.ProfileID == 0:
+		rows, err = s.pool.Query(ctx, queries.Get("list-survey-sends-by-survey"), q.SurveyID, answered, q.Limit)
+	case q.ProfileID != 0:
+		rows, err = s.pool.Query(ctx, queries.Get("list-survey-sends-by-profile"), q.ProfileID, answered, q.Limit)
+	default:
+		rows, err = s.pool.Query(ctx, queries.Get("list-survey-sends"), answered, q.Limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list survey sends: %w", err)
 	}
@@ -175,6 +184,9 @@ func (s *Store) ListSurveySends(ctx context.Context, q store.SurveySendQuery) ([
 		x, err := scanSurveySend(rows)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: list survey sends: %w", err)
+		}
+		if q.SurveyID != "" && x.SurveyID != q.SurveyID {
+			continue // by profile and survey: the profile's are few
 		}
 		out = append(out, x)
 	}

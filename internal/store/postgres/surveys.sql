@@ -33,9 +33,25 @@ SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, c
 FROM survey_sends WHERE profile_id = $1 AND channel = $2 AND score IS NULL AND expires_at > $3
 ORDER BY sent_at DESC, key DESC LIMIT 1;
 
+-- Listing by survey or by profile, each on its index.
+
+-- name: list-survey-sends-by-survey
+SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, conversation_id, language, sent_at, expires_at,
+    score, comment, answered_via, answered_at
+FROM survey_sends
+WHERE survey_id = $1 AND ($2::int = 0 OR ($2 = 1) = (score IS NOT NULL))
+ORDER BY sent_at DESC, key DESC LIMIT $3;
+
+-- name: list-survey-sends-by-profile
+SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, conversation_id, language, sent_at, expires_at,
+    score, comment, answered_via, answered_at
+FROM survey_sends
+WHERE profile_id = $1 AND ($2::int = 0 OR ($2 = 1) = (score IS NOT NULL))
+ORDER BY sent_at DESC, key DESC LIMIT $3;
+
 -- name: list-survey-sends
 SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, conversation_id, language, sent_at, expires_at,
     score, comment, answered_via, answered_at
 FROM survey_sends
-WHERE ($1 = '' OR survey_id = $1) AND ($2::bigint = 0 OR profile_id = $2) AND ($3::int = 0 OR ($3 = 1) = (score IS NOT NULL))
-ORDER BY sent_at DESC, key DESC LIMIT $4;
+WHERE ($1::int = 0 OR ($1 = 1) = (score IS NOT NULL))
+ORDER BY sent_at DESC, key DESC LIMIT $2;

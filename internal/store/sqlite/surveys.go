@@ -165,8 +165,16 @@ func (s *Store) ListSurveySends(ctx context.Context, q store.SurveySendQuery) ([
 			answered = 1
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, queries.Get("list-survey-sends"), q.SurveyID, q.SurveyID, q.ProfileID, q.ProfileID,
-		answered, answered, q.Limit)
+	var rows *sql.Rows
+	var err error
+	switch {
+	case q.SurveyID != "" && q.ProfileID == 0:
+		rows, err = s.r.QueryContext(ctx, queries.Get("list-survey-sends-by-survey"), q.SurveyID, answered, answered, q.Limit)
+	case q.ProfileID != 0:
+		rows, err = s.r.QueryContext(ctx, queries.Get("list-survey-sends-by-profile"), q.ProfileID, answered, answered, q.Limit)
+	default:
+		rows, err = s.r.QueryContext(ctx, queries.Get("list-survey-sends"), answered, answered, q.Limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list survey sends: %w", err)
 	}
@@ -176,6 +184,9 @@ func (s *Store) ListSurveySends(ctx context.Context, q store.SurveySendQuery) ([
 		x, err := scanSurveySend(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list survey sends: %w", err)
+		}
+		if q.SurveyID != "" && x.SurveyID != q.SurveyID {
+			continue // by profile and survey: the profile's are few
 		}
 		out = append(out, x)
 	}

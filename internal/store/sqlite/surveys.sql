@@ -33,9 +33,26 @@ SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, c
 FROM survey_sends WHERE profile_id = ? AND channel = ? AND score IS NULL AND expires_at > ?
 ORDER BY sent_at DESC, key DESC LIMIT 1;
 
+-- Listing by survey or by profile, each on its index: a filter written
+-- "(? = '' OR survey_id = ?)" would make SQLite scan every send.
+
+-- name: list-survey-sends-by-survey
+SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, conversation_id, language, sent_at, expires_at,
+    score, comment, answered_via, answered_at
+FROM survey_sends
+WHERE survey_id = ? AND (? = 0 OR (? = 1) = (score IS NOT NULL))
+ORDER BY sent_at DESC, key DESC LIMIT ?;
+
+-- name: list-survey-sends-by-profile
+SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, conversation_id, language, sent_at, expires_at,
+    score, comment, answered_via, answered_at
+FROM survey_sends
+WHERE profile_id = ? AND (? = 0 OR (? = 1) = (score IS NOT NULL))
+ORDER BY sent_at DESC, key DESC LIMIT ?;
+
 -- name: list-survey-sends
 SELECT key, survey_id, type, profile_id, channel, store_id, journey_id, agent, conversation_id, language, sent_at, expires_at,
     score, comment, answered_via, answered_at
 FROM survey_sends
-WHERE (? = '' OR survey_id = ?) AND (? = 0 OR profile_id = ?) AND (? = 0 OR (? = 1) = (score IS NOT NULL))
+WHERE (? = 0 OR (? = 1) = (score IS NOT NULL))
 ORDER BY sent_at DESC, key DESC LIMIT ?;
