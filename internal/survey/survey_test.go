@@ -471,3 +471,17 @@ func TestAnnounceFailureIsRetried(t *testing.T) {
 		t.Fatalf("after the retry: %d announced, want 2", n)
 	}
 }
+
+// FuzzParseReply: whatever a customer texts, a reply read as a score is
+// one from 0 to 10 and its comment holds no digit.
+func FuzzParseReply(f *testing.F) {
+	for _, s := range []string{"9", "note: 8", "10/10 parfait", "je passe à 3h", "« 6 »", "06 12 34 56 78", "9,5", "\x00 9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		score, comment, ok := survey.ParseReply(s)
+		if ok && (score < 0 || score > 10 || strings.ContainsAny(comment, "0123456789")) {
+			t.Fatalf("ParseReply(%q) = %d, %q", s, score, comment)
+		}
+	})
+}
