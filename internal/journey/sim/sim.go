@@ -379,8 +379,12 @@ func RunWith(ctx context.Context, f *Files, sc *Scenario, o Options) (*Result, e
 			return nil, err
 		}
 	}
-	if len(f.Surveys) > 0 {
-		if _, err := p.surveys.Save(ctx, f.Surveys); err != nil {
+	surveys, err := sc.surveys()
+	if err != nil {
+		return nil, err
+	}
+	if all := append(append([]*survey.Definition(nil), f.Surveys...), surveys...); len(all) > 0 {
+		if _, err := p.surveys.Save(ctx, all); err != nil {
 			return nil, err
 		}
 	}
