@@ -12,6 +12,7 @@ import (
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/survey"
 )
 
 type applyCmd struct {
@@ -52,8 +53,14 @@ func (c *applyCmd) Help() string {
   steps: [{event: Product Viewed}, {event: Product Added}, {event: Order Completed}]
   window: 7d
 
-They are applied in dependency order: templates, then segments, then journeys, then saved funnels
-and reports (docs/measure.md). Before anything is
+  kind: survey            (an NPS or CSAT survey: docs/surveys.md)
+  id: post-purchase-nps
+  type: nps
+  template: nps-invitation
+  question: {fr: "Recommanderiez-vous Maison Lumière à un proche ?"}
+
+They are applied in dependency order: templates, then surveys, then segments, then journeys, then
+saved funnels and reports (docs/measure.md). Before anything is
 saved, every reference is resolved against the server and the files applied: a journey naming a
 template, topic or segment that exists in neither is refused with its file and field. A changed
 definition gets a new version (a segment is backfilled over every profile; customers already in a
@@ -96,8 +103,11 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 	if c.DryRun {
 		return c.dryRun(e, g, api, set, srv)
 	}
-	out := applied{Templates: []templateRow{}, Segments: []segmentRow{}, Journeys: []journeyRow{}, Reports: []reportRow{}}
+	out := applied{Templates: []templateRow{}, Surveys: []surveyRow{}, Segments: []segmentRow{}, Journeys: []journeyRow{}, Reports: []reportRow{}}
 	if out.Templates, err = c.applyTemplates(e, api, set, srv); err != nil {
+		return err
+	}
+	if out.Surveys, err = applySurveys(e, api, set); err != nil {
 		return err
 	}
 	if out.Segments, err = c.applySegments(e, g, api, set); err != nil {
@@ -119,6 +129,7 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 // applied is what an apply saved (or found unchanged).
 type applied struct {
 	Templates []templateRow `json:"templates"`
+	Surveys   []surveyRow   `json:"surveys"`
 	Segments  []segmentRow  `json:"segments"`
 	Journeys  []journeyRow  `json:"journeys"`
 	Reports   []reportRow   `json:"reports"`
@@ -129,6 +140,11 @@ func (a *applied) print(w io.Writer) {
 	if len(a.Templates) > 0 {
 		fmt.Fprintln(w, "Templates")
 		printTemplates(w, a.Templates)
+		sep = "\n"
+	}
+	if len(a.Surveys) > 0 {
+		fmt.Fprint(w, sep+"Surveys\n")
+		printSurveys(w, a.Surveys)
 		sep = "\n"
 	}
 	if len(a.Segments) > 0 {
@@ -186,6 +202,9 @@ func (c *applyCmd) validateJourneys(e *env, api *apiClient, set *defSet) error {
 	if ids := set.segmentIDs(); len(ids) > 0 {
 		path += "&with_segments=" + url.QueryEscape(strings.Join(ids, ","))
 	}
+	if ids := set.surveyIDs(); len(ids) > 0 {
+		path += "&with_surveys=" + url.QueryEscape(strings.Join(ids, ","))
+	}
 	for _, d := range set.journeys {
 		if err := api.call(e.ctx, "POST", path, map[string]any{"journeys": []*journey.Definition{d.jour}}, nil); err != nil {
 			return fmt.Errorf("%s: %w", d.where, err)
@@ -211,6 +230,12 @@ func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet
 	var out []row
 	for _, d := range set.templates {
 		out = append(out, row{Kind: "template", ID: d.tpl.ID, Where: d.where, Change: srv.templateChange(d.tpl)})
+	}
+	for _, d := range set.surveys {
+		if err := api.call(e.ctx, "POST", "/api/v1/surveys?dry_run=true", map[string]any{"surveys": []*survey.Definition{d.surv}}, nil); err != nil {
+			return fmt.Errorf("%s: %w", d.where, err)
+		}
+		out = append(out, row{Kind: "survey", ID: d.surv.ID, Where: d.where, Change: "valid"})
 	}
 	for _, d := range set.segments {
 		var p struct {
@@ -251,6 +276,8 @@ func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet
 				r.ID, *r.Size, r.Profiles, r.Sample, r.TookMs, viaText(r.Via))
 		case "template":
 			fmt.Fprintf(e.stdout, "template %s: valid (%s)\n", r.ID, r.Change)
+		case "survey":
+			fmt.Fprintf(e.stdout, "survey %s: valid; its template resolves\n", r.ID)
 		case measure.KindFunnel, measure.KindReport:
 			fmt.Fprintf(e.stdout, "%s %s: valid\n", r.Kind, r.ID)
 		default:

@@ -20,6 +20,7 @@ import (
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/template"
 	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/survey"
 )
 
 // document is one definition read from a file, with where it came from.
@@ -30,6 +31,7 @@ type document struct {
 	seg   *segment.Definition
 	jour  *journey.Definition
 	meas  *measure.Definition // a saved funnel or report
+	surv  *survey.Definition  // kind: survey
 }
 
 // templateDoc is a template as a file holds it (kind: template): the
@@ -47,7 +49,7 @@ func (t *templateDoc) input() message.TemplateInput {
 }
 
 // kinds are the definitions apply knows, in the order it applies them.
-var kinds = []string{"template", "segment", "journey", measure.KindFunnel, measure.KindReport}
+var kinds = []string{"template", "survey", "segment", "journey", measure.KindFunnel, measure.KindReport}
 
 // readDocuments reads every definition in paths.
 func readDocuments(paths []string) ([]document, error) {
@@ -144,6 +146,14 @@ func splitKinds(name string, b []byte) ([]document, error) {
 			}
 			for j, t := range tpls {
 				out = append(out, document{where: at(j), kind: "template", tpl: t})
+			}
+		case "survey":
+			defs, err := survey.ParseYAML(where, bytes.NewReader(src))
+			if err != nil {
+				return nil, err
+			}
+			for j, d := range defs {
+				out = append(out, document{where: at(j), kind: "survey", surv: d})
 			}
 		case "segment":
 			defs, err := segment.ParseYAML(where, bytes.NewReader(src))

@@ -17,6 +17,7 @@ import (
 // defSet is the definitions of one apply, by kind, each id once.
 type defSet struct {
 	templates, segments, journeys []document
+	surveys                       []document // kind: survey (apply_surveys.go)
 	reports                       []document // saved funnels and reports (internal/cli/measure_apply.go)
 }
 
@@ -42,6 +43,8 @@ func newDefSet(docs []document) (*defSet, error) {
 			s.segments = append(s.segments, d)
 		case "journey":
 			s.journeys = append(s.journeys, d)
+		case "survey":
+			s.surveys = append(s.surveys, d)
 		default:
 			s.reports = append(s.reports, d)
 		}
@@ -57,6 +60,8 @@ func (d *document) id() string {
 		return d.seg.ID
 	case d.meas != nil:
 		return d.meas.ID
+	case d.surv != nil:
+		return d.surv.ID
 	}
 	return d.jour.ID
 }
@@ -69,6 +74,8 @@ func (d *document) value() any {
 		return d.seg
 	case d.meas != nil:
 		return d.meas
+	case d.surv != nil:
+		return d.surv
 	}
 	return d.jour
 }
@@ -82,7 +89,7 @@ func canonical(v any) any {
 }
 
 func (s *defSet) empty() bool {
-	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports) == 0
+	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports)+len(s.surveys) == 0
 }
 
 func (s *defSet) segmentIDs() []string {
@@ -140,6 +147,7 @@ type serverDefs struct {
 	templates map[string]*templateRecord
 	topics    map[string]bool
 	segments  map[string]bool
+	surveys   map[string]bool
 }
 
 // templateRecord is a stored template as the API returns it.
@@ -152,7 +160,7 @@ type templateRecord struct {
 }
 
 func loadServerDefs(e *env, api *apiClient) (*serverDefs, error) {
-	srv := &serverDefs{templates: map[string]*templateRecord{}, topics: map[string]bool{}, segments: map[string]bool{}}
+	srv := &serverDefs{templates: map[string]*templateRecord{}, topics: map[string]bool{}, segments: map[string]bool{}, surveys: map[string]bool{}}
 	var tpls struct {
 		Templates []*templateRecord `json:"templates"`
 	}
@@ -181,6 +189,16 @@ func loadServerDefs(e *env, api *apiClient) (*serverDefs, error) {
 	}
 	for _, sg := range segs.Segments {
 		srv.segments[sg.ID] = true
+	}
+	var survs struct {
+		Surveys []surveyRow `json:"surveys"`
+	}
+	// A server without surveys (an older one) answers 404: nothing to
+	// resolve against.
+	if err := api.call(e.ctx, "GET", "/api/v1/surveys", nil, &survs); err == nil {
+		for _, sv := range survs.Surveys {
+			srv.surveys[sv.ID] = true
+		}
 	}
 	return srv, nil
 }
@@ -244,7 +262,7 @@ func (s *defSet) check(srv *serverDefs) error {
 			}
 		}
 	}
-	return nil
+	return s.checkSurveys(srv)
 }
 
 // sendRef is a send step and its path in the journey.

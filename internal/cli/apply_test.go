@@ -38,7 +38,8 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 
 	code, out, errOut := run(t, "--data-dir", data, "apply", "-f", examples, "--dry-run")
 	if code != 0 || !strings.Contains(out, "template welcome-1: valid (new)") || !strings.Contains(out, "segment vip-win-back: valid") ||
-		!strings.Contains(out, "journey win-back: valid") || !strings.Contains(out, "Dry run: nothing saved.") {
+		!strings.Contains(out, "journey win-back: valid") || !strings.Contains(out, "Dry run: nothing saved.") ||
+		!strings.Contains(out, "survey post-purchase-nps: valid") || !strings.Contains(out, "journey post-contact-csat: valid") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if ids := listIDs(t, url, data, "templates"); len(ids) != 0 {
@@ -69,7 +70,7 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 			}
 		}
 	}
-	if len(journeys) != 10 || named < 20 {
+	if len(journeys) != 11 || named < 20 {
 		t.Fatalf("%d journeys, %d send steps", len(journeys), named)
 	}
 	if segs := listIDs(t, url, data, "segments"); !segs["lyon-shoe-lovers"] || !segs["vip-win-back"] || !segs["lapsed-customers"] {
@@ -91,6 +92,9 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 		if r.Version != 1 {
 			t.Errorf("journey %s applied again: version %d", r.ID, r.Version)
 		}
+	}
+	if len(again.Surveys) != 2 || again.Surveys[0].Changed || again.Surveys[0].Version != 1 {
+		t.Errorf("surveys applied again: %+v", again.Surveys)
 	}
 	// The saved funnels and reports of examples/measure.
 	if len(again.Reports) != 4 || again.Reports[0].Version != 1 {

@@ -59,6 +59,7 @@ type root struct {
 	Users       usersCmd       `cmd:"" help:"People who sign in to the console: create, list, disable, set-role."`
 	Keys        keysCmd        `cmd:"" help:"API keys with a role, stores and an expiry: create, list, revoke, rotate."`
 	Audit       auditCmd       `cmd:"" help:"The audit log: who changed what, when, from where."`
+	Surveys     surveysCmd     `cmd:"" help:"NPS and CSAT surveys: list, show, send after a contact, answers, scores by store, channel, journey, agent."`
 
 	// Commerce imports (internal/cli/commerce.go).
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`

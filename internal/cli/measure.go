@@ -48,7 +48,7 @@ type measureKPIsCmd struct {
 	remote
 	measureRange
 	KPIs     []string `name:"kpi" sep:"," help:"KPIs to show (default: the dashboard's ten). 'parcours measure kpis --list' names them all."`
-	By       string   `help:"Break each KPI down by channel, source, store, fulfillment, campaign or acquisition."`
+	By       string   `help:"Break each KPI down by channel, source, store, fulfillment, campaign, acquisition, segment, journey or agent (NPS, CSAT)."`
 	Interval string   `help:"Bucket of the series: day, week or month (default: by the range's length)." enum:",day,week,month" default:""`
 	CSV      bool     `help:"Print CSV (every KPI, breakdown value and point of its series) instead of tables."`
 	List     bool     `help:"List the KPIs with their formulas."`

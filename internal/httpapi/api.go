@@ -20,6 +20,7 @@ import (
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/survey"
 )
 
 // Store is what the API reads and writes.
@@ -55,6 +56,7 @@ type API struct {
 	clienteling *clienteling.Service
 	clock       clock.Clock
 	log         *slog.Logger
+	surveys     *survey.Service // nil: no survey endpoints
 
 	mux    *http.ServeMux // the routes, for the audit log's before
 	access *access        // who may do what: keys, sessions, rate limits, audit

@@ -14,6 +14,7 @@ import (
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/survey"
 )
 
 // WithJourneys enables the journey endpoints.
@@ -127,7 +128,12 @@ func (a *API) saveJourneys(w http.ResponseWriter, r *http.Request) {
 		if s := r.URL.Query().Get("with_segments"); s != "" {
 			also = strings.Split(s, ",")
 		}
-		if err := a.journeys.Validate(r.Context(), defs, also...); err != nil {
+		ctx := r.Context()
+		// with_surveys: surveys applied with the journeys, not saved yet.
+		if s := r.URL.Query().Get("with_surveys"); s != "" {
+			ctx = survey.WithApplied(ctx, strings.Split(s, ","))
+		}
+		if err := a.journeys.Validate(ctx, defs, also...); err != nil {
 			a.fail(w, r, err)
 			return
 		}

@@ -81,6 +81,7 @@ type Edge struct {
 // every route and that every route is requested by a test.
 func Routes(a *API, e Edge) []Route {
 	p := &public{t: e.Public, log: a.log}
+	sp := &surveyPage{s: a.surveys, log: a.log}
 	t := e.Tracking
 	rs := []Route{
 		// The tracking API (Segment's HTTP API; docs/ingestion.md).
@@ -185,6 +186,12 @@ func Routes(a *API, e Edge) []Route {
 		// Clienteling: the store associate's customer card (docs/clienteling.md).
 		{"GET", "/api/v1/clienteling/customers", AuthAdmin, a.clientelingOnly(a.findCustomer), "the customer in front of an associate, found by phone, email, card or a scanned code: their whole card in one call", false},
 		{"POST", "/api/v1/clienteling/customers/{id}/notes", AuthAdmin, a.clientelingOnly(a.addCustomerNote), "an associate's note on the customer's timeline (Store Note Added)", false},
+		// Surveys (docs/surveys.md).
+		{"GET", "/api/v1/surveys", AuthAdmin, a.surveysOnly(a.listSurveys), "the NPS and CSAT surveys", false},
+		{"POST", "/api/v1/surveys", AuthAdmin, a.surveysOnly(a.saveSurveys), "create or change surveys (JSON)", false},
+		{"GET", "/api/v1/surveys/{id}", AuthAdmin, a.surveysOnly(a.getSurvey), "one survey", false},
+		{"POST", "/api/v1/surveys/{id}/send", AuthAdmin, a.surveysOnly(a.sendSurvey), "send a survey to a profile after a contact, once per key", false},
+		{"GET", "/api/v1/surveys/{id}/answers", AuthAdmin, a.surveysOnly(a.surveyAnswers), "a survey's answers, newest first", false},
 
 		// Measure (docs/measure.md).
 		{"GET", "/api/v1/measure/kpis", AuthAdmin, a.measureKPIs, "KPIs over a period, compared with the one before", false},
@@ -229,6 +236,8 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/u/{token}", AuthLink, p.post, "one-click unsubscribe (RFC 8058) or the preference form", false},
 		{"GET", "/c/{token}", AuthLink, p.confirmPage, "the double opt-in confirmation page", false},
 		{"POST", "/c/{token}", AuthLink, p.confirm, "confirm a double opt-in", false},
+		{"GET", "/s/{token}", AuthLink, a.surveysOnly(sp.get), "a survey's page: the question, the scores, a comment", false},
+		{"POST", "/s/{token}", AuthLink, a.surveysOnly(sp.post), "answer a survey, once per link", false},
 	}
 	// The providers' callbacks, one route per callback of each provider
 	// type (internal/message/providers declares them with the type).

@@ -185,6 +185,10 @@ type Send struct {
 	// PromoCode, if set, gives the template a unique promo code for this
 	// enrolment as the data variable promo_code.
 	PromoCode *PromoCode `json:"promo_code,omitempty" yaml:"promo_code,omitempty"`
+	// Survey, if set, makes the message a survey's invitation
+	// (internal/survey): the send gets a signed link, and its template
+	// reads survey.url, survey.question and survey.reply_hint.
+	Survey string `json:"survey,omitempty" yaml:"survey,omitempty"`
 }
 
 // PromoCode is a unique code per enrolment and step: Prefix, a dash and

@@ -117,7 +117,7 @@ func (x *pass) sendStep(ctx context.Context, n *node) bool {
 	s, en, e := n.step.Send, x.en, x.e
 	req := SendRequest{Key: sendKey(en.Journey, en.Version, n.addr, en.Profile, en.ID), Journey: en.Journey,
 		Version: en.Version, Step: n.addr, Profile: en.Profile, Enrolment: en.ID,
-		Channel: s.Channel, Template: s.Template, Topic: s.Topic, At: x.at}
+		Channel: s.Channel, Template: s.Template, Topic: s.Topic, Survey: s.Survey, At: x.at}
 	req.Data, req.Event, req.Store = sendData(x.st), x.st.Event, x.st.EventStore
 	if s.PromoCode != nil {
 		req.Data["promo_code"] = promoCode(e.o.CodeSecret, s.PromoCode.Prefix, req.Key)

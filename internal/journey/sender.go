@@ -144,6 +144,8 @@ type SendRequest struct {
 	// Store is the store that event names (its store_id property, else
 	// its point-of-sale source's store); templates read it as store.
 	Store string `json:"store_id,omitempty"`
+	// Survey is the survey the message invites to answer (Send.Survey).
+	Survey string `json:"survey,omitempty"`
 }
 
 // sendKey builds a send's idempotency key.

@@ -73,6 +73,12 @@ func (s *Stage) apply(ctx context.Context, e *event.Event, owner int64) {
 	}
 	if nps, csat, hasNPS, hasCSAT := survey(e, p); hasNPS || hasCSAT {
 		dims := []string{"channel", e.Channel, "store", store}
+		if e.Event == EventSurveyAnswered {
+			// Parcours' own answers: the channel the survey went out on,
+			// the journey that sent it (as campaign, like its messages:
+			// the journey breakdown reads it there), the agent.
+			dims = []string{"channel", p.Channel, "store", store, "campaign", p.JourneyID, "agent", p.Agent}
+		}
 		if hasNPS {
 			s.p.add(day, "nps_responses", 1, dims...)
 			switch {

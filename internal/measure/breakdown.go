@@ -44,8 +44,10 @@ type segmentStore interface {
 // by the journey their customer last heard from; the message counters and
 // reach of each journey (their campaign).
 func (e *Rollups) addJourneys(ctx context.Context, a *agg) error {
+	// Survey answers are counted by the journey that sent the survey
+	// under campaign, as messages are.
 	for _, m := range []string{"messages_sent", "messages_delivered", "messages_opened", "messages_clicked", "messages_unsubscribed",
-		"messages_complained", "messages_bounced"} {
+		"messages_complained", "messages_bounced", "nps_responses", "nps_promoters", "nps_detractors", "csat_responses", "csat_satisfied"} {
 		for dv, v := range a.cells[m] {
 			if dv.dim == DimCampaign {
 				a.cells[m][dimval{DimJourney, dv.value}] = v

@@ -18,6 +18,10 @@ const (
 	EventOrderCancelled  = profile.EventOrderCancelled
 	EventRefundIssued    = profile.EventRefundIssued
 	EventSurveyCompleted = "Survey Completed"
+	// EventSurveyAnswered is an answer to one of Parcours' own surveys
+	// (internal/survey): score and survey_type, and the channel, store,
+	// journey and agent it is measured by.
+	EventSurveyAnswered = "Survey Answered"
 )
 
 // visitChannels are the channels where a customer shops: an event of
@@ -60,6 +64,8 @@ type props struct {
 	Complaint    bool   `json:"complaint"`
 	// Surveys.
 	SurveyType string   `json:"survey_type"`
+	JourneyID  string   `json:"journey_id"`
+	Agent      string   `json:"agent"`
 	Score      *float64 `json:"score"`
 	NPS        *float64 `json:"nps"`
 	CSAT       *float64 `json:"csat"`
@@ -173,7 +179,7 @@ func messageOutcome(name, eventChannel string) (outcome, channel string) {
 // events (page and product views) it counts without decoding them.
 func needsProps(e *event.Event) bool {
 	switch e.Event {
-	case EventOrderCompleted, EventOrderRefunded, EventRefundIssued, EventOrderCancelled, EventSurveyCompleted:
+	case EventOrderCompleted, EventOrderRefunded, EventRefundIssued, EventOrderCancelled, EventSurveyCompleted, EventSurveyAnswered:
 		return true
 	}
 	if o, _ := messageEvent(e); o != "" {
@@ -238,7 +244,7 @@ func survey(e *event.Event, p *props) (nps, csat float64, hasNPS, hasCSAT bool) 
 	if p.CSAT != nil && *p.CSAT >= 1 && *p.CSAT <= 5 {
 		csat, hasCSAT = *p.CSAT, true
 	}
-	if e.Event != EventSurveyCompleted {
+	if e.Event != EventSurveyCompleted && e.Event != EventSurveyAnswered {
 		return
 	}
 	if p.NPS != nil && *p.NPS >= 0 && *p.NPS <= 10 {

@@ -52,13 +52,16 @@ const (
 	DimFulfillment = "fulfillment"
 	DimCampaign    = "campaign"
 	DimAcquisition = "acquisition"
+	// DimAgent splits survey answers by the agent of the contact they
+	// rate (Survey Answered's agent).
+	DimAgent = "agent"
 )
 
 var (
 	orderDims   = []string{DimChannel, DimSource, DimStore, DimFulfillment, DimSegment, DimJourney}
 	visitDims   = []string{DimChannel, DimSource, DimStore, DimSegment}
 	messageDims = []string{DimChannel, DimCampaign, DimJourney}
-	answerDims  = []string{DimChannel, DimStore}
+	answerDims  = []string{DimChannel, DimStore, DimJourney, DimAgent}
 )
 
 func counter(id, name, unit, formula, metric string, scale float64, dims []string) *KPI {

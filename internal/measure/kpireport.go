@@ -73,7 +73,7 @@ type Point struct {
 }
 
 // dims lists the breakdowns, for errors.
-var dims = []string{DimChannel, DimSource, DimStore, DimFulfillment, DimCampaign, DimAcquisition, DimSegment, DimJourney}
+var dims = []string{DimChannel, DimSource, DimStore, DimFulfillment, DimCampaign, DimAcquisition, DimSegment, DimJourney, DimAgent}
 
 // KPIs computes the indicators q asks for.
 func (e *Rollups) KPIs(ctx context.Context, q KPIQuery) (*KPIReport, error) {

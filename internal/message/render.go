@@ -106,6 +106,9 @@ func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profi
 		// store and products are also at the top.
 		d["data"] = r.Data
 		d["store"], d["products"] = r.Data["store"], r.Data["products"]
+		if sv, ok := r.Data["survey"]; ok {
+			d["survey"] = sv // a survey's invitation: survey.url, survey.question (internal/survey)
+		}
 	}
 	computed := d["profile"].(map[string]any)["computed"].(map[string]any)
 	var st map[string]any

@@ -52,6 +52,10 @@ type Inbound struct {
 	Provider string
 	// At is when the provider received the text; zero: unknown.
 	At time.Time
+	// ReplyID is the id of the quick reply the customer tapped (a
+	// WhatsApp interactive button or list row, a template's quick-reply
+	// button payload); Body is then its title. Empty for typed text.
+	ReplyID string
 }
 
 // inboundFrom is the sender's number in E.164 form, and false when it

@@ -9,8 +9,8 @@ import (
 
 // tokenKinds are every kind of signed link: click, open, unsubscribe (and
 // the preference page, which takes the unsubscribe token), double opt-in
-// confirmation.
-var tokenKinds = []byte{tokenClick, tokenOpen, tokenUnsubscribe, tokenConfirm}
+// confirmation, survey.
+var tokenKinds = []byte{tokenClick, tokenOpen, tokenUnsubscribe, tokenConfirm, tokenSurvey}
 
 // FuzzLinkToken holds the signed link tokens (tracking, unsubscribe,
 // preferences, double opt-in) to their promise: a token this server made

@@ -36,6 +36,7 @@ import (
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
+	"github.com/parcours/parcours/internal/survey"
 	"github.com/parcours/parcours/internal/unify"
 )
 
@@ -123,6 +124,9 @@ type Pipeline struct {
 	// the reports.
 	Commerce *commerce.Service
 	Messages *message.Pipeline
+	// Surveys sends surveys and takes their answers (links, text replies:
+	// the first of the message pipeline's inbound handlers).
+	Surveys  *survey.Service
 	Journeys *journey.Engine
 	Measure  *measure.Service
 	// Privacy answers access and erasure requests; Retention applies
@@ -195,10 +199,19 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	mo.Stores, mo.RFM, mo.Commerce = cfg.Stores, p.Unify.RFM, templateCommerce{p.Commerce}
 	mo.OnConsentBatch = func(seq int64) { p.BehindJourneys.Report(1, seq) }
 	p.Messages = message.New(st, emit, rt.Providers, mo)
+	var surveyEmit survey.Sink
+	if emit != nil {
+		surveyEmit = emit
+	}
+	p.Surveys = survey.New(st, p.Messages, survey.Options{Clock: rt.Clock, Logger: rt.Logger, Emit: surveyEmit})
+	// Surveys first: a "9" from a number with a survey pending is its
+	// answer; every other text goes on to the handlers added later
+	// (conversations).
+	p.Messages.OnInbound(p.Surveys)
 
 	sender := rt.Sender
 	if sender == nil {
-		sender = MessageSender{p.Messages}
+		sender = MessageSender{Messages: p.Messages, Surveys: p.Surveys}
 	}
 	p.Journeys = journey.New(st, journey.Options{Clock: rt.Clock, Logger: rt.Logger, Rules: cfg.Rules, Stores: cfg.Stores,
 		Sender: sender, Webhooks: rt.Webhooks, Emit: emit, Yield: rt.Yield, After: journeysAfter,

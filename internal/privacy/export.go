@@ -40,6 +40,7 @@ var Kinds = map[string]string{
 	"carts":               "the person's cart",
 	"reservations":        "stock reserved in a store for the person",
 	"tasks":               "tasks store staff were given about the person",
+	"survey_sends":        "the surveys sent to the person and their answers (score, comment)",
 	"rfm":                 "the person's recency, frequency and monetary scores",
 }
 

@@ -89,7 +89,7 @@ func (h *hooks) serve(hk providers.Hook) http.HandlerFunc {
 		}
 		for _, in := range cb.Inbound {
 			if _, err := h.msgs.Receive(r.Context(), message.Inbound{Channel: e.Channel, From: in.From, Body: in.Body, ID: in.ID,
-				Provider: e.Name, At: h.now()}); err != nil {
+				ReplyID: in.ReplyID, Provider: e.Name, At: h.now()}); err != nil {
 				h.log.Error("hooks: inbound text", "channel", e.Channel, "err", err)
 				httpjson.Fail(w, r, h.log, errTryAgain)
 				return

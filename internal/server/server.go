@@ -204,7 +204,7 @@ func New(st store.Store, o Options) *Server {
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules, Privacy: p.Privacy, Retention: p.Retention,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access).
-		WithClienteling(newClienteling(st, s.commerce, s.commit, p.Config().Rules, o.Clock))
+		WithClienteling(newClienteling(st, s.commerce, s.commit, p.Config().Rules, o.Clock)).WithSurveys(p.Surveys)
 	apiv1.SetMessages(s.messages)
 	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
 		Tracking: ingest,

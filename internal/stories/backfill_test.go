@@ -26,7 +26,7 @@ func TestStoryBackfillSendsNothing(t *testing.T) {
 	l := newLive(t, liveOptions{})
 	l.openShop(map[string]int{"TR-42@lyon-bellecour": 30, "BAG-7@lyon-bellecour": 30})
 	// The journeys as shipped, with their templates.
-	files := []string{"../../examples/templates"}
+	files := []string{"../../examples/templates", "../../examples/surveys"}
 	for _, j := range eventJourneys {
 		files = append(files, "../../examples/journeys/"+j+".yaml")
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/segment"
+	"github.com/parcours/parcours/internal/survey"
 )
 
 // Scenario is a script of customers and events, with expectations.
@@ -52,6 +54,11 @@ type Scenario struct {
 	// With templates, every send is rendered by the message pipeline as
 	// the live server renders it, and the trace shows the text.
 	Templates string `yaml:"templates"`
+	// Surveys is a file or directory of surveys (kind: survey), relative
+	// to the scenario's file, that the journey's send steps name: with
+	// templates, a survey's invitation is rendered with its link and
+	// question (docs/surveys.md).
+	Surveys string `yaml:"surveys"`
 
 	// dir is the directory of the scenario's file: relative paths in it
 	// start there.
@@ -257,4 +264,35 @@ func ParseScenario(name string, r io.Reader) (*Scenario, error) {
 		}
 	}
 	return &s, nil
+}
+
+// surveys reads the surveys the scenario names (Surveys): a file, or every
+// .yaml file of a directory.
+func (sc *Scenario) surveys() ([]*survey.Definition, error) {
+	if sc.Surveys == "" {
+		return nil, nil
+	}
+	path := sc.Surveys
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(sc.dir, path)
+	}
+	files := []string{path}
+	if st, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("surveys: %w", err)
+	} else if st.IsDir() {
+		files, _ = filepath.Glob(filepath.Join(path, "*.yaml"))
+	}
+	var out []*survey.Definition
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("surveys: %w", err)
+		}
+		defs, err := survey.ParseYAML(f, bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, defs...)
+	}
+	return out, nil
 }

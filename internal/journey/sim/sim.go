@@ -26,6 +26,7 @@ import (
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/store/sqlite"
+	"github.com/parcours/parcours/internal/survey"
 	"github.com/parcours/parcours/internal/unify"
 )
 
@@ -34,6 +35,8 @@ import (
 type Files struct {
 	Journey  *journey.Definition
 	Segments []*segment.Definition
+	// Surveys are the surveys its send steps name (kind: survey).
+	Surveys []*survey.Definition
 }
 
 // ParseJourneyFile reads a journey file: one kind: journey document and
@@ -75,8 +78,14 @@ func ParseJourneyFile(name string, b []byte) (*Files, error) {
 				return nil, err
 			}
 			out.Segments = append(out.Segments, defs...)
+		case "survey":
+			defs, err := survey.ParseYAML(where, bytes.NewReader(raw))
+			if err != nil {
+				return nil, err
+			}
+			out.Surveys = append(out.Surveys, defs...)
 		default:
-			return nil, fmt.Errorf("%s: kind %q: expected journey or segment", where, head.Kind)
+			return nil, fmt.Errorf("%s: kind %q: expected journey, segment or survey", where, head.Kind)
 		}
 	}
 	if out.Journey == nil {
@@ -99,6 +108,8 @@ type pipeline struct {
 	eng   *journey.Engine
 	rec   *journey.Recorder
 	com   *commerce.Service
+	// surveys keeps the surveys the journey's send steps name.
+	surveys *survey.Service
 	// msgs and rend are set when the scenario runs with templates.
 	msgs  *message.Pipeline
 	rend  *renderer
@@ -140,10 +151,10 @@ func newPipeline(ctx context.Context, dir string, start time.Time, stores []plac
 	}
 	pl := assembly.New(st, cfg, rt)
 	p.rules = pl.Config().Rules
-	p.unify, p.seg, p.eng, p.com = pl.Unify, pl.Segments, pl.Journeys, pl.Commerce
+	p.unify, p.seg, p.eng, p.com, p.surveys = pl.Unify, pl.Segments, pl.Journeys, pl.Commerce, pl.Surveys
 	if templates {
 		p.msgs = pl.Messages
-		p.rend.send = assembly.MessageSender{Messages: pl.Messages}
+		p.rend.send = assembly.MessageSender{Messages: pl.Messages, Surveys: pl.Surveys}
 	}
 	return p, nil
 }
@@ -365,6 +376,15 @@ func RunWith(ctx context.Context, f *Files, sc *Scenario, o Options) (*Result, e
 	}
 	if len(f.Segments) > 0 {
 		if _, err := p.seg.Save(ctx, f.Segments, nil); err != nil {
+			return nil, err
+		}
+	}
+	surveys, err := sc.surveys()
+	if err != nil {
+		return nil, err
+	}
+	if all := append(append([]*survey.Definition(nil), f.Surveys...), surveys...); len(all) > 0 {
+		if _, err := p.surveys.Save(ctx, all); err != nil {
 			return nil, err
 		}
 	}

@@ -58,12 +58,26 @@ type Message struct {
 	// WhatsApp template message (business-initiated); nil: a session
 	// (free-form text) message with Body.
 	Template *WhatsAppTemplate
+	// Replies are the quick replies a WhatsApp customer taps instead of
+	// typing: under a session message, reply buttons (up to 3) or the
+	// rows of a list (up to 10) opened by a button labelled ReplyButton;
+	// with a template, the payloads of its quick-reply buttons, in order
+	// (their titles are the approved template's). A tap comes back as an
+	// inbound message whose reply id is Reply.ID.
+	Replies     []Reply
+	ReplyButton string
 	// Webhook: the JSON body to POST; nil: the message itself as JSON.
 	Payload json.RawMessage
 
 	// StatusCallback is the URL a provider that supports it calls with
 	// delivery receipts (Twilio's StatusCallback).
 	StatusCallback string
+}
+
+// Reply is one quick reply: the id it comes back with, the title shown.
+type Reply struct {
+	ID    string
+	Title string
 }
 
 // WhatsAppTemplate is a pre-approved WhatsApp template and its body

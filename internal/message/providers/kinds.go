@@ -110,6 +110,9 @@ type Callback struct {
 // customer's number and the text.
 type Inbound struct {
 	ID, From, Body string
+	// ReplyID is the id of a quick reply the customer tapped (WhatsApp);
+	// Body is then its title.
+	ReplyID string
 }
 
 // Hooks lists the callback routes of every provider type.

@@ -23,7 +23,7 @@ var whatsappKind = kindOf(channel.WhatsApp, validateWhatsApp, buildWhatsApp,
 		n, err := whatsapp.ParseWebhook(r, s.AppSecret, name)
 		cb := Callback{Receipts: n.Receipts}
 		for _, in := range n.Inbound {
-			cb.Inbound = append(cb.Inbound, Inbound{ID: in.MessageID, From: in.From, Body: in.Body})
+			cb.Inbound = append(cb.Inbound, Inbound{ID: in.MessageID, From: in.From, Body: in.Body, ReplyID: in.ReplyID})
 		}
 		return cb, err
 	}),

@@ -13,7 +13,7 @@ import (
 )
 
 // Roots are the variables a template may use.
-var Roots = []string{"profile", "event", "order", "store", "products", "message", "data"}
+var Roots = []string{"profile", "event", "order", "store", "products", "message", "data", "survey"}
 
 // Fields are the properties of the roots whose shape Parcours fixes (what
 // the pipeline fills in them): any other is refused when the template is
@@ -22,6 +22,9 @@ var Roots = []string{"profile", "event", "order", "store", "products", "message"
 var Fields = map[string][]string{
 	"order": {"id", "status", "total", "currency", "store_id", "products", "fulfilment", "channel", "created_at", "updated_at"},
 	"store": {"id", "name", "kind", "address", "lat", "lon", "time_zone", "opening_hours", "distance_km", "available", "sku"},
+	// survey: a survey's invitation (internal/survey: a send step with a
+	// survey, or a survey sent after a contact).
+	"survey": {"id", "type", "url", "question", "comment", "language", "min", "max", "reply_hint", "expires_at"},
 }
 
 // keywords are the words of Liquid expressions that are not variables.

@@ -40,12 +40,16 @@ func VerifySubscription(q url.Values, verifyToken provider.Secret) (challenge st
 	return q.Get("hub.challenge"), nil
 }
 
-// Inbound is a text a customer sent to the business number.
+// Inbound is a text a customer sent to the business number, or a quick
+// reply they tapped: an interactive reply button or list row (ReplyID is
+// its id, Body its title), or a template's quick-reply button (ReplyID is
+// the payload the template was sent with, Body the button's text).
 type Inbound struct {
 	Provider  string
 	MessageID string
 	From      string // wa_id, the customer's number without '+'
 	Body      string
+	ReplyID   string
 	At        time.Time
 }
 
@@ -79,6 +83,23 @@ type payload struct {
 					Text      struct {
 						Body string `json:"body"`
 					} `json:"text"`
+					// type interactive: a reply button or a list row tapped.
+					Interactive struct {
+						Type        string `json:"type"` // button_reply or list_reply
+						ButtonReply struct {
+							ID    string `json:"id"`
+							Title string `json:"title"`
+						} `json:"button_reply"`
+						ListReply struct {
+							ID    string `json:"id"`
+							Title string `json:"title"`
+						} `json:"list_reply"`
+					} `json:"interactive"`
+					// type button: a template's quick-reply button tapped.
+					Button struct {
+						Payload string `json:"payload"`
+						Text    string `json:"text"`
+					} `json:"button"`
 				} `json:"messages"`
 			} `json:"value"`
 		} `json:"changes"`
@@ -88,7 +109,9 @@ type payload struct {
 // ParseWebhook validates X-Hub-Signature-256 ("sha256=" + hex
 // HMAC-SHA256 of the raw body keyed with the app secret) and extracts the
 // status notifications (entry[].changes[].value.statuses[]: sent,
-// delivered, read, failed) as receipts and the inbound text messages.
+// delivered, read, failed) as receipts and the inbound text messages and
+// quick replies (interactive button_reply and list_reply, template
+// quick-reply buttons).
 // https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components
 func ParseWebhook(r *http.Request, appSecret provider.Secret, providerName string) (Notification, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhook+1))
@@ -142,10 +165,20 @@ func DecodeWebhook(body []byte, providerName string) (Notification, error) {
 				n.Receipts = append(n.Receipts, rc)
 			}
 			for _, m := range c.Value.Messages {
-				if m.Type != "text" {
-					continue
+				in := Inbound{Provider: providerName, MessageID: m.ID, From: m.From, At: unixTime(m.Timestamp)}
+				switch {
+				case m.Type == "text":
+					in.Body = m.Text.Body
+				case m.Type == "interactive" && m.Interactive.Type == "button_reply" && m.Interactive.ButtonReply.ID != "":
+					in.ReplyID, in.Body = m.Interactive.ButtonReply.ID, m.Interactive.ButtonReply.Title
+				case m.Type == "interactive" && m.Interactive.Type == "list_reply" && m.Interactive.ListReply.ID != "":
+					in.ReplyID, in.Body = m.Interactive.ListReply.ID, m.Interactive.ListReply.Title
+				case m.Type == "button" && (m.Button.Payload != "" || m.Button.Text != ""):
+					in.ReplyID, in.Body = m.Button.Payload, m.Button.Text
+				default:
+					continue // images, locations, reactions: not texts
 				}
-				n.Inbound = append(n.Inbound, Inbound{Provider: providerName, MessageID: m.ID, From: m.From, Body: m.Text.Body, At: unixTime(m.Timestamp)})
+				n.Inbound = append(n.Inbound, in)
 			}
 		}
 	}

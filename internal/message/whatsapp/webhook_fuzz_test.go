@@ -35,6 +35,8 @@ func FuzzParseWebhook(f *testing.F) {
 	f.Add([]byte(`{"object":"whatsapp_business_account","entry":[{"id":"0","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"16505551111","phone_number_id":"123456123"},"contacts":[{"profile":{"name":"test user name"},"wa_id":"16315551181"}],"messages":[{"from":"16315551181","id":"ABGGFlA5Fpa","timestamp":"1504902988","type":"text","text":{"body":"this is a text message"}}]}}]}]}`), 0, byte(2))
 	f.Add([]byte(`{"entry":[{"changes":[{"value":{"statuses":[{"status":"delivered","timestamp":"99999999999999"}]}}]}]}`), 3, byte(0x80))
 	f.Add([]byte(`{"entry":[{"changes":[{"value":{"messages":[{"type":"image","image":{"id":"1"}}]}}]}]}`), 3, byte(4))
+	f.Add([]byte(`{"entry":[{"changes":[{"value":{"messages":[{"from":"1","id":"w","timestamp":"1","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"survey:9","title":"9"}}}]}}]}]}`), 40, byte(8))
+	f.Add([]byte(`{"entry":[{"changes":[{"value":{"messages":[{"from":"1","id":"w","timestamp":"1","type":"button","button":{"payload":"survey:1","text":"Non"}}]}}]}]}`), 50, byte(16))
 	f.Fuzz(func(t *testing.T, body []byte, at int, b byte) {
 		n, err := whatsapp.ParseWebhook(metaPost(body, appSecret), appSecret, "wa")
 		if errors.Is(err, whatsapp.ErrBadSignature) {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/message/provider"
@@ -99,12 +100,45 @@ func (p *Provider) Channel() provider.Channel { return provider.WhatsApp }
 func (p *Provider) Close() error { p.client.CloseIdleConnections(); return nil }
 
 type request struct {
-	MessagingProduct string    `json:"messaging_product"`
-	RecipientType    string    `json:"recipient_type"`
-	To               string    `json:"to"`
-	Type             string    `json:"type"`
-	Text             *text     `json:"text,omitempty"`
-	Template         *template `json:"template,omitempty"`
+	MessagingProduct string       `json:"messaging_product"`
+	RecipientType    string       `json:"recipient_type"`
+	To               string       `json:"to"`
+	Type             string       `json:"type"`
+	Text             *text        `json:"text,omitempty"`
+	Template         *template    `json:"template,omitempty"`
+	Interactive      *interactive `json:"interactive,omitempty"`
+}
+
+// interactive is a session message with reply buttons or a list:
+// https://developers.facebook.com/docs/whatsapp/cloud-api/messages/interactive-reply-buttons-messages
+// https://developers.facebook.com/docs/whatsapp/cloud-api/messages/interactive-list-messages
+type interactive struct {
+	Type string `json:"type"` // button or list
+	Body struct {
+		Text string `json:"text"`
+	} `json:"body"`
+	Action action `json:"action"`
+}
+
+type action struct {
+	Buttons  []button  `json:"buttons,omitempty"`
+	Button   string    `json:"button,omitempty"` // the list's button label
+	Sections []section `json:"sections,omitempty"`
+}
+
+type button struct {
+	Type  string `json:"type"` // reply
+	Reply row    `json:"reply"`
+}
+
+type section struct {
+	Title string `json:"title,omitempty"`
+	Rows  []row  `json:"rows"`
+}
+
+type row struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
 }
 
 type text struct {
@@ -124,13 +158,30 @@ type language struct {
 
 type component struct {
 	Type       string      `json:"type"`
+	SubType    string      `json:"sub_type,omitempty"` // quick_reply, for a button
+	Index      string      `json:"index,omitempty"`    // the button's position, "0" to "9"
 	Parameters []parameter `json:"parameters"`
 }
 
 type parameter struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type    string `json:"type"`
+	Text    string `json:"text,omitempty"`
+	Payload string `json:"payload,omitempty"`
 }
+
+// The documented limits of quick replies (Cloud API).
+const (
+	maxButtons      = 3    // reply buttons under a session message
+	maxButtonTitle  = 20   // characters of a reply button's title
+	maxButtonID     = 256  // characters of a reply button's id
+	maxRows         = 10   // rows of a list message, every section together
+	maxRowTitle     = 24   // characters of a row's title
+	maxRowID        = 200  // characters of a row's id
+	maxListButton   = 20   // characters of the list's button label
+	maxButtonBody   = 1024 // characters of a reply-buttons message's body
+	maxListBody     = 4096 // characters of a list message's body
+	defaultListText = "Choose"
+)
 
 // Body builds the documented request body for m (exported for tests of
 // callers and for previews).
@@ -149,6 +200,24 @@ func Body(m *provider.Message) ([]byte, error) {
 			}
 			req.Template.Components = []component{c}
 		}
+		// The approved template's quick-reply buttons: the payload each
+		// tap comes back with (its text is the template's).
+		if len(m.Replies) > maxRows {
+			return nil, fmt.Errorf("%d quick replies: a template has up to %d buttons", len(m.Replies), maxRows)
+		}
+		for i, r := range m.Replies {
+			req.Template.Components = append(req.Template.Components, component{Type: "button", SubType: "quick_reply",
+				Index: strconv.Itoa(i), Parameters: []parameter{{Type: "payload", Payload: r.ID}}})
+		}
+	} else if len(m.Replies) > 0 {
+		if m.Body == "" {
+			return nil, errors.New("session message has no body")
+		}
+		it, err := interactiveOf(m)
+		if err != nil {
+			return nil, err
+		}
+		req.Type, req.Interactive = "interactive", it
 	} else {
 		if m.Body == "" {
 			return nil, errors.New("session message has no body")
@@ -159,6 +228,51 @@ func Body(m *provider.Message) ([]byte, error) {
 		req.Text = &text{Body: m.Body, PreviewURL: strings.Contains(m.Body, "https://")}
 	}
 	return json.Marshal(req)
+}
+
+// interactiveOf is a session message with quick replies: reply buttons
+// for up to 3, a list for up to 10; a text past the documented limits is
+// an error (the API would refuse it: better said before the call).
+func interactiveOf(m *provider.Message) (*interactive, error) {
+	n := utf8.RuneCountInString
+	it := &interactive{}
+	it.Body.Text = m.Body
+	switch {
+	case len(m.Replies) <= maxButtons:
+		if n(m.Body) > maxButtonBody {
+			return nil, fmt.Errorf("a message with reply buttons has a body of %d characters: the API takes up to %d", n(m.Body), maxButtonBody)
+		}
+		it.Type = "button"
+		for i, r := range m.Replies {
+			if r.ID == "" || n(r.ID) > maxButtonID || r.Title == "" || n(r.Title) > maxButtonTitle {
+				return nil, fmt.Errorf("reply button %d: an id of 1 to %d characters and a title of 1 to %d (%q)", i, maxButtonID, maxButtonTitle, r.Title)
+			}
+			it.Action.Buttons = append(it.Action.Buttons, button{Type: "reply", Reply: row{ID: r.ID, Title: r.Title}})
+		}
+	case len(m.Replies) <= maxRows:
+		if n(m.Body) > maxListBody {
+			return nil, fmt.Errorf("a list message has a body of %d characters: the API takes up to %d", n(m.Body), maxListBody)
+		}
+		it.Type = "list"
+		it.Action.Button = m.ReplyButton
+		if it.Action.Button == "" {
+			it.Action.Button = defaultListText
+		}
+		if n(it.Action.Button) > maxListButton {
+			return nil, fmt.Errorf("the list's button label %q: up to %d characters", it.Action.Button, maxListButton)
+		}
+		var rows []row
+		for i, r := range m.Replies {
+			if r.ID == "" || n(r.ID) > maxRowID || r.Title == "" || n(r.Title) > maxRowTitle {
+				return nil, fmt.Errorf("list row %d: an id of 1 to %d characters and a title of 1 to %d (%q)", i, maxRowID, maxRowTitle, r.Title)
+			}
+			rows = append(rows, row{ID: r.ID, Title: r.Title})
+		}
+		it.Action.Sections = []section{{Rows: rows}}
+	default:
+		return nil, fmt.Errorf("%d quick replies: a session message takes up to %d (a list)", len(m.Replies), maxRows)
+	}
+	return it, nil
 }
 
 // graphError is the Graph API error body:

@@ -43,6 +43,8 @@ SELECT * FROM carts WHERE customer = ANY(:keys::text[]);
 SELECT * FROM reservations WHERE EXISTS (SELECT 1 FROM unnest(:texts::text[]) v WHERE strpos(lower(reservations.customer::text), lower(v)) > 0) ORDER BY created_at, id;
 -- name: export-tasks
 SELECT * FROM tasks WHERE profile_id = ANY(:ids::bigint[]) ORDER BY id;
+-- name: export-survey_sends
+SELECT * FROM survey_sends WHERE profile_id = ANY(:ids::bigint[]) ORDER BY sent_at, key;
 -- name: export-rfm
 SELECT * FROM rfm_scores WHERE profile_id = ANY(:ids::bigint[]);
 
@@ -107,6 +109,8 @@ DELETE FROM journey_date_timers WHERE profile_id = ANY(:ids::bigint[]);
 UPDATE journey_log SET profile_id = 0 WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-tasks
 DELETE FROM tasks WHERE profile_id = ANY(:ids::bigint[]);
+-- name: erase-survey_sends
+DELETE FROM survey_sends WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-measure_orders
 UPDATE measure_orders SET profile_id = 0 WHERE profile_id = ANY(:ids::bigint[]);
 -- name: erase-measure_touches

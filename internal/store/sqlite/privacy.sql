@@ -43,6 +43,8 @@ SELECT * FROM carts WHERE customer IN (SELECT value FROM json_each(:keys));
 SELECT * FROM reservations WHERE EXISTS (SELECT 1 FROM json_each(:texts) v WHERE instr(lower(reservations.customer), lower(v.value)) > 0) ORDER BY created_at, id;
 -- name: export-tasks
 SELECT * FROM tasks WHERE profile_id IN (SELECT value FROM json_each(:ids)) ORDER BY id;
+-- name: export-survey_sends
+SELECT * FROM survey_sends WHERE profile_id IN (SELECT value FROM json_each(:ids)) ORDER BY sent_at, key;
 -- name: export-rfm
 SELECT * FROM rfm_scores WHERE profile_id IN (SELECT value FROM json_each(:ids));
 
@@ -107,6 +109,8 @@ DELETE FROM journey_date_timers WHERE profile_id IN (SELECT value FROM json_each
 UPDATE journey_log SET profile_id = 0 WHERE profile_id IN (SELECT value FROM json_each(:ids));
 -- name: erase-tasks
 DELETE FROM tasks WHERE profile_id IN (SELECT value FROM json_each(:ids));
+-- name: erase-survey_sends
+DELETE FROM survey_sends WHERE profile_id IN (SELECT value FROM json_each(:ids));
 -- name: erase-measure_orders
 UPDATE measure_orders SET profile_id = 0 WHERE profile_id IN (SELECT value FROM json_each(:ids));
 -- name: erase-measure_touches
