@@ -81,6 +81,7 @@ func TestClientelingCard(t *testing.T) {
 			{"/api/v1/clienteling/customers?card=LC-1234&store=lyon", bearer(h.admin), 200},
 			{"/api/v1/clienteling/customers?code=LC-1234", bearer(keys[auth.RoleAgent]), 200},
 			{"/api/v1/clienteling/customers?phone=0799999999", staff, 404},
+			{"/api/v1/clienteling/customers?phone=+33612345678", staff, 200}, // a + sent unescaped
 			{"/api/v1/clienteling/customers?store=lyon-01", staff, 400},
 			{"/api/v1/clienteling/customers?card=LC-1234&store=atlantis", bearer(h.admin), 404},
 			{card, bearer(keys[auth.RoleMarketer]), 403},
