@@ -116,3 +116,22 @@ func TestClientelingCard(t *testing.T) {
 		}
 	}, noRateLimit)
 }
+
+// TestClientelingRoutes requests the clienteling routes through the
+// observed harness: an unknown customer and an unknown profile are 404s
+// that name what was not found, an empty lookup a 400.
+func TestClientelingRoutes(t *testing.T) {
+	h := newHarness(t)
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/api/v1/clienteling/customers?email=nobody@example.fr", "", 404},
+		{"GET", "/api/v1/clienteling/customers", "", 400},
+		{"POST", "/api/v1/clienteling/customers/999/notes", `{"text":"hello"}`, 404},
+	} {
+		if code, out := h.adminJSON(c.method, c.path, c.body); code != c.want || out["error"].(map[string]any)["details"] == nil {
+			t.Errorf("%s %s: %d %v; want %d with details", c.method, c.path, code, out, c.want)
+		}
+	}
+}
