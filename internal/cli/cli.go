@@ -39,27 +39,29 @@ type root struct {
 	// profiles the send alone, not the seeding before it).
 	CPUProfileOnSignal string `help:"Write a CPU profile of the command to this file from the first SIGUSR1 it receives until it ends." hidden:"" type:"path"`
 
-	Serve       serveCmd       `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
-	Sources     sourcesCmd     `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
-	Import      importCmd      `cmd:"" help:"Import events from an NDJSON or CSV file, with the same validation and dedup as the API."`
-	Profiles    profilesCmd    `cmd:"" help:"Look at unified customer profiles: identifiers, traits, timeline, merges; undo a wrong merge."`
-	Templates   templatesCmd   `cmd:"" help:"Message templates: list, check and save, preview for a customer."`
-	Replay      replayCmd      `cmd:"" help:"Rebuild identities, profiles and segment memberships from the event log (stop serve first)."`
-	Apply       applyCmd       `cmd:"" help:"Apply definitions (segments, journeys) from YAML or JSON files to a running server."`
-	Segments    segmentsCmd    `cmd:"" help:"Look at segments: list, members (CSV export), history; archive one."`
-	Journey     journeyCmd     `cmd:"" help:"Journeys: test one against a scenario; list, show, pause, resume, archive; enrol a customer."`
-	Tasks       tasksCmd       `cmd:"" help:"Tasks for store staff that journeys create: list a store's, mark one done."`
+	Serve     serveCmd     `cmd:"" help:"Run Parcours: the tracking API, the management API and every part, in one process."`
+	Sources   sourcesCmd   `cmd:"" help:"Manage sources: the touchpoints that send events, each with its write key and channel."`
+	Import    importCmd    `cmd:"" help:"Import events from an NDJSON or CSV file, with the same validation and dedup as the API."`
+	Profiles  profilesCmd  `cmd:"" help:"Look at unified customer profiles: identifiers, traits, timeline, merges; undo a wrong merge."`
+	Templates templatesCmd `cmd:"" help:"Message templates: list, check and save, preview for a customer."`
+	Replay    replayCmd    `cmd:"" help:"Rebuild identities, profiles and segment memberships from the event log (stop serve first)."`
+	Apply     applyCmd     `cmd:"" help:"Apply definitions (segments, journeys) from YAML or JSON files to a running server."`
+	Segments  segmentsCmd  `cmd:"" help:"Look at segments: list, members (CSV export), history; archive one."`
+	Journey   journeyCmd   `cmd:"" help:"Journeys: test one against a scenario; list, show, pause, resume, archive; enrol a customer."`
+	Tasks     tasksCmd     `cmd:"" help:"Tasks for store staff that journeys create: list a store's, mark one done."`
+	Measure   measureCmd   `cmd:"" help:"Measure: KPIs against the previous period, campaign costs, the rollups' status."`
+	Gen       genCmd       `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
+	Bench     benchCmd     `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
+	Cluster   clusterCmd   `cmd:"" help:"Several serve nodes on PostgreSQL and NATS JetStream: the live nodes, who runs the pipeline, the stream's lag (docs/scale.md)."`
+	Migrate   migrateCmd   `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
+	Version   versionCmd   `cmd:"" help:"Print the version."`
+	Users     usersCmd     `cmd:"" help:"People who sign in to the console: create, list, disable, set-role."`
+	Keys      keysCmd      `cmd:"" help:"API keys with a role, stores and an expiry: create, list, revoke, rotate."`
+	Audit     auditCmd     `cmd:"" help:"The audit log: who changed what, when, from where."`
+	Surveys   surveysCmd   `cmd:"" help:"NPS and CSAT surveys: list, show, send after a contact, answers, scores by store, channel, journey, agent."`
+
+	// The store associate's customer card (internal/cli/clienteling.go).
 	Clienteling clientelingCmd `cmd:"" help:"The store associate's customer card: find the customer in front of you, see everything, add a note."`
-	Measure     measureCmd     `cmd:"" help:"Measure: KPIs against the previous period, campaign costs, the rollups' status."`
-	Gen         genCmd         `cmd:"" help:"Generate a realistic synthetic retail event stream, to a file or to a server."`
-	Bench       benchCmd       `cmd:"" help:"Measure Parcours: load generators that report throughput and latency."`
-	Cluster     clusterCmd     `cmd:"" help:"Several serve nodes on PostgreSQL and NATS JetStream: the live nodes, who runs the pipeline, the stream's lag (docs/scale.md)."`
-	Migrate     migrateCmd     `cmd:"" help:"Apply the database schema migrations (serve applies them at start too)."`
-	Version     versionCmd     `cmd:"" help:"Print the version."`
-	Users       usersCmd       `cmd:"" help:"People who sign in to the console: create, list, disable, set-role."`
-	Keys        keysCmd        `cmd:"" help:"API keys with a role, stores and an expiry: create, list, revoke, rotate."`
-	Audit       auditCmd       `cmd:"" help:"The audit log: who changed what, when, from where."`
-	Surveys     surveysCmd     `cmd:"" help:"NPS and CSAT surveys: list, show, send after a contact, answers, scores by store, channel, journey, agent."`
 
 	// Commerce imports (internal/cli/commerce.go).
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`

@@ -51,15 +51,16 @@ type API struct {
 	messages Messages
 	journeys *journey.Engine  // nil: no journey endpoints
 	measure  *measure.Service // nil: no measure endpoints
-	// clienteling is the store associate's customer card; nil: no
-	// clienteling endpoints.
-	clienteling *clienteling.Service
-	clock       clock.Clock
-	log         *slog.Logger
-	surveys     *survey.Service // nil: no survey endpoints
+	surveys  *survey.Service  // nil: no survey endpoints
+	clock    clock.Clock
+	log      *slog.Logger
 
 	mux    *http.ServeMux // the routes, for the audit log's before
 	access *access        // who may do what: keys, sessions, rate limits, audit
+
+	// clienteling is the store associate's customer card; nil: no
+	// clienteling endpoints.
+	clienteling *clienteling.Service
 }
 
 // New returns the API. keys may be nil.

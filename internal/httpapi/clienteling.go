@@ -3,6 +3,7 @@ package httpapi
 import (
 	"cmp"
 	"net/http"
+	"strings"
 
 	"github.com/parcours/parcours/internal/auth"
 	"github.com/parcours/parcours/internal/clienteling"
@@ -45,7 +46,7 @@ func (a *API) findCustomer(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	found, err := a.clienteling.Find(r.Context(), clienteling.Query{Phone: v.Get("phone"), Email: v.Get("email"), Card: v.Get("card"), Code: v.Get("code")})
+	found, err := a.clienteling.Find(r.Context(), clienteling.Query{Phone: plusPhone(v.Get("phone")), Email: v.Get("email"), Card: v.Get("card"), Code: v.Get("code")})
 	if err == nil {
 		err = checkCustomer(r, found.Profile)
 	}
@@ -91,4 +92,14 @@ func (a *API) addCustomerNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusAccepted, added)
+}
+
+// plusPhone restores the + of an international number sent unescaped
+// (?phone=+33612345678 decodes to " 33612345678"): read as a national
+// number it would name someone else, or no one.
+func plusPhone(s string) string {
+	if t := strings.TrimLeft(s, " "); t != s && t != "" && t[0] >= '0' && t[0] <= '9' {
+		return "+" + t
+	}
+	return s
 }

@@ -81,6 +81,7 @@ func TestClientelingCard(t *testing.T) {
 			{"/api/v1/clienteling/customers?card=LC-1234&store=lyon", bearer(h.admin), 200},
 			{"/api/v1/clienteling/customers?code=LC-1234", bearer(keys[auth.RoleAgent]), 200},
 			{"/api/v1/clienteling/customers?phone=0799999999", staff, 404},
+			{"/api/v1/clienteling/customers?phone=+33612345678", staff, 200}, // a + sent unescaped
 			{"/api/v1/clienteling/customers?store=lyon-01", staff, 400},
 			{"/api/v1/clienteling/customers?card=LC-1234&store=atlantis", bearer(h.admin), 404},
 			{card, bearer(keys[auth.RoleMarketer]), 403},
@@ -114,4 +115,23 @@ func TestClientelingCard(t *testing.T) {
 			t.Fatalf("notes after two posts with one key: %v", out["notes"])
 		}
 	}, noRateLimit)
+}
+
+// TestClientelingRoutes requests the clienteling routes through the
+// observed harness: an unknown customer and an unknown profile are 404s
+// that name what was not found, an empty lookup a 400.
+func TestClientelingRoutes(t *testing.T) {
+	h := newHarness(t)
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/api/v1/clienteling/customers?email=nobody@example.fr", "", 404},
+		{"GET", "/api/v1/clienteling/customers", "", 400},
+		{"POST", "/api/v1/clienteling/customers/999/notes", `{"text":"hello"}`, 404},
+	} {
+		if code, out := h.adminJSON(c.method, c.path, c.body); code != c.want || out["error"].(map[string]any)["details"] == nil {
+			t.Errorf("%s %s: %d %v; want %d with details", c.method, c.path, code, out, c.want)
+		}
+	}
 }
