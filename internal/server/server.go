@@ -102,17 +102,19 @@ type Options struct {
 
 // Server is a running Parcours.
 type Server struct {
-	st       store.Store
-	opts     Options
-	log      *slog.Logger
-	notifier *eventlog.Notifier
-	commit   *collect.Committer
-	keys     *collect.Keys
-	ingest   *collect.Handler
-	registry *prometheus.Registry
-	handler  http.Handler
-	routes   []httpapi.Route
-	ready    atomic.Bool
+	st store.Store
+	// publisher is the ingestion sink of a clustered node (nil alone).
+	publisher *stream.Publisher
+	opts      Options
+	log       *slog.Logger
+	notifier  *eventlog.Notifier
+	commit    *collect.Committer
+	keys      *collect.Keys
+	ingest    *collect.Handler
+	registry  *prometheus.Registry
+	handler   http.Handler
+	routes    []httpapi.Route
+	ready     atomic.Bool
 	// pipeline is the stages, assembled from Options.Config; the fields
 	// below name its parts.
 	pipeline *pipeline.Pipeline
@@ -169,7 +171,8 @@ func New(st store.Store, o Options) *Server {
 
 	var sink collect.Sink = s.commit
 	if o.Stream != nil {
-		sink = o.Stream.Publisher(s.registry)
+		s.publisher = o.Stream.Publisher(s.registry)
+		sink = s.publisher
 		o.Stream.Register(s.registry)
 	}
 	if o.DecodeOnly {

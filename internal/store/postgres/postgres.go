@@ -43,8 +43,9 @@ const (
 
 // Store is the PostgreSQL engine.
 type Store struct {
-	pool *pgxpool.Pool
-	tail *store.Tail // the newest events this process appended, decoded; nil: none
+	pool  *pgxpool.Pool
+	tail  *store.Tail // the newest events this process appended, decoded; nil: none
+	fence fence       // the pipeline token this process writes under (fence.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,6 +59,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// only hides the password on a best-effort basis.
 		return nil, fmt.Errorf("postgres: open: cannot parse the connection string")
 	}
+	s := &Store{}
+	cfg.PrepareConn = s.fence.prepare
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -66,7 +69,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s.pool = pool
+	return s, nil
 }
 
 // Engine returns "postgres".
