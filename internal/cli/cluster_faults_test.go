@@ -378,6 +378,16 @@ func (c *faultCluster) settle(phase string, l *load) {
 			break
 		}
 		if time.Now().After(deadline) {
+			if os.Getenv("PARCOURS_TEST_FAULT_LOGS") != "" { // goroutine dumps into the logs
+				c.mu.Lock()
+				for _, n := range c.nodes {
+					if n != nil && n.cmd.ProcessState == nil {
+						_ = n.cmd.Process.Signal(syscall.SIGQUIT)
+					}
+				}
+				c.mu.Unlock()
+				time.Sleep(2 * time.Second)
+			}
 			c.t.Fatalf("%s: 60s after the load stopped (caught up: %v: %s):\n%v\n%s\nnodes said:\n%s", phase, caughtUp, c.progress, r.Err(), r, c.logs())
 		}
 	}
@@ -425,8 +435,9 @@ func (c *faultCluster) healthy(phase string) {
 			c.t.Fatalf("%s: cluster status: exit %d: %s", phase, code, errs.String())
 		}
 		var got struct {
-			Cluster  stream.Status `json:"cluster"`
-			UnifyLag int64         `json:"unify_lag"`
+			Cluster   stream.Status `json:"cluster"`
+			UnifyLag  int64         `json:"unify_lag"`
+			FenceNode string        `json:"fence_node"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 			c.t.Fatalf("cluster status --json: %v: %s", err, out.String())
@@ -438,11 +449,11 @@ func (c *faultCluster) healthy(phase string) {
 				live++
 			}
 		}
-		if live == 3 && len(s.Nodes) == 3 && ids[s.Leases[server.PipelineLease]] && s.Lag == 0 && got.UnifyLag == 0 && s.Replicas == 3 {
+		if live == 3 && len(s.Nodes) == 3 && ids[s.Leases[server.PipelineLease]] && got.FenceNode == s.Leases[server.PipelineLease] && s.Lag == 0 && got.UnifyLag == 0 && s.Replicas == 3 {
 			return
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("%s: cluster status 15s after catching up: %s; want 3 live nodes, the pipeline held, nothing behind, 3 replicas", phase, out.String())
+			c.t.Fatalf("%s: cluster status 15s after catching up: %s; want 3 live nodes, the pipeline held and fenced by the same node, nothing behind, 3 replicas", phase, out.String())
 		}
 	}
 }

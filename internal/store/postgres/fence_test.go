@@ -97,3 +97,30 @@ func TestFenceRefusesTheOldOwner(t *testing.T) {
 	}
 	t.Logf("the new owner moved the fence %s after the old one paused in a transaction", took.Round(time.Millisecond))
 }
+
+// BenchmarkCheckpointFence measures a checkpoint write (one statement, one
+// transaction) by a session that declares no token and by the fenced
+// pipeline owner: the cost of the fence check.
+func BenchmarkCheckpointFence(b *testing.B) {
+	ctx := context.Background()
+	for _, fenced := range []bool{false, true} {
+		name := "unfenced"
+		if fenced {
+			name = "fenced"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			if fenced {
+				if err := s.Fence(ctx, 1, 1, "bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := s.SaveCheckpoint(ctx, "bench", int64(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
