@@ -590,8 +590,8 @@ func TestClusterFaultsPause(t *testing.T) {
 		if err == nil || !strings.Contains(paused.log(), "lost the pipeline lease") {
 			t.Errorf("the paused node exited with %v after it resumed; want an error saying it lost the pipeline lease; it said: %s", err, paused.log())
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the paused node still runs 15s after it resumed without its lease; it said: %s", paused.log())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the paused node still runs 30s after it resumed without its lease; it said: %s", paused.log())
 	}
 	fenced := strings.Count(paused.log(), "fenced")
 	c.restart(o)

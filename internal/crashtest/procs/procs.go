@@ -7,25 +7,58 @@
 package procs
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// FreePort returns a loopback TCP port free at the time of the call.
+// FreePort returns a loopback TCP port free at the time of the call, below
+// the usual ephemeral range (32768 and up): a server restarted by a test
+// must find its port again, and an ephemeral port may meanwhile have been
+// given to some outgoing connection (a client reconnecting to it).
 func FreePort(t testing.TB) int {
 	t.Helper()
+	for range 100 {
+		p := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err == nil {
+			l.Close()
+			return p
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// lockedBuffer is a process's output, written by exec's copier and read by
+// the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // NATSCluster is three nats-server processes clustered with JetStream, with
@@ -38,6 +71,7 @@ type NATSCluster struct {
 	mon    []int
 	dirs   []string
 	cmds   []*exec.Cmd
+	out    []*lockedBuffer // each server's last run's output, for the failure message
 }
 
 // StartNATSCluster starts three clustered servers and waits until each
@@ -52,7 +86,7 @@ func StartNATSCluster(t testing.TB) *NATSCluster {
 		}
 		bin = "/usr/sbin/nats-server"
 	}
-	c := &NATSCluster{t: t, bin: bin, cmds: make([]*exec.Cmd, 3)}
+	c := &NATSCluster{t: t, bin: bin, cmds: make([]*exec.Cmd, 3), out: make([]*lockedBuffer, 3)}
 	for range 3 {
 		c.client = append(c.client, FreePort(t))
 		c.route = append(c.route, FreePort(t))
@@ -93,6 +127,8 @@ func (c *NATSCluster) Start(i int) {
 	cmd := exec.Command(c.bin, "-js", "-sd", c.dirs[i], "-a", "127.0.0.1", "-p", fmt.Sprint(c.client[i]),
 		"-m", fmt.Sprint(c.mon[i]), "-n", fmt.Sprintf("n%d", i+1), "--cluster_name", "parcours-test",
 		"--cluster", fmt.Sprintf("nats://127.0.0.1:%d", c.route[i]), "--routes", strings.Join(routes, ","))
+	c.out[i] = new(lockedBuffer)
+	cmd.Stdout, cmd.Stderr = c.out[i], c.out[i]
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
@@ -130,7 +166,7 @@ func (c *NATSCluster) WaitHealthy(i int) {
 			}
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("nats-server n%d not healthy within 30s (%v)", i+1, err)
+			c.t.Fatalf("nats-server n%d not healthy within 30s (%v); it said:\n%s", i+1, err, c.out[i])
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
