@@ -70,7 +70,7 @@ func (s *Server) startClustered(ctx context.Context) {
 // Fencer is a store that can refuse the writes of a pipeline owner whose
 // lease has been taken since (the PostgreSQL store, migration 0021).
 type Fencer interface {
-	Fence(ctx context.Context, epoch int64, token uint64, node string) error
+	Fence(ctx context.Context, epoch int64, token uint64, node string) (previous string, err error)
 }
 
 // fence records this node's holding of the pipeline lease in the store,
@@ -88,10 +88,28 @@ func (s *Server) fence(held context.Context) error {
 	ctx, cancel := context.WithTimeout(held, 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	if err := f.Fence(ctx, tok.Epoch, tok.Rev, s.opts.Stream.Node()); err != nil {
+	me := s.opts.Stream.Node()
+	prev, err := f.Fence(ctx, tok.Epoch, tok.Rev, me)
+	if err != nil {
 		return err
 	}
-	s.log.Info("cluster: pipeline fenced", "epoch", tok.Epoch, "token", tok.Rev, "took", time.Since(start).Round(time.Millisecond))
+	s.log.Info("cluster: pipeline fenced", "epoch", tok.Epoch, "token", tok.Rev, "previous", prev, "took", time.Since(start).Round(time.Millisecond))
+	if prev == "" || prev == me {
+		return nil // this node's own leases are taken back by its stages at start
+	}
+	// The previous owner can no longer write the outbox or the
+	// enrolments: what it left leased is taken back now, as a restarted
+	// node takes back its own, rather than when the leases expire.
+	if s.messages != nil {
+		if err := s.messages.ReclaimNode(ctx, prev); err != nil {
+			s.log.Error("cluster: take back the previous owner's messages", "node", prev, "err", err)
+		}
+	}
+	if n, err := s.st.ReleaseEnrolmentLeases(ctx, prev, s.opts.Clock.Now()); err != nil {
+		s.log.Error("cluster: take back the previous owner's enrolments", "node", prev, "err", err)
+	} else if n > 0 {
+		s.log.Warn("cluster: took back the previous owner's enrolments", "node", prev, "enrolments", n)
+	}
 	return nil
 }
 

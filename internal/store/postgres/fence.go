@@ -68,23 +68,30 @@ func (f *fence) prepare(ctx context.Context, c *pgx.Conn) (bool, error) {
 // that declares an older token fail with an error IsFenced recognises.
 // Fence fails, and changes nothing, when a newer token is recorded already
 // (this node's lease was lost and taken before it got here).
-func (s *Store) Fence(ctx context.Context, epoch int64, token uint64, node string) error {
+//
+// It returns the node that held the fence before (empty if none): the
+// caller may take back what that node left leased.
+func (s *Store) Fence(ctx context.Context, epoch int64, token uint64, node string) (previous string, err error) {
 	tok := fmt.Sprintf("%d:%d", epoch, token)
 	var holder string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, queries.Get("fence-lock")); err != nil {
+			return err
+		}
+		var prevToken string
+		if err := tx.QueryRow(ctx, queries.Get("fence-holder")).Scan(&previous, &prevToken); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		return tx.QueryRow(ctx, queries.Get("fence-move"), epoch, int64(token), node).Scan(&holder)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%w (this node's token %s is older than the recorded one)", ErrFenced, tok)
+		return "", fmt.Errorf("%w (this node's token %s is older than the recorded one)", ErrFenced, tok)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: record the pipeline fence token %s: %w", tok, err)
+		return "", fmt.Errorf("postgres: record the pipeline fence token %s: %w", tok, err)
 	}
 	s.fence.token.Store(tok)
-	return nil
+	return previous, nil
 }
 
 // FenceHolder returns the node recorded as the pipeline's writer and its

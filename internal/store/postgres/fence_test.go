@@ -26,8 +26,8 @@ func TestFenceRefusesTheOldOwner(t *testing.T) {
 	}
 	b, plain := connect(t, dsn), connect(t, dsn)
 
-	if err := a.Fence(ctx, 1, 5, "a"); err != nil {
-		t.Fatalf("a takes the fence: %v", err)
+	if prev, err := a.Fence(ctx, 1, 5, "a"); err != nil || prev != "" {
+		t.Fatalf("a takes the fence: %q %v; want no previous holder", prev, err)
 	}
 	if err := a.SaveCheckpoint(ctx, "unify", 10); err != nil {
 		t.Fatalf("the owner's write: %v", err)
@@ -42,7 +42,13 @@ func TestFenceRefusesTheOldOwner(t *testing.T) {
 	}
 	moved := make(chan error, 1)
 	start := time.Now()
-	go func() { moved <- b.Fence(ctx, 1, 9, "b") }()
+	go func() {
+		prev, err := b.Fence(ctx, 1, 9, "b")
+		if err == nil && prev != "a" {
+			err = errors.New("previous holder " + prev + ", want a")
+		}
+		moved <- err
+	}()
 	select {
 	case err := <-moved:
 		t.Fatalf("b moved the fence (%v) while a's transaction, past the check, was open", err)
@@ -79,14 +85,14 @@ func TestFenceRefusesTheOldOwner(t *testing.T) {
 	if err := plain.SaveCheckpoint(ctx, "other", 1); err != nil {
 		t.Fatalf("a session that declares no token: %v", err)
 	}
-	if err := a.Fence(ctx, 1, 7, "a"); !errors.Is(err, postgres.ErrFenced) {
+	if _, err := a.Fence(ctx, 1, 7, "a"); !errors.Is(err, postgres.ErrFenced) {
 		t.Fatalf("a takes the fence back with an older token: %v; want ErrFenced", err)
 	}
 	if node, tok, err := b.FenceHolder(ctx); err != nil || node != "b" || tok != "1:9" {
 		t.Fatalf("FenceHolder = %q %q %v; want b 1:9", node, tok, err)
 	}
 	// The lease bucket recreated: its revisions start again, in a new epoch.
-	if err := a.Fence(ctx, 2, 1, "a"); err != nil {
+	if _, err := a.Fence(ctx, 2, 1, "a"); err != nil {
 		t.Fatalf("a fences in a newer epoch: %v", err)
 	}
 	if err := b.SaveCheckpoint(ctx, "unify", 14); !postgres.IsFenced(err) {
@@ -111,7 +117,7 @@ func BenchmarkCheckpointFence(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			s := open(b)
 			if fenced {
-				if err := s.Fence(ctx, 1, 1, "bench"); err != nil {
+				if _, err := s.Fence(ctx, 1, 1, "bench"); err != nil {
 					b.Fatal(err)
 				}
 			}
