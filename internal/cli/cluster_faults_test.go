@@ -220,7 +220,7 @@ func (c *faultCluster) startLoad(phase string) *load {
 				for _, id := range ids {
 					c.ledger.Events.Record(id, o)
 				}
-				time.Sleep(50 * time.Millisecond)
+				time.Sleep(100 * time.Millisecond) // the checks need keys, not volume
 			}
 		})
 	}
