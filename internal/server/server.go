@@ -102,19 +102,17 @@ type Options struct {
 
 // Server is a running Parcours.
 type Server struct {
-	st store.Store
-	// publisher is the ingestion sink of a clustered node (nil alone).
-	publisher *stream.Publisher
-	opts      Options
-	log       *slog.Logger
-	notifier  *eventlog.Notifier
-	commit    *collect.Committer
-	keys      *collect.Keys
-	ingest    *collect.Handler
-	registry  *prometheus.Registry
-	handler   http.Handler
-	routes    []httpapi.Route
-	ready     atomic.Bool
+	st       store.Store
+	opts     Options
+	log      *slog.Logger
+	notifier *eventlog.Notifier
+	commit   *collect.Committer
+	keys     *collect.Keys
+	ingest   *collect.Handler
+	registry *prometheus.Registry
+	handler  http.Handler
+	routes   []httpapi.Route
+	ready    atomic.Bool
 	// pipeline is the stages, assembled from Options.Config; the fields
 	// below name its parts.
 	pipeline *pipeline.Pipeline
@@ -142,6 +140,9 @@ type Server struct {
 	startMu sync.Mutex
 	wg      sync.WaitGroup
 	relay   sync.WaitGroup // commerce's outbox relay: stopped before the committer
+
+	// publisher is the ingestion sink of a clustered node (nil alone).
+	publisher *stream.Publisher
 }
 
 // New assembles a server over st, which must be migrated.

@@ -43,9 +43,11 @@ const (
 
 // Store is the PostgreSQL engine.
 type Store struct {
-	pool  *pgxpool.Pool
-	tail  *store.Tail // the newest events this process appended, decoded; nil: none
-	fence fence       // the pipeline token this process writes under (fence.go)
+	pool *pgxpool.Pool
+	tail *store.Tail // the newest events this process appended, decoded; nil: none
+
+	// fence is the pipeline token this process writes under (fence.go).
+	fence fence
 }
 
 var _ store.Store = (*Store)(nil)
