@@ -5,10 +5,10 @@
 SELECT pg_advisory_xact_lock(1885434467, hashtext(current_schema()));
 
 -- name: fence-move
-INSERT INTO cluster_fence (name, epoch, token, holder, fenced_at) VALUES ('pipeline', $1, $2, $3, now())
-ON CONFLICT (name) DO UPDATE SET epoch = excluded.epoch, token = excluded.token, holder = excluded.holder, fenced_at = excluded.fenced_at
+INSERT INTO cluster_fence (name, epoch, token, node, fenced_at) VALUES ('pipeline', $1, $2, $3, now())
+ON CONFLICT (name) DO UPDATE SET epoch = excluded.epoch, token = excluded.token, node = excluded.node, fenced_at = excluded.fenced_at
 WHERE (cluster_fence.epoch, cluster_fence.token) < (excluded.epoch, excluded.token)
-RETURNING holder;
+RETURNING node;
 
 -- name: fence-holder
-SELECT holder, epoch || ':' || token FROM cluster_fence WHERE name = 'pipeline';
+SELECT node, epoch || ':' || token FROM cluster_fence WHERE name = 'pipeline';

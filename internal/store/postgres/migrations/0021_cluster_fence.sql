@@ -11,7 +11,7 @@ CREATE TABLE cluster_fence (
     name      text PRIMARY KEY,
     epoch     bigint NOT NULL, -- when the lease bucket was created (unix ns): a recreated bucket starts its revisions again
     token     bigint NOT NULL, -- the lease's revision when it was acquired
-    holder    text NOT NULL,   -- the node id
+    node      text NOT NULL,   -- the node id (not "holder": a profile column name elsewhere)
     fenced_at timestamptz NOT NULL
 );
 
@@ -28,7 +28,7 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM pg_advisory_xact_lock_shared(1885434467, hashtext(current_schema()));
-    SELECT epoch || ':' || token || ' (' || holder || ')' INTO cur FROM cluster_fence WHERE name = 'pipeline';
+    SELECT epoch || ':' || token || ' (' || node || ')' INTO cur FROM cluster_fence WHERE name = 'pipeline';
     IF cur IS NULL OR split_part(cur, ' ', 1) <> mine THEN
         RAISE EXCEPTION 'fenced: this node wrote % as the pipeline owner %, but the owner is now %', TG_TABLE_NAME, mine, COALESCE(cur, 'unknown')
             USING ERRCODE = 'PF001', HINT = 'another node took the pipeline lease; this node must stop its stages and restart';
