@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -46,12 +47,27 @@ func (c *clusterStatusCmd) Run(g *config.Globals, e *env) error {
 	if err != nil {
 		return err
 	}
+	// The fence: the node PostgreSQL takes the pipeline's writes from
+	// (docs/scale.md, Fencing); it names the lease holder once it has
+	// started its stages.
+	var fenceNode, fenceToken string
+	if f, ok := st.(interface {
+		FenceHolder(context.Context) (string, string, error)
+	}); ok {
+		if fenceNode, fenceToken, err = f.FenceHolder(e.ctx); err != nil {
+			return err
+		}
+	}
 	if g.JSON {
-		return printJSON(e.stdout, map[string]any{"cluster": status, "log_last_seq": last, "unify_seq": unified, "unify_lag": last - unified})
+		return printJSON(e.stdout, map[string]any{"cluster": status, "log_last_seq": last, "unify_seq": unified, "unify_lag": last - unified,
+			"fence_node": fenceNode, "fence_token": fenceToken})
 	}
 	fmt.Fprintf(e.stdout, "stream %s on %s: %d messages, last %d, replicas %d\n", status.Stream, status.Server, status.Messages, status.LastSeq, status.Replicas)
 	fmt.Fprintf(e.stdout, "relay: %d of %d copied into the event log (%d behind), run by %s\n", status.Relayed, status.LastSeq, status.Lag, orNone(status.Leases[server.PipelineLease]))
 	fmt.Fprintf(e.stdout, "event log: last %d; unify at %d (%d behind)\n", last, unified, last-unified)
+	if fenceNode != "" {
+		fmt.Fprintf(e.stdout, "fence: PostgreSQL takes the pipeline's writes from %s only (token %s)\n", fenceNode, fenceToken)
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nnode\taddress\tup\truns")
 	for _, n := range status.Nodes {

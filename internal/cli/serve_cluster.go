@@ -19,7 +19,8 @@ type clusterFlags struct {
 	NATSStream      string        `name:"nats-stream" help:"Name of the JetStream stream (its subjects and lease bucket are named after it)." env:"PARCOURS_NATS_STREAM" default:"PARCOURS_EVENTS"`
 	NATSReplicas    int           `name:"nats-replicas" help:"Replicas of the stream and the lease bucket (3 on a 3-server NATS cluster)." env:"PARCOURS_NATS_REPLICAS" default:"1"`
 	NATSDedupWindow time.Duration `name:"nats-dedup-window" help:"How long JetStream remembers a (source, messageId) to drop a resent event (older repeats are dropped by the event log's own --dedup-window)." env:"PARCOURS_NATS_DEDUP_WINDOW" default:"2m"`
-	NATSRetention   time.Duration `name:"nats-retention" help:"How long the stream keeps an event; the relay must have copied it into the event log by then." env:"PARCOURS_NATS_RETENTION" default:"24h"`
+	NATSRetention   time.Duration `name:"nats-retention" help:"How long the stream keeps an event; the relay must have copied it into the event log by then (ingestion answers 503 once the oldest event not yet relayed is older than half of it)." env:"PARCOURS_NATS_RETENTION" default:"24h"`
+	NATSMaxLag      int64         `name:"nats-max-lag" help:"Events the relay may be behind the stream before ingestion answers 503 with Retry-After (back-pressure); -1: no bound by count (the bound by age, half of --nats-retention, still holds)." env:"PARCOURS_NATS_MAX_LAG" default:"1000000"`
 }
 
 // errLeaseLost ends serve when another node took the pipeline lease from
@@ -39,7 +40,7 @@ func (c *serveCmd) cluster(e *env, st store.Store, node string, so *server.Optio
 		return nil, never, fmt.Errorf("--nats %s: needs --database postgres://... (every node shares its state in PostgreSQL; the embedded store is one node's)", c.NATS)
 	}
 	s, err := stream.Connect(e.ctx, stream.Options{URL: c.NATS, Name: c.NATSStream, Replicas: c.NATSReplicas,
-		DedupWindow: c.NATSDedupWindow, Retention: c.NATSRetention, Node: node, Logger: e.log})
+		DedupWindow: c.NATSDedupWindow, Retention: c.NATSRetention, MaxLag: c.NATSMaxLag, Node: node, Logger: e.log})
 	if err != nil {
 		return nil, never, err
 	}

@@ -94,6 +94,12 @@ func (k *Keys) Source(ctx context.Context, key string) (*source.Source, error) {
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			src, ttl = nil, k.negative
+		case err != nil && ok && ctx.Err() == nil:
+			// The store cannot answer (PostgreSQL restarting): a known
+			// key's last answer serves meanwhile, so that a clustered
+			// node, whose events go to the stream, keeps taking them
+			// (docs/scale.md). Asked again at the next request.
+			return ent.check()
 		case err != nil:
 			return nil, fmt.Errorf("collect: look up write key: %w", err)
 		}

@@ -63,3 +63,40 @@ func TestKeyLookupsAreBounded(t *testing.T) {
 	close(f.release)
 	wg.Wait()
 }
+
+// failingFinder knows one source until the store goes away.
+type failingFinder struct {
+	src  *source.Source
+	down bool
+}
+
+func (f *failingFinder) SourceByWriteKey(_ context.Context, key string) (*source.Source, error) {
+	switch {
+	case f.down:
+		return nil, errors.New("connection refused")
+	case key == f.src.WriteKey:
+		return f.src, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+// TestKnownKeyOutlivesAStoreOutage: while the store cannot answer, a key
+// looked up before keeps its last answer past its TTL; an unknown key is
+// an error (not "unknown": the store could not say).
+func TestKnownKeyOutlivesAStoreOutage(t *testing.T) {
+	src, _ := source.New("Web", "web", "", time.Now())
+	f := &failingFinder{src: src}
+	clk := clock.NewFake(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
+	k := NewKeys(f, clk, 5*time.Second)
+	if _, err := k.Source(context.Background(), src.WriteKey); err != nil {
+		t.Fatal(err)
+	}
+	f.down = true
+	clk.Advance(time.Minute)
+	if got, err := k.Source(context.Background(), src.WriteKey); err != nil || got.ID != src.ID {
+		t.Fatalf("known key while the store is down: %v, %v; want its last answer", got, err)
+	}
+	if _, err := k.Source(context.Background(), "wk_never_seen"); err == nil || errors.Is(err, ErrUnknownWriteKey) {
+		t.Fatalf("unknown key while the store is down: %v; want the lookup's error", err)
+	}
+}

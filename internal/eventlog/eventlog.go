@@ -151,6 +151,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 	if err != nil {
 		return fmt.Errorf("eventlog: %s: %w", c.Name, err)
 	}
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []*event.Event, 1)
@@ -225,7 +226,9 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 	cancel()
 	for range batches { // let the reader finish
 	}
-	if err := <-readErr; err != nil && ctx.Err() == nil {
+	// The caller's context, not ours (just cancelled): a read that failed
+	// (the database restarting) is an error to restart from, not a stop.
+	if err := <-readErr; err != nil && parent.Err() == nil {
 		return err
 	}
 	return nil

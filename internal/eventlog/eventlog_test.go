@@ -110,6 +110,52 @@ func TestConsumerStopsOnHandlerError(t *testing.T) {
 	}
 }
 
+// failingLog fails every read once failing is set: the database went away.
+type failingLog struct {
+	store.Store
+	failing atomic.Bool
+}
+
+var errGone = errors.New("connection refused")
+
+func (f *failingLog) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	if f.failing.Load() {
+		return nil, errGone
+	}
+	return f.Store.ReadAfter(ctx, after, limit)
+}
+
+// TestConsumerReportsAFailedRead: a read that fails (PostgreSQL
+// restarting) ends Run with that error, so that the stage's loop restarts
+// it; returning nil would tell the loop that the stage was stopped, and it
+// would stay stopped for good (the cluster test that restarts PostgreSQL
+// found unify silently stopped this way).
+func TestConsumerReportsAFailedRead(t *testing.T) {
+	s := openStore(t)
+	n := eventlog.NewNotifier()
+	appendN(t, s, n, 0, 3)
+	log := &failingLog{Store: s}
+	c := &eventlog.Consumer{Name: "reader", Log: log, Checkpoints: s, Notifier: n, Poll: 10 * time.Millisecond}
+	handled := make(chan struct{}, 10)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Run(context.Background(), func(context.Context, []*event.Event) error {
+			handled <- struct{}{}
+			return nil
+		})
+	}()
+	<-handled
+	log.failing.Store(true)
+	select {
+	case err := <-done:
+		if !errors.Is(err, errGone) {
+			t.Fatalf("Run = %v after a failed read; want the read's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run still runs 5s after its reads started failing")
+	}
+}
+
 // TestConsumerYieldIsBounded: a consumer told to yield waits while told
 // so, but never more than MaxYield per batch, so it always makes progress.
 func TestConsumerYieldIsBounded(t *testing.T) {

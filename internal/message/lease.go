@@ -47,9 +47,21 @@ func (p *Pipeline) reclaim(ctx context.Context) error {
 	if p.o.Node == "" {
 		return nil
 	}
-	ms, err := p.st.LeasedBy(ctx, p.o.Node)
+	return p.ReclaimNode(ctx, p.o.Node)
+}
+
+// ReclaimNode takes back, as reclaim does, the messages node left leased.
+// In a cluster the node that takes the pipeline over calls it for the
+// previous owner once the fence keeps that owner from writing the outbox
+// (docs/scale.md, Fencing): its messages are taken back at once, as a
+// restarted node's are, instead of after their leases expire.
+func (p *Pipeline) ReclaimNode(ctx context.Context, node string) error {
+	if node == "" {
+		return nil
+	}
+	ms, err := p.st.LeasedBy(ctx, node)
 	if err != nil {
-		return fmt.Errorf("messages: take back node %s's leases: %w", p.o.Node, err)
+		return fmt.Errorf("messages: take back node %s's leases: %w", node, err)
 	}
 	if len(ms) == 0 {
 		return nil
@@ -78,10 +90,10 @@ func (p *Pipeline) reclaim(ctx context.Context) error {
 	}
 	n, err := p.st.FinishMessages(ctx, updates)
 	if err != nil {
-		return fmt.Errorf("messages: take back node %s's %d leases: %w", p.o.Node, len(ms), err)
+		return fmt.Errorf("messages: take back node %s's %d leases: %w", node, len(ms), err)
 	}
-	p.log.Warn("messages: took back the leases of this node's previous run",
-		"node", p.o.Node, "leased", len(ms), "applied", n, "never_called", untried, "resent_in_doubt", resent, "outcome_unknown", unknown)
+	p.log.Warn("messages: took back the leases of a node's stopped run",
+		"node", node, "by", p.o.Node, "leased", len(ms), "applied", n, "never_called", untried, "resent_in_doubt", resent, "outcome_unknown", unknown)
 	poke(p.notify)
 	return nil
 }

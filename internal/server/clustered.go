@@ -20,8 +20,9 @@ const PipelineLease = "pipeline"
 // them again beside what the lost run may still be finishing.
 func (s *Server) startClustered(ctx context.Context) {
 	relay := s.opts.Stream.Relay(s.commit, s.st, s.registry)
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() { defer s.wg.Done(); s.reloadDefinitions(ctx, definitionsReload) }()
+	go func() { defer s.wg.Done(); s.publisher.WatchLag(ctx, s.st, s.opts.Stream.MaxLag()) }()
 	go func() {
 		defer s.wg.Done()
 		s.opts.Stream.Announce(ctx, stream.NodeInfo{Addr: s.opts.Addr, Started: s.opts.Clock.Now()})
@@ -31,6 +32,18 @@ func (s *Server) startClustered(ctx context.Context) {
 		once, stop := context.WithCancel(ctx)
 		defer stop()
 		s.opts.Stream.Hold(once, PipelineLease, func(held context.Context) {
+			// Fence first: from here on, a node that held the lease
+			// before this one cannot write the pipeline's tables, paused
+			// or not (docs/scale.md, Fencing). If it fails, the lease is
+			// released and claimed again.
+			if err := s.fence(held); err != nil {
+				s.log.Error("cluster: cannot fence the pipeline; giving the lease up", "err", err)
+				select {
+				case <-held.Done():
+				case <-time.After(time.Second):
+				}
+				return
+			}
 			defer stop() // never claim it again in this process
 			s.startMu.Lock()
 			if ctx.Err() != nil { // Close came first
@@ -52,6 +65,52 @@ func (s *Server) startClustered(ctx context.Context) {
 			}
 		})
 	}()
+}
+
+// Fencer is a store that can refuse the writes of a pipeline owner whose
+// lease has been taken since (the PostgreSQL store, migration 0021).
+type Fencer interface {
+	Fence(ctx context.Context, epoch int64, token uint64, node string) (previous string, err error)
+}
+
+// fence records this node's holding of the pipeline lease in the store,
+// when the store fences: it waits for the previous owner's open
+// transactions, and refuses that owner's writes from then on.
+func (s *Server) fence(held context.Context) error {
+	f, ok := s.st.(Fencer)
+	if !ok {
+		return nil
+	}
+	tok, ok := stream.LeaseToken(held)
+	if !ok {
+		return errors.New("no lease token")
+	}
+	ctx, cancel := context.WithTimeout(held, 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	me := s.opts.Stream.Node()
+	prev, err := f.Fence(ctx, tok.Epoch, tok.Rev, me)
+	if err != nil {
+		return err
+	}
+	s.log.Info("cluster: pipeline fenced", "epoch", tok.Epoch, "token", tok.Rev, "previous", prev, "took", time.Since(start).Round(time.Millisecond))
+	if prev == "" || prev == me {
+		return nil // this node's own leases are taken back by its stages at start
+	}
+	// The previous owner can no longer write the outbox or the
+	// enrolments: what it left leased is taken back now, as a restarted
+	// node takes back its own, rather than when the leases expire.
+	if s.messages != nil {
+		if err := s.messages.ReclaimNode(ctx, prev); err != nil {
+			s.log.Error("cluster: take back the previous owner's messages", "node", prev, "err", err)
+		}
+	}
+	if n, err := s.st.ReleaseEnrolmentLeases(ctx, prev, s.opts.Clock.Now()); err != nil {
+		s.log.Error("cluster: take back the previous owner's enrolments", "node", prev, "err", err)
+	} else if n > 0 {
+		s.log.Warn("cluster: took back the previous owner's enrolments", "node", prev, "enrolments", n)
+	}
+	return nil
 }
 
 // definitionsReload is how often a clustered node reads the segment and

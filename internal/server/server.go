@@ -140,6 +140,9 @@ type Server struct {
 	startMu sync.Mutex
 	wg      sync.WaitGroup
 	relay   sync.WaitGroup // commerce's outbox relay: stopped before the committer
+
+	// publisher is the ingestion sink of a clustered node (nil alone).
+	publisher *stream.Publisher
 }
 
 // New assembles a server over st, which must be migrated.
@@ -169,7 +172,8 @@ func New(st store.Store, o Options) *Server {
 
 	var sink collect.Sink = s.commit
 	if o.Stream != nil {
-		sink = o.Stream.Publisher(s.registry)
+		s.publisher = o.Stream.Publisher(s.registry)
+		sink = s.publisher
 		o.Stream.Register(s.registry)
 	}
 	if o.DecodeOnly {

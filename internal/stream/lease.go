@@ -40,7 +40,7 @@ func (s *Stream) Hold(ctx context.Context, key string, fn func(ctx context.Conte
 			}
 			continue
 		}
-		s.log.Info("lease: holding", "lease", key, "node", s.opts.Node)
+		s.log.Info("lease: holding", "lease", key, "node", s.opts.Node, "revision", rev)
 		s.leaseEvents.WithLabelValues(key, "acquired").Inc()
 		s.leaseHeld.WithLabelValues(key).Set(1)
 		s.holding(ctx, key, rev, fn)
@@ -51,7 +51,7 @@ func (s *Stream) Hold(ctx context.Context, key string, fn func(ctx context.Conte
 // holding runs fn under the lease claimed at rev, renewing it, until fn
 // returns or the lease is lost.
 func (s *Stream) holding(ctx context.Context, key string, rev uint64, fn func(ctx context.Context)) {
-	held, lose := context.WithCancel(ctx)
+	held, lose := context.WithCancel(context.WithValue(ctx, tokenKey{}, Token{Epoch: s.epoch(ctx), Rev: rev}))
 	defer lose()
 	done := make(chan struct{})
 	go func() { defer close(done); fn(held) }()
@@ -131,4 +131,36 @@ func (s *Stream) release(key string, rev uint64) {
 	}
 	s.leaseEvents.WithLabelValues(key, "released").Inc()
 	s.log.Info("lease: released", "lease", key, "node", s.opts.Node)
+}
+
+// Token identifies one holding of a lease, for fencing (docs/scale.md,
+// Fencing): the revision of the key when it was claimed, which JetStream
+// makes grow with every write of the bucket, in the epoch of the bucket
+// (its creation time: a recreated bucket starts its revisions again).
+// A later holding of the same lease has a greater (Epoch, Rev).
+type Token struct {
+	Epoch int64
+	Rev   uint64
+}
+
+type tokenKey struct{}
+
+// LeaseToken returns the token of the lease whose Hold gave ctx to its fn.
+func LeaseToken(ctx context.Context) (Token, bool) {
+	t, ok := ctx.Value(tokenKey{}).(Token)
+	return t, ok
+}
+
+// epoch returns when the lease bucket was created, in unix nanoseconds; 0
+// if NATS does not say (a token of epoch 0 is older than any other).
+func (s *Stream) epoch(ctx context.Context) int64 {
+	st, err := s.leases.Status(ctx)
+	if err != nil {
+		s.log.Warn("lease: bucket status", "err", err)
+		return 0
+	}
+	if b, ok := st.(*jetstream.KeyValueBucketStatus); ok && b.StreamInfo() != nil {
+		return b.StreamInfo().Created.UnixNano()
+	}
+	return 0
 }

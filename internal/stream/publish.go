@@ -19,6 +19,7 @@ type Publisher struct {
 	s          *Stream
 	published  prometheus.Counter
 	duplicates prometheus.Counter
+	bp         *backpressure
 }
 
 // MsgID is the JetStream message id of an event: its source and its
@@ -39,6 +40,7 @@ func (s *Stream) Publisher(reg prometheus.Registerer) *Publisher {
 	if reg != nil {
 		reg.MustRegister(p.published, p.duplicates)
 	}
+	p.bp = newBackpressure(reg)
 	return p
 }
 
@@ -47,7 +49,13 @@ func (s *Stream) Publisher(reg prometheus.Registerer) *Publisher {
 // each event's Seq is its stream sequence, or 0 if JetStream dropped it as
 // a repeat. On error some events may be stored: the client resends, and
 // the message ids drop what was.
+//
+// While the relay is behind by more than its bound (WatchLag), Submit
+// publishes nothing and returns ErrBehind (a collect.ErrOverloaded).
 func (p *Publisher) Submit(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error {
+	if err := p.bp.check(); err != nil {
+		return err
+	}
 	futures := make([]jetstream.PubAckFuture, 0, len(events)+1)
 	for _, e := range events {
 		data, err := json.Marshal(e)

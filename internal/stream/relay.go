@@ -37,8 +37,11 @@ type Relay struct {
 	cp   store.Checkpoints
 
 	relayed prometheus.Counter
+	lost    prometheus.Counter
 	lag     prometheus.Gauge
 	owner   prometheus.Gauge
+
+	next uint64 // the stream sequence the next message should have
 }
 
 // Relay returns the relay of the stream into sink, checkpointed in cp;
@@ -51,9 +54,11 @@ func (s *Stream) Relay(sink collect.Sink, cp store.Checkpoints, reg prometheus.R
 			Name: "parcours_stream_relay_lag", Help: "Stream messages not yet copied into the event log, as the relay last saw it (on the node running it)."}),
 		owner: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "parcours_stream_relay_owner", Help: "1 while this node holds the relay's lease and runs it."}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parcours_stream_relay_lost_total", Help: "Stream messages the relay found gone (dropped by the stream's retention or a purge) before it copied them: events lost. Should stay 0."}),
 	}
 	if reg != nil {
-		reg.MustRegister(r.relayed, r.lag, r.owner)
+		reg.MustRegister(r.relayed, r.lag, r.owner, r.lost)
 	}
 	return r
 }
@@ -95,6 +100,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	if last > 0 {
 		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: uint64(last) + 1}
 	}
+	r.next = uint64(last) + 1
 	cons, err := r.s.js.OrderedConsumer(ctx, r.s.opts.Name, cfg)
 	if err != nil {
 		return fmt.Errorf("relay: ordered consumer on %s from %d: %w", r.s.opts.Name, last+1, err)
@@ -152,6 +158,14 @@ func (r *Relay) commit(ctx context.Context, batch []jetstream.Msg) error {
 			return fmt.Errorf("relay: message metadata: %w", err)
 		}
 		seq, pending = meta.Sequence.Stream, meta.NumPending
+		if seq > r.next {
+			// Sequences have no holes but the messages removed: these
+			// were dropped before the relay copied them. Loud, since
+			// acknowledged events are gone (docs/scale.md, Back-pressure).
+			r.s.log.Error("relay: stream messages gone before they were relayed (the stream's retention or a purge)", "from", r.next, "to", seq-1, "lost", seq-r.next)
+			r.lost.Add(float64(seq - r.next))
+		}
+		r.next = seq + 1
 		switch m.Subject() {
 		case r.s.eventSubject():
 			e := new(event.Event)

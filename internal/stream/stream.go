@@ -36,6 +36,10 @@ type Options struct {
 	// Retention is how long the stream keeps a message (default 24h): the
 	// relay must have copied it by then.
 	Retention time.Duration
+	// MaxLag bounds the relay's lag, in stream messages, beyond which
+	// the Publisher refuses events (default DefaultMaxLag; negative: no
+	// bound by count, the bound by age still holds).
+	MaxLag int64
 	// Node names this process in the leases it holds.
 	Node string
 	// Inspect connects to an existing stream without creating or changing
@@ -89,6 +93,9 @@ func Connect(ctx context.Context, o Options) (*Stream, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.MaxLag == 0 {
+		o.MaxLag = DefaultMaxLag
 	}
 	log := o.Logger
 	nc, err := nats.Connect(o.URL, nats.Name("parcours "+o.Node), nats.MaxReconnects(-1),
@@ -160,6 +167,12 @@ func Connect(ctx context.Context, o Options) (*Stream, error) {
 func (s *Stream) Register(reg prometheus.Registerer) {
 	reg.MustRegister(s.leaseEvents, s.leaseHeld)
 }
+
+// MaxLag returns the bound on the relay's lag (Options.MaxLag); 0: none.
+func (s *Stream) MaxLag() int64 { return max(s.opts.MaxLag, 0) }
+
+// Node returns the node id this stream holds leases under.
+func (s *Stream) Node() string { return s.opts.Node }
 
 // Name returns the stream's name.
 func (s *Stream) Name() string { return s.opts.Name }

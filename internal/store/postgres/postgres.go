@@ -45,6 +45,9 @@ const (
 type Store struct {
 	pool *pgxpool.Pool
 	tail *store.Tail // the newest events this process appended, decoded; nil: none
+
+	// fence is the pipeline token this process writes under (fence.go).
+	fence fence
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,6 +61,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// only hides the password on a best-effort basis.
 		return nil, fmt.Errorf("postgres: open: cannot parse the connection string")
 	}
+	s := &Store{}
+	cfg.PrepareConn = s.fence.prepare
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -66,7 +71,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s.pool = pool
+	return s, nil
 }
 
 // Engine returns "postgres".
