@@ -79,3 +79,19 @@ func (d *db) Close() error {
 	d.mu.Unlock()
 	return errors.Join(append(errs, d.DB.Close())...)
 }
+
+// txStmt returns the kept statement for query bound to tx (prepared once
+// on the writer connection, not parsed again for each transaction), or a
+// statement prepared for tx alone when none is kept. Either is closed with
+// the transaction. It never prepares a kept statement itself: that takes
+// a connection of the pool, and tx holds the writer's only one — call
+// stmt before beginning the transaction (see appendQueries).
+func (d *db) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	d.mu.RLock()
+	st, ok := d.stmts[query]
+	d.mu.RUnlock()
+	if ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
