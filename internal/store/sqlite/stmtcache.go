@@ -27,20 +27,29 @@ func newDB(d *sql.DB) *db { return &db{DB: d, stmts: map[string]*sql.Stmt{}} }
 func (d *db) stmt(ctx context.Context, query string) *sql.Stmt {
 	d.mu.RLock()
 	st, ok := d.stmts[query]
+	full := len(d.stmts) >= maxStmts
 	d.mu.RUnlock()
 	if ok {
 		return st
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st, ok := d.stmts[query]; ok {
-		return st
-	}
-	if len(d.stmts) >= maxStmts {
+	if full {
 		return nil
 	}
+	// Prepared without the lock held: preparing waits for a connection,
+	// and the writer's only one may be held by a transaction that looks
+	// up a kept statement (txStmt) meanwhile.
 	st, err := d.DB.PrepareContext(context.WithoutCancel(ctx), query)
 	if err != nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if kept, ok := d.stmts[query]; ok {
+		st.Close()
+		return kept
+	}
+	if len(d.stmts) >= maxStmts {
+		st.Close()
 		return nil
 	}
 	d.stmts[query] = st
