@@ -169,7 +169,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 		if pending == 0 {
 			return nil
 		}
-		if err := c.Checkpoints.SaveCheckpoint(context.WithoutCancel(ctx), c.Name, pending); err != nil {
+		if err := c.Checkpoints.SaveCheckpoint(Replayable(context.WithoutCancel(ctx)), c.Name, pending); err != nil {
 			return fmt.Errorf("eventlog: %s: %w", c.Name, err)
 		}
 		if c.Done != nil {
@@ -200,7 +200,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) error {
 			break
 		}
 		c.yield(ctx)
-		if err := handle(ctx, batch); err != nil {
+		if err := handle(Replayable(ctx), batch); err != nil {
 			if ctx.Err() != nil {
 				break
 			}

@@ -39,12 +39,12 @@ func (s *Store) SharedCommerceTx(ctx context.Context, what string, fn func(conte
 
 // inTx runs fn in a write transaction.
 func (s *Store) inTx(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	defer tx.Rollback()
-	if err := fn(tx); err != nil {
+	if err := fn(tx.Tx); err != nil {
 		return store.TxError("sqlite", what, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -91,7 +91,7 @@ func (s *Store) RecordConsents(ctx context.Context, cs []*store.ConsentRecord) (
 	if len(cs) == 0 {
 		return added, nil
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: record consent: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"hash/fnv"
+	"strconv"
 	"sync"
 
 	"github.com/parcours/parcours/internal/event"
@@ -113,28 +114,65 @@ func (s *Store) catchUp(ctx context.Context, tx *sql.Tx, last int64) error {
 
 // dedupStmts are the statements an append uses to recognise duplicates.
 type dedupStmts struct {
-	tableSeq, eventKey, collision *sql.Stmt
+	eventKey, collision *sql.Stmt
 }
 
-func prepareDedup(ctx context.Context, tx *sql.Tx) (*dedupStmts, error) {
+func (s *Store) prepareDedup(ctx context.Context, tx *sql.Tx) (*dedupStmts, error) {
 	var d dedupStmts
 	var err error
-	if d.tableSeq, err = tx.PrepareContext(ctx, queries.Get("dedup-seq")); err != nil {
+	if d.eventKey, err = s.w.txStmt(ctx, tx, queries.Get("event-key")); err != nil {
 		return nil, err
 	}
-	if d.eventKey, err = tx.PrepareContext(ctx, queries.Get("event-key")); err != nil {
-		return nil, err
-	}
-	if d.collision, err = tx.PrepareContext(ctx, queries.Get("dedup-collision")); err != nil {
+	if d.collision, err = s.w.txStmt(ctx, tx, queries.Get("dedup-collision")); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
-func (d *dedupStmts) close() {
-	d.tableSeq.Close()
-	d.eventKey.Close()
-	d.collision.Close()
+// tableKeys returns the seq of each of hashes that the dedup table holds
+// and the in-memory keys do not, in one statement: most appends hold only
+// new keys, and one query for the batch costs far less than one per event.
+func (s *Store) tableKeys(ctx context.Context, tx *sql.Tx, hashes []int64) (map[int64]int64, error) {
+	list := make([]byte, 0, len(hashes)*21+2)
+	list = append(list, '[')
+	s.recent.mu.Lock()
+	n := 0
+	for _, h := range hashes {
+		if _, ok := s.recent.m[h]; ok {
+			continue
+		}
+		if n > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, h, 10)
+		n++
+	}
+	s.recent.mu.Unlock()
+	if n == 0 {
+		return nil, nil
+	}
+	list = append(list, ']')
+	st, err := s.w.txStmt(ctx, tx, queries.Get("dedup-seqs"))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, string(list))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var found map[int64]int64
+	for rows.Next() {
+		var h, seq int64
+		if err := rows.Scan(&h, &seq); err != nil {
+			return nil, err
+		}
+		if found == nil {
+			found = map[int64]int64{}
+		}
+		found[h] = seq
+	}
+	return found, rows.Err()
 }
 
 // Outcomes of a dedup check.
@@ -144,16 +182,13 @@ const (
 	collision        // a new key whose hash another key holds
 )
 
-// check tells whether e, whose key hashes to h, is new.
-func (s *Store) check(ctx context.Context, d *dedupStmts, e *event.Event, h int64) (int, error) {
+// check tells whether e, whose key hashes to h, is new; table holds the
+// dedup table's rows for the append's hashes (tableKeys).
+func (s *Store) check(ctx context.Context, d *dedupStmts, e *event.Event, h int64, table map[int64]int64) (int, error) {
 	seq, ok := s.recent.get(h)
 	if !ok {
-		err := d.tableSeq.QueryRowContext(ctx, h).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
+		if seq, ok = table[h]; !ok {
 			return fresh, nil
-		}
-		if err != nil {
-			return 0, err
 		}
 	}
 	var src, msg string

@@ -17,6 +17,9 @@ import (
 // inside the transaction, so they are committed in increasing order even
 // when another process (an import) appends to the same file.
 func (s *Store) Append(ctx context.Context, events []*event.Event, rejects []*event.Rejection) error {
+	for _, q := range appendQueries {
+		s.w.stmt(ctx, queries.Get(q)) // kept once: the transaction below uses them
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: append: %w", err)
@@ -48,6 +51,9 @@ func (s *Store) Append(ctx context.Context, events []*event.Event, rejects []*ev
 	s.tail.Add(events)
 	return nil
 }
+
+// appendQueries are the statements of an append, prepared once and kept.
+var appendQueries = []string{"max-seq", "insert-event", "dedup-seqs", "event-key", "dedup-collision"}
 
 // UseTail makes the store keep its newest appended events in t and answer
 // ReadAfter from it when it can (store.Tail). Call it before the store is
@@ -83,22 +89,32 @@ func (s *Store) appendTx(ctx context.Context, tx *sql.Tx, events []*event.Event,
 // appendEvents writes each event whose dedup key is new (see dedup.go).
 func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []*event.Event) (err error) {
 	var seq int64
-	if err := tx.QueryRowContext(ctx, queries.Get("max-seq")).Scan(&seq); err != nil {
+	maxSeq, err := s.w.txStmt(ctx, tx, queries.Get("max-seq"))
+	if err != nil {
+		return err
+	}
+	if err := maxSeq.QueryRowContext(ctx).Scan(&seq); err != nil {
 		return err
 	}
 	if err := s.catchUp(ctx, tx, seq); err != nil {
 		return err
 	}
-	d, err := prepareDedup(ctx, tx)
+	d, err := s.prepareDedup(ctx, tx)
 	if err != nil {
 		return err
 	}
-	defer d.close()
-	insert, err := tx.PrepareContext(ctx, queries.Get("insert-event"))
+	insert, err := s.w.txStmt(ctx, tx, queries.Get("insert-event"))
 	if err != nil {
 		return err
 	}
-	defer insert.Close()
+	hashes := make([]int64, len(events))
+	for i, e := range events {
+		hashes[i] = dedupHash(e.SourceID, e.MessageID)
+	}
+	table, err := s.tableKeys(ctx, tx, hashes)
+	if err != nil {
+		return err
+	}
 	// Keys put in the map are taken back if the transaction fails.
 	var added []int64
 	defer func() {
@@ -107,10 +123,10 @@ func (s *Store) appendEvents(ctx context.Context, tx *sql.Tx, events []*event.Ev
 		}
 	}()
 	var buf []byte
-	for _, e := range events {
+	for i, e := range events {
 		e.Seq = 0
-		h := dedupHash(e.SourceID, e.MessageID)
-		outcome, err := s.check(ctx, d, e, h)
+		h := hashes[i]
+		outcome, err := s.check(ctx, d, e, h, table)
 		if err != nil {
 			return err
 		}

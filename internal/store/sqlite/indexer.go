@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"github.com/parcours/parcours/internal/eventlog"
 	"hash/fnv"
 	"log/slog"
 	"sort"
@@ -168,7 +169,9 @@ func (ix *indexer) run(ctx context.Context) (int, error) {
 			return list[i].seq < list[j].seq
 		})
 	}
-	tx, err := ix.s.w.BeginTx(ctx, nil)
+	// The index is derived from the log: its writes ride on the next
+	// append's fsync (see writeTx).
+	tx, err := ix.s.beginWrite(eventlog.Replayable(ctx))
 	if err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/parcours/parcours/internal/eventlog"
 	"strings"
 	"time"
 
@@ -108,7 +109,21 @@ func (s *Store) Checkpoint(ctx context.Context, consumer string) (int64, error) 
 
 // SaveCheckpoint records the consumer's progress.
 func (s *Store) SaveCheckpoint(ctx context.Context, consumer string, seq int64) error {
-	if _, err := s.w.ExecContext(ctx, queries.Get("save-checkpoint"), consumer, seq, time.Now().UnixMicro()); err != nil {
+	if !eventlog.IsReplayable(ctx) {
+		if _, err := s.w.ExecContext(ctx, queries.Get("save-checkpoint"), consumer, seq, time.Now().UnixMicro()); err != nil {
+			return fmt.Errorf("sqlite: save checkpoint %s: %w", consumer, err)
+		}
+		return nil
+	}
+	tx, err := s.beginWrite(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: save checkpoint %s: %w", consumer, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, queries.Get("save-checkpoint"), consumer, seq, time.Now().UnixMicro()); err != nil {
+		return fmt.Errorf("sqlite: save checkpoint %s: %w", consumer, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: save checkpoint %s: %w", consumer, err)
 	}
 	return nil

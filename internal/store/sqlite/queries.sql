@@ -6,8 +6,10 @@ SELECT COALESCE(MAX(seq), 0) FROM events;
 -- name: insert-dedup
 INSERT INTO dedup (h, seq) VALUES (?, ?) ON CONFLICT DO NOTHING;
 
--- name: dedup-seq
-SELECT seq FROM dedup WHERE h = ?;
+-- name: dedup-seqs
+-- The dedup rows of a batch of hashes, given as a JSON array of integers:
+-- one statement for a whole append instead of one per event.
+SELECT h, seq FROM dedup WHERE h IN (SELECT value FROM json_each(?));
 
 -- name: event-key
 SELECT source_id, message_id FROM events WHERE seq = ?;

@@ -74,12 +74,12 @@ func (s *Store) SegmentStates(ctx context.Context, profiles []int64) (map[int64]
 
 // ApplySegments writes one batch of the segment stage in one transaction.
 func (s *Store) ApplySegments(ctx context.Context, b *store.SegmentBatch) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlite: apply segments: %w", err)
 	}
 	defer tx.Rollback()
-	if err := applySegments(ctx, tx, b); err != nil {
+	if err := applySegments(ctx, tx.Tx, b); err != nil {
 		return fmt.Errorf("sqlite: apply segments: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

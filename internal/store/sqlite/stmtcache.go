@@ -27,20 +27,29 @@ func newDB(d *sql.DB) *db { return &db{DB: d, stmts: map[string]*sql.Stmt{}} }
 func (d *db) stmt(ctx context.Context, query string) *sql.Stmt {
 	d.mu.RLock()
 	st, ok := d.stmts[query]
+	full := len(d.stmts) >= maxStmts
 	d.mu.RUnlock()
 	if ok {
 		return st
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st, ok := d.stmts[query]; ok {
-		return st
-	}
-	if len(d.stmts) >= maxStmts {
+	if full {
 		return nil
 	}
+	// Prepared without the lock held: preparing waits for a connection,
+	// and the writer's only one may be held by a transaction that looks
+	// up a kept statement (txStmt) meanwhile.
 	st, err := d.DB.PrepareContext(context.WithoutCancel(ctx), query)
 	if err != nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if kept, ok := d.stmts[query]; ok {
+		st.Close()
+		return kept
+	}
+	if len(d.stmts) >= maxStmts {
+		st.Close()
 		return nil
 	}
 	d.stmts[query] = st
@@ -78,4 +87,20 @@ func (d *db) Close() error {
 	}
 	d.mu.Unlock()
 	return errors.Join(append(errs, d.DB.Close())...)
+}
+
+// txStmt returns the kept statement for query bound to tx (prepared once
+// on the writer connection, not parsed again for each transaction), or a
+// statement prepared for tx alone when none is kept. Either is closed with
+// the transaction. It never prepares a kept statement itself: that takes
+// a connection of the pool, and tx holds the writer's only one — call
+// stmt before beginning the transaction (see appendQueries).
+func (d *db) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	d.mu.RLock()
+	st, ok := d.stmts[query]
+	d.mu.RUnlock()
+	if ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, query)
 }

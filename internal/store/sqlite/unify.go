@@ -13,12 +13,12 @@ import (
 
 // ApplyUnify writes a unify batch and the checkpoint in one transaction.
 func (s *Store) ApplyUnify(ctx context.Context, b *store.UnifyBatch) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlite: apply unify batch: %w", err)
 	}
 	defer tx.Rollback()
-	if err := applyUnify(ctx, tx, b); err != nil {
+	if err := applyUnify(ctx, tx.Tx, b); err != nil {
 		return fmt.Errorf("sqlite: apply unify batch: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
