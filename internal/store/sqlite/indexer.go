@@ -3,13 +3,14 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"github.com/parcours/parcours/internal/eventlog"
 	"hash/fnv"
 	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/parcours/parcours/internal/eventlog"
 )
 
 // indexerCheckpoint names the indexer's progress in the checkpoints table.
