@@ -82,6 +82,7 @@ type Store interface {
 	Journeys
 	JourneyDateTimers
 	Tasks
+	Conversations
 	MeasureRollups
 	MeasureReports
 	Privacy

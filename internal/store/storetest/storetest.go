@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Messages", func(t *testing.T) { runMessages(t, open) })
 	t.Run("Measure", func(t *testing.T) { runMeasure(t, open) })
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
+	t.Run("Conversations", func(t *testing.T) { runConversations(t, open) })
 }
 
 // runEventLog runs the tests of the event log, sources, checkpoints and
