@@ -55,6 +55,7 @@ type Request struct {
 	confirmURL string // double opt-in: message.confirm_url
 	optOut     bool   // the confirmation of a STOP (OptOutTopic)
 	to         string // the address, instead of the profile's first
+	headers    map[string]string // extra email headers (a conversation's Reply-To)
 }
 
 // SendKey returns the request's send key: the same request twice (a retry,

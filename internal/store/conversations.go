@@ -49,9 +49,10 @@ type Conversations interface {
 	// ConversationMessageByThread returns the message whose Thread is
 	// thread (an email's Message-ID), or ErrNotFound.
 	ConversationMessageByThread(ctx context.Context, thread string) (*ConversationMessage, error)
-	// SetConversationMessageStatus records an outbound message's delivery
-	// status (and the provider's id once known).
-	SetConversationMessageStatus(ctx context.Context, id int64, status, providerID string) error
+	// SetConversationMessageStatus records the delivery status of the
+	// outbound message with key (and, when not zero or empty, its
+	// pipeline message and the provider's id).
+	SetConversationMessageStatus(ctx context.Context, key string, outboxID int64, status, providerID string) error
 	// MergeConversations moves every message of from into into, and
 	// marks from resolved and merged into into.
 	MergeConversations(ctx context.Context, from, into int64, at time.Time) error
@@ -141,8 +142,10 @@ type ConversationQuery struct {
 	StoreID   string
 	Assignee  string
 	ProfileID int64
-	Tag       string
-	Priority  string
+	// Contact is the address of a sender no profile holds.
+	Contact  string
+	Tag      string
+	Priority string
 	// Text matches a message's body, case-insensitively.
 	Text  string
 	After int64

@@ -93,7 +93,7 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		tag = likeEscape(string(b))
 	}
 	rows, err := s.pool.Query(ctx, queries.Get("list-conversations"), q.Status, q.Team, q.StoreID, q.Assignee, q.ProfileID,
-		tag, q.Priority, likeEscape(q.Text), q.After, q.Limit)
+		tag, q.Priority, likeEscape(q.Text), q.After, q.Limit, q.Contact)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list conversations: %w", err)
 	}
@@ -173,13 +173,13 @@ func (s *Store) ConversationMessageByThread(ctx context.Context, thread string) 
 }
 
 // SetConversationMessageStatus records a delivery status.
-func (s *Store) SetConversationMessageStatus(ctx context.Context, id int64, status, providerID string) error {
-	tag, err := s.pool.Exec(ctx, queries.Get("set-conversation-message-status"), status, providerID, id)
+func (s *Store) SetConversationMessageStatus(ctx context.Context, key string, outboxID int64, status, providerID string) error {
+	tag, err := s.pool.Exec(ctx, queries.Get("set-conversation-message-status"), status, providerID, outboxID, key)
 	if err != nil {
-		return fmt.Errorf("postgres: conversation message %d status: %w", id, err)
+		return fmt.Errorf("postgres: conversation message %s status: %w", key, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return problem.NotFound("conversation message", id)
+		return problem.NotFound("conversation message", key)
 	}
 	return nil
 }

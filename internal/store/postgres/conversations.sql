@@ -22,6 +22,7 @@ WHERE ($1 = '' OR ($1 = 'active' AND status <> 'resolved') OR status = $1)
   AND ($7 = '' OR priority = $7)
   AND ($8 = '' OR EXISTS (SELECT 1 FROM conversation_messages m WHERE m.conversation_id = c.id AND m.body ILIKE '%' || $8 || '%'))
   AND id > $9
+  AND ($11 = '' OR contact = $11)
 ORDER BY id LIMIT $10;
 
 -- name: update-conversation
@@ -46,7 +47,13 @@ SELECT id, conversation_id, profile_id, key, channel, direction, author, subject
 SELECT id, conversation_id, profile_id, key, channel, direction, author, subject, body, internal, status, provider, provider_id, outbox_id, thread, created_at FROM conversation_messages WHERE thread = $1 ORDER BY id LIMIT 1;
 
 -- name: set-conversation-message-status
-UPDATE conversation_messages SET status = $1, provider_id = CASE WHEN $2 = '' THEN provider_id ELSE $2 END WHERE id = $3;
+UPDATE conversation_messages SET
+    -- A step on the way (sent) never overwrites an outcome (delivered,
+    -- read, failed): the receipts and the announcements race.
+    status = CASE WHEN $1 IN ('queued', 'deferred', 'retrying', 'sending', 'sent')
+        AND status NOT IN ('', 'queued', 'deferred', 'retrying', 'sending', 'sent') THEN status ELSE $1 END,
+    provider_id = CASE WHEN $2 = '' THEN provider_id ELSE $2 END,
+    outbox_id = CASE WHEN $3::bigint = 0 THEN outbox_id ELSE $3 END WHERE key = $4;
 
 -- name: move-conversation-messages
 UPDATE conversation_messages SET conversation_id = $1 WHERE conversation_id = $2;

@@ -153,10 +153,14 @@ func testConversationMessages(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SetConversationMessageStatus(ctx, reply.ID, "delivered", "<abc@mail.example.com>"); err != nil {
+	if err := s.SetConversationMessageStatus(ctx, reply.Key, 0, "delivered", "<abc@mail.example.com>"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetConversationMessageStatus(ctx, 999999, "delivered", ""); !errors.Is(err, store.ErrNotFound) {
+	// A late "sent" does not undo "delivered".
+	if err := s.SetConversationMessageStatus(ctx, reply.Key, 0, "sent", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetConversationMessageStatus(ctx, "nope", 7, "delivered", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("status of a missing message: %v; want ErrNotFound", err)
 	}
 	ms, err := s.ConversationMessages(ctx, c.ID)
@@ -228,6 +232,7 @@ func testConversationList(t *testing.T, s store.Store) {
 		{"unassigned", store.ConversationQuery{Assignee: "-"}, []int64{a.ID}},
 		{"assignee", store.ConversationQuery{Assignee: "léa"}, []int64{b.ID}},
 		{"profile", store.ConversationQuery{ProfileID: 3}, []int64{c.ID}},
+		{"contact", store.ConversationQuery{Contact: "+33600000000"}, nil},
 		{"tag is whole", store.ConversationQuery{Tag: "vip"}, []int64{b.ID}},
 		{"priority", store.ConversationQuery{Priority: "high"}, []int64{b.ID}},
 		{"text any case", store.ConversationQuery{Text: "order"}, []int64{a.ID}},
