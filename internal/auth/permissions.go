@@ -46,6 +46,10 @@ const (
 	PermJourneysEnrol Permission = "journeys:enrol"
 	PermTasksRead     Permission = "tasks:read"
 	PermTasksWrite    Permission = "tasks:write"
+	// Conversations: customer service (issue 21); store roles only their
+	// stores'.
+	PermConversationsRead  Permission = "conversations:read"
+	PermConversationsWrite Permission = "conversations:write"
 
 	PermMeasureRead  Permission = "measure:read"
 	PermMeasureWrite Permission = "measure:write"
@@ -75,19 +79,22 @@ var RolePermissions = map[Role][]Permission{
 	RoleStoreManager: {
 		PermProfilesRead, PermCatalogRead, PermStockWrite, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermOrdersWrite, PermCartsRead, PermTasksRead, PermTasksWrite, PermMeasureRead,
+		PermConversationsRead, PermConversationsWrite,
 	},
 	RoleStoreStaff: {
 		PermProfilesRead, PermCatalogRead, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermCartsRead, PermTasksRead, PermTasksWrite,
+		PermConversationsRead, PermConversationsWrite,
 	},
 	RoleAgent: {
 		PermProfilesRead, PermProfilesWrite, PermCatalogRead, PermReservationsRead, PermOrdersRead,
 		PermCartsRead, PermCartsWrite, PermTemplatesRead, PermMessagesRead, PermTasksRead,
+		PermConversationsRead, PermConversationsWrite,
 	},
 	RoleReadOnly: {
 		PermSourcesRead, PermProfilesRead, PermSegmentsRead, PermCatalogRead, PermReservationsRead,
 		PermOrdersRead, PermCartsRead, PermTemplatesRead, PermMessagesRead, PermJourneysRead,
-		PermTasksRead, PermMeasureRead,
+		PermTasksRead, PermMeasureRead, PermConversationsRead,
 	},
 }
 
@@ -101,6 +108,7 @@ var AllPermissions = []Permission{
 	PermOrdersRead, PermOrdersWrite, PermCartsRead, PermCartsWrite,
 	PermTemplatesRead, PermTemplatesWrite, PermMessagesRead, PermMessagesSend, PermReceiptsWrite,
 	PermJourneysRead, PermJourneysWrite, PermJourneysEnrol, PermTasksRead, PermTasksWrite,
+	PermConversationsRead, PermConversationsWrite,
 	PermMeasureRead, PermMeasureWrite,
 	PermUsersRead, PermUsersWrite, PermKeysRead, PermKeysWrite, PermAuditRead, PermRetentionRun,
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/identity"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
 
@@ -20,7 +21,8 @@ const ChatTokenTTL = 24 * time.Hour
 
 // ErrChatToken is what a visitor token that is forged, altered or expired
 // matches.
-var ErrChatToken = errors.New("conversation: chat token refused")
+var ErrChatToken = &problem.Error{Kind: problem.KindUnauthorized, Code: "chat_token",
+	Message: "the chat token is not valid or has expired: start a new chat (POST /api/v1/chat/sessions)"}
 
 // chatVisitor is who a visitor token stands for.
 type chatVisitor struct {

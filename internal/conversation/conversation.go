@@ -21,6 +21,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/profile"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -138,6 +139,21 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Describe says what the refusal is to a client: a conflict with the
+// conversation's state (the WhatsApp window, a reply the pipeline did not
+// send), else an invalid input.
+func (e *Error) Describe() problem.Problem {
+	k := problem.KindInvalid
+	if e.Code != "invalid" {
+		k = problem.KindConflict
+	}
+	var details any
+	if e.Details != nil {
+		details = e.Details
+	}
+	return problem.Problem{Kind: k, Code: e.Code, Message: e.Message, Details: details}
+}
 
 // ErrInvalid is what a refused input matches.
 var ErrInvalid = errors.New("conversation: invalid")

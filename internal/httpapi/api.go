@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/parcours/parcours/internal/conversation"
 	"log/slog"
 	"net/http"
 
@@ -49,8 +50,12 @@ type API struct {
 	messages Messages
 	journeys *journey.Engine  // nil: no journey endpoints
 	measure  *measure.Service // nil: no measure endpoints
-	clock    clock.Clock
-	log      *slog.Logger
+	// conversations serves customer service (nil: none); chat limits
+	// the web chat's requests per client address.
+	conversations *conversation.Service
+	chat          *chatLimits
+	clock         clock.Clock
+	log           *slog.Logger
 
 	mux    *http.ServeMux // the routes, for the audit log's before
 	access *access        // who may do what: keys, sessions, rate limits, audit

@@ -88,6 +88,16 @@ var routePermissions = map[string]auth.Permission{
 	"POST /api/v1/tasks/{id}/done":       auth.PermTasksWrite,
 	"POST /api/v1/tasks/{id}/reopen":     auth.PermTasksWrite,
 
+	"GET /api/v1/conversations":                auth.PermConversationsRead, // issue 21 (conv)
+	"POST /api/v1/conversations":               auth.PermConversationsWrite,
+	"GET /api/v1/conversations/{id}":           auth.PermConversationsRead,
+	"PATCH /api/v1/conversations/{id}":         auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/messages": auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/assign":   auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/resolve":  auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/reopen":   auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/merge":    auth.PermConversationsWrite,
+
 	"GET /api/v1/measure/kpis":                  auth.PermMeasureRead,
 	"GET /api/v1/measure/kpis/definitions":      auth.PermMeasureRead,
 	"POST /api/v1/measure/funnel":               auth.PermMeasureRead,
