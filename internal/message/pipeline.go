@@ -134,14 +134,14 @@ type Pipeline struct {
 	clock     clock.Clock
 	log       *slog.Logger
 
-	wake    chan struct{} // a message became due now
-	notify  chan struct{} // states to announce
-	limits  limiters
-	pending pendingSends
-	caps    stripes
-	group   groupEnqueue
-	metrics metrics
-	inbound inboundHandlers
+	wake      chan struct{} // a message became due now
+	notify    chan struct{} // states to announce
+	limits    limiters
+	pending   pendingSends
+	caps      stripes
+	group     groupEnqueue
+	metrics   metrics
+	inbound   inboundHandlers
 	observers deliveryObservers
 }
 

@@ -1,8 +1,8 @@
 package message
 
 import (
-	"maps"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 

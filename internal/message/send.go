@@ -52,9 +52,9 @@ type Request struct {
 	// the journey.
 	Campaign string
 
-	confirmURL string // double opt-in: message.confirm_url
-	optOut     bool   // the confirmation of a STOP (OptOutTopic)
-	to         string // the address, instead of the profile's first
+	confirmURL string            // double opt-in: message.confirm_url
+	optOut     bool              // the confirmation of a STOP (OptOutTopic)
+	to         string            // the address, instead of the profile's first
 	headers    map[string]string // extra email headers (a conversation's Reply-To)
 }
 
