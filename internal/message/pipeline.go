@@ -134,15 +134,15 @@ type Pipeline struct {
 	clock     clock.Clock
 	log       *slog.Logger
 
-	wake      chan struct{} // a message became due now
-	notify    chan struct{} // states to announce
-	limits    limiters
-	pending   pendingSends
-	caps      stripes
-	group     groupEnqueue
-	metrics   metrics
-	inbound   inboundHandlers
-	observers deliveryObservers
+	wake    chan struct{} // a message became due now
+	notify  chan struct{} // states to announce
+	limits  limiters
+	pending pendingSends
+	caps    stripes
+	group   groupEnqueue
+	metrics metrics
+	inbound inboundHandlers
+	watch   deliveryObservers // OnDelivery
 }
 
 // New returns a pipeline. providers may be nil: every send then fails with

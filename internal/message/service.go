@@ -44,15 +44,15 @@ type deliveryObservers struct {
 // OnDelivery adds an observer of the messages' fate (a conversation
 // following its replies).
 func (p *Pipeline) OnDelivery(f DeliveryObserver) {
-	p.observers.mu.Lock()
-	defer p.observers.mu.Unlock()
-	p.observers.fs = append(p.observers.fs, f)
+	p.watch.mu.Lock()
+	defer p.watch.mu.Unlock()
+	p.watch.fs = append(p.watch.fs, f)
 }
 
 func (p *Pipeline) observe(ctx context.Context, m *store.OutboxMessage, status string, at time.Time) {
-	p.observers.mu.RLock()
-	fs := p.observers.fs
-	p.observers.mu.RUnlock()
+	p.watch.mu.RLock()
+	fs := p.watch.fs
+	p.watch.mu.RUnlock()
 	for _, f := range fs {
 		if err := f(ctx, m, status, at); err != nil {
 			p.log.Warn("messages: a delivery observer failed", "message", m.ID, "status", status, "err", err)
