@@ -54,6 +54,9 @@ type root struct {
 	Keys      keysCmd      `cmd:"" help:"API keys with a role, stores and an expiry: create, list, revoke, rotate."`
 	Audit     auditCmd     `cmd:"" help:"The audit log: who changed what, when, from where."`
 
+	// Serve (issue 21).
+	Conversations conversationsCmd `cmd:"" help:"Customer service conversations across channels: queues, a conversation, reply, assign, resolve."`
+
 	// Commerce imports (internal/cli/commerce.go).
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`
 	Locations locationsCmd `cmd:"" help:"Commerce: import stores and warehouses."`
