@@ -164,3 +164,16 @@ func NextInTurn(agents []string, last string) string {
 	}
 	return sorted[0]
 }
+
+// ListQueryName is the engines' query for q: a store's queue and a
+// customer's conversations have queries of their own, whose filter an
+// index serves.
+func ListQueryName(q ConversationQuery) string {
+	switch {
+	case q.StoreID != "":
+		return "list-conversations-store"
+	case q.ProfileID != 0:
+		return "list-conversations-profile"
+	}
+	return "list-conversations"
+}

@@ -94,7 +94,7 @@ func (s *Store) ListConversations(ctx context.Context, q store.ConversationQuery
 		b, _ := json.Marshal(q.Tag)
 		tag = likeEscape(string(b))
 	}
-	rows, err := s.r.QueryContext(ctx, queries.Get("list-conversations"), q.Status, q.Team, q.StoreID, q.Assignee, q.ProfileID,
+	rows, err := s.r.QueryContext(ctx, queries.Get(listQuery(q)), q.Status, q.Team, q.StoreID, q.Assignee, q.ProfileID,
 		tag, q.Priority, likeEscape(q.Text), q.After, q.Limit, q.Contact)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list conversations: %w", err)
@@ -264,3 +264,5 @@ func (s *Store) NextAssignee(ctx context.Context, queue string, agents []string)
 	}
 	return next, nil
 }
+
+func listQuery(q store.ConversationQuery) string { return store.ListQueryName(q) }

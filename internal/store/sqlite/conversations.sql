@@ -13,6 +13,8 @@ SELECT id, profile_id, contact, status, team, store_id, assignee, tags, priority
 SELECT id, profile_id, contact, status, team, store_id, assignee, tags, priority, subject, channel, merged_into, version, created_at, updated_at, last_message_at, first_response_at, resolved_at, first_response_due, resolution_due, breaches FROM conversations WHERE id = ?1;
 
 -- name: list-conversations
+-- A queue or a search; list-conversations-store and -profile are the
+-- same with their filter written so that an index serves it.
 SELECT id, profile_id, contact, status, team, store_id, assignee, tags, priority, subject, channel, merged_into, version, created_at, updated_at, last_message_at, first_response_at, resolved_at, first_response_due, resolution_due, breaches FROM conversations c
 WHERE (?1 = '' OR (?1 = 'active' AND status <> 'resolved') OR status = ?1)
   AND (?2 = '' OR team = ?2) AND (?3 = '' OR store_id = ?3)
@@ -20,7 +22,35 @@ WHERE (?1 = '' OR (?1 = 'active' AND status <> 'resolved') OR status = ?1)
   AND (?5 = 0 OR profile_id = ?5)
   AND (?6 = '' OR tags LIKE '%' || ?6 || '%' ESCAPE '\')
   AND (?7 = '' OR priority = ?7)
-  AND (?8 = '' OR EXISTS (SELECT 1 FROM conversation_messages m WHERE m.conversation_id = c.id AND m.body LIKE '%' || ?8 || '%' ESCAPE '\'))
+  AND (?8 = '' OR id IN (SELECT conversation_id FROM conversation_messages WHERE body LIKE '%' || ?8 || '%' ESCAPE '\'))
+  AND id > ?9
+  AND (?11 = '' OR contact = ?11)
+ORDER BY id LIMIT ?10;
+
+-- name: list-conversations-store
+-- The same, for one store's queue: by the index (store_id, id).
+SELECT id, profile_id, contact, status, team, store_id, assignee, tags, priority, subject, channel, merged_into, version, created_at, updated_at, last_message_at, first_response_at, resolved_at, first_response_due, resolution_due, breaches FROM conversations c
+WHERE (?1 = '' OR (?1 = 'active' AND status <> 'resolved') OR status = ?1)
+  AND (?2 = '' OR team = ?2) AND store_id = ?3 AND ?3 <> ''
+  AND (?4 = '' OR (?4 = '-' AND assignee = '') OR assignee = ?4)
+  AND (?5 = 0 OR profile_id = ?5)
+  AND (?6 = '' OR tags LIKE '%' || ?6 || '%' ESCAPE '\')
+  AND (?7 = '' OR priority = ?7)
+  AND (?8 = '' OR id IN (SELECT conversation_id FROM conversation_messages WHERE body LIKE '%' || ?8 || '%' ESCAPE '\'))
+  AND id > ?9
+  AND (?11 = '' OR contact = ?11)
+ORDER BY id LIMIT ?10;
+
+-- name: list-conversations-profile
+-- The same, for one customer's: by the index (profile_id, id).
+SELECT id, profile_id, contact, status, team, store_id, assignee, tags, priority, subject, channel, merged_into, version, created_at, updated_at, last_message_at, first_response_at, resolved_at, first_response_due, resolution_due, breaches FROM conversations c
+WHERE (?1 = '' OR (?1 = 'active' AND status <> 'resolved') OR status = ?1)
+  AND (?2 = '' OR team = ?2) AND (?3 = '' OR store_id = ?3)
+  AND (?4 = '' OR (?4 = '-' AND assignee = '') OR assignee = ?4)
+  AND profile_id = ?5
+  AND (?6 = '' OR tags LIKE '%' || ?6 || '%' ESCAPE '\')
+  AND (?7 = '' OR priority = ?7)
+  AND (?8 = '' OR id IN (SELECT conversation_id FROM conversation_messages WHERE body LIKE '%' || ?8 || '%' ESCAPE '\'))
   AND id > ?9
   AND (?11 = '' OR contact = ?11)
 ORDER BY id LIMIT ?10;

@@ -29,6 +29,7 @@ CREATE TABLE conversations (
 CREATE UNIQUE INDEX conversations_active ON conversations (profile_id, contact) WHERE status <> 'resolved';
 CREATE INDEX conversations_status ON conversations (status, id);
 CREATE INDEX conversations_profile ON conversations (profile_id, id);
+CREATE INDEX conversations_store ON conversations (store_id, id);
 CREATE INDEX conversations_first_response_due ON conversations (first_response_due) WHERE first_response_due IS NOT NULL;
 CREATE INDEX conversations_resolution_due ON conversations (resolution_due) WHERE resolution_due IS NOT NULL;
 
