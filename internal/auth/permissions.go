@@ -46,6 +46,10 @@ const (
 	PermJourneysEnrol Permission = "journeys:enrol"
 	PermTasksRead     Permission = "tasks:read"
 	PermTasksWrite    Permission = "tasks:write"
+	// Conversations: customer service (issue 21); store roles only their
+	// stores'.
+	PermConversationsRead  Permission = "conversations:read"
+	PermConversationsWrite Permission = "conversations:write"
 
 	// PermClientelingRead reads a customer's card, PermClientelingNotes
 	// adds a note to their timeline (issue 21.5).
@@ -81,21 +85,24 @@ var RolePermissions = map[Role][]Permission{
 		PermProfilesRead, PermCatalogRead, PermStockWrite, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermOrdersWrite, PermCartsRead, PermTasksRead, PermTasksWrite, PermMeasureRead,
 		PermClientelingRead, PermClientelingNotes,
+		PermConversationsRead, PermConversationsWrite,
 	},
 	RoleStoreStaff: {
 		PermProfilesRead, PermCatalogRead, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermCartsRead, PermTasksRead, PermTasksWrite,
 		PermClientelingRead, PermClientelingNotes,
+		PermConversationsRead, PermConversationsWrite,
 	},
 	RoleAgent: {
 		PermProfilesRead, PermProfilesWrite, PermCatalogRead, PermReservationsRead, PermOrdersRead,
 		PermCartsRead, PermCartsWrite, PermTemplatesRead, PermMessagesRead, PermTasksRead,
 		PermClientelingRead, PermClientelingNotes,
+		PermConversationsRead, PermConversationsWrite,
 	},
 	RoleReadOnly: {
 		PermSourcesRead, PermProfilesRead, PermSegmentsRead, PermCatalogRead, PermReservationsRead,
 		PermOrdersRead, PermCartsRead, PermTemplatesRead, PermMessagesRead, PermJourneysRead,
-		PermTasksRead, PermMeasureRead, PermClientelingRead,
+		PermTasksRead, PermMeasureRead, PermClientelingRead, PermConversationsRead,
 	},
 }
 
@@ -110,6 +117,7 @@ var AllPermissions = []Permission{
 	PermTemplatesRead, PermTemplatesWrite, PermMessagesRead, PermMessagesSend, PermReceiptsWrite,
 	PermJourneysRead, PermJourneysWrite, PermJourneysEnrol, PermTasksRead, PermTasksWrite,
 	PermClientelingRead, PermClientelingNotes,
+	PermConversationsRead, PermConversationsWrite,
 	PermMeasureRead, PermMeasureWrite,
 	PermUsersRead, PermUsersWrite, PermKeysRead, PermKeysWrite, PermAuditRead, PermRetentionRun,
 }

@@ -63,6 +63,9 @@ type root struct {
 	// The store associate's customer card (internal/cli/clienteling.go).
 	Clienteling clientelingCmd `cmd:"" help:"The store associate's customer card: find the customer in front of you, see everything, add a note."`
 
+	// Serve (issue 21).
+	Conversations conversationsCmd `cmd:"" help:"Customer service conversations across channels: queues, a conversation, reply, assign, resolve."`
+
 	// Commerce imports (internal/cli/commerce.go).
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`
 	Locations locationsCmd `cmd:"" help:"Commerce: import stores and warehouses."`

@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/parcours/parcours/internal/conversation"
 	"log/slog"
 	"net/http"
 
@@ -54,6 +55,10 @@ type API struct {
 	surveys  *survey.Service  // nil: no survey endpoints
 	clock    clock.Clock
 	log      *slog.Logger
+	// conversations serves customer service (nil: none); chat limits
+	// the web chat's requests per client address.
+	conversations *conversation.Service
+	chat          *chatLimits
 
 	mux    *http.ServeMux // the routes, for the audit log's before
 	access *access        // who may do what: keys, sessions, rate limits, audit

@@ -93,8 +93,17 @@ var routePermissions = map[string]auth.Permission{
 	"POST /api/v1/tasks/{id}/done":       auth.PermTasksWrite,
 	"POST /api/v1/tasks/{id}/reopen":     auth.PermTasksWrite,
 
-	"GET /api/v1/clienteling/customers":             auth.PermClientelingRead,  // issue 21.5
-	"POST /api/v1/clienteling/customers/{id}/notes": auth.PermClientelingNotes, // issue 21.5
+	"GET /api/v1/clienteling/customers":             auth.PermClientelingRead,   // issue 21.5
+	"POST /api/v1/clienteling/customers/{id}/notes": auth.PermClientelingNotes,  // issue 21.5
+	"GET /api/v1/conversations":                     auth.PermConversationsRead, // issue 21 (conv)
+	"POST /api/v1/conversations":                    auth.PermConversationsWrite,
+	"GET /api/v1/conversations/{id}":                auth.PermConversationsRead,
+	"PATCH /api/v1/conversations/{id}":              auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/messages":      auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/assign":        auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/resolve":       auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/reopen":        auth.PermConversationsWrite,
+	"POST /api/v1/conversations/{id}/merge":         auth.PermConversationsWrite,
 
 	"GET /api/v1/measure/kpis":                  auth.PermMeasureRead,
 	"GET /api/v1/measure/kpis/definitions":      auth.PermMeasureRead,

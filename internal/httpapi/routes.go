@@ -35,6 +35,9 @@ const (
 	// AuthPassword: a user's email and password (and TOTP code), which
 	// the login route checks itself, rate-limited per address.
 	AuthPassword Auth = "password"
+	// AuthVisitor: the web chat's visitor token (Authorization: Bearer),
+	// given for a source's write key; rate-limited per address.
+	AuthVisitor Auth = "chat visitor token"
 )
 
 // Route is one HTTP endpoint: what it answers, who may call it, what
@@ -192,6 +195,21 @@ func Routes(a *API, e Edge) []Route {
 		{"GET", "/api/v1/surveys/{id}", AuthAdmin, a.surveysOnly(a.getSurvey), "one survey", false},
 		{"POST", "/api/v1/surveys/{id}/send", AuthAdmin, a.surveysOnly(a.sendSurvey), "send a survey to a profile after a contact, once per key", false},
 		{"GET", "/api/v1/surveys/{id}/answers", AuthAdmin, a.surveysOnly(a.surveyAnswers), "a survey's answers, newest first", false},
+		// Conversations: customer service across channels (docs/serve.md).
+		{"GET", "/api/v1/conversations", AuthAdmin, a.conversationsOnly(a.listConversations), "the conversations: queues by status, team, store, assignee; search by customer or text", false},
+		{"POST", "/api/v1/conversations", AuthAdmin, a.conversationsOnly(a.createConversation), "a phone or store note about a customer, in their conversation (opened if none)", false},
+		{"GET", "/api/v1/conversations/{id}", AuthAdmin, a.conversationsOnly(a.getConversation), "one conversation with its messages and delivery statuses", false},
+		{"PATCH", "/api/v1/conversations/{id}", AuthAdmin, a.conversationsOnly(a.patchConversation), "change a conversation's tags, priority, team or store", false},
+		{"POST", "/api/v1/conversations/{id}/messages", AuthAdmin, a.conversationsOnly(a.replyConversation), "answer the customer (email, SMS, WhatsApp, chat) or add a note", false},
+		{"POST", "/api/v1/conversations/{id}/assign", AuthAdmin, a.conversationsOnly(a.assignConversation), "assign a conversation to someone, or to the next agent in turn", false},
+		{"POST", "/api/v1/conversations/{id}/resolve", AuthAdmin, a.conversationsOnly(a.conversationStatus(store.ConversationResolved)), "resolve a conversation", false},
+		{"POST", "/api/v1/conversations/{id}/reopen", AuthAdmin, a.conversationsOnly(a.conversationStatus(store.ConversationOpen)), "reopen a conversation", false},
+		{"POST", "/api/v1/conversations/{id}/merge", AuthAdmin, a.conversationsOnly(a.mergeConversation), "merge a conversation into another of the same customer", false},
+
+		// The web chat a site's widget talks to (docs/serve.md).
+		{"POST", "/api/v1/chat/sessions", AuthVisitor, a.chatRoute("POST", a.startChat), "start a web chat: a visitor token for the site's widget", true},
+		{"POST", "/api/v1/chat/messages", AuthVisitor, a.chatRoute("POST", a.chatSay), "what the visitor writes in the chat", true},
+		{"GET", "/api/v1/chat/lines", AuthVisitor, a.chatRoute("GET", a.chatLines), "the chat's lines after the widget's last", true},
 
 		// Measure (docs/measure.md).
 		{"GET", "/api/v1/measure/kpis", AuthAdmin, a.measureKPIs, "KPIs over a period, compared with the one before", false},

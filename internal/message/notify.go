@@ -77,6 +77,7 @@ func (p *Pipeline) announceOnce(ctx context.Context) (full bool, err error) {
 		if e := p.stateEvent(m); e != nil {
 			events = append(events, e)
 		}
+		p.observe(ctx, m, m.Status, m.UpdatedAt)
 	}
 	if p.sink != nil && len(events) > 0 {
 		if err := p.sink.Submit(ctx, events, nil); err != nil {

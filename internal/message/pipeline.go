@@ -142,6 +142,7 @@ type Pipeline struct {
 	group   groupEnqueue
 	metrics metrics
 	inbound inboundHandlers
+	watch   deliveryObservers // OnDelivery
 }
 
 // New returns a pipeline. providers may be nil: every send then fails with

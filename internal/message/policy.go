@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -94,6 +95,12 @@ var DefaultTopics = map[string]Topic{
 func (p *Policy) defaults() {
 	if p.Topics == nil {
 		p.Topics = DefaultTopics
+	}
+	if _, ok := p.Topics[ServiceTopic]; !ok {
+		// Every policy has the topic of answers to customers who wrote
+		// (service.go); a copy, not to change DefaultTopics or the caller's.
+		p.Topics = maps.Clone(p.Topics)
+		p.Topics[ServiceTopic] = serviceTopic
 	}
 	if p.Timezone == "" {
 		p.Timezone = "Europe/Paris"

@@ -98,6 +98,7 @@ func (p *Pipeline) receipt(ctx context.Context, m *store.OutboxMessage, st provi
 			return err
 		}
 	}
+	p.observe(ctx, m, string(st), at)
 	id := string(st)
 	if suffix != "" {
 		id += "-" + suffix

@@ -202,6 +202,12 @@ func (p *Pipeline) render(ctx context.Context, m *store.OutboxMessage, c *contac
 			}
 			pm.Headers = map[string]string{"List-Unsubscribe": list, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 		}
+		for k, v := range r.headers {
+			if pm.Headers == nil {
+				pm.Headers = map[string]string{}
+			}
+			pm.Headers[k] = v
+		}
 	}
 	body, err := json.Marshal(pm)
 	if err != nil {

@@ -55,6 +55,9 @@ type Request struct {
 	confirmURL string // double opt-in: message.confirm_url
 	optOut     bool   // the confirmation of a STOP (OptOutTopic)
 	to         string // the address, instead of the profile's first
+
+	// headers are extra email headers (a conversation's Reply-To).
+	headers map[string]string
 }
 
 // SendKey returns the request's send key: the same request twice (a retry,

@@ -66,10 +66,18 @@ func TestClientelingCard(t *testing.T) {
 		if out["found_by"] != "phone:+33612345678" || st["id"] != "lyon-01" || st["name"] != "Lyon Bellecour" ||
 			len(cart["items"].([]any)) != 1 || len(views) != 1 || views[0].(map[string]any)["sku"] != "SHOE-42" ||
 			len(stock) != 1 || stock[0].(map[string]any)["on_hand"] != 4.0 || out["sizes"].(map[string]any)["shoe_size"] != 38.0 ||
-			out["conversations"] != nil || out["unavailable"].(map[string]any)["conversations"] == nil {
+			len(out["conversations"].([]any)) != 0 || out["unavailable"].(map[string]any)["conversations"] != nil {
 			t.Fatalf("sophie's card: %v", out)
 		}
 		id := int64(out["profile_id"].(float64))
+		// A store note opens her conversation: the card lists it.
+		if code, _, resp := h.do("POST", "/api/v1/conversations", []byte(fmt.Sprintf(`{"profile_id":%d,"channel":"store_note","body":"Cherche la taille 38 en bleu","store_id":"lyon-01","key":"note-1"}`, id)), staff); code != 201 {
+			t.Fatalf("store note: %d %v", code, resp)
+		}
+		if code, _, out := h.do("GET", card, nil, staff); code != 200 || len(out["conversations"].([]any)) != 1 ||
+			out["conversations"].([]any)[0].(map[string]any)["status"] != "open" || out["conversations"].([]any)[0].(map[string]any)["store_id"] != "lyon-01" {
+			t.Fatalf("sophie's card after the note: %d %v", code, out["conversations"])
+		}
 		for _, c := range []struct {
 			path string
 			hdr  map[string]string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parcours/parcours/internal/conversation"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/email"
@@ -135,7 +136,7 @@ func (h *hooks) receipts(w http.ResponseWriter, r *http.Request, rs []provider.R
 
 // startBounces starts an inbound bounce server for each SMTP provider that
 // has a bounce_addr; the returned function stops them.
-func startBounces(ctx context.Context, cfg *providers.Config, msgs *message.Pipeline, log *slog.Logger) (func(), error) {
+func startBounces(ctx context.Context, cfg *providers.Config, msgs *message.Pipeline, convs *conversation.Service, log *slog.Logger) (func(), error) {
 	var servers []interface{ Close() error }
 	stop := func() {
 		for _, s := range servers {
@@ -150,8 +151,14 @@ func startBounces(ctx context.Context, cfg *providers.Config, msgs *message.Pipe
 		if !ok || s.BounceAddr == "" {
 			continue
 		}
+		var onMail func(ctx context.Context, rcpts []string, raw []byte) error
+		if convs != nil {
+			// What is not a report is a customer writing: a reply to an
+			// agent's email (reply_domain's MX points here), or any mail.
+			onMail = convs.ReceiveEmail
+		}
 		srv, err := email.NewBounceServer(email.BounceConfig{
-			Addr: s.BounceAddr, Domain: s.HELO, Provider: e.Name, Logger: log,
+			Addr: s.BounceAddr, Domain: s.HELO, Provider: e.Name, Logger: log, OnMail: onMail,
 			OnReceipts: func(ctx context.Context, rs []provider.Receipt) error {
 				for _, rc := range rs {
 					if err := msgs.HandleReceipt(ctx, rc); err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, message.ErrInvalid) {

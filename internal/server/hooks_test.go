@@ -264,7 +264,7 @@ func TestHardBounceMakesUnreachable(t *testing.T) {
 // withProviders configures a harness with the providers of a providers
 // file's list (YAML entries under "providers:") and the public URL
 // https://shop.example that provider signatures are checked against.
-func withProviders(t *testing.T, entries string) func(*server.Options) {
+func withProviders(t testing.TB, entries string) func(*server.Options) {
 	t.Helper()
 	cfg, err := providers.Parse([]byte("providers:\n"+entries+"\n"), "providers.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/conversation"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/httpjson"
@@ -130,6 +131,7 @@ type Server struct {
 	bounces        func() // stops the bounce servers
 	journeys       *journey.Engine
 	measure        *measure.Service
+	conversations  *conversation.Service
 
 	connsRefused prometheus.Counter
 
@@ -210,6 +212,12 @@ func New(st store.Store, o Options) *Server {
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access).
 		WithClienteling(newClienteling(st, s.commerce, s.commit, p.Config().Rules, o.Clock)).WithSurveys(p.Surveys)
 	apiv1.SetMessages(s.messages)
+	s.conversations = newConversations(st, s.messages, s.commit, o)
+	apiv1.WithConversations(s.conversations)
+	// The chain of inbound texts: surveys first (their "0".."10"), then
+	// conversations, which take every text left.
+	s.messages.OnInbound(s.conversations)
+	s.messages.OnDelivery(s.conversations.Delivered)
 	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
 		Tracking: ingest,
 		Public:   s.messages,
@@ -286,7 +294,9 @@ func (s *Server) startStages(ctx context.Context) {
 	s.startCommerce(ctx)
 	s.startMeasure(ctx)
 	s.startAccess(ctx)
-	stop, err := startBounces(ctx, s.opts.ProviderConfig, s.messages, s.log)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.conversations.RunSLA(ctx, 10*time.Second) }()
+	stop, err := startBounces(ctx, s.opts.ProviderConfig, s.messages, s.conversations, s.log)
 	if err != nil {
 		s.log.Error("bounces: not started", "err", err)
 		stop = func() {}

@@ -83,6 +83,7 @@ type Store interface {
 	JourneyDateTimers
 	Tasks
 	Surveys
+	Conversations
 	MeasureRollups
 	MeasureReports
 	Privacy

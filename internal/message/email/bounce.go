@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -24,7 +25,11 @@ type BounceConfig struct {
 	// OnReceipts records the receipts of one report. An error makes the
 	// server answer 451 so the sending MTA retries later: nothing is lost.
 	OnReceipts func(ctx context.Context, receipts []provider.Receipt) error
-	Logger     *slog.Logger
+	// OnMail, when set, receives the messages that are not reports: the
+	// customers' replies (conversations). An error makes the server
+	// answer 451 so that the sending MTA retries later.
+	OnMail func(ctx context.Context, rcpts []string, raw []byte) error
+	Logger *slog.Logger
 }
 
 // NewBounceServer returns a go-smtp server that accepts any recipient,
@@ -49,14 +54,38 @@ func NewBounceServer(cfg BounceConfig) (*smtp.Server, error) {
 	return s, nil
 }
 
-type bounceSession struct{ cfg *BounceConfig }
+type bounceSession struct {
+	cfg   *BounceConfig
+	rcpts []string
+}
 
-func (s *bounceSession) Reset()                                      {}
+func (s *bounceSession) Reset()                                      { s.rcpts = nil }
 func (s *bounceSession) Logout() error                               { return nil }
 func (s *bounceSession) Mail(from string, _ *smtp.MailOptions) error { return nil }
-func (s *bounceSession) Rcpt(to string, _ *smtp.RcptOptions) error   { return nil }
+func (s *bounceSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
 
 func (s *bounceSession) Data(r io.Reader) error {
+	if s.cfg.OnMail != nil {
+		// Kept whole: a message that is not a report goes to OnMail.
+		raw, err := io.ReadAll(io.LimitReader(r, maxReport))
+		_, _ = io.Copy(io.Discard, r)
+		if err != nil {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+		}
+		r = bytes.NewReader(raw)
+		if _, derr := ParseDSN(bytes.NewReader(raw)); derr != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := s.cfg.OnMail(ctx, s.rcpts, raw); err != nil {
+				s.cfg.Logger.Warn("email inbound server: message not taken, asking the sender to retry", "err", err)
+				return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+			}
+			return nil
+		}
+	}
 	receipts, err := ParseDSN(r)
 	_, _ = io.Copy(io.Discard, r) // the reader must be consumed
 	if err != nil {

@@ -32,6 +32,10 @@ type SMTPSettings struct {
 	DKIM            *DKIMSettings   `yaml:"dkim"`
 	// BounceAddr, when set, is where the inbound bounce server listens.
 	BounceAddr string `yaml:"bounce_addr"`
+	// ReplyDomain, when set, gives agents' emails in conversations a
+	// reply-to address reply+ID.SIG@reply_domain; point its MX at the
+	// bounce_addr server, which takes the customers' replies.
+	ReplyDomain string `yaml:"reply_domain"`
 }
 
 // DKIMSettings turn on DKIM signing; the key is inline (a secret, usually

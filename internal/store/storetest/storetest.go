@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Measure", func(t *testing.T) { runMeasure(t, open) })
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
 	t.Run("Surveys", func(t *testing.T) { runSurveys(t, open) })
+	t.Run("Conversations", func(t *testing.T) { runConversations(t, open) })
 }
 
 // runEventLog runs the tests of the event log, sources, checkpoints and
