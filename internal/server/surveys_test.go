@@ -142,11 +142,14 @@ func TestSurveysEndToEnd(t *testing.T) {
 	if err != nil || !took {
 		t.Fatalf("the SMS reply: took %v, %v", took, err)
 	}
-	// A text that is not a score goes on (to customer service, once it
-	// exists): nobody takes it here.
+	// A text that is not a score goes on to customer service: it opens a
+	// conversation.
 	if took, err := h.srv.Pipeline().Messages.Receive(context.Background(), message.Inbound{Channel: provider.SMS, From: "+33611223344",
-		Body: "Ma commande est arrivée abîmée", ID: "SM-2", At: h.clock.Now()}); err != nil || took {
+		Body: "Ma commande est arrivée abîmée", ID: "SM-2", At: h.clock.Now()}); err != nil || !took {
 		t.Fatalf("a text that is not a score: took %v, %v", took, err)
+	}
+	if code, convs := h.api("/api/v1/conversations"); code != 200 || len(convs["conversations"].([]any)) != 1 {
+		t.Fatalf("the text that is not a score opened no conversation: %d %v", code, convs)
 	}
 
 	// The detractor's follow-up: a task for the store.
