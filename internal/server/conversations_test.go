@@ -272,3 +272,59 @@ func TestWebChat(t *testing.T) {
 		t.Fatalf("widget reads: %d %v", code, out)
 	}
 }
+
+// TestConversationFromVonage: an SMS through Vonage's inbound webhook (its
+// documented parameters, as GET query and as JSON, authenticated by the
+// account's api-key) lands in the customer's conversation, once though
+// delivered twice; another api-key is refused and stores nothing.
+func TestConversationFromVonage(t *testing.T) {
+	h := newHarness(t, withProviders(t, `
+  - name: vg
+    type: vonage
+    channel: sms
+    settings: {api_key: vk1, api_secret: s, from: Boutique}`), noRateLimit)
+	ts := h.clock.Now().Format(time.RFC3339)
+	if code, resp := h.ingest("/v1/identify", `{"userId":"ines","traits":{"phone":"+33612345678"},"timestamp":"`+ts+`"}`); code != 200 {
+		t.Fatalf("%d %v", code, resp)
+	}
+	h.waitUnify()
+	pid := h.profileOf("ines")
+	get := func(key, id, text string) int {
+		q := url.Values{"api-key": {key}, "msisdn": {"33612345678"}, "to": {"33700000000"}, "messageId": {id},
+			"text": {text}, "type": {"text"}, "keyword": {"BONJOUR"}, "message-timestamp": {"2026-03-10 08:00:00"}}
+		res, err := h.client.Get(h.http.URL + "/hooks/vonage/vg/inbound?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get("not-the-key", "0A01", "Bonjour"); code != 403 {
+		t.Fatalf("inbound with another api-key: %d; want 403", code)
+	}
+	for range 2 { // Vonage retrying a delivery it saw no 200 for
+		if code := get("vk1", "0A02", "Bonjour, ma commande 1042 ?"); code != 200 {
+			t.Fatalf("Vonage inbound: %d", code)
+		}
+	}
+	body := `{"api-key":"vk1","msisdn":"33612345678","to":"33700000000","messageId":"0A03","text":"Toujours rien reçu","type":"text"}`
+	req, _ := http.NewRequest("POST", h.http.URL+"/hooks/vonage/vg/inbound", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := h.client.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("Vonage inbound as JSON: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	code, out := h.adminJSON("GET", "/api/v1/conversations?customer=%2B33612345678", "")
+	list, _ := out["conversations"].([]any)
+	if code != 200 || len(list) != 1 || list[0].(map[string]any)["profile_id"] != float64(pid) {
+		t.Fatalf("conversations of the customer: %d %v", code, out)
+	}
+	id := jsonNumber(list[0].(map[string]any)["id"])
+	code, out = h.adminJSON("GET", "/api/v1/conversations/"+id, "")
+	msgs, _ := out["messages"].([]any)
+	if code != 200 || len(msgs) != 2 || msgs[0].(map[string]any)["channel"] != "sms" ||
+		msgs[0].(map[string]any)["body"] != "Bonjour, ma commande 1042 ?" || msgs[1].(map[string]any)["body"] != "Toujours rien reçu" {
+		t.Fatalf("conversation %s: %d %v", id, code, out)
+	}
+}
