@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
@@ -242,8 +243,7 @@ func (s *Service) applySale(ctx context.Context, e *event.Event) error {
 	}
 	for _, c := range changes {
 		if want := c.Before.OnHand - qty[c.After.SKU]; c.After.OnHand > want {
-			s.log.Warn("commerce: till sold more than the recorded free stock", "sku", c.After.SKU, "store", store,
-				"sold", qty[c.After.SKU], "shortfall", c.After.OnHand-want, "event", e.Seq)
+			s.shortfalls.note(s.log, now, c.After.SKU, store, qty[c.After.SKU], c.After.OnHand-want, e.Seq)
 		}
 	}
 	if applied {
@@ -270,4 +270,28 @@ func (s *Service) RunExpiry(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// shortfallLog reports tills selling more than the recorded free stock
+// without a log line per sale: a store whose stock file is stale would
+// otherwise write one for most of its receipts. The first is logged in
+// full, then at most one summary a minute counts the others (each is
+// recorded with its adjustment, so nothing is lost by not logging it).
+type shortfallLog struct {
+	mu     sync.Mutex
+	since  time.Time // the last line written
+	missed int       // shortfalls since then, not logged
+}
+
+func (l *shortfallLog) note(log *slog.Logger, now time.Time, sku, store string, sold, short, seq int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.since.IsZero() && now.Sub(l.since) < time.Minute {
+		l.missed++
+		return
+	}
+	log.Warn("commerce: till sold more than the recorded free stock (the shortfall is recorded with the stock adjustment; "+
+		"fix: import a fresh stock count with parcours stock import)", "sku", sku, "store", store,
+		"sold", sold, "shortfall", short, "event", seq, "others_since_last_line", l.missed)
+	l.since, l.missed = now, 0
 }

@@ -58,6 +58,8 @@ type Service struct {
 
 	wake    chan struct{} // a change committed events to the outbox
 	relayMu sync.Mutex    // one delivery of the outbox at a time
+
+	shortfalls shortfallLog // tills selling beyond the recorded stock
 }
 
 // New returns the service over st.
