@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -138,6 +139,21 @@ func (a *API) measureFunnel(w http.ResponseWriter, r *http.Request) {
 	if err := decodeBody(r, &q); err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	// The range may also come in the query string, as every other report
+	// takes it; given in both places it must agree.
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"from", &q.From}, {"to", &q.To}} {
+		switch v := r.URL.Query().Get(f.name); {
+		case v == "":
+		case *f.v == "":
+			*f.v = v
+		case *f.v != v:
+			a.fail(w, r, problem.Invalid(f.name, fmt.Sprintf("is %q in the query string but %q in the body: give it once", v, *f.v)))
+			return
+		}
 	}
 	rep, err := m.Engine.Funnel(r.Context(), q)
 	a.csvReply(w, r, "funnel", rep, err, func(w io.Writer) error { return measure.WriteFunnelCSV(w, rep) })

@@ -178,6 +178,17 @@ func TestMeasureFunnelAPI(t *testing.T) {
 	if code != 400 {
 		t.Errorf("one step: %d %v", code, bad)
 	}
+	// The range in the query string, as the other reports take it, gives
+	// the same answer; a range given twice, differently, is refused.
+	noRange := []byte(`{"steps":[{"event":"Product Viewed"},{"event":"Product Added"}],"window":"1h"}`)
+	code, _, q := h.do("POST", "/api/v1/measure/funnel?from=2026-11-23&to=2026-11-23", noRange, map[string]string{"Authorization": "Bearer " + h.admin})
+	if code != 200 || q["conversion"] != 0.5 || q["range"].(map[string]any)["from"] != "2026-11-23" {
+		t.Errorf("range in the query string: %d %v", code, q)
+	}
+	code, _, bad = h.do("POST", "/api/v1/measure/funnel?from=2026-11-22", body, map[string]string{"Authorization": "Bearer " + h.admin})
+	if code != 400 || !strings.Contains(fmt.Sprint(bad), "give it once") {
+		t.Errorf("two different ranges: %d %v", code, bad)
+	}
 }
 
 // TestMeasureExperimentAPI runs a journey with a control group and a split
