@@ -140,6 +140,7 @@ type retentionFlags struct {
 	RetainAnonymous     int           `help:"Days a visitor never identified (a profile with only anonymous ids) is kept after their last event; 0: forever." env:"PARCOURS_RETAIN_ANONYMOUS" default:"90"`
 	RetainMessageBodies int           `help:"Days the rendered contents of a sent message are kept (its record stays); 0: forever." env:"PARCOURS_RETAIN_MESSAGE_BODIES" default:"183"`
 	RetainRejections    int           `help:"Days refused events (which may hold personal data) are kept; 0: forever." env:"PARCOURS_RETAIN_REJECTIONS" default:"30"`
+	RetainRequestKeys   int           `help:"Days the API remembers an Idempotency-Key and its answer (a retry after that is a new request); 0: forever." env:"PARCOURS_RETAIN_REQUEST_KEYS" default:"30"`
 }
 
 // policy returns the flags as a privacy.Policy.
@@ -162,6 +163,9 @@ func (f *retentionFlags) policy() (privacy.Policy, error) {
 		return p, err
 	}
 	if p.Rejections, err = days("retain-rejections", f.RetainRejections); err != nil {
+		return p, err
+	}
+	if p.RequestKeys, err = days("retain-request-keys", f.RetainRequestKeys); err != nil {
 		return p, err
 	}
 	for _, s := range f.RetainSource {

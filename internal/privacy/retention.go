@@ -34,15 +34,19 @@ type Policy struct {
 	// Rejections is how long refused events (which may hold personal data
 	// in their payload) are kept.
 	Rejections time.Duration
+	// RequestKeys is how long the API remembers an idempotency key (and
+	// its answer, which may name a person): a retry after that is a new
+	// request.
+	RequestKeys time.Duration
 }
 
 // DefaultPolicy is the retention Parcours applies unless configured
 // otherwise, chosen to fit the CNIL's guidance (docs/security.md#retention):
 // 13 months for raw events (the CNIL's limit for tracker data), 90 days
 // for visitors never identified, 6 months for message contents, 30 days
-// for rejected events.
+// for rejected events and idempotency keys.
 func DefaultPolicy() Policy {
-	return Policy{Events: 395 * Day, AnonymousProfiles: 90 * Day, MessageBodies: 183 * Day, Rejections: 30 * Day}
+	return Policy{Events: 395 * Day, AnonymousProfiles: 90 * Day, MessageBodies: 183 * Day, Rejections: 30 * Day, RequestKeys: 30 * Day}
 }
 
 // RetentionStore is what retention reads and writes.
@@ -52,7 +56,7 @@ type RetentionStore interface {
 }
 
 // RetentionReport counts what one pass removed, by kind: "events",
-// "anonymous_profiles", "message_bodies", "rejections".
+// "anonymous_profiles", "message_bodies", "rejections", "request_keys".
 type RetentionReport map[string]int64
 
 // Retention applies a Policy: Run is one pass, Loop runs it periodically.
@@ -133,6 +137,11 @@ func (r *Retention) Run(ctx context.Context) (RetentionReport, error) {
 	if keep := r.Policy.Rejections; keep > 0 {
 		errs = append(errs, drain("rejections", func() (int64, error) {
 			return r.Store.PruneRejections(ctx, now.Add(-keep), batch)
+		}))
+	}
+	if keep := r.Policy.RequestKeys; keep > 0 {
+		errs = append(errs, drain("request_keys", func() (int64, error) {
+			return r.Store.PruneRequestKeys(ctx, now.Add(-keep), batch)
 		}))
 	}
 	r.Metrics.ran(now)

@@ -20,7 +20,7 @@ import (
 // and counts in /metrics (issue 19.7), on both engines.
 func TestRetention(t *testing.T) {
 	policy := privacy.Policy{EventsBySource: map[string]time.Duration{"Web shop": 30 * privacy.Day},
-		AnonymousProfiles: 90 * privacy.Day, MessageBodies: 60 * privacy.Day, Rejections: 30 * privacy.Day}
+		AnonymousProfiles: 90 * privacy.Day, MessageBodies: 60 * privacy.Day, Rejections: 30 * privacy.Day, RequestKeys: 30 * privacy.Day}
 	onEngines(t, func(t *testing.T, h *harness, e engine) {
 		ctx := context.Background()
 		ts := h.clock.Now().Format(time.RFC3339)
@@ -39,6 +39,16 @@ func TestRetention(t *testing.T) {
 			t.Fatalf("message: %d %v", code, resp)
 		}
 		h.settle()
+		// A source created with an idempotency key: its key and answer are
+		// remembered for the policy's 30 days, then forgotten.
+		createSource := func() (int, map[string]any) {
+			code, _, out := h.do("POST", "/api/v1/sources", []byte(`{"name":"Call center","channel":"call_center"}`),
+				map[string]string{"Authorization": "Bearer " + h.admin, "Idempotency-Key": "cc-1"})
+			return code, out
+		}
+		if code, out := createSource(); code != 201 {
+			t.Fatalf("source: %d %v", code, out)
+		}
 		h.clock.Advance(100 * privacy.Day)
 		// Something recent, from Parcours itself: the last event of the log.
 		if code, resp := h.adminJSON("POST", "/api/v1/consent", `{"profile_id":`+jsonNumber(float64(kept))+`,"channel":"sms","granted":true}`); code != 201 {
@@ -54,8 +64,13 @@ func TestRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep["events"] != 2 || rep["anonymous_profiles"] != 1 || rep["message_bodies"] != 1 {
-			t.Fatalf("first pass removed %v, want the 2 web events, 1 visitor, 1 message body", rep)
+		if rep["events"] != 2 || rep["anonymous_profiles"] != 1 || rep["message_bodies"] != 1 || rep["request_keys"] < 1 {
+			t.Fatalf("first pass removed %v, want the 2 web events, 1 visitor, 1 message body, the source's request key", rep)
+		}
+		// The key forgotten, the same request is a new one: a second source
+		// of that name is refused as a duplicate, not answered from the key.
+		if code, out := createSource(); code == 201 || code == 200 {
+			t.Errorf("after retention the old key still answered: %d %v", code, out)
 		}
 		if len(progress) == 0 {
 			t.Error("no progress reported")

@@ -50,6 +50,9 @@ type Privacy interface {
 	PruneMessageBodies(ctx context.Context, before time.Time, limit int) (int64, error)
 	// PruneRejections deletes up to limit rejections received before t.
 	PruneRejections(ctx context.Context, before time.Time, limit int) (int64, error)
+	// PruneRequestKeys deletes up to limit idempotency keys claimed
+	// before t: a retry with such a key is taken as a new request.
+	PruneRequestKeys(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Person is everything that names one person in the store: the profile and

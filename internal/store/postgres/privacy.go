@@ -294,6 +294,15 @@ func (s *Store) PruneMessageBodies(ctx context.Context, before time.Time, limit 
 	return tag.RowsAffected(), nil
 }
 
+// PruneRequestKeys deletes up to limit idempotency keys claimed before t.
+func (s *Store) PruneRequestKeys(ctx context.Context, before time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, queries.Get("prune-request-keys"), before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune request keys: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // PruneRejections deletes up to limit rejections received before t.
 func (s *Store) PruneRejections(ctx context.Context, before time.Time, limit int) (int64, error) {
 	tag, err := s.pool.Exec(ctx, queries.Get("prune-rejections"), before, limit)

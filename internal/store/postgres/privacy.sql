@@ -141,3 +141,6 @@ SELECT p.id FROM profiles p WHERE p.merged_into IS NULL AND p.updated_at < $1 AN
 UPDATE outbox SET payload = NULL WHERE id IN (SELECT id FROM outbox WHERE payload IS NOT NULL AND created_at < $1 AND status IN ('sent', 'failed', 'skipped') LIMIT $2);
 -- name: prune-rejections
 DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE received_at < $1 ORDER BY id LIMIT $2);
+
+-- name: prune-request-keys
+DELETE FROM request_keys WHERE (scope, key) IN (SELECT scope, key FROM request_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2);

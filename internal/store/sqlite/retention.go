@@ -76,6 +76,15 @@ func (s *Store) PruneMessageBodies(ctx context.Context, before time.Time, limit 
 	return res.RowsAffected()
 }
 
+// PruneRequestKeys deletes up to limit idempotency keys claimed before t.
+func (s *Store) PruneRequestKeys(ctx context.Context, before time.Time, limit int) (int64, error) {
+	res, err := s.w.ExecContext(ctx, queries.Get("prune-request-keys"), micros(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune request keys: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // PruneRejections deletes up to limit rejections received before t.
 func (s *Store) PruneRejections(ctx context.Context, before time.Time, limit int) (int64, error) {
 	res, err := s.w.ExecContext(ctx, queries.Get("prune-rejections"), micros(before), limit)
