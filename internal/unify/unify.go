@@ -81,8 +81,8 @@ type Processor struct {
 	o   Options
 	log *slog.Logger
 
-	holders    map[identity.Identifier]int64 // 0: known to have no holder
-	profiles   map[int64]*profile.Profile
+	holders  map[identity.Identifier]int64 // 0: known to have no holder
+	profiles map[int64]*profile.Profile
 	// live are profiles known to exist, unmerged, that only Parcours' own
 	// events (Message Sent, Delivered...) needed: such an event puts a
 	// row on the timeline and changes no trait, so the profile is
