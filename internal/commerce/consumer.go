@@ -37,7 +37,7 @@ type Log interface {
 // the notifier unify publishes to after each batch), applying what
 // commerce reacts to (see Handle).
 func (s *Service) Run(ctx context.Context, log Log, n *eventlog.Notifier) error {
-	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: log, Behind: []string{unifyConsumer}}, Checkpoints: log,
+	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: log, Behind: []string{unifyConsumer}, Passed: n}, Checkpoints: log,
 		Notifier: n, BatchSize: 500, Poll: time.Second, Yield: s.o.Yield,
 		// Nobody reads behind commerce and Handle is idempotent (keyed
 		// by event): a checkpoint every half second, not every batch.

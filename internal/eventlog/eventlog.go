@@ -32,6 +32,7 @@ type Checkpoints interface {
 type Notifier struct {
 	mu   sync.Mutex
 	last int64
+	at   time.Time     // when last last moved
 	ch   chan struct{} // closed and replaced on each publish
 }
 
@@ -43,7 +44,7 @@ func NewNotifier() *Notifier { return &Notifier{ch: make(chan struct{})} }
 func (n *Notifier) Publish(seq int64) {
 	n.mu.Lock()
 	if seq > n.last {
-		n.last = seq
+		n.last, n.at = seq, time.Now()
 		close(n.ch)
 		n.ch = make(chan struct{})
 	}
@@ -55,6 +56,13 @@ func (n *Notifier) Last() int64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.last
+}
+
+// lastAt returns the last seq published and when it was.
+func (n *Notifier) lastAt() (int64, time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.last, n.at
 }
 
 // Wait returns when an event after seq has been published, when poll has
@@ -324,11 +332,38 @@ type Checkpointed interface {
 type Behind struct {
 	Log    Checkpointed
 	Behind []string // the consumers' names
+	// Passed, if set, is published in this process with a position every
+	// followed consumer has handled and whose checkpoint is committed
+	// (unify's Processed, a Gate over the followed consumers' Done): while
+	// it is ahead of the reader, the reader goes up to it without asking
+	// the store for the checkpoints — two queries at every wake-up
+	// otherwise, one per small commit at /v1/track rates. Once the reader
+	// has caught up with it, the reader waits for its next publish
+	// without asking the store either, as long as it moved in the last
+	// PassedFresh: the followed consumers run here and say how far they
+	// got. It is a lower bound: the checkpoints are read when it has not
+	// moved for longer (at start, when the followed consumers run in
+	// another process, or when something else moved their checkpoints),
+	// at each of the reader's polls.
+	Passed *Notifier
 }
+
+// PassedFresh is how long a Behind reader trusts Passed alone after it
+// last moved.
+const PassedFresh = time.Second
 
 // ReadAfter returns up to limit events after after that every followed
 // consumer has handled.
 func (b Behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event.Event, error) {
+	if b.Passed != nil {
+		done, at := b.Passed.lastAt()
+		if done > after {
+			return b.upTo(ctx, after, limit, done)
+		}
+		if done > 0 && time.Since(at) < PassedFresh {
+			return nil, nil
+		}
+	}
 	var done int64 = -1
 	for _, name := range b.Behind {
 		cp, err := b.Log.Checkpoint(ctx, name)
@@ -342,6 +377,11 @@ func (b Behind) ReadAfter(ctx context.Context, after int64, limit int) ([]*event
 	if done <= after {
 		return nil, nil
 	}
+	return b.upTo(ctx, after, limit, done)
+}
+
+// upTo reads up to limit events after after and up to done.
+func (b Behind) upTo(ctx context.Context, after int64, limit int, done int64) ([]*event.Event, error) {
 	events, err := b.Log.ReadAfter(ctx, after, int(min(int64(limit), done-after)))
 	for len(events) > 0 && events[len(events)-1].Seq > done {
 		events = events[:len(events)-1]

@@ -320,3 +320,54 @@ func TestCheckpointEvery(t *testing.T) {
 		t.Fatalf("checkpoint %d after stopping, want 15", cp)
 	}
 }
+
+// TestBehindPassedSkipsTheCheckpointQuery: with Passed ahead of the
+// reader, Behind reads up to it without asking the store for the followed
+// checkpoints, and never past it; caught up with a Passed that moved
+// recently, it waits for Passed without asking the store either; once
+// Passed has not moved for PassedFresh it reads the checkpoints again (a
+// followed consumer in another process, or a checkpoint moved by
+// something else, is seen without this process's notifier).
+func TestBehindPassedSkipsTheCheckpointQuery(t *testing.T) {
+	s := openStore(t)
+	n := eventlog.NewNotifier()
+	appendN(t, s, n, 0, 10)
+	ctx := context.Background()
+	cl := &countingLog{Store: s}
+	passed := eventlog.NewNotifier()
+	b := eventlog.Behind{Log: cl, Behind: []string{"a"}, Passed: passed}
+	// Nothing published yet: the store says.
+	if got, err := b.ReadAfter(ctx, 0, 100); err != nil || len(got) != 0 || cl.reads.Load() != 1 {
+		t.Fatalf("nothing passed nor saved: %d events, %v, %d checkpoint reads (want 1)", len(got), err, cl.reads.Load())
+	}
+	s.SaveCheckpoint(ctx, "a", 4)
+	passed.Publish(4)
+	got, err := b.ReadAfter(ctx, 0, 100)
+	if err != nil || len(got) != 4 || got[3].Seq != 4 {
+		t.Fatalf("passed 4: %d events, %v", len(got), err)
+	}
+	// Checkpoint 7 saved elsewhere, Passed still at 4 and fresh: nothing
+	// read, no query.
+	s.SaveCheckpoint(ctx, "a", 7)
+	if got, err := b.ReadAfter(ctx, 4, 100); err != nil || len(got) != 0 {
+		t.Fatalf("passed 4 just now, after 4: %d events, %v", len(got), err)
+	}
+	if r := cl.reads.Load(); r != 1 {
+		t.Fatalf("%d checkpoint reads with Passed fresh, want 1 (the first)", r)
+	}
+	// Passed stale: the store says 7.
+	time.Sleep(eventlog.PassedFresh + 50*time.Millisecond)
+	got, err = b.ReadAfter(ctx, 4, 100)
+	if err != nil || len(got) != 3 || got[0].Seq != 5 || got[2].Seq != 7 {
+		t.Fatalf("checkpoint 7, passed 4 a while ago, after 4: %d events, %v", len(got), err)
+	}
+	if r := cl.reads.Load(); r != 2 {
+		t.Fatalf("%d checkpoint reads once Passed is stale, want 2", r)
+	}
+	// The limit still holds.
+	passed.Publish(10)
+	got, err = b.ReadAfter(ctx, 7, 2)
+	if err != nil || len(got) != 2 || got[1].Seq != 9 {
+		t.Fatalf("passed 10, limit 2, after 7: %d events, %v", len(got), err)
+	}
+}

@@ -40,7 +40,7 @@ func (e *Engine) Run(ctx context.Context, segmented *eventlog.Notifier) error {
 		after = []string{SegmentConsumer}
 	}
 	c := &eventlog.Consumer{
-		Name: Consumer, Log: eventlog.Behind{Log: e.st, Behind: after}, Checkpoints: e.st, Notifier: segmented,
+		Name: Consumer, Log: eventlog.Behind{Log: e.st, Behind: after, Passed: segmented}, Checkpoints: e.st, Notifier: segmented,
 		BatchSize: 1000, Poll: time.Second, HandlerCheckpoints: true, Yield: e.o.Yield,
 	}
 	return c.Run(ctx, e.Process)

@@ -173,7 +173,7 @@ func (s *Stage) Run(ctx context.Context, unifyDone *eventlog.Notifier) error {
 			case <-rctx.Done():
 			}
 		}()
-		c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: s.st, Behind: []string{unifyConsumer}}, Checkpoints: s.st,
+		c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: s.st, Behind: []string{unifyConsumer}, Passed: unifyDone}, Checkpoints: s.st,
 			Notifier: unifyDone, BatchSize: batchSize, Poll: time.Second, HandlerCheckpoints: true, Yield: s.o.Yield}
 		err := c.Run(rctx, s.Process)
 		cancel()

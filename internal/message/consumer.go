@@ -24,13 +24,22 @@ const Consumer = "message"
 // needs; each change's ledger key derives from the event, so a batch
 // handled again after a crash adds nothing.
 func (p *Pipeline) RunConsent(ctx context.Context, n *eventlog.Notifier) error {
-	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: p.st, Behind: []string{unify.Consumer}}, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second, Yield: p.o.Yield, Done: p.o.OnConsentBatch}
-	return c.Run(ctx, p.consentFromEvents)
+	c := &eventlog.Consumer{Name: Consumer, Log: eventlog.Behind{Log: p.st, Behind: []string{unify.Consumer}, Passed: n}, Checkpoints: p.st, Notifier: n, BatchSize: 1000, Poll: time.Second, Yield: p.o.Yield, Done: p.o.OnConsentBatch}
+	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
+		return p.consentBehind(ctx, batch, n)
+	})
 }
 
 func (p *Pipeline) consentFromEvents(ctx context.Context, batch []*event.Event) error {
+	return p.consentBehind(ctx, batch, nil)
+}
+
+// consentBehind records the consent of batch once unify has handled it:
+// unifyDone (published only after unify's checkpoint commits), if it is
+// that far, says so without asking the store.
+func (p *Pipeline) consentBehind(ctx context.Context, batch []*event.Event, unifyDone *eventlog.Notifier) error {
 	last := batch[len(batch)-1].Seq
-	for {
+	for unifyDone == nil || unifyDone.Last() < last {
 		done, err := p.st.Checkpoint(ctx, unify.Consumer)
 		if err != nil {
 			return err

@@ -165,7 +165,7 @@ func (s *Stage) Set() *Set {
 // published by unify after each of its batches.
 func (s *Stage) Run(ctx context.Context, unifyDone *eventlog.Notifier) error {
 	c := &eventlog.Consumer{
-		Name: Consumer, Log: eventlog.Behind{Log: s.st, Behind: []string{UnifyConsumer}}, Checkpoints: s.st, Notifier: unifyDone,
+		Name: Consumer, Log: eventlog.Behind{Log: s.st, Behind: []string{UnifyConsumer}, Passed: unifyDone}, Checkpoints: s.st, Notifier: unifyDone,
 		BatchSize: 1000, Poll: time.Second, HandlerCheckpoints: true, Yield: s.o.Yield,
 	}
 	return c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {

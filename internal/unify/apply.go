@@ -83,6 +83,7 @@ func (w *work) apply(ctx context.Context, e *event.Event, ids []identity.Identif
 			p.holders[id] = target.ID
 		}
 		delete(p.profiles, m)
+		delete(p.live, m)
 		delete(w.dirty, m)
 		w.mergedTo[m] = target.ID
 		w.batch.Merged = append(w.batch.Merged, store.MergedProfile{ID: m, Into: target.ID})

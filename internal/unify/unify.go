@@ -81,8 +81,14 @@ type Processor struct {
 	o   Options
 	log *slog.Logger
 
-	holders    map[identity.Identifier]int64 // 0: known to have no holder
-	profiles   map[int64]*profile.Profile
+	holders  map[identity.Identifier]int64 // 0: known to have no holder
+	profiles map[int64]*profile.Profile
+	// live are profiles known to exist, unmerged, that only Parcours' own
+	// events (Message Sent, Delivered...) needed: such an event puts a
+	// row on the timeline and changes no trait, so the profile is
+	// checked, not kept (a broadcast's recipients filled the cache of
+	// profiles: 94 MiB at 50,000).
+	live       map[int64]struct{}
 	exclusions map[int64][]identity.Identifier
 	loadedEx   bool
 }
@@ -91,6 +97,7 @@ type Processor struct {
 const (
 	maxCachedHolders  = 500_000
 	maxCachedProfiles = 50_000
+	maxLive           = 500_000
 )
 
 // NewProcessor returns a processor over st.
@@ -114,6 +121,7 @@ func NewProcessor(st Store, o Options) *Processor {
 func (p *Processor) Reset() {
 	p.holders = map[identity.Identifier]int64{}
 	p.profiles = map[int64]*profile.Profile{}
+	p.live = map[int64]struct{}{}
 	p.exclusions = nil
 	p.loadedEx = false
 }
@@ -157,6 +165,9 @@ func (p *Processor) process(ctx context.Context, events []*event.Event) (*store.
 	}
 	events, err := p.suppress(ctx, events, ids)
 	if err != nil {
+		return nil, err
+	}
+	if err := p.checkInternal(ctx, events); err != nil {
 		return nil, err
 	}
 	w := &work{p: p, dirty: map[int64]bool{}, mergedTo: map[int64]int64{}, linked: map[identity.Identifier]bool{}}
@@ -332,6 +343,44 @@ func (p *Processor) trimCaches() {
 	if len(p.profiles) > maxCachedProfiles {
 		p.profiles = map[int64]*profile.Profile{}
 	}
+	if len(p.live) > maxLive {
+		p.live = map[int64]struct{}{}
+	}
+}
+
+// checkInternal finds, in one read, which profiles the batch's own events
+// (Message Sent...) name that neither cache knows, and notes the live ones.
+func (p *Processor) checkInternal(ctx context.Context, events []*event.Event) error {
+	var need []int64
+	seen := map[int64]bool{}
+	for _, e := range events {
+		if e.Channel != profile.InternalChannel {
+			continue
+		}
+		var props internalProps
+		if json.Unmarshal(e.Properties, &props) != nil || props.ProfileID == 0 || seen[props.ProfileID] {
+			continue
+		}
+		seen[props.ProfileID] = true
+		if _, ok := p.profiles[props.ProfileID]; ok {
+			continue
+		}
+		if _, ok := p.live[props.ProfileID]; ok {
+			continue
+		}
+		need = append(need, props.ProfileID)
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	loaded, err := p.st.LoadProfiles(ctx, need)
+	if err != nil {
+		return fmt.Errorf("unify: %w", err)
+	}
+	for id := range loaded {
+		p.live[id] = struct{}{}
+	}
+	return nil
 }
 
 // internalProps is what the stage reads of its own events.
@@ -346,6 +395,10 @@ func (w *work) internal(ctx context.Context, e *event.Event) error {
 		return nil
 	}
 	id := w.final(props.ProfileID)
+	if _, ok := w.p.live[id]; ok {
+		w.batch.Timeline = append(w.batch.Timeline, store.TimelineEntry{Profile: id, Seq: e.Seq, At: e.Timestamp})
+		return nil
+	}
 	if _, err := w.p.profile(ctx, id); err != nil {
 		// Merged earlier: the store knows where it went.
 		pr, err := w.p.st.Profile(ctx, id)

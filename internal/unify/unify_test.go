@@ -385,3 +385,77 @@ func TestUnmergeSplitsAWrongMerge(t *testing.T) {
 		t.Fatalf("replay after unmerge differs:\n%s\n%s", before, got)
 	}
 }
+
+// loadCounter counts the store's LoadProfiles calls.
+type loadCounter struct {
+	*sqlite.Store
+	loads int
+}
+
+func (c *loadCounter) LoadProfiles(ctx context.Context, ids []int64) (map[int64]*profile.Profile, error) {
+	if len(ids) > 0 {
+		c.loads++
+	}
+	return c.Store.LoadProfiles(ctx, ids)
+}
+
+// TestOwnEventsReachTheTimelinesInOneRead: Parcours' own events (a
+// broadcast's Message Sent) land on their profiles' timelines — a merged
+// profile's on the winner's, in a later batch too — with one read of the
+// profiles a batch, not one per event, and without the profiles being
+// kept by the processor.
+func TestOwnEventsReachTheTimelinesInOneRead(t *testing.T) {
+	s := openStore(t)
+	const n = 50
+	var people []*event.Event
+	for i := range n {
+		people = append(people, ev(fmt.Sprintf("identify user=u%d email=u%d@x.test at=%d", i, i, i)))
+	}
+	// An anonymous visitor, then known as u1: the visitor's profile
+	// merges into u1's.
+	people = append(people, ev("track event=Page_Viewed anon=a1 at=50"))
+	feed(t, s, people...)
+	p := unify.NewProcessor(s, unify.Options{})
+	run(t, s, p, 1000)
+	merged := find(t, s, identity.Identifier{Kind: "anonymous_id", Value: "a1"}).ID
+	feed(t, s, ev("identify user=u1 anon=a1 at=60"))
+	run(t, s, p, 1000)
+	if pr, err := s.Profile(context.Background(), merged); err != nil || pr.ID == merged {
+		t.Fatalf("the visitor's profile %d was not merged: %v, %v", merged, pr, err)
+	}
+	ids := make([]int64, n)
+	for i := range n {
+		ids[i] = find(t, s, identity.Identifier{Kind: "user_id", Value: fmt.Sprintf("u%d", i)}).ID
+	}
+	var sent []*event.Event
+	for i, id := range ids {
+		sent = append(sent, ev(fmt.Sprintf(`track event=Message_Sent ch=internal at=%d id=sent-%d props={"profileId":%d}`, 100+i, i, id)))
+	}
+	sent = append(sent, ev(fmt.Sprintf(`track event=Message_Sent ch=internal at=200 id=sent-merged props={"profileId":%d}`, merged)))
+	feed(t, s, sent...)
+	c := &loadCounter{Store: s}
+	p2 := unify.NewProcessor(c, unify.Options{})
+	// A fresh processor: reads the profiles again.
+	run(t, s, p2, 1000)
+	// One read for the batch, one more for the merged profile (not
+	// live: the store says where it went).
+	if c.loads != 2 {
+		t.Fatalf("%d profile reads for a batch of %d own events, want 2", c.loads, len(sent))
+	}
+	for i, id := range ids {
+		got := timeline(t, s, id)
+		want := 1
+		if id == ids[1] {
+			want = 2 // its own and the merged profile's
+		}
+		count := 0
+		for _, name := range got {
+			if name == "Message Senttrack" {
+				count++
+			}
+		}
+		if count != want {
+			t.Fatalf("u%d's timeline holds %d Message Sent, want %d: %v", i, count, want, got)
+		}
+	}
+}

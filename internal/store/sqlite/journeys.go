@@ -185,13 +185,13 @@ func (s *Store) ApplyJourneys(ctx context.Context, b *store.JourneyBatch) error 
 			return fmt.Errorf("sqlite: apply journeys: insert enrolment: %w", err)
 		}
 	}
-	if err := execEach(ctx, tx.Tx, "update-enrolment", len(b.Update), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "update-enrolment", len(b.Update), func(i int) ([]any, error) {
 		e := b.Update[i]
 		return []any{e.Profile, e.Version, e.Status, e.Step, e.State, nullTime(e.DueAt), micros(e.UpdatedAt), nullTime(e.EndedAt), e.Reason, e.ID, b.Owner, b.Owner}, nil
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply journeys: %w", err)
 	}
-	if err := execEach(ctx, tx.Tx, "insert-journey-log", len(b.Log), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "insert-journey-log", len(b.Log), func(i int) ([]any, error) {
 		l, e := b.Log[i], b.Log[i].Enrolment
 		return []any{e.Journey, e.Version, e.ID, e.Profile, l.Step, l.Kind, l.Outcome, l.Channel, micros(l.At)}, nil
 	}); err != nil {

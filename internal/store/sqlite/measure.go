@@ -61,7 +61,7 @@ func (s *Store) ApplyMeasure(ctx context.Context, b *store.MeasureBatch) error {
 	if cp != b.From {
 		return fmt.Errorf("sqlite: apply measure: the checkpoint is at %d, not %d: %w", cp, b.From, store.ErrConflict)
 	}
-	if err := execEach(ctx, tx.Tx, "measure-add-cell", len(b.Cells), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "measure-add-cell", len(b.Cells), func(i int) ([]any, error) {
 		c := b.Cells[i]
 		return []any{c.Metric, c.Dim, c.Day, c.Value, c.N}, nil
 	}); err != nil {
@@ -75,32 +75,32 @@ func (s *Store) ApplyMeasure(ctx context.Context, b *store.MeasureBatch) error {
 			put = append(put, m)
 		}
 	}
-	if err := execEach(ctx, tx.Tx, "measure-put-set", len(put), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "measure-put-set", len(put), func(i int) ([]any, error) {
 		m := put[i]
 		return []any{m.Name, m.Dim, m.Day, m.Value, m.Bits, m.Version}, nil
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply measure: %w", err)
 	}
-	if err := execEach(ctx, tx.Tx, "measure-delete-set", len(del), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "measure-delete-set", len(del), func(i int) ([]any, error) {
 		m := del[i]
 		return []any{m.Name, m.Dim, m.Day, m.Value}, nil
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply measure: %w", err)
 	}
-	if err := execEach(ctx, tx.Tx, "measure-put-order", len(b.Orders), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "measure-put-order", len(b.Orders), func(i int) ([]any, error) {
 		o := b.Orders[i]
 		return []any{o.ID, o.Profile, zeroMicros(o.At), o.Key, o.Channel, o.Source, o.Store, o.Fulfillment, o.Cents,
 			zeroMicros(o.FullRefundAt), o.Cancelled}, nil
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply measure: %w", err)
 	}
-	if err := execEach(ctx, tx.Tx, "measure-put-touch", len(b.Touches), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "measure-put-touch", len(b.Touches), func(i int) ([]any, error) {
 		t := b.Touches[i]
 		return []any{t.Profile, t.Kind, t.Channel, t.Campaign, t.Day, micros(t.At)}, nil
 	}); err != nil {
 		return fmt.Errorf("sqlite: apply measure: %w", err)
 	}
-	if err := execEach(ctx, tx.Tx, "measure-put-profile", len(b.Profiles), func(i int) ([]any, error) {
+	if err := execEach(ctx, tx, "measure-put-profile", len(b.Profiles), func(i int) ([]any, error) {
 		p := b.Profiles[i]
 		return []any{p.ID, zeroMicros(p.FirstSeen), p.Acquisition, p.MinDay, p.LastDay, zeroMicros(p.FirstOrder), p.OrderChannel, p.OrderStore}, nil
 	}); err != nil {

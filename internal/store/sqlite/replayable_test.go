@@ -60,3 +60,58 @@ func TestReplayableWriteRestoresFullSync(t *testing.T) {
 		t.Fatalf("writer synchronous = %d after a replayable rollback, want 2 (FULL)", got)
 	}
 }
+
+// A stage's write transaction keeps the named statements it runs: the
+// first batch prepares them for itself and keeps them once it has given
+// the connection back; the next batches find them kept, replayable or
+// not, and still commit what they wrote.
+func TestWriteTxKeepsItsStatements(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q := queries.Get("save-checkpoint")
+	isKept := func() bool {
+		s.w.mu.RLock()
+		defer s.w.mu.RUnlock()
+		_, ok := s.w.stmts[q]
+		return ok
+	}
+	if isKept() {
+		t.Fatal("save-checkpoint kept before any write")
+	}
+	for i, c := range []context.Context{eventlog.Replayable(ctx), eventlog.Replayable(ctx), ctx} {
+		seq := int64(10 * (i + 1))
+		if err := s.SaveCheckpoint(c, "stage", seq); err != nil {
+			t.Fatal(err)
+		}
+		if !isKept() {
+			t.Fatalf("write %d: save-checkpoint not kept after it", i+1)
+		}
+		if got, err := s.Checkpoint(ctx, "stage"); err != nil || got != seq {
+			t.Fatalf("write %d: checkpoint %d, %v; want %d", i+1, got, err, seq)
+		}
+	}
+	// SQL that is not a named query is not kept.
+	tx, err := s.beginWrite(eventlog.Replayable(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM checkpoints WHERE consumer IN (?, ?)", "x", "y"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.w.mu.RLock()
+	_, ok := s.w.stmts["DELETE FROM checkpoints WHERE consumer IN (?, ?)"]
+	s.w.mu.RUnlock()
+	if ok {
+		t.Fatal("unnamed SQL kept")
+	}
+}

@@ -79,7 +79,7 @@ func (s *Store) ApplySegments(ctx context.Context, b *store.SegmentBatch) error 
 		return fmt.Errorf("sqlite: apply segments: %w", err)
 	}
 	defer tx.Rollback()
-	if err := applySegments(ctx, tx.Tx, b); err != nil {
+	if err := applySegments(ctx, tx, b); err != nil {
 		return fmt.Errorf("sqlite: apply segments: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -88,7 +88,7 @@ func (s *Store) ApplySegments(ctx context.Context, b *store.SegmentBatch) error 
 	return nil
 }
 
-func applySegments(ctx context.Context, tx *sql.Tx, b *store.SegmentBatch) error {
+func applySegments(ctx context.Context, tx preparer, b *store.SegmentBatch) error {
 	ids := make([]int64, 0, len(b.States))
 	for id := range b.States {
 		ids = append(ids, id)

@@ -104,3 +104,22 @@ func (d *db) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, e
 	}
 	return tx.PrepareContext(ctx, query)
 }
+
+// kept returns the kept statement for query bound to tx, nil when none is
+// kept (the caller prepares it for tx alone).
+func (d *db) kept(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	d.mu.RLock()
+	st, ok := d.stmts[query]
+	d.mu.RUnlock()
+	if !ok {
+		return nil
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// preparer prepares statements for a transaction: *sql.Tx, or a writeTx
+// whose statements are kept.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -18,7 +17,7 @@ func (s *Store) ApplyUnify(ctx context.Context, b *store.UnifyBatch) error {
 		return fmt.Errorf("sqlite: apply unify batch: %w", err)
 	}
 	defer tx.Rollback()
-	if err := applyUnify(ctx, tx.Tx, b); err != nil {
+	if err := applyUnify(ctx, tx, b); err != nil {
 		return fmt.Errorf("sqlite: apply unify batch: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -27,7 +26,7 @@ func (s *Store) ApplyUnify(ctx context.Context, b *store.UnifyBatch) error {
 	return nil
 }
 
-func applyUnify(ctx context.Context, tx *sql.Tx, b *store.UnifyBatch) error {
+func applyUnify(ctx context.Context, tx preparer, b *store.UnifyBatch) error {
 	now := time.Now().UnixMicro()
 	for _, m := range b.Merged {
 		for _, q := range []struct {
@@ -80,7 +79,7 @@ func applyUnify(ctx context.Context, tx *sql.Tx, b *store.UnifyBatch) error {
 }
 
 // execEach runs the named statement n times with the arguments args(i).
-func execEach(ctx context.Context, tx *sql.Tx, name string, n int, args func(i int) ([]any, error)) error {
+func execEach(ctx context.Context, tx preparer, name string, n int, args func(i int) ([]any, error)) error {
 	if n == 0 {
 		return nil
 	}
