@@ -31,6 +31,8 @@ type History struct {
 	// the newest event that names one.
 	LastOrder []string
 	LastStore string
+	// anchor is the product a query is about (similar): not proposed.
+	anchor string
 }
 
 // ReadHistory reads the customer's history from their newest events.

@@ -91,7 +91,7 @@ func (r *Recommender) keep(ctx context.Context, def Definition, f Filters, h *Hi
 // passes applies the exclusions and the filters the model can check:
 // bought (unless replenishable), returned, category.
 func (r *Recommender) passes(def Definition, f Filters, h *History, it *Item) bool {
-	if _, ok := h.Returned[it.ID]; ok {
+	if _, ok := h.Returned[it.ID]; ok || it.ID == h.anchor {
 		return false
 	}
 	if _, ok := h.Bought[it.ID]; ok && !slices.Contains(f.Replenishable, it.Category) {

@@ -339,6 +339,7 @@ func (r *Recommender) candidates(def Definition, q Query, h *History, scope stri
 			p = h.LastOrder[0]
 		}
 		if i, ok := idx(p); ok {
+			h.anchor = p // never proposed as similar to itself
 			out = m.similar(i, 50)
 			for _, s := range out {
 				reasons[m.items[s.Item].ID] = "goes with " + m.items[i].Name
