@@ -167,6 +167,10 @@ func Routes(a *API, e Edge) []Route {
 		{"GET", "/api/v1/messages/{id}", AuthAdmin, a.withMessages(a.getMessage), "one message and its outcome", false},
 		{"GET", "/api/v1/profiles/{id}/messages", AuthAdmin, a.withMessages(a.profileMessages), "a profile's messages, newest first", false},
 		{"GET", "/api/v1/profiles/{id}/consent", AuthAdmin, a.withMessages(a.getConsent), "a profile's consent per channel and topic", false},
+		// Recommendations (docs/recommend.md).
+		{"GET", "/api/v1/profiles/{id}/recommendations", AuthAdmin, a.recommendationsOnly(a.profileRecommendations), "products to propose to a customer: a named recommendation or strategy, available in a store, online or nearest, with price, media and a tagged link", false},
+		{"GET", "/api/v1/recommendations", AuthAdmin, a.recommendationsOnly(a.listRecommendations), "the named recommendations (built-in and saved), the strategies and the model's size", false},
+		{"POST", "/api/v1/recommendations", AuthAdmin, a.recommendationsOnly(a.saveRecommendations), "save named recommendations (kind: recommendation files: strategy, filters, weights)", false},
 		{"POST", "/api/v1/consent", AuthAdmin, a.withMessages(a.postConsent), "record a consent change, or ask for a double opt-in", false},
 		{"POST", "/api/v1/receipts/{provider}", AuthAdmin, a.withMessages(a.postReceipts), "record delivery receipts a provider reported elsewhere", false},
 		{"GET", "/api/v1/topics", AuthAdmin, a.withMessages(a.listTopics), "the message topics", false},

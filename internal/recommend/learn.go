@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/event"
+	"github.com/parcours/parcours/internal/profile"
 )
 
 // The events the model learns from (the Segment e-commerce spec's names,
@@ -73,6 +74,13 @@ func (l *productLine) qty() float64 {
 // or whose properties it cannot decode, are skipped: a bad event never
 // stops the stage, and its neighbours are learned.
 func (m *Model) Learn(e *event.Event) {
+	if e.Event == EventRecommendationSaved && e.Channel == profile.InternalChannel {
+		m.mu.Lock()
+		m.saved(e)
+		m.last = max(m.last, e.Seq)
+		m.mu.Unlock()
+		return
+	}
 	if e.Type != event.Track || !Learns(e.Event) {
 		m.mu.Lock()
 		m.last = max(m.last, e.Seq)

@@ -112,6 +112,7 @@ type Model struct {
 	last     int64 // seq of the last event learned from
 	version  int64 // bumped by every change: caches of rankings compare it
 	latest   time.Time
+	defs     map[string]Definition // saved definitions (kind: recommendation)
 
 	rankMu sync.Mutex
 	ranks  map[string]*ranking // popularity rankings, by scope

@@ -63,6 +63,11 @@ type Query struct {
 	// Store and Available override the definition's filters.
 	Store     string
 	Available string
+	// Home is the customer's store when the caller knows it (a message
+	// about a store): popularity is read there, and "nearest" means it.
+	// Empty: the store nearest the customer's last known position, else
+	// the last they bought in.
+	Home string
 	// Limit overrides the definition's (and the channel's) limit.
 	Limit int
 	// Channel shapes the answer: sms and push name one product, email
@@ -126,13 +131,10 @@ func Shape(channel string) int {
 	return 10
 }
 
-// SetDefinitions replaces the applied definitions (kind: recommendation);
-// the built-ins stay unless one of the same name replaces them.
+// SetDefinitions sets definitions in this process only (tests, the
+// benchmark's variants); files applied are saved in the log (SavedEvent).
 func (r *Recommender) SetDefinitions(defs []Definition) {
 	m := map[string]Definition{}
-	for _, d := range Builtins() {
-		m[d.Name] = d
-	}
 	for _, d := range defs {
 		m[d.Name] = d
 	}
@@ -141,17 +143,24 @@ func (r *Recommender) SetDefinitions(defs []Definition) {
 	r.mu.Unlock()
 }
 
-// Definitions returns every definition, by name.
+// Definitions returns every definition, by name: the built-ins, those
+// saved in the log (kind: recommendation) and those SetDefinitions gave,
+// a later one replacing an earlier one of the same name.
 func (r *Recommender) Definitions() []Definition {
-	r.mu.RLock()
-	if r.defs == nil {
-		r.mu.RUnlock()
-		r.SetDefinitions(nil)
-		r.mu.RLock()
+	m := map[string]Definition{}
+	for _, d := range Builtins() {
+		m[d.Name] = d
 	}
-	defer r.mu.RUnlock()
-	out := make([]Definition, 0, len(r.defs))
+	for _, d := range r.Model.savedDefinitions() {
+		m[d.Name] = d
+	}
+	r.mu.RLock()
 	for _, d := range r.defs {
+		m[d.Name] = d
+	}
+	r.mu.RUnlock()
+	out := make([]Definition, 0, len(m))
+	for _, d := range m {
 		out = append(out, d)
 	}
 	slices.SortFunc(out, func(a, b Definition) int { return cmpString(a.Name, b.Name) })
@@ -230,7 +239,10 @@ func (r *Recommender) Recommend(ctx context.Context, q Query) (*Result, error) {
 			return nil, fmt.Errorf("recommend: history of profile %d: %w", q.Profile, err)
 		}
 	}
-	home := r.homeStore(prof, h)
+	home := q.Home
+	if home == "" {
+		home = r.homeStore(prof, h)
+	}
 	if f.Available == AvailableNearest {
 		if home == "" {
 			// Nobody knows where the customer shops: online is what they
