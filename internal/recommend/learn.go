@@ -73,24 +73,42 @@ func (l *productLine) qty() float64 {
 // Learn adds one event of the log to the model. Events it does not read,
 // or whose properties it cannot decode, are skipped: a bad event never
 // stops the stage, and its neighbours are learned.
-func (m *Model) Learn(e *event.Event) {
-	if e.Event == EventRecommendationSaved && e.Channel == profile.InternalChannel {
-		m.mu.Lock()
-		m.saved(e)
+func (m *Model) Learn(e *event.Event) { m.LearnBatch([]*event.Event{e}) }
+
+// LearnBatch learns a batch of the log, in order. The properties are
+// decoded before the lock is taken: queries wait only for the counting,
+// never for JSON.
+func (m *Model) LearnBatch(batch []*event.Event) {
+	if len(batch) == 0 {
+		return
+	}
+	parsed := make([]*props, len(batch))
+	for k, e := range batch {
+		if e.Type != event.Track || !Learns(e.Event) {
+			continue
+		}
+		var p props
+		if len(e.Properties) > 0 && json.Unmarshal(e.Properties, &p) != nil {
+			continue
+		}
+		parsed[k] = &p
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, e := range batch {
 		m.last = max(m.last, e.Seq)
-		m.mu.Unlock()
-		return
+		if e.Event == EventRecommendationSaved && e.Channel == profile.InternalChannel {
+			m.saved(e)
+			continue
+		}
+		if parsed[k] != nil {
+			m.learn(e, parsed[k])
+		}
 	}
-	if e.Type != event.Track || !Learns(e.Event) {
-		m.mu.Lock()
-		m.last = max(m.last, e.Seq)
-		m.mu.Unlock()
-		return
-	}
-	var p props
-	if len(e.Properties) > 0 && json.Unmarshal(e.Properties, &p) != nil {
-		return
-	}
+}
+
+// learn counts one decoded event. Lock should be held.
+func (m *Model) learn(e *event.Event, p *props) {
 	visitor := e.UserID
 	if visitor == "" {
 		visitor = e.AnonymousID
@@ -99,9 +117,6 @@ func (m *Model) Learn(e *event.Event) {
 	if store == "" {
 		store = e.StoreID
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.last = max(m.last, e.Seq)
 	m.events++
 	m.version++
 	if e.Timestamp.After(m.latest) {

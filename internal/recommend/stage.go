@@ -75,13 +75,6 @@ func (s *Stage) Run(ctx context.Context, n *eventlog.Notifier) error {
 	return nil
 }
 
-// LearnBatch learns a batch of the log, in order.
-func (m *Model) LearnBatch(batch []*event.Event) {
-	for _, e := range batch {
-		m.Learn(e)
-	}
-}
-
 // Rebuild learns the whole log into a new model, reading it batch by
 // batch (the offline commands and the benchmark).
 func Rebuild(ctx context.Context, log eventlog.Reader, o Options, progress func(seq int64)) (*Model, error) {
