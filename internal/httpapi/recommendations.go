@@ -122,3 +122,21 @@ func (a *API) saveRecommendations(w http.ResponseWriter, r *http.Request) {
 	}
 	a.reply(w, r, http.StatusOK, map[string]any{"recommendations": body.Recommendations}, nil)
 }
+
+// followRecommendation serves GET /r/{profile}/{product}/{name}/{sig}: a
+// recommended product's short link. The click is appended to the log
+// (Recommendation Clicked, on the customer's timeline) before the
+// redirect; a link this server did not sign answers 404.
+func (a *API) followRecommendation(w http.ResponseWriter, r *http.Request) {
+	to, e, err := a.recs.rec.Follow(r.PathValue("profile"), r.PathValue("product"), r.PathValue("name"), r.PathValue("sig"), a.clock.Now())
+	if err != nil {
+		http.Error(w, "This link is not valid (or no longer leads anywhere).", http.StatusNotFound)
+		return
+	}
+	if err := a.recs.sink.Submit(r.Context(), []*event.Event{e}, nil); err != nil {
+		// The customer still reaches the product: a lost click is a
+		// smaller harm than a dead link.
+		a.log.Error("recommend: record a click", "err", err)
+	}
+	http.Redirect(w, r, to, http.StatusFound)
+}

@@ -260,6 +260,7 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/c/{token}", AuthLink, p.confirm, "confirm a double opt-in", false},
 		{"GET", "/s/{token}", AuthLink, a.surveysOnly(sp.get), "a survey's page: the question, the scores, a comment", false},
 		{"POST", "/s/{token}", AuthLink, a.surveysOnly(sp.post), "answer a survey, once per link", false},
+		{"GET", "/r/{profile}/{product}/{name}/{sig}", AuthLink, a.recommendationsOnly(a.followRecommendation), "a recommended product's short link (an SMS's): record the click, redirect to the product's tagged page", false},
 	}
 	// The providers' callbacks, one route per callback of each provider
 	// type (internal/message/providers declares them with the type).

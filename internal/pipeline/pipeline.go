@@ -201,7 +201,8 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 		Yield: rt.Yield, Metrics: commerce.NewMetrics(rt.Registry), Profiles: unify.ProfileFinder{Store: st, Rules: cfg.Rules}})
 
 	model := recommend.NewModel(recommend.Options{Regions: Regions(cfg.Stores)})
-	p.Recommend = &recommend.Recommender{Model: model, Profiles: st, Commerce: p.Commerce.Store(), Stores: cfg.Stores, Clock: rt.Clock}
+	p.Recommend = &recommend.Recommender{Model: model, Profiles: st, Commerce: p.Commerce.Store(), Stores: cfg.Stores, Clock: rt.Clock,
+		Links: recommend.Links{Base: cfg.Messages.BaseURL, Secret: cfg.Messages.Secret}}
 	p.RecommendStage = &recommend.Stage{Model: model, Log: st, Logger: rt.Logger, Yield: rt.Yield, Processed: eventlog.NewNotifier()}
 
 	mo := cfg.Messages

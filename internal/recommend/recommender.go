@@ -41,6 +41,8 @@ type Recommender struct {
 	// Stores are the physical stores: the customer's nearest.
 	Stores []place.Location
 	Clock  clock.Clock
+	// Links shortens the links of SMS (sms channel queries).
+	Links Links
 
 	mu   sync.RWMutex
 	defs map[string]Definition
@@ -275,6 +277,9 @@ func (r *Recommender) Recommend(ctx context.Context, q Query) (*Result, error) {
 		}
 		items[k].URL = Tag(items[k].URL, def.Name, q.Channel)
 		res.Fallback = res.Fallback || fellBack[k]
+	}
+	if q.Channel == "sms" {
+		r.shorten(ctx, q.Profile, def.Name, items)
 	}
 	res.Items = items
 	return res, nil
