@@ -109,21 +109,34 @@ func (c *benchRecommendCmd) live(g *config.Globals, e *env) error {
 		return err
 	}
 	defer st.Close()
-	n, err := st.ProfileCount(e.ctx)
-	if err != nil {
-		return err
+	// Live profiles' ids (merges leave gaps), then random ones of them.
+	var ids []int64
+	for after := int64(0); ; {
+		page, err := st.ListProfiles(e.ctx, after, 10_000)
+		if err != nil {
+			return err
+		}
+		for _, p := range page {
+			ids = append(ids, p.ID)
+		}
+		if len(page) < 10_000 {
+			break
+		}
+		after = page[len(page)-1].ID
 	}
-	res := liveResult{Queries: c.Queries, Model: info.Model, Profiles: n}
-	maxID := max(n, 1) // ids run about 1..n; a merged one answers 404 (an error, counted)
+	if len(ids) == 0 {
+		return fmt.Errorf("no profiles in %s: send events first (parcours gen --to URL)", g.DataDir)
+	}
+	res := liveResult{Queries: c.Queries, Model: info.Model, Profiles: int64(len(ids))}
 	rnd := rand.New(rand.NewPCG(uint64(c.Seed), 7))
 	lat := make([]float64, 0, c.Queries)
 	for range c.Queries {
-		id := 1 + rnd.Int64N(maxID)
+		id := ids[rnd.IntN(len(ids))]
 		t0 := time.Now()
 		err := api.call(e.ctx, "GET", fmt.Sprintf("/api/v1/profiles/%d/recommendations?strategy=for_you", id), nil, nil)
 		lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
 		if err != nil {
-			res.Errors++ // a merged or erased id: 404
+			res.Errors++
 		}
 	}
 	sort.Float64s(lat)

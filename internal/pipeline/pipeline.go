@@ -57,6 +57,10 @@ type Config struct {
 	// previews and funnels read); "": kept in memory and built from the
 	// log at each start.
 	BehaviourIndex string
+	// RecommendModel is the file the recommendation model is saved to
+	// and loaded from at start (only the log after it is learned); "":
+	// learned from the whole log at each start.
+	RecommendModel string
 	// LowStock is the availability at or under which commerce emits Low
 	// Stock; default 3.
 	LowStock int64
@@ -203,7 +207,8 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	model := recommend.NewModel(recommend.Options{Regions: Regions(cfg.Stores)})
 	p.Recommend = &recommend.Recommender{Model: model, Profiles: st, Commerce: p.Commerce.Store(), Stores: cfg.Stores, Clock: rt.Clock,
 		Links: recommend.Links{Base: cfg.Messages.BaseURL, Secret: cfg.Messages.Secret}}
-	p.RecommendStage = &recommend.Stage{Model: model, Log: st, Logger: rt.Logger, Yield: rt.Yield, Processed: eventlog.NewNotifier()}
+	p.RecommendStage = &recommend.Stage{Model: model, Log: st, Logger: rt.Logger, Yield: rt.Yield, Processed: eventlog.NewNotifier(),
+		File: cfg.RecommendModel}
 
 	mo := cfg.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = rt.Clock, rt.Logger, cfg.Rules, rt.Registry, rt.Yield

@@ -2,6 +2,8 @@ package recommend
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/parcours/parcours/internal/event"
@@ -39,4 +41,35 @@ func BenchmarkLearn(b *testing.B) {
 		n += len(evs)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/event")
+}
+
+// BenchmarkSnapshot50K saves and loads a model of 50,000 products whose
+// 64 neighbour slots are all full: the worst case of the bound.
+func BenchmarkSnapshot50K(b *testing.B) {
+	m := NewModel(Options{})
+	for i := range 50_000 {
+		it := Item{ID: fmt.Sprintf("P%06d", i), SKU: fmt.Sprintf("SKU-%06d", i), Name: "Produit", Category: "shoes", Price: 59.9,
+			URL: "https://shop.example/p/" + fmt.Sprint(i), ImageURL: "https://cdn.example/" + fmt.Sprint(i) + ".jpg"}
+		m.item(&it)
+	}
+	for i := range m.nbrs {
+		m.occ[i], m.bought[i] = 10, 1
+		for k := range 64 {
+			m.nbrs[i] = append(m.nbrs[i], slot{int32((i + k + 1) % 50_000), float64(k)})
+		}
+	}
+	file := b.TempDir() + "/m"
+	b.ResetTimer()
+	for b.Loop() {
+		if err := m.WriteFile(file); err != nil {
+			b.Fatal(err)
+		}
+		if ok, err := NewModel(Options{}).ReadFile(file); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+	b.StopTimer()
+	fi, _ := os.Stat(file)
+	b.ReportMetric(float64(fi.Size())/1e6, "MB/file")
+	b.ReportMetric(float64(m.Stats().Bytes)/1e6, "MB/model")
 }

@@ -70,8 +70,9 @@ type Item struct {
 
 // slot is one candidate neighbour of an item.
 type slot struct {
-	item   int32
-	weight float64
+	// Exported for the snapshot's encoding (snapshot.go).
+	Item   int32
+	Weight float64
 }
 
 // Options configure a Model. Zero values take the defaults.
@@ -192,11 +193,11 @@ func (m *Model) addNeighbour(a, b int32, w float64) {
 	ns := m.nbrs[a]
 	lightest := -1
 	for k := range ns {
-		if ns[k].item == b {
-			ns[k].weight += w
+		if ns[k].Item == b {
+			ns[k].Weight += w
 			return
 		}
-		if lightest < 0 || ns[k].weight < ns[lightest].weight {
+		if lightest < 0 || ns[k].Weight < ns[lightest].Weight {
 			lightest = k
 		}
 	}
@@ -206,7 +207,7 @@ func (m *Model) addNeighbour(a, b int32, w float64) {
 	}
 	// Full: the newcomer takes the lightest slot if it weighs more (a
 	// single old co-view does not push out a pair bought together).
-	if w >= ns[lightest].weight {
+	if w >= ns[lightest].Weight {
 		ns[lightest] = slot{b, w}
 	}
 }
@@ -234,8 +235,8 @@ func (m *Model) similar(i int32, k int) []Scored {
 	ns := m.nbrs[i]
 	out := make([]Scored, 0, len(ns))
 	for _, n := range ns {
-		if d := m.occ[i] * m.occ[n.item]; d > 0 {
-			out = append(out, Scored{n.item, n.weight / math.Sqrt(d)})
+		if d := m.occ[i] * m.occ[n.Item]; d > 0 {
+			out = append(out, Scored{n.Item, n.Weight / math.Sqrt(d)})
 		}
 	}
 	sortScored(out)

@@ -162,3 +162,40 @@ func TestBadEventsAreSkipped(t *testing.T) {
 		t.Errorf("stats = %+v, want 3 items from 5 events", st)
 	}
 }
+
+// TestSnapshot: a model saved and loaded answers as the one saved, and
+// learning the rest of the log after it gives the model that learned the
+// whole log at once.
+func TestSnapshot(t *testing.T) {
+	evs := fixture()
+	whole := NewModel(Options{})
+	whole.LearnBatch(evs)
+
+	first := NewModel(Options{})
+	first.LearnBatch(evs[:3])
+	file := t.TempDir() + "/recommend.model"
+	if err := first.WriteFile(file); err != nil {
+		t.Fatal(err)
+	}
+	loaded := NewModel(Options{})
+	if ok, err := loaded.ReadFile(file); !ok || err != nil {
+		t.Fatalf("read: %v %v", ok, err)
+	}
+	if loaded.Stats().LastSeq != evs[2].Seq {
+		t.Fatalf("last seq %d, want %d", loaded.Stats().LastSeq, evs[2].Seq)
+	}
+	loaded.LearnBatch(evs[3:])
+	for _, id := range []string{"A", "B", "C"} {
+		if got, want := fmt.Sprint(loaded.Similar(id, 5)), fmt.Sprint(whole.Similar(id, 5)); got != want {
+			t.Errorf("Similar(%s) = %s, want %s", id, got, want)
+		}
+	}
+	// Another half-life: the file is not used.
+	other := NewModel(Options{HalfLife: time.Hour})
+	if ok, err := other.ReadFile(file); ok || err != nil {
+		t.Errorf("another half-life: %v %v", ok, err)
+	}
+	if ok, err := NewModel(Options{}).ReadFile(file + ".none"); ok || err != nil {
+		t.Errorf("no file: %v %v", ok, err)
+	}
+}

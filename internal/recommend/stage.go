@@ -14,13 +14,13 @@ import (
 const Consumer = "recommend"
 
 // Stage keeps a Model learned from the event log. The model lives in
-// memory and is rebuilt by replaying the log at each start: its
-// checkpoint is the model's own last sequence number, never saved, so a
-// restart cannot find a checkpoint ahead of a model it lost. Replaying is
-// cheap next to what persisting 50 MB of neighbours at every change would
-// cost (docs/recommend.md has the figures); it reads the log with the
-// same consumer every stage uses, skipping without decoding the
-// properties of the events the model does not learn from.
+// memory; its checkpoint is the model's own last sequence number. With a
+// File, the model is saved there every SaveEvery and when the stage
+// stops, with that sequence number inside (one consistent snapshot, so
+// the checkpoint can never be ahead of the counts), and a start loads it
+// and learns only the log after it. Without one (or with a file of
+// another layout), the whole log is learned again at start
+// (docs/recommend.md has the cost of both).
 type Stage struct {
 	Model *Model
 	Log   eventlog.Reader
@@ -30,6 +30,10 @@ type Stage struct {
 	Logger    *slog.Logger
 	Yield     func() bool
 	Processed *eventlog.Notifier
+	// File is where the model is saved ("": nowhere); SaveEvery how
+	// often while events come (default 5 minutes).
+	File      string
+	SaveEvery time.Duration
 }
 
 // memCheckpoint is the model's progress: nothing is stored.
@@ -53,6 +57,30 @@ func (s *Stage) Run(ctx context.Context, n *eventlog.Notifier) error {
 	}
 	start := time.Now()
 	caught := false
+	if s.File != "" && s.Model.Stats().LastSeq == 0 {
+		loaded, err := s.Model.ReadFile(s.File)
+		if err != nil {
+			log.Warn("recommend: the saved model is unreadable; learning the whole log again", "err", err)
+		} else if loaded {
+			st := s.Model.Stats()
+			log.Info("recommend: model loaded", "file", s.File, "last_seq", st.LastSeq, "items", st.Items,
+				"took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if s.File != "" {
+		every := s.SaveEvery
+		if every <= 0 {
+			every = 5 * time.Minute
+		}
+		done := make(chan struct{})
+		defer func() {
+			close(done)
+			if err := s.Model.WriteFile(s.File); err != nil {
+				log.Error("recommend: save the model", "err", err)
+			}
+		}()
+		go s.saveLoop(done, every, log)
+	}
 	c := &eventlog.Consumer{Name: Consumer, Log: s.Log, Checkpoints: memCheckpoint{s.Model}, Notifier: n,
 		BatchSize: 5000, Poll: time.Second, HandlerCheckpoints: true, Yield: s.Yield}
 	err := c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
@@ -73,6 +101,27 @@ func (s *Stage) Run(ctx context.Context, n *eventlog.Notifier) error {
 		return fmt.Errorf("recommend: %w", err)
 	}
 	return nil
+}
+
+// saveLoop saves the model every every, when it learned something since.
+func (s *Stage) saveLoop(done <-chan struct{}, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	saved := s.Model.Stats().LastSeq
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		if last := s.Model.Stats().LastSeq; last != saved {
+			if err := s.Model.WriteFile(s.File); err != nil {
+				log.Error("recommend: save the model", "err", err)
+				continue
+			}
+			saved = last
+		}
+	}
 }
 
 // Rebuild learns the whole log into a new model, reading it batch by
