@@ -53,6 +53,12 @@ func (c *applyCmd) Help() string {
   steps: [{event: Product Viewed}, {event: Product Added}, {event: Order Completed}]
   window: 7d
 
+  kind: recommendation    (a named recommendation templates and the API use: docs/recommend.md)
+  name: shoes_for_you
+  strategy: personalised
+  filters: {available: nearest, categories: [shoes]}
+  weights: {similar: 1, viewed: 0.5, popular: 0.05}
+
   kind: survey            (an NPS or CSAT survey: docs/surveys.md)
   id: post-purchase-nps
   type: nps
@@ -60,7 +66,7 @@ func (c *applyCmd) Help() string {
   question: {fr: "Recommanderiez-vous Maison Lumière à un proche ?"}
 
 They are applied in dependency order: templates, then surveys, then segments, then journeys, then
-saved funnels and reports (docs/measure.md). Before anything is
+saved funnels and reports (docs/measure.md), then recommendations (docs/recommend.md). Before anything is
 saved, every reference is resolved against the server and the files applied: a journey naming a
 template, topic or segment that exists in neither is refused with its file and field. A changed
 definition gets a new version (a segment is backfilled over every profile; customers already in a
@@ -119,6 +125,9 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 	if out.Reports, err = applyReports(e, api, set); err != nil {
 		return err
 	}
+	if out.Recommendations, err = applyRecommendations(e, api, set); err != nil {
+		return err
+	}
 	if g.JSON {
 		return printJSON(e.stdout, out)
 	}
@@ -133,6 +142,8 @@ type applied struct {
 	Segments  []segmentRow  `json:"segments"`
 	Journeys  []journeyRow  `json:"journeys"`
 	Reports   []reportRow   `json:"reports"`
+	// Recommendations are the kind: recommendation documents saved.
+	Recommendations []recommendationRow `json:"recommendations"`
 }
 
 func (a *applied) print(w io.Writer) {
@@ -160,6 +171,11 @@ func (a *applied) print(w io.Writer) {
 	if len(a.Reports) > 0 {
 		fmt.Fprint(w, sep+"Saved reports\n")
 		printReports(w, a.Reports)
+		sep = "\n"
+	}
+	if len(a.Recommendations) > 0 {
+		fmt.Fprint(w, sep+"Recommendations\n")
+		printRecommendations(w, a.Recommendations)
 	}
 }
 
@@ -236,6 +252,9 @@ func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet
 			return fmt.Errorf("%s: %w", d.where, err)
 		}
 		out = append(out, row{Kind: "survey", ID: d.surv.ID, Where: d.where, Change: "valid"})
+	}
+	for _, d := range set.recommendations {
+		out = append(out, row{Kind: "recommendation", ID: d.rec.Name, Where: d.where, Change: "valid"})
 	}
 	for _, d := range set.segments {
 		var p struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/template"
+	"github.com/parcours/parcours/internal/recommend"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/survey"
 )
@@ -30,8 +31,9 @@ type document struct {
 	tpl   *templateDoc
 	seg   *segment.Definition
 	jour  *journey.Definition
-	meas  *measure.Definition // a saved funnel or report
-	surv  *survey.Definition  // kind: survey
+	meas  *measure.Definition   // a saved funnel or report
+	surv  *survey.Definition    // kind: survey
+	rec   *recommend.Definition // kind: recommendation
 }
 
 // templateDoc is a template as a file holds it (kind: template): the
@@ -49,7 +51,7 @@ func (t *templateDoc) input() message.TemplateInput {
 }
 
 // kinds are the definitions apply knows, in the order it applies them.
-var kinds = []string{"template", "survey", "segment", "journey", measure.KindFunnel, measure.KindReport}
+var kinds = []string{"template", "survey", "segment", "journey", measure.KindFunnel, measure.KindReport, "recommendation"}
 
 // readDocuments reads every definition in paths.
 func readDocuments(paths []string) ([]document, error) {
@@ -170,6 +172,14 @@ func splitKinds(name string, b []byte) ([]document, error) {
 			}
 			for j, d := range defs {
 				out = append(out, document{where: at(j), kind: "journey", jour: d})
+			}
+		case "recommendation":
+			defs, err := parseRecommendations(where, src)
+			if err != nil {
+				return nil, err
+			}
+			for j, d := range defs {
+				out = append(out, document{where: at(j), kind: "recommendation", rec: d})
 			}
 		case measure.KindFunnel, measure.KindReport:
 			defs, err := measure.ParseDefinitions(where, bytes.NewReader(src))

@@ -19,6 +19,7 @@ type defSet struct {
 	templates, segments, journeys []document
 	surveys                       []document // kind: survey (apply_surveys.go)
 	reports                       []document // saved funnels and reports (internal/cli/measure_apply.go)
+	recommendations               []document // kind: recommendation (apply_recommendations.go)
 }
 
 // newDefSet sorts the documents by kind. The same id twice is one
@@ -45,6 +46,8 @@ func newDefSet(docs []document) (*defSet, error) {
 			s.journeys = append(s.journeys, d)
 		case "survey":
 			s.surveys = append(s.surveys, d)
+		case "recommendation":
+			s.recommendations = append(s.recommendations, d)
 		default:
 			s.reports = append(s.reports, d)
 		}
@@ -62,6 +65,8 @@ func (d *document) id() string {
 		return d.meas.ID
 	case d.surv != nil:
 		return d.surv.ID
+	case d.rec != nil:
+		return d.rec.Name
 	}
 	return d.jour.ID
 }
@@ -76,6 +81,8 @@ func (d *document) value() any {
 		return d.meas
 	case d.surv != nil:
 		return d.surv
+	case d.rec != nil:
+		return d.rec
 	}
 	return d.jour
 }
@@ -89,7 +96,7 @@ func canonical(v any) any {
 }
 
 func (s *defSet) empty() bool {
-	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports)+len(s.surveys) == 0
+	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports)+len(s.surveys)+len(s.recommendations) == 0
 }
 
 func (s *defSet) segmentIDs() []string {

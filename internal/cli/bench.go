@@ -23,12 +23,13 @@ import (
 )
 
 type benchCmd struct {
-	Ingest   benchIngestCmd   `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
-	Unify    benchUnifyCmd    `cmd:"" help:"Send events at a fixed rate and report how long each takes to reach its profile."`
-	Profiles benchProfilesCmd `cmd:"" help:"Fill a store with profiles and report lookup latency by identifier and the server's memory."`
-	Journey  benchJourneyCmd  `cmd:"" help:"Send Product Added events at a fixed rate to a real server whose journey emails each customer at once, and report the time from each event's acknowledgement to its email at an SMTP server, with losses and duplicates."`
-	Segments benchSegmentsCmd `cmd:"" help:"Send Product Viewed events at a fixed rate to a real server with live segments and report the time from each event's receipt to the segment entry it caused, for new and known customers."`
-	Send     benchSendCmd     `cmd:"" help:"Send emails through a real server to an SMTP sink (a broadcast, and the API) and report emails/s, CPU per email, memory, losses and duplicates."`
+	Ingest    benchIngestCmd    `cmd:"" help:"Load the tracking API and report events/s and latency percentiles."`
+	Unify     benchUnifyCmd     `cmd:"" help:"Send events at a fixed rate and report how long each takes to reach its profile."`
+	Profiles  benchProfilesCmd  `cmd:"" help:"Fill a store with profiles and report lookup latency by identifier and the server's memory."`
+	Journey   benchJourneyCmd   `cmd:"" help:"Send Product Added events at a fixed rate to a real server whose journey emails each customer at once, and report the time from each event's acknowledgement to its email at an SMTP server, with losses and duplicates."`
+	Segments  benchSegmentsCmd  `cmd:"" help:"Send Product Viewed events at a fixed rate to a real server with live segments and report the time from each event's receipt to the segment entry it caused, for new and known customers."`
+	Send      benchSendCmd      `cmd:"" help:"Send emails through a real server to an SMTP sink (a broadcast, and the API) and report emails/s, CPU per email, memory, losses and duplicates."`
+	Recommend benchRecommendCmd `cmd:"" help:"Hold out each generated customer's last order and report hit rate@10 and NDCG@10 of each recommendation against a popularity baseline, the model's learning time and memory, and query latency."`
 }
 
 type benchIngestCmd struct {

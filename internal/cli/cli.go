@@ -70,6 +70,9 @@ type root struct {
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`
 	Locations locationsCmd `cmd:"" help:"Commerce: import stores and warehouses."`
 	Stock     stockCmd     `cmd:"" help:"Commerce: import stock levels per SKU and location."`
+
+	// Recommendations (issue 22, internal/cli/recommend.go).
+	Recommend recommendCmd `cmd:"" help:"Preview the products the running server proposes to a customer (a named recommendation or strategy, in stock where asked)."`
 }
 
 // env is what commands receive besides the globals.

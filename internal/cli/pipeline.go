@@ -5,6 +5,7 @@ import (
 	"github.com/parcours/parcours/internal/pipeline"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
+	"path/filepath"
 )
 
 // pipelineConfig is the one configuration every command that assembles
@@ -45,6 +46,7 @@ func globalConfig(g *config.Globals) (pipeline.Config, error) {
 		return cfg, err
 	}
 	cfg.BehaviourIndex = segment.IndexFile(g.DataDir)
+	cfg.RecommendModel = filepath.Join(g.DataDir, "recommend.model")
 	return cfg, nil
 }
 

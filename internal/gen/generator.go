@@ -52,7 +52,9 @@ type Generator struct {
 	catOf     []uint8
 	byCat     [][]int32 // products of each category, most popular first
 	ethical   [][]int32
-	catCum    [][]float64 // per persona
+	looks     [][companionsPerProduct]int32 // each article's companions (affinity.go)
+	byBrand   [][][]int32                   // per category, per brand
+	catCum    [][]float64                   // per persona
 	persCum   []float64
 	cityCum   []float64
 	cityHome  []int16 // nearest store of each home city
@@ -101,6 +103,8 @@ func New(o Options) *Generator {
 			g.ethical[ci] = append(g.ethical[ci], int32(i))
 		}
 	}
+	g.looks = makeCompanions(g.products, g.catOf, g.byCat)
+	g.byBrand = makeBrandLists(g.products, g.catOf)
 	var pw []float64
 	for _, p := range personas {
 		pw = append(pw, p.weight)

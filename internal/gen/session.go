@@ -232,9 +232,15 @@ func (g *Generator) store(c *customer, at int64, fromSMS bool) int64 {
 	case c.viewed[0] >= 0 && r.chance(0.3):
 		o.lines = []line{{uint16(c.viewed[0]), 1}}
 	default:
-		o.lines = []line{{uint16(g.pickProduct(c, r)), 1}}
+		first := g.pickProduct(c, r)
+		o.lines = []line{{uint16(first), 1}}
 		if r.chance(0.35) {
-			o.lines = append(o.lines, line{uint16(g.pickProduct(c, r)), 1})
+			// Often what goes with the first: the associate shows its look.
+			second := g.pickProduct(c, r)
+			if r.chance(pLook) {
+				second = g.looks[first][r.intn(companionsPerProduct)]
+			}
+			o.lines = append(o.lines, line{uint16(second), 1})
 		}
 	}
 	var f uint8

@@ -147,16 +147,23 @@ func (g *Generator) firstVisit(c *customer, arrival int64) int64 {
 }
 
 // pickProduct draws an article the customer looks at: often one seen
-// before, else from their favourite categories, popular articles first.
+// before, or one that goes with the last one seen (its look), else from
+// their favourite categories, their favourite brand often, popular
+// articles first (affinity.go).
 func (g *Generator) pickProduct(c *customer, r *rng) int32 {
 	if c.viewed[0] >= 0 && r.chance(0.25) {
 		if v := c.viewed[r.intn(3)]; v >= 0 {
 			return int32(v)
 		}
 	}
+	if c.viewed[0] >= 0 && r.chance(pLook) {
+		return g.looks[c.viewed[0]][r.intn(companionsPerProduct)]
+	}
 	cat := r.pick(g.catCum[c.persona])
 	list := g.byCat[cat]
-	if e := g.ethical[cat]; len(e) > 0 && r.chance(personas[c.persona].pEthical) {
+	if b := g.byBrand[cat][g.favouriteBrand(c)]; len(b) > 0 && r.chance(pBrand) {
+		list = b
+	} else if e := g.ethical[cat]; len(e) > 0 && r.chance(personas[c.persona].pEthical) {
 		list = e
 	}
 	u := r.float()

@@ -66,6 +66,9 @@ type API struct {
 	// clienteling is the store associate's customer card; nil: no
 	// clienteling endpoints.
 	clienteling *clienteling.Service
+	// recs proposes products (issue 22); nil: no recommendation
+	// endpoints.
+	recs *recommendations
 }
 
 // New returns the API. keys may be nil.

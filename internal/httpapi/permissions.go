@@ -141,6 +141,11 @@ var routePermissions = map[string]auth.Permission{
 
 	// Any other management path answers 404 to whoever is signed in.
 	"/api/v1/": auth.PermSelf,
+
+	// Recommendations (issue 22, docs/recommend.md).
+	"GET /api/v1/profiles/{id}/recommendations": auth.PermProfilesRead,
+	"GET /api/v1/recommendations":               auth.PermSegmentsRead,
+	"POST /api/v1/recommendations":              auth.PermSegmentsWrite,
 }
 
 // permissionUnlisted is what a management route missing from

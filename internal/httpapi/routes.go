@@ -167,6 +167,10 @@ func Routes(a *API, e Edge) []Route {
 		{"GET", "/api/v1/messages/{id}", AuthAdmin, a.withMessages(a.getMessage), "one message and its outcome", false},
 		{"GET", "/api/v1/profiles/{id}/messages", AuthAdmin, a.withMessages(a.profileMessages), "a profile's messages, newest first", false},
 		{"GET", "/api/v1/profiles/{id}/consent", AuthAdmin, a.withMessages(a.getConsent), "a profile's consent per channel and topic", false},
+		// Recommendations (docs/recommend.md).
+		{"GET", "/api/v1/profiles/{id}/recommendations", AuthAdmin, a.recommendationsOnly(a.profileRecommendations), "products to propose to a customer: a named recommendation or strategy, available in a store, online or nearest, with price, media and a tagged link", false},
+		{"GET", "/api/v1/recommendations", AuthAdmin, a.recommendationsOnly(a.listRecommendations), "the named recommendations (built-in and saved), the strategies and the model's size", false},
+		{"POST", "/api/v1/recommendations", AuthAdmin, a.recommendationsOnly(a.saveRecommendations), "save named recommendations (kind: recommendation files: strategy, filters, weights)", false},
 		{"POST", "/api/v1/consent", AuthAdmin, a.withMessages(a.postConsent), "record a consent change, or ask for a double opt-in", false},
 		{"POST", "/api/v1/receipts/{provider}", AuthAdmin, a.withMessages(a.postReceipts), "record delivery receipts a provider reported elsewhere", false},
 		{"GET", "/api/v1/topics", AuthAdmin, a.withMessages(a.listTopics), "the message topics", false},
@@ -256,6 +260,7 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/c/{token}", AuthLink, p.confirm, "confirm a double opt-in", false},
 		{"GET", "/s/{token}", AuthLink, a.surveysOnly(sp.get), "a survey's page: the question, the scores, a comment", false},
 		{"POST", "/s/{token}", AuthLink, a.surveysOnly(sp.post), "answer a survey, once per link", false},
+		{"GET", "/r/{profile}/{product}/{name}/{sig}", AuthLink, a.recommendationsOnly(a.followRecommendation), "a recommended product's short link (an SMS's): record the click, redirect to the product's tagged page", false},
 	}
 	// The providers' callbacks, one route per callback of each provider
 	// type (internal/message/providers declares them with the type).

@@ -119,6 +119,9 @@ type Options struct {
 	// Commerce gives templates the order a message is about and the
 	// stores' addresses; nil: the event's properties and Stores only.
 	Commerce Commerce
+	// Recommendations give templates the recommendations variable; nil:
+	// its lists are empty.
+	Recommendations Recommendations
 	// Registerer receives the pipeline's Prometheus metrics; nil: none.
 	Registerer prometheus.Registerer
 	// Policy holds topics, frequency caps, quiet hours and channel rules.

@@ -142,6 +142,13 @@ func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profi
 	if d["products"] == nil {
 		d["products"] = computed["current_cart"]
 	}
+	if tpl.Mentions("recommendations") {
+		recs, err := p.recommendationsData(ctx, prof.ID, m.Channel, st, tpl)
+		if err != nil {
+			return nil, err
+		}
+		d["recommendations"] = recs
+	}
 	return d, nil
 }
 

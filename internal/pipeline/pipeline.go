@@ -34,6 +34,7 @@ import (
 	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/privacy"
 	"github.com/parcours/parcours/internal/profile"
+	"github.com/parcours/parcours/internal/recommend"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/survey"
@@ -56,6 +57,10 @@ type Config struct {
 	// previews and funnels read); "": kept in memory and built from the
 	// log at each start.
 	BehaviourIndex string
+	// RecommendModel is the file the recommendation model is saved to
+	// and loaded from at start (only the log after it is learned); "":
+	// learned from the whole log at each start.
+	RecommendModel string
 	// LowStock is the availability at or under which commerce emits Low
 	// Stock; default 3.
 	LowStock int64
@@ -133,6 +138,11 @@ type Pipeline struct {
 	// Config.Retention (the caller runs its Loop).
 	Privacy   *privacy.Service
 	Retention *privacy.Retention
+	// Recommend answers recommendation queries (the API, templates,
+	// clienteling) over the model RecommendStage learns from the log
+	// (the caller runs it: Stage.Run).
+	Recommend      *recommend.Recommender
+	RecommendStage *recommend.Stage
 	// Unified is published by unify after each batch: the stages behind
 	// it (segments, consent, commerce, measure) follow it.
 	Unified *eventlog.Notifier
@@ -194,9 +204,16 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	p.Commerce = commerce.New(st, commerce.Options{Clock: rt.Clock, Sink: emit, Logger: rt.Logger, LowStock: cfg.LowStock,
 		Yield: rt.Yield, Metrics: commerce.NewMetrics(rt.Registry), Profiles: unify.ProfileFinder{Store: st, Rules: cfg.Rules}})
 
+	model := recommend.NewModel(recommend.Options{Regions: Regions(cfg.Stores)})
+	p.Recommend = &recommend.Recommender{Model: model, Profiles: st, Commerce: p.Commerce.Store(), Stores: cfg.Stores, Clock: rt.Clock,
+		Links: recommend.Links{Base: cfg.Messages.BaseURL, Secret: cfg.Messages.Secret}}
+	p.RecommendStage = &recommend.Stage{Model: model, Log: st, Logger: rt.Logger, Yield: rt.Yield, Processed: eventlog.NewNotifier(),
+		File: cfg.RecommendModel}
+
 	mo := cfg.Messages
 	mo.Clock, mo.Logger, mo.Rules, mo.Registerer, mo.Yield = rt.Clock, rt.Logger, cfg.Rules, rt.Registry, rt.Yield
 	mo.Stores, mo.RFM, mo.Commerce = cfg.Stores, p.Unify.RFM, templateCommerce{p.Commerce}
+	mo.Recommendations = p.Recommend
 	mo.OnConsentBatch = func(seq int64) { p.BehindJourneys.Report(1, seq) }
 	p.Messages = message.New(st, emit, rt.Providers, mo)
 	var surveyEmit survey.Sink
@@ -234,6 +251,22 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	p.Retention = &privacy.Retention{Store: st, Service: p.Privacy, Policy: cfg.Retention, Clock: rt.Clock,
 		Log: rt.Logger, Metrics: privacy.NewRetentionMetrics(rt.Registry)}
 	return p
+}
+
+// Regions maps each physical store to its region, for "popular in the
+// region": its country and the first two digits of its postal code (a
+// French département), else its city.
+func Regions(stores []place.Location) map[string]string {
+	out := make(map[string]string, len(stores))
+	for _, l := range stores {
+		switch a := l.Address; {
+		case len(a.PostalCode) >= 2:
+			out[l.ID] = a.Country + "-" + a.PostalCode[:2]
+		case a.City != "":
+			out[l.ID] = a.Country + "-" + a.City
+		}
+	}
+	return out
 }
 
 // openIndex opens the behaviour index kept in file, or a new one in

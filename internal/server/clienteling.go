@@ -13,11 +13,10 @@ import (
 
 // newClienteling assembles the store associate's customer card over the
 // store, commerce, the customer's conversations and the committer (notes
-// are appended like journeys' events). Recommendations are wired when
-// their part lands (the recommendations issue): until then the card says
-// they are unavailable.
-func newClienteling(st store.Store, com *commerce.Service, sink clienteling.Sink, rules *identity.Rules, clk clock.Clock) *clienteling.Service {
-	s := &clienteling.Service{Profiles: st, Sink: sink, Rules: rules, Clock: clk, Conversations: openConversations{st}}
+// are appended like journeys' events) and the recommender (the
+// customer's for_you, in stock in the associate's store).
+func newClienteling(st store.Store, com *commerce.Service, sink clienteling.Sink, rules *identity.Rules, clk clock.Clock, rec clienteling.Recommender) *clienteling.Service {
+	s := &clienteling.Service{Profiles: st, Sink: sink, Rules: rules, Clock: clk, Conversations: openConversations{st}, Recommender: rec}
 	if com != nil {
 		s.Commerce = com.Store()
 	}

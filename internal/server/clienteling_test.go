@@ -59,6 +59,7 @@ func TestClientelingCard(t *testing.T) {
 		stock, _ := out["stock"].([]any)
 		st, _ := out["store"].(map[string]any)
 		buys, _ := out["purchases"].([]any)
+		unavailable, _ := out["unavailable"].(map[string]any) // absent once everything is wired
 		if len(buys) != 1 || buys[0].(map[string]any)["order_id"] != "T-1" || buys[0].(map[string]any)["store_id"] != "lyon-01" ||
 			buys[0].(map[string]any)["total"] != 59.5 || buys[0].(map[string]any)["channel"] != "pos" {
 			t.Errorf("sophie's purchases: %v", out["purchases"])
@@ -66,8 +67,13 @@ func TestClientelingCard(t *testing.T) {
 		if out["found_by"] != "phone:+33612345678" || st["id"] != "lyon-01" || st["name"] != "Lyon Bellecour" ||
 			len(cart["items"].([]any)) != 1 || len(views) != 1 || views[0].(map[string]any)["sku"] != "SHOE-42" ||
 			len(stock) != 1 || stock[0].(map[string]any)["on_hand"] != 4.0 || out["sizes"].(map[string]any)["shoe_size"] != 38.0 ||
-			len(out["conversations"].([]any)) != 0 || out["unavailable"].(map[string]any)["conversations"] != nil {
+			len(out["conversations"].([]any)) != 0 || unavailable["conversations"] != nil || unavailable["recommendations"] != nil {
 			t.Fatalf("sophie's card: %v", out)
+		}
+		// The recommender is wired (issue 22): the card lists what to
+		// propose (she viewed the shoe, in stock here), never null.
+		if recs, ok := out["recommendations"].([]any); !ok || len(recs) != 1 || recs[0].(map[string]any)["sku"] != "SHOE-42" {
+			t.Errorf("sophie's recommendations: %v", out["recommendations"])
 		}
 		id := int64(out["profile_id"].(float64))
 		// A store note opens her conversation: the card lists it.

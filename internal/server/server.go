@@ -210,7 +210,8 @@ func New(st store.Store, o Options) *Server {
 	apiv1 := httpapi.New(st, s.keys, o.Clock, o.Logger, &httpapi.Profiles{
 		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules, Privacy: p.Privacy, Retention: p.Retention,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access).
-		WithClienteling(newClienteling(st, s.commerce, s.commit, p.Config().Rules, o.Clock)).WithSurveys(p.Surveys)
+		WithClienteling(newClienteling(st, s.commerce, s.commit, p.Config().Rules, o.Clock, storeRecommender{p.Recommend})).WithSurveys(p.Surveys).
+		WithRecommendations(p.Recommend, s.commit)
 	apiv1.SetMessages(s.messages)
 	s.conversations = newConversations(st, s.messages, s.commit, o)
 	apiv1.WithConversations(s.conversations)
@@ -293,6 +294,7 @@ func (s *Server) startStages(ctx context.Context) {
 	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
 	s.startCommerce(ctx)
 	s.startMeasure(ctx)
+	s.startRecommend(ctx)
 	s.startAccess(ctx)
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.conversations.RunSLA(ctx, 10*time.Second) }()

@@ -13,7 +13,10 @@ import (
 )
 
 // Roots are the variables a template may use.
-var Roots = []string{"profile", "event", "order", "store", "products", "message", "data", "survey"}
+var Roots = []string{"profile", "event", "order", "store", "products", "message", "data", "survey",
+	// recommendations.NAME: a named recommendation's products (internal/recommend,
+	// docs/recommend.md).
+	"recommendations"}
 
 // Fields are the properties of the roots whose shape Parcours fixes (what
 // the pipeline fills in them): any other is refused when the template is
