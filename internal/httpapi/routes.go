@@ -104,6 +104,11 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/v1/b", AuthWriteKey, t.Calls("").ServeHTTP, "batch, abbreviated", true},
 		{"POST", "/v1/import", AuthWriteKey, t.Calls("").ServeHTTP, "a batch of historical calls (Segment's import)", true},
 		{"", "/v1/", AuthNone, collect.NoSuchEndpoint, "any other tracking path: 404 listing the tracking API", true},
+		// What the browser SDKs fetch before they send, and RudderStack's
+		// beacon sends (docs/ingestion.md, "Web and mobile").
+		{"GET", "/v1/projects/{writeKey}/settings", AuthWriteKey, t.SegmentSettings, "analytics.js 2.0's settings for a write key: send events here", true},
+		{"GET", "/sourceConfig/", AuthWriteKey, t.RudderSourceConfig, "RudderStack JavaScript SDK's source config for a write key", true},
+		{"POST", "/beacon/v1/batch", AuthWriteKey, t.Beacon().ServeHTTP, "a batch sent by navigator.sendBeacon, the write key in ?writeKey=", true},
 
 		// The management API: sources, events, profiles, segments (docs/api.md).
 		{"GET", "/api/v1/sources", AuthAdmin, a.listSources, "the sources with their write keys", false},
