@@ -239,6 +239,9 @@ func New(st store.Store, o Options) *Server {
 			r.URL.Path = clean
 		case clean == "/v1":
 			r.URL.Path = "/v1/"
+		case clean == "/sourceConfig":
+			// RudderStack's mobile SDKs ask without the slash.
+			r.URL.Path = "/sourceConfig/"
 		}
 		mux.ServeHTTP(w, r)
 	}), o.Logger)
