@@ -147,7 +147,7 @@ func navigate(url, referrer string) chromedp.Action[chromedp.Void] {
 // js runs a statement in the page.
 func js(code string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := chromedp.Evaluate[any](code + "; null")(ctx, t)
+		_, err := chromedp.Evaluate[any](code+"; null")(ctx, t)
 		return err
 	})
 }
