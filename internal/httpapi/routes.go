@@ -11,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/openapi"
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -250,6 +251,7 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/api/v1/keys/{id}/revoke", AuthAdmin, a.revokeKey, "revoke an API key", false},
 		{"POST", "/api/v1/keys/{id}/rotate", AuthAdmin, a.rotateKey, "a new secret for an API key: shown once", false},
 		{"GET", "/api/v1/audit", AuthAdmin, a.listAudit, "the audit log, filtered and paged", false},
+		{"GET", "/api/v1/openapi.json", AuthAdmin, openapi.Serve, "this API's OpenAPI 3.1 contract (docs/api.md)", false},
 		{"", "/api/v1/", AuthAdmin, a.noSuchEndpoint, "any other management path: 404 naming it (after the admin key)", true},
 
 		// What customers reach from messages (docs/messages.md).
