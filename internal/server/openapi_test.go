@@ -227,4 +227,3 @@ func hasExample(op *openapi3.Operation) bool {
 	}
 	return false
 }
-
