@@ -242,7 +242,7 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 	case errors.Is(err, context.Canceled):
 		return // the client is gone; dedup protects its retry
 	case err != nil:
-		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "err", err)
+		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "request_id", httpjson.RequestID(r), "err", err)
 		httpjson.Fail(w, r, h.log, unavailable("events could not be stored"))
 		return
 	}
