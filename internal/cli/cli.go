@@ -70,6 +70,9 @@ type root struct {
 	Catalog   catalogCmd   `cmd:"" help:"Commerce: import the catalog (products and their SKUs)."`
 	Locations locationsCmd `cmd:"" help:"Commerce: import stores and warehouses."`
 	Stock     stockCmd     `cmd:"" help:"Commerce: import stock levels per SKU and location."`
+
+	// Packaging (issue 25).
+	Completion completionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 }
 
 // env is what commands receive besides the globals.
