@@ -214,3 +214,45 @@ func TestRequestIDEchoed(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// TestDockerfile checks deploy/Dockerfile's promises without a Docker
+// engine (none on the machines that run the tests): a build stage and a
+// runtime stage, a static binary (CGO_ENABLED=0), a numeric non-root
+// user, the data directory a volume.
+func TestDockerfile(t *testing.T) {
+	raw, err := os.ReadFile("../../deploy/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var froms, users []string
+	var volume, static bool
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "FROM":
+			froms = append(froms, line)
+		case "USER":
+			users = append(users, f[1])
+		case "VOLUME":
+			volume = volume || strings.Contains(line, "/data")
+		case "RUN":
+			static = static || strings.Contains(line, "CGO_ENABLED=0 go build")
+		}
+	}
+	if len(froms) < 2 || !strings.Contains(froms[0], " AS ") {
+		t.Errorf("not multi-stage: %v", froms)
+	}
+	if len(users) == 0 {
+		t.Fatal("no USER: the image runs as root")
+	}
+	uid, _, _ := strings.Cut(users[len(users)-1], ":")
+	if uid == "0" || uid == "root" || strings.Trim(uid, "0123456789") != "" {
+		t.Errorf("USER %s: want a numeric non-root user", users[len(users)-1])
+	}
+	if !volume || !static {
+		t.Errorf("VOLUME /data %v, static build %v", volume, static)
+	}
+}
