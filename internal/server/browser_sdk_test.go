@@ -75,7 +75,10 @@ func newBrowser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
-	return ctx
+	// Everything after is bounded: a browser that hangs fails the test.
+	bounded, cancelBound := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancelBound)
+	return bounded
 }
 
 // flaky fronts Parcours and answers 503 to the first tracking request of
