@@ -73,6 +73,8 @@ type root struct {
 
 	// Recommendations (issue 22, internal/cli/recommend.go).
 	Recommend recommendCmd `cmd:"" help:"Preview the products the running server proposes to a customer (a named recommendation or strategy, in stock where asked)."`
+	// Packaging (issue 25).
+	Completion completionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 }
 
 // env is what commands receive besides the globals.

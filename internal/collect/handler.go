@@ -242,7 +242,7 @@ func (h *Handler) ingest(w http.ResponseWriter, r *http.Request, src *source.Sou
 	case errors.Is(err, context.Canceled):
 		return // the client is gone; dedup protects its retry
 	case err != nil:
-		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "err", err)
+		h.log.Error("ingest: commit failed", "source", src.ID, "events", len(events), "request_id", httpjson.RequestID(r), "err", err)
 		httpjson.Fail(w, r, h.log, unavailable("events could not be stored"))
 		return
 	}
@@ -304,7 +304,15 @@ func cors(w http.ResponseWriter, r *http.Request) {
 	h.Set("Access-Control-Allow-Origin", origin)
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding")
+		// The SDKs add headers of their own (RudderStack's AnonymousId,
+		// Segment's X-Retry-Count): whatever the preflight asks for is
+		// allowed, since the write key, not the origin, is the check.
+		allow := "Authorization, Content-Type, Content-Encoding"
+		if asked := r.Header.Get("Access-Control-Request-Headers"); asked != "" && len(asked) <= 1024 {
+			allow = asked
+		}
+		h.Set("Access-Control-Allow-Headers", allow)
+		h.Add("Vary", "Access-Control-Request-Headers")
 		h.Set("Access-Control-Max-Age", "86400")
 	}
 }

@@ -60,8 +60,10 @@ func (s *Service) ReserveOnce(ctx context.Context, req ReserveRequest) (res *Res
 			return append(StockEvents(e.Changes, s.o.LowStock, now), ReservationEvent(r, channel, now))
 		}))
 		if err != nil {
+			s.o.Metrics.reservation("refused", 1)
 			return nil, err
 		}
+		s.o.Metrics.reservation("reserved", 1)
 		s.kick()
 		return r, nil
 	})
@@ -76,6 +78,7 @@ func (s *Service) Release(ctx context.Context, id string) (*Reservation, error) 
 	if err != nil {
 		return nil, err
 	}
+	s.o.Metrics.reservation("released", 1)
 	s.kick()
 	return r, nil
 }
@@ -100,6 +103,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 		if len(rs) > 0 {
 			s.kick()
 		}
+		s.o.Metrics.reservation("expired", len(rs))
 		total += len(rs)
 		if len(rs) < batch {
 			return total, nil

@@ -79,6 +79,7 @@ func New(st Store, o Options) *Service {
 	if o.LocationsTTL <= 0 {
 		o.LocationsTTL = 10 * time.Second
 	}
+	o.Metrics.watchOutbox(st)
 	return &Service{st: st, w: Writes{Store: st}, o: o, log: o.Logger, wake: make(chan struct{}, 1)}
 }
 

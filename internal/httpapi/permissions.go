@@ -138,6 +138,7 @@ var routePermissions = map[string]auth.Permission{
 	"POST /api/v1/keys/{id}/revoke":   auth.PermKeysWrite,
 	"POST /api/v1/keys/{id}/rotate":   auth.PermKeysWrite,
 	"GET /api/v1/audit":               auth.PermAuditRead,
+	"GET /api/v1/openapi.json":        auth.PermSelf, // issue 25: the contract, for whoever is signed in
 
 	// Any other management path answers 404 to whoever is signed in.
 	"/api/v1/": auth.PermSelf,

@@ -11,6 +11,7 @@ import (
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/openapi"
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/store"
 )
@@ -104,6 +105,11 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/v1/b", AuthWriteKey, t.Calls("").ServeHTTP, "batch, abbreviated", true},
 		{"POST", "/v1/import", AuthWriteKey, t.Calls("").ServeHTTP, "a batch of historical calls (Segment's import)", true},
 		{"", "/v1/", AuthNone, collect.NoSuchEndpoint, "any other tracking path: 404 listing the tracking API", true},
+		// What the browser SDKs fetch before they send, and RudderStack's
+		// beacon sends (docs/ingestion.md, "Web and mobile").
+		{"GET", "/v1/projects/{writeKey}/settings", AuthWriteKey, t.SegmentSettings, "analytics.js 2.0's settings for a write key: send events here", true},
+		{"GET", "/sourceConfig/", AuthWriteKey, t.RudderSourceConfig, "RudderStack JavaScript SDK's source config for a write key", true},
+		{"POST", "/beacon/v1/batch", AuthWriteKey, t.Beacon().ServeHTTP, "a batch sent by navigator.sendBeacon, the write key in ?writeKey=", true},
 
 		// The management API: sources, events, profiles, segments (docs/api.md).
 		{"GET", "/api/v1/sources", AuthAdmin, a.listSources, "the sources with their write keys", false},
@@ -249,6 +255,7 @@ func Routes(a *API, e Edge) []Route {
 		{"POST", "/api/v1/keys/{id}/revoke", AuthAdmin, a.revokeKey, "revoke an API key", false},
 		{"POST", "/api/v1/keys/{id}/rotate", AuthAdmin, a.rotateKey, "a new secret for an API key: shown once", false},
 		{"GET", "/api/v1/audit", AuthAdmin, a.listAudit, "the audit log, filtered and paged", false},
+		{"GET", "/api/v1/openapi.json", AuthAdmin, openapi.Serve, "this API's OpenAPI 3.1 contract (docs/api.md)", false},
 		{"", "/api/v1/", AuthAdmin, a.noSuchEndpoint, "any other management path: 404 naming it (after the admin key)", true},
 
 		// What customers reach from messages (docs/messages.md).

@@ -50,7 +50,7 @@ func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 			log = slog.Default()
 		}
 		if r != nil {
-			log = log.With("method", r.Method, "path", r.URL.Path)
+			log = log.With("method", r.Method, "path", r.URL.Path, "request_id", RequestID(r))
 		}
 		log.Error("http: request failed", "err", err)
 	}

@@ -3,6 +3,7 @@ package httpjson_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -55,5 +56,35 @@ func TestFail(t *testing.T) {
 	}
 	if httpjson.Status(problem.KindInternal) != http.StatusInternalServerError {
 		t.Error("internal is not 500")
+	}
+}
+
+// TestRequestID: a request gets an id, its own when sane, echoed on the
+// answer and written with the log line of a failure.
+func TestRequestID(t *testing.T) {
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	h := httpjson.WithRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Fail(w, r, log, errors.New("disk on fire"))
+	}))
+	for _, c := range []struct{ sent, want string }{
+		{"trace-4bf92f3577b34da6a3ce929d0e0e4736", "trace-4bf92f3577b34da6a3ce929d0e0e4736"},
+		{"", ""},
+		{"bad id\nwith a forged=line", ""},
+	} {
+		logs.Reset()
+		req := httptest.NewRequest("POST", "/v1/track", nil)
+		if c.sent != "" {
+			req.Header.Set(httpjson.RequestIDHeader, c.sent)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		got := rec.Header().Get(httpjson.RequestIDHeader)
+		if c.want != "" && got != c.want || c.want == "" && (len(got) != 24 || got == c.sent) {
+			t.Errorf("sent %q: answered id %q", c.sent, got)
+		}
+		if !strings.Contains(logs.String(), "request_id="+got) {
+			t.Errorf("sent %q: the log line lacks request_id=%s: %s", c.sent, got, logs.String())
+		}
 	}
 }

@@ -26,7 +26,7 @@ func Recover(h http.Handler, log *slog.Logger) http.Handler {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			log.Error("http: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			log.Error("http: handler panicked", "method", r.Method, "path", r.URL.Path, "request_id", RequestID(r), "panic", p, "stack", string(debug.Stack()))
 			// If the handler had already started its response, this
 			// header is ignored and the client sees a truncated body.
 			Error(w, http.StatusInternalServerError, "internal",

@@ -40,6 +40,12 @@ type Aggregates struct {
 	// ("fr-FR", "en-GB"): the language to write to when no locale trait
 	// says otherwise.
 	Locale Stamped `json:"locale,omitzero"`
+	// Device is the latest kind of device the customer used (mobile,
+	// tablet, desktop, tv): context.device.type from an app, else read
+	// from context.userAgent (device.go). Campaign is the latest
+	// campaign that brought them (context.campaign.name, utm_campaign).
+	Device   Stamped `json:"device,omitzero"`
+	Campaign Stamped `json:"campaign,omitzero"`
 	// Stores counts the customer's events at each physical store: a
 	// store's tills (the event's store) and orders that name a store
 	// (properties.store_id: in-store, click & collect). Store staff see
@@ -227,6 +233,7 @@ func (a *Aggregates) apply(e *event.Event) {
 			a.addCartLine(CartLine{SKU: cmp.Or(props.SKU, props.Product), Name: props.Name, Price: props.Price, Quantity: q, At: e.Timestamp, Key: e.MessageID})
 		}
 	}
+	a.applyDevice(e)
 	var ctx eventContext
 	if (bytes.Contains(e.Context, []byte(`"location"`)) || bytes.Contains(e.Context, []byte(`"locale"`))) && json.Unmarshal(e.Context, &ctx) == nil {
 		if loc := strings.TrimSpace(ctx.Locale); loc != "" && len(loc) <= 35 { // BCP 47 tags are short
@@ -322,6 +329,8 @@ func (a *Aggregates) merge(o *Aggregates) {
 	if !o.Locale.At.IsZero() && (a.Locale.At.IsZero() || o.Locale.newer(a.Locale)) {
 		a.Locale = o.Locale
 	}
+	a.Device = latest(a.Device, o.Device)
+	a.Campaign = latest(a.Campaign, o.Campaign)
 }
 
 func addCounts[M ~map[string]int](dst, src M) {

@@ -76,6 +76,8 @@ var Definitions = []Definition{
 		return p.Agg.Location
 	}},
 	{"nearest_store", "the store closest to the last known position", func(p *Profile, env *Env) any { return nearest(&p.Agg.Location, env.Stores) }},
+	{"device_type", "the kind of device the customer last used: mobile, tablet, desktop or tv (context.device.type, else context.userAgent)", func(p *Profile, _ *Env) any { return strOrNil(p.Agg.Device.Value) }},
+	{"last_campaign", "the campaign that last brought the customer (context.campaign.name: utm_campaign)", func(p *Profile, _ *Env) any { return strOrNil(p.Agg.Campaign.Value) }},
 	{"locale", "the customer's language: the latest context.locale their devices sent (a locale trait, when set, wins in templates)", func(p *Profile, _ *Env) any {
 		if p.Agg.Locale.Value == "" {
 			return nil

@@ -125,10 +125,10 @@ func TestMergeEqualsOneStream(t *testing.T) {
 func TestComputedTraits(t *testing.T) {
 	day := func(d int) time.Time { return t0.Add(time.Duration(d) * 24 * time.Hour) }
 	evs := []*event.Event{
-		{Type: event.Track, Event: "Product Viewed", Channel: "web", Timestamp: day(0), MessageID: "1", Properties: json.RawMessage(`{"category":"Shoes","brand":"Nord"}`), Context: json.RawMessage(`{"locale":"fr-FR"}`)},
+		{Type: event.Track, Event: "Product Viewed", Channel: "web", Timestamp: day(0), MessageID: "1", Properties: json.RawMessage(`{"category":"Shoes","brand":"Nord"}`), Context: json.RawMessage(`{"locale":"fr-FR","campaign":{"name":"winter-sale","source":"newsletter"},"userAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0"}`)},
 		{Type: event.Track, Event: "Product Added", Channel: "web", Timestamp: day(0), MessageID: "2", Properties: json.RawMessage(`{"sku":"SHOE-42","name":"Trail","price":89.9}`)},
 		{Type: event.Track, Event: "Order Completed", Channel: "pos", Timestamp: day(1), MessageID: "3", Properties: json.RawMessage(`{"total":89.9,"products":[{"category":"shoes","brand":"Nord"}]}`)},
-		{Type: event.Track, Event: "Product Added", Channel: "ios", Timestamp: day(2), MessageID: "4", Properties: json.RawMessage(`{"sku":"BAG-1","quantity":2,"price":40}`), Context: json.RawMessage(`{"locale":"en-GB"}`)},
+		{Type: event.Track, Event: "Product Added", Channel: "ios", Timestamp: day(2), MessageID: "4", Properties: json.RawMessage(`{"sku":"BAG-1","quantity":2,"price":40}`), Context: json.RawMessage(`{"locale":"en-GB","device":{"type":"ios","token":"t1"}}`)},
 		{Type: event.Track, Event: "Order Completed", Channel: "web", Timestamp: day(0), MessageID: "5", Properties: json.RawMessage(`{"revenue":10.1}`)},
 		{Type: event.Track, Event: "SMS Link Clicked", Channel: "sms", Timestamp: day(3), MessageID: "6"},
 		{Type: event.Track, Event: "Order Refunded", Channel: "web", Timestamp: day(4), MessageID: "7", Properties: json.RawMessage(`{"total":10.1}`)},
@@ -137,7 +137,7 @@ func TestComputedTraits(t *testing.T) {
 	got := Computed(p, &Env{Now: day(11)})
 	b, _ := json.Marshal(got)
 	want := `{"average_order_value":44.95,"channels_used":["web","ios","pos","sms"],"current_cart":[{"sku":"BAG-1","price":40,"quantity":2}],` +
-		`"days_since_last_purchase":10,"first_seen":"2026-11-01T10:00:00Z","last_channel":"web","last_location":null,` +
+		`"days_since_last_purchase":10,"device_type":"mobile","first_seen":"2026-11-01T10:00:00Z","last_campaign":"winter-sale","last_channel":"web","last_location":null,` +
 		`"last_order_date":"2026-11-02T10:00:00Z","last_seen":"2026-11-05T10:00:00Z","lifetime_value":89.9,"locale":"en-GB","nearest_store":null,` +
 		`"order_count":2,"preferred_channel":"sms","rfm":null,"top_brands_bought":["nord"],"top_brands_viewed":["nord"],` +
 		`"top_categories_bought":["shoes"],"top_categories_viewed":["shoes"]}`
@@ -165,5 +165,28 @@ func TestScoreRFM(t *testing.T) {
 	// Profiles 3 and 4 order equally often: same frequency score.
 	if r.Scores[3].F != r.Scores[4].F {
 		t.Fatalf("ties scored apart: %+v %+v", r.Scores[3], r.Scores[4])
+	}
+}
+
+// TestDeviceType: the kinds of device read from the user agents the
+// browsers send and from the apps' context.device.type.
+func TestDeviceType(t *testing.T) {
+	for _, c := range []struct{ typ, ua, want string }{
+		{"", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", "mobile"},
+		{"", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36", "mobile"},
+		{"", "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36", "tablet"},
+		{"", "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15", "tablet"},
+		{"", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36", "desktop"},
+		{"", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0 Safari/537.36", "desktop"},
+		{"", "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36", "tv"},
+		{"ios", "", "mobile"},
+		{"Android", "", "mobile"},
+		{"android", "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/UD1A)", "mobile"}, // an app's HTTP library: device.type tells
+		{"", "", ""},
+		{"toaster", "curl/8.0", ""},
+	} {
+		if got := DeviceType(c.typ, c.ua); got != c.want {
+			t.Errorf("DeviceType(%q, %q) = %q, want %q", c.typ, c.ua, got, c.want)
+		}
 	}
 }

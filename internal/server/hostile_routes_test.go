@@ -156,7 +156,7 @@ func everyRoute(t *testing.T, h *harness, log *logSink) {
 						t.Errorf("%s: %d %q %.300s; want a JSON error with a code and a message", where, status, ctype, raw)
 					}
 				}
-				if len(raw) > 64<<10 {
+				if len(raw) > 64<<10 && path != "/api/v1/openapi.json" { // the contract is a document, whatever the input
 					t.Errorf("%s: a %d-byte answer", where, len(raw))
 				}
 			}

@@ -230,7 +230,7 @@ func New(st store.Store, o Options) *Server {
 		Ready: s.readyz,
 	})
 	mux := apiv1.Mux(s.routes)
-	s.handler = httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.handler = httpjson.WithRequestID(httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The mux answers unclean paths (//v1/track) with a redirect, and
 		// a redirected POST loses its events: ingestion paths are cleaned
 		// (a trailing slash too) before the mux sees them, and /v1 is
@@ -240,9 +240,12 @@ func New(st store.Store, o Options) *Server {
 			r.URL.Path = clean
 		case clean == "/v1":
 			r.URL.Path = "/v1/"
+		case clean == "/sourceConfig":
+			// RudderStack's mobile SDKs ask without the slash.
+			r.URL.Path = "/sourceConfig/"
 		}
 		mux.ServeHTTP(w, r)
-	}), o.Logger)
+	}), o.Logger))
 	return s
 }
 
