@@ -269,5 +269,4 @@ func entries(rows *sql.Rows, err error) ([]*loyalty.Entry, error) {
 	return out, rows.Err()
 }
 
-
 var _ store.Loyalty = (*Store)(nil)

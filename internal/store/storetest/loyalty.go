@@ -43,7 +43,7 @@ func runLoyalty(t *testing.T, open Opener) {
 // points expire after a year, announced 30 days before.
 func LoyaltyProgramme() *loyalty.Programme {
 	return &loyalty.Programme{ID: "club", PointValue: 0.01,
-		Earn: []loyalty.EarnRule{{Category: "shoes", PointsPerEuro: 3}, {Channel: "store", PointsPerEuro: 2}, {PointsPerEuro: 1}},
+		Earn:    []loyalty.EarnRule{{Category: "shoes", PointsPerEuro: 3}, {Channel: "store", PointsPerEuro: 2}, {PointsPerEuro: 1}},
 		Bonuses: []loyalty.BonusRule{{ID: "review", On: "review", Points: 20, Once: "month"}},
 		Tiers: loyalty.Tiers{PeriodDays: 365, Levels: []loyalty.Tier{{ID: "silver", Threshold: 0},
 			{ID: "gold", Threshold: 500, Benefits: loyalty.Benefits{Multiplier: 2, FreeClickCollect: true}}}},
