@@ -258,6 +258,9 @@ func (w *work) finish(ctx context.Context) error {
 		return err
 	}
 	snap := w.prog.snapshot(w.acct, q, w.lots, w.now)
+	if w.last != nil {
+		snap["entry_id"] = w.last.ID
+	}
 	for _, e := range w.events {
 		var props map[string]any
 		_ = json.Unmarshal(e.Properties, &props)
