@@ -41,6 +41,9 @@ func (a *API) resolveMember(r *http.Request) (loyalty.Member, error) {
 		// Bare digits that no card names: a profile id.
 		if id, perr := strconv.ParseInt(s, 10, 64); perr == nil && id > 0 {
 			p, err := a.store.Profile(r.Context(), id)
+			if errors.Is(err, problem.ErrNotFound) {
+				return loyalty.Member{}, problem.NotFound("member", s)
+			}
 			if err != nil {
 				return loyalty.Member{}, err
 			}
