@@ -16,6 +16,7 @@ import (
 
 	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/template"
@@ -32,6 +33,7 @@ type document struct {
 	jour  *journey.Definition
 	meas  *measure.Definition // a saved funnel or report
 	surv  *survey.Definition  // kind: survey
+	loy   *loyalty.Programme  // kind: loyalty
 }
 
 // templateDoc is a template as a file holds it (kind: template): the
@@ -49,7 +51,7 @@ func (t *templateDoc) input() message.TemplateInput {
 }
 
 // kinds are the definitions apply knows, in the order it applies them.
-var kinds = []string{"template", "survey", "segment", "journey", measure.KindFunnel, measure.KindReport}
+var kinds = []string{"template", "survey", "segment", "journey", measure.KindFunnel, measure.KindReport, "loyalty"}
 
 // readDocuments reads every definition in paths.
 func readDocuments(paths []string) ([]document, error) {
@@ -154,6 +156,14 @@ func splitKinds(name string, b []byte) ([]document, error) {
 			}
 			for j, d := range defs {
 				out = append(out, document{where: at(j), kind: "survey", surv: d})
+			}
+		case "loyalty":
+			defs, err := loyalty.ParseYAML(where, bytes.NewReader(src))
+			if err != nil {
+				return nil, err
+			}
+			for j, d := range defs {
+				out = append(out, document{where: at(j), kind: "loyalty", loy: d})
 			}
 		case "segment":
 			defs, err := segment.ParseYAML(where, bytes.NewReader(src))

@@ -19,6 +19,7 @@ type defSet struct {
 	templates, segments, journeys []document
 	surveys                       []document // kind: survey (apply_surveys.go)
 	reports                       []document // saved funnels and reports (internal/cli/measure_apply.go)
+	loyalty                       []document // kind: loyalty (apply_loyalty.go)
 }
 
 // newDefSet sorts the documents by kind. The same id twice is one
@@ -45,6 +46,8 @@ func newDefSet(docs []document) (*defSet, error) {
 			s.journeys = append(s.journeys, d)
 		case "survey":
 			s.surveys = append(s.surveys, d)
+		case "loyalty":
+			s.loyalty = append(s.loyalty, d)
 		default:
 			s.reports = append(s.reports, d)
 		}
@@ -62,6 +65,8 @@ func (d *document) id() string {
 		return d.meas.ID
 	case d.surv != nil:
 		return d.surv.ID
+	case d.loy != nil:
+		return d.loy.ID
 	}
 	return d.jour.ID
 }
@@ -76,6 +81,8 @@ func (d *document) value() any {
 		return d.meas
 	case d.surv != nil:
 		return d.surv
+	case d.loy != nil:
+		return d.loy
 	}
 	return d.jour
 }
@@ -89,7 +96,7 @@ func canonical(v any) any {
 }
 
 func (s *defSet) empty() bool {
-	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports)+len(s.surveys) == 0
+	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports)+len(s.surveys)+len(s.loyalty) == 0
 }
 
 func (s *defSet) segmentIDs() []string {

@@ -141,3 +141,15 @@ SELECT p.id FROM profiles p WHERE p.merged_into IS NULL AND p.updated_at < ? AND
 UPDATE outbox SET payload = NULL WHERE id IN (SELECT id FROM outbox WHERE payload IS NOT NULL AND created_at < ? AND status IN ('sent', 'failed', 'skipped') LIMIT ?);
 -- name: prune-rejections
 DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE received_at < ? ORDER BY id LIMIT ?);
+
+-- The loyalty ledger (issue 23): a member's account and every entry are
+-- in their archive, and go with them (the programme owes them nothing
+-- more: the liability drops by their balance).
+-- name: export-loyalty_accounts
+SELECT * FROM loyalty_accounts WHERE profile_id IN (SELECT value FROM json_each(:ids)) ORDER BY profile_id;
+-- name: export-loyalty_entries
+SELECT * FROM loyalty_entries WHERE profile_id IN (SELECT value FROM json_each(:ids)) ORDER BY id;
+-- name: erase-loyalty_entries
+DELETE FROM loyalty_entries WHERE profile_id IN (SELECT value FROM json_each(:ids));
+-- name: erase-loyalty_accounts
+DELETE FROM loyalty_accounts WHERE profile_id IN (SELECT value FROM json_each(:ids));

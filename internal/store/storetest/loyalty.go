@@ -32,6 +32,7 @@ func runLoyalty(t *testing.T, open Opener) {
 		{"ReturnsReverseReturnedLines", testLoyaltyReversals},
 		{"ExpiryOldestFirstAndNoticedOnce", testLoyaltyExpiry},
 		{"TiersAndMerge", testLoyaltyTiersAndMerge},
+		{"ExportedAndErasedWithThePerson", testLoyaltyPrivacy},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -360,4 +361,39 @@ func (f fixedProfiles) EventProfiles(_ context.Context, batch []*event.Event) ([
 		out[i] = p
 	}
 	return out, nil
+}
+
+// testLoyaltyPrivacy: a member's account and entries are in their access
+// request's archive, and erasure deletes them; another member's stay.
+func testLoyaltyPrivacy(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	svc := loyaltyService(t, s, clock.NewFake(t0))
+	erin, other := loyalty.Member{ProfileID: 21, UserID: "erin"}, loyalty.Member{ProfileID: 22, UserID: "other"}
+	credit(t, svc, erin, 40, "e")
+	credit(t, svc, other, 60, "o")
+	if _, err := svc.Redeem(ctx, erin, loyalty.RedeemRequest{Points: 15, Key: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	p := &store.Person{Profiles: []int64{21}, Identifiers: []identity.Identifier{{Kind: identity.UserID, Value: "erin"}}}
+	rows, err := s.PersonRows(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows["loyalty_accounts"]) != 1 || len(rows["loyalty_entries"]) != 2 {
+		t.Fatalf("archive: %d accounts, %d entries; want 1 and 2", len(rows["loyalty_accounts"]), len(rows["loyalty_entries"]))
+	}
+	er, err := s.ErasePerson(ctx, p, t0, "request")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if er.Counts["loyalty_entries"] != 2 || er.Counts["loyalty_accounts"] != 1 {
+		t.Fatalf("erasure counts %v", er.Counts)
+	}
+	if _, err := s.LoyaltyAccount(ctx, 21); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("erased account: %v", err)
+	}
+	checkLedger(t, s, 22, 60)
+	if l, err := s.LoyaltyLiability(ctx, t0.Add(-time.Hour)); err != nil || l.Outstanding != 60 || l.Members != 1 {
+		t.Fatalf("liability after erasure = %+v, %v", l, err)
+	}
 }
