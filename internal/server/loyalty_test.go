@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,6 +42,19 @@ func (h *harness) waitBalance(member string, balance float64) map[string]any {
 	}
 	h.t.Fatalf("statement of %s: %v; want balance %v", member, out, balance)
 	return nil
+}
+
+// waitLoyaltyTraits waits until a user's computed loyalty_points read
+// points.
+func (h *harness) waitLoyaltyTraits(user string, points float64) {
+	h.t.Helper()
+	var c map[string]any
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if c = h.computed(user); c["loyalty_points"] == points && c["loyalty_tier"] == "silver" {
+			return
+		}
+	}
+	h.t.Fatalf("computed traits = %v; want loyalty_points %v", c, points)
 }
 
 // TestLoyaltyThroughServe follows a member the way a brand meets the
@@ -98,6 +112,19 @@ func TestLoyaltyThroughServe(t *testing.T) {
 	if code != 201 || out["balance"] != 150.0 {
 		t.Fatalf("till earn: %d %v", code, out)
 	}
+	// The balance reaches the profile (through the outbox, the log,
+	// unify): computed traits, and templates' loyalty variable.
+	h.waitLoyaltyTraits("ana", 150)
+	code, out = h.adminJSON("POST", "/api/v1/templates", `{"id":"points","topic":"newsletter","body":{"email":{"subject":"{{ loyalty.points }} points",`+
+		`"html":"<p>{{ loyalty.tier_name }}: {{ loyalty.next_tier_distance }} points to {{ loyalty.next_tier }}</p>"}}}`)
+	if code != 201 {
+		t.Fatalf("template: %d %v", code, out)
+	}
+	code, out = h.adminJSON("POST", "/api/v1/templates/points/preview", `{"identifier":"user_id:ana"}`)
+	email, _ := out["channels"].(map[string]any)["email"].(map[string]any)["message"].(map[string]any)
+	if code != 200 || email["subject"] != "150 points" || !strings.Contains(email["html"].(string), "Silver: 750 points to gold") {
+		t.Fatalf("preview: %d %v", code, out)
+	}
 	// A boot comes back: its 150 points go, the dresses' stay.
 	h.ingest("/v1/track", `{"userId":"ana","event":"Order Returned","properties":{"order_id":"o-1","return_id":"r-1","products":[{"sku":"BOOT","quantity":1}]}}`)
 	st = h.waitBalance("4006381333931", 0)
@@ -105,18 +132,7 @@ func TestLoyaltyThroughServe(t *testing.T) {
 	if len(entries) != 4 || entries[0].(map[string]any)["kind"] != "reverse" || entries[0].(map[string]any)["points"] != -150.0 {
 		t.Fatalf("entries = %v", entries)
 	}
-	// The balance reached the profile (through the outbox, the log, unify).
-	h.outboxDrained()
-	h.waitUnify()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		c := h.computed("ana")
-		if c["loyalty_points"] == 0.0 && c["loyalty_tier"] == "silver" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("computed traits = %v", c)
-		}
-	}
+	h.waitLoyaltyTraits("ana", 0)
 	code, rep := h.api("/api/v1/loyalty/liability")
 	if code != 200 || rep["members"] != 1.0 || rep["points_outstanding"] != 0.0 || rep["points_redeemed"] != 100.0 {
 		t.Fatalf("liability: %d %v", code, rep)
