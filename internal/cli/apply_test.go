@@ -71,7 +71,7 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 			}
 		}
 	}
-	if len(journeys) != 11 || named < 20 {
+	if len(journeys) != 13 || named < 20 {
 		t.Fatalf("%d journeys, %d send steps", len(journeys), named)
 	}
 	if segs := listIDs(t, url, data, "segments"); !segs["lyon-shoe-lovers"] || !segs["vip-win-back"] || !segs["lapsed-customers"] {
