@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/parcours/parcours/internal/loyalty"
 )
 
 // BenchmarkLoyaltyRedeem redeems one point at a time through serve's HTTP
@@ -20,7 +23,16 @@ import (
 // than wall time on a shared machine), and fails on any double spend: the
 // members' balances must have dropped by exactly the redemptions that
 // succeeded, each with an entry of its own.
+//
+// Service is the baseline measured in the same run: the same redemptions
+// made by calling the ledger (loyalty.Service) in the server's process,
+// without HTTP, authentication, member lookup or audit.
 func BenchmarkLoyaltyRedeem(b *testing.B) {
+	b.Run("HTTP", func(b *testing.B) { benchmarkRedeem(b, true) })
+	b.Run("Service", func(b *testing.B) { benchmarkRedeem(b, false) })
+}
+
+func benchmarkRedeem(b *testing.B, viaHTTP bool) {
 	const members, inFlight = 8, 32
 	h := newHarness(b)
 	h.applyClub()
@@ -35,6 +47,12 @@ func BenchmarkLoyaltyRedeem(b *testing.B) {
 		if code, _, out := h.keyed("/api/v1/loyalty/"+card+"/earn", fmt.Sprintf("seed-%d", i), fmt.Sprintf(`{"points":%d}`, start)); code != 201 {
 			b.Fatalf("seed %s: %d %v", card, code, out)
 		}
+	}
+	svc := h.srv.Pipeline().Loyalty
+	ms := make([]loyalty.Member, members)
+	for i, card := range cards {
+		st := h.waitBalanceOf(card)
+		ms[i] = loyalty.Member{ProfileID: int64(st["profile_id"].(float64)), UserID: fmt.Sprintf("m%d", i)}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight, MaxConnsPerHost: inFlight}}
 	var next, failed atomic.Int64
@@ -51,9 +69,21 @@ func BenchmarkLoyaltyRedeem(b *testing.B) {
 					return
 				}
 				m := int(n) % members
+				key := fmt.Sprintf("bench-%d-%d", b.N, n)
+				if !viaHTTP {
+					t0 := time.Now()
+					_, err := svc.Redeem(context.Background(), ms[m], loyalty.RedeemRequest{Points: 1, StoreID: "lyon-01", Key: key})
+					lat[n] = time.Since(t0)
+					if err != nil {
+						failed.Add(1)
+					} else {
+						ok[m].Add(1)
+					}
+					continue
+				}
 				req, _ := http.NewRequest("POST", h.http.URL+"/api/v1/loyalty/"+cards[m]+"/redeem", bytes.NewReader([]byte(`{"points":1,"store_id":"lyon-01"}`)))
 				req.Header.Set("Authorization", "Bearer "+h.admin)
-				req.Header.Set("Idempotency-Key", fmt.Sprintf("bench-%d-%d", b.N, n))
+				req.Header.Set("Idempotency-Key", key)
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
