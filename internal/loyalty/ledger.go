@@ -91,8 +91,9 @@ type Tx interface {
 	// Qualifying sums the member's points that count for tiers (earn,
 	// bonus, and the reversals of earnings) since since.
 	Qualifying(ctx context.Context, profile int64, since time.Time) (int64, error)
-	// OrderPoints sums the points of the entries of an order (its earning
-	// and reversals) of one member.
+	// OrderPoints sums the points of the entries of an order (its earning,
+	// its reversals, and the expiry of its lot) of one member: what a
+	// return can still take back.
 	OrderPoints(ctx context.Context, profile int64, orderID string) (int64, error)
 	// MoveEntries gives every entry of from to into (a profile merge).
 	MoveEntries(ctx context.Context, from, into int64) error

@@ -196,7 +196,7 @@ func (s *Service) Redeem(ctx context.Context, m Member, req RedeemRequest) (*Rec
 		return nil, err
 	}
 	p := posting{Member: m, Kind: KindBurn, Debit: true, Points: req.Points, Cause: RequestCause("redeem", req.Key),
-		Fingerprint: fingerprint(req), Reward: req.Reward, Channel: req.Channel, StoreID: req.StoreID, Note: req.Note}
+		Fingerprint: fingerprint(m.ProfileID, req), Reward: req.Reward, Channel: req.Channel, StoreID: req.StoreID, Note: req.Note}
 	var reward *Reward
 	switch {
 	case req.Reward != "" && req.Points != 0:
@@ -275,7 +275,7 @@ func (s *Service) Earn(ctx context.Context, m Member, req EarnRequest) (*Receipt
 	if req.Points == 0 {
 		return nil, problem.Invalid("points", "is required: the points to credit (negative to take back), or an order_id with lines")
 	}
-	p := posting{Member: m, Kind: KindAdjust, Points: req.Points, Cause: RequestCause("adjust", req.Key), Fingerprint: fingerprint(req),
+	p := posting{Member: m, Kind: KindAdjust, Points: req.Points, Cause: RequestCause("adjust", req.Key), Fingerprint: fingerprint(m.ProfileID, req),
 		Channel: req.Channel, StoreID: req.StoreID, Note: req.Note}
 	if req.Points < 0 {
 		p.Points, p.Debit = -req.Points, true
@@ -310,8 +310,12 @@ func (s *Service) earnOrder(ctx context.Context, m Member, o Order) (*result, er
 		Channel: o.Channel, StoreID: o.Store, Detail: d})
 }
 
-// fingerprint is a request's, for its idempotency key.
-func fingerprint(v any) string {
-	b, _ := json.Marshal(v)
+// fingerprint is a request's, for its idempotency key: the member and the
+// body (the same key for another member is another request).
+func fingerprint(member int64, v any) string {
+	b, _ := json.Marshal(struct {
+		Member  int64 `json:"member"`
+		Request any   `json:"request"`
+	}{member, v})
 	return string(bytes.TrimSpace(b))
 }

@@ -50,7 +50,7 @@ WHERE profile_id = ? AND kind IN ('earn', 'bonus', 'reverse') AND at >= ?;
 
 -- name: loyalty-order-points
 SELECT COALESCE(SUM(points), 0) FROM loyalty_entries
-WHERE order_id = ?2 AND profile_id = ?1 AND kind IN ('earn', 'reverse');
+WHERE order_id = ?2 AND profile_id = ?1 AND kind IN ('earn', 'reverse', 'expire');
 
 -- name: move-loyalty-entries
 UPDATE loyalty_entries SET profile_id = ?2 WHERE profile_id = ?1;

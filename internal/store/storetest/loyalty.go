@@ -240,6 +240,23 @@ func testLoyaltyReversals(t *testing.T, s store.Store) {
 	if err != nil || e.Points != -10 || e.Note == "" {
 		t.Fatalf("cancel entry = %+v, %v; want -10 with a note on the 160 already spent", e, err)
 	}
+	// An order whose points expired takes nothing back when it is
+	// returned: the member's later points stay.
+	late := loyalty.Member{ProfileID: 40, UserID: "late"}
+	if _, err := svc.Earn(ctx, late, loyalty.EarnRequest{OrderID: "old", Channel: "web", Total: 100}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(300 * 24 * time.Hour)
+	credit(t, svc, late, 50, "later")
+	clk.Advance(66 * 24 * time.Hour)
+	if _, _, err := svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late2 := fixedProfiles{late}
+	if err := svc.Handle(ctx, loyaltyEvents(t, `Order Cancelled|{"order_id":"old"}`), late2); err != nil {
+		t.Fatal(err)
+	}
+	checkLedger(t, s, 40, 50)
 }
 
 func testLoyaltyExpiry(t *testing.T, s store.Store) {
