@@ -68,6 +68,9 @@ func TestLoyaltyThroughServe(t *testing.T) {
 		t.Fatalf("statement without a programme: %d %v; want 409 no_loyalty_programme", code, out)
 	}
 	h.applyClub()
+	if code, p := h.api("/api/v1/loyalty/programme"); code != 200 || p["id"] != "club" || len(p["rewards"].([]any)) != 3 {
+		t.Fatalf("programme: %d %v", code, p)
+	}
 	h.ingest("/v1/identify", `{"userId":"ana","traits":{"email":"ana@example.com","phone":"+33612345678","loyaltyId":"4006381333931"}}`)
 	order := `{"userId":"ana","event":"Order Completed","messageId":"%s","context":{"channel":"%s"},
 		"properties":{"order_id":"o-1","products":[{"sku":"DRESS","category":"dresses","price":40,"quantity":2},{"sku":"BOOT","category":"shoes","price":50,"quantity":1}]}}`
