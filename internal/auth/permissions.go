@@ -66,6 +66,11 @@ const (
 	PermAuditRead  Permission = "audit:read"
 	// PermRetentionRun applies the retention policy now (issue 19.7).
 	PermRetentionRun Permission = "retention:run"
+	// The loyalty programme (issue 23): statements and the liability
+	// report; a till's earnings and redemptions; the programme itself.
+	PermLoyaltyRead  Permission = "loyalty:read"
+	PermLoyaltyTill  Permission = "loyalty:till"
+	PermLoyaltyWrite Permission = "loyalty:write"
 )
 
 // RolePermissions is the permission table: what each role grants beside
@@ -76,33 +81,39 @@ var RolePermissions = map[Role][]Permission{
 		PermSourcesRead, PermProfilesRead, PermSegmentsRead, PermSegmentsWrite, PermSegmentsMembers,
 		PermCatalogRead, PermTemplatesRead, PermTemplatesWrite, PermMessagesRead, PermMessagesSend,
 		PermJourneysRead, PermJourneysWrite, PermJourneysEnrol, PermTasksRead, PermMeasureRead,
+		PermLoyaltyRead, PermLoyaltyWrite,
 	},
 	RoleAnalyst: {
 		PermSourcesRead, PermSegmentsRead, PermCatalogRead, PermTemplatesRead, PermJourneysRead,
 		PermOrdersRead, PermMeasureRead, PermMeasureWrite,
+		PermLoyaltyRead,
 	},
 	RoleStoreManager: {
 		PermProfilesRead, PermCatalogRead, PermStockWrite, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermOrdersWrite, PermCartsRead, PermTasksRead, PermTasksWrite, PermMeasureRead,
 		PermClientelingRead, PermClientelingNotes,
 		PermConversationsRead, PermConversationsWrite,
+		PermLoyaltyRead, PermLoyaltyTill,
 	},
 	RoleStoreStaff: {
 		PermProfilesRead, PermCatalogRead, PermReservationsRead, PermReservationsWrite,
 		PermOrdersRead, PermCartsRead, PermTasksRead, PermTasksWrite,
 		PermClientelingRead, PermClientelingNotes,
 		PermConversationsRead, PermConversationsWrite,
+		PermLoyaltyRead, PermLoyaltyTill,
 	},
 	RoleAgent: {
 		PermProfilesRead, PermProfilesWrite, PermCatalogRead, PermReservationsRead, PermOrdersRead,
 		PermCartsRead, PermCartsWrite, PermTemplatesRead, PermMessagesRead, PermTasksRead,
 		PermClientelingRead, PermClientelingNotes,
 		PermConversationsRead, PermConversationsWrite,
+		PermLoyaltyRead,
 	},
 	RoleReadOnly: {
 		PermSourcesRead, PermProfilesRead, PermSegmentsRead, PermCatalogRead, PermReservationsRead,
 		PermOrdersRead, PermCartsRead, PermTemplatesRead, PermMessagesRead, PermJourneysRead,
 		PermTasksRead, PermMeasureRead, PermClientelingRead, PermConversationsRead,
+		PermLoyaltyRead,
 	},
 }
 
@@ -120,6 +131,7 @@ var AllPermissions = []Permission{
 	PermConversationsRead, PermConversationsWrite,
 	PermMeasureRead, PermMeasureWrite,
 	PermUsersRead, PermUsersWrite, PermKeysRead, PermKeysWrite, PermAuditRead, PermRetentionRun,
+	PermLoyaltyRead, PermLoyaltyTill, PermLoyaltyWrite,
 }
 
 // BulkRead reports whether p reads personal data in bulk: such reads are

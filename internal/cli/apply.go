@@ -60,6 +60,7 @@ func (c *applyCmd) Help() string {
   weights: {similar: 1, viewed: 0.5, popular: 0.05}
 
   kind: survey            (an NPS or CSAT survey: docs/surveys.md)
+  kind: loyalty           (the loyalty programme: earning, tiers, expiry, rewards; docs/loyalty.md)
   id: post-purchase-nps
   type: nps
   template: nps-invitation
@@ -116,6 +117,9 @@ func (c *applyCmd) Run(g *config.Globals, e *env) error {
 	if out.Surveys, err = applySurveys(e, api, set); err != nil {
 		return err
 	}
+	if out.Loyalty, err = applyLoyalty(e, api, set); err != nil {
+		return err
+	}
 	if out.Segments, err = c.applySegments(e, g, api, set); err != nil {
 		return err
 	}
@@ -144,6 +148,7 @@ type applied struct {
 	Reports   []reportRow   `json:"reports"`
 	// Recommendations are the kind: recommendation documents saved.
 	Recommendations []recommendationRow `json:"recommendations"`
+	Loyalty         []loyaltyRow        `json:"loyalty,omitempty"`
 }
 
 func (a *applied) print(w io.Writer) {
@@ -156,6 +161,11 @@ func (a *applied) print(w io.Writer) {
 	if len(a.Surveys) > 0 {
 		fmt.Fprint(w, sep+"Surveys\n")
 		printSurveys(w, a.Surveys)
+		sep = "\n"
+	}
+	if len(a.Loyalty) > 0 {
+		fmt.Fprint(w, sep+"Loyalty programme\n")
+		printLoyalty(w, a.Loyalty)
 		sep = "\n"
 	}
 	if len(a.Segments) > 0 {
@@ -256,6 +266,12 @@ func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet
 	for _, d := range set.recommendations {
 		out = append(out, row{Kind: "recommendation", ID: d.rec.Name, Where: d.where, Change: "valid"})
 	}
+	for _, d := range set.loyalty {
+		if err := api.call(e.ctx, "POST", "/api/v1/loyalty/programme?dry_run=true", d.loy, nil); err != nil {
+			return fmt.Errorf("%s: %w", d.where, err)
+		}
+		out = append(out, row{Kind: "loyalty", ID: d.loy.ID, Where: d.where, Change: "valid"})
+	}
 	for _, d := range set.segments {
 		var p struct {
 			Size     int64   `json:"size"`
@@ -297,6 +313,8 @@ func (c *applyCmd) dryRun(e *env, g *config.Globals, api *apiClient, set *defSet
 			fmt.Fprintf(e.stdout, "template %s: valid (%s)\n", r.ID, r.Change)
 		case "survey":
 			fmt.Fprintf(e.stdout, "survey %s: valid; its template resolves\n", r.ID)
+		case "loyalty":
+			fmt.Fprintf(e.stdout, "loyalty programme %s: valid\n", r.ID)
 		case measure.KindFunnel, measure.KindReport:
 			fmt.Fprintf(e.stdout, "%s %s: valid\n", r.Kind, r.ID)
 		default:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/parcours/parcours/internal/channel"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/template"
@@ -34,6 +35,7 @@ type document struct {
 	meas  *measure.Definition   // a saved funnel or report
 	surv  *survey.Definition    // kind: survey
 	rec   *recommend.Definition // kind: recommendation
+	loy   *loyalty.Programme    // kind: loyalty
 }
 
 // templateDoc is a template as a file holds it (kind: template): the
@@ -51,7 +53,7 @@ func (t *templateDoc) input() message.TemplateInput {
 }
 
 // kinds are the definitions apply knows, in the order it applies them.
-var kinds = []string{"template", "survey", "segment", "journey", measure.KindFunnel, measure.KindReport, "recommendation"}
+var kinds = []string{"template", "survey", "segment", "journey", measure.KindFunnel, measure.KindReport, "recommendation", "loyalty"}
 
 // readDocuments reads every definition in paths.
 func readDocuments(paths []string) ([]document, error) {
@@ -156,6 +158,14 @@ func splitKinds(name string, b []byte) ([]document, error) {
 			}
 			for j, d := range defs {
 				out = append(out, document{where: at(j), kind: "survey", surv: d})
+			}
+		case "loyalty":
+			defs, err := loyalty.ParseYAML(where, bytes.NewReader(src))
+			if err != nil {
+				return nil, err
+			}
+			for j, d := range defs {
+				out = append(out, document{where: at(j), kind: "loyalty", loy: d})
 			}
 		case "segment":
 			defs, err := segment.ParseYAML(where, bytes.NewReader(src))

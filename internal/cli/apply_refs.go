@@ -20,6 +20,7 @@ type defSet struct {
 	surveys                       []document // kind: survey (apply_surveys.go)
 	reports                       []document // saved funnels and reports (internal/cli/measure_apply.go)
 	recommendations               []document // kind: recommendation (apply_recommendations.go)
+	loyalty                       []document // kind: loyalty (apply_loyalty.go)
 }
 
 // newDefSet sorts the documents by kind. The same id twice is one
@@ -48,6 +49,8 @@ func newDefSet(docs []document) (*defSet, error) {
 			s.surveys = append(s.surveys, d)
 		case "recommendation":
 			s.recommendations = append(s.recommendations, d)
+		case "loyalty":
+			s.loyalty = append(s.loyalty, d)
 		default:
 			s.reports = append(s.reports, d)
 		}
@@ -67,6 +70,8 @@ func (d *document) id() string {
 		return d.surv.ID
 	case d.rec != nil:
 		return d.rec.Name
+	case d.loy != nil:
+		return d.loy.ID
 	}
 	return d.jour.ID
 }
@@ -83,6 +88,8 @@ func (d *document) value() any {
 		return d.surv
 	case d.rec != nil:
 		return d.rec
+	case d.loy != nil:
+		return d.loy
 	}
 	return d.jour
 }
@@ -96,7 +103,7 @@ func canonical(v any) any {
 }
 
 func (s *defSet) empty() bool {
-	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports)+len(s.surveys)+len(s.recommendations) == 0
+	return len(s.templates)+len(s.segments)+len(s.journeys)+len(s.reports)+len(s.surveys)+len(s.recommendations)+len(s.loyalty) == 0
 }
 
 func (s *defSet) segmentIDs() []string {

@@ -39,7 +39,8 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 	code, out, errOut := run(t, "--data-dir", data, "apply", "-f", examples, "--dry-run")
 	if code != 0 || !strings.Contains(out, "template welcome-1: valid (new)") || !strings.Contains(out, "segment vip-win-back: valid") ||
 		!strings.Contains(out, "journey win-back: valid") || !strings.Contains(out, "Dry run: nothing saved.") ||
-		!strings.Contains(out, "survey post-purchase-nps: valid") || !strings.Contains(out, "journey post-contact-csat: valid") {
+		!strings.Contains(out, "survey post-purchase-nps: valid") || !strings.Contains(out, "journey post-contact-csat: valid") ||
+		!strings.Contains(out, "loyalty programme club: valid") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if ids := listIDs(t, url, data, "templates"); len(ids) != 0 {
@@ -70,7 +71,7 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 			}
 		}
 	}
-	if len(journeys) != 11 || named < 20 {
+	if len(journeys) != 13 || named < 20 {
 		t.Fatalf("%d journeys, %d send steps", len(journeys), named)
 	}
 	if segs := listIDs(t, url, data, "segments"); !segs["lyon-shoe-lovers"] || !segs["vip-win-back"] || !segs["lapsed-customers"] {
@@ -95,6 +96,9 @@ func TestApplyExamplesOnAFreshServer(t *testing.T) {
 	}
 	if len(again.Surveys) != 2 || again.Surveys[0].Changed || again.Surveys[0].Version != 1 {
 		t.Errorf("surveys applied again: %+v", again.Surveys)
+	}
+	if len(again.Loyalty) != 1 || again.Loyalty[0].Changed || again.Loyalty[0].Version != 1 {
+		t.Errorf("loyalty programme applied again: %+v", again.Loyalty)
 	}
 	// The saved funnels and reports of examples/measure.
 	if len(again.Reports) != 4 || again.Reports[0].Version != 1 {

@@ -60,6 +60,9 @@ type root struct {
 	Audit     auditCmd     `cmd:"" help:"The audit log: who changed what, when, from where."`
 	Surveys   surveysCmd   `cmd:"" help:"NPS and CSAT surveys: list, show, send after a contact, answers, scores by store, channel, journey, agent."`
 
+	// Loyalty (issue 23, internal/cli/loyalty.go).
+	Loyalty loyaltyCmd `cmd:"" help:"The loyalty programme: a member's statement, redeem and credit points as a till does, the liability report."`
+
 	// The store associate's customer card (internal/cli/clienteling.go).
 	Clienteling clientelingCmd `cmd:"" help:"The store associate's customer card: find the customer in front of you, see everything, add a note."`
 

@@ -263,6 +263,7 @@ type apiClient struct {
 	base, key string
 	hint      string // what to do when the server cannot be reached
 	http      *http.Client
+	headers   map[string]string // sent with every request (withHeader)
 }
 
 // ensureSource returns the write key of the named source, creating it if

@@ -50,7 +50,7 @@ func TestApplyReadsSegmentsAndJourneys(t *testing.T) {
 	if docs, err := readDocuments([]string{dir}); err != nil || len(docs) != 2 {
 		t.Fatalf("with a scenario: %d documents, %v", len(docs), err)
 	}
-	if docs, err := readDocuments([]string{"../../examples/journeys"}); err != nil || len(docs) != 12 || docs[0].jour == nil {
+	if docs, err := readDocuments([]string{"../../examples/journeys"}); err != nil || len(docs) != 14 || docs[0].jour == nil {
 		t.Fatalf("examples/journeys: %d documents, %v", len(docs), err)
 	}
 	os.WriteFile(filepath.Join(dir, "typo.yaml"), []byte("kind: journey\nid: x\nname: X\ntriggers: []\nstepz: []\n"), 0o600)

@@ -70,6 +70,9 @@ func (a *apiClient) send(ctx context.Context, method, path, ctype string, b []by
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+a.key)
+	for k, v := range a.headers {
+		req.Header.Set(k, v)
+	}
 	if b != nil {
 		req.Header.Set("Content-Type", ctype)
 	}

@@ -11,6 +11,10 @@ import (
 // relayBatch is how many outbox entries one Submit carries at most.
 const relayBatch = 500
 
+// Kick wakes the relay: another part (the loyalty ledger) just committed
+// events to the outbox the relay delivers.
+func (s *Service) Kick() { s.kick() }
+
 // kick wakes the relay: a change just committed events to the outbox.
 func (s *Service) kick() {
 	select {

@@ -18,6 +18,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/httpjson"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
@@ -53,6 +54,7 @@ type API struct {
 	journeys *journey.Engine  // nil: no journey endpoints
 	measure  *measure.Service // nil: no measure endpoints
 	surveys  *survey.Service  // nil: no survey endpoints
+	loyalty  *loyalty.Service // nil: no loyalty endpoints
 	clock    clock.Clock
 	log      *slog.Logger
 	// conversations serves customer service (nil: none); chat limits

@@ -62,6 +62,13 @@ var routePermissions = map[string]auth.Permission{
 	"GET /api/v1/carts/{customer}":           auth.PermCartsRead,
 	"PUT /api/v1/carts/{customer}":           auth.PermCartsWrite,
 
+	"GET /api/v1/loyalty/programme":              auth.PermLoyaltyRead,  // issue 23 (loyalty)
+	"POST /api/v1/loyalty/programme":             auth.PermLoyaltyWrite, // issue 23 (loyalty)
+	"GET /api/v1/loyalty/liability":              auth.PermLoyaltyRead,  // issue 23 (loyalty)
+	"GET /api/v1/loyalty/{identifier}/statement": auth.PermLoyaltyRead,  // issue 23 (loyalty)
+	"POST /api/v1/loyalty/{identifier}/redeem":   auth.PermLoyaltyTill,  // issue 23 (loyalty)
+	"POST /api/v1/loyalty/{identifier}/earn":     auth.PermLoyaltyTill,  // issue 23 (loyalty)
+
 	"GET /api/v1/templates":               auth.PermTemplatesRead,
 	"POST /api/v1/templates":              auth.PermTemplatesWrite,
 	"GET /api/v1/templates/{id}":          auth.PermTemplatesRead,

@@ -205,6 +205,13 @@ func Routes(a *API, e Edge) []Route {
 		{"GET", "/api/v1/surveys/{id}", AuthAdmin, a.surveysOnly(a.getSurvey), "one survey", false},
 		{"POST", "/api/v1/surveys/{id}/send", AuthAdmin, a.surveysOnly(a.sendSurvey), "send a survey to a profile after a contact, once per key", false},
 		{"GET", "/api/v1/surveys/{id}/answers", AuthAdmin, a.surveysOnly(a.surveyAnswers), "a survey's answers, newest first", false},
+		// Loyalty: the programme, the points ledger, the tills' API (docs/loyalty.md).
+		{"GET", "/api/v1/loyalty/programme", AuthAdmin, a.loyaltyOnly(a.getProgramme), "the loyalty programme in force", false},
+		{"POST", "/api/v1/loyalty/programme", AuthAdmin, a.loyaltyOnly(a.saveProgramme), "apply a loyalty programme (JSON; kind: loyalty files through parcours apply)", false},
+		{"GET", "/api/v1/loyalty/liability", AuthAdmin, a.loyaltyOnly(a.liability), "points outstanding × value, members, active and redemption rates, for finance", false},
+		{"GET", "/api/v1/loyalty/{identifier}/statement", AuthAdmin, a.loyaltyOnly(a.statement), "a member's balance, tier, points expiring and entries, found by card, phone, email or user id", false},
+		{"POST", "/api/v1/loyalty/{identifier}/redeem", AuthAdmin, a.loyaltyOnly(a.redeem), "spend a member's points on a reward, once per Idempotency-Key; never below zero", false},
+		{"POST", "/api/v1/loyalty/{identifier}/earn", AuthAdmin, a.loyaltyOnly(a.earn), "credit a till's order (once per order id) or an adjustment (once per Idempotency-Key)", false},
 		// Conversations: customer service across channels (docs/serve.md).
 		{"GET", "/api/v1/conversations", AuthAdmin, a.conversationsOnly(a.listConversations), "the conversations: queues by status, team, store, assignee; search by customer or text", false},
 		{"POST", "/api/v1/conversations", AuthAdmin, a.conversationsOnly(a.createConversation), "a phone or store note about a customer, in their conversation (opened if none)", false},

@@ -88,6 +88,9 @@ func (p *Pipeline) data(ctx context.Context, m *store.OutboxMessage, prof *profi
 	if r.confirmURL != "" {
 		d["message"].(map[string]any)["confirm_url"] = r.confirmURL
 	}
+	if tpl.Mentions("loyalty") {
+		d["loyalty"] = loyaltyData(prof, p.clock.Now())
+	}
 	// Order and store cost reads of commerce: only for a template that
 	// can show them (the order names the store when the event does not).
 	var order map[string]any

@@ -29,6 +29,7 @@ import (
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/place"
@@ -134,6 +135,7 @@ type Pipeline struct {
 	Surveys  *survey.Service
 	Journeys *journey.Engine
 	Measure  *measure.Service
+	Loyalty  *loyalty.Service // the points ledger: orders earn from the log (Run), tills by the API
 	// Privacy answers access and erasure requests; Retention applies
 	// Config.Retention (the caller runs its Loop).
 	Privacy   *privacy.Service
@@ -221,6 +223,8 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 		surveyEmit = emit
 	}
 	p.Surveys = survey.New(st, p.Messages, survey.Options{Clock: rt.Clock, Logger: rt.Logger, Emit: surveyEmit})
+	// The ledger's events go through commerce's outbox and relay.
+	p.Loyalty = loyalty.New(st, loyalty.Options{Clock: rt.Clock, Logger: rt.Logger, Kick: p.Commerce.Kick, Profiles: st})
 	// Surveys first: a "9" from a number with a survey pending is its
 	// answer; every other text goes on to the handlers added later
 	// (conversations).

@@ -51,6 +51,9 @@ type Aggregates struct {
 	// (properties.store_id: in-store, click & collect). Store staff see
 	// the customers of their stores by it.
 	Stores Counts `json:"stores,omitempty"`
+	// Loyalty is the member's loyalty state, from the ledger's latest
+	// event (LoyaltySnapshot); nil for a non-member.
+	Loyalty *LoyaltySnapshot `json:"loyalty,omitempty"`
 }
 
 // Stamped is a value with the event time it was seen at.
@@ -176,6 +179,10 @@ func (a *Aggregates) apply(e *event.Event) {
 	}
 	if e.Channel != CommerceChannel {
 		a.activity(e)
+	}
+	if isLoyaltyEvent(e.SourceID, e.Event) {
+		a.loyalty(e.Properties, e.Timestamp)
+		return
 	}
 	// Properties are decoded only for the events that use them: most events
 	// carry properties no computed trait reads.
@@ -331,6 +338,9 @@ func (a *Aggregates) merge(o *Aggregates) {
 	}
 	a.Device = latest(a.Device, o.Device)
 	a.Campaign = latest(a.Campaign, o.Campaign)
+	if o.Loyalty != nil && (a.Loyalty == nil || o.Loyalty.EntryID > a.Loyalty.EntryID) {
+		a.Loyalty = o.Loyalty
+	}
 }
 
 func addCounts[M ~map[string]int](dst, src M) {

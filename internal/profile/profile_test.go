@@ -138,8 +138,9 @@ func TestComputedTraits(t *testing.T) {
 	b, _ := json.Marshal(got)
 	want := `{"average_order_value":44.95,"channels_used":["web","ios","pos","sms"],"current_cart":[{"sku":"BAG-1","price":40,"quantity":2}],` +
 		`"days_since_last_purchase":10,"device_type":"mobile","first_seen":"2026-11-01T10:00:00Z","last_campaign":"winter-sale","last_channel":"web","last_location":null,` +
-		`"last_order_date":"2026-11-02T10:00:00Z","last_seen":"2026-11-05T10:00:00Z","lifetime_value":89.9,"locale":"en-GB","nearest_store":null,` +
-		`"order_count":2,"preferred_channel":"sms","rfm":null,"top_brands_bought":["nord"],"top_brands_viewed":["nord"],` +
+		`"last_order_date":"2026-11-02T10:00:00Z","last_seen":"2026-11-05T10:00:00Z","lifetime_value":89.9,"locale":"en-GB",` +
+		`"loyalty_points":null,"loyalty_tier":null,"nearest_store":null,"next_tier_distance":null,` +
+		`"order_count":2,"points_expiring_soon":null,"preferred_channel":"sms","rfm":null,"top_brands_bought":["nord"],"top_brands_viewed":["nord"],` +
 		`"top_categories_bought":["shoes"],"top_categories_viewed":["shoes"]}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)

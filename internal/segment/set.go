@@ -72,7 +72,7 @@ func NewSet(defs []*Definition) (*Set, error) {
 			case x.Computed != "":
 				c.anyEvent = true
 				c.timed = c.timed || x.WithinLast != nil || x.OlderThan != nil || x.AnniversaryWithin != nil ||
-					x.Computed == "days_since_last_purchase"
+					x.Computed == "days_since_last_purchase" || x.Computed == "points_expiring_soon"
 			case x.Channel != "", x.LastChannel != "", x.Source != "", x.DeviceType != "", x.Near != nil:
 				s.context = s.context || x.Source != "" || x.DeviceType != ""
 				c.anyEvent = true

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/unify"
 )
 
 // Commerce returns the commerce service.
@@ -38,4 +39,29 @@ func (s *Server) startCommerce(ctx context.Context) {
 		}
 	}()
 	go func() { defer s.wg.Done(); s.commerce.RunExpiry(ctx, every) }()
+	s.startLoyalty(ctx)
+}
+
+// startLoyalty runs the loyalty stage (orders of every channel earn from
+// the log, behind unify) and the sweep that expires lots and announces
+// the points about to expire.
+func (s *Server) startLoyalty(ctx context.Context) {
+	l := s.pipeline.Loyalty
+	finder := unify.ProfileFinder{Store: s.st, Rules: s.pipeline.Config().Rules}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		for ctx.Err() == nil {
+			err := l.Run(ctx, s.st, s.unified, finder)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			s.log.Error("loyalty stage stopped; restarting in 5 seconds", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
+	go func() { defer s.wg.Done(); l.RunSweep(ctx, 10*time.Minute) }()
 }

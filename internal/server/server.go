@@ -211,7 +211,8 @@ func New(st store.Store, o Options) *Server {
 		Unify: p, Stores: p.Config().Stores, Rules: p.Config().Rules, Privacy: p.Privacy, Retention: p.Retention,
 	}, s.segments).WithCommerce(s.commerce).WithJourneys(s.journeys).WithMeasure(s.measure).WithAccess(o.Access).
 		WithClienteling(newClienteling(st, s.commerce, s.commit, p.Config().Rules, o.Clock, storeRecommender{p.Recommend})).WithSurveys(p.Surveys).
-		WithRecommendations(p.Recommend, s.commit)
+		WithRecommendations(p.Recommend, s.commit).
+		WithLoyalty(p.Loyalty)
 	apiv1.SetMessages(s.messages)
 	s.conversations = newConversations(st, s.messages, s.commit, o)
 	apiv1.WithConversations(s.conversations)

@@ -87,6 +87,7 @@ type Store interface {
 	MeasureRollups
 	MeasureReports
 	Privacy
+	Loyalty
 	// Migrate applies the schema migrations not applied yet.
 	Migrate(ctx context.Context) error
 	Ping(ctx context.Context) error

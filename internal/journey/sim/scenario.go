@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/place"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/survey"
@@ -59,6 +60,13 @@ type Scenario struct {
 	// templates, a survey's invitation is rendered with its link and
 	// question (docs/surveys.md).
 	Surveys string `yaml:"surveys"`
+	// Loyalty is the loyalty programme file (kind: loyalty), relative to
+	// the scenario's file: with it, orders earn points as live (the
+	// loyalty stage runs behind unify, its sweep announces the points
+	// about to expire) and journeys triggered by the ledger's events
+	// (Loyalty Member Joined, Loyalty Points Expiring, Loyalty Tier
+	// Changed) can be tested (docs/loyalty.md).
+	Loyalty string `yaml:"loyalty"`
 
 	// dir is the directory of the scenario's file: relative paths in it
 	// start there.
@@ -295,4 +303,27 @@ func (sc *Scenario) surveys() ([]*survey.Definition, error) {
 		out = append(out, defs...)
 	}
 	return out, nil
+}
+
+// loyaltyProgramme reads the scenario's programme (Loyalty), nil without.
+func (sc *Scenario) loyaltyProgramme() (*loyalty.Programme, error) {
+	if sc.Loyalty == "" {
+		return nil, nil
+	}
+	path := sc.Loyalty
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(sc.dir, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loyalty: %w", err)
+	}
+	ps, err := loyalty.ParseYAML(path, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) != 1 {
+		return nil, fmt.Errorf("loyalty: %s holds %d programmes, want one", path, len(ps))
+	}
+	return ps[0], nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/identity"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/message"
 	assembly "github.com/parcours/parcours/internal/pipeline"
 	"github.com/parcours/parcours/internal/place"
@@ -110,6 +111,10 @@ type pipeline struct {
 	com   *commerce.Service
 	// surveys keeps the surveys the journey's send steps name.
 	surveys *survey.Service
+	// loy runs the loyalty stage and sweep when the scenario has a
+	// programme (loyOn).
+	loy   *loyalty.Service
+	loyOn bool
 	// msgs and rend are set when the scenario runs with templates.
 	msgs  *message.Pipeline
 	rend  *renderer
@@ -152,6 +157,7 @@ func newPipeline(ctx context.Context, dir string, start time.Time, stores []plac
 	pl := assembly.New(st, cfg, rt)
 	p.rules = pl.Config().Rules
 	p.unify, p.seg, p.eng, p.com, p.surveys = pl.Unify, pl.Segments, pl.Journeys, pl.Commerce, pl.Surveys
+	p.loy = pl.Loyalty
 	if templates {
 		p.msgs = pl.Messages
 		p.rend.send = assembly.MessageSender{Messages: pl.Messages, Surveys: pl.Surveys}
@@ -193,6 +199,9 @@ func (p *pipeline) settle(ctx context.Context) error {
 			fn   func(context.Context, []*event.Event) error
 		}
 		stages := []stage{{unify.Consumer, p.unify.Process}, {segment.Consumer, p.seg.Process}}
+		if p.loyOn {
+			stages = append(stages, stage{loyalty.Consumer, p.loyalty})
+		}
 		if p.msgs != nil {
 			// As live, journeys read behind the consent consumer too.
 			stages = append(stages, stage{message.Consumer, p.consent})
@@ -212,6 +221,17 @@ func (p *pipeline) settle(ctx context.Context) error {
 				if err := s.fn(ctx, events); err != nil {
 					return fmt.Errorf("%s: %w", s.name, err)
 				}
+			}
+		}
+		if p.loyOn {
+			// The ledger's events reach the log through commerce's outbox.
+			if _, _, err := p.loy.Sweep(ctx); err != nil {
+				return err
+			}
+			if n, err := p.com.Deliver(ctx); err != nil {
+				return err
+			} else if n > 0 {
+				busy = true
 			}
 		}
 		// Timers the segment stage fires append Segment Entered/Exited
@@ -238,6 +258,14 @@ func (p *pipeline) settle(ctx context.Context) error {
 		}
 	}
 	return errors.New("the pipeline did not settle in 50 rounds (a loop between journeys and events?)")
+}
+
+// loyalty runs the loyalty stage on a batch and saves its checkpoint.
+func (p *pipeline) loyalty(ctx context.Context, events []*event.Event) error {
+	if err := p.loy.Handle(ctx, events, unify.ProfileFinder{Store: p.st, Rules: p.rules}); err != nil {
+		return err
+	}
+	return p.st.SaveCheckpoint(ctx, loyalty.Consumer, events[len(events)-1].Seq)
 }
 
 // pending drops the instants passed from a list and returns it sorted.
@@ -382,6 +410,16 @@ func RunWith(ctx context.Context, f *Files, sc *Scenario, o Options) (*Result, e
 	surveys, err := sc.surveys()
 	if err != nil {
 		return nil, err
+	}
+	prog, err := sc.loyaltyProgramme()
+	if err != nil {
+		return nil, err
+	}
+	if prog != nil {
+		if _, _, err := p.loy.SaveProgramme(ctx, prog); err != nil {
+			return nil, err
+		}
+		p.loyOn = true
 	}
 	if all := append(append([]*survey.Definition(nil), f.Surveys...), surveys...); len(all) > 0 {
 		if _, err := p.surveys.Save(ctx, all); err != nil {

@@ -16,14 +16,16 @@ import (
 // exportKinds are the archive's kinds read by a query each (export-KIND).
 var exportKinds = []string{"identifiers", "profiles", "events", "timeline", "merges", "identity_refusals",
 	"segment_memberships", "segment_history", "journey_enrolments", "journey_log", "messages",
-	"consent_ledger", "consent_state", "suppressions", "orders", "returns", "carts", "reservations", "tasks", "survey_sends", "rfm"}
+	"consent_ledger", "consent_state", "suppressions", "orders", "returns", "carts", "reservations", "tasks", "survey_sends", "rfm",
+	"loyalty_accounts", "loyalty_entries"}
 
 // eraseTables are the erase-TABLE statements, in the order they run.
 var eraseTables = []string{"rejections", "profiles", "identifiers", "profile_events", "merges",
 	"identity_refusals", "identity_exclusions", "rfm_scores", "segment_states", "segment_members", "segment_history",
 	"segment_timers", "outbox", "consent_ledger", "consent_state", "suppressions", "carts", "reservations",
 	"commerce_outbox", "journey_enrolments", "journey_date_timers", "journey_log", "tasks", "survey_sends", "measure_orders",
-	"measure_touches", "measure_profiles", "request_keys"}
+	"measure_touches", "measure_profiles", "request_keys",
+	"loyalty_entries", "loyalty_accounts"}
 
 // bind binds a privacy query's arrays as PostgreSQL arrays.
 func bind(name string, p map[string]any) (string, []any) {

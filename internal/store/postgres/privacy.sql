@@ -144,3 +144,15 @@ DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE received_at 
 
 -- name: prune-request-keys
 DELETE FROM request_keys WHERE (scope, key) IN (SELECT scope, key FROM request_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2);
+
+-- The loyalty ledger (issue 23): a member's account and every entry are
+-- in their archive, and go with them (the programme owes them nothing
+-- more: the liability drops by their balance).
+-- name: export-loyalty_accounts
+SELECT * FROM loyalty_accounts WHERE profile_id = ANY(:ids::bigint[]) ORDER BY profile_id;
+-- name: export-loyalty_entries
+SELECT * FROM loyalty_entries WHERE profile_id = ANY(:ids::bigint[]) ORDER BY id;
+-- name: erase-loyalty_entries
+DELETE FROM loyalty_entries WHERE profile_id = ANY(:ids::bigint[]);
+-- name: erase-loyalty_accounts
+DELETE FROM loyalty_accounts WHERE profile_id = ANY(:ids::bigint[]);

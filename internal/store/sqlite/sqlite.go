@@ -54,6 +54,9 @@ type Store struct {
 	stop      chan struct{} // closed by Close
 	closeOnce sync.Once
 	bg        sync.WaitGroup // the background checkpointer and indexer
+
+	// loyaltyWarm prepares the ledger's statements once (warmLoyalty).
+	loyaltyWarm sync.Once
 }
 
 var _ store.Store = (*Store)(nil)

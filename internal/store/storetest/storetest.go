@@ -36,6 +36,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
 	t.Run("Surveys", func(t *testing.T) { runSurveys(t, open) })
 	t.Run("Conversations", func(t *testing.T) { runConversations(t, open) })
+	t.Run("Loyalty", func(t *testing.T) { runLoyalty(t, open) })
 }
 
 // runEventLog runs the tests of the event log, sources, checkpoints and
