@@ -121,17 +121,31 @@ func demoStories(ctx context.Context, api *apiClient, url string) error {
 			} `json:"identifiers"`
 		} `json:"profiles"`
 	}
-	if err := api.call(ctx, http.MethodGet, "/api/v1/profiles?limit=40", nil, &page); err != nil {
+	if err := api.call(ctx, http.MethodGet, "/api/v1/profiles?limit=100", nil, &page); err != nil {
 		return fmt.Errorf("demo: profiles: %w", err)
 	}
-	var users []string
+	// Click & collect customers with a mobile number (their ready message
+	// goes by SMS) first, then the others.
+	var users, withPhone []string
 	for _, p := range page.Profiles {
+		user, phone := "", false
 		for _, id := range p.Identifiers {
-			if id.Kind == "user_id" {
-				users = append(users, id.Value)
+			switch id.Kind {
+			case "user_id":
+				user = id.Value
+			case "phone":
+				phone = true
 			}
 		}
+		switch {
+		case user == "":
+		case phone:
+			withPhone = append(withPhone, user)
+		default:
+			users = append(users, user)
+		}
 	}
+	users = append(withPhone, users...)
 	if len(users) < 4 {
 		return fmt.Errorf("demo: only %d known customers to tell the stories with", len(users))
 	}
@@ -142,10 +156,7 @@ func demoStories(ctx context.Context, api *apiClient, url string) error {
 		return fmt.Errorf("demo: source: %w", err)
 	}
 	vip, now := users[3], time.Now().UTC()
-	// The first click & collect customer gives a mobile number: the
-	// ready-for-pickup message goes by SMS.
 	if err := demoTrack(ctx, url, src.WriteKey, []map[string]any{
-		{"type": "identify", "userId": users[0], "traits": map[string]any{"phone": "+33612345678"}, "timestamp": now.Add(-2 * time.Minute), "messageId": "demo-cc-phone"},
 		{"type": "identify", "userId": vip, "traits": map[string]any{"loyalty_tier": "gold", "first_name": "Camille", "last_name": "Martin"},
 			"timestamp": now.Add(-time.Minute), "messageId": "demo-vip-identify"},
 	}); err != nil {
@@ -163,6 +174,18 @@ func demoStories(ctx context.Context, api *apiClient, url string) error {
 				return fmt.Errorf("demo: order %s to %s: %w", order["id"], to, err)
 			}
 		}
+	}
+	// A visitor browses anonymously, then signs up: identity joins the
+	// browsing to her profile (the timeline shows it, marked anonymous).
+	anon := "demo-anon-chloe"
+	if err := demoTrack(ctx, url, src.WriteKey, []map[string]any{
+		{"type": "page", "anonymousId": anon, "name": "Bottines", "properties": map[string]any{"path": "/c/bottines"}, "timestamp": now.Add(-50 * time.Minute), "messageId": "demo-chloe-1"},
+		{"type": "track", "anonymousId": anon, "event": "Product Viewed", "properties": map[string]any{"sku": "CHA-0002-BLA", "name": "Derbies vegan blanc", "category": "shoes", "price": 74.99},
+			"timestamp": now.Add(-48 * time.Minute), "messageId": "demo-chloe-2"},
+		{"type": "identify", "anonymousId": anon, "userId": "demo-chloe", "traits": map[string]any{"email": "chloe.demo@example.fr", "first_name": "Chloé", "last_name": "Durand"},
+			"timestamp": now.Add(-45 * time.Minute), "messageId": "demo-chloe-3"},
+	}); err != nil {
+		return err
 	}
 	// A gold customer walks by the Lyon store.
 	return demoTrack(ctx, url, src.WriteKey, []map[string]any{
