@@ -44,8 +44,10 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("POST /console/templates/{id}", c.guard("templates:write", c.templateSave))
 	m.HandleFunc("POST /console/templates/{id}/preview", c.guard("templates:read", c.templatePreview))
 
-	m.HandleFunc("GET /console/outbox", c.guard("messages:read", c.outbox))
-	m.HandleFunc("GET /console/outbox/{n}", c.guard("messages:read", c.outboxMessage))
+	if c.opts.Outbox != nil { // the demo's captured messages
+		m.HandleFunc("GET /console/outbox", c.guard("messages:read", c.outbox))
+		m.HandleFunc("GET /console/outbox/{n}", c.guard("messages:read", c.outboxMessage))
+	}
 
 	m.HandleFunc("GET /console/orders", c.guard("orders:read", c.orders))
 	m.HandleFunc("POST /console/orders/{id}/transition", c.guard("orders:write", c.orderTransition))
