@@ -92,6 +92,9 @@ func jsonString(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
+	if v == nil {
+		return ""
+	}
 	b, _ := json.Marshal(v)
 	return string(b)
 }

@@ -59,7 +59,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	for _, k := range rep.KPIs {
 		ch := chart{Series: []chartSeries{{Name: l.T("dash.current")}, {Name: l.T("dash.previous")}}}
 		for i, p := range k.Series {
-			ch.Labels = append(ch.Labels, l.Day(p.T))
+			ch.Labels = append(ch.Labels, l.ShortDay(p.T))
 			ch.Series[0].Values = append(ch.Series[0].Values, p.V)
 			var prev *float64
 			if i < len(k.PreviousSeries) {

@@ -144,3 +144,47 @@ func (l locale) Day(s string) string {
 
 // Zone names the time zone dates are shown in.
 func (l locale) Zone() string { return l.zone.String() }
+
+// ShortDay formats a YYYY-MM-DD date string without its year, for a
+// chart's axis: 3 nov., Nov 3.
+func (l locale) ShortDay(s string) string {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return s
+	}
+	if l.Lang == "fr" {
+		return strconv.Itoa(t.Day()) + " " + months[0][t.Month()-1]
+	}
+	return months[1][t.Month()-1] + " " + strconv.Itoa(t.Day())
+}
+
+// Value formats a trait's value for reading: instants in the brand's
+// zone, lists joined, numbers per locale, the rest as JSON.
+func (l locale) Value(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil && len(x) >= 20 {
+			return l.Time(t)
+		}
+		return x
+	case float64:
+		if x == math.Trunc(x) {
+			return l.Number(x, 0)
+		}
+		return l.Number(x, 2)
+	case bool:
+		if x {
+			return l.T("yes")
+		}
+		return l.T("no")
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = l.Value(e)
+		}
+		return strings.Join(parts, ", ")
+	}
+	return jsonString(v)
+}

@@ -50,6 +50,8 @@ var messages = map[string][2]string{
 	"apply":       {"Appliquer", "Apply"},
 	"save":        {"Enregistrer", "Save"},
 	"more":        {"Plus ancien", "Older"},
+	"yes":         {"oui", "yes"},
+	"no":          {"non", "no"},
 
 	"dash.period":         {"Période", "Period"},
 	"dash.7d":             {"7 derniers jours", "Last 7 days"},

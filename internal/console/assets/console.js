@@ -21,9 +21,10 @@
     var data = [xs].concat(d.series.map(function (s) { return s.values; }));
     var w = el.clientWidth || 300;
     new uPlot({
-      width: w, height: 140, series: series, legend: { show: d.series.length > 1 },
+      width: w, height: 140, series: series, legend: { show: false },
       cursor: { show: true }, scales: { x: { time: false } },
-      axes: [{ values: function (u, vals) { return vals.map(function (v) { return d.labels[v] || ""; }); }, size: 30 }, { size: 56 }]
+      axes: [{ space: 70, values: function (u, vals) { return vals.map(function (v) { return Number.isInteger(v) ? (d.labels[v] || "") : ""; }); }, size: 30 },
+             { size: 56 }]
     }, data, el);
   }
   function drawAll(root) { (root || document).querySelectorAll("[data-chart]").forEach(draw); }
