@@ -50,7 +50,7 @@ type serveCmd struct {
 	LogTail          int           `help:"Newest events kept decoded in memory for the stages reading the log behind ingestion (bounded to 32 MiB of their JSON too: with the ingestion budget, serve stays under 512 MiB); 0 turns it off: every stage then reads and decodes the log itself." env:"PARCOURS_LOG_TAIL" default:"65536"`
 	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
 	// The demo (docs/console.md).
-	Demo          bool `help:"Load a demo retailer into the data directory once (stores, catalog, stock, a month of customers' activity, the example segments, templates and journeys, demo users), capture messages instead of sending them (the console's Captured messages), and print the accounts to sign in with. Use a fresh --data-dir."`
+	Demo          bool `help:"Load a demo retailer into the data directory once (stores, catalog, stock, two months of customers' activity, the example segments, templates and journeys, demo users), capture messages instead of sending them (the console's Captured messages), and print the accounts to sign in with. Use a fresh --data-dir."`
 	DemoCustomers int  `help:"Customers the demo generates." default:"300"`
 	clusterFlags
 	messageFlags
@@ -290,7 +290,7 @@ func (c *serveCmd) startDemo(ctx context.Context, e *env, g *config.Globals, dir
 		}
 	}
 	logPath := filepath.Join(g.DataDir, "demo-load.log")
-	fmt.Fprintf(e.stdout, "  demo:       loading %d customers' month in the background (log: %s)\n", c.DemoCustomers, logPath)
+	fmt.Fprintf(e.stdout, "  demo:       loading two months of %d customers in the background (log: %s)\n", c.DemoCustomers, logPath)
 	go func() {
 		f, err := os.Create(logPath)
 		if err != nil {

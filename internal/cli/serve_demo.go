@@ -91,7 +91,7 @@ func demoLoad(ctx context.Context, g *config.Globals, dir, url, key string, cust
 	if code := Main(append([]string{"apply", "-f", dir}, base...), log, log); code != 0 {
 		return fmt.Errorf("demo: parcours apply failed (exit %d)", code)
 	}
-	if code := Main([]string{"gen", "--customers", strconv.Itoa(customers), "--days", "30", "--to", url, "--admin-key", key, "--data-dir", g.DataDir}, log, log); code != 0 {
+	if code := Main([]string{"gen", "--customers", strconv.Itoa(customers), "--days", "60", "--to", url, "--admin-key", key, "--data-dir", g.DataDir}, log, log); code != 0 {
 		return fmt.Errorf("demo: parcours gen failed (exit %d)", code)
 	}
 	api := &apiClient{base: url, key: key, http: &http.Client{Timeout: time.Minute}}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -234,6 +235,13 @@ func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) {
 			}
 		}
 	}
+	var merges struct {
+		Merges []mergeView `json:"merges"`
+	}
+	if err := c.get(r, s, "/api/v1/profiles/"+url.PathEscape(id)+"/merges", nil, &merges); err == nil {
+		data["Merges"] = merges.Merges
+	}
+	data["Flash"] = r.URL.Query().Get("unmerged")
 	if s.Can("messages:read") {
 		var msgs struct {
 			Messages []map[string]any `json:"messages"`
@@ -279,4 +287,33 @@ func (c *Console) timeline(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	c.partial(w, r, s, "customer", "timeline", http.StatusOK, tl)
+}
+
+// mergeView is one merge of the profile's merge log.
+type mergeView struct {
+	ID          int64     `json:"id"`
+	At          time.Time `json:"at"`
+	Merged      int64     `json:"merged_profile_id"`
+	Identifiers []struct {
+		Kind  string `json:"kind"`
+		Value string `json:"value"`
+	} `json:"identifiers"`
+	UndoneAt time.Time `json:"undone_at"`
+}
+
+// unmerge serves POST /console/customers/{id}/unmerge: the merge chosen
+// (and confirmed on the page) undone by the API, which rebuilds what
+// followed from it.
+func (c *Console) unmerge(w http.ResponseWriter, r *http.Request, s *session) {
+	id := url.PathEscape(r.PathValue("id"))
+	mid, err := strconv.ParseInt(r.FormValue("merge_id"), 10, 64)
+	if err != nil {
+		c.fail(w, r, s, &APIError{Status: http.StatusBadRequest, Code: "invalid", Message: "merge_id: choose a merge of the profile's merge log"})
+		return
+	}
+	if err := c.send(r, s, http.MethodPost, "/api/v1/profiles/"+id+"/unmerge", map[string]int64{"merge_id": mid}, nil); err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/console/customers/"+id+"?unmerged="+strconv.FormatInt(mid, 10), http.StatusSeeOther)
 }

@@ -22,6 +22,7 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("GET /console/customers", c.guard("profiles:read", c.customers))
 	m.HandleFunc("GET /console/customers/{id}", c.guard("profiles:read", c.customer))
 	m.HandleFunc("GET /console/customers/{id}/timeline", c.guard("profiles:read", c.timeline))
+	m.HandleFunc("POST /console/customers/{id}/unmerge", c.guard("profiles:write", c.unmerge))
 
 	m.HandleFunc("GET /console/stores", c.guard("tasks:read", c.stores))
 	m.HandleFunc("GET /console/store/{store}", c.guard("tasks:read", c.storePage))
@@ -31,6 +32,7 @@ func (c *Console) routes() *http.ServeMux {
 	m.HandleFunc("GET /console/segments", c.guard("segments:read", c.segments))
 	m.HandleFunc("GET /console/segments/new", c.guard("segments:write", c.segmentEditor))
 	m.HandleFunc("GET /console/segments/{id}", c.guard("segments:read", c.segment))
+	m.HandleFunc("GET /console/segments/{id}/members.csv", c.guard("segments:members", c.segmentCSV))
 	m.HandleFunc("POST /console/segments/preview", c.guard("segments:write", c.segmentPreview))
 	m.HandleFunc("POST /console/segments", c.guard("segments:write", c.segmentApply))
 

@@ -157,9 +157,41 @@ func (c *Console) segment(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		data["Chart"] = ch
 	}
+	if s.Can("segments:members") {
+		var members struct {
+			Members []struct {
+				ProfileID int64     `json:"profile_id"`
+				Since     time.Time `json:"since"`
+			} `json:"members"`
+			NextCursor string `json:"next_cursor"`
+		}
+		q := url.Values{"limit": {strconv.Itoa(pageSize)}}
+		if cur := r.URL.Query().Get("cursor"); cur != "" {
+			q.Set("cursor", cur)
+		}
+		if err := c.get(r, s, "/api/v1/segments/"+id+"/members", q, &members); err == nil {
+			data["Members"], data["Next"] = members.Members, nextQuery(members.NextCursor)
+		}
+	}
 	var hist map[string][]map[string]any
 	if err := c.get(r, s, "/api/v1/segments/"+id+"/history", url.Values{"limit": {"20"}}, &hist); err == nil {
 		data["History"] = hist["changes"]
 	}
 	c.render(w, r, s, "segment", http.StatusOK, data)
+}
+
+// segmentCSV serves GET /console/segments/{id}/members.csv: every member
+// as the API streams it (GET /api/v1/segments/{id}/members?format=csv),
+// written straight to the browser, never held in memory. The API records
+// the export in the audit log.
+func (c *Console) segmentCSV(w http.ResponseWriter, r *http.Request, s *session) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "/api/v1/segments/"+url.PathEscape(r.PathValue("id"))+"/members?format=csv", nil)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	req.RemoteAddr, req.TLS = r.RemoteAddr, r.TLS
+	req.Header.Set("User-Agent", r.UserAgent())
+	s.creds.apply(req)
+	c.opts.API.ServeHTTP(w, req)
 }

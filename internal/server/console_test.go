@@ -105,8 +105,28 @@ func TestConsole(t *testing.T) {
 	if code, page := h.raw("GET", "/console/customers?q=nobody@example.fr", "", asOwner); code != 200 || !strings.Contains(page, "no profile holds") {
 		t.Errorf("searching an unknown email: %d, want the API's answer on the page", code)
 	}
-	req, _ := http.NewRequest("GET", h.http.URL+"/console/assets/vendor/htmx-2.0.11.min.js", nil)
+	if code, _, out := h.do("POST", "/api/v1/segments?wait=true", []byte(`{"id":"web-visitors","name":"Web visitors","where":{"channel":"web"}}`), bearer(h.admin)); code >= 300 {
+		t.Fatalf("create a segment: %d %v", code, out)
+	}
+	if code, page := h.raw("GET", "/console/segments/web-visitors", "", asOwner); code != 200 || !strings.Contains(page, "members.csv") {
+		t.Errorf("segment page: %d, want the members and their CSV export", code)
+	}
+	req, _ := http.NewRequest("GET", h.http.URL+"/console/segments/web-visitors/members.csv", nil)
+	req.Header.Set("Cookie", owner)
 	resp, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Errorf("members CSV: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	page = h.pageOf("/console/customers", asOwner)
+	if code, body := h.raw("POST", "/console/customers/1/unmerge", "merge_id=42&csrf="+csrfField.FindStringSubmatch(page)[1], map[string]string{"Cookie": owner, "Content-Type": "application/x-www-form-urlencoded"}); code != http.StatusNotFound {
+		t.Errorf("undoing a merge of a profile that does not exist: %d, want the API's 404\n%.300s", code, body)
+	}
+	req, _ = http.NewRequest("GET", h.http.URL+"/console/assets/vendor/htmx-2.0.11.min.js", nil)
+	resp, err = h.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,4 +157,14 @@ func (h *harness) rawRedirectWith(method, path, body string, header map[string]s
 	}
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// pageOf reads a console page that must answer 200.
+func (h *harness) pageOf(path string, header map[string]string) string {
+	h.t.Helper()
+	code, page := h.raw("GET", path, "", header)
+	if code != 200 {
+		h.t.Fatalf("%s: %d", path, code)
+	}
+	return page
 }
