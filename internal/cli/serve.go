@@ -52,6 +52,7 @@ type serveCmd struct {
 	// The demo (docs/console.md).
 	Demo          bool `help:"Load a demo retailer into the data directory once (stores, catalog, stock, two months of customers' activity, the example segments, templates and journeys, demo users), capture messages instead of sending them (the console's Captured messages), and print the accounts to sign in with. Use a fresh --data-dir."`
 	DemoCustomers int  `help:"Customers the demo generates." default:"300"`
+	DemoDays      int  `help:"Days of activity the demo generates." default:"60" hidden:""`
 	clusterFlags
 	messageFlags
 	retentionFlags
@@ -299,7 +300,7 @@ func (c *serveCmd) startDemo(ctx context.Context, e *env, g *config.Globals, dir
 		}
 		defer f.Close()
 		start := time.Now()
-		if err := demoLoad(ctx, g, dir, url, key, c.DemoCustomers, f); err != nil {
+		if err := demoLoad(ctx, g, dir, url, key, c.DemoCustomers, c.DemoDays, f); err != nil {
 			e.log.Error("demo: not loaded", "err", err)
 			return
 		}

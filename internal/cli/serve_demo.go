@@ -86,12 +86,12 @@ func demoCommerce(g *config.Globals, dir string, log io.Writer) error {
 // orders waiting to be picked, and a VIP near the Lyon store (a task on
 // the store's tablet). It writes the marker last: an interrupted load is
 // done again at the next start.
-func demoLoad(ctx context.Context, g *config.Globals, dir, url, key string, customers int, log io.Writer) error {
+func demoLoad(ctx context.Context, g *config.Globals, dir, url, key string, customers, days int, log io.Writer) error {
 	base := []string{"--data-dir", g.DataDir, "--server", url, "--admin-key", key}
 	if code := Main(append([]string{"apply", "-f", dir}, base...), log, log); code != 0 {
 		return fmt.Errorf("demo: parcours apply failed (exit %d)", code)
 	}
-	if code := Main([]string{"gen", "--customers", strconv.Itoa(customers), "--days", "60", "--to", url, "--admin-key", key, "--data-dir", g.DataDir}, log, log); code != 0 {
+	if code := Main([]string{"gen", "--customers", strconv.Itoa(customers), "--days", strconv.Itoa(days), "--to", url, "--admin-key", key, "--data-dir", g.DataDir}, log, log); code != 0 {
 		return fmt.Errorf("demo: parcours gen failed (exit %d)", code)
 	}
 	api := &apiClient{base: url, key: key, http: &http.Client{Timeout: time.Minute}}

@@ -17,7 +17,7 @@ import (
 // directory serves it again without loading it twice.
 func TestServeDemo(t *testing.T) {
 	dir := t.TempDir()
-	n := startNode(t, dir, engine{name: "SQLite"}, "--demo", "--demo-customers", "40")
+	n := startNode(t, dir, engine{name: "SQLite"}, "--demo", "--demo-customers", "40", "--demo-days", "20")
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err == nil {
@@ -111,7 +111,7 @@ func TestServeDemo(t *testing.T) {
 	}
 
 	n.stop()
-	n = startNode(t, dir, engine{name: "SQLite"}, "--demo", "--demo-customers", "40")
+	n = startNode(t, dir, engine{name: "SQLite"}, "--demo", "--demo-customers", "40", "--demo-days", "20")
 	time.Sleep(2 * time.Second) // a second load would have started by now
 	if _, err := os.Stat(filepath.Join(dir, "demo-load.log")); err != nil {
 		t.Fatal(err)

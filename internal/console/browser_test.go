@@ -62,7 +62,7 @@ func startDemo(t *testing.T) *demo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "serve", "--demo", "--demo-customers", "120", "--data-dir", filepath.Join(dir, "data"),
+	cmd := exec.Command(os.Args[0], "serve", "--demo", "--demo-customers", "60", "--demo-days", "30", "--data-dir", filepath.Join(dir, "data"),
 		"--addr", "127.0.0.1:0", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "PARCOURS_TEST_RUN_MAIN=1")
 	stdout, err := cmd.StdoutPipe()
