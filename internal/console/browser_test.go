@@ -65,6 +65,7 @@ func startDemo(t *testing.T) *demo {
 	cmd := exec.Command(os.Args[0], "serve", "--demo", "--demo-customers", "60", "--demo-days", "30", "--data-dir", filepath.Join(dir, "data"),
 		"--addr", "127.0.0.1:0", "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "PARCOURS_TEST_RUN_MAIN=1")
+	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
