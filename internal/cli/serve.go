@@ -2,7 +2,9 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/console"
 	"github.com/parcours/parcours/internal/httpapi"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
@@ -46,6 +49,10 @@ type serveCmd struct {
 	LowStock         int64         `help:"Availability of a SKU at a location at or under which Low Stock is logged (at least 1)." env:"PARCOURS_LOW_STOCK" default:"3"`
 	LogTail          int           `help:"Newest events kept decoded in memory for the stages reading the log behind ingestion (bounded to 32 MiB of their JSON too: with the ingestion budget, serve stays under 512 MiB); 0 turns it off: every stage then reads and decodes the log itself." env:"PARCOURS_LOG_TAIL" default:"65536"`
 	DecodeOnly       bool          `help:"Benchmark floor: validate events and drop them instead of storing them. Never in production." hidden:""`
+	// The demo (docs/console.md).
+	Demo          bool `help:"Load a demo retailer into the data directory once (stores, catalog, stock, two months of customers' activity, the example segments, templates and journeys, demo users), capture messages instead of sending them (the console's Captured messages), and print the accounts to sign in with. Use a fresh --data-dir."`
+	DemoCustomers int  `help:"Customers the demo generates." default:"300"`
+	DemoDays      int  `help:"Days of activity the demo generates." default:"60" hidden:""`
 	clusterFlags
 	messageFlags
 	retentionFlags
@@ -60,6 +67,29 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	}
 	if c.LowStock < 1 {
 		return fmt.Errorf("--low-stock %d: must be at least 1 (Low Stock is logged when availability falls to it or below)", c.LowStock)
+	}
+	var demoDir string
+	if c.Demo {
+		dir, cleanup, err := demoFiles()
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		demoDir = dir
+		// The demo's brand is French, and its marketing emails need
+		// working unsubscribe links: this server's own address.
+		if g.TimeZone == "UTC" {
+			g.TimeZone = "Europe/Paris"
+		}
+		if c.PublicURL == "" {
+			c.PublicURL = "http://" + c.Addr
+		}
+		if !demoLoaded(g.DataDir) {
+			fmt.Fprintf(e.stdout, "Demo: importing the stores, the catalog and the stock into %s\n", absPath(g.DataDir))
+			if err := demoCommerce(g, dir, io.Discard); err != nil {
+				return err
+			}
+		}
 	}
 	release, err := lockDataDir(g.DataDir, "stop it first, or give this one another --data-dir")
 	if err != nil {
@@ -85,6 +115,12 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 		return err
 	}
 	defer closeProviders()
+	if c.Demo {
+		outbox := console.NewOutbox(nil)
+		so.Providers = outbox.Providers()
+		so.Console.Outbox = outbox
+		so.Console.Accounts = DemoAccounts()
+	}
 	// The node id names this process's outbox leases, so that after a
 	// crash it takes them back at once (docs/reliability.md).
 	node, releaseNode, err := server.ClaimNode(e.ctx, st, g.DataDir)
@@ -134,7 +170,11 @@ func (c *serveCmd) Run(g *config.Globals, e *env) error {
 	if c.DecodeOnly {
 		fmt.Fprintln(e.stdout, "  WARNING:    --decode-only: events are validated and DROPPED, nothing is stored")
 	}
+	fmt.Fprintf(e.stdout, "  console:    %s/console/\n", url)
 	fmt.Fprintf(e.stdout, "  data:       %s (commands run with this --data-dir find this server)\n", absPath(g.DataDir))
+	if c.Demo {
+		c.startDemo(ctx, e, g, demoDir, url, key)
+	}
 	fmt.Fprintf(e.stdout, "  next:       parcours%s sources create --name \"Web shop\" --channel web\n", dataDirFlag(g))
 	e.log.Info("serving", "addr", l.Addr().String(), "store", st.Engine(), "node", node)
 	err = srv.Serve(ctx, l)
@@ -230,4 +270,41 @@ func (c *serveCmd) options(e *env, g *config.Globals, st store.Store) (server.Op
 			p.Close()
 		}
 	}, nil
+}
+
+// startDemo prints the demo's accounts and, the first time, loads the
+// demo through the running server in the background (its log goes to
+// demo-load.log in the data directory).
+func (c *serveCmd) startDemo(ctx context.Context, e *env, g *config.Globals, dir, url, key string) {
+	fmt.Fprintf(e.stdout, "  demo:       messages are captured, not sent: %s/console/outbox\n", url)
+	for _, a := range DemoAccounts() {
+		fmt.Fprintf(e.stdout, "              %-22s %-26s %s\n", a.Email, a.Password, a.Role)
+	}
+	if demoLoaded(g.DataDir) {
+		return
+	}
+	if key == "" {
+		var err error
+		if key, err = server.ReadAdminKey(g.DataDir); err != nil {
+			e.log.Error("demo: not loaded", "err", err)
+			return
+		}
+	}
+	logPath := filepath.Join(g.DataDir, "demo-load.log")
+	fmt.Fprintf(e.stdout, "  demo:       loading two months of %d customers in the background (log: %s)\n", c.DemoCustomers, logPath)
+	go func() {
+		f, err := os.Create(logPath)
+		if err != nil {
+			e.log.Error("demo: not loaded", "err", err)
+			return
+		}
+		defer f.Close()
+		start := time.Now()
+		if err := demoLoad(ctx, g, dir, url, key, c.DemoCustomers, c.DemoDays, f); err != nil {
+			e.log.Error("demo: not loaded", "err", err)
+			return
+		}
+		e.log.Info("demo: loaded", "took", time.Since(start).Round(time.Millisecond).String())
+		fmt.Fprintf(e.stdout, "Demo loaded in %s: sign in at %s/console/\n", time.Since(start).Round(time.Second), url)
+	}()
 }

@@ -39,6 +39,10 @@ const (
 	// AuthVisitor: the web chat's visitor token (Authorization: Bearer),
 	// given for a source's write key; rate-limited per address.
 	AuthVisitor Auth = "chat visitor token"
+	// AuthConsole: the console's pages, which send to their sign-in page
+	// without a session (or a key signed in with), and then call the
+	// management API in process with it: the API checks each call.
+	AuthConsole Auth = "console sign-in"
 )
 
 // Route is one HTTP endpoint: what it answers, who may call it, what
@@ -76,6 +80,10 @@ type Edge struct {
 	Hook func(providers.Hook) http.HandlerFunc
 	// Metrics, Health and Ready are the operations endpoints.
 	Metrics, Health, Ready http.HandlerFunc
+	// Console serves the web app under /console/ and ConsoleRoot its front
+	// door, GET / (internal/console); nil: no console.
+	Console     http.Handler
+	ConsoleRoot http.HandlerFunc
 }
 
 // Routes is every HTTP endpoint of Parcours, in one table: the tracking
@@ -281,6 +289,12 @@ func Routes(a *API, e Edge) []Route {
 	for _, hk := range providers.Hooks() {
 		rs = append(rs, Route{Method: hk.Method, Pattern: "/hooks/" + hk.Type + "/{name}" + hk.Path, Auth: AuthProvider,
 			Handler: e.Hook(hk), About: hookAbout(hk), AnyMethod: hk.Method == ""})
+	}
+	if e.Console != nil {
+		rs = append(rs,
+			Route{"GET", "/{$}", AuthNone, e.ConsoleRoot, "the console's front door: redirects to /console/", false},
+			Route{"", "/console/", AuthConsole, e.Console.ServeHTTP, "the console: web pages for marketers, store staff, agents and managers (docs/console.md)", true},
+		)
 	}
 	return append(rs,
 		Route{"GET", "/metrics", AuthNone, e.Metrics, "Prometheus metrics", false},

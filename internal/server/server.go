@@ -23,6 +23,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/collect"
 	"github.com/parcours/parcours/internal/commerce"
+	"github.com/parcours/parcours/internal/console"
 	"github.com/parcours/parcours/internal/conversation"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/httpapi"
@@ -95,6 +96,9 @@ type Options struct {
 	// Access bounds the management API's keys and sessions: rate limit
 	// per key, login policy, secure cookies (docs/security.md).
 	Access httpapi.AccessOptions
+	// Console configures the web app under /console/ (its API is the
+	// server's own handler, set by New).
+	Console console.Options
 	// RetentionEvery is how often Config.Retention is applied in the
 	// background (privacy.Retention); 0: never (POST
 	// /api/v1/retention/run still runs a pass).
@@ -220,6 +224,22 @@ func New(st store.Store, o Options) *Server {
 	// conversations, which take every text left.
 	s.messages.OnInbound(s.conversations)
 	s.messages.OnDelivery(s.conversations.Delivered)
+	// The console calls the management API in process through the
+	// server's handler, which exists only once the routes, the console's
+	// among them, are registered: it reaches it through s.
+	co2 := o.Console
+	co2.API = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) })
+	if co2.Clock == nil {
+		co2.Clock = o.Clock
+	}
+	if co2.Logger == nil {
+		co2.Logger = o.Logger
+	}
+	if co2.Zone == nil {
+		co2.Zone = p.Config().Zone
+	}
+	co2.SecureCookies = co2.SecureCookies || o.Access.SecureCookies
+	con := console.New(co2)
 	s.routes = httpapi.Routes(apiv1, httpapi.Edge{
 		Tracking: ingest,
 		Public:   s.messages,
@@ -228,7 +248,9 @@ func New(st store.Store, o Options) *Server {
 		Health: func(w http.ResponseWriter, r *http.Request) {
 			httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
 		},
-		Ready: s.readyz,
+		Ready:       s.readyz,
+		Console:     con,
+		ConsoleRoot: con.Root,
 	})
 	mux := apiv1.Mux(s.routes)
 	s.handler = httpjson.WithRequestID(httpjson.Recover(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,11 @@
+// Package examples holds the brand ready to run (README.md) inside the
+// binary too: `parcours serve --demo` loads it without a checkout.
+package examples
+
+import "embed"
+
+// FS is the examples: commerce CSVs, templates, segments, journeys,
+// surveys and measure reports.
+//
+//go:embed commerce journeys measure segments surveys templates
+var FS embed.FS
