@@ -53,6 +53,7 @@ type Coordinator struct {
 
 	mu      sync.Mutex
 	running map[int]*run
+	renewed time.Time // the last renewal that succeeded
 }
 
 type run struct {
@@ -140,13 +141,24 @@ func (c *Coordinator) Round(ctx context.Context) error {
 		c.running = map[int]*run{}
 	}
 	c.mu.Unlock()
-	if err := c.Leases.Heartbeat(ctx, c.Node, c.Address); err != nil {
-		return err
-	}
-	held, err := c.Leases.RenewPartitions(ctx, c.Node, c.TTL)
+	began := time.Now()
+	held, err := c.renew(ctx)
 	if err != nil {
+		// Cut off from the database (or paused): once the leases may have
+		// expired, another node may run the partitions; stop ours (their
+		// checkpoints would be refused anyway).
+		if !c.renewed.IsZero() && time.Since(c.renewed) >= c.selfFence() {
+			if len(c.snapshot()) > 0 {
+				c.Logger.Warn("partitions: leases not renewed within their TTL; stopping this node's partitions", "node", c.Node, "err", err)
+				for p := range c.snapshot() {
+					c.stop(p, false)
+					c.count("lost")
+				}
+			}
+		}
 		return err
 	}
+	c.renewed = began
 	// Lost: the lease expired (this node was paused or cut off) or was
 	// taken. Its writes are refused already; stop what still runs.
 	for p, r := range c.snapshot() {
@@ -209,6 +221,25 @@ func (c *Coordinator) Round(ctx context.Context) error {
 		c.Metrics.Held.Set(float64(len(c.snapshot())))
 	}
 	return errors.Join(errs...)
+}
+
+// selfFence is how long after its last renewal a node cut off from the
+// database stops its partitions: before the leases expire (TTL, by the
+// database's clock, counted from a renewal that began after this node's
+// clock was read), so that the next holder does not start beside it. A
+// paused node cannot stop itself: the fence on the checkpoints is what
+// keeps its writes out then.
+func (c *Coordinator) selfFence() time.Duration {
+	return max(c.TTL/2, c.TTL-2*c.Every)
+}
+
+func (c *Coordinator) renew(ctx context.Context) (map[int]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.TTL/3)
+	defer cancel()
+	if err := c.Leases.Heartbeat(ctx, c.Node, c.Address); err != nil {
+		return nil, err
+	}
+	return c.Leases.RenewPartitions(ctx, c.Node, c.TTL)
 }
 
 func (c *Coordinator) count(event string) {

@@ -60,7 +60,7 @@ func (s *Store) EnsurePartitions(ctx context.Context, n int) error {
 
 // ClusterNode is a node's heartbeat row.
 type ClusterNode struct {
-	Node, Address         string
+	Node, Address          string
 	StartedAt, HeartbeatAt time.Time
 }
 
