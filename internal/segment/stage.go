@@ -195,6 +195,8 @@ type work struct {
 	// entered holds, for each entry a live event caused, when that event
 	// was received (parcours_segment_entry_seconds).
 	entered []time.Time
+	// routed: a partition's batch (ProcessRouted).
+	routed bool
 }
 
 type touch struct {
@@ -359,6 +361,7 @@ func (s *Stage) process(ctx context.Context, batch []*event.Event, routed *Route
 	if err != nil {
 		return err
 	}
+	w.routed = routed != nil
 	for i, e := range batch {
 		id := owners[i]
 		if m, ok := merges[i]; ok {
@@ -532,19 +535,36 @@ func (w *work) evaluate(ctx context.Context) error {
 	for _, id := range ids {
 		p, ok := w.profiles[id]
 		if !ok {
-			continue // merged or gone since: its merge event handles it
+			// Merged or gone since: its merge event handles it. A
+			// partition's events keep the profile the router gave them,
+			// which unify may have merged away since: what they changed
+			// is kept for the merge to fold into the survivor.
+			if w.routed {
+				if err := w.keep(id); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		st := w.state(id)
 		t := w.why[id]
 		w.s.set.Prune(st, w.now)
 		res := w.s.set.evaluate(Input{Profile: p, State: st, Env: env, Consent: w.consent[id], Suppressed: w.s.suppressed(ctx)}, t.affects)
 		w.apply(id, st, res, t)
-		b, err := json.Marshal(st)
-		if err != nil {
-			return fmt.Errorf("segment: encode state of %d: %w", id, err)
+		if err := w.keep(id); err != nil {
+			return err
 		}
-		w.batch.States[id] = b
 	}
+	return nil
+}
+
+// keep records profile id's state in the batch.
+func (w *work) keep(id int64) error {
+	b, err := json.Marshal(w.state(id))
+	if err != nil {
+		return fmt.Errorf("segment: encode state of %d: %w", id, err)
+	}
+	w.batch.States[id] = b
 	return nil
 }
 
