@@ -129,7 +129,7 @@ func TestPartitionCheckpointIsFenced(t *testing.T) {
 	if err := a.SaveCheckpoint(ctx, "segment.p1", 10); !postgres.IsPartitionFenced(err) {
 		t.Fatalf("a checkpoint of a partition nobody holds: %v, want fenced", err)
 	}
-	tok, ok, err := a.ClaimPartition(ctx, 1, "a", 300*time.Millisecond)
+	tok, ok, err := a.ClaimPartition(ctx, 1, "a", 2*time.Second)
 	if err != nil || !ok {
 		t.Fatalf("claim: %d %v %v", tok, ok, err)
 	}
@@ -146,7 +146,7 @@ func TestPartitionCheckpointIsFenced(t *testing.T) {
 	if err := b.SaveCheckpoint(ctx, "segment", 11); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(400 * time.Millisecond) // a's lease expires: a paused node
+	time.Sleep(2100 * time.Millisecond) // a's lease expires: a paused node
 	if err := a.SaveCheckpoint(ctx, "segment.p1", 12); !postgres.IsPartitionFenced(err) {
 		t.Fatalf("a wrote after its lease expired: %v", err)
 	}
@@ -178,7 +178,7 @@ func TestPartitionClaimWaitsForTheOldHoldersTransaction(t *testing.T) {
 	if err := a.EnsurePartitions(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := a.ClaimPartition(ctx, 0, "a", 200*time.Millisecond); !ok || err != nil {
+	if _, ok, err := a.ClaimPartition(ctx, 0, "a", 2*time.Second); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	conn, err := pgx.Connect(ctx, dsn) // a's session, as its pool's would be
@@ -196,7 +196,7 @@ func TestPartitionClaimWaitsForTheOldHoldersTransaction(t *testing.T) {
 	if _, err := tx.Exec(ctx, "INSERT INTO checkpoints (consumer, seq, updated_at) VALUES ('segment.p0', 5, now())"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the lease expires while the transaction is open
+	time.Sleep(2100 * time.Millisecond) // the lease expires while the transaction is open
 	claimed := make(chan bool, 1)
 	go func() {
 		_, ok, _ := b.ClaimPartition(ctx, 0, "b", time.Second)

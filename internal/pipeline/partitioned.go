@@ -1,7 +1,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/parcours/parcours/internal/partition"
 	"github.com/parcours/parcours/internal/segment"
@@ -35,9 +39,40 @@ func (p *Pipeline) Router(src partition.RouterStore) *partition.Router {
 // each checkpoint written with the memberships it covers. The node runs it
 // while it holds the partition's lease (partition.Coordinator); once the
 // partition has moved, PostgreSQL refuses its checkpoints.
+//
+// It fires the segment timers of the partition's profiles too, every
+// TimerEvery (default 1 s; negative: never, the caller ticks).
 func (p *Pipeline) RunPartition(ctx context.Context, src partition.Source, part int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	name := partition.Name(segment.Consumer, part)
+	timers := make(chan error, 1)
+	go func() {
+		if p.TimerEvery < 0 {
+			timers <- nil
+			return
+		}
+		t := time.NewTicker(cmp.Or(p.TimerEvery, time.Second))
+		defer t.Stop()
+		owns := func(id int64) bool { return partition.Of(id, p.cfg.Partitions) == part }
+		for {
+			select {
+			case <-ctx.Done():
+				timers <- nil
+				return
+			case <-t.C:
+			}
+			if _, err := p.Segments.TickRouted(ctx, name, owns); err != nil && ctx.Err() == nil {
+				timers <- fmt.Errorf("partition %s: timers: %w", name, err)
+				cancel()
+				return
+			}
+		}
+	}()
 	c := &partition.Consumer{Stage: segment.Consumer, Part: part, Src: src, Router: partition.RouterConsumer}
-	return c.Run(ctx, func(ctx context.Context, b partition.Batch) error {
+	err := c.Run(ctx, func(ctx context.Context, b partition.Batch) error {
 		return p.Segments.ProcessRouted(ctx, b.Events, segment.Routed{Consumer: b.Name, Checkpoint: b.Checkpoint, Owners: b.Owners, Merges: b.Merges})
 	})
+	cancel()
+	return errors.Join(err, <-timers)
 }

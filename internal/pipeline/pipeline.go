@@ -144,6 +144,9 @@ type Pipeline struct {
 	// BehindJourneys wakes the journey engine once both the segment stage
 	// and the consent consumer have passed an event.
 	BehindJourneys *eventlog.Gate
+	// TimerEvery is how often RunPartition fires its partition's segment
+	// timers (default 1 s; negative: never).
+	TimerEvery time.Duration
 
 	st       store.Store
 	cfg      Config
