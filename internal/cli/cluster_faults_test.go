@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,9 @@ type faultCluster struct {
 	ledger *crashtest.Ledger
 
 	progress string // what holdings saw last
+	// partitions is the segment stage's --partitions (0: not
+	// partitioned): holdings waits for every partition too.
+	partitions int
 
 	mu    sync.Mutex
 	nodes [3]*node
@@ -64,6 +68,13 @@ type faultCluster struct {
 }
 
 func startFaultCluster(t *testing.T, privatePG bool) *faultCluster {
+	t.Helper()
+	return startFaultClusterWith(t, privatePG, 0)
+}
+
+// startFaultClusterWith starts the cluster with the segment stage split
+// into partitions (0: not).
+func startFaultClusterWith(t *testing.T, privatePG bool, partitions int) *faultCluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts NATS, PostgreSQL and server processes")
@@ -134,6 +145,10 @@ func startFaultCluster(t *testing.T, privatePG bool) *faultCluster {
 	}
 	c.flags = []string{"--nats", c.nats.URL(), "--nats-stream", c.name, "--nats-replicas", "3",
 		"--providers", providersFile, "--public-url", "https://crm.shop.example"}
+	if partitions > 0 {
+		c.partitions = partitions
+		c.flags = append(c.flags, "--partitions", strconv.Itoa(partitions))
+	}
 	c.nodes[0] = startNode(t, c.dirs[0], c.e, c.flags...)
 	waitMetric(t, c.nodes[0].url, "parcours_stream_relay_owner 1", 15*time.Second)
 	c.admin = adminKey(t, c.dirs[0])
@@ -360,7 +375,17 @@ func (c *faultCluster) holdings() (crashtest.Holdings, bool) {
 	var relayed int64
 	_ = conn.QueryRow(ctx, `SELECT seq FROM checkpoints WHERE consumer = 'stream-relay'`).Scan(&relayed)
 	c.progress = fmt.Sprintf("log at %d, unify at %d, relay at %d, %d messages not final", last, unify, relayed, waiting)
-	return h, unify >= last && waiting == 0
+	caughtUp := unify >= last && waiting == 0
+	if c.partitions > 0 {
+		var low int64
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT COALESCE(min(seq), 0), count(*) FROM checkpoints WHERE consumer LIKE 'segment.p%'`).Scan(&low, &n); err != nil {
+			c.t.Fatal(err)
+		}
+		c.progress += fmt.Sprintf(", %d of %d partitions started, the slowest at %d", n, c.partitions, low)
+		caughtUp = caughtUp && n == c.partitions && low >= last
+	}
+	return h, caughtUp
 }
 
 // settle ends the phase's load, waits (60 s at most) until the pipeline
@@ -649,4 +674,99 @@ func TestClusterFaultsPostgresRestart(t *testing.T) {
 	t.Logf("PostgreSQL crashed (immediate stop) and was back %s later", time.Since(down).Round(time.Millisecond))
 	time.Sleep(2 * time.Second)
 	c.settle("PostgreSQL crashed and restarted", l)
+}
+
+// metricValue reads one unlabelled metric of a node; ok false if the node
+// does not answer or has no such metric.
+func metricValue(url, name string) (float64, bool) {
+	cl := http.Client{Timeout: time.Second}
+	resp, err := cl.Get(url + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// partitionsHeld returns how many partitions each node holds (-1: down).
+func (c *faultCluster) partitionsHeld() [3]int {
+	var out [3]int
+	for i := range 3 {
+		c.mu.Lock()
+		n, down := c.nodes[i], c.down[i]
+		c.mu.Unlock()
+		out[i] = -1
+		if n == nil || down {
+			continue
+		}
+		if v, ok := metricValue(n.url, "parcours_partitions_held"); ok {
+			out[i] = int(v)
+		}
+	}
+	return out
+}
+
+// TestClusterFaultsPartitionsKill: the segment stage split into 6
+// partitions shared by the 3 nodes; a node that holds partitions but not
+// the pipeline is killed (SIGKILL) under load: the two others take its
+// partitions within 10 s, and once it is restarted the partitions are
+// shared again; every acknowledged event is segmented, the ledger checked.
+func TestClusterFaultsPartitionsKill(t *testing.T) {
+	const parts = 6
+	c := startFaultClusterWith(t, false, parts)
+	shared := func(within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for deadline := start.Add(within); ; time.Sleep(50 * time.Millisecond) {
+			h := c.partitionsHeld()
+			if h == [3]int{2, 2, 2} {
+				return time.Since(start)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the partitions are not shared 2/2/2 within %s: %v\n%s", within, h, c.logs())
+			}
+		}
+	}
+	shared(30 * time.Second)
+	l := c.startLoad("partitions")
+	time.Sleep(2 * time.Second)
+	victim := (c.owner(5*time.Second) + 1) % 3
+	c.mu.Lock()
+	c.down[victim] = true
+	n := c.nodes[victim]
+	c.mu.Unlock()
+	_ = n.cmd.Process.Signal(syscall.SIGKILL)
+	_ = n.cmd.Wait()
+	killed := time.Now()
+	var took time.Duration
+	for deadline := killed.Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		h := c.partitionsHeld()
+		sum := 0
+		for _, v := range h {
+			sum += max(v, 0)
+		}
+		if sum == parts {
+			took = time.Since(killed)
+			t.Logf("partitions after the kill of node %d: %v", victim, h)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %d's partitions not taken over within 20 s: %v\n%s", victim, h, c.logs())
+		}
+	}
+	if took > 10*time.Second {
+		t.Errorf("node %d's partitions were taken over %s after it was killed; want within 10 s", victim, took.Round(time.Millisecond))
+	}
+	t.Logf("failover of partitions after SIGKILL: %s", took.Round(time.Millisecond))
+	c.restart(victim)
+	back := shared(30 * time.Second)
+	t.Logf("partitions shared 2/2/2 again %s after the restart", back.Round(time.Millisecond))
+	c.settle("a partitions' node killed (SIGKILL) and restarted", l)
 }
