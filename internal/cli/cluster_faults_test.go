@@ -464,6 +464,12 @@ func (c *faultCluster) healthy(phase string) {
 			Cluster   stream.Status `json:"cluster"`
 			UnifyLag  int64         `json:"unify_lag"`
 			FenceNode string        `json:"fence_node"`
+			// With --partitions: each one held by a live node, none behind.
+			Partitions []struct {
+				Node   string `json:"node"`
+				Live   bool   `json:"live"`
+				Behind int64  `json:"behind"`
+			} `json:"partitions"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 			c.t.Fatalf("cluster status --json: %v: %s", err, out.String())
@@ -475,7 +481,11 @@ func (c *faultCluster) healthy(phase string) {
 				live++
 			}
 		}
-		if live == 3 && len(s.Nodes) == 3 && ids[s.Leases[server.PipelineLease]] && got.FenceNode == s.Leases[server.PipelineLease] && s.Lag == 0 && got.UnifyLag == 0 && s.Replicas == 3 {
+		parts := len(got.Partitions) == c.partitions
+		for _, p := range got.Partitions {
+			parts = parts && p.Live && ids[p.Node] && p.Behind == 0
+		}
+		if parts && live == 3 && len(s.Nodes) == 3 && ids[s.Leases[server.PipelineLease]] && got.FenceNode == s.Leases[server.PipelineLease] && s.Lag == 0 && got.UnifyLag == 0 && s.Replicas == 3 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -487,7 +497,7 @@ func (c *faultCluster) healthy(phase string) {
 				restarted, deadline = true, time.Now().Add(30*time.Second)
 				continue
 			}
-			c.t.Fatalf("%s: cluster status 15s after catching up: %s; want 3 live nodes, the pipeline held and fenced by the same node, nothing behind, 3 replicas\nnodes said:\n%s", phase, out.String(), c.logs())
+			c.t.Fatalf("%s: cluster status 15s after catching up: %s; want 3 live nodes, the pipeline held and fenced by the same node, every partition held by a live node, nothing behind, 3 replicas\nnodes said:\n%s", phase, out.String(), c.logs())
 		}
 	}
 }
