@@ -120,7 +120,7 @@ func propEvents(rng *mrand.Rand, customers, n int, now time.Time) []*event.Event
 }
 
 // propSchema creates a migrated schema, dropped when t ends.
-func propSchema(t *testing.T) string {
+func propSchema(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("PARCOURS_TEST_POSTGRES_URL")
 	if base == "" {
@@ -155,7 +155,7 @@ func propSchema(t *testing.T) string {
 	return u.String()
 }
 
-func propOpen(t *testing.T, dsn string) *postgres.Store {
+func propOpen(t testing.TB, dsn string) *postgres.Store {
 	t.Helper()
 	st, err := postgres.Open(context.Background(), dsn)
 	if err != nil {
@@ -169,7 +169,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // propPipeline assembles the stages over st with the test's definitions
 // loaded (saved first if save).
-func propPipeline(t *testing.T, st *postgres.Store, clk clock.Clock, partitions int, save bool) *pipeline.Pipeline {
+func propPipeline(t testing.TB, st *postgres.Store, clk clock.Clock, partitions int, save bool) *pipeline.Pipeline {
 	t.Helper()
 	ctx := context.Background()
 	cfg := pipeline.Config{Partitions: partitions}
