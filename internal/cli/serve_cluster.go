@@ -22,7 +22,7 @@ type clusterFlags struct {
 	NATSRetention   time.Duration `name:"nats-retention" help:"How long the stream keeps an event; the relay must have copied it into the event log by then (ingestion answers 503 once the oldest event not yet relayed is older than half of it)." env:"PARCOURS_NATS_RETENTION" default:"24h"`
 	NATSMaxLag      int64         `name:"nats-max-lag" help:"Events the relay may be behind the stream before ingestion answers 503 with Retry-After (back-pressure); -1: no bound by count (the bound by age, half of --nats-retention, still holds)." env:"PARCOURS_NATS_MAX_LAG" default:"1000000"`
 	// Partitions splits the segment stage between the live nodes.
-	Partitions int `name:"partitions" help:"Split the segment stage into this many partitions shared by the live nodes (each runs its share, taken over within 7 s when a node dies; docs/scale.md). 0: one node runs it with the other stages. Every node of a cluster must be given the same number; needs --nats." env:"PARCOURS_PARTITIONS" default:"0"`
+	Partitions int `name:"partitions" help:"Split the segment stage into this many partitions shared by the live nodes (each runs its share; a dead node's are taken over within about 6 s; docs/scale.md). 0: one node runs it with the other stages. Every node of a cluster must be given the same number; needs --nats." env:"PARCOURS_PARTITIONS" default:"0"`
 }
 
 // errLeaseLost ends serve when another node took the pipeline lease from
