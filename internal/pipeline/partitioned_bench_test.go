@@ -74,6 +74,8 @@ func benchSegments(b *testing.B, parts int) {
 	cpu0, wall0 := cpuTime(), time.Now()
 	b.StartTimer()
 	if parts == 0 {
+		stepBatch = 1000 // as a partition's batches
+		defer func() { stepBatch = 200 }()
 		drain(segment.Consumer, eventlog.Behind{Log: st, Behind: []string{unify.Consumer}}, p.Segments.Process)
 	} else {
 		st.DeclareNode("bench")

@@ -201,6 +201,10 @@ func propPipeline(t testing.TB, st *postgres.Store, clk clock.Clock, partitions 
 	return p
 }
 
+// stepBatch is how many events step hands over at most (the benchmark
+// gives the plain stage the partitions' 1,000).
+var stepBatch = 200
+
 // step hands the next batch after name's checkpoint, read from log, to fn;
 // it says whether there was one.
 func step(ctx context.Context, st *postgres.Store, log eventlog.Reader, name string, fn func(context.Context, []*event.Event) error) (bool, error) {
@@ -208,7 +212,7 @@ func step(ctx context.Context, st *postgres.Store, log eventlog.Reader, name str
 	if err != nil {
 		return false, err
 	}
-	batch, err := log.ReadAfter(ctx, after, 200)
+	batch, err := log.ReadAfter(ctx, after, stepBatch)
 	if err != nil || len(batch) == 0 {
 		return false, err
 	}
