@@ -98,7 +98,7 @@ func (c *Coordinator) defaults() {
 func (c *Coordinator) Held() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []int
+	out := []int{}
 	for p := range c.running {
 		out = append(out, p)
 	}

@@ -473,6 +473,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body["cluster"] = cluster
+		if s.partitions != nil {
+			// This node's share of the segment stage (docs/scale.md);
+			// the lag of each partition is in /metrics and cluster status.
+			body["partitions"] = map[string]any{"total": s.opts.Config.Partitions, "held": s.partitions.Held()}
+		}
 	}
 	httpjson.Write(w, http.StatusOK, body)
 }
