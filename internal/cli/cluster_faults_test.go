@@ -745,6 +745,24 @@ func TestClusterFaultsPartitionsKill(t *testing.T) {
 		}
 	}
 	shared(30 * time.Second)
+	// /readyz names the partitions each node runs.
+	for i := range 3 {
+		resp, err := faultClient.Get(c.nodes[i].url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ready struct {
+			Partitions struct {
+				Total int   `json:"total"`
+				Held  []int `json:"held"`
+			} `json:"partitions"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&ready)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || ready.Partitions.Total != parts || len(ready.Partitions.Held) != 2 {
+			t.Fatalf("node %d: /readyz %d %v: partitions %+v, want 2 of %d", i, resp.StatusCode, err, ready.Partitions, parts)
+		}
+	}
 	l := c.startLoad("partitions")
 	time.Sleep(2 * time.Second)
 	victim := (c.owner(5*time.Second) + 1) % 3
