@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,9 @@ type faultCluster struct {
 	ledger *crashtest.Ledger
 
 	progress string // what holdings saw last
+	// partitions is the segment stage's --partitions (0: not
+	// partitioned): holdings waits for every partition too.
+	partitions int
 
 	mu    sync.Mutex
 	nodes [3]*node
@@ -64,6 +68,13 @@ type faultCluster struct {
 }
 
 func startFaultCluster(t *testing.T, privatePG bool) *faultCluster {
+	t.Helper()
+	return startFaultClusterWith(t, privatePG, 0)
+}
+
+// startFaultClusterWith starts the cluster with the segment stage split
+// into partitions (0: not).
+func startFaultClusterWith(t *testing.T, privatePG bool, partitions int) *faultCluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts NATS, PostgreSQL and server processes")
@@ -134,6 +145,10 @@ func startFaultCluster(t *testing.T, privatePG bool) *faultCluster {
 	}
 	c.flags = []string{"--nats", c.nats.URL(), "--nats-stream", c.name, "--nats-replicas", "3",
 		"--providers", providersFile, "--public-url", "https://crm.shop.example"}
+	if partitions > 0 {
+		c.partitions = partitions
+		c.flags = append(c.flags, "--partitions", strconv.Itoa(partitions))
+	}
 	c.nodes[0] = startNode(t, c.dirs[0], c.e, c.flags...)
 	waitMetric(t, c.nodes[0].url, "parcours_stream_relay_owner 1", 15*time.Second)
 	c.admin = adminKey(t, c.dirs[0])
@@ -360,7 +375,17 @@ func (c *faultCluster) holdings() (crashtest.Holdings, bool) {
 	var relayed int64
 	_ = conn.QueryRow(ctx, `SELECT seq FROM checkpoints WHERE consumer = 'stream-relay'`).Scan(&relayed)
 	c.progress = fmt.Sprintf("log at %d, unify at %d, relay at %d, %d messages not final", last, unify, relayed, waiting)
-	return h, unify >= last && waiting == 0
+	caughtUp := unify >= last && waiting == 0
+	if c.partitions > 0 {
+		var low int64
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT COALESCE(min(seq), 0), count(*) FROM checkpoints WHERE consumer LIKE 'segment.p%'`).Scan(&low, &n); err != nil {
+			c.t.Fatal(err)
+		}
+		c.progress += fmt.Sprintf(", %d of %d partitions started, the slowest at %d", n, c.partitions, low)
+		caughtUp = caughtUp && n == c.partitions && low >= last
+	}
+	return h, caughtUp
 }
 
 // settle ends the phase's load, waits (60 s at most) until the pipeline
@@ -439,6 +464,12 @@ func (c *faultCluster) healthy(phase string) {
 			Cluster   stream.Status `json:"cluster"`
 			UnifyLag  int64         `json:"unify_lag"`
 			FenceNode string        `json:"fence_node"`
+			// With --partitions: each one held by a live node, none behind.
+			Partitions []struct {
+				Node   string `json:"node"`
+				Live   bool   `json:"live"`
+				Behind int64  `json:"behind"`
+			} `json:"partitions"`
 		}
 		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 			c.t.Fatalf("cluster status --json: %v: %s", err, out.String())
@@ -450,7 +481,11 @@ func (c *faultCluster) healthy(phase string) {
 				live++
 			}
 		}
-		if live == 3 && len(s.Nodes) == 3 && ids[s.Leases[server.PipelineLease]] && got.FenceNode == s.Leases[server.PipelineLease] && s.Lag == 0 && got.UnifyLag == 0 && s.Replicas == 3 {
+		parts := len(got.Partitions) == c.partitions
+		for _, p := range got.Partitions {
+			parts = parts && p.Live && ids[p.Node] && p.Behind == 0
+		}
+		if parts && live == 3 && len(s.Nodes) == 3 && ids[s.Leases[server.PipelineLease]] && got.FenceNode == s.Leases[server.PipelineLease] && s.Lag == 0 && got.UnifyLag == 0 && s.Replicas == 3 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -462,7 +497,7 @@ func (c *faultCluster) healthy(phase string) {
 				restarted, deadline = true, time.Now().Add(30*time.Second)
 				continue
 			}
-			c.t.Fatalf("%s: cluster status 15s after catching up: %s; want 3 live nodes, the pipeline held and fenced by the same node, nothing behind, 3 replicas\nnodes said:\n%s", phase, out.String(), c.logs())
+			c.t.Fatalf("%s: cluster status 15s after catching up: %s; want 3 live nodes, the pipeline held and fenced by the same node, every partition held by a live node, nothing behind, 3 replicas\nnodes said:\n%s", phase, out.String(), c.logs())
 		}
 	}
 }
@@ -649,4 +684,117 @@ func TestClusterFaultsPostgresRestart(t *testing.T) {
 	t.Logf("PostgreSQL crashed (immediate stop) and was back %s later", time.Since(down).Round(time.Millisecond))
 	time.Sleep(2 * time.Second)
 	c.settle("PostgreSQL crashed and restarted", l)
+}
+
+// metricValue reads one unlabelled metric of a node; ok false if the node
+// does not answer or has no such metric.
+func metricValue(url, name string) (float64, bool) {
+	cl := http.Client{Timeout: time.Second}
+	resp, err := cl.Get(url + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// partitionsHeld returns how many partitions each node holds (-1: down).
+func (c *faultCluster) partitionsHeld() [3]int {
+	var out [3]int
+	for i := range 3 {
+		c.mu.Lock()
+		n, down := c.nodes[i], c.down[i]
+		c.mu.Unlock()
+		out[i] = -1
+		if n == nil || down {
+			continue
+		}
+		if v, ok := metricValue(n.url, "parcours_partitions_held"); ok {
+			out[i] = int(v)
+		}
+	}
+	return out
+}
+
+// TestClusterFaultsPartitionsKill: the segment stage split into 6
+// partitions shared by the 3 nodes; a node that holds partitions but not
+// the pipeline is killed (SIGKILL) under load: the two others take its
+// partitions within 10 s, and once it is restarted the partitions are
+// shared again; every acknowledged event is segmented, the ledger checked.
+func TestClusterFaultsPartitionsKill(t *testing.T) {
+	const parts = 6
+	c := startFaultClusterWith(t, false, parts)
+	shared := func(within time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for deadline := start.Add(within); ; time.Sleep(50 * time.Millisecond) {
+			h := c.partitionsHeld()
+			if h == [3]int{2, 2, 2} {
+				return time.Since(start)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the partitions are not shared 2/2/2 within %s: %v\n%s", within, h, c.logs())
+			}
+		}
+	}
+	shared(30 * time.Second)
+	// /readyz names the partitions each node runs.
+	for i := range 3 {
+		resp, err := faultClient.Get(c.nodes[i].url + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ready struct {
+			Partitions struct {
+				Total int   `json:"total"`
+				Held  []int `json:"held"`
+			} `json:"partitions"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&ready)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || ready.Partitions.Total != parts || len(ready.Partitions.Held) != 2 {
+			t.Fatalf("node %d: /readyz %d %v: partitions %+v, want 2 of %d", i, resp.StatusCode, err, ready.Partitions, parts)
+		}
+	}
+	l := c.startLoad("partitions")
+	time.Sleep(2 * time.Second)
+	victim := (c.owner(5*time.Second) + 1) % 3
+	c.mu.Lock()
+	c.down[victim] = true
+	n := c.nodes[victim]
+	c.mu.Unlock()
+	_ = n.cmd.Process.Signal(syscall.SIGKILL)
+	_ = n.cmd.Wait()
+	killed := time.Now()
+	var took time.Duration
+	for deadline := killed.Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		h := c.partitionsHeld()
+		sum := 0
+		for _, v := range h {
+			sum += max(v, 0)
+		}
+		if sum == parts {
+			took = time.Since(killed)
+			t.Logf("partitions after the kill of node %d: %v", victim, h)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %d's partitions not taken over within 20 s: %v\n%s", victim, h, c.logs())
+		}
+	}
+	if took > 10*time.Second {
+		t.Errorf("node %d's partitions were taken over %s after it was killed; want within 10 s", victim, took.Round(time.Millisecond))
+	}
+	t.Logf("failover of partitions after SIGKILL: %s", took.Round(time.Millisecond))
+	c.restart(victim)
+	back := shared(30 * time.Second)
+	t.Logf("partitions shared 2/2/2 again %s after the restart", back.Round(time.Millisecond))
+	c.settle("a partitions' node killed (SIGKILL) and restarted", l)
 }

@@ -21,6 +21,8 @@ type clusterFlags struct {
 	NATSDedupWindow time.Duration `name:"nats-dedup-window" help:"How long JetStream remembers a (source, messageId) to drop a resent event (older repeats are dropped by the event log's own --dedup-window)." env:"PARCOURS_NATS_DEDUP_WINDOW" default:"2m"`
 	NATSRetention   time.Duration `name:"nats-retention" help:"How long the stream keeps an event; the relay must have copied it into the event log by then (ingestion answers 503 once the oldest event not yet relayed is older than half of it)." env:"PARCOURS_NATS_RETENTION" default:"24h"`
 	NATSMaxLag      int64         `name:"nats-max-lag" help:"Events the relay may be behind the stream before ingestion answers 503 with Retry-After (back-pressure); -1: no bound by count (the bound by age, half of --nats-retention, still holds)." env:"PARCOURS_NATS_MAX_LAG" default:"1000000"`
+	// Partitions splits the segment stage between the live nodes.
+	Partitions int `name:"partitions" help:"Split the segment stage into this many partitions shared by the live nodes (each runs its share; a dead node's are taken over within about 6 s; docs/scale.md). 0: one node runs it with the other stages. Every node of a cluster must be given the same number; needs --nats." env:"PARCOURS_PARTITIONS" default:"0"`
 }
 
 // errLeaseLost ends serve when another node took the pipeline lease from
@@ -34,8 +36,15 @@ var errLeaseLost = errors.New("serve: this node lost the pipeline lease (paused 
 func (c *serveCmd) cluster(e *env, st store.Store, node string, so *server.Options) (context.Context, func() bool, error) {
 	never := func() bool { return false }
 	if c.NATS == "" {
+		if c.Partitions != 0 {
+			return nil, never, fmt.Errorf("--partitions %d: needs --nats (partitions are shared by the nodes of a cluster)", c.Partitions)
+		}
 		return e.ctx, never, nil
 	}
+	if c.Partitions < 0 || c.Partitions > 1024 {
+		return nil, never, fmt.Errorf("--partitions %d: want 0 (not partitioned) to 1024; a few per node is plenty (docs/scale.md)", c.Partitions)
+	}
+	so.Config.Partitions = c.Partitions
 	if st.Engine() != "postgres" {
 		return nil, never, fmt.Errorf("--nats %s: needs --database postgres://... (every node shares its state in PostgreSQL; the embedded store is one node's)", c.NATS)
 	}

@@ -300,6 +300,14 @@ func (p *Pipeline) record(outcomes <-chan outcome) {
 	}
 }
 
+// fencedOut reports whether err is a write PostgreSQL refused because this
+// node is fenced out of the pipeline (SQLSTATE PF001, migration 0021; PF002
+// for a partition, 0025).
+func fencedOut(err error) bool {
+	var se interface{ SQLState() string }
+	return errors.As(err, &se) && (se.SQLState() == "PF001" || se.SQLState() == "PF002")
+}
+
 func (p *Pipeline) commit(batch []outcome) {
 	ctx := context.Background()
 	updates := make([]store.MessageUpdate, len(batch))
@@ -314,6 +322,15 @@ func (p *Pipeline) commit(batch []outcome) {
 	for attempt := 0; ; attempt++ {
 		_, err := p.st.FinishMessages(ctx, updates)
 		if err == nil {
+			break
+		}
+		if fencedOut(err) {
+			// Another node owns the pipeline now (docs/scale.md,
+			// Fencing): these writes will never be taken, and the new
+			// owner has taken this node's messages back (in doubt:
+			// resent if transactional, failed if marketing). Retrying
+			// would keep this node from stopping.
+			p.log.Error("messages: outcomes refused: another node owns the pipeline now and has taken these messages back", "messages", len(updates), "err", err)
 			break
 		}
 		// The outcomes must not be lost: a sent message recorded as

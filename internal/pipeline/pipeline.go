@@ -73,6 +73,11 @@ type Config struct {
 	// Retention is how long each kind of personal data is kept
 	// (privacy.DefaultPolicy for serve; the zero Policy keeps everything).
 	Retention privacy.Policy
+	// Partitions, above 0, splits the segment stage into that many
+	// partitions run by the cluster's live nodes (RunPartition,
+	// docs/scale.md): the stages behind segments (journeys, privacy) read
+	// behind every partition. 0: one segment stage (single node).
+	Partitions int
 }
 
 // Sink receives the events the stages announce (Profile Merged, Segment
@@ -151,15 +156,18 @@ type Pipeline struct {
 	// BehindJourneys wakes the journey engine once both the segment stage
 	// and the consent consumer have passed an event.
 	BehindJourneys *eventlog.Gate
+	// TimerEvery is how often RunPartition fires its partition's segment
+	// timers (default 1 s; negative: never).
+	TimerEvery time.Duration
 
 	st       store.Store
 	cfg      Config
 	indexErr error
 }
 
-// The stages the journey engine reads behind: an opt-in and the event that
-// triggers a send in the same batch are seen in that order.
-var journeysAfter = []string{segment.Consumer, message.Consumer}
+// The stages the journey engine reads behind: the segment stage (or every
+// partition of it) and the consent consumer, so that an opt-in and the
+// event that triggers a send in the same batch are seen in that order.
 
 // New assembles every stage over st, which must be migrated, from cfg; rt
 // says how this process runs them. Nothing starts: the caller runs the
@@ -235,7 +243,7 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 		sender = MessageSender{Messages: p.Messages, Surveys: p.Surveys}
 	}
 	p.Journeys = journey.New(st, journey.Options{Clock: rt.Clock, Logger: rt.Logger, Rules: cfg.Rules, Stores: cfg.Stores,
-		Sender: sender, Webhooks: rt.Webhooks, Emit: emit, Yield: rt.Yield, After: journeysAfter,
+		Sender: sender, Webhooks: rt.Webhooks, Emit: emit, Yield: rt.Yield, After: behindSegments(cfg.Partitions, message.Consumer),
 		SendConcurrency: rt.SendConcurrency, MaxLateness: rt.MaxLateness, Trace: rt.Trace, CodeSecret: mo.Secret,
 		Stock: journey.CommerceStock{Service: p.Commerce}, Tasks: st, Owner: mo.Node})
 
@@ -248,7 +256,7 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	p.Measure = measure.NewService(st, engine, stage, cfg.Zone, rt.Clock)
 
 	p.Privacy = &privacy.Service{Store: st, Clock: rt.Clock, Rules: cfg.Rules, Unify: p.Unify, Emit: emit,
-		Behind: []string{segment.Consumer, message.Consumer, commerce.Consumer, measure.Consumer, journey.Consumer}}
+		Behind: behindSegments(cfg.Partitions, message.Consumer, commerce.Consumer, measure.Consumer, journey.Consumer)}
 	if p.Index != nil {
 		p.Privacy.Index = p.Index
 	}

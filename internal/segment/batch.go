@@ -265,12 +265,62 @@ func (s *Stage) Tick(ctx context.Context) (int, error) {
 	}
 }
 
+// TickRouted fires the due timers of one partition's profiles (owns says
+// which; docs/scale.md): it looks at up to 10,000 due timers, the oldest
+// first, and fires those of its profiles, writing with them the
+// partition's checkpoint (consumer) unchanged, so that a partition that
+// has moved to another node writes nothing (the fence, migration 0025).
+// Every partition fires its share of the same oldest timers: none waits
+// behind another's while their owners run.
+func (s *Stage) TickRouted(ctx context.Context, consumer string, owns func(profile int64) bool) (int, error) {
+	s.mu.Lock()
+	loaded := s.loaded
+	s.mu.Unlock()
+	if !loaded {
+		return 0, nil
+	}
+	due, err := s.st.DueSegmentTimers(ctx, s.o.Clock.Now(), 20*pageSize)
+	if err != nil {
+		return 0, err
+	}
+	var mine []int64
+	for _, id := range due {
+		if owns(id) {
+			mine = append(mine, id)
+		}
+	}
+	if len(mine) == 0 {
+		return 0, nil
+	}
+	cp, err := s.st.Checkpoint(ctx, consumer)
+	if err != nil || cp == 0 {
+		return 0, err // a partition that has not started writes nothing yet
+	}
+	for start := 0; start < len(mine); start += pageSize {
+		if err := s.tickPageAs(ctx, mine[start:min(start+pageSize, len(mine))], consumer, cp); err != nil {
+			return start, err
+		}
+	}
+	return len(mine), nil
+}
+
 func (s *Stage) tickPage(ctx context.Context, due []int64) error {
+	return s.tickPageAs(ctx, due, "", 0)
+}
+
+// tickPageAs fires the timers of due; with a consumer, its checkpoint cp
+// is written with them.
+func (s *Stage) tickPageAs(ctx context.Context, due []int64, consumer string, cp int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w, err := s.begin(ctx, due)
 	if err != nil {
 		return err
+	}
+	if consumer != "" {
+		w.routed = true
+		w.batch.Consumer, w.batch.Checkpoint = consumer, cp
+		w.batch.Sizes = nil
 	}
 	for _, id := range due {
 		if _, live := w.profiles[id]; !live {
@@ -284,6 +334,9 @@ func (s *Stage) tickPage(ctx context.Context, due []int64) error {
 	}
 	if err := w.evaluate(ctx); err != nil {
 		return err
+	}
+	if consumer != "" {
+		w.batch.Sizes = nil
 	}
 	return s.commit(ctx, w)
 }

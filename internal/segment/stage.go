@@ -195,6 +195,8 @@ type work struct {
 	// entered holds, for each entry a live event caused, when that event
 	// was received (parcours_segment_entry_seconds).
 	entered []time.Time
+	// routed: a partition's batch (ProcessRouted).
+	routed bool
 }
 
 type touch struct {
@@ -271,8 +273,51 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	return s.process(ctx, batch, nil)
+}
+
+// Routed is how a partition of the stage (docs/scale.md "Partitions that
+// respect identity") hands it a batch: the profile of each event as the
+// router resolved it once for every partition (not as the holders say
+// now: a later merge must not move an event to another partition's
+// profile), its own checkpoint name ("segment.p3"), and the checkpoint
+// that the batch brings it to (past the last event: the events between
+// belong to other partitions).
+type Routed struct {
+	Consumer   string
+	Checkpoint int64
+	Owners     []int64
+	Merges     map[int][2]int64
+}
+
+// ProcessRouted applies a partition's batch (possibly empty: only its
+// checkpoint moves) with the profiles r gives. The segments' daily counts
+// are not written: partitions would overwrite each other's (they are
+// counted from the memberships instead, docs/scale.md).
+func (s *Stage) ProcessRouted(ctx context.Context, batch []*event.Event, r Routed) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(batch) == 0 {
+		return s.st.ApplySegments(ctx, &store.SegmentBatch{Consumer: r.Consumer, Checkpoint: r.Checkpoint, At: s.o.Clock.Now()})
+	}
+	return s.process(ctx, batch, &r)
+}
+
+// process applies a non-empty batch; routed, if set, gives its profiles
+// and checkpoint. Lock must be held.
+func (s *Stage) process(ctx context.Context, batch []*event.Event, routed *Routed) error {
 	if !s.loaded {
 		return errors.New("segment: definitions not loaded")
+	}
+	consumer, checkpoint := Consumer, batch[len(batch)-1].Seq
+	resolve := s.resolve
+	if routed != nil {
+		consumer, checkpoint = routed.Consumer, routed.Checkpoint
+		resolve = func(ctx context.Context, batch []*event.Event) ([]int64, map[int][2]int64, error) {
+			owners := slices.Clone(routed.Owners)
+			skipOwn(batch, owners)
+			return owners, routed.Merges, nil
+		}
 	}
 	indexing := s.o.Index.Ready()
 	if len(s.set.segs) == 0 {
@@ -282,11 +327,11 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		var merges map[int][2]int64
 		if indexing {
 			var err error
-			if owners, merges, err = s.resolve(ctx, batch); err != nil {
+			if owners, merges, err = resolve(ctx, batch); err != nil {
 				return err
 			}
 		}
-		err := s.st.ApplySegments(ctx, &store.SegmentBatch{Consumer: Consumer, Checkpoint: batch[len(batch)-1].Seq, At: s.o.Clock.Now()})
+		err := s.st.ApplySegments(ctx, &store.SegmentBatch{Consumer: consumer, Checkpoint: checkpoint, At: s.o.Clock.Now()})
 		if err == nil {
 			if indexing {
 				s.o.Index.add(batch, owners, merges)
@@ -299,7 +344,7 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 		return err
 	}
 	start := time.Now()
-	owners, merges, err := s.resolve(ctx, batch)
+	owners, merges, err := resolve(ctx, batch)
 	if err != nil {
 		return err
 	}
@@ -316,6 +361,7 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	if err != nil {
 		return err
 	}
+	w.routed = routed != nil
 	for i, e := range batch {
 		id := owners[i]
 		if m, ok := merges[i]; ok {
@@ -340,7 +386,10 @@ func (s *Stage) Process(ctx context.Context, batch []*event.Event) error {
 	if err := w.evaluate(ctx); err != nil {
 		return err
 	}
-	w.batch.Consumer, w.batch.Checkpoint = Consumer, batch[len(batch)-1].Seq
+	w.batch.Consumer, w.batch.Checkpoint = consumer, checkpoint
+	if routed != nil {
+		w.batch.Sizes = nil
+	}
 	if err := s.commit(ctx, w); err != nil {
 		return err
 	}
@@ -364,12 +413,18 @@ func (s *Stage) resolve(ctx context.Context, batch []*event.Event) ([]int64, map
 	if err != nil {
 		return nil, nil, fmt.Errorf("segment: %w", err)
 	}
+	skipOwn(batch, owners)
+	return owners, merges, nil
+}
+
+// skipOwn clears the owner of the stage's own announcements and of the
+// message outcomes it does not read.
+func skipOwn(batch []*event.Event, owners []int64) {
 	for i, e := range batch {
 		if e.Channel == profile.InternalChannel && (e.Event == EventEntered || e.Event == EventExited || outcomeOnly[e.Event]) {
 			owners[i] = 0
 		}
 	}
-	return owners, merges, nil
 }
 
 // outcomeOnly are the message pipeline's announcements that change nothing
@@ -480,19 +535,36 @@ func (w *work) evaluate(ctx context.Context) error {
 	for _, id := range ids {
 		p, ok := w.profiles[id]
 		if !ok {
-			continue // merged or gone since: its merge event handles it
+			// Merged or gone since: its merge event handles it. A
+			// partition's events keep the profile the router gave them,
+			// which unify may have merged away since: what they changed
+			// is kept for the merge to fold into the survivor.
+			if w.routed {
+				if err := w.keep(id); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		st := w.state(id)
 		t := w.why[id]
 		w.s.set.Prune(st, w.now)
 		res := w.s.set.evaluate(Input{Profile: p, State: st, Env: env, Consent: w.consent[id], Suppressed: w.s.suppressed(ctx)}, t.affects)
 		w.apply(id, st, res, t)
-		b, err := json.Marshal(st)
-		if err != nil {
-			return fmt.Errorf("segment: encode state of %d: %w", id, err)
+		if err := w.keep(id); err != nil {
+			return err
 		}
-		w.batch.States[id] = b
 	}
+	return nil
+}
+
+// keep records profile id's state in the batch.
+func (w *work) keep(id int64) error {
+	b, err := json.Marshal(w.state(id))
+	if err != nil {
+		return fmt.Errorf("segment: encode state of %d: %w", id, err)
+	}
+	w.batch.States[id] = b
 	return nil
 }
 

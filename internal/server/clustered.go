@@ -27,6 +27,7 @@ func (s *Server) startClustered(ctx context.Context) {
 		defer s.wg.Done()
 		s.opts.Stream.Announce(ctx, stream.NodeInfo{Addr: s.opts.Addr, Started: s.opts.Clock.Now()})
 	}()
+	s.startPartitions(ctx)
 	go func() {
 		defer s.wg.Done()
 		once, stop := context.WithCancel(ctx)

@@ -32,6 +32,7 @@ import (
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/message/providers"
+	"github.com/parcours/parcours/internal/partition"
 	"github.com/parcours/parcours/internal/pipeline"
 	"github.com/parcours/parcours/internal/problem"
 	"github.com/parcours/parcours/internal/segment"
@@ -149,6 +150,10 @@ type Server struct {
 
 	// publisher is the ingestion sink of a clustered node (nil alone).
 	publisher *stream.Publisher
+
+	// partitions holds this node's share of the segment stage's
+	// partitions (nil unless Config.Partitions > 0 in a cluster).
+	partitions *partition.Coordinator
 }
 
 // New assembles a server over st, which must be migrated.
@@ -168,7 +173,6 @@ func New(st store.Store, o Options) *Server {
 	if o.LogTail >= 0 {
 		useTail(st, o.LogTail, s.registry)
 	}
-	s.registry.MustRegister(newStageLag(st, o.Clock))
 
 	co := o.Committer
 	co.OnCommit = s.notifier.Publish
@@ -206,6 +210,7 @@ func New(st store.Store, o Options) *Server {
 		Webhooks: journey.HTTPCaller{Secret: webhookSecret(o.ProviderConfig), Clock: o.Clock},
 	})
 	p := s.pipeline
+	s.registry.MustRegister(newStageLag(st, o.Clock, p.SegmentCheckpoints()...))
 	if err := p.IndexErr(); err != nil {
 		o.Logger.Error("segments: behaviour index not opened; previews read the timelines", "err", err)
 	}
@@ -305,19 +310,27 @@ func (s *Server) startStages(ctx context.Context) {
 	if err := s.segments.Load(ctx); err != nil {
 		s.log.Error("segments: load definitions", "err", err)
 	}
-	s.wg.Add(7)
-	go func() {
-		defer s.wg.Done()
-		if err := s.segments.RunIndex(ctx, 30*time.Second); err != nil && ctx.Err() == nil {
-			s.log.Error("segments: behaviour index stopped; previews read the timelines", "err", err)
-		}
-	}()
+	s.wg.Add(4)
 	go func() { defer s.wg.Done(); s.runMessages(ctx) }()
 	go func() { defer s.wg.Done(); s.runConsent(ctx) }()
 	go func() { defer s.wg.Done(); s.runUnify(ctx) }()
 	go func() { defer s.wg.Done(); s.scoreRFM(ctx) }()
-	go func() { defer s.wg.Done(); s.runSegments(ctx) }()
-	go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
+	if s.opts.Config.Partitions > 0 {
+		// The segment stage runs in partitions, on every node
+		// (startPartitions); here, behind unify, the router.
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.runRouter(ctx) }()
+	} else {
+		s.wg.Add(3)
+		go func() {
+			defer s.wg.Done()
+			if err := s.segments.RunIndex(ctx, 30*time.Second); err != nil && ctx.Err() == nil {
+				s.log.Error("segments: behaviour index stopped; previews read the timelines", "err", err)
+			}
+		}()
+		go func() { defer s.wg.Done(); s.runSegments(ctx) }()
+		go func() { defer s.wg.Done(); s.segments.RunTimers(ctx, time.Second) }()
+	}
 	s.startCommerce(ctx)
 	s.startMeasure(ctx)
 	s.startRecommend(ctx)
@@ -488,6 +501,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		body["cluster"] = cluster
+		if s.partitions != nil {
+			// This node's share of the segment stage (docs/scale.md);
+			// the lag of each partition is in /metrics and cluster status.
+			body["partitions"] = map[string]any{"total": s.opts.Config.Partitions, "held": s.partitions.Held()}
+		}
 	}
 	httpjson.Write(w, http.StatusOK, body)
 }

@@ -24,15 +24,29 @@ var Stages = []string{unify.Consumer, segment.Consumer, message.Consumer, journe
 // in events, and in seconds (how long ago the oldest event it has not
 // handled yet was received; 0 when it has handled them all).
 type stageLag struct {
-	st     store.Store
+	st store.Store
+	// names are the checkpoints reported: Stages, with the segment
+	// stage's partitions in place of "segment" when it is partitioned.
+	names  []string
 	clock  clock.Clock
 	events *prometheus.Desc
 	age    *prometheus.Desc
 }
 
-func newStageLag(st store.Store, clk clock.Clock) *stageLag {
+func newStageLag(st store.Store, clk clock.Clock, segments ...string) *stageLag {
+	if len(segments) == 0 {
+		segments = []string{segment.Consumer}
+	}
+	var names []string
+	for _, n := range Stages {
+		if n == segment.Consumer {
+			names = append(names, segments...)
+			continue
+		}
+		names = append(names, n)
+	}
 	return &stageLag{
-		st: st, clock: clk,
+		st: st, clock: clk, names: names,
 		events: prometheus.NewDesc("parcours_stage_behind_events",
 			"Events of the log a stage has not handled yet.", []string{"stage"}, nil),
 		age: prometheus.NewDesc("parcours_stage_lag_seconds",
@@ -53,7 +67,7 @@ func (l *stageLag) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	now := l.clock.Now()
-	for _, name := range Stages {
+	for _, name := range l.names {
 		cp, err := l.st.Checkpoint(ctx, name)
 		if err != nil {
 			continue

@@ -34,6 +34,7 @@ var fenceIdleTimeout = 5 * time.Second
 // fence is the token this process's sessions declare: empty until Fence.
 type fence struct {
 	token atomic.Value // string "epoch:token"
+	node  atomic.Value // string: the node partitions' checkpoints are checked against (partitions.go)
 }
 
 func (f *fence) current() string {
@@ -44,6 +45,16 @@ func (f *fence) current() string {
 // prepare is the pool's PrepareConn: a connection taken from the pool
 // declares the process's token, once per connection and token.
 func (f *fence) prepare(ctx context.Context, c *pgx.Conn) (bool, error) {
+	if node, _ := f.node.Load().(string); node != "" {
+		data := c.PgConn().CustomData()
+		if data["parcours.node"] != node {
+			q := fmt.Sprintf("SELECT set_config('parcours.node', $1, false), set_config('idle_in_transaction_session_timeout', '%d', false)", fenceIdleTimeout.Milliseconds())
+			if _, err := c.Exec(ctx, q, node); err != nil {
+				return false, fmt.Errorf("postgres: declare the node on a connection: %w", err)
+			}
+			data["parcours.node"] = node
+		}
+	}
 	tok := f.current()
 	if tok == "" {
 		return true, nil
