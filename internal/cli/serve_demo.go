@@ -102,6 +102,13 @@ func demoLoad(ctx context.Context, g *config.Globals, dir, url, key string, cust
 			return fmt.Errorf("demo: user %s: %w", a.Email, err)
 		}
 	}
+	// The stories build on what the pipeline made of gen's events (who has
+	// a phone, who said yes to SMS): wait until every stage has handled
+	// them, or a story's journey reads a customer the stages have not
+	// finished.
+	if err := demoCaughtUp(ctx, url, time.Minute); err != nil {
+		return err
+	}
 	if err := demoStories(ctx, api, url); err != nil {
 		return err
 	}
@@ -127,6 +134,7 @@ func demoStories(ctx context.Context, api *apiClient, url string) error {
 	// Click & collect customers with a mobile number (their ready message
 	// goes by SMS) first, then the others.
 	var users, withPhone []string
+	profileOf := map[string]int64{}
 	for _, p := range page.Profiles {
 		user, phone := "", false
 		for _, id := range p.Identifiers {
@@ -136,6 +144,9 @@ func demoStories(ctx context.Context, api *apiClient, url string) error {
 			case "phone":
 				phone = true
 			}
+		}
+		if user != "" {
+			profileOf[user] = p.ID
 		}
 		switch {
 		case user == "":
@@ -163,6 +174,15 @@ func demoStories(ctx context.Context, api *apiClient, url string) error {
 		return err
 	}
 	for i, u := range users[:3] {
+		// The ready message goes by SMS only to a customer who said yes to
+		// SMS: gen's customers decide at random, so the demo's three ask
+		// for it at the till (a consent change, recorded in the ledger).
+		if id := profileOf[u]; id != 0 {
+			if err := api.call(ctx, http.MethodPost, "/api/v1/consent", map[string]any{"profile_id": id, "channel": "sms", "granted": true,
+				"source": "demo: asked at the Lyon store's till"}, nil); err != nil {
+				return fmt.Errorf("demo: SMS consent of %s: %w", u, err)
+			}
+		}
 		order := map[string]any{"id": fmt.Sprintf("CC-DEMO-%d", i+1), "channel": "web", "fulfilment": "click_collect",
 			"location_id": "store-lyon-01", "customer": map[string]string{"user_id": u}, "currency": "EUR",
 			"lines": []map[string]any{{"sku": "CHA-0001-KAK", "name": "Ballerines en cuir kaki", "price": 104.99, "quantity": 1}}}
@@ -209,4 +229,42 @@ func demoTrack(ctx context.Context, url, writeKey string, calls []map[string]any
 		return fmt.Errorf("demo: events: %s", resp.Status)
 	}
 	return nil
+}
+
+// demoCaughtUp waits until every stage of the server at url has handled
+// the events it was sent (parcours_stage_lag_seconds all 0 in /metrics).
+func demoCaughtUp(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("demo: wait for the stages: %w", err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("demo: wait for the stages: %w", err)
+		}
+		behind, seen := false, false
+		for _, line := range bytes.Split(body, []byte("\n")) {
+			if v, ok := bytes.CutPrefix(line, []byte("parcours_stage_lag_seconds{")); ok {
+				seen = true
+				if f := bytes.Fields(v); len(f) < 2 || string(f[len(f)-1]) != "0" {
+					behind = true
+				}
+			}
+		}
+		if seen && !behind {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: the stages did not handle the demo's events within %s (see /metrics, parcours_stage_lag_seconds)", limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

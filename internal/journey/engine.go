@@ -96,6 +96,11 @@ type Options struct {
 	Tasks TaskStore
 	// Trace, if set, is told every step taken (the simulator prints them).
 	Trace func(TraceEntry)
+	// Consent returns profiles' current channel-level consent from the
+	// consent ledger (the message pipeline's rule), for branch conditions
+	// (reachable, consent); nil: the opt-in traits alone decide, as in the
+	// simulator.
+	Consent func(ctx context.Context, profiles []int64) (map[int64]map[string]bool, error)
 	// SendConcurrency is how many enrolments of a claimed batch may wait
 	// on their sender at once; default 1 (the simulator's order). Above
 	// 1 with a BatchSender, every enrolment of the batch may wait at once,

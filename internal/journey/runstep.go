@@ -219,6 +219,16 @@ func (x *pass) branchStep(ctx context.Context, n *node) error {
 	s, en := n.step.Branch, x.en
 	next, why, outcome := n.other, "no case holds: else", "else"
 	in := segment.Input{Profile: x.profile(en.Profile), State: x.segs[en.Profile], Env: &profile.Env{Now: x.at, Stores: x.e.o.Stores}}
+	if x.e.o.Consent != nil {
+		// reachable: sms holds for a customer the ledger says may get SMS
+		// (a consent given through the API, a STOP), as the send will
+		// check, not only by their opt-in traits.
+		c, err := x.e.o.Consent(ctx, []int64{en.Profile})
+		if err != nil {
+			return fmt.Errorf("journey: consent of profile %d: %w", en.Profile, err)
+		}
+		in.Consent = c[en.Profile]
+	}
 	for i := range s.Cases {
 		ok, detail, err := x.when(ctx, &s.Cases[i].When, in, en, x.st, x.at)
 		if err != nil {

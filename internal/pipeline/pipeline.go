@@ -242,7 +242,10 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	if sender == nil {
 		sender = MessageSender{Messages: p.Messages, Surveys: p.Surveys}
 	}
-	p.Journeys = journey.New(st, journey.Options{Clock: rt.Clock, Logger: rt.Logger, Rules: cfg.Rules, Stores: cfg.Stores,
+	p.Journeys = journey.New(st, journey.Options{
+		Consent: func(ctx context.Context, ids []int64) (map[int64]map[string]bool, error) {
+			return channelConsent(ctx, st, ids)
+		}, Clock: rt.Clock, Logger: rt.Logger, Rules: cfg.Rules, Stores: cfg.Stores,
 		Sender: sender, Webhooks: rt.Webhooks, Emit: emit, Yield: rt.Yield, After: behindSegments(cfg.Partitions, message.Consumer),
 		SendConcurrency: rt.SendConcurrency, MaxLateness: rt.MaxLateness, Trace: rt.Trace, CodeSecret: mo.Secret,
 		Stock: journey.CommerceStock{Service: p.Commerce}, Tasks: st, Owner: mo.Node})
