@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/parcours/parcours/internal/profile"
@@ -219,7 +220,7 @@ func (x *pass) branchStep(ctx context.Context, n *node) error {
 	s, en := n.step.Branch, x.en
 	next, why, outcome := n.other, "no case holds: else", "else"
 	in := segment.Input{Profile: x.profile(en.Profile), State: x.segs[en.Profile], Env: &profile.Env{Now: x.at, Stores: x.e.o.Stores}}
-	if x.e.o.Consent != nil {
+	if x.e.o.Consent != nil && slices.ContainsFunc(s.Cases, func(c Case) bool { return c.When.MentionsConsent() }) {
 		// reachable: sms holds for a customer the ledger says may get SMS
 		// (a consent given through the API, a STOP), as the send will
 		// check, not only by their opt-in traits.

@@ -277,3 +277,12 @@ func lookup(props map[string]any, key string) any {
 	}
 	return cur
 }
+
+// MentionsConsent reports whether the condition reads a profile's consent
+// (a consent or reachable condition anywhere in it): only then must its
+// evaluation be given the consent ledger's state (Input.Consent).
+func (c *Condition) MentionsConsent() bool {
+	found := false
+	c.walk(func(x *Condition) { found = found || x.Consent != "" || x.Reachable != "" })
+	return found
+}
