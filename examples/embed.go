@@ -5,7 +5,7 @@ package examples
 import "embed"
 
 // FS is the examples: commerce CSVs, templates, segments, journeys,
-// surveys and measure reports.
+// surveys, the loyalty programme and measure reports.
 //
-//go:embed commerce journeys measure segments surveys templates
+//go:embed commerce journeys loyalty measure segments surveys templates
 var FS embed.FS

@@ -75,6 +75,12 @@ func TestServeDemo(t *testing.T) {
 		if len(segs.Segments) < 5 {
 			t.Errorf("%d segments: the examples were not applied", len(segs.Segments))
 		}
+		// The loyalty journeys are live: the programme they are about must be too.
+		var prog struct{ ID string }
+		get("/api/v1/loyalty/programme", &prog)
+		if prog.ID != "club" {
+			t.Errorf("loyalty programme %q, want the example's club", prog.ID)
+		}
 	}
 	check()
 	// The joined browsing and the VIP's task come through the pipeline.
