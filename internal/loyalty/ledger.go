@@ -160,6 +160,11 @@ type Store interface {
 	// DueLots returns up to limit lots with points remaining that expire
 	// in [from, to), soonest first, with ids above after.
 	DueLots(ctx context.Context, from, to time.Time, after int64, limit int) ([]*Entry, error)
+	// LoyaltyTierReviews returns up to limit members, by profile id
+	// above after, whose tier may change with time alone: one of their
+	// qualifying entries is at in [leftFrom, leftTo) (it left the rolling
+	// window), or their tier floor ends in [floorFrom, floorTo).
+	LoyaltyTierReviews(ctx context.Context, leftFrom, leftTo, floorFrom, floorTo time.Time, after int64, limit int) ([]int64, error)
 	// LoyaltyLiability sums the accounts, and the entries at or after since.
 	LoyaltyLiability(ctx context.Context, since time.Time) (*Liability, error)
 }

@@ -35,11 +35,12 @@ type Service struct {
 	o   Options
 	log *slog.Logger
 
-	mu       sync.Mutex
-	prog     *Programme
-	version  int
-	loadedAt time.Time
-	warnedTo time.Time // expiry notices are announced up to here
+	mu         sync.Mutex
+	prog       *Programme
+	version    int
+	loadedAt   time.Time
+	warnedTo   time.Time // expiry notices are announced up to here
+	reviewedTo time.Time // tiers are reviewed for time passing up to here
 }
 
 // programmeTTL is how long a read programme is trusted before it is read

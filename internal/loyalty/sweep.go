@@ -12,6 +12,17 @@ import (
 // points of a lot about to expire), so that it is made once.
 const KindNotice = "notice"
 
+// KindTier is an entry of no points that records a tier the sweep
+// changed with time alone (qualifying points left the rolling window, a
+// reward's tier floor ended): the member's statement shows why the tier
+// moved, and the change is announced once.
+const KindTier = "tier"
+
+// tierLookback is how far back the first sweep after a start looks for
+// qualifying points that left the window while no sweep ran: a server
+// stopped for longer reviews the older ones at the member's next write.
+const tierLookback = 7 * 24 * time.Hour
+
 // touch runs fn on a member's account in tx, after the cause check (a
 // cause found: nothing happens), the lock and the lapse of expired lots,
 // and finishes (tier, lots, account, events). fn may be nil: the lapse
@@ -206,10 +217,97 @@ func (s *Service) Sweep(ctx context.Context) (expired, noticed int, err error) {
 	s.mu.Lock()
 	s.warnedTo = to
 	s.mu.Unlock()
-	if expired+noticed > 0 {
+	reviewed, err := s.reviewTiers(ctx, prog, now)
+	if expired+noticed+reviewed > 0 {
 		s.kick()
 	}
-	return expired, noticed, nil
+	return expired, noticed, err
+}
+
+// reviewTiers reviews the tiers that time alone may have changed since
+// the last sweep: members with qualifying points that left the rolling
+// window, or whose reward's tier floor ended. A member whose tier holds
+// is left as is; one whose tier moved gets a tier entry (no points) and
+// Loyalty Tier Changed. It returns how many tiers changed.
+func (s *Service) reviewTiers(ctx context.Context, prog *Programme, now time.Time) (int, error) {
+	s.mu.Lock()
+	from := s.reviewedTo
+	s.mu.Unlock()
+	if earliest := now.Add(-tierLookback); from.Before(earliest) {
+		from = earliest
+	}
+	if !from.Before(now) {
+		return 0, nil
+	}
+	days := prog.Tiers.PeriodDays
+	changed := 0
+	var after int64
+	for {
+		ids, err := s.st.LoyaltyTierReviews(ctx, from.AddDate(0, 0, -days), now.AddDate(0, 0, -days), from, now, after, sweepBatch)
+		if err != nil {
+			return changed, err
+		}
+		for _, id := range ids {
+			after = id
+			moved := false
+			if err := s.st.LoyaltyTx(ctx, "tier", false, func(ctx context.Context, tx Tx) error {
+				moved = false
+				return touch(ctx, tx, prog, now, s.member(ctx, id), "", func(w *work) error {
+					var err error
+					moved, err = w.reviewTier(ctx)
+					return err
+				})
+			}); err != nil {
+				return changed, err
+			}
+			if moved {
+				changed++
+			}
+		}
+		if len(ids) < sweepBatch {
+			break
+		}
+	}
+	s.mu.Lock()
+	s.reviewedTo = now
+	s.mu.Unlock()
+	if changed > 0 {
+		s.log.Info("loyalty: tiers changed with time", "members", changed)
+	}
+	return changed, nil
+}
+
+// reviewTier records a tier entry when the member's tier, by their
+// qualifying points now, is not the one they hold: finish then changes
+// and announces it. An entry written already (points that lapsed) makes
+// finish review the tier anyway.
+func (w *work) reviewTier(ctx context.Context) (bool, error) {
+	if w.last != nil {
+		return false, nil
+	}
+	q, err := w.tx.Qualifying(ctx, w.acct.ProfileID, w.now.AddDate(0, 0, -w.prog.Tiers.PeriodDays))
+	if err != nil {
+		return false, err
+	}
+	tier := w.prog.tierFor(q, w.acct, w.now)
+	if tier == w.acct.Tier {
+		return false, nil
+	}
+	e := &Entry{ProfileID: w.acct.ProfileID, Kind: KindTier, Cause: fmt.Sprintf("tier:%d:%d", w.acct.ProfileID, w.now.UnixMicro()),
+		Balance: w.acct.Balance, At: w.now,
+		Note: fmt.Sprintf("tier %s → %s: %d qualifying points over the last %d days", orNone(w.acct.Tier), orNone(tier), q, w.prog.Tiers.PeriodDays)}
+	if err := w.tx.InsertEntry(ctx, e); err != nil {
+		return false, err
+	}
+	w.last = e
+	return true, nil
+}
+
+func orNone(tier string) string {
+	if tier == "" {
+		return "none"
+	}
+	return tier
 }
 
 // RunSweep sweeps every interval until ctx ends.

@@ -212,6 +212,21 @@ func (s *Store) DueLots(ctx context.Context, from, to time.Time, after int64, li
 	return out, nil
 }
 
+// LoyaltyTierReviews returns members whose tier may change with time
+// alone: a qualifying entry at in [leftFrom, leftTo), or a tier floor
+// ending in [floorFrom, floorTo); by profile id above after.
+func (s *Store) LoyaltyTierReviews(ctx context.Context, leftFrom, leftTo, floorFrom, floorTo time.Time, after int64, limit int) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, queries.Get("loyalty-tier-reviews"), leftFrom, leftTo, floorFrom, floorTo, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: loyalty tier reviews: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: loyalty tier reviews: %w", err)
+	}
+	return out, nil
+}
+
 // LoyaltyLiability sums the accounts and the entries since since.
 func (s *Store) LoyaltyLiability(ctx context.Context, since time.Time) (*loyalty.Liability, error) {
 	var l loyalty.Liability

@@ -81,3 +81,12 @@ SELECT
     COALESCE(-SUM(points) FILTER (WHERE kind = 'expire'), 0)::bigint,
     COUNT(DISTINCT profile_id) FILTER (WHERE kind IN ('earn', 'bonus', 'burn'))
 FROM loyalty_entries WHERE at >= $1;
+
+-- name: loyalty-tier-reviews
+SELECT profile_id FROM (
+    SELECT profile_id FROM loyalty_entries
+    WHERE kind IN ('earn', 'bonus', 'reverse') AND at >= $1 AND at < $2
+    UNION
+    SELECT profile_id FROM loyalty_accounts
+    WHERE tier_floor <> '' AND floor_until >= $3 AND floor_until < $4
+) AS due WHERE profile_id > $5 ORDER BY profile_id LIMIT $6;

@@ -83,3 +83,12 @@ DELETE FROM loyalty_entries WHERE profile_id = ?;
 
 -- name: erase-loyalty-account
 DELETE FROM loyalty_accounts WHERE profile_id = ?;
+
+-- name: loyalty-tier-reviews
+SELECT profile_id FROM (
+    SELECT profile_id FROM loyalty_entries
+    WHERE kind IN ('earn', 'bonus', 'reverse') AND at >= ?1 AND at < ?2
+    UNION
+    SELECT profile_id FROM loyalty_accounts
+    WHERE tier_floor <> '' AND floor_until >= ?3 AND floor_until < ?4
+) WHERE profile_id > ?5 ORDER BY profile_id LIMIT ?6;

@@ -32,6 +32,7 @@ func runLoyalty(t *testing.T, open Opener) {
 		{"ReturnsReverseReturnedLines", testLoyaltyReversals},
 		{"ExpiryOldestFirstAndNoticedOnce", testLoyaltyExpiry},
 		{"TiersAndMerge", testLoyaltyTiersAndMerge},
+		{"TiersFallWhenPointsLeaveTheWindow", testLoyaltyTierReview},
 		{"ExportedAndErasedWithThePerson", testLoyaltyPrivacy},
 	}
 	for _, tc := range tests {
@@ -352,6 +353,77 @@ func testLoyaltyTiersAndMerge(t *testing.T, s store.Store) {
 	}
 	if !found {
 		t.Fatal("no Loyalty Tier Changed in the outbox")
+	}
+}
+
+// testLoyaltyTierReview: a member's qualifying points leave the rolling
+// window with no other activity; the sweep lowers the tier, once, with
+// a tier entry and Loyalty Tier Changed (down), and a restarted sweep
+// does not do it again.
+func testLoyaltyTierReview(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	prog := LoyaltyProgramme()
+	prog.Tiers.PeriodDays = 90 // points last a year, tiers count 90 days
+	svc := loyalty.New(s, loyalty.Options{Clock: clk})
+	if _, _, err := svc.SaveProgramme(ctx, prog); err != nil {
+		t.Fatal(err)
+	}
+	m := loyalty.Member{ProfileID: 20, UserID: "t"}
+	if _, err := svc.Earn(ctx, m, loyalty.EarnRequest{OrderID: "o1", Channel: "web", Total: 600}); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := s.LoyaltyAccount(ctx, 20); acct.Tier != "gold" {
+		t.Fatalf("tier %q at 600 qualifying points, want gold", acct.Tier)
+	}
+	// Within the window the sweep changes nothing.
+	clk.Set(t0.Add(89 * 24 * time.Hour))
+	if _, _, err := svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if acct, _ := s.LoyaltyAccount(ctx, 20); acct.Tier != "gold" {
+		t.Fatalf("tier %q on day 89, want gold still", acct.Tier)
+	}
+	clk.Set(t0.Add(91 * 24 * time.Hour))
+	for range 2 {
+		if _, _, err := svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(time.Hour)
+	if _, _, err := loyalty.New(s, loyalty.Options{Clock: clk}).Sweep(ctx); err != nil { // a restarted process
+		t.Fatal(err)
+	}
+	acct, err := s.LoyaltyAccount(ctx, 20)
+	if err != nil || acct.Tier != "silver" || acct.Balance != 600 {
+		t.Fatalf("account on day 91 = %+v, %v; want silver with its 600 points", acct, err)
+	}
+	es, _ := s.LoyaltyEntries(ctx, loyalty.EntryQuery{Profile: 20, Limit: 100})
+	reviews := 0
+	for _, e := range es {
+		if e.Kind == loyalty.KindTier {
+			reviews++
+			if e.Points != 0 || !strings.Contains(e.Note, "gold → silver") {
+				t.Errorf("tier entry %+v", e)
+			}
+		}
+	}
+	if reviews != 1 {
+		t.Fatalf("%d tier entries, want 1: %+v", reviews, es)
+	}
+	checkLedger(t, s, 20, 600)
+	entries, err := s.Outbox(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	downs := 0
+	for _, e := range entries {
+		if e.Event.Event == loyalty.EventTierChanged && strings.Contains(string(e.Event.Properties), `"direction":"down"`) {
+			downs++
+		}
+	}
+	if downs != 1 {
+		t.Fatalf("%d Loyalty Tier Changed (down) in the outbox, want 1", downs)
 	}
 }
 
