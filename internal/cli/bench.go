@@ -44,7 +44,7 @@ type benchIngestCmd struct {
 	Warmup      time.Duration `help:"Unmeasured time before each run." default:"3s"`
 	Runs        int           `help:"Runs of each mode; the summary reports medians." default:"3"`
 	Floor       bool          `help:"Also measure the decode-only floor (without --url)." default:"true" negatable:""`
-	Stages      bool          `help:"Also follow how far each stage of the server's pipeline (unify, segments, consent, journeys, commerce, measure) stays behind ingestion, from its /metrics once a second, and how long each takes to catch up after the load stops. The run kept up when every stage stayed under 5 s behind."`
+	Stages      bool          `help:"Also follow how far each stage of the server's pipeline (unify, segments, consent, journeys, commerce, measure, loyalty) stays behind ingestion, from its /metrics once a second, and how long each takes to catch up after the load stops. The run kept up when every stage stayed under 5 s behind."`
 	Drain       time.Duration `help:"With --stages: how long to wait after the load for the stages to catch up." default:"2m"`
 	NATS        string        `name:"nats" help:"Without --url, with --database postgres://...: also measure serve --nats URL (acknowledged once in JetStream; docs/scale.md), each run on a stream of its own, deleted after." placeholder:"URL"`
 	ServerArgs  []string      `name:"server-arg" sep:"none" help:"Without --url: a flag for each server started, e.g. --server-arg=--log-tail=0 (repeat it for several)." placeholder:"FLAG"`

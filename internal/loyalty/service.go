@@ -307,7 +307,7 @@ func (s *Service) earnOrder(ctx context.Context, m Member, o Order) (*result, er
 		return &result{}, nil
 	}
 	d, _ := json.Marshal(detail)
-	return s.run(ctx, "earn", false, posting{Member: m, Kind: KindEarn, Points: pts, Cause: OrderCause(o.ID), OrderID: o.ID,
+	return s.run(ctx, "earn", true, posting{Member: m, Kind: KindEarn, Points: pts, Cause: OrderCause(o.ID), OrderID: o.ID,
 		Channel: o.Channel, StoreID: o.Store, Detail: d})
 }
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/parcours/parcours/internal/event"
 	"github.com/parcours/parcours/internal/eventlog"
 	"github.com/parcours/parcours/internal/problem"
@@ -88,22 +90,45 @@ func (s *Service) Handle(ctx context.Context, batch []*event.Event, profiles Eve
 	if err != nil {
 		return fmt.Errorf("loyalty: profiles of events %d-%d: %w", sub[0].Seq, sub[len(sub)-1].Seq, err)
 	}
-	for i, e := range sub {
+	// One member's events apply in the log's order; members apply at
+	// once, their writes sharing the engine's group commit (one commit
+	// for many orders, not one each: the stage keeps up with ingestion).
+	byMember := map[int64][]int{}
+	var members []int64
+	for i := range sub {
 		if ps[i] == nil {
 			continue // no profile (an event unify could not place): no member
 		}
-		err := s.handle(ctx, e, MemberOf(ps[i]), bonuses[e.Event])
-		var ve *problem.ValidationError
-		if errors.As(err, &ve) {
-			s.log.Warn("loyalty: event not applied", "event", e.Seq, "messageId", e.MessageID, "err", err)
-			continue
+		id := ps[i].ID
+		if _, seen := byMember[id]; !seen {
+			members = append(members, id)
 		}
-		if err != nil {
-			return fmt.Errorf("loyalty: event %d (%s): %w", e.Seq, e.MessageID, err)
-		}
+		byMember[id] = append(byMember[id], i)
 	}
-	return nil
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(handleConcurrency)
+	for _, id := range members {
+		g.Go(func() error {
+			for _, i := range byMember[id] {
+				e := sub[i]
+				err := s.handle(gctx, e, MemberOf(ps[i]), bonuses[e.Event])
+				var ve *problem.ValidationError
+				if errors.As(err, &ve) {
+					s.log.Warn("loyalty: event not applied", "event", e.Seq, "messageId", e.MessageID, "err", err)
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("loyalty: event %d (%s): %w", e.Seq, e.MessageID, err)
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
+
+// handleConcurrency is how many members' events a batch applies at once.
+const handleConcurrency = 16
 
 // orderProps are what the stage reads of orders and returns.
 type orderProps struct {
@@ -159,20 +184,20 @@ func (s *Service) handle(ctx context.Context, e *event.Event, m Member, bonuses 
 			}
 			returned[cmp.Or(l.SKU, l.ProductID)] += q
 		}
-		_, err := s.run(ctx, "reverse", false, posting{Member: m, Kind: KindReverse, Cause: ReturnCause(p.ReturnID), OrderID: p.OrderID,
+		_, err := s.run(ctx, "reverse", true, posting{Member: m, Kind: KindReverse, Cause: ReturnCause(p.ReturnID), OrderID: p.OrderID,
 			Returned: returned, Channel: cmp.Or(p.Channel, e.Channel), StoreID: p.StoreID})
 		return err
 	case eventOrderCancelled:
 		if p.OrderID == "" {
 			return nil
 		}
-		_, err := s.run(ctx, "reverse", false, posting{Member: m, Kind: KindReverse, Cause: CancelCause(p.OrderID), OrderID: p.OrderID,
+		_, err := s.run(ctx, "reverse", true, posting{Member: m, Kind: KindReverse, Cause: CancelCause(p.OrderID), OrderID: p.OrderID,
 			Channel: e.Channel, Note: "order cancelled"})
 		return err
 	}
 	for _, b := range bonuses {
 		cause := bonusCause(b, m.ProfileID, e.Timestamp, e.SourceID+":"+e.MessageID)
-		if _, err := s.run(ctx, "bonus", false, posting{Member: m, Kind: KindBonus, Points: b.Points, Cause: cause,
+		if _, err := s.run(ctx, "bonus", true, posting{Member: m, Kind: KindBonus, Points: b.Points, Cause: cause,
 			Channel: e.Channel, Note: b.ID}); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/parcours/parcours/internal/clock"
 	"github.com/parcours/parcours/internal/commerce"
 	"github.com/parcours/parcours/internal/journey"
+	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
 	"github.com/parcours/parcours/internal/segment"
@@ -18,7 +19,7 @@ import (
 
 // Stages are the consumers of the event log that serve runs, in the order
 // events flow through them.
-var Stages = []string{unify.Consumer, segment.Consumer, message.Consumer, journey.Consumer, commerce.Consumer, measure.Consumer}
+var Stages = []string{unify.Consumer, segment.Consumer, message.Consumer, journey.Consumer, commerce.Consumer, measure.Consumer, loyalty.Consumer}
 
 // stageLag reports, on each scrape, how far each stage is behind the log:
 // in events, and in seconds (how long ago the oldest event it has not
