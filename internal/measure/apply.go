@@ -67,6 +67,10 @@ func (s *Stage) apply(ctx context.Context, e *event.Event, owner int64) {
 		s.refunded(ctx, e, owner, at, day, p, store)
 		return
 	}
+	if loyaltyEvent(e) {
+		s.loyalty(e, owner, day, p)
+		return
+	}
 	if outcome, channel := messageEvent(e); outcome != "" {
 		s.message(e, owner, at, day, p, outcome, channel)
 		return
@@ -171,4 +175,36 @@ func (s *Stage) message(e *event.Event, owner int64, at time.Time, day int32, p 
 		return
 	}
 	s.p.touch(touchKey{owner, kind, orUnknown(channel), campaign, day}, at)
+}
+
+// loyalty counts one of the loyalty ledger's events: members joined and
+// merged away, points by flow (each a positive count), and who was active
+// (earned or redeemed).
+func (s *Stage) loyalty(e *event.Event, owner int64, day int32, p *props) {
+	var pts int64
+	if p.Points != nil {
+		pts = int64(*p.Points)
+	}
+	active := false
+	switch e.Event {
+	case EventLoyaltyJoined:
+		s.p.add(day, "loyalty_joined", 1)
+	case EventLoyaltyMerged:
+		s.p.add(day, "loyalty_merged", 1)
+	case EventLoyaltyEarned:
+		s.p.add(day, "loyalty_points_earned", pts)
+		active = true
+	case EventLoyaltyRedeemed:
+		s.p.add(day, "loyalty_points_redeemed", -pts)
+		active = true
+	case EventLoyaltyExpired:
+		s.p.add(day, "loyalty_points_expired", -pts)
+	case EventLoyaltyReversed:
+		s.p.add(day, "loyalty_points_reversed", -pts)
+	case EventLoyaltyAdjusted:
+		s.p.add(day, "loyalty_points_adjusted", pts)
+	}
+	if active {
+		s.sets.add(setKey{day, setLoyaltyActive, "", ""}, owner)
+	}
 }

@@ -24,6 +24,32 @@ const (
 	EventSurveyAnswered = "Survey Answered"
 )
 
+// The loyalty programme's events (internal/loyalty, on source
+// src_parcours): points is the entry's, signed (a redemption's is
+// negative). docs/loyalty.md lists them.
+const (
+	EventLoyaltyJoined   = "Loyalty Member Joined"
+	EventLoyaltyEarned   = "Loyalty Points Earned"
+	EventLoyaltyRedeemed = "Loyalty Points Redeemed"
+	EventLoyaltyExpired  = "Loyalty Points Expired"
+	EventLoyaltyAdjusted = "Loyalty Points Adjusted"
+	EventLoyaltyReversed = "Loyalty Points Reversed"
+	EventLoyaltyMerged   = "Loyalty Accounts Merged"
+)
+
+// loyaltyEvent reports whether e is one the loyalty ledger appended.
+func loyaltyEvent(e *event.Event) bool {
+	if e.SourceID != profile.ParcoursSource {
+		return false
+	}
+	switch e.Event {
+	case EventLoyaltyJoined, EventLoyaltyEarned, EventLoyaltyRedeemed, EventLoyaltyExpired, EventLoyaltyAdjusted,
+		EventLoyaltyReversed, EventLoyaltyMerged:
+		return true
+	}
+	return false
+}
+
 // visitChannels are the channels where a customer shops: an event of
 // theirs there (a page, a screen, a tracked action, an order) is a visit.
 // Messages, call-center contacts and Parcours' own events are not.
@@ -71,6 +97,8 @@ type props struct {
 	CSAT       *float64 `json:"csat"`
 	// Stock.
 	InStock *bool `json:"in_stock"`
+	// Loyalty: an entry's points, signed.
+	Points *float64 `json:"points"`
 }
 
 // cents is an order's amount in cents: its revenue, else its total (as
@@ -182,7 +210,7 @@ func needsProps(e *event.Event) bool {
 	case EventOrderCompleted, EventOrderRefunded, EventRefundIssued, EventOrderCancelled, EventSurveyCompleted, EventSurveyAnswered:
 		return true
 	}
-	if o, _ := messageEvent(e); o != "" {
+	if o, _ := messageEvent(e); o != "" || loyaltyEvent(e) {
 		return true
 	}
 	return bytes.Contains(e.Properties, []byte(`"csat"`)) || bytes.Contains(e.Properties, []byte(`"in_stock"`))

@@ -177,6 +177,45 @@ func init() {
 	define(&KPI{ID: "click_rate", Name: "Click rate", Unit: "ratio", Formula: "clicked / delivered (sent when nothing reports deliveries)",
 		Dims: messageDims, metrics: []string{"messages_clicked", "messages_delivered", "messages_sent"},
 		value: func(x *kpiCtx) *float64 { return engagement(x, "messages_clicked") }})
+	// The loyalty programme (docs/loyalty.md), from the ledger's events.
+	define(counter("loyalty_new_members", "Loyalty: new members", "count", "members who joined (their first points)", "loyalty_joined", 1, nil))
+	define(&KPI{ID: "loyalty_members", Name: "Loyalty: members", Unit: "count",
+		Formula: "members who joined up to the range's end, less the accounts merged into another",
+		metrics: []string{"loyalty_joined", "loyalty_merged"}, cumulative: true,
+		value: func(x *kpiCtx) *float64 {
+			return num(float64(x.a.upto("loyalty_joined", x.to) - x.a.upto("loyalty_merged", x.to)))
+		}})
+	define(&KPI{ID: "loyalty_active_members", Name: "Loyalty: active members", Unit: "count",
+		Formula: "distinct members who earned or redeemed points", sets: []string{setLoyaltyActive},
+		value: func(x *kpiCtx) *float64 { return num(x.count(setLoyaltyActive)) }})
+	define(&KPI{ID: "loyalty_active_rate", Name: "Loyalty: active rate", Unit: "ratio",
+		Formula: "active members / members at the range's end",
+		metrics: []string{"loyalty_joined", "loyalty_merged"}, sets: []string{setLoyaltyActive}, cumulative: true,
+		value: func(x *kpiCtx) *float64 {
+			return ratio(x.count(setLoyaltyActive), float64(x.a.upto("loyalty_joined", x.to)-x.a.upto("loyalty_merged", x.to)))
+		}})
+	define(&KPI{ID: "loyalty_points_earned", Name: "Loyalty: points earned", Unit: "count",
+		Formula: "points earned by orders and bonuses, less the points reversed by returns and cancellations",
+		metrics: []string{"loyalty_points_earned", "loyalty_points_reversed"},
+		value: func(x *kpiCtx) *float64 {
+			return num(x.sum("loyalty_points_earned") - x.sum("loyalty_points_reversed"))
+		}})
+	define(counter("loyalty_points_redeemed", "Loyalty: points redeemed", "count", "points spent on rewards and at the till",
+		"loyalty_points_redeemed", 1, nil))
+	define(&KPI{ID: "loyalty_redemption_rate", Name: "Loyalty: redemption rate", Unit: "ratio",
+		Formula: "points redeemed / points earned (less reversals) in the range",
+		metrics: []string{"loyalty_points_redeemed", "loyalty_points_earned", "loyalty_points_reversed"},
+		value: func(x *kpiCtx) *float64 {
+			return ratio(x.sum("loyalty_points_redeemed"), x.sum("loyalty_points_earned")-x.sum("loyalty_points_reversed"))
+		}})
+	define(&KPI{ID: "loyalty_points_outstanding", Name: "Loyalty: points outstanding (liability)", Unit: "count",
+		Formula:    "points earned + adjusted - redeemed - expired - reversed, up to the range's end (× the programme's point_value: the liability; GET /api/v1/loyalty/liability gives it in money)",
+		metrics:    []string{"loyalty_points_earned", "loyalty_points_adjusted", "loyalty_points_redeemed", "loyalty_points_expired", "loyalty_points_reversed"},
+		cumulative: true,
+		value: func(x *kpiCtx) *float64 {
+			return num(float64(x.a.upto("loyalty_points_earned", x.to) + x.a.upto("loyalty_points_adjusted", x.to) -
+				x.a.upto("loyalty_points_redeemed", x.to) - x.a.upto("loyalty_points_expired", x.to) - x.a.upto("loyalty_points_reversed", x.to)))
+		}})
 	define(counter("stockouts_seen", "Stock-outs seen", "count", "product events a customer saw out of stock (in_stock: false)",
 		"stockouts_seen", 1, []string{DimChannel, DimStore}))
 }

@@ -15,11 +15,12 @@ import (
 // The sets of profiles the stage keeps per day, behind every distinct
 // count (a profile who visits twice is one visitor).
 const (
-	setVisitors     = "visitors"      // visited (dims: channel, source, store)
-	setBuyers       = "buyers"        // had a counted order that day (channel, source, store, fulfillment)
-	setNewCustomers = "new_customers" // their first order was that day (channel, store, acquisition)
-	setNewVisitors  = "new_visitors"  // first seen that day (acquisition)
-	setReached      = "reached"       // a message was sent or delivered to them (channel, campaign)
+	setVisitors      = "visitors"       // visited (dims: channel, source, store)
+	setBuyers        = "buyers"         // had a counted order that day (channel, source, store, fulfillment)
+	setNewCustomers  = "new_customers"  // their first order was that day (channel, store, acquisition)
+	setNewVisitors   = "new_visitors"   // first seen that day (acquisition)
+	setReached       = "reached"        // a message was sent or delivered to them (channel, campaign)
+	setLoyaltyActive = "loyalty_active" // earned or redeemed loyalty points (total only)
 	// setAll holds, per day, every profile in any set of the day (and
 	// maybe some no longer in one): a merge reads it to find the days
 	// whose sets name the merged profile, without reading them all.

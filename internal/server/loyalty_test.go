@@ -141,3 +141,42 @@ func TestLoyaltyThroughServe(t *testing.T) {
 		t.Fatalf("liability: %d %v", code, rep)
 	}
 }
+
+// TestLoyaltyKPIsInMeasure: the programme's figures are Measure KPIs,
+// from the ledger's events: members, the active rate, points earned,
+// redeemed and outstanding, and the redemption rate, over the range and
+// the one before.
+func TestLoyaltyKPIsInMeasure(t *testing.T) {
+	h := newHarness(t)
+	h.applyClub()
+	h.ingest("/v1/identify", `{"userId":"ana","traits":{"loyaltyId":"4006381333931"}}`)
+	h.ingest("/v1/identify", `{"userId":"ben","traits":{"loyaltyId":"4006381333948"}}`)
+	order := `{"userId":"%s","event":"Order Completed","messageId":"%s","properties":{"order_id":"%s","products":[{"sku":"DRESS","category":"dresses","price":%d,"quantity":1}]}}`
+	h.ingest("/v1/track", fmt.Sprintf(order, "ana", "m1", "o-1", 200))
+	h.ingest("/v1/track", fmt.Sprintf(order, "ben", "m2", "o-2", 100))
+	h.waitBalance("4006381333931", 200)
+	h.waitBalance("4006381333948", 100)
+	if code, _, out := h.keyed("/api/v1/loyalty/4006381333931/redeem", "till-1", `{"points":50,"store_id":"lyon-01"}`); code != 201 {
+		t.Fatalf("redeem: %d %v", code, out)
+	}
+	day := now.Format(time.DateOnly)
+	path := "/api/v1/measure/kpis?from=" + day + "&to=" + day + "&kpis=loyalty_members,loyalty_new_members,loyalty_active_members," +
+		"loyalty_active_rate,loyalty_points_earned,loyalty_points_redeemed,loyalty_redemption_rate,loyalty_points_outstanding"
+	var out map[string]any
+	waitFor(t, "the redemption in the KPIs", func() bool {
+		_, out = h.api(path)
+		v, _ := kpiValue(out, "loyalty_points_redeemed")
+		return v == 50
+	})
+	want := map[string]float64{"loyalty_members": 2, "loyalty_new_members": 2, "loyalty_active_members": 2, "loyalty_active_rate": 1,
+		"loyalty_points_earned": 300, "loyalty_redemption_rate": 50.0 / 300, "loyalty_points_outstanding": 250}
+	for id, w := range want {
+		if v, ok := kpiValue(out, id); !ok || v != w {
+			t.Errorf("%s = %v (%v); want %v", id, v, ok, w)
+		}
+	}
+	// The liability report agrees with Measure.
+	if _, l := h.api("/api/v1/loyalty/liability"); l["points_outstanding"] != 250.0 || l["members"] != 2.0 {
+		t.Errorf("liability = %v", l)
+	}
+}
