@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parcours/parcours/internal/config"
+	"github.com/parcours/parcours/internal/journey"
 	"github.com/parcours/parcours/internal/partition"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/server"
@@ -149,6 +150,12 @@ func partitionStatus(ctx context.Context, st any, last int64) ([]partitionRow, e
 		if err != nil {
 			return nil, err
 		}
+		// The journeys of the partition read behind its segments.
+		jcp, err := ps.Checkpoint(ctx, partition.Name(journey.Consumer, l.Part))
+		if err != nil {
+			return nil, err
+		}
+		cp = min(cp, jcp)
 		out = append(out, partitionRow{Partition: l.Part, Node: l.Node, Live: l.Live, Token: l.Token, Checkpoint: cp, Behind: max(last-cp, 0)})
 	}
 	return out, nil

@@ -106,15 +106,23 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.process(ctx, events, Consumer, events[len(events)-1].Seq, e.resolve)
+}
+
+// process applies a batch under consumer's checkpoint; resolve gives each
+// event's profile and the merges (unify's holders, or a partition's
+// routes). Lock must be held.
+func (e *Engine) process(ctx context.Context, events []*event.Event, consumer string, checkpoint int64,
+	resolve func(context.Context, []*event.Event) ([]int64, map[int][2]int64, error)) error {
 	if !e.loaded {
 		return errors.New("journey: definitions not loaded")
 	}
-	if len(e.latest) == 0 {
+	if len(e.latest) == 0 || len(events) == 0 {
 		// No live or paused journey, so no active enrolment (archiving
 		// ends them): only the checkpoint moves.
-		return e.st.ApplyJourneys(ctx, &store.JourneyBatch{Consumer: Consumer, Checkpoint: events[len(events)-1].Seq, At: e.o.Clock.Now()})
+		return e.st.ApplyJourneys(ctx, &store.JourneyBatch{Consumer: consumer, Checkpoint: checkpoint, At: e.o.Clock.Now()})
 	}
-	owners, merges, err := e.resolve(ctx, events)
+	owners, merges, err := resolve(ctx, events)
 	if err != nil {
 		return err
 	}
@@ -173,7 +181,7 @@ func (e *Engine) Process(ctx context.Context, events []*event.Event) error {
 			return err
 		}
 	}
-	jb := b.write(Consumer, events[len(events)-1].Seq)
+	jb := b.write(consumer, checkpoint)
 	if err := e.st.ApplyJourneys(ctx, jb); err != nil {
 		return err
 	}

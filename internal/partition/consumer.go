@@ -43,6 +43,15 @@ type Consumer struct {
 	Part   int
 	Src    Source
 	Router string // the router's checkpoint name (RouterConsumer)
+	// Behind are further checkpoints the consumer stays behind: the
+	// journey stage of a partition reads behind the same partition's
+	// segment stage ("segment.p3") and the message stage.
+	Behind []string
+	// Start, if set, is the checkpoint of the stage before it was
+	// partitioned ("journey"): a partition that has not started yet
+	// starts after it, so that a single node's database switched to
+	// partitions does not handle its log again.
+	Start string
 	// BatchSize is how many events a batch holds at most (default 1,000);
 	// Poll how often the consumer looks for new routes (default 200 ms).
 	BatchSize int
@@ -88,9 +97,21 @@ func (c *Consumer) Step(ctx context.Context, handle Handler, size int) (bool, er
 	if err != nil {
 		return false, err
 	}
+	if after == 0 && c.Start != "" {
+		if after, err = c.Src.Checkpoint(ctx, c.Start); err != nil {
+			return false, err
+		}
+	}
 	upto, err := c.Src.Checkpoint(ctx, c.Router)
 	if err != nil {
 		return false, err
+	}
+	for _, b := range c.Behind {
+		cp, err := c.Src.Checkpoint(ctx, b)
+		if err != nil {
+			return false, err
+		}
+		upto = min(upto, cp)
 	}
 	if upto <= after {
 		return false, nil

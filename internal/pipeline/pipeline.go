@@ -73,10 +73,10 @@ type Config struct {
 	// Retention is how long each kind of personal data is kept
 	// (privacy.DefaultPolicy for serve; the zero Policy keeps everything).
 	Retention privacy.Policy
-	// Partitions, above 0, splits the segment stage into that many
-	// partitions run by the cluster's live nodes (RunPartition,
-	// docs/scale.md): the stages behind segments (journeys, privacy) read
-	// behind every partition. 0: one segment stage (single node).
+	// Partitions, above 0, splits the segment and journey stages into
+	// that many partitions run by the cluster's live nodes (RunPartition,
+	// docs/scale.md): the stages behind them (privacy) read behind every
+	// partition. 0: one segment and one journey stage (single node).
 	Partitions int
 }
 
@@ -259,7 +259,7 @@ func New(st store.Store, cfg Config, rt Runtime) *Pipeline {
 	p.Measure = measure.NewService(st, engine, stage, cfg.Zone, rt.Clock)
 
 	p.Privacy = &privacy.Service{Store: st, Clock: rt.Clock, Rules: cfg.Rules, Unify: p.Unify, Emit: emit,
-		Behind: behindSegments(cfg.Partitions, message.Consumer, commerce.Consumer, measure.Consumer, journey.Consumer)}
+		Behind: behindSegments(cfg.Partitions, append([]string{message.Consumer, commerce.Consumer, measure.Consumer}, journeyCheckpoints(cfg.Partitions)...)...)}
 	if p.Index != nil {
 		p.Privacy.Index = p.Index
 	}

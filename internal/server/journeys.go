@@ -20,6 +20,9 @@ func (s *Server) startJourneys(ctx context.Context) {
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
+		if s.opts.Config.Partitions > 0 {
+			return // the partitions' owners read the log (RunPartition)
+		}
 		for ctx.Err() == nil {
 			err := s.journeys.Run(ctx, s.behindJourneys.Out)
 			if err == nil || ctx.Err() != nil {

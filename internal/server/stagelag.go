@@ -12,6 +12,7 @@ import (
 	"github.com/parcours/parcours/internal/loyalty"
 	"github.com/parcours/parcours/internal/measure"
 	"github.com/parcours/parcours/internal/message"
+	"github.com/parcours/parcours/internal/partition"
 	"github.com/parcours/parcours/internal/segment"
 	"github.com/parcours/parcours/internal/store"
 	"github.com/parcours/parcours/internal/unify"
@@ -26,8 +27,9 @@ var Stages = []string{unify.Consumer, segment.Consumer, message.Consumer, journe
 // handled yet was received; 0 when it has handled them all).
 type stageLag struct {
 	st store.Store
-	// names are the checkpoints reported: Stages, with the segment
-	// stage's partitions in place of "segment" when it is partitioned.
+	// names are the checkpoints reported: Stages, with the segment and
+	// journey stages' partitions in place of "segment" and "journey" when
+	// they are partitioned.
 	names  []string
 	clock  clock.Clock
 	events *prometheus.Desc
@@ -42,6 +44,15 @@ func newStageLag(st store.Store, clk clock.Clock, segments ...string) *stageLag 
 	for _, n := range Stages {
 		if n == segment.Consumer {
 			names = append(names, segments...)
+			continue
+		}
+		if n == journey.Consumer && len(segments) > 1 {
+			// Partitioned: journeys have the segments' partitions.
+			for _, sg := range segments {
+				if _, part, ok := partition.Parse(sg); ok {
+					names = append(names, partition.Name(journey.Consumer, part))
+				}
+			}
 			continue
 		}
 		names = append(names, n)
