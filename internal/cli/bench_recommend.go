@@ -15,14 +15,17 @@ import (
 
 type benchRecommendCmd struct {
 	remote
-	Live       bool     `help:"Instead of the offline evaluation: query the running serve (--server, else the data directory's) for --queries random profiles' for_you and report latency percentiles and the model's size; then time a rebuild of the model from the data directory's event log (what serve does at start) unless --no-rebuild."`
-	Queries    int      `help:"With --live: queries sent, one at a time." default:"2000"`
-	Rebuild    bool     `help:"With --live: also time a rebuild from the event log (reads the store: run it on the server's data directory)." default:"true" negatable:""`
-	Customers  int      `help:"Customers of the generated period (parcours gen)." default:"20000"`
-	Days       int      `help:"Days of the generated period." default:"90"`
-	Seed       int64    `help:"Seed of the generated period." default:"1"`
-	K          int      `help:"Cut-off of hit rate and NDCG." default:"10"`
-	Strategies []string `help:"Recommendations to evaluate (default: every built-in one); the popularity baseline always is." placeholder:"NAME"`
+	Live          bool     `help:"Instead of the offline evaluation: query the running serve (--server, else the data directory's) for --queries random profiles' for_you and report latency percentiles and the model's size; then time a rebuild of the model from the data directory's event log (what serve does at start) unless --no-rebuild."`
+	Queries       int      `help:"With --live: queries sent, one at a time." default:"2000"`
+	Rebuild       bool     `help:"With --live: also time a rebuild from the event log (reads the store: run it on the server's data directory)." default:"true" negatable:""`
+	RebuildEvents int64    `name:"rebuild-events" help:"Instead of the offline evaluation: append this many generated events (parcours gen, 1 customer per 20 events over --days 60 unless --customers is given) to an embedded store in --store-dir, straight through the store, then time a full rebuild of the model from it (CPU seconds per million events). A --store-dir that already holds a log is rebuilt from as it is." placeholder:"N"`
+	StoreDir      string   `name:"store-dir" help:"With --rebuild-events: the data directory of the embedded store (kept, to re-measure)." type:"path" placeholder:"DIR"`
+	Compare       bool     `help:"With --rebuild-events: also rebuild the old way (every event read and fully decoded) for comparison."`
+	Customers     int      `help:"Customers of the generated period (parcours gen)." default:"20000"`
+	Days          int      `help:"Days of the generated period." default:"90"`
+	Seed          int64    `help:"Seed of the generated period." default:"1"`
+	K             int      `help:"Cut-off of hit rate and NDCG." default:"10"`
+	Strategies    []string `help:"Recommendations to evaluate (default: every built-in one); the popularity baseline always is." placeholder:"NAME"`
 }
 
 func (c *benchRecommendCmd) Help() string {
@@ -36,12 +39,17 @@ history in memory: the store's timeline read is measured through serve, docs/rec
 
   parcours bench recommend --customers 20000 --days 90
   parcours bench recommend --live --queries 5000      (against serve on the data directory)
+  parcours bench recommend --rebuild-events 2000000 --store-dir /tmp/reco-2m --compare
+                                                      (full rebuild from an embedded store's log)
   parcours bench recommend --customers 5000 --days 30 --strategies for_you,popular --json`
 }
 
 func (c *benchRecommendCmd) Run(g *config.Globals, e *env) error {
 	if c.Live {
 		return c.live(g, e)
+	}
+	if c.RebuildEvents > 0 || c.StoreDir != "" {
+		return c.rebuild(g, e)
 	}
 	if c.Customers < 10 || c.Days < 2 {
 		return fmt.Errorf("--customers must be at least 10 and --days at least 2: a holdout needs customers with two orders")
@@ -172,4 +180,44 @@ func cpuNow() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// rebuild times a full rebuild of the model from an embedded store's log.
+func (c *benchRecommendCmd) rebuild(g *config.Globals, e *env) error {
+	if c.StoreDir == "" {
+		return fmt.Errorf("--rebuild-events needs --store-dir DIR (the embedded store to fill and rebuild from)")
+	}
+	customers, days := 0, 0
+	if c.Customers != 20000 {
+		customers = c.Customers
+	}
+	if c.Days != 90 {
+		days = c.Days
+	}
+	logf := func(format string, a ...any) {
+		if !g.JSON {
+			fmt.Fprintf(e.stderr, format+"\n", a...)
+		}
+	}
+	res, err := bench.RecommendRebuild(e.ctx, bench.RebuildOptions{Dir: c.StoreDir, Events: c.RebuildEvents, Customers: customers,
+		Days: days, Seed: c.Seed, Compare: c.Compare}, logf)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return printJSON(e.stdout, res)
+	}
+	w := e.stdout
+	if res.GenerateSecs > 0 {
+		fmt.Fprintf(w, "generated and appended %d events in %.0f s\n", res.LogEvents, res.GenerateSecs)
+	}
+	fmt.Fprintf(w, "rebuild: %d events in the log, %d read and learned, %d products, model ~%.1f MB\n",
+		res.LogEvents, res.Learned, res.Items, float64(res.ModelBytes)/1e6)
+	fmt.Fprintf(w, "rebuild: %.1f s wall, %.1f s CPU on %d cores = %.2f CPU s per million events of the log\n",
+		res.Seconds, res.CPUSeconds, res.Cores, res.CPUPerMillion)
+	if c.Compare {
+		fmt.Fprintf(w, "old rebuild (every event decoded): %.1f s wall, %.1f s CPU = %.2f CPU s per million events\n",
+			res.SlowSeconds, res.SlowCPUSeconds, res.SlowCPUPerM)
+	}
+	return nil
 }

@@ -81,6 +81,23 @@ func (s *Stage) Run(ctx context.Context, n *eventlog.Notifier) error {
 		}()
 		go s.saveLoop(done, every, log)
 	}
+	if _, ok := s.Log.(NamedReader); ok {
+		// The log before the consumer follows it: read the fast way
+		// (only the events the model reads, decoded on every core).
+		n, err := s.Model.CatchUp(ctx, s.Log, func(seq int64) {
+			if s.Processed != nil {
+				s.Processed.Publish(seq)
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("recommend: %w", err)
+		}
+		if n > 0 {
+			st := s.Model.Stats()
+			log.Info("recommend: caught up with the log", "read", n, "items", st.Items, "last_seq", st.LastSeq,
+				"took", time.Since(start).Round(time.Millisecond))
+		}
+	}
 	c := &eventlog.Consumer{Name: Consumer, Log: s.Log, Checkpoints: memCheckpoint{s.Model}, Notifier: n,
 		BatchSize: 5000, Poll: time.Second, HandlerCheckpoints: true, Yield: s.Yield}
 	err := c.Run(ctx, func(ctx context.Context, batch []*event.Event) error {
@@ -128,19 +145,8 @@ func (s *Stage) saveLoop(done <-chan struct{}, every time.Duration, log *slog.Lo
 // batch (the offline commands and the benchmark).
 func Rebuild(ctx context.Context, log eventlog.Reader, o Options, progress func(seq int64)) (*Model, error) {
 	m := NewModel(o)
-	after := int64(0)
-	for {
-		batch, err := log.ReadAfter(ctx, after, 5000)
-		if err != nil {
-			return nil, fmt.Errorf("recommend: rebuild: read after %d: %w", after, err)
-		}
-		if len(batch) == 0 {
-			return m, nil
-		}
-		m.LearnBatch(batch)
-		after = batch[len(batch)-1].Seq
-		if progress != nil {
-			progress(after)
-		}
+	if _, err := m.CatchUp(ctx, log, progress); err != nil {
+		return nil, fmt.Errorf("recommend: rebuild: %w", err)
 	}
+	return m, nil
 }
