@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
 
 	"github.com/parcours/parcours/internal/message"
@@ -22,12 +24,55 @@ import (
 // Prometheus alert rules. TestDeployMetricsExist runs serve through
 // ingestion (accepted, duplicate, dropped, refused), a message whose
 // first provider call fails, and a reservation, reads /metrics, and
-// checks that every metric each panel and rule queries is there: a
+// checks that every query parses with Prometheus' own PromQL parser
+// (github.com/prometheus/prometheus/promql/parser) and that every metric
+// its selectors read is there: a
 // renamed metric breaks this test, not the operators' night.
 
-// metricRef finds the metric names in a PromQL expression (ours all start
-// with parcours_, process_ or go_).
-var metricRef = regexp.MustCompile(`\b(?:parcours|process|go)_[a-z0-9_]+\b`)
+// grafanaVar is a Grafana template variable in a query ($instance,
+// ${instance}, $__rate_interval).
+var grafanaVar = regexp.MustCompile(`\$\{?(\w+)\}?`)
+
+// labelValues is a Grafana variable's query: label_values(selector, label).
+var labelValues = regexp.MustCompile(`^label_values\((.+),\s*(\w+)\)$`)
+
+// promMetrics parses a query with Prometheus' own PromQL parser (Grafana's
+// variables replaced by what Grafana puts there: a duration for the
+// intervals, a value elsewhere) and returns the metric names its
+// selectors read. A query Prometheus would refuse is an error.
+func promMetrics(q string) ([]string, error) {
+	p := parser.NewParser(parser.Options{})
+	if m := labelValues.FindStringSubmatch(q); m != nil {
+		matchers, err := p.ParseMetricSelector(m[1])
+		if err != nil {
+			return nil, err
+		}
+		for _, lm := range matchers {
+			if lm.Name == labels.MetricName {
+				return []string{lm.Value}, nil
+			}
+		}
+		return nil, nil
+	}
+	q = grafanaVar.ReplaceAllStringFunc(q, func(v string) string {
+		if strings.Contains(v, "interval") {
+			return "5m"
+		}
+		return "all"
+	})
+	expr, err := p.ParseExpr(q)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	return names, nil
+}
 
 type alertRules struct {
 	Groups []struct {
@@ -173,9 +218,12 @@ func TestDeployMetricsExist(t *testing.T) {
 		}
 		missing = missing[:0]
 		for where, q := range queries {
-			names := metricRef.FindAllString(q, -1)
+			names, err := promMetrics(q)
+			if err != nil {
+				t.Fatalf("%s: Prometheus' parser refuses %q: %v", where, q, err)
+			}
 			if len(names) == 0 {
-				t.Errorf("%s: no Parcours metric in %q", where, q)
+				t.Errorf("%s: no metric in %q", where, q)
 			}
 			for _, n := range names {
 				if !have[n] {
@@ -254,5 +302,23 @@ func TestDockerfile(t *testing.T) {
 	}
 	if !volume || !static {
 		t.Errorf("VOLUME /data %v, static build %v", volume, static)
+	}
+}
+
+// TestPromMetricsParses: the check reads metric names through PromQL's
+// parser, not by pattern: a misspelt function or an unbalanced bracket
+// fails, and a name inside a label value or a function is not a metric.
+func TestPromMetricsParses(t *testing.T) {
+	names, err := promMetrics(`sum by (le) (rate(parcours_a_bucket{job="parcours_not_a_metric",instance=~"$instance"}[$__rate_interval])) / on() group_left max(go_goroutines)`)
+	if err != nil || strings.Join(names, ",") != "parcours_a_bucket,go_goroutines" {
+		t.Errorf("got %v, %v", names, err)
+	}
+	if names, err := promMetrics(`label_values(parcours_events_accepted_total, instance)`); err != nil || len(names) != 1 || names[0] != "parcours_events_accepted_total" {
+		t.Errorf("label_values: %v, %v", names, err)
+	}
+	for _, bad := range []string{`rat(parcours_x_total[5m])`, `sum(rate(parcours_x_total[5m])`, `parcours_x_total{a="b"[5m]`} {
+		if _, err := promMetrics(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
 	}
 }
